@@ -1,0 +1,385 @@
+//! The nginx configuration tokenizer.
+//!
+//! A byte-for-byte port of the rules in nginx's `ngx_conf_read_token()`
+//! (src/core/ngx_conf_file.c), so that hopscope splits words exactly where
+//! nginx does:
+//! - words end at whitespace, `;` or `{`; a `}` inside a bare word is part
+//!   of the word (`${var}` and `return 200 ok}` both stay one word);
+//! - `{` right after `$` does not start a block (`${var}`);
+//! - `"…"` and `'…'` quote; a backslash protects the next byte everywhere;
+//!   when copying a word, `\"` `\'` `\\` lose the backslash and `\t` `\r`
+//!   `\n` become control characters, any other `\x` is kept as written;
+//! - after a closing quote nginx demands whitespace, `;`, `{` or `)`;
+//! - `#` starts a comment only where a word could start;
+//! - a parameter must fit in nginx's 4096-byte read buffer.
+//!
+//! The lexer works on bytes and never fails on non-UTF-8 input. A UTF-8
+//! byte order mark at the start of a file is treated as whitespace.
+
+use super::source::Range;
+
+/// nginx's `NGX_CONF_BUFFER`: no parameter may reach this length.
+pub const MAX_PARAMETER: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A parameter: a bare word or a quoted string (the range includes the quotes).
+    Word { quoted: bool },
+    Semicolon,
+    OpenBrace,
+    CloseBrace,
+    /// `#` to the end of the line (the line break excluded).
+    Comment,
+    Eof,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub range: Range,
+}
+
+/// A tokenizing error; `offset` is where nginx would report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LexError {
+    pub offset: usize,
+    pub message: String,
+}
+
+pub struct Lexer<'a> {
+    src: &'a [u8],
+    pos: usize,
+}
+
+#[inline]
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(src: &'a [u8]) -> Lexer<'a> {
+        let pos = if src.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        Lexer { src, pos }
+    }
+
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The next token, skipping whitespace.
+    pub fn next_token(&mut self) -> Result<Token, LexError> {
+        let src = self.src;
+        while self.pos < src.len() && is_space(src[self.pos]) {
+            self.pos += 1;
+        }
+        let start = self.pos;
+        let Some(&ch) = src.get(start) else {
+            return Ok(self.token(TokenKind::Eof, start, start));
+        };
+        match ch {
+            b';' => Ok(self.token(TokenKind::Semicolon, start, start + 1)),
+            b'{' => Ok(self.token(TokenKind::OpenBrace, start, start + 1)),
+            b'}' => Ok(self.token(TokenKind::CloseBrace, start, start + 1)),
+            b'#' => {
+                let end = src[start..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(src.len(), |i| start + i);
+                let end = if end > start && src[end - 1] == b'\r' && end < src.len() {
+                    end - 1
+                } else {
+                    end
+                };
+                Ok(self.token(TokenKind::Comment, start, end))
+            }
+            b'"' | b'\'' => self.quoted(start, ch),
+            _ => self.bare(start),
+        }
+    }
+
+    fn token(&mut self, kind: TokenKind, start: usize, end: usize) -> Token {
+        self.pos = end;
+        Token {
+            kind,
+            range: Range::new(start, end),
+        }
+    }
+
+    fn quoted(&mut self, start: usize, quote: u8) -> Result<Token, LexError> {
+        let src = self.src;
+        let mut i = start + 1;
+        let mut variable = false;
+        loop {
+            if i - start >= MAX_PARAMETER {
+                return Err(LexError {
+                    offset: start,
+                    message: format!(
+                        "too long parameter, probably missing terminating \"{}\" character",
+                        quote as char
+                    ),
+                });
+            }
+            let Some(&b) = src.get(i) else {
+                return Err(LexError {
+                    offset: start,
+                    message: format!(
+                        "unexpected end of file: the {} quote opened here is never closed",
+                        if quote == b'"' { "double" } else { "single" }
+                    ),
+                });
+            };
+            i += 1;
+            if b == b'{' && variable {
+                continue;
+            }
+            variable = false;
+            match b {
+                b'\\' => i += 1,
+                b'$' => variable = true,
+                _ if b == quote => break,
+                _ => {}
+            }
+        }
+        let end = i.min(src.len());
+        match src.get(end) {
+            None => {}
+            Some(&b) if is_space(b) || b == b';' || b == b'{' || b == b')' => {}
+            Some(&b) => {
+                return Err(LexError {
+                    offset: end,
+                    message: format!("unexpected \"{}\"", char_for(b)),
+                })
+            }
+        }
+        Ok(self.token(TokenKind::Word { quoted: true }, start, end))
+    }
+
+    fn bare(&mut self, start: usize) -> Result<Token, LexError> {
+        let src = self.src;
+        let mut i = start;
+        let mut variable = false;
+        while let Some(&b) = src.get(i) {
+            if i - start >= MAX_PARAMETER {
+                let shown = String::from_utf8_lossy(&src[start..start + 10]).into_owned();
+                return Err(LexError {
+                    offset: start,
+                    message: format!("too long parameter \"{shown}...\" started"),
+                });
+            }
+            if b == b'{' && variable {
+                i += 1;
+                continue;
+            }
+            variable = false;
+            match b {
+                b'\\' => {
+                    i += 2;
+                    continue;
+                }
+                b'$' => variable = true,
+                _ if is_space(b) || b == b';' || b == b'{' => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        let end = i.min(src.len());
+        Ok(self.token(TokenKind::Word { quoted: false }, start, end))
+    }
+
+    /// Skips the body of a block whose content is not nginx syntax (a Lua
+    /// block of the lua-nginx module), starting just after its `{`. Returns
+    /// the offset of the matching `}`. Lua strings, long brackets and
+    /// comments are honoured so that braces inside them do not count.
+    pub fn skip_lua_block(&mut self) -> Result<usize, LexError> {
+        let src = self.src;
+        let open = self.pos.saturating_sub(1);
+        let mut i = self.pos;
+        let mut depth = 0usize;
+        while i < src.len() {
+            match src[i] {
+                b'{' => depth += 1,
+                b'}' => {
+                    if depth == 0 {
+                        self.pos = i + 1;
+                        return Ok(i);
+                    }
+                    depth -= 1;
+                }
+                q @ (b'"' | b'\'') => {
+                    i += 1;
+                    while i < src.len() && src[i] != q && src[i] != b'\n' {
+                        if src[i] == b'\\' {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                }
+                b'-' if src.get(i + 1) == Some(&b'-') => {
+                    i += 2;
+                    if let Some(level) = long_bracket(&src[i..]) {
+                        i = skip_long_bracket(src, i, level);
+                        continue;
+                    }
+                    while i < src.len() && src[i] != b'\n' {
+                        i += 1;
+                    }
+                    continue;
+                }
+                b'[' => {
+                    if let Some(level) = long_bracket(&src[i..]) {
+                        i = skip_long_bracket(src, i, level);
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        self.pos = src.len();
+        Err(LexError {
+            offset: open,
+            message: "unexpected end of file: the Lua block opened here is never closed".into(),
+        })
+    }
+}
+
+/// `[[`, `[=[`, `[==[` …: the number of `=` signs.
+fn long_bracket(s: &[u8]) -> Option<usize> {
+    if s.first() != Some(&b'[') {
+        return None;
+    }
+    let eq = s[1..].iter().take_while(|&&b| b == b'=').count();
+    (s.get(1 + eq) == Some(&b'[')).then_some(eq)
+}
+
+fn skip_long_bracket(src: &[u8], at: usize, level: usize) -> usize {
+    let mut i = at + level + 2;
+    while i < src.len() {
+        if src[i] == b']'
+            && src[i + 1..].iter().take(level).all(|&b| b == b'=')
+            && src.get(i + 1 + level) == Some(&b']')
+            && i + 1 + level <= src.len()
+        {
+            return i + level + 2;
+        }
+        i += 1;
+    }
+    src.len()
+}
+
+fn char_for(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        (b as char).to_string()
+    } else {
+        format!("\\x{b:02x}")
+    }
+}
+
+/// The value nginx stores for a word: quotes removed, escapes applied as in
+/// `ngx_conf_read_token()`.
+pub fn word_value(raw: &[u8], quoted: bool) -> String {
+    let inner = if quoted && raw.len() >= 2 {
+        &raw[1..raw.len() - 1]
+    } else {
+        raw
+    };
+    if !inner.contains(&b'\\') {
+        return String::from_utf8_lossy(inner).into_owned();
+    }
+    let mut out = Vec::with_capacity(inner.len());
+    let mut i = 0;
+    while i < inner.len() {
+        if inner[i] == b'\\' {
+            match inner.get(i + 1) {
+                Some(b'"' | b'\'' | b'\\') => i += 1,
+                Some(b't') => {
+                    out.push(b'\t');
+                    i += 2;
+                    continue;
+                }
+                Some(b'r') => {
+                    out.push(b'\r');
+                    i += 2;
+                    continue;
+                }
+                Some(b'n') => {
+                    out.push(b'\n');
+                    i += 2;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        out.push(inner[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(src: &str) -> Vec<String> {
+        let mut lx = Lexer::new(src.as_bytes());
+        let mut out = vec![];
+        loop {
+            let t = lx.next_token().unwrap();
+            let raw = &src.as_bytes()[t.range.as_usize()];
+            match t.kind {
+                TokenKind::Eof => return out,
+                TokenKind::Word { quoted } => out.push(word_value(raw, quoted)),
+                _ => out.push(format!("<{}>", String::from_utf8_lossy(raw))),
+            }
+        }
+    }
+
+    #[test]
+    fn nginx_word_rules() {
+        assert_eq!(words("a b;"), ["a", "b", "<;>"]);
+        assert_eq!(words("set $a ${b}c;"), ["set", "$a", "${b}c", "<;>"]);
+        assert_eq!(words("return 200 ok};"), ["return", "200", "ok}", "<;>"]);
+        assert_eq!(words("a{b}"), ["a", "<{>", "b}"]);
+        assert_eq!(words("x \"a;b{c}\" 'd e';"), ["x", "a;b{c}", "d e", "<;>"]);
+        // A backslash keeps a space inside the word, and stays in its value.
+        assert_eq!(words(r#"x "a\"b" c\ d;"#), ["x", "a\"b", "c\\ d", "<;>"]);
+        assert_eq!(words(r#"x "\t\q";"#), ["x", "\t\\q", "<;>"]);
+        assert_eq!(words("a#b # c\nd;"), ["a#b", "<# c>", "d", "<;>"]);
+        assert_eq!(words("if ($a = \"b c\") {"), ["if", "($a", "=", "b c", ")", "<{>"]);
+    }
+
+    #[test]
+    fn quote_must_be_followed_by_a_separator() {
+        let mut lx = Lexer::new(b"a \"b\"c;");
+        lx.next_token().unwrap();
+        let e = lx.next_token().unwrap_err();
+        assert_eq!(e.message, "unexpected \"c\"");
+        assert_eq!(e.offset, 5);
+    }
+
+    #[test]
+    fn bom_crlf_and_binary_bytes() {
+        assert_eq!(words("\u{feff}a\r\nb;\r\n"), ["a", "b", "<;>"]);
+        let mut lx = Lexer::new(b"\xff\x00 \xfe;");
+        assert!(matches!(lx.next_token().unwrap().kind, TokenKind::Word { .. }));
+    }
+
+    #[test]
+    fn long_parameters_are_rejected_like_nginx() {
+        let long = format!("a \"{}\";", "x".repeat(5000));
+        let mut lx = Lexer::new(long.as_bytes());
+        lx.next_token().unwrap();
+        let e = lx.next_token().unwrap_err();
+        assert!(e.message.contains("missing terminating"), "{}", e.message);
+        assert_eq!(words(&format!("a {};", "y".repeat(4095))).len(), 3);
+    }
+
+    #[test]
+    fn lua_blocks_are_opaque() {
+        let src = b"{ local t = { a = \"}\" } -- }\n --[[ } ]] ngx.say('}') } rest;";
+        let mut lx = Lexer::new(src);
+        assert_eq!(lx.next_token().unwrap().kind, TokenKind::OpenBrace);
+        let close = lx.skip_lua_block().unwrap();
+        assert_eq!(&src[close + 1..], b" rest;");
+    }
+}

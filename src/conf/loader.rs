@@ -1,0 +1,570 @@
+//! The include loader: from one main file to every file nginx would read.
+//!
+//! Resolution follows nginx (`ngx_conf_include`, `ngx_conf_full_name`):
+//! a relative `include` is relative to the *prefix*, the directory of the
+//! main configuration file, wherever the include is written; a pattern with
+//! `*`, `?` or `[` is a glob whose matches are read in sorted order and may
+//! be empty; anything else must exist. Each file is read and parsed once,
+//! however often it is included. Include cycles are reported at the include
+//! that closes them and that edge is dropped, so the configuration graph is
+//! always acyclic.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use super::dump;
+use super::parser::{parse, Ast, NodeId};
+use super::source::{FileId, SourceFile};
+
+/// Largest configuration file hopscope reads.
+pub const MAX_FILE_BYTES: u64 = 128 << 20;
+/// Most files one configuration may pull in.
+pub const MAX_FILES: usize = 20_000;
+
+/// Where the configuration came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Files on this machine.
+    Disk,
+    /// The output of `nginx -T`: file contents as dumped, nothing on disk.
+    Dump,
+    /// The demo tree built into hopscope.
+    Demo,
+}
+
+/// A problem that kept part of the configuration from loading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    /// Display name of the file, empty when no file is involved.
+    pub file: String,
+    /// 1-based; 0 when the error concerns the whole file.
+    pub line: u32,
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.file.is_empty(), self.line) {
+            (true, _) => write!(f, "{}", self.message),
+            (false, 0) => write!(f, "{}: {}", self.file, self.message),
+            (false, l) => write!(f, "{}:{}: {}", self.file, l, self.message),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A whole loaded configuration: every file, its tree, and the include graph.
+#[derive(Debug)]
+pub struct Config {
+    pub files: Vec<SourceFile>,
+    pub asts: Vec<Ast>,
+    /// The main file is always `FileId(0)`.
+    pub prefix: PathBuf,
+    pub origin: Origin,
+    /// For each `include` directive, the files it pulls in, in nginx's order.
+    pub includes: HashMap<(FileId, NodeId), Vec<FileId>>,
+    pub errors: Vec<LoadError>,
+}
+
+impl Config {
+    pub const MAIN: FileId = FileId(0);
+
+    pub fn file(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+    pub fn ast(&self, id: FileId) -> &Ast {
+        &self.asts[id.0 as usize]
+    }
+    pub fn included(&self, file: FileId, node: NodeId) -> &[FileId] {
+        self.includes.get(&(file, node)).map_or(&[], |v| v)
+    }
+    /// Finds a loaded file by its display name.
+    pub fn file_named(&self, name: &str) -> Option<FileId> {
+        self.files
+            .iter()
+            .position(|f| f.name == name)
+            .map(|i| FileId(i as u32))
+    }
+}
+
+/// What the user asked to load.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// An nginx.conf, a directory holding one, or a file with `nginx -T` output.
+    Path(PathBuf),
+    /// Standard input: `nginx -T` output, or a single configuration file.
+    Stdin,
+    /// The embedded demo tree.
+    Demo,
+}
+
+/// A file system nginx reads from: the real one, or the files of a dump.
+pub trait Files {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, String>;
+    /// Paths matching an nginx include glob, in nginx's (byte-wise) order.
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String>;
+    /// The identity of a file, so one file is loaded once.
+    fn key(&self, path: &Path) -> PathBuf;
+    fn on_disk(&self) -> bool;
+}
+
+fn glob_options() -> glob::MatchOptions {
+    glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    }
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// The real file system. Refuses anything but regular files (a FIFO or a
+/// device would block or never end) and files over [`MAX_FILE_BYTES`].
+pub struct DiskFiles;
+
+impl Files for DiskFiles {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, String> {
+        let meta = std::fs::metadata(path).map_err(|e| io_message(&e))?;
+        if meta.is_dir() {
+            return Err("is a directory".into());
+        }
+        if !meta.is_file() {
+            return Err("not a regular file".into());
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(format!(
+                "file is {} MiB; hopscope reads configuration files up to {} MiB",
+                meta.len() >> 20,
+                MAX_FILE_BYTES >> 20
+            ));
+        }
+        let f = std::fs::File::open(path).map_err(|e| io_message(&e))?;
+        let mut buf = Vec::with_capacity(meta.len() as usize);
+        f.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| io_message(&e))?;
+        if buf.len() as u64 > MAX_FILE_BYTES {
+            return Err(format!("file grew past {} MiB while reading", MAX_FILE_BYTES >> 20));
+        }
+        Ok(buf)
+    }
+
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String> {
+        let pat = pattern.to_string_lossy();
+        let paths = glob::glob_with(&pat, glob_options()).map_err(|e| e.to_string())?;
+        let mut out: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+        out.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+        Ok(out)
+    }
+
+    fn key(&self, path: &Path) -> PathBuf {
+        std::fs::canonicalize(path).unwrap_or_else(|_| normalize(path))
+    }
+
+    fn on_disk(&self) -> bool {
+        true
+    }
+}
+
+/// Files held in memory, addressed by absolute path (a dump, the demo).
+pub struct MemFiles {
+    files: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl MemFiles {
+    pub fn new(files: Vec<(PathBuf, Vec<u8>)>) -> MemFiles {
+        let files = files.into_iter().map(|(p, t)| (normalize(&p), t)).collect();
+        MemFiles { files }
+    }
+}
+
+impl Files for MemFiles {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, String> {
+        let key = normalize(path);
+        self.files
+            .iter()
+            .find(|(p, _)| *p == key)
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| "not in the configuration dump".to_string())
+    }
+
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String> {
+        let pat = glob::Pattern::new(&normalize(pattern).to_string_lossy()).map_err(|e| e.to_string())?;
+        let mut out: Vec<PathBuf> = self
+            .files
+            .iter()
+            .filter(|(p, _)| pat.matches_with(&p.to_string_lossy(), glob_options()))
+            .map(|(p, _)| p.clone())
+            .collect();
+        out.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+        Ok(out)
+    }
+
+    fn key(&self, path: &Path) -> PathBuf {
+        normalize(path)
+    }
+
+    fn on_disk(&self) -> bool {
+        false
+    }
+}
+
+/// Removes `.` and resolves `..` without touching the file system.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Loads a configuration. `Err` only when nothing could be loaded at all
+/// (the main file is unreadable, or the input is not a configuration);
+/// every other problem is listed in [`Config::errors`].
+pub fn load(input: &Input) -> Result<Config, LoadError> {
+    match input {
+        Input::Demo => {
+            let prefix = PathBuf::from("/etc/nginx");
+            let files = crate::demo::FILES
+                .iter()
+                .map(|(name, text)| (prefix.join(name), text.to_vec()))
+                .collect();
+            Ok(load_tree(&MemFiles::new(files), &prefix.join(crate::demo::MAIN), Origin::Demo))
+        }
+        Input::Stdin => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .lock()
+                .take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| whole("-", format!("cannot read standard input: {}", io_message(&e))))?;
+            if buf.len() as u64 > MAX_FILE_BYTES {
+                return Err(whole("-", format!("input is over {} MiB", MAX_FILE_BYTES >> 20)));
+            }
+            from_bytes(buf, None)
+        }
+        Input::Path(p) => {
+            let meta = std::fs::metadata(p).map_err(|e| whole(&p.display().to_string(), io_message(&e)))?;
+            let path = if meta.is_dir() { p.join("nginx.conf") } else { p.clone() };
+            let text = DiskFiles.read(&path).map_err(|m| whole(&path.display().to_string(), m))?;
+            from_bytes(text, Some(&path))
+        }
+    }
+}
+
+fn whole(file: &str, message: String) -> LoadError {
+    LoadError {
+        file: file.to_string(),
+        line: 0,
+        message,
+    }
+}
+
+/// Loads from already-read bytes: a dump when they carry `nginx -T` markers,
+/// otherwise a main configuration file at `path` (or in the current
+/// directory for standard input).
+pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadError> {
+    let shown = path.map_or("-".to_string(), |p| p.display().to_string());
+    if dump::is_dump(&text) {
+        let files = dump::split(&text);
+        let Some((first, _)) = files.first() else {
+            return Err(whole(&shown, "the nginx -T output holds no configuration file".into()));
+        };
+        let main = PathBuf::from(first);
+        let mem = MemFiles::new(files.into_iter().map(|(n, t)| (PathBuf::from(n), t)).collect());
+        return Ok(load_tree(&mem, &main, Origin::Dump));
+    }
+    if let Some(msg) = dump::failed_test(&text) {
+        return Err(whole(&shown, msg));
+    }
+    let main = match path {
+        Some(p) => std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()),
+        None => std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join("nginx.conf"),
+    };
+    let mut cfg = load_tree_with_main(&DiskFiles, &main, text, Origin::Disk);
+    if path.is_none() {
+        cfg.files[0].name = "-".into();
+        cfg.files[0].on_disk = false;
+    }
+    Ok(cfg)
+}
+
+/// Loads the tree under `main` from `fs`. The main file must be readable
+/// (check before calling); a read error here is recorded like any other.
+pub fn load_tree(fs: &dyn Files, main: &Path, origin: Origin) -> Config {
+    match fs.read(main) {
+        Ok(text) => load_tree_with_main(fs, main, text, origin),
+        Err(m) => {
+            let mut cfg = load_tree_with_main(fs, main, Vec::new(), origin);
+            cfg.errors.push(whole(&cfg.files[0].name, m));
+            cfg
+        }
+    }
+}
+
+fn display_name(prefix: &Path, path: &Path) -> String {
+    let norm = normalize(path);
+    match norm.strip_prefix(prefix) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().into_owned(),
+        _ => norm.to_string_lossy().into_owned(),
+    }
+}
+
+fn load_tree_with_main(fs: &dyn Files, main: &Path, text: Vec<u8>, origin: Origin) -> Config {
+    let prefix = normalize(main.parent().unwrap_or(Path::new("/")));
+    let mut cfg = Config {
+        files: Vec::new(),
+        asts: Vec::new(),
+        prefix: prefix.clone(),
+        origin,
+        includes: HashMap::new(),
+        errors: Vec::new(),
+    };
+    let mut by_key: HashMap<PathBuf, FileId> = HashMap::new();
+    by_key.insert(fs.key(main), FileId(0));
+    add_file(&mut cfg, fs, main, text);
+
+    // Breadth-first over files; each file is parsed once.
+    let mut next = 0usize;
+    while next < cfg.files.len() {
+        let fid = FileId(next as u32);
+        next += 1;
+        let includes: Vec<(NodeId, Vec<String>, u32)> = cfg.asts[fid.0 as usize]
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.name() == "include")
+            .map(|(i, d)| {
+                (
+                    i as NodeId,
+                    d.args.iter().map(|a| a.value.to_string()).collect(),
+                    d.range.start,
+                )
+            })
+            .collect();
+        for (node, args, offset) in includes {
+            let line = cfg.files[fid.0 as usize].line_of(offset);
+            let fname = cfg.files[fid.0 as usize].name.clone();
+            let at = |message: String| LoadError {
+                file: fname.clone(),
+                line,
+                message,
+            };
+            if args.len() != 1 {
+                let e = at("invalid number of arguments in \"include\" directive".into());
+                cfg.errors.push(e);
+                continue;
+            }
+            let arg = &args[0];
+            let target = if Path::new(arg).is_absolute() {
+                PathBuf::from(arg)
+            } else {
+                prefix.join(arg)
+            };
+            let paths = if arg.contains(['*', '?', '[']) {
+                match fs.glob(&target) {
+                    Ok(p) => p,
+                    Err(m) => {
+                        let e = at(format!("invalid include pattern \"{arg}\": {m}"));
+                        cfg.errors.push(e);
+                        continue;
+                    }
+                }
+            } else {
+                vec![target]
+            };
+            let mut ids = Vec::with_capacity(paths.len());
+            for p in paths {
+                let key = fs.key(&p);
+                if let Some(&id) = by_key.get(&key) {
+                    ids.push(id);
+                    continue;
+                }
+                if cfg.files.len() >= MAX_FILES {
+                    let e = at(format!("more than {MAX_FILES} files are included; the rest is not loaded"));
+                    cfg.errors.push(e);
+                    break;
+                }
+                match fs.read(&p) {
+                    Ok(text) => {
+                        let id = add_file(&mut cfg, fs, &p, text);
+                        by_key.insert(key, id);
+                        ids.push(id);
+                    }
+                    Err(m) => {
+                        let e = at(format!("cannot include \"{}\": {m}", p.display()));
+                        cfg.errors.push(e);
+                    }
+                }
+            }
+            cfg.includes.insert((fid, node), ids);
+        }
+    }
+    break_cycles(&mut cfg);
+    cfg
+}
+
+fn add_file(cfg: &mut Config, fs: &dyn Files, path: &Path, text: Vec<u8>) -> FileId {
+    let id = FileId(cfg.files.len() as u32);
+    let name = display_name(&cfg.prefix, path);
+    let ast = parse(&text);
+    let file = SourceFile::new(name, normalize(path), fs.on_disk(), text);
+    if let Some(e) = &ast.error {
+        cfg.errors.push(LoadError {
+            file: file.name.clone(),
+            line: file.line_of(e.offset),
+            message: e.message.clone(),
+        });
+    }
+    cfg.files.push(file);
+    cfg.asts.push(ast);
+    id
+}
+
+/// Depth-first over the include graph from the main file (iteratively);
+/// an include that leads back to a file being included is an error and its
+/// edge to that file is removed.
+fn break_cycles(cfg: &mut Config) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    // Outgoing edges of each file, in document order.
+    let mut edges: Vec<Vec<NodeId>> = vec![Vec::new(); cfg.files.len()];
+    for &(f, n) in cfg.includes.keys() {
+        edges[f.0 as usize].push(n);
+    }
+    for e in &mut edges {
+        e.sort_unstable();
+    }
+    let mut mark = vec![Mark::New; cfg.files.len()];
+    // (file, index of the next edge, index inside that edge's targets)
+    let mut stack: Vec<(FileId, usize, usize)> = vec![(FileId(0), 0, 0)];
+    mark[0] = Mark::Open;
+    while let Some(&(file, ei, ti)) = stack.last() {
+        let top = stack.len() - 1;
+        let Some(&node) = edges[file.0 as usize].get(ei) else {
+            mark[file.0 as usize] = Mark::Done;
+            stack.pop();
+            continue;
+        };
+        let targets = &cfg.includes[&(file, node)];
+        let Some(&target) = targets.get(ti) else {
+            stack[top] = (file, ei + 1, 0);
+            continue;
+        };
+        match mark[target.0 as usize] {
+            Mark::Done => stack[top].2 += 1,
+            Mark::New => {
+                stack[top].2 += 1;
+                mark[target.0 as usize] = Mark::Open;
+                stack.push((target, 0, 0));
+            }
+            Mark::Open => {
+                let offset = cfg.ast(file).node(node).range.start;
+                let line = cfg.file(file).line_of(offset);
+                let mut chain: Vec<String> = stack
+                    .iter()
+                    .skip_while(|(f, _, _)| *f != target)
+                    .map(|(f, _, _)| cfg.file(*f).name.clone())
+                    .collect();
+                chain.push(cfg.file(target).name.clone());
+                cfg.errors.push(LoadError {
+                    file: cfg.file(file).name.clone(),
+                    line,
+                    message: format!("include cycle: {}", chain.join(" -> ")),
+                });
+                if let Some(v) = cfg.includes.get_mut(&(file, node)) {
+                    v.remove(ti);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mem(files: &[(&str, &str)]) -> Config {
+        let fs = MemFiles::new(
+            files
+                .iter()
+                .map(|(n, t)| (PathBuf::from(format!("/etc/nginx/{n}")), t.as_bytes().to_vec()))
+                .collect(),
+        );
+        load_tree(&fs, Path::new("/etc/nginx/nginx.conf"), Origin::Demo)
+    }
+
+    #[test]
+    fn globs_sorted_and_relative_to_prefix() {
+        let cfg = mem(&[
+            ("nginx.conf", "http { include conf.d/*.conf; include missing/*.conf; }"),
+            ("conf.d/b.conf", "include snippets/x;"),
+            ("conf.d/a.conf", ""),
+            ("conf.d/.hidden.conf", ""),
+            ("snippets/x", ""),
+        ]);
+        assert!(cfg.errors.is_empty(), "{:?}", cfg.errors);
+        let names: Vec<&str> = cfg.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["nginx.conf", "conf.d/a.conf", "conf.d/b.conf", "snippets/x"]);
+    }
+
+    #[test]
+    fn missing_file_is_an_error_at_the_include() {
+        let cfg = mem(&[("nginx.conf", "events {}\nhttp {\n include nope.conf;\n}")]);
+        assert_eq!(cfg.errors.len(), 1);
+        assert_eq!(cfg.errors[0].file, "nginx.conf");
+        assert_eq!(cfg.errors[0].line, 3);
+        assert!(cfg.errors[0].message.starts_with("cannot include \"/etc/nginx/nope.conf\""));
+    }
+
+    #[test]
+    fn cycles_are_reported_and_broken() {
+        let cfg = mem(&[
+            ("nginx.conf", "include a.conf;"),
+            ("a.conf", "include b.conf;"),
+            ("b.conf", "\ninclude *.conf;"),
+        ]);
+        // `*.conf` matches a.conf, b.conf and nginx.conf: three cycles.
+        let shown: Vec<String> = cfg.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "b.conf:2: include cycle: a.conf -> b.conf -> a.conf",
+                "b.conf:2: include cycle: b.conf -> b.conf",
+                "b.conf:2: include cycle: nginx.conf -> a.conf -> b.conf -> nginx.conf",
+            ]
+        );
+    }
+
+    #[test]
+    fn one_file_included_twice_is_not_a_cycle() {
+        let cfg = mem(&[
+            ("nginx.conf", "include s.conf; include s.conf;"),
+            ("s.conf", "a;"),
+        ]);
+        assert!(cfg.errors.is_empty());
+        assert_eq!(cfg.files.len(), 2);
+    }
+}

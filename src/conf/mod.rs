@@ -1,0 +1,15 @@
+//! Loading nginx configuration: bytes → tokens → lossless trees → the set of
+//! files nginx reads, with every position kept.
+//!
+//! Public surface: [`load`] and [`Input`], the resulting [`Config`], and the
+//! tree types in [`parser`].
+
+pub mod dump;
+pub mod lexer;
+pub mod loader;
+pub mod parser;
+pub mod source;
+
+pub use loader::{from_bytes, load, Config, Input, LoadError, Origin};
+pub use parser::{Ast, Block, Directive, NodeId, Word};
+pub use source::{FileId, Range, SourceFile};

@@ -1,0 +1,8 @@
+//! hopscope: audit the TLS hops nginx makes to its upstreams.
+//!
+//! Data flows one way: [`conf`] loads and parses, [`model`] computes hops
+//! and their effective settings, and the views render them.
+#![forbid(unsafe_code)]
+
+pub mod conf;
+pub mod demo;
