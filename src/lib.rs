@@ -4,5 +4,8 @@
 //! and their effective settings, and the views render them.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod conf;
 pub mod demo;
+pub mod model;
+pub mod report;

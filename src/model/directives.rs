@@ -1,0 +1,308 @@
+//! The table of upstream TLS directives: which module has which directive
+//! since which nginx version, and nginx's default for a chosen version.
+//!
+//! Sources: the command tables and `merge_loc_conf`/`merge_srv_conf`
+//! functions of ngx_http_proxy_module.c, ngx_http_grpc_module.c,
+//! ngx_http_uwsgi_module.c and ngx_stream_proxy_module.c; versions from
+//! the first release tag containing each commit (see
+//! shared/nginx-upstream-tls.md).
+
+use super::version::Version;
+
+/// The module that opens a hop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Module {
+    /// ngx_http_proxy_module: `proxy_pass https://…`.
+    Proxy,
+    /// ngx_http_grpc_module: `grpc_pass grpcs://…`.
+    Grpc,
+    /// ngx_http_uwsgi_module: `uwsgi_pass suwsgi://…`.
+    Uwsgi,
+    /// ngx_stream_proxy_module: `proxy_pass` with `proxy_ssl on`.
+    Stream,
+}
+
+impl Module {
+    pub const ALL: [Module; 4] = [Module::Proxy, Module::Grpc, Module::Uwsgi, Module::Stream];
+
+    /// The name used in JSON (`module`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Module::Proxy => "proxy",
+            Module::Grpc => "grpc",
+            Module::Uwsgi => "uwsgi",
+            Module::Stream => "stream",
+        }
+    }
+    /// Prefix of the module's directives.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Module::Proxy | Module::Stream => "proxy",
+            Module::Grpc => "grpc",
+            Module::Uwsgi => "uwsgi",
+        }
+    }
+    pub fn pass_directive(self) -> &'static str {
+        match self {
+            Module::Proxy | Module::Stream => "proxy_pass",
+            Module::Grpc => "grpc_pass",
+            Module::Uwsgi => "uwsgi_pass",
+        }
+    }
+    /// `proxy_ssl_server_name`, `grpc_ssl_verify`, …
+    pub fn directive(self, suffix: &str) -> String {
+        format!("{}_ssl_{}", self.prefix(), suffix)
+    }
+    pub fn is_stream(self) -> bool {
+        self == Module::Stream
+    }
+    /// The scheme that makes a pass directive open TLS (http modules).
+    pub fn tls_scheme(self) -> Option<&'static str> {
+        match self {
+            Module::Proxy => Some("https://"),
+            Module::Grpc => Some("grpcs://"),
+            Module::Uwsgi => Some("suwsgi://"),
+            Module::Stream => None,
+        }
+    }
+    /// When the module's upstream TLS support appeared.
+    fn since(self) -> Version {
+        match self {
+            Module::Proxy => Version(1, 5, 6),
+            Module::Grpc => Version(1, 13, 10),
+            Module::Uwsgi => Version(1, 5, 8),
+            Module::Stream => Version(1, 9, 0),
+        }
+    }
+}
+
+/// How nginx stores a directive, which decides how it merges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// One value; the nearest level that sets it wins.
+    Scalar,
+    /// May repeat; all lines of the nearest level that has any win together.
+    Array,
+}
+
+/// One upstream TLS directive of one module.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    /// The part after `<prefix>_ssl` (`_server_name`), or "" for stream `proxy_ssl`.
+    pub suffix: &'static str,
+    pub shape: Shape,
+    since: [Option<Version>; 4],
+}
+
+const fn v(a: u16, b: u16, c: u16) -> Option<Version> {
+    Some(Version(a, b, c))
+}
+
+/// Every directive, in the order hopscope lists them. `since` is indexed by
+/// module: proxy, grpc, uwsgi, stream (None: the module lacks it).
+const SPECS: &[Spec] = &[
+    Spec {
+        suffix: "",
+        shape: Shape::Scalar,
+        since: [None, None, None, v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_server_name",
+        shape: Shape::Scalar,
+        since: [v(1, 7, 0), v(1, 13, 10), v(1, 7, 0), v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_name",
+        shape: Shape::Scalar,
+        since: [v(1, 7, 0), v(1, 13, 10), v(1, 7, 0), v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_verify",
+        shape: Shape::Scalar,
+        since: [v(1, 7, 0), v(1, 13, 10), v(1, 7, 0), v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_verify_depth",
+        shape: Shape::Scalar,
+        since: [v(1, 7, 0), v(1, 13, 10), v(1, 7, 0), v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_trusted_certificate",
+        shape: Shape::Scalar,
+        since: [v(1, 7, 0), v(1, 13, 10), v(1, 7, 0), v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_crl",
+        shape: Shape::Scalar,
+        since: [v(1, 7, 0), v(1, 13, 10), v(1, 7, 0), v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_protocols",
+        shape: Shape::Scalar,
+        since: [v(1, 5, 6), v(1, 13, 10), v(1, 5, 8), v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_ciphers",
+        shape: Shape::Scalar,
+        since: [v(1, 5, 6), v(1, 13, 10), v(1, 5, 8), v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_certificate",
+        shape: Shape::Scalar,
+        since: [v(1, 7, 8), v(1, 13, 10), v(1, 7, 8), v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_certificate_key",
+        shape: Shape::Scalar,
+        since: [v(1, 7, 8), v(1, 13, 10), v(1, 7, 8), v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_password_file",
+        shape: Shape::Scalar,
+        since: [v(1, 7, 8), v(1, 13, 10), v(1, 7, 8), v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_certificate_cache",
+        shape: Shape::Scalar,
+        since: [v(1, 27, 4), v(1, 27, 4), v(1, 27, 4), v(1, 27, 4)],
+    },
+    Spec {
+        suffix: "_session_reuse",
+        shape: Shape::Scalar,
+        since: [v(1, 5, 6), v(1, 13, 10), v(1, 5, 8), v(1, 9, 0)],
+    },
+    Spec {
+        suffix: "_conf_command",
+        shape: Shape::Array,
+        since: [v(1, 19, 4), v(1, 19, 4), v(1, 19, 4), v(1, 19, 4)],
+    },
+    Spec {
+        suffix: "_alpn",
+        shape: Shape::Scalar,
+        since: [None, None, None, v(1, 31, 0)],
+    },
+];
+
+fn module_index(m: Module) -> usize {
+    match m {
+        Module::Proxy => 0,
+        Module::Grpc => 1,
+        Module::Uwsgi => 2,
+        Module::Stream => 3,
+    }
+}
+
+impl Spec {
+    /// The directive's full name for a module.
+    pub fn name(&self, m: Module) -> String {
+        format!("{}_ssl{}", m.prefix(), self.suffix)
+    }
+
+    pub fn known(&self, m: Module, at: Version) -> bool {
+        self.since[module_index(m)].is_some_and(|s| at >= s.max(m.since()))
+    }
+
+    /// The version that introduced the directive in a module.
+    pub fn since(&self, m: Module) -> Option<Version> {
+        self.since[module_index(m)]
+    }
+
+    /// nginx's default at a version, as a value would be written; `None`
+    /// where nginx has no value (unset paths, or a value computed from the
+    /// pass directive).
+    pub fn default(&self, m: Module, at: Version) -> Option<&'static str> {
+        match self.suffix {
+            "" => Some("off"),
+            "_server_name" | "_verify" => Some("off"),
+            "_name" => (m == Module::Proxy).then_some("$proxy_host"),
+            "_verify_depth" => Some("1"),
+            "_protocols" => Some(default_protocols(at)),
+            "_ciphers" => Some("DEFAULT"),
+            "_certificate_cache" => Some("off"),
+            "_session_reuse" => Some("on"),
+            _ => None,
+        }
+    }
+
+    /// How the default reads to a person when there is no literal value.
+    pub fn default_description(&self, m: Module) -> Option<&'static str> {
+        match (self.suffix, m) {
+            ("_name", Module::Proxy) => None,
+            ("_name", Module::Grpc) => Some("host from grpc_pass"),
+            ("_name", Module::Uwsgi) => Some("host from uwsgi_pass"),
+            ("_name", Module::Stream) => Some("host from proxy_pass"),
+            _ => None,
+        }
+    }
+}
+
+/// `*_ssl_protocols` default (NGX_SSL_DEFAULT_PROTOCOLS and its history).
+pub fn default_protocols(at: Version) -> &'static str {
+    if at < Version(1, 9, 1) {
+        "SSLv3 TLSv1 TLSv1.1 TLSv1.2"
+    } else if at < Version(1, 23, 4) {
+        "TLSv1 TLSv1.1 TLSv1.2"
+    } else if at < Version(1, 27, 3) {
+        "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"
+    } else {
+        "TLSv1.2 TLSv1.3"
+    }
+}
+
+/// The directives a module knows at a version, in display order.
+pub fn specs(m: Module, at: Version) -> impl Iterator<Item = &'static Spec> {
+    SPECS.iter().filter(move |s| s.known(m, at))
+}
+
+/// Every directive name of every module (any version): what the model
+/// indexes while walking the configuration.
+pub fn all_names() -> Vec<String> {
+    let mut names: Vec<String> = Module::ALL
+        .iter()
+        .flat_map(|&m| {
+            SPECS
+                .iter()
+                .filter(move |s| s.since(m).is_some())
+                .map(move |s| s.name(m))
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_version() {
+        let p = SPECS.iter().find(|s| s.suffix == "_protocols").unwrap();
+        assert_eq!(
+            p.default(Module::Proxy, Version(1, 22, 1)),
+            Some("TLSv1 TLSv1.1 TLSv1.2")
+        );
+        assert_eq!(
+            p.default(Module::Proxy, Version(1, 24, 0)),
+            Some("TLSv1 TLSv1.1 TLSv1.2 TLSv1.3")
+        );
+        assert_eq!(
+            p.default(Module::Proxy, Version(1, 30, 4)),
+            Some("TLSv1.2 TLSv1.3")
+        );
+    }
+
+    #[test]
+    fn directive_sets_per_version() {
+        let names = |m, at| specs(m, at).map(|s| s.name(m)).collect::<Vec<_>>();
+        let old = names(Module::Proxy, Version(1, 22, 1));
+        assert_eq!(old.len(), 13);
+        assert!(!old.contains(&"proxy_ssl_certificate_cache".to_string()));
+        assert!(names(Module::Proxy, Version(1, 30, 4))
+            .contains(&"proxy_ssl_certificate_cache".to_string()));
+        assert_eq!(names(Module::Stream, Version(1, 30, 4))[0], "proxy_ssl");
+        assert!(!names(Module::Stream, Version(1, 30, 4)).contains(&"proxy_ssl_alpn".to_string()));
+        assert!(names(Module::Stream, Version(1, 31, 0)).contains(&"proxy_ssl_alpn".to_string()));
+        assert!(names(Module::Grpc, Version(1, 12, 0)).is_empty());
+    }
+}

@@ -1,0 +1,637 @@
+//! The model: every upstream TLS hop of a configuration, with the effective
+//! value of each `*_ssl_*` directive, where that value comes from, and the
+//! SNI nginx will send.
+//!
+//! Inheritance follows nginx's merge functions
+//! (`ngx_http_proxy_merge_loc_conf` and friends): each directive is merged
+//! on its own, so an unset level takes the nearest enclosing level's value,
+//! else nginx's default. The chain is location → enclosing locations →
+//! server → http (stream: server → stream). `if` and `limit_except` blocks
+//! cannot hold these directives; a pass inside them uses its location's.
+//! Order inside a block does not matter, and a directive that arrives
+//! through an `include` counts where the include is written.
+
+pub mod directives;
+pub mod sni;
+pub mod target;
+pub mod tree;
+pub mod version;
+
+use std::collections::HashMap;
+
+use crate::conf::{Config, Directive, LoadError};
+pub use directives::{Module, Shape, Spec};
+pub use sni::{Name, NameSource, Sni};
+pub use target::Target;
+pub use tree::{Ctx, CtxId, DirRef, Kind, Tree};
+pub use version::Version;
+
+/// Where an effective value comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// nginx's default for the chosen version.
+    Default,
+    /// The directive that wins after inheritance.
+    Explicit(Provenance),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    pub dir: DirRef,
+    /// The block the directive is in.
+    pub ctx: CtxId,
+    /// `http`, `server`, `location` or `stream`.
+    pub level: &'static str,
+    /// Display name of the file.
+    pub file: String,
+    pub line: u32,
+}
+
+impl Provenance {
+    pub fn at(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+/// The effective value of one directive for one hop.
+#[derive(Clone, Debug)]
+pub struct Setting {
+    pub name: String,
+    pub spec: &'static Spec,
+    /// Parameters joined by single spaces (repeated lines joined by `; `);
+    /// None where nginx has no default value.
+    pub value: Option<String>,
+    pub origin: Origin,
+    /// Set explicitly in an outer block rather than in the hop's own block.
+    pub inherited: bool,
+    /// Every directive line that contributes (several for repeatable ones).
+    pub lines: Vec<DirRef>,
+}
+
+impl Setting {
+    pub fn is_on(&self) -> bool {
+        self.value.as_deref() == Some("on")
+    }
+    pub fn is_default(&self) -> bool {
+        self.origin == Origin::Default
+    }
+    /// A short note of the origin: `default` or `file:line`.
+    pub fn origin_note(&self) -> String {
+        match &self.origin {
+            Origin::Default => "default".into(),
+            Origin::Explicit(p) => p.at(),
+        }
+    }
+}
+
+/// An `upstream {}` block.
+#[derive(Clone, Debug)]
+pub struct Upstream {
+    pub name: String,
+    pub ctx: CtxId,
+    pub stream: bool,
+    pub dir: DirRef,
+    pub file: String,
+    pub line: u32,
+    /// The address of each `server` line, as written.
+    pub servers: Vec<String>,
+}
+
+/// An effective header sent upstream (`proxy_set_header`), with its origin.
+#[derive(Clone, Debug)]
+pub struct Header {
+    pub value: String,
+    pub origin: Origin,
+}
+
+/// One upstream TLS hop.
+#[derive(Clone, Debug)]
+pub struct Hop {
+    /// `file:line` of the pass directive.
+    pub id: String,
+    pub pass: DirRef,
+    /// The block holding the pass directive.
+    pub ctx: CtxId,
+    /// The nearest block that can hold `*_ssl_*` settings (the hop's own).
+    pub own: CtxId,
+    pub module: Module,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub target: Target,
+    pub server: Option<CtxId>,
+    pub server_names: Vec<String>,
+    pub listen: Vec<String>,
+    pub locations: Vec<String>,
+    pub upstream: Option<usize>,
+    pub proxy_host: String,
+    pub sni: Sni,
+    /// The name the certificate is checked against (the SNI name, or the
+    /// name that would be sent), port removed.
+    pub verify_name: Option<String>,
+    /// Where the SNI/verify name comes from.
+    pub name_source: NameSource,
+    pub settings: Vec<Setting>,
+    /// The effective `Host` header (proxy hops only).
+    pub host_header: Option<Header>,
+}
+
+impl Hop {
+    pub fn context(&self) -> &'static str {
+        if self.module.is_stream() {
+            "stream"
+        } else {
+            "http"
+        }
+    }
+    /// The effective setting with a suffix (`_server_name`, `_verify`, …).
+    pub fn setting(&self, suffix: &str) -> Option<&Setting> {
+        self.settings.iter().find(|s| s.spec.suffix == suffix)
+    }
+}
+
+/// A pass directive that does not open TLS (for rules about TLS settings
+/// that have no effect).
+#[derive(Clone, Debug)]
+pub struct PlainPass {
+    pub pass: DirRef,
+    pub ctx: CtxId,
+    pub module: Module,
+}
+
+/// The analysed configuration.
+pub struct Model {
+    pub config: Config,
+    pub tree: Tree,
+    pub version: Version,
+    pub hops: Vec<Hop>,
+    pub plain: Vec<PlainPass>,
+    pub upstreams: Vec<Upstream>,
+    /// Per context: the directives the model looks up, by name id.
+    index: Vec<Vec<(u16, DirRef)>>,
+    name_ids: HashMap<String, u16>,
+}
+
+/// Directives looked up besides the `*_ssl_*` table.
+const EXTRA_NAMES: &[&str] = &[
+    "proxy_set_header",
+    "grpc_set_header",
+    "server_name",
+    "listen",
+];
+
+impl Model {
+    pub fn build(config: Config, version: Version) -> Model {
+        let tree = Tree::build(&config);
+        let mut names = directives::all_names();
+        names.extend(EXTRA_NAMES.iter().map(|s| s.to_string()));
+        let name_ids: HashMap<String, u16> = names
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| (n, i as u16))
+            .collect();
+        let index: Vec<Vec<(u16, DirRef)>> = tree
+            .ctxs
+            .iter()
+            .map(|c| {
+                c.directives
+                    .iter()
+                    .filter_map(|&r| {
+                        let d = config.ast(r.file).node(r.node);
+                        name_ids.get(d.name()).map(|&id| (id, r))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut model = Model {
+            config,
+            tree,
+            version,
+            hops: Vec::new(),
+            plain: Vec::new(),
+            upstreams: Vec::new(),
+            index,
+            name_ids,
+        };
+        model.collect_upstreams();
+        model.collect_hops();
+        model
+    }
+
+    /// Every load error: files, syntax, includes, expansion limits.
+    pub fn errors(&self) -> impl Iterator<Item = &LoadError> {
+        self.config.errors.iter().chain(self.tree.errors.iter())
+    }
+
+    pub fn dir(&self, r: DirRef) -> &Directive {
+        self.config.ast(r.file).node(r.node)
+    }
+
+    /// 1-based line and column of a directive.
+    pub fn line_col(&self, r: DirRef) -> (u32, u32) {
+        self.config.file(r.file).line_col(self.dir(r).range.start)
+    }
+
+    pub fn file_name(&self, r: DirRef) -> &str {
+        &self.config.file(r.file).name
+    }
+
+    /// `file:line` of a directive.
+    pub fn at(&self, r: DirRef) -> String {
+        format!("{}:{}", self.file_name(r), self.line_col(r).0)
+    }
+
+    /// Lines of a named directive written directly in a block.
+    pub fn lines_in(&self, ctx: CtxId, name: &str) -> Vec<DirRef> {
+        match self.name_ids.get(name) {
+            Some(&id) => self.index[ctx as usize]
+                .iter()
+                .filter(|(n, _)| *n == id)
+                .map(|&(_, r)| r)
+                .collect(),
+            None => self
+                .tree
+                .ctx(ctx)
+                .directives
+                .iter()
+                .copied()
+                .filter(|&r| self.dir(r).name() == name)
+                .collect(),
+        }
+    }
+
+    /// The nearest block from `ctx` outwards, among those that can hold the
+    /// directive, that sets it; with the lines there. This is nginx's merge
+    /// for a scalar (first line) and for an array (all lines of that level).
+    pub fn effective(&self, ctx: CtxId, name: &str) -> Option<(CtxId, Vec<DirRef>)> {
+        self.tree
+            .ancestors(ctx)
+            .filter(|&c| self.tree.ctx(c).kind.holds_ssl_settings())
+            .find_map(|c| {
+                let lines = self.lines_in(c, name);
+                (!lines.is_empty()).then_some((c, lines))
+            })
+    }
+
+    pub fn provenance(&self, ctx: CtxId, dir: DirRef) -> Provenance {
+        Provenance {
+            dir,
+            ctx,
+            level: self.tree.ctx(ctx).kind.level(),
+            file: self.file_name(dir).to_string(),
+            line: self.line_col(dir).0,
+        }
+    }
+
+    fn collect_upstreams(&mut self) {
+        for (i, c) in self.tree.ctxs.iter().enumerate() {
+            if !matches!(c.kind, Kind::Upstream | Kind::StreamUpstream) {
+                continue;
+            }
+            let Some(opener) = c.opener else { continue };
+            let d = self.dir(opener);
+            let Some(name) = d.arg(0) else { continue };
+            let servers = c
+                .directives
+                .iter()
+                .filter(|&&r| self.dir(r).name() == "server")
+                .filter_map(|&r| self.dir(r).arg(0).map(str::to_string))
+                .collect();
+            let up = Upstream {
+                name: name.to_string(),
+                ctx: i as CtxId,
+                stream: c.kind == Kind::StreamUpstream,
+                dir: opener,
+                file: self.file_name(opener).to_string(),
+                line: self.line_col(opener).0,
+                servers,
+            };
+            self.upstreams.push(up);
+        }
+    }
+
+    fn find_upstream(&self, host: &str, stream: bool) -> Option<usize> {
+        self.upstreams
+            .iter()
+            .position(|u| u.stream == stream && u.name.eq_ignore_ascii_case(host))
+    }
+
+    fn collect_hops(&mut self) {
+        let mut hops = Vec::new();
+        let mut plain = Vec::new();
+        for (ci, c) in self.tree.ctxs.iter().enumerate() {
+            let ctx = ci as CtxId;
+            let in_http = matches!(
+                c.kind,
+                Kind::Server | Kind::Location | Kind::If | Kind::LimitExcept
+            ) && self.tree.enclosing(ctx, &[Kind::Http]).is_some();
+            let in_stream = c.kind == Kind::StreamServer;
+            if !in_http && !in_stream {
+                continue;
+            }
+            for &r in &c.directives {
+                let d = self.dir(r);
+                let module = match (d.name(), in_stream) {
+                    ("proxy_pass", false) => Module::Proxy,
+                    ("grpc_pass", false) => Module::Grpc,
+                    ("uwsgi_pass", false) => Module::Uwsgi,
+                    ("proxy_pass", true) => Module::Stream,
+                    _ => continue,
+                };
+                let Some(raw) = d.arg(0) else { continue };
+                let target = match module.tls_scheme() {
+                    Some(scheme) => Target::parse_http(raw, scheme),
+                    None => {
+                        let ssl_on = self
+                            .effective(ctx, "proxy_ssl")
+                            .is_some_and(|(_, l)| self.dir(l[0]).arg(0) == Some("on"));
+                        ssl_on.then(|| Target::parse_stream(raw))
+                    }
+                };
+                match target {
+                    Some(t) => hops.push(self.hop(r, ctx, module, t)),
+                    None => plain.push(PlainPass {
+                        pass: r,
+                        ctx,
+                        module,
+                    }),
+                }
+            }
+        }
+        hops.sort_by(|a: &Hop, b: &Hop| {
+            (a.pass.file, a.line, a.column).cmp(&(b.pass.file, b.line, b.column))
+        });
+        self.hops = hops;
+        self.plain = plain;
+    }
+
+    fn hop(&self, pass: DirRef, ctx: CtxId, module: Module, target: Target) -> Hop {
+        let (line, column) = self.line_col(pass);
+        let own = self
+            .tree
+            .ancestors(ctx)
+            .find(|&c| self.tree.ctx(c).kind.holds_ssl_settings())
+            .unwrap_or(ctx);
+        let settings: Vec<Setting> = directives::specs(module, self.version)
+            .map(|spec| self.setting(ctx, own, module, spec))
+            .collect();
+        let server = self
+            .tree
+            .enclosing(ctx, &[Kind::Server, Kind::StreamServer]);
+        let upstream = (!target.dynamic && !target.unix)
+            .then(|| self.find_upstream(&target.host, module.is_stream()))
+            .flatten();
+
+        let proxy_host = match (module, upstream) {
+            (Module::Stream, _) => target.raw.clone(),
+            (_, Some(u)) => self.upstreams[u].name.clone(),
+            (Module::Uwsgi, None) => target.proxy_host(""),
+            (_, None) => target.proxy_host("443"),
+        };
+
+        // The name before port stripping, and where it comes from.
+        let get = |suffix: &str| settings.iter().find(|s| s.spec.suffix == suffix);
+        let name_setting = get("_name").filter(|s| !s.is_default());
+        let (name, source) = match name_setting {
+            Some(s) => {
+                let value = s.value.clone().unwrap_or_default();
+                let at = s.origin_note();
+                let static_proxy_host =
+                    (module == Module::Proxy && !target.dynamic).then_some(proxy_host.as_str());
+                (
+                    eval_name(&value, static_proxy_host),
+                    NameSource::Explicit(at),
+                )
+            }
+            None => match upstream {
+                Some(u) => (
+                    Name::Static(self.upstreams[u].name.clone()),
+                    NameSource::Group,
+                ),
+                None if target.dynamic => {
+                    (Name::Dynamic(target.host.clone()), NameSource::PassHost)
+                }
+                None => (Name::Static(target.host.clone()), NameSource::PassHost),
+            },
+        };
+        let sn = get("_server_name");
+        let on = sn.is_some_and(Setting::is_on);
+        let note = sn.map_or("default".to_string(), Setting::origin_note);
+        let (sni, verify_name) = sni::predict(
+            &module.directive("server_name"),
+            (on, &note),
+            &name,
+            &source,
+        );
+
+        let host_header = (module == Module::Proxy)
+            .then(|| self.header(ctx, "proxy_set_header", "host", "$proxy_host"));
+
+        let (server_names, listen) = match server {
+            Some(s) => (
+                self.lines_in(s, "server_name")
+                    .iter()
+                    .flat_map(|&r| self.dir(r).args.iter().map(|a| a.value.to_string()))
+                    .collect(),
+                self.lines_in(s, "listen")
+                    .iter()
+                    .map(|&r| self.dir(r).args_joined())
+                    .collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let locations = self.location_chain(ctx);
+        Hop {
+            id: format!("{}:{}", self.file_name(pass), line),
+            pass,
+            ctx,
+            own,
+            module,
+            file: self.file_name(pass).to_string(),
+            line,
+            column,
+            target,
+            server,
+            server_names,
+            listen,
+            locations,
+            upstream,
+            proxy_host,
+            sni,
+            verify_name,
+            name_source: source,
+            settings,
+            host_header,
+        }
+    }
+
+    fn setting(&self, ctx: CtxId, own: CtxId, module: Module, spec: &'static Spec) -> Setting {
+        let name = spec.name(module);
+        match self.effective(ctx, &name) {
+            Some((at, lines)) => {
+                let value = match spec.shape {
+                    Shape::Scalar => self.dir(lines[0]).args_joined(),
+                    Shape::Array => lines
+                        .iter()
+                        .map(|&l| self.dir(l).args_joined())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                };
+                Setting {
+                    name,
+                    spec,
+                    value: Some(value),
+                    origin: Origin::Explicit(self.provenance(at, lines[0])),
+                    inherited: at != own,
+                    lines,
+                }
+            }
+            None => Setting {
+                value: spec.default(module, self.version).map(str::to_string),
+                name,
+                spec,
+                origin: Origin::Default,
+                inherited: false,
+                lines: Vec::new(),
+            },
+        }
+    }
+
+    /// The effective value of one header of an array directive such as
+    /// `proxy_set_header` (a block with any such line replaces all inherited
+    /// lines), or nginx's default.
+    pub fn header(&self, ctx: CtxId, directive: &str, header: &str, default: &str) -> Header {
+        if let Some((at, lines)) = self.effective(ctx, directive) {
+            if let Some(&l) = lines.iter().find(|&&l| {
+                self.dir(l)
+                    .arg(0)
+                    .is_some_and(|h| h.eq_ignore_ascii_case(header))
+            }) {
+                return Header {
+                    value: self
+                        .dir(l)
+                        .args
+                        .get(1)
+                        .map_or(String::new(), |a| a.value.to_string()),
+                    origin: Origin::Explicit(self.provenance(at, l)),
+                };
+            }
+        }
+        Header {
+            value: default.to_string(),
+            origin: Origin::Default,
+        }
+    }
+
+    /// The enclosing blocks below the server, outermost first, as written.
+    fn location_chain(&self, ctx: CtxId) -> Vec<String> {
+        let mut chain: Vec<String> = self
+            .tree
+            .ancestors(ctx)
+            .take_while(|&c| {
+                matches!(
+                    self.tree.ctx(c).kind,
+                    Kind::Location | Kind::If | Kind::LimitExcept
+                )
+            })
+            .filter_map(|c| {
+                let opener = self.tree.ctx(c).opener?;
+                let d = self.dir(opener);
+                Some(match self.tree.ctx(c).kind {
+                    Kind::Location => d.args_joined(),
+                    Kind::If => {
+                        let f = self.config.file(opener.file);
+                        let end = d.block.as_ref().map_or(d.range.end, |b| b.open);
+                        let raw = f.str(crate::conf::Range {
+                            start: d.name.range.start,
+                            end,
+                        });
+                        raw.split_whitespace().collect::<Vec<_>>().join(" ")
+                    }
+                    _ => format!("limit_except {}", d.args_joined()),
+                })
+            })
+            .collect();
+        chain.reverse();
+        chain
+    }
+}
+
+/// Evaluates a `*_ssl_name` value statically: `$proxy_host` is known when
+/// the pass target is static; any other variable makes the name dynamic.
+pub fn eval_name(value: &str, proxy_host: Option<&str>) -> Name {
+    let mut out = String::with_capacity(value.len());
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' {
+            let next = value[i..].find('$').map_or(value.len(), |j| i + j);
+            out.push_str(&value[i..next]);
+            i = next;
+            continue;
+        }
+        let (var, len) = variable_at(&value[i + 1..]);
+        match (var, proxy_host) {
+            ("proxy_host", Some(h)) => out.push_str(h),
+            _ => return Name::Dynamic(value.to_string()),
+        }
+        i += 1 + len;
+    }
+    Name::Static(out)
+}
+
+/// The variable name after a `$` (`name` or `{name}`) and the bytes it spans.
+pub fn variable_at(s: &str) -> (&str, usize) {
+    if let Some(rest) = s.strip_prefix('{') {
+        return match rest.find('}') {
+            Some(j) => (&rest[..j], j + 2),
+            None => (rest, s.len()),
+        };
+    }
+    let n = s
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    (&s[..n], n)
+}
+
+/// Variables named in a value.
+pub fn variables(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = value;
+    while let Some(i) = rest.find('$') {
+        let (v, len) = variable_at(&rest[i + 1..]);
+        if !v.is_empty() {
+            out.push(v);
+        }
+        rest = &rest[(i + 1 + len).min(rest.len())..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_evaluated_statically_when_possible() {
+        assert_eq!(
+            eval_name("$proxy_host", Some("backend")),
+            Name::Static("backend".into())
+        );
+        assert_eq!(
+            eval_name("${proxy_host}.x", Some("b:8443")),
+            Name::Static("b:8443.x".into())
+        );
+        assert_eq!(
+            eval_name("$proxy_host", None),
+            Name::Dynamic("$proxy_host".into())
+        );
+        assert_eq!(eval_name("$host", Some("b")), Name::Dynamic("$host".into()));
+        assert_eq!(
+            eval_name("api.example.com", None),
+            Name::Static("api.example.com".into())
+        );
+        assert_eq!(variables("$a.${b}c $http_host"), ["a", "b", "http_host"]);
+    }
+}
