@@ -21,7 +21,10 @@ fn lines(text: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
             return None;
         }
         let start = at;
-        let end = text[at..].iter().position(|&b| b == b'\n').map_or(text.len(), |i| at + i);
+        let end = text[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |i| at + i);
         at = end + 1;
         Some((start, &text[start..end]))
     })
@@ -38,12 +41,17 @@ pub fn is_dump(text: &[u8]) -> bool {
 /// nginx's own error lines.
 pub fn failed_test(text: &[u8]) -> Option<String> {
     let errs: Vec<String> = lines(text)
-        .filter(|(_, l)| l.starts_with(b"nginx: [emerg]") || l.starts_with(b"nginx: configuration file"))
+        .filter(|(_, l)| {
+            l.starts_with(b"nginx: [emerg]") || l.starts_with(b"nginx: configuration file")
+        })
         .map(|(_, l)| String::from_utf8_lossy(l).into_owned())
         .collect();
-    errs.iter()
-        .any(|l| l.contains("[emerg]"))
-        .then(|| format!("this is nginx -T output for a configuration nginx rejected: {}", errs.join(" / ")))
+    errs.iter().any(|l| l.contains("[emerg]")).then(|| {
+        format!(
+            "this is nginx -T output for a configuration nginx rejected: {}",
+            errs.join(" / ")
+        )
+    })
 }
 
 /// The dumped files in order: (name as written, contents).
@@ -83,7 +91,13 @@ mod tests {
         assert!(is_dump(t));
         let f = split(t);
         assert_eq!(f.len(), 2);
-        assert_eq!(f[0], ("/e/n.conf".to_string(), b"http {\n include a;\n}\n".to_vec()));
+        assert_eq!(
+            f[0],
+            (
+                "/e/n.conf".to_string(),
+                b"http {\n include a;\n}\n".to_vec()
+            )
+        );
         assert_eq!(f[1], ("/e/a".to_string(), b"no newline at end".to_vec()));
     }
 

@@ -24,7 +24,9 @@ pub const MAX_PARAMETER: usize = 4096;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenKind {
     /// A parameter: a bare word or a quoted string (the range includes the quotes).
-    Word { quoted: bool },
+    Word {
+        quoted: bool,
+    },
     Semicolon,
     OpenBrace,
     CloseBrace,
@@ -58,7 +60,11 @@ fn is_space(b: u8) -> bool {
 
 impl<'a> Lexer<'a> {
     pub fn new(src: &'a [u8]) -> Lexer<'a> {
-        let pos = if src.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        let pos = if src.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
         Lexer { src, pos }
     }
 
@@ -345,7 +351,10 @@ mod tests {
         assert_eq!(words(r#"x "a\"b" c\ d;"#), ["x", "a\"b", "c\\ d", "<;>"]);
         assert_eq!(words(r#"x "\t\q";"#), ["x", "\t\\q", "<;>"]);
         assert_eq!(words("a#b # c\nd;"), ["a#b", "<# c>", "d", "<;>"]);
-        assert_eq!(words("if ($a = \"b c\") {"), ["if", "($a", "=", "b c", ")", "<{>"]);
+        assert_eq!(
+            words("if ($a = \"b c\") {"),
+            ["if", "($a", "=", "b c", ")", "<{>"]
+        );
     }
 
     #[test]
@@ -361,7 +370,10 @@ mod tests {
     fn bom_crlf_and_binary_bytes() {
         assert_eq!(words("\u{feff}a\r\nb;\r\n"), ["a", "b", "<;>"]);
         let mut lx = Lexer::new(b"\xff\x00 \xfe;");
-        assert!(matches!(lx.next_token().unwrap().kind, TokenKind::Word { .. }));
+        assert!(matches!(
+            lx.next_token().unwrap().kind,
+            TokenKind::Word { .. }
+        ));
     }
 
     #[test]

@@ -152,7 +152,10 @@ impl Files for DiskFiles {
             .read_to_end(&mut buf)
             .map_err(|e| io_message(&e))?;
         if buf.len() as u64 > MAX_FILE_BYTES {
-            return Err(format!("file grew past {} MiB while reading", MAX_FILE_BYTES >> 20));
+            return Err(format!(
+                "file grew past {} MiB while reading",
+                MAX_FILE_BYTES >> 20
+            ));
         }
         Ok(buf)
     }
@@ -197,7 +200,8 @@ impl Files for MemFiles {
     }
 
     fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String> {
-        let pat = glob::Pattern::new(&normalize(pattern).to_string_lossy()).map_err(|e| e.to_string())?;
+        let pat =
+            glob::Pattern::new(&normalize(pattern).to_string_lossy()).map_err(|e| e.to_string())?;
         let mut out: Vec<PathBuf> = self
             .files
             .iter()
@@ -245,7 +249,11 @@ pub fn load(input: &Input) -> Result<Config, LoadError> {
                 .iter()
                 .map(|(name, text)| (prefix.join(name), text.to_vec()))
                 .collect();
-            Ok(load_tree(&MemFiles::new(files), &prefix.join(crate::demo::MAIN), Origin::Demo))
+            Ok(load_tree(
+                &MemFiles::new(files),
+                &prefix.join(crate::demo::MAIN),
+                Origin::Demo,
+            ))
         }
         Input::Stdin => {
             let mut buf = Vec::new();
@@ -253,16 +261,31 @@ pub fn load(input: &Input) -> Result<Config, LoadError> {
                 .lock()
                 .take(MAX_FILE_BYTES + 1)
                 .read_to_end(&mut buf)
-                .map_err(|e| whole("-", format!("cannot read standard input: {}", io_message(&e))))?;
+                .map_err(|e| {
+                    whole(
+                        "-",
+                        format!("cannot read standard input: {}", io_message(&e)),
+                    )
+                })?;
             if buf.len() as u64 > MAX_FILE_BYTES {
-                return Err(whole("-", format!("input is over {} MiB", MAX_FILE_BYTES >> 20)));
+                return Err(whole(
+                    "-",
+                    format!("input is over {} MiB", MAX_FILE_BYTES >> 20),
+                ));
             }
             from_bytes(buf, None)
         }
         Input::Path(p) => {
-            let meta = std::fs::metadata(p).map_err(|e| whole(&p.display().to_string(), io_message(&e)))?;
-            let path = if meta.is_dir() { p.join("nginx.conf") } else { p.clone() };
-            let text = DiskFiles.read(&path).map_err(|m| whole(&path.display().to_string(), m))?;
+            let meta = std::fs::metadata(p)
+                .map_err(|e| whole(&p.display().to_string(), io_message(&e)))?;
+            let path = if meta.is_dir() {
+                p.join("nginx.conf")
+            } else {
+                p.clone()
+            };
+            let text = DiskFiles
+                .read(&path)
+                .map_err(|m| whole(&path.display().to_string(), m))?;
             from_bytes(text, Some(&path))
         }
     }
@@ -284,10 +307,18 @@ pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadErro
     if dump::is_dump(&text) {
         let files = dump::split(&text);
         let Some((first, _)) = files.first() else {
-            return Err(whole(&shown, "the nginx -T output holds no configuration file".into()));
+            return Err(whole(
+                &shown,
+                "the nginx -T output holds no configuration file".into(),
+            ));
         };
         let main = PathBuf::from(first);
-        let mem = MemFiles::new(files.into_iter().map(|(n, t)| (PathBuf::from(n), t)).collect());
+        let mem = MemFiles::new(
+            files
+                .into_iter()
+                .map(|(n, t)| (PathBuf::from(n), t))
+                .collect(),
+        );
         return Ok(load_tree(&mem, &main, Origin::Dump));
     }
     if let Some(msg) = dump::failed_test(&text) {
@@ -399,7 +430,9 @@ fn load_tree_with_main(fs: &dyn Files, main: &Path, text: Vec<u8>, origin: Origi
                     continue;
                 }
                 if cfg.files.len() >= MAX_FILES {
-                    let e = at(format!("more than {MAX_FILES} files are included; the rest is not loaded"));
+                    let e = at(format!(
+                        "more than {MAX_FILES} files are included; the rest is not loaded"
+                    ));
                     cfg.errors.push(e);
                     break;
                 }
@@ -510,7 +543,12 @@ mod tests {
         let fs = MemFiles::new(
             files
                 .iter()
-                .map(|(n, t)| (PathBuf::from(format!("/etc/nginx/{n}")), t.as_bytes().to_vec()))
+                .map(|(n, t)| {
+                    (
+                        PathBuf::from(format!("/etc/nginx/{n}")),
+                        t.as_bytes().to_vec(),
+                    )
+                })
                 .collect(),
         );
         load_tree(&fs, Path::new("/etc/nginx/nginx.conf"), Origin::Demo)
@@ -519,7 +557,10 @@ mod tests {
     #[test]
     fn globs_sorted_and_relative_to_prefix() {
         let cfg = mem(&[
-            ("nginx.conf", "http { include conf.d/*.conf; include missing/*.conf; }"),
+            (
+                "nginx.conf",
+                "http { include conf.d/*.conf; include missing/*.conf; }",
+            ),
             ("conf.d/b.conf", "include snippets/x;"),
             ("conf.d/a.conf", ""),
             ("conf.d/.hidden.conf", ""),
@@ -527,7 +568,10 @@ mod tests {
         ]);
         assert!(cfg.errors.is_empty(), "{:?}", cfg.errors);
         let names: Vec<&str> = cfg.files.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["nginx.conf", "conf.d/a.conf", "conf.d/b.conf", "snippets/x"]);
+        assert_eq!(
+            names,
+            ["nginx.conf", "conf.d/a.conf", "conf.d/b.conf", "snippets/x"]
+        );
     }
 
     #[test]
@@ -536,7 +580,9 @@ mod tests {
         assert_eq!(cfg.errors.len(), 1);
         assert_eq!(cfg.errors[0].file, "nginx.conf");
         assert_eq!(cfg.errors[0].line, 3);
-        assert!(cfg.errors[0].message.starts_with("cannot include \"/etc/nginx/nope.conf\""));
+        assert!(cfg.errors[0]
+            .message
+            .starts_with("cannot include \"/etc/nginx/nope.conf\""));
     }
 
     #[test]

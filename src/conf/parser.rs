@@ -146,14 +146,22 @@ pub fn parse(src: &[u8]) -> Ast {
             TokenKind::Comment => ast.comments.push(tok.range),
             TokenKind::Semicolon => {
                 if pending.words.is_empty() {
-                    fail(&mut ast, tok.range.start as usize, "unexpected \";\"".into());
+                    fail(
+                        &mut ast,
+                        tok.range.start as usize,
+                        "unexpected \";\"".into(),
+                    );
                     break;
                 }
                 push_directive(&mut ast, &stack, &mut pending, tok.range.end, None);
             }
             TokenKind::OpenBrace => {
                 if pending.words.is_empty() {
-                    fail(&mut ast, tok.range.start as usize, "unexpected \"{\"".into());
+                    fail(
+                        &mut ast,
+                        tok.range.start as usize,
+                        "unexpected \"{\"".into(),
+                    );
                     break;
                 }
                 if stack.len() >= MAX_DEPTH {
@@ -172,7 +180,13 @@ pub fn parse(src: &[u8]) -> Ast {
                     opaque: lua,
                     children: Vec::new(),
                 };
-                let id = push_directive(&mut ast, &stack, &mut pending, src.len() as u32, Some(block));
+                let id = push_directive(
+                    &mut ast,
+                    &stack,
+                    &mut pending,
+                    src.len() as u32,
+                    Some(block),
+                );
                 if lua {
                     match lexer.skip_lua_block() {
                         Ok(close) => close_block(&mut ast, id, close as u32),
@@ -187,13 +201,21 @@ pub fn parse(src: &[u8]) -> Ast {
             }
             TokenKind::CloseBrace => {
                 if !pending.words.is_empty() {
-                    fail(&mut ast, tok.range.start as usize, "unexpected \"}\"".into());
+                    fail(
+                        &mut ast,
+                        tok.range.start as usize,
+                        "unexpected \"}\"".into(),
+                    );
                     break;
                 }
                 match stack.pop() {
                     Some(id) => close_block(&mut ast, id, tok.range.start),
                     None => {
-                        fail(&mut ast, tok.range.start as usize, "unexpected \"}\"".into());
+                        fail(
+                            &mut ast,
+                            tok.range.start as usize,
+                            "unexpected \"}\"".into(),
+                        );
                         break;
                     }
                 }
@@ -313,7 +335,9 @@ mod tests {
     use super::*;
 
     fn names(ast: &Ast, ids: &[NodeId]) -> Vec<String> {
-        ids.iter().map(|&i| ast.node(i).name().to_string()).collect()
+        ids.iter()
+            .map(|&i| ast.node(i).name().to_string())
+            .collect()
     }
 
     #[test]
@@ -338,7 +362,9 @@ mod tests {
         assert!(ast.error.is_none(), "{:?}", ast.error);
         let mut at = 0;
         for r in token_ranges(&ast) {
-            assert!(src[at..r.start as usize].iter().all(|b| b" \t\r\n".contains(b)));
+            assert!(src[at..r.start as usize]
+                .iter()
+                .all(|b| b" \t\r\n".contains(b)));
             at = r.end as usize;
         }
         assert_eq!(reprint(&ast, src), src);
@@ -357,7 +383,10 @@ mod tests {
         assert_eq!(ast.error.as_ref().unwrap().offset, 3);
         assert_eq!(ast.nodes.len(), 1);
 
-        assert_eq!(parse(b"a b").error.unwrap().message, "unexpected end of file, expecting \";\" or \"}\"");
+        assert_eq!(
+            parse(b"a b").error.unwrap().message,
+            "unexpected end of file, expecting \";\" or \"}\""
+        );
         assert_eq!(parse(b"a { ; }").error.unwrap().message, "unexpected \";\"");
         assert_eq!(parse(b"a { b }").error.unwrap().message, "unexpected \"}\"");
     }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub struct FileId(pub u32);
 
 /// A byte range `[start, end)` inside one file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Range {
     pub start: u32,
     pub end: u32,
@@ -131,7 +131,12 @@ mod tests {
 
     #[test]
     fn lines_and_columns() {
-        let f = SourceFile::new("a".into(), "a".into(), false, b"ab\r\ncd\n\xc3\xa9x".to_vec());
+        let f = SourceFile::new(
+            "a".into(),
+            "a".into(),
+            false,
+            b"ab\r\ncd\n\xc3\xa9x".to_vec(),
+        );
         assert_eq!(f.line_col(0), (1, 1));
         assert_eq!(f.line_col(4), (2, 1));
         assert_eq!(f.line_col(5), (2, 2));
