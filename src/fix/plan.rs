@@ -1,0 +1,393 @@
+//! From a proposed fix to text edits: where each line goes, how it is
+//! written, and which values a person must supply.
+//!
+//! A changed setting goes into one block: the hop's own block, or the block
+//! whose directive defines the value today (which may be `http`, or a file
+//! included in many places). If the block already has the directive, its
+//! parameters are replaced in place; otherwise a new line is inserted with
+//! the indentation of its neighbours, after the block's TLS settings, the
+//! pass directive, or its last simple directive before nested blocks.
+//! Nothing else in the file changes, comments and spacing included.
+
+use std::collections::BTreeMap;
+
+use super::edit::Edit;
+use super::{Change, Fix, FixValue};
+use crate::conf::{NodeId, Range, SourceFile};
+use crate::model::{CtxId, DirRef, Hop, Model};
+
+/// Where the lines of a fix go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Placement {
+    /// The hop's own block (its location, or its stream server): affects
+    /// only the hops in it.
+    #[default]
+    Hop,
+    /// The block that sets the value today (falls back to the hop's block
+    /// when the value is nginx's default).
+    Defining,
+}
+
+impl Placement {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Placement::Hop => "hop",
+            Placement::Defining => "defining",
+        }
+    }
+}
+
+/// Values supplied by a person: `key` for every hop, or `hop-id:key` for one.
+#[derive(Clone, Debug, Default)]
+pub struct Values {
+    map: BTreeMap<String, String>,
+}
+
+impl Values {
+    /// Parses `KEY=VALUE` or `HOP-ID:KEY=VALUE`.
+    pub fn set(&mut self, spec: &str) -> Result<(), String> {
+        let (k, v) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--set takes KEY=VALUE (or HOP:KEY=VALUE), got \"{spec}\""))?;
+        if k.is_empty() || v.is_empty() {
+            return Err(format!(
+                "--set takes KEY=VALUE with both parts non-empty, got \"{spec}\""
+            ));
+        }
+        self.map.insert(k.to_string(), v.to_string());
+        Ok(())
+    }
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.map.insert(key.into(), value.into());
+    }
+    pub fn get(&self, hop: &str, key: &str) -> Option<&str> {
+        self.map
+            .get(&format!("{hop}:{key}"))
+            .or_else(|| self.map.get(key))
+            .map(String::as_str)
+    }
+}
+
+/// A value the fix cannot be written without.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Missing {
+    pub key: &'static str,
+    pub prompt: String,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "needs a value: {} (--set {}=…)", self.prompt, self.key)
+    }
+}
+
+/// Resolves a value: supplied, else proposed, else missing.
+pub fn resolve(value: &FixValue, hop: &str, values: &Values) -> Result<String, Missing> {
+    match value {
+        FixValue::Literal(v) => Ok(v.clone()),
+        FixValue::Input {
+            key,
+            prompt,
+            proposal,
+        } => values
+            .get(hop, key)
+            .map(str::to_string)
+            .or_else(|| proposal.clone())
+            .ok_or_else(|| Missing {
+                key,
+                prompt: prompt.clone(),
+            }),
+    }
+}
+
+/// Writes a parameter so nginx reads it back as `value`.
+pub fn quote(value: &str) -> String {
+    let plain = !value.is_empty()
+        && !value.bytes().any(|b| {
+            b.is_ascii_whitespace() || matches!(b, b';' | b'{' | b'}' | b'"' | b'\'' | b'#' | b'\\')
+        });
+    if plain {
+        return value.to_string();
+    }
+    let mut s = String::with_capacity(value.len() + 2);
+    s.push('"');
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('"');
+    s
+}
+
+/// The edits that make a fix true for a hop.
+pub fn edits(
+    model: &Model,
+    hop: &Hop,
+    fix: &Fix,
+    placement: Placement,
+    values: &Values,
+) -> Result<Vec<Edit>, Missing> {
+    let mut out = Vec::new();
+    for change in &fix.changes {
+        match change {
+            Change::Set { directive, value } => {
+                let v = resolve(value, &hop.id, values)?;
+                let block = target_block(model, hop, directive, placement);
+                out.push(set_in_block(model, block, hop, directive, &[quote(&v)]));
+            }
+            Change::SetHeader {
+                directive,
+                header,
+                value,
+            } => {
+                let v = resolve(value, &hop.id, values)?;
+                let block = target_block(model, hop, directive, placement);
+                out.push(set_header(model, block, hop, directive, header, &quote(&v)));
+            }
+        }
+    }
+    Ok(combine(out))
+}
+
+/// A fix's insertions at the same point become one edit, so its lines stay
+/// together and in order.
+fn combine(edits: Vec<Edit>) -> Vec<Edit> {
+    let mut out: Vec<Edit> = Vec::new();
+    for e in edits {
+        let same_point = |o: &&mut Edit| {
+            o.file == e.file
+                && o.range.is_empty()
+                && e.range.is_empty()
+                && o.range.start == e.range.start
+        };
+        match out.iter_mut().find(same_point) {
+            Some(o) => o.text.push_str(&e.text),
+            None => out.push(e),
+        }
+    }
+    out
+}
+
+/// The block a change goes into.
+fn target_block(model: &Model, hop: &Hop, directive: &str, placement: Placement) -> CtxId {
+    match placement {
+        Placement::Hop => hop.own,
+        Placement::Defining => model
+            .effective(hop.ctx, directive)
+            .map_or(hop.own, |(ctx, _)| ctx),
+    }
+}
+
+/// Sets a scalar directive in a block: replaces the parameters of the line
+/// there, or inserts a line.
+fn set_in_block(model: &Model, ctx: CtxId, hop: &Hop, directive: &str, args: &[String]) -> Edit {
+    if let Some(&line) = model.lines_in(ctx, directive).first() {
+        let d = model.dir(line);
+        let text = args.join(" ");
+        return match (d.args.first(), d.args.last()) {
+            (Some(first), Some(last)) => Edit::replacement(
+                line.file,
+                Range {
+                    start: first.range.start,
+                    end: last.range.end,
+                },
+                text,
+            ),
+            _ => Edit::insertion(line.file, d.name.range.end as usize, format!(" {text}")),
+        };
+    }
+    insert_lines(
+        model,
+        ctx,
+        hop,
+        &[format!("{directive} {};", args.join(" "))],
+    )
+}
+
+/// Sets one header of an array directive in a block, carrying the lines
+/// the block would otherwise stop inheriting.
+fn set_header(
+    model: &Model,
+    ctx: CtxId,
+    hop: &Hop,
+    directive: &str,
+    header: &str,
+    value: &str,
+) -> Edit {
+    let here = model.lines_in(ctx, directive);
+    let is_header = |r: &DirRef| {
+        model
+            .dir(*r)
+            .arg(0)
+            .is_some_and(|h| h.eq_ignore_ascii_case(header))
+    };
+    if let Some(line) = here.iter().find(|r| is_header(r)) {
+        let d = model.dir(*line);
+        if let Some(v) = d.args.get(1) {
+            let end = d.args.last().map_or(v.range.end, |l| l.range.end);
+            return Edit::replacement(
+                line.file,
+                Range {
+                    start: v.range.start,
+                    end,
+                },
+                value.to_string(),
+            );
+        }
+    }
+    let new_line = format!("{directive} {header} {value};");
+    if !here.is_empty() {
+        return insert_lines(model, ctx, hop, &[new_line]);
+    }
+    // The block has none: a new line here would drop every inherited one.
+    let parent = model.tree.ctx(ctx).parent;
+    let inherited = parent
+        .and_then(|p| model.effective(p, directive))
+        .map(|(_, lines)| lines)
+        .unwrap_or_default();
+    let mut lines: Vec<String> = inherited
+        .iter()
+        .filter(|r| !is_header(r))
+        .map(|&r| source_text(model, r))
+        .collect();
+    lines.push(new_line);
+    insert_lines(model, ctx, hop, &lines)
+}
+
+/// A directive's text as written, from its name to its `;`.
+fn source_text(model: &Model, r: DirRef) -> String {
+    let d = model.dir(r);
+    model.config.file(r.file).str(d.range).into_owned()
+}
+
+fn line_ending(f: &SourceFile) -> &'static str {
+    if f.text.windows(2).any(|w| w == b"\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    }
+}
+
+/// Leading whitespace of the line holding an offset.
+fn indent_at(f: &SourceFile, offset: u32) -> String {
+    let start = f.line_start(f.line_of(offset));
+    let ws: Vec<u8> = f.text[start..]
+        .iter()
+        .take_while(|b| **b == b' ' || **b == b'\t')
+        .copied()
+        .collect();
+    String::from_utf8_lossy(&ws).into_owned()
+}
+
+/// Inserts whole lines into a block, in the file holding its braces.
+fn insert_lines(model: &Model, ctx: CtxId, hop: &Hop, lines: &[String]) -> Edit {
+    let c = model.tree.ctx(ctx);
+    let Some(opener) = c.opener else {
+        // The main context: append at the end of the main file.
+        let f = model.config.file(crate::conf::Config::MAIN);
+        let nl = line_ending(f);
+        let mut text = String::new();
+        if !f.text.is_empty() && !f.text.ends_with(b"\n") {
+            text.push_str(nl);
+        }
+        for l in lines {
+            text.push_str(l);
+            text.push_str(nl);
+        }
+        return Edit::insertion(crate::conf::Config::MAIN, f.text.len(), text);
+    };
+    let file = opener.file;
+    let f = model.config.file(file);
+    let ast = model.config.ast(file);
+    let d = ast.node(opener.node);
+    let block = d.block.as_ref().expect("contexts are opened by blocks");
+    let nl = line_ending(f);
+    let children = &block.children;
+    let simple = |&&n: &&NodeId| ast.node(n).block.is_none() && ast.node(n).name() != "include";
+    let prefix = format!("{}_ssl", hop.module.prefix());
+    // After the block's own TLS settings, else the pass directive, else the
+    // last simple directive before any nested block.
+    let anchor = children
+        .iter()
+        .rev()
+        .filter(simple)
+        .find(|&&n| {
+            ast.node(n).name().starts_with(&prefix) || ast.node(n).name().ends_with("_set_header")
+        })
+        .or_else(|| {
+            children
+                .iter()
+                .find(|&&n| DirRef { file, node: n } == hop.pass)
+        })
+        .or_else(|| {
+            children
+                .iter()
+                .take_while(|&&n| ast.node(n).block.is_none())
+                .filter(simple)
+                .last()
+        })
+        .copied();
+    let indent = match anchor.or_else(|| children.first().copied()) {
+        Some(n) => indent_at(f, ast.node(n).range.start),
+        None => {
+            let outer = indent_at(f, d.range.start);
+            let unit = if outer.contains('\t') { "\t" } else { "    " };
+            format!("{outer}{unit}")
+        }
+    };
+    let after = anchor.map_or(block.open + 1, |n| ast.node(n).range.end);
+    // Start of the line after `after`, if it is still inside the block.
+    let next_line = f.line_start(f.line_of(after) + 1);
+    let own_line_free = next_line as u32 <= block.close && {
+        let rest = &f.text[after as usize..next_line];
+        rest.iter().all(|b| b.is_ascii_whitespace()) || rest.trim_ascii_start().starts_with(b"#")
+    };
+    if own_line_free {
+        let mut text = String::new();
+        for l in lines {
+            text.push_str(&indent);
+            text.push_str(l);
+            text.push_str(nl);
+        }
+        Edit::insertion(file, next_line, text)
+    } else {
+        // A one-line block (`location / { proxy_pass …; }`): stay on the line.
+        let text: String = lines.iter().map(|l| format!(" {l}")).collect();
+        Edit::insertion(file, after as usize, text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_round_trips_through_the_lexer() {
+        for v in [
+            "api.example.com",
+            "a b",
+            "x;y",
+            "say \"hi\"",
+            "",
+            "$host",
+            "c:\\d",
+        ] {
+            let line = format!("k {};", quote(v));
+            let ast = crate::conf::parser::parse(line.as_bytes());
+            assert!(ast.error.is_none(), "{line}");
+            assert_eq!(ast.nodes[0].arg(0), Some(v), "{line}");
+        }
+    }
+
+    #[test]
+    fn values_by_hop_then_global() {
+        let mut v = Values::default();
+        v.set("sni-name=a.example").unwrap();
+        v.set("x.conf:3:sni-name=b.example").unwrap();
+        assert_eq!(v.get("x.conf:3", "sni-name"), Some("b.example"));
+        assert_eq!(v.get("y.conf:1", "sni-name"), Some("a.example"));
+        assert!(v.set("novalue").is_err());
+    }
+}

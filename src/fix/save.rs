@@ -1,0 +1,268 @@
+//! Saving fixed files without ever losing or half-writing one.
+//!
+//! For each file: refuse if it changed on disk since it was loaded; keep a
+//! backup (`FILE.hopscope.bak`, or the next free `.bak.N`: a backup is never
+//! overwritten); write the new bytes to a temporary file in the same
+//! directory, fsync it, give it the original's permissions and owner, and
+//! rename it over the original (atomic on POSIX); then fsync the directory.
+//! A symlinked file is written through to its target. With several files,
+//! every temporary file is written before any is renamed, and a failure
+//! while renaming puts back the files already replaced.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// A file to save: where, what it held when loaded, and its new bytes.
+pub struct Pending<'a> {
+    pub path: &'a Path,
+    pub loaded: &'a [u8],
+    pub new: &'a [u8],
+}
+
+/// What a save did, per file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    /// The file written (a symlink's target).
+    pub path: PathBuf,
+    pub backup: PathBuf,
+}
+
+#[derive(Debug)]
+pub enum SaveError {
+    /// The file on disk is not what was loaded.
+    Changed(PathBuf),
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        err: io::Error,
+    },
+}
+
+impl std::fmt::Display for SaveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SaveError::Changed(p) => write!(
+                f,
+                "{} changed on disk since it was loaded; nothing was written (load it again and re-apply the fix)",
+                p.display()
+            ),
+            SaveError::Io { path, op, err } => {
+                write!(f, "cannot {op} {}: {err}; nothing was written", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for SaveError {}
+
+fn io_err<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(io::Error) -> SaveError + 'a {
+    move |err| SaveError::Io {
+        path: path.to_path_buf(),
+        op,
+        err,
+    }
+}
+
+/// The first free backup name for a file.
+pub fn backup_path(target: &Path) -> PathBuf {
+    let base = format!("{}.hopscope.bak", target.display());
+    let mut candidate = PathBuf::from(&base);
+    let mut n = 1;
+    while candidate.symlink_metadata().is_ok() {
+        candidate = PathBuf::from(format!("{base}.{n}"));
+        n += 1;
+    }
+    candidate
+}
+
+fn temp_path(target: &Path, tag: &str) -> PathBuf {
+    let name = target
+        .file_name()
+        .map_or("file".into(), |n| n.to_string_lossy().into_owned());
+    target.with_file_name(format!(".{name}.hopscope-{tag}-{}", std::process::id()))
+}
+
+/// Writes bytes to a new file next to `target`, synced, with `target`'s
+/// mode and owner; returns its path.
+fn write_temp(
+    target: &Path,
+    tag: &str,
+    bytes: &[u8],
+    meta: &fs::Metadata,
+) -> Result<PathBuf, SaveError> {
+    let tmp = temp_path(target, tag);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(io_err(&tmp, "create"))?;
+        f.write_all(bytes).map_err(io_err(&tmp, "write"))?;
+        f.sync_all().map_err(io_err(&tmp, "sync"))?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(meta.mode() & 0o7777))
+            .map_err(io_err(&tmp, "set permissions of"))?;
+        // Keep the owner (matters when run with sudo); only root may change it.
+        let _ = std::os::unix::fs::chown(&tmp, Some(meta.uid()), Some(meta.gid()));
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+/// Saves every file or none.
+pub fn save_all(files: &[Pending<'_>]) -> Result<Vec<Saved>, SaveError> {
+    // 1. Resolve targets and check nothing changed since loading.
+    let mut targets = Vec::with_capacity(files.len());
+    for p in files {
+        let target = fs::canonicalize(p.path).map_err(io_err(p.path, "resolve"))?;
+        let now = fs::read(&target).map_err(io_err(&target, "read"))?;
+        if now != p.loaded {
+            return Err(SaveError::Changed(p.path.to_path_buf()));
+        }
+        let meta = fs::metadata(&target).map_err(io_err(&target, "stat"))?;
+        targets.push((target, meta));
+    }
+    // 2. Write every backup and temporary file before touching any original.
+    let mut staged: Vec<(PathBuf, PathBuf, PathBuf)> = Vec::new(); // (target, temp, backup)
+    let cleanup = |staged: &[(PathBuf, PathBuf, PathBuf)]| {
+        for (_, tmp, bak) in staged {
+            let _ = fs::remove_file(tmp);
+            let _ = fs::remove_file(bak);
+        }
+    };
+    for (p, (target, meta)) in files.iter().zip(&targets) {
+        let step = (|| {
+            let backup = backup_path(target);
+            let bak_tmp = write_temp(target, "bak", p.loaded, meta)?;
+            // Never replaces an existing backup: link fails if the name exists.
+            let linked = fs::hard_link(&bak_tmp, &backup).map_err(io_err(&backup, "create backup"));
+            let _ = fs::remove_file(&bak_tmp);
+            linked?;
+            let tmp = match write_temp(target, "new", p.new, meta) {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = fs::remove_file(&backup);
+                    return Err(e);
+                }
+            };
+            Ok((target.clone(), tmp, backup))
+        })();
+        match step {
+            Ok(s) => staged.push(s),
+            Err(e) => {
+                cleanup(&staged);
+                return Err(e);
+            }
+        }
+    }
+    // 3. Rename into place; on failure restore what was already replaced.
+    for i in 0..staged.len() {
+        let (target, tmp, _) = &staged[i];
+        let unchanged = fs::read(target)
+            .map(|now| now == files[i].loaded)
+            .unwrap_or(false);
+        let res = if unchanged {
+            fs::rename(tmp, target).map_err(io_err(target, "replace"))
+        } else {
+            Err(SaveError::Changed(files[i].path.to_path_buf()))
+        };
+        if let Err(e) = res {
+            for (t, _, bak) in &staged[..i] {
+                let _ = fs::copy(bak, t);
+            }
+            cleanup(&staged[i..]);
+            for (_, _, bak) in &staged[..i] {
+                let _ = fs::remove_file(bak);
+            }
+            return Err(e);
+        }
+        sync_dir(target);
+    }
+    Ok(staged
+        .into_iter()
+        .map(|(path, _, backup)| Saved { path, backup })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_with_backup_and_refuses_changed_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.conf");
+        fs::write(&a, b"old\n").unwrap();
+        fs::set_permissions(&a, fs::Permissions::from_mode(0o640)).unwrap();
+        let saved = save_all(&[Pending {
+            path: &a,
+            loaded: b"old\n",
+            new: b"new\n",
+        }])
+        .unwrap();
+        assert_eq!(fs::read(&a).unwrap(), b"new\n");
+        assert_eq!(fs::read(&saved[0].backup).unwrap(), b"old\n");
+        assert_eq!(fs::metadata(&a).unwrap().mode() & 0o777, 0o640);
+
+        // A second save keeps the first backup and picks the next name.
+        let saved2 = save_all(&[Pending {
+            path: &a,
+            loaded: b"new\n",
+            new: b"newer\n",
+        }])
+        .unwrap();
+        assert_ne!(saved2[0].backup, saved[0].backup);
+        assert_eq!(fs::read(&saved[0].backup).unwrap(), b"old\n");
+
+        // Loaded content no longer on disk: refused, nothing written.
+        let err = save_all(&[Pending {
+            path: &a,
+            loaded: b"stale\n",
+            new: b"x\n",
+        }])
+        .unwrap_err();
+        assert!(matches!(err, SaveError::Changed(_)));
+        assert_eq!(fs::read(&a).unwrap(), b"newer\n");
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("hopscope-"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn writes_through_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.conf");
+        let link = dir.path().join("link.conf");
+        fs::write(&real, b"a").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        save_all(&[Pending {
+            path: &link,
+            loaded: b"a",
+            new: b"b",
+        }])
+        .unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read(&real).unwrap(), b"b");
+    }
+}
