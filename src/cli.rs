@@ -1,14 +1,17 @@
 //! The command line: argument parsing and the scriptable commands.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::conf::{self, Input};
+use crate::fix;
 use crate::model::{Model, Version};
 use crate::report;
+use crate::report::text::Paint;
+use crate::rules::{self, Finding, Rule, Severity};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -16,7 +19,77 @@ Examples:
   hopscope /etc/nginx                   explore a live configuration
   nginx -T | hopscope -                 explore what nginx really loaded (works over SSH)
   hopscope hops /etc/nginx --json       every upstream TLS hop with effective settings
+  hopscope check /etc/nginx             findings, as compiler-style diagnostics
+  hopscope explain sni-off              what a rule flags, why, and how to fix it
   hopscope hops --nginx-version 1.22.1  the demo with nginx 1.22's defaults";
+
+const HOPS_EXAMPLES: &str = "\
+Examples:
+  hopscope hops                         the hops of the built-in demo
+  hopscope hops /etc/nginx              every hop: target, SNI, verify name, settings
+  hopscope hops /etc/nginx --json       the same as JSON (hopscope.hops/1), with findings
+  nginx -T 2>/dev/null | hopscope hops -   what nginx really loaded";
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  hopscope check /etc/nginx                       diagnostics for every finding at low or above
+  hopscope check /etc/nginx --min-severity high   only high and error findings (and exit code)
+  hopscope check --rule sni-off --rule verify-off only these rules
+  hopscope check /etc/nginx --ignore verify-off   every rule but one
+  hopscope check . --format sarif > hopscope.sarif   for GitHub code scanning
+  nginx -T 2>/dev/null | hopscope check - --format json
+
+Exit status: 0 no unsuppressed finding at or above --min-severity; 1 some;
+2 usage error, or part of the configuration could not be loaded (the
+findings are still printed).
+
+Suppress a finding with a comment on the directive's line or the line above:
+  proxy_pass https://backend;  # hopscope: ignore sni-off backend has one name";
+
+const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  hopscope explain --list               every rule with its severity and summary
+  hopscope explain sni-off              the teaching text of one rule";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  hopscope completions bash > /etc/bash_completion.d/hopscope
+  hopscope completions zsh > \"${fpath[1]}/_hopscope\"
+  hopscope completions fish > ~/.config/fish/completions/hopscope.fish";
+
+const FIX_EXAMPLES: &str = "\
+Examples:
+  hopscope fix /etc/nginx                              the diff of every fix (nothing is written)
+  hopscope fix /etc/nginx --rule sni-off --write       turn SNI on where it is off, and save
+  hopscope fix /etc/nginx --hop conf.d/api.conf:12 --set sni-name=api.example.com --write --validate
+  nginx -T | hopscope fix - > fix.diff                 a patch for a remote server (apply with patch -p1 in /etc/nginx)
+
+Exit status: 0 something was fixed; 1 nothing to fix; 2 error.
+Values: sni-name (host name the upstream's certificate is for), ca-file (CA bundle),
+client-key (key of the client certificate); KEY=VALUE applies to every hop, HOP:KEY=VALUE to one.";
+
+/// Where `fix` puts new lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlacementArg {
+    /// The hop's own block (location, or stream server): changes only that block.
+    Hop,
+    /// The block that sets the value today (may be http or a shared include).
+    Defining,
+}
+
+impl From<PlacementArg> for crate::fix::Placement {
+    fn from(p: PlacementArg) -> Self {
+        match p {
+            PlacementArg::Hop => crate::fix::Placement::Hop,
+            PlacementArg::Defining => crate::fix::Placement::Defining,
+        }
+    }
+}
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  hopscope man > /usr/local/share/man/man1/hopscope.1
+  hopscope man | man -l -";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -31,6 +104,11 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Terminal UI theme: dark, light, high-contrast, or a TOML file
+    /// (default: `theme` in ~/.config/hopscope/config.toml, else dark;
+    /// monochrome when NO_COLOR is set).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -47,9 +125,51 @@ fn parse_version(s: &str) -> Result<Version, String> {
     s.parse()
 }
 
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+/// A known rule id, or an error that lists the valid ones.
+fn parse_rule(s: &str) -> Result<&'static str, String> {
+    rules::find(s).map(|r| r.id).ok_or_else(|| unknown_rule(s))
+}
+
+fn unknown_rule(id: &str) -> String {
+    let ids: Vec<&str> = rules::registry().iter().map(|r| r.id).collect();
+    if ids.is_empty() {
+        return format!("unknown rule \"{id}\" (no rules are registered)");
+    }
+    let guess = ids
+        .iter()
+        .map(|known| (edit_distance(id, known), *known))
+        .filter(|&(d, _)| d <= 3)
+        .min();
+    let hint = guess.map_or(String::new(), |(_, g)| format!(" (did you mean \"{g}\"?)"));
+    format!(
+        "unknown rule \"{id}\"{hint}; valid rules: {}",
+        ids.join(", ")
+    )
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// List every upstream TLS hop with the effective value and origin of each *_ssl_* directive.
+    #[command(after_help = HOPS_EXAMPLES)]
     Hops {
         #[command(flatten)]
         load: LoadArgs,
@@ -57,6 +177,104 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Report findings: hops that send no or the wrong SNI, skip certificate checks, and more.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
+    /// Explain a rule: what it flags, why it matters, an example and its fix.
+    #[command(after_help = EXPLAIN_EXAMPLES)]
+    Explain {
+        /// The rule id (see `hopscope explain --list`).
+        #[arg(value_name = "RULE", value_parser = parse_rule, required_unless_present = "list")]
+        rule: Option<&'static str>,
+        /// List every rule: id, severity, summary.
+        #[arg(long, conflicts_with = "rule")]
+        list: bool,
+    },
+    /// Apply proposed fixes: print a unified diff, or save safely.
+    #[command(after_help = FIX_EXAMPLES)]
+    Fix(FixArgs),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(after_help = MAN_EXAMPLES)]
+    Man,
+}
+
+/// Output format of `check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Diagnostics like a compiler's, with the source line underlined.
+    Text,
+    /// The JSON document of the output contract (hopscope.check/1).
+    Json,
+    /// SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+    Sarif,
+}
+
+/// When to colour text output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When standard output is a terminal and NO_COLOR is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// `always`/`never` win; `auto` colours a terminal unless `NO_COLOR`
+    /// is set to a non-empty value.
+    pub fn resolve(self, is_terminal: bool, no_color: Option<&str>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_terminal && !matches!(no_color, Some(v) if !v.is_empty()),
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Report (and fail on) findings at or above this severity:
+    /// error, high, medium, low or info.
+    #[arg(long, value_name = "S", default_value_t = Severity::Low, value_parser = parse_severity)]
+    pub min_severity: Severity,
+    /// Run only this rule (repeatable).
+    #[arg(long = "rule", value_name = "ID", value_parser = parse_rule)]
+    pub rules: Vec<&'static str>,
+    /// Skip this rule (repeatable).
+    #[arg(long = "ignore", value_name = "ID", value_parser = parse_rule)]
+    pub ignore: Vec<&'static str>,
+    /// Colour the text output.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+impl CheckArgs {
+    /// The rules selected by `--rule` and `--ignore`, in registry order.
+    pub fn selected_rules(&self) -> Vec<&'static Rule> {
+        rules::registry()
+            .iter()
+            .copied()
+            .filter(|r| self.rules.is_empty() || self.rules.contains(&r.id))
+            .filter(|r| !self.ignore.contains(&r.id))
+            .collect()
+    }
+
+    /// Whether a finding passes the rule and severity filters.
+    pub fn keeps(&self, f: &Finding) -> bool {
+        (self.rules.is_empty() || self.rules.contains(&f.rule))
+            && !self.ignore.contains(&f.rule)
+            && f.severity >= self.min_severity
+    }
 }
 
 impl LoadArgs {
@@ -87,26 +305,46 @@ pub fn emit(text: &str) {
     let _ = out.flush();
 }
 
+fn print_load_errors(model: &Model) {
+    for e in model.errors() {
+        eprintln!("hopscope: error: {e}");
+    }
+}
+
 /// Exit code for a finished analysis: load errors make it 2.
 fn load_status(model: &Model) -> ExitCode {
     if model.errors().next().is_some() {
-        for e in model.errors() {
-            eprintln!("hopscope: error: {e}");
-        }
+        print_load_errors(model);
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     }
 }
 
+/// The hops table with each hop's unsuppressed findings.
+fn hops_table(model: &Model, findings: &[Finding]) -> String {
+    let by_hop = report::findings::by_hop(model, findings);
+    report::hops::table(model, |i, _| {
+        by_hop
+            .get(i)
+            .into_iter()
+            .flatten()
+            .filter(|f| f.suppressed.is_none())
+            .map(|f| (format!("{}[{}]", f.severity, f.rule), f.message.clone()))
+            .collect()
+    })
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        None if std::io::stdout().is_terminal() => tui(&cli),
         None => {
+            // Not a terminal (a pipe, CI): print what the TUI would show first.
             let model = match cli.load.model() {
                 Ok(m) => m,
                 Err(code) => return code,
             };
-            emit(&report::hops::table(&model, |_| Vec::new()));
+            emit(&hops_table(&model, &rules::check(&model)));
             load_status(&model)
         }
         Some(Command::Hops { load, json }) => {
@@ -114,13 +352,313 @@ pub fn run(cli: Cli) -> ExitCode {
                 Ok(m) => m,
                 Err(code) => return code,
             };
+            let findings = rules::check(&model);
             if json {
-                let doc = report::hops::document(&model, |_| Vec::new());
+                let by_hop = report::findings::by_hop(&model, &findings);
+                let doc = report::hops::document(&model, |i, _| {
+                    by_hop
+                        .get(i)
+                        .into_iter()
+                        .flatten()
+                        .map(|f| report::findings::finding_json(&model, f))
+                        .collect()
+                });
                 emit(&format!("{doc:#}\n"));
             } else {
-                emit(&report::hops::table(&model, |_| Vec::new()));
+                emit(&hops_table(&model, &findings));
             }
             load_status(&model)
         }
+        Some(Command::Check(args)) => check(&args),
+        Some(Command::Explain { rule, list }) => explain(rule, list),
+        Some(Command::Fix(args)) => run_fix(args),
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "hopscope", &mut out);
+            emit(&String::from_utf8_lossy(&out));
+            ExitCode::SUCCESS
+        }
+        Some(Command::Man) => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => {
+                    emit(&String::from_utf8_lossy(&out));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("hopscope: error: cannot render the manual page: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
+}
+
+/// The terminal UI.
+fn tui(cli: &Cli) -> ExitCode {
+    use crate::tui::theme::{self, Theme};
+    let config = match theme::theme_from_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hopscope: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let theme = match Theme::resolve(cli.theme.as_deref(), config.as_deref(), theme::no_color()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("hopscope: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let input = cli.load.input();
+    let label = match &input {
+        Input::Demo => "demo (built-in tour of the pitfalls)".to_string(),
+        Input::Stdin => "standard input".to_string(),
+        Input::Path(p) => p.display().to_string(),
+    };
+    let opts = crate::tui::run::Options {
+        input,
+        version: cli.load.nginx_version,
+        theme,
+        label,
+    };
+    match crate::tui::run::run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hopscope: error: the terminal failed: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `check`: findings at or above the threshold, in the chosen format.
+pub fn check(args: &CheckArgs) -> ExitCode {
+    let model = match args.load.model() {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let selected = args.selected_rules();
+    let findings: Vec<Finding> = rules::check(&model)
+        .into_iter()
+        .filter(|f| args.keeps(f))
+        .collect();
+    match args.format {
+        Format::Text => {
+            let color = args.color.resolve(
+                std::io::stdout().is_terminal(),
+                std::env::var("NO_COLOR").ok().as_deref(),
+            );
+            emit(&report::text::render(&model, &findings, Paint::new(color)));
+        }
+        Format::Json => {
+            let doc = report::findings::check_document(&model, &findings);
+            emit(&format!("{doc:#}\n"));
+            print_load_errors(&model);
+        }
+        Format::Sarif => {
+            let cwd = std::env::current_dir().ok();
+            let doc = report::sarif::to_json(&model, &selected, &findings, cwd.as_deref());
+            emit(&format!("{doc:#}\n"));
+            print_load_errors(&model);
+        }
+    }
+    ExitCode::from(check_status(&model, &findings))
+}
+
+/// 2 when part of the configuration could not be loaded, else 1 when an
+/// unsuppressed finding remains, else 0.
+pub fn check_status(model: &Model, findings: &[Finding]) -> u8 {
+    if model.errors().next().is_some() {
+        2
+    } else if findings.iter().any(|f| f.suppressed.is_none()) {
+        1
+    } else {
+        0
+    }
+}
+
+fn explain(rule: Option<&'static str>, list: bool) -> ExitCode {
+    if list {
+        emit(&report::text::rule_list(rules::registry()));
+        return ExitCode::SUCCESS;
+    }
+    match rule.and_then(rules::find) {
+        Some(r) => {
+            emit(&r.explain());
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("hopscope: error: {}", unknown_rule(rule.unwrap_or("")));
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn color_choice() {
+        use ColorChoice::*;
+        assert!(Always.resolve(false, Some("1")));
+        assert!(!Never.resolve(true, None));
+        assert!(Auto.resolve(true, None));
+        assert!(Auto.resolve(true, Some("")), "an empty NO_COLOR is ignored");
+        assert!(!Auto.resolve(true, Some("1")));
+        assert!(!Auto.resolve(false, None));
+    }
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("sni-of", "sni-off"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}
+
+/// `fix`: applies proposed fixes, prints a diff or saves.
+fn run_fix(args: FixArgs) -> ExitCode {
+    let model = match args.load.model() {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    for r in args.rule.iter() {
+        if crate::rules::find(r).is_none() {
+            eprintln!("hopscope: error: unknown rule \"{r}\" (see `hopscope explain --list`)");
+            return ExitCode::from(2);
+        }
+    }
+    for h in args.hop.iter() {
+        if !model.hops.iter().any(|x| &x.id == h) {
+            eprintln!("hopscope: error: no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)");
+            return ExitCode::from(2);
+        }
+    }
+    let mut values = fix::Values::default();
+    for s in &args.set {
+        if let Err(e) = values.set(s) {
+            eprintln!("hopscope: error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let sel = fix::Selection {
+        rules: args.rule.clone(),
+        hops: args.hop.clone(),
+        safe_only: args.safe_only,
+        placement: args.placement.into(),
+    };
+    let outcome = match fix::fix_all(&model, &sel, &values) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("hopscope: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for a in &outcome.applied {
+        let review = if a.applicability == fix::Applicability::NeedsReview {
+            " (needs review)"
+        } else {
+            ""
+        };
+        eprintln!("fixed: {} [{}] {}{review}", a.hop, a.rule, a.summary);
+    }
+    for s in &outcome.skipped {
+        eprintln!("not fixed: {} [{}] {}", s.hop, s.rule, s.reason);
+    }
+    if outcome.changed.is_empty() {
+        eprintln!("nothing to fix");
+        return ExitCode::from(1);
+    }
+    if args.validate {
+        let Some(nginx) = fix::validate::find_nginx() else {
+            eprintln!("hopscope: error: --validate needs nginx (set HOPSCOPE_NGINX or install it)");
+            return ExitCode::from(2);
+        };
+        if let Err(e) = fix::validate::nginx_test(&model, &outcome.changed, &nginx) {
+            eprintln!("hopscope: error: {e}; nothing was written");
+            return ExitCode::from(2);
+        }
+        eprintln!("nginx -t accepts the fixed configuration");
+    }
+    if !args.write {
+        emit(&fix::diff::unified(&model, &outcome.changed));
+        return ExitCode::SUCCESS;
+    }
+    if let Some((id, _)) = outcome
+        .changed
+        .iter()
+        .find(|(id, _)| !model.config.file(*id).on_disk)
+    {
+        eprintln!(
+            "hopscope: error: {} is not a file on this machine (demo or nginx -T input): use --diff and apply it with `patch -p1` in {}",
+            model.config.file(*id).name,
+            model.config.prefix.display()
+        );
+        return ExitCode::from(2);
+    }
+    let pending: Vec<fix::save::Pending> = outcome
+        .changed
+        .iter()
+        .map(|(id, new)| {
+            let f = model.config.file(*id);
+            fix::save::Pending {
+                path: &f.path,
+                loaded: &f.text,
+                new,
+            }
+        })
+        .collect();
+    match fix::save::save_all(&pending) {
+        Ok(saved) => {
+            for s in saved {
+                eprintln!(
+                    "wrote {} (backup: {})",
+                    s.path.display(),
+                    s.backup.display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hopscope: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Fix only findings of this rule (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub rule: Vec<String>,
+    /// Fix only this hop, by id FILE:LINE (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub hop: Vec<String>,
+    /// A value a fix needs: sni-name, ca-file, client-key (KEY=VALUE for every hop, HOP:KEY=VALUE for one).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Where lines go: the hop's own block, or the block that sets the value today.
+    #[arg(long, value_enum, default_value_t = PlacementArg::Hop)]
+    pub placement: PlacementArg,
+    /// Leave out fixes that need review (e.g. turning verification on).
+    #[arg(long)]
+    pub safe_only: bool,
+    /// Print the unified diff (the default).
+    #[arg(long, conflicts_with = "write")]
+    pub diff: bool,
+    /// Save the files: atomically, with a backup, refusing files changed since loading.
+    #[arg(long)]
+    pub write: bool,
+    /// Run `nginx -t` on a temporary copy with the fix applied first; refuse on failure.
+    #[arg(long)]
+    pub validate: bool,
 }

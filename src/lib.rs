@@ -8,4 +8,7 @@ pub mod cli;
 pub mod conf;
 pub mod demo;
 pub mod model;
+pub mod fix;
 pub mod report;
+pub mod rules;
+pub mod tui;

@@ -279,7 +279,9 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
 /// What a hop looks like to someone reading its effective settings: every
 /// value, the SNI and the Host header (positions left out, since inserted
 /// lines move them).
-fn observable(hop: &Hop) -> (Vec<(String, Option<String>)>, String, Option<String>) {
+type Observable = (Vec<(String, Option<String>)>, String, Option<String>);
+
+fn observable(hop: &Hop) -> Observable {
     (
         hop.settings
             .iter()
@@ -320,8 +322,76 @@ pub fn impact(model: &Model, edits: &[Edit]) -> Vec<String> {
         .filter(|hop| {
             let key = stable_key(model, hop);
             let new = after.hops.iter().filter(|h| h.file == key.0).nth(key.1);
-            new.is_none_or(|n| observable(n) != observable(hop))
+            new.map_or(true, |n| observable(n) != observable(hop))
         })
         .map(|h| h.id.clone())
         .collect()
+}
+
+/// Plans a person's selection of fixes in one pass (the TUI's fix flow):
+/// fixes of the same hop and placement are merged first, so two findings
+/// that both want `proxy_ssl_server_name on` produce one line. Returns the
+/// edits, or every value still missing (hop id and what is needed).
+pub fn plan_selection(
+    model: &Model,
+    findings: &[Finding],
+    chosen: &[(usize, Placement)],
+    values: &Values,
+) -> Result<Vec<Edit>, Vec<(String, Missing)>> {
+    let mut groups: Vec<(usize, Placement, super::Fix)> = Vec::new();
+    for &(fi, placement) in chosen {
+        let f = &findings[fi];
+        let (Some(fix), Some(hop)) = (&f.fix, f.hop) else {
+            continue;
+        };
+        if fix.applicability == Applicability::DisplayOnly {
+            continue;
+        }
+        match groups
+            .iter_mut()
+            .find(|(h, p, _)| *h == hop && *p == placement)
+        {
+            Some((_, _, merged)) => {
+                for c in &fix.changes {
+                    let same = |m: &super::Change| match (m, c) {
+                        (
+                            super::Change::Set { directive: a, .. },
+                            super::Change::Set { directive: b, .. },
+                        ) => a == b,
+                        (
+                            super::Change::SetHeader {
+                                directive: a,
+                                header: ha,
+                                ..
+                            },
+                            super::Change::SetHeader {
+                                directive: b,
+                                header: hb,
+                                ..
+                            },
+                        ) => a == b && ha.eq_ignore_ascii_case(hb),
+                        _ => false,
+                    };
+                    if !merged.changes.iter().any(same) {
+                        merged.changes.push(c.clone());
+                    }
+                }
+            }
+            None => groups.push((hop, placement, fix.clone())),
+        }
+    }
+    let mut edits = Vec::new();
+    let mut missing = Vec::new();
+    for (hop, placement, fix) in &groups {
+        let h = &model.hops[*hop];
+        match plan::edits(model, h, fix, *placement, values) {
+            Ok(e) => edits.extend(e),
+            Err(m) => missing.push((h.id.clone(), m)),
+        }
+    }
+    if missing.is_empty() {
+        Ok(edit::merge(edits).0)
+    } else {
+        Err(missing)
+    }
 }

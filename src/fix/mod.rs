@@ -101,7 +101,64 @@ pub mod edit;
 pub mod engine;
 pub mod plan;
 pub mod save;
+pub mod validate;
 
 pub use edit::Edit;
 pub use engine::{fix_all, Applied, FixError, Outcome, Selection, Skipped};
 pub use plan::{Missing, Placement, Values};
+
+/// A finding's fix as contract edits, placed in the hop's own block with
+/// proposed values: `[{"file", "line", "column", "start", "end", "delete",
+/// "insert"}]` (byte offsets into the file as loaded; `delete` is the text
+/// replaced, empty for an insertion). Empty when the fix needs a value a
+/// person must give (see [`needs`]) or is not about a hop.
+pub fn edits_json(
+    model: &crate::model::Model,
+    finding: &crate::rules::Finding,
+) -> serde_json::Value {
+    let (Some(fix), Some(h)) = (&finding.fix, finding.hop) else {
+        return serde_json::Value::Array(Vec::new());
+    };
+    let edits = plan::edits(
+        model,
+        &model.hops[h],
+        fix,
+        Placement::Hop,
+        &Values::default(),
+    )
+    .unwrap_or_default();
+    serde_json::Value::Array(
+        edits
+            .iter()
+            .map(|e| {
+                let f = model.config.file(e.file);
+                let (line, column) = f.line_col(e.range.start);
+                serde_json::json!({
+                    "file": f.name,
+                    "line": line,
+                    "column": column,
+                    "start": e.range.start,
+                    "end": e.range.end,
+                    "delete": f.str(e.range),
+                    "insert": e.text,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The values a person must give before a finding's fix can be written.
+pub fn needs(model: &crate::model::Model, finding: &crate::rules::Finding) -> Vec<Missing> {
+    let (Some(fix), Some(h)) = (&finding.fix, finding.hop) else {
+        return Vec::new();
+    };
+    let hop = &model.hops[h];
+    fix.changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Set { value, .. } | Change::SetHeader { value, .. } => {
+                plan::resolve(value, &hop.id, &Values::default()).err()
+            }
+        })
+        .collect()
+}

@@ -64,12 +64,14 @@ pub fn errors_json(model: &Model) -> Value {
 }
 
 /// The whole `hops --json` document.
-pub fn document(model: &Model, findings_of: impl Fn(&Hop) -> Vec<Value>) -> Value {
+/// `findings_of(index, hop)` gives the FINDING objects of each hop.
+pub fn document(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<Value>) -> Value {
     let files: Vec<&str> = model.config.files.iter().map(|f| f.name.as_str()).collect();
     let hops: Vec<Value> = model
         .hops
         .iter()
-        .map(|h| hop_json(model, h, findings_of(h)))
+        .enumerate()
+        .map(|(i, h)| hop_json(model, h, findings_of(i, h)))
         .collect();
     json!({
         "schema": "hopscope.hops/1",
@@ -80,8 +82,9 @@ pub fn document(model: &Model, findings_of: impl Fn(&Hop) -> Vec<Value>) -> Valu
     })
 }
 
-/// The readable table: one block per hop.
-pub fn table(model: &Model, findings_of: impl Fn(&Hop) -> Vec<(String, String)>) -> String {
+/// The readable table: one block per hop. `findings_of(index, hop)` gives
+/// a label (`high[sni-off]`) and a message per finding of the hop.
+pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, String)>) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(
@@ -97,7 +100,7 @@ pub fn table(model: &Model, findings_of: impl Fn(&Hop) -> Vec<(String, String)>)
         },
         model.version
     );
-    for hop in &model.hops {
+    for (index, hop) in model.hops.iter().enumerate() {
         let place = if hop.locations.is_empty() {
             hop.server_names.first().cloned().unwrap_or_default()
         } else {
@@ -142,8 +145,8 @@ pub fn table(model: &Model, findings_of: impl Fn(&Hop) -> Vec<(String, String)>)
                 origin
             );
         }
-        for (rule, msg) in findings_of(hop) {
-            let _ = writeln!(out, "  ! {rule}: {msg}");
+        for (label, msg) in findings_of(index, hop) {
+            let _ = writeln!(out, "  ! {label}: {msg}");
         }
     }
     for e in model.errors() {

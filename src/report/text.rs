@@ -1,0 +1,446 @@
+//! Findings for people: diagnostics in the style of rustc and ruff.
+//!
+//! ```text
+//! high[sni-off]: no SNI is sent to backend: proxy_ssl_server_name is off (default)
+//!   --> conf.d/app.conf:12:9
+//!    |
+//! 12 |         proxy_pass https://backend/api/;
+//!    |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+//!    |
+//!    = help: send the host name as SNI [safe fix]
+//!            proxy_ssl_server_name on;
+//! ```
+//!
+//! The output depends only on the model and the findings (no clock, no
+//! absolute paths beyond the files' display names), so it can be compared
+//! byte for byte.
+
+use std::fmt::Write;
+
+use crate::fix::{Applicability, Change, Fix, FixValue};
+use crate::model::{DirRef, Model};
+use crate::rules::{Finding, Severity};
+
+/// ANSI styling, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paint {
+    pub color: bool,
+}
+
+const RED: &str = "1;31";
+const YELLOW: &str = "1;33";
+const CYAN: &str = "1;36";
+const BLUE: &str = "1;34";
+const GREEN: &str = "1;32";
+const BOLD: &str = "1";
+
+impl Paint {
+    pub fn new(color: bool) -> Paint {
+        Paint { color }
+    }
+
+    fn paint(self, text: &str, code: &str) -> String {
+        if self.color && !text.is_empty() {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// The colour of a severity: error and high red, medium yellow, low
+    /// cyan, info blue.
+    pub fn severity_code(severity: Severity) -> &'static str {
+        match severity {
+            Severity::Error | Severity::High => RED,
+            Severity::Medium => YELLOW,
+            Severity::Low => CYAN,
+            Severity::Info => BLUE,
+        }
+    }
+}
+
+/// The whole report: load errors, one diagnostic per unsuppressed finding,
+/// and a summary line.
+pub fn render(model: &Model, findings: &[Finding], paint: Paint) -> String {
+    let mut out = String::new();
+    for e in model.errors() {
+        let _ = writeln!(out, "{}: {e}", paint.paint("error", RED));
+    }
+    if model.errors().next().is_some() {
+        out.push('\n');
+    }
+    for f in findings.iter().filter(|f| f.suppressed.is_none()) {
+        out.push_str(&diagnostic(model, f, paint));
+        out.push('\n');
+    }
+    out.push_str(&summary(model, findings, paint));
+    out.push('\n');
+    out
+}
+
+/// The closing line: counts by severity, hops, suppressed findings.
+pub fn summary(model: &Model, findings: &[Finding], paint: Paint) -> String {
+    let active: Vec<&Finding> = findings.iter().filter(|f| f.suppressed.is_none()).collect();
+    let suppressed = findings.len() - active.len();
+    let hops = model.hops.len();
+    let hops = format!("{hops} hop{}", if hops == 1 { "" } else { "s" });
+    let mut parts = Vec::new();
+    for sev in Severity::ALL {
+        let n = active.iter().filter(|f| f.severity == sev).count();
+        if n > 0 {
+            let word = match (sev, n) {
+                (Severity::Error, 1) => "error".to_string(),
+                (Severity::Error, _) => "errors".to_string(),
+                _ => sev.as_str().to_string(),
+            };
+            parts.push(paint.paint(&format!("{n} {word}"), Paint::severity_code(sev)));
+        }
+    }
+    let mut line = if parts.is_empty() {
+        format!("no findings in {hops}")
+    } else {
+        format!("{} in {hops}", parts.join(", "))
+    };
+    if suppressed > 0 {
+        let _ = write!(line, "; {suppressed} suppressed");
+    }
+    let errors = model.errors().count();
+    if errors > 0 {
+        let _ = write!(
+            line,
+            "; {errors} load error{}",
+            if errors == 1 { "" } else { "s" }
+        );
+    }
+    if !active.is_empty() {
+        line.push_str("; run `hopscope explain RULE` to learn more");
+    }
+    line
+}
+
+/// One finding: header, primary snippet, notes with their snippets, help.
+pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
+    let mut out = String::new();
+    let lines = std::iter::once(f.at)
+        .chain(f.related.iter().map(|r| r.dir))
+        .map(|d| model.line_col(d).0);
+    let width = lines.max().unwrap_or(1).to_string().len();
+    let pad = " ".repeat(width);
+    let gutter = paint.paint("|", BLUE);
+    let sev = Paint::severity_code(f.severity);
+
+    let _ = writeln!(
+        out,
+        "{}{}",
+        paint.paint(&format!("{}[{}]", f.severity, f.rule), sev),
+        paint.paint(&format!(": {}", f.message), BOLD)
+    );
+    snippet(&mut out, model, f.at, width, '^', sev, paint);
+    for r in &f.related {
+        let _ = writeln!(out, "{pad} {gutter}");
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            paint.paint("note", GREEN),
+            paint.paint(&r.label, BOLD)
+        );
+        snippet(&mut out, model, r.dir, width, '-', BLUE, paint);
+    }
+    if let Some(fix) = &f.fix {
+        let _ = writeln!(out, "{pad} {gutter}");
+        help(&mut out, fix, &pad, paint);
+    }
+    out
+}
+
+/// ` --> file:line:col`, then the directive's first line with its span
+/// underlined.
+fn snippet(
+    out: &mut String,
+    model: &Model,
+    dir: DirRef,
+    width: usize,
+    mark: char,
+    code: &str,
+    paint: Paint,
+) {
+    let src = model.config.file(dir.file);
+    let range = model.dir(dir).range;
+    let (line, col) = src.line_col(range.start);
+    let (end_line, end_col) = src.line_col(range.end);
+    let pad = " ".repeat(width);
+    let gutter = paint.paint("|", BLUE);
+    let _ = writeln!(
+        out,
+        "{pad}{} {}:{line}:{col}",
+        paint.paint("-->", BLUE),
+        src.name
+    );
+    let text = src.line_text(line);
+    let chars: Vec<char> = text.chars().collect();
+    let start = (col as usize).saturating_sub(1).min(chars.len());
+    let end = if end_line == line {
+        (end_col as usize).saturating_sub(1)
+    } else {
+        chars.len()
+    };
+    // Trailing blanks are not part of the span.
+    let mut end = end.clamp(start, chars.len());
+    while end > start && chars[end - 1].is_whitespace() {
+        end -= 1;
+    }
+    let shown = expand_tabs(&chars);
+    let lead = display_width(&chars[..start]);
+    let len = display_width(&chars[start..end]).max(1);
+    let _ = writeln!(out, "{pad} {gutter}");
+    let _ = writeln!(
+        out,
+        "{} {gutter} {}",
+        paint.paint(&format!("{line:<width$}"), BLUE),
+        shown.trim_end()
+    );
+    let _ = writeln!(
+        out,
+        "{pad} {gutter} {}{}",
+        " ".repeat(lead),
+        paint.paint(&mark.to_string().repeat(len), code)
+    );
+}
+
+const TAB: usize = 4;
+
+fn expand_tabs(chars: &[char]) -> String {
+    let mut s = String::with_capacity(chars.len());
+    for &c in chars {
+        if c == '\t' {
+            s.push_str(&" ".repeat(TAB));
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
+fn display_width(chars: &[char]) -> usize {
+    chars.iter().map(|&c| if c == '\t' { TAB } else { 1 }).sum()
+}
+
+/// `= help: summary`, then the directive lines the fix would write.
+fn help(out: &mut String, fix: &Fix, pad: &str, paint: Paint) {
+    let tag = match fix.applicability {
+        Applicability::Safe => "safe fix",
+        Applicability::NeedsReview => "fix needs review",
+        Applicability::DisplayOnly => "manual fix",
+    };
+    let _ = writeln!(
+        out,
+        "{pad} = {}: {} [{tag}]",
+        paint.paint("help", CYAN),
+        fix.summary
+    );
+    let has_literal = fix.changes.iter().any(|c| {
+        matches!(
+            c,
+            Change::Set {
+                value: FixValue::Literal(_),
+                ..
+            } | Change::SetHeader {
+                value: FixValue::Literal(_),
+                ..
+            }
+        )
+    });
+    if !has_literal {
+        return;
+    }
+    let indent = " ".repeat(pad.len() + " = help: ".len());
+    for c in &fix.changes {
+        let _ = writeln!(out, "{indent}{}", paint.paint(&directive_line(c), GREEN));
+    }
+}
+
+/// The line a change writes; a value a person must supply shows as `<key>`.
+pub fn directive_line(c: &Change) -> String {
+    let value = |v: &FixValue| match v {
+        FixValue::Literal(s) => quote(s),
+        FixValue::Input { key, .. } => format!("<{key}>"),
+    };
+    match c {
+        Change::Set {
+            directive,
+            value: v,
+        } => format!("{directive} {};", value(v)),
+        Change::SetHeader {
+            directive,
+            header,
+            value: v,
+        } => format!("{directive} {header} {};", value(v)),
+    }
+}
+
+/// Writes a parameter so nginx reads it back as `value`.
+fn quote(value: &str) -> String {
+    let plain = !value.is_empty()
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, ';' | '{' | '}' | '"' | '\'' | '#' | '\\'));
+    if plain {
+        return value.to_string();
+    }
+    let mut s = String::from("\"");
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('"');
+    s
+}
+
+/// `id  severity  summary`, one rule a line, for `explain --list`.
+pub fn rule_list(rules: &[&crate::rules::Rule]) -> String {
+    let w = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for r in rules {
+        let _ = writeln!(
+            out,
+            "{:<w$}  {:<6}  {}",
+            r.id,
+            r.severity.as_str(),
+            r.summary
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::Fix;
+    use crate::report::testing::{dir, hop_finding, model};
+
+    const CONF: &str = "\
+http {
+    upstream backend { server 10.0.0.5:8443; }
+    proxy_ssl_verify off;
+    server {
+        listen 443 ssl;
+        server_name app.example.com;
+        location /api/ {
+            proxy_pass https://backend/api/;
+        }
+    }
+}
+";
+
+    #[test]
+    fn a_diagnostic_reads_like_rustc() {
+        let m = model(&[("nginx.conf", CONF)]);
+        let f = hop_finding(&m, "no SNI is sent to backend")
+            .with_related(
+                dir(&m, "nginx.conf", "proxy_ssl_verify"),
+                "proxy_ssl_verify off is set here",
+            )
+            .with_fix(Some(Fix::new(
+                "send the host name as SNI",
+                Applicability::Safe,
+                vec![Change::Set {
+                    directive: "proxy_ssl_server_name".into(),
+                    value: FixValue::literal("on"),
+                }],
+            )));
+        let expected = "\
+high[test-rule]: no SNI is sent to backend
+ --> nginx.conf:8:13
+  |
+8 |             proxy_pass https://backend/api/;
+  |             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  |
+note: proxy_ssl_verify off is set here
+ --> nginx.conf:3:5
+  |
+3 |     proxy_ssl_verify off;
+  |     ---------------------
+  |
+  = help: send the host name as SNI [safe fix]
+          proxy_ssl_server_name on;
+";
+        assert_eq!(diagnostic(&m, &f, Paint::new(false)), expected);
+    }
+
+    #[test]
+    fn block_directives_show_their_first_line_and_tabs_align() {
+        let m = model(&[("nginx.conf", "http {\n\tupstream  backend {\n\t\tserver 10.0.0.5;\n\t}\n\tserver { location / { proxy_pass https://backend; } }\n}\n")]);
+        let f = hop_finding(&m, "m").with_related(dir(&m, "nginx.conf", "upstream"), "the group");
+        let out = diagnostic(&m, &f, Paint::new(false));
+        assert!(
+            out.contains("2 |     upstream  backend {\n  |     -------------------\n"),
+            "{out}"
+        );
+        assert!(out.contains(" --> nginx.conf:5:24\n"), "{out}");
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let m = model(&[("nginx.conf", CONF)]);
+        let f = hop_finding(&m, "m");
+        assert!(!diagnostic(&m, &f, Paint::new(false)).contains('\x1b'));
+        let coloured = diagnostic(&m, &f, Paint::new(true));
+        assert!(
+            coloured.starts_with("\x1b[1;31mhigh[test-rule]\x1b[0m"),
+            "{coloured:?}"
+        );
+    }
+
+    #[test]
+    fn the_summary_counts_and_points_to_explain() {
+        let m = model(&[("nginx.conf", CONF)]);
+        let mut quiet = hop_finding(&m, "m");
+        quiet.suppressed = Some("known".into());
+        let mut medium = hop_finding(&m, "m");
+        medium.severity = Severity::Medium;
+        let all = [hop_finding(&m, "m"), hop_finding(&m, "m"), medium, quiet];
+        assert_eq!(
+            summary(&m, &all, Paint::new(false)),
+            "2 high, 1 medium in 1 hop; 1 suppressed; run `hopscope explain RULE` to learn more"
+        );
+        assert_eq!(summary(&m, &[], Paint::new(false)), "no findings in 1 hop");
+        let out = render(&m, &all, Paint::new(false));
+        assert_eq!(
+            out.matches("high[test-rule]").count(),
+            2,
+            "suppressed findings are not shown"
+        );
+    }
+
+    #[test]
+    fn load_errors_come_first() {
+        let m = model(&[("nginx.conf", "http {\n    include missing.conf;\n}\n")]);
+        let out = render(&m, &[], Paint::new(false));
+        assert!(out.starts_with("error: nginx.conf:2: "), "{out}");
+        assert!(
+            out.ends_with("no findings in 0 hops; 1 load error\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn fix_lines_quote_values_and_name_inputs() {
+        let c = Change::SetHeader {
+            directive: "proxy_set_header".into(),
+            header: "Host".into(),
+            value: FixValue::literal("a b"),
+        };
+        assert_eq!(directive_line(&c), "proxy_set_header Host \"a b\";");
+        let c = Change::Set {
+            directive: "proxy_ssl_name".into(),
+            value: FixValue::Input {
+                key: "sni-name",
+                prompt: "the name".into(),
+                proposal: None,
+            },
+        };
+        assert_eq!(directive_line(&c), "proxy_ssl_name <sni-name>;");
+    }
+}

@@ -1,0 +1,24 @@
+//! The README's rules table is generated from the rule registry: this test
+//! fails when the two drift apart and prints the table to paste.
+
+const START: &str = "<!-- rules:start -->";
+const END: &str = "<!-- rules:end -->";
+
+#[test]
+fn readme_rules_table_matches_the_registry() {
+    let expected = hopscope::report::rules_table_markdown();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md is readable");
+    let help = format!(
+        "README.md must hold the rules table between `{START}` and `{END}`, exactly:\n\n{START}\n{expected}{END}\n"
+    );
+    let (Some(s), Some(e)) = (readme.find(START), readme.find(END)) else {
+        panic!("markers not found. {help}");
+    };
+    assert!(s < e, "`{START}` must come before `{END}`. {help}");
+    let found = readme[s + START.len()..e].trim_matches('\n');
+    assert!(
+        found == expected.trim_end_matches('\n'),
+        "the README's rules table is out of date. {help}"
+    );
+}
