@@ -1,0 +1,173 @@
+//! `cert-file-missing`: a certificate, key, CA, CRL or password file that
+//! does not exist (only for configurations read from disk).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::conf::Origin;
+use crate::model::{Model, Setting};
+
+use super::support::{certificate_set, get, on, relate, tls_uses};
+use super::{Doc, Finding, Rule, Severity};
+
+pub const RULE: Rule = Rule {
+    id: "cert-file-missing",
+    summary: "a certificate, key, CA, CRL or password file named for upstream TLS does not exist",
+    severity: Severity::Error,
+    doc: Doc {
+        what: "\
+Checks the files named by `*_ssl_certificate`, `*_ssl_certificate_key`, \
+`*_ssl_trusted_certificate`, `*_ssl_crl` and `*_ssl_password_file` (relative names are taken from \
+the nginx prefix, the directory of nginx.conf). It reports `error` where `nginx -t` loads the file \
+and would fail: the client certificate and key on a hop that presents them, the CA and CRL on a \
+hop with `*_ssl_verify on`, and every password file (nginx reads those while parsing, wherever \
+they are written). A missing CA or CRL on a hop that does not verify yet is `low`: nothing loads \
+it today, but switching verification on will fail. Only configurations read from disk are checked \
+(not the demo, not `nginx -T` output), and names with variables are skipped.",
+        why: "\
+nginx loads these files when it builds the TLS context for an upstream, during `nginx -t` and \
+every reload. A missing file stops it with `cannot load certificate \"...\"`, \
+`SSL_CTX_load_verify_locations(\"...\") failed` or `open() \"...\" failed`, and a reload keeps \
+serving the old configuration, so the change never ships. Relative names are a common trap: \
+nginx resolves them against its prefix (usually /etc/nginx), not against the file that holds \
+the directive.",
+        example: "\
+location /payouts/ {
+    proxy_pass https://payouts.internal.example.com;
+    proxy_ssl_certificate     certs/gateway-client.crt;   # /etc/nginx/certs/... does not exist
+    proxy_ssl_certificate_key certs/gateway-client.key;
+}
+",
+        use_instead: "\
+location /payouts/ {
+    proxy_pass https://payouts.internal.example.com;
+    proxy_ssl_certificate     /etc/nginx/tls/gateway-client.crt;
+    proxy_ssl_certificate_key /etc/nginx/tls/gateway-client.key;
+}
+",
+        fix_safety: "\
+No automatic fix: hopscope cannot know where the file should come from. Install the file or \
+correct the path.",
+    },
+    check,
+};
+
+/// What is wrong with a path.
+enum Bad {
+    Missing,
+    Directory,
+}
+
+fn status(path: &Path) -> Option<Bad> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Some(Bad::Directory),
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Bad::Missing),
+        // Unreadable metadata (permissions): nginx, often root, may see it.
+        Err(_) => None,
+    }
+}
+
+fn resolve(prefix: &Path, value: &str) -> PathBuf {
+    let p = Path::new(value);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        prefix.join(p)
+    }
+}
+
+fn problem(path: &Path, bad: &Bad) -> String {
+    match bad {
+        Bad::Missing => format!("{} does not exist", path.display()),
+        Bad::Directory => format!("{} is a directory", path.display()),
+    }
+}
+
+fn check(model: &Model, out: &mut Vec<Finding>) {
+    if model.config.origin != Origin::Disk {
+        return;
+    }
+    let prefix = model.config.prefix.as_path();
+    for u in tls_uses(model) {
+        let s = &u.settings;
+        let verify = on(s, "_verify");
+        let cert = get(s, "_certificate");
+        let key = get(s, "_certificate_key");
+        let cert_v = cert.and_then(|c| c.value.as_deref());
+        let key_v = key.and_then(|k| k.value.as_deref());
+        let literal = |v: Option<&str>| {
+            v.is_some_and(|v| !v.contains('$') && !v.starts_with("data:") && !v.starts_with("engine:"))
+        };
+        // nginx loads the pair at nginx -t only when both are files.
+        let pair = certificate_set(cert_v, model.version) && literal(cert_v) && literal(key_v);
+        let mut items: Vec<(&Setting, bool)> = Vec::new();
+        if pair {
+            items.extend(cert.map(|c| (c, true)));
+            items.extend(key.map(|k| (k, true)));
+        }
+        for suffix in ["_trusted_certificate", "_crl"] {
+            if let Some(st) = get(s, suffix) {
+                if st.value.as_deref().is_some_and(|v| !v.is_empty()) {
+                    items.push((st, verify));
+                }
+            }
+        }
+        for (st, loaded) in items {
+            let Some(value) = st.value.as_deref() else {
+                continue;
+            };
+            let path = resolve(prefix, value);
+            let Some(bad) = status(&path) else {
+                continue;
+            };
+            let (severity, tail) = if loaded {
+                (
+                    Severity::Error,
+                    "nginx -t fails when it loads it".to_string(),
+                )
+            } else {
+                (
+                    Severity::Low,
+                    format!(
+                        "nginx does not load it while {} is off, but turning verification on will make nginx -t fail",
+                        u.module.directive("verify")
+                    ),
+                )
+            };
+            let msg = format!(
+                "{} ({}) for {}: {}; {tail}",
+                st.name,
+                st.origin_note(),
+                u.label,
+                problem(&path, &bad)
+            );
+            let f = u.finding(&RULE, severity, model, msg);
+            out.push(relate(f, st, &format!("{} names it", st.name)));
+        }
+    }
+    // Password files are read while nginx parses the directive.
+    let mut seen = HashSet::new();
+    for c in &model.tree.ctxs {
+        for &r in &c.directives {
+            let d = model.dir(r);
+            if !d.name().ends_with("_ssl_password_file") || !seen.insert(r) {
+                continue;
+            }
+            let Some(value) = d.arg(0) else { continue };
+            let path = resolve(prefix, value);
+            let Some(bad) = status(&path) else { continue };
+            let fails = match bad {
+                Bad::Missing => format!("fails with 'open() \"{}\" failed'", path.display()),
+                Bad::Directory => "fails".to_string(),
+            };
+            let msg = format!(
+                "{} ({}): {}; nginx reads it while parsing, so nginx -t {fails}",
+                d.name(),
+                model.at(r),
+                problem(&path, &bad),
+            );
+            out.push(Finding::at_directive(&RULE, Severity::Error, r, msg));
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Rules: each file in this folder is one rule with its id, severity,
+//! teaching text and check. The registry below is the only list of rules;
+//! `explain`, the README table, SARIF rule metadata and the TUI's teaching
+//! pane are all generated from it.
+
+use std::fmt;
+use std::str::FromStr;
+
+mod cert_file_missing;
+mod cert_no_key;
+mod host_sni_mismatch;
+mod pool_name_mismatch;
+mod sni_dynamic;
+mod sni_ip_literal;
+mod sni_name_ignored;
+mod sni_off;
+mod sni_upstream_name;
+mod ssl_in_if;
+mod ssl_on_plain_hop;
+pub(crate) mod support;
+mod verify_depth;
+mod verify_name_mismatch;
+mod verify_no_ca;
+mod verify_off;
+mod weak_ciphers;
+mod weak_protocols;
+
+use crate::conf::FileId;
+use crate::fix::Fix;
+use crate::model::{DirRef, Hop, Model};
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    /// `nginx -t` rejects the configuration.
+    Error,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [Severity::Error, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Severity, String> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown severity \"{s}\": use error, high, medium, low or info"))
+    }
+}
+
+/// A rule's documentation, in the fixed layout every rule follows.
+#[derive(Clone, Copy, Debug)]
+pub struct Doc {
+    /// What the rule flags (one or two sentences).
+    pub what: &'static str,
+    /// Why it is bad: what nginx does on the wire, what the upstream sees,
+    /// what breaks or who can attack.
+    pub why: &'static str,
+    /// A configuration that triggers the rule.
+    pub example: &'static str,
+    /// The same configuration, fixed.
+    pub use_instead: &'static str,
+    /// What the automatic fix does and when it needs review (or why there is none).
+    pub fix_safety: &'static str,
+}
+
+/// A rule: identity, documentation and the check.
+pub struct Rule {
+    /// kebab-case, stable: used in JSON, SARIF, `--rule` and suppressions.
+    pub id: &'static str,
+    /// One line for lists and the README table.
+    pub summary: &'static str,
+    /// The highest severity the rule reports (some findings are lower).
+    pub severity: Severity,
+    pub doc: Doc,
+    pub check: fn(&Model, &mut Vec<Finding>),
+}
+
+impl Rule {
+    /// The teaching text, as `hopscope explain` prints it.
+    pub fn explain(&self) -> String {
+        format!(
+            "{id} ({sev}): {summary}\n\n## What it does\n{what}\n\n## Why is this bad\n{why}\n\n## Example\n{example}\n\n## Use instead\n{instead}\n\n## Fix safety\n{fix}\n",
+            id = self.id,
+            sev = self.severity,
+            summary = self.summary,
+            what = self.doc.what.trim(),
+            why = self.doc.why.trim(),
+            example = self.doc.example.trim_end(),
+            instead = self.doc.use_instead.trim_end(),
+            fix = self.doc.fix_safety.trim(),
+        )
+    }
+}
+
+/// A related position shown with a finding (where a value comes from).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    pub dir: DirRef,
+    pub label: String,
+}
+
+/// One problem found in the configuration.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// Index into `Model::hops`, when the finding is about a hop.
+    pub hop: Option<usize>,
+    /// The directive the finding points at (for a hop: its pass directive).
+    pub at: DirRef,
+    /// One line, specific to this hop: names the effective values and
+    /// where they come from.
+    pub message: String,
+    pub related: Vec<Related>,
+    pub fix: Option<Fix>,
+    /// Set when an inline `# hopscope: ignore RULE reason` comment covers it.
+    pub suppressed: Option<String>,
+}
+
+impl Finding {
+    /// A finding about a hop, pointing at its pass directive.
+    pub fn for_hop(rule: &Rule, severity: Severity, model: &Model, hop: &Hop, message: String) -> Finding {
+        let index = model.hops.iter().position(|h| h.pass == hop.pass);
+        Finding {
+            rule: rule.id,
+            severity,
+            hop: index,
+            at: hop.pass,
+            message,
+            related: Vec::new(),
+            fix: None,
+            suppressed: None,
+        }
+    }
+    /// A finding about a directive that is not a hop (a pass that opens no
+    /// TLS, a directive in a block where nginx rejects it).
+    pub fn at_directive(rule: &Rule, severity: Severity, at: DirRef, message: String) -> Finding {
+        Finding {
+            rule: rule.id,
+            severity,
+            hop: None,
+            at,
+            message,
+            related: Vec::new(),
+            fix: None,
+            suppressed: None,
+        }
+    }
+    pub fn with_fix(mut self, fix: Option<Fix>) -> Finding {
+        self.fix = fix;
+        self
+    }
+    pub fn with_related(mut self, dir: DirRef, label: impl Into<String>) -> Finding {
+        self.related.push(Related {
+            dir,
+            label: label.into(),
+        });
+        self
+    }
+}
+
+/// Every rule, in the order they are documented.
+pub fn registry() -> &'static [&'static Rule] {
+    &[
+        &sni_off::RULE,
+        &sni_name_ignored::RULE,
+        &sni_upstream_name::RULE,
+        &sni_ip_literal::RULE,
+        &sni_dynamic::RULE,
+        &verify_off::RULE,
+        &verify_no_ca::RULE,
+        &verify_name_mismatch::RULE,
+        &verify_depth::RULE,
+        &cert_no_key::RULE,
+        &cert_file_missing::RULE,
+        &weak_protocols::RULE,
+        &weak_ciphers::RULE,
+        &host_sni_mismatch::RULE,
+        &pool_name_mismatch::RULE,
+        &ssl_on_plain_hop::RULE,
+        &ssl_in_if::RULE,
+    ]
+}
+
+/// Finds a rule by id.
+pub fn find(id: &str) -> Option<&'static Rule> {
+    registry().iter().copied().find(|r| r.id == id)
+}
+
+/// Runs every rule and applies inline suppressions. Findings come sorted
+/// by file, line, severity (highest first) and rule.
+pub fn check(model: &Model) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in registry() {
+        (rule.check)(model, &mut out);
+    }
+    for f in &mut out {
+        f.suppressed = suppression(model, f);
+    }
+    out.sort_by(|a, b| {
+        let ka = (a.at.file, model.line_col(a.at).0, std::cmp::Reverse(a.severity), a.rule);
+        let kb = (b.at.file, model.line_col(b.at).0, std::cmp::Reverse(b.severity), b.rule);
+        ka.cmp(&kb)
+    });
+    out
+}
+
+/// `# hopscope: ignore RULE[,RULE…] reason` on the line of the finding's
+/// directive (trailing) or on the line just above it. `all` matches every
+/// rule. Returns the reason (possibly empty) when the finding is covered.
+pub fn suppression(model: &Model, f: &Finding) -> Option<String> {
+    let mut places = vec![f.at];
+    places.extend(f.related.iter().map(|r| r.dir));
+    places
+        .into_iter()
+        .find_map(|d| suppression_at(model, d.file, model.line_col(d).0, f.rule))
+}
+
+fn suppression_at(model: &Model, file: FileId, line: u32, rule: &str) -> Option<String> {
+    let src = model.config.file(file);
+    let ast = model.config.ast(file);
+    let first = src.line_start(line.saturating_sub(1).max(1)) as u32;
+    let end = src.line_start(line + 1) as u32;
+    let start = ast.comments.partition_point(|c| c.start < first);
+    ast.comments[start..]
+        .iter()
+        .take_while(|c| c.start < end)
+        .find_map(|c| {
+            let text = src.str(*c);
+            let body = text.trim_start_matches('#').trim();
+            let rest = body.strip_prefix("hopscope:")?.trim_start();
+            let rest = rest.strip_prefix("ignore")?.trim_start();
+            let (ids, reason) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            ids.split(',')
+                .any(|id| id == rule || id == "all")
+                .then(|| reason.trim().to_string())
+        })
+}

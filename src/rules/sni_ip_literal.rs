@@ -1,0 +1,107 @@
+//! `sni-ip-literal`: the TLS name is an IP address, so nginx sends no SNI
+//! and a certificate check against the name fails.
+
+use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::model::{Model, Setting};
+
+use super::support::{is_ip_literal, name_origin, relate, sni_name_input, static_name};
+use super::{Doc, Finding, Rule, Severity};
+
+pub const RULE: Rule = Rule {
+    id: "sni-ip-literal",
+    summary: "the target is an IP literal and no *_ssl_name names a host: no SNI, name checks fail",
+    severity: Severity::High,
+    doc: Doc {
+        what: "\
+Flags a hop whose TLS name is an IPv4 address or a bracketed IPv6 address: the pass target is an \
+address (`proxy_pass https://10.0.4.22`, stream `proxy_pass 10.0.4.22:636`) and no `*_ssl_name` \
+gives a host name, or `*_ssl_name` itself is an address.",
+        why: "\
+RFC 6066 allows only host names in SNI, so nginx leaves the server_name extension out whenever \
+the name is an address, even with `*_ssl_server_name on`. The upstream receives a ClientHello \
+without a name and falls back to its default certificate and site, or refuses with \
+`unrecognized_name` / `handshake_failure`; nginx answers 502.\n\n\
+Verification does not rescue it. With `*_ssl_verify on`, nginx checks the certificate against the \
+same address using host-name matching: the certificate's IP address entries (iPAddress SANs) are \
+never consulted, so a certificate issued properly for `10.0.4.22` still fails with \
+`upstream SSL certificate does not match \"10.0.4.22\"`. The check passes only for a certificate \
+with no DNS names at all whose common name happens to be the address.",
+        example: "\
+location /v2/ingest {
+    proxy_pass https://10.0.4.22:443;
+    proxy_ssl_server_name on;    # still no SNI: the name is an address
+}
+",
+        use_instead: "\
+location /v2/ingest {
+    proxy_pass https://10.0.4.22:443;
+    proxy_ssl_server_name on;
+    proxy_ssl_name ingest.internal.example.com;   # the name on its certificate
+    proxy_set_header Host ingest.internal.example.com;
+}
+",
+        fix_safety: "\
+Needs review. The fix sets `*_ssl_name` (and `*_ssl_server_name on` when it is off). The host name \
+is asked for as `sni-name`: an address says nothing about which name the server's certificate \
+carries, so there is no proposal unless the target is a pool with a DNS-named server.",
+    },
+    check,
+};
+
+fn check(model: &Model, out: &mut Vec<Finding>) {
+    for hop in &model.hops {
+        if hop.target.unix {
+            continue;
+        }
+        let Some(name) = static_name(hop).filter(|n| is_ip_literal(n)) else {
+            continue;
+        };
+        let family = if name.starts_with('[') { "IPv6" } else { "IPv4" };
+        let sn = hop.setting("_server_name");
+        let sni_note = match sn {
+            Some(s) if s.is_on() => format!(
+                "nginx sends no SNI (RFC 6066 forbids addresses) even though {} is on ({})",
+                s.name,
+                s.origin_note()
+            ),
+            Some(s) => format!(
+                "nginx sends no SNI ({} is off ({}), and turning it on would not send an address)",
+                s.name,
+                s.origin_note()
+            ),
+            None => "nginx sends no SNI".to_string(),
+        };
+        let verify = hop.setting("_verify");
+        let verify_note = if verify.is_some_and(Setting::is_on) {
+            ", and the certificate check against it fails (nginx matches host names only)"
+        } else {
+            ", and a certificate check against it would fail"
+        };
+        let msg = format!(
+            "the TLS name for {} is the {family} literal {name} ({}): {sni_note}{verify_note}",
+            hop.proxy_host,
+            name_origin(hop),
+        );
+        let mut changes = vec![fix::set(hop.module, "_name", sni_name_input(model, hop))];
+        if !sn.is_some_and(Setting::is_on) {
+            changes.push(fix::set(
+                hop.module,
+                "_server_name",
+                FixValue::literal("on"),
+            ));
+        }
+        let fix = Fix::new(
+            format!(
+                "name the server's host in {} and send it",
+                hop.module.directive("name")
+            ),
+            Applicability::NeedsReview,
+            changes,
+        );
+        let mut f = Finding::for_hop(&RULE, Severity::High, model, hop, msg).with_fix(Some(fix));
+        if let Some(n) = hop.setting("_name") {
+            f = relate(f, n, &format!("{} set here", n.name));
+        }
+        out.push(f);
+    }
+}

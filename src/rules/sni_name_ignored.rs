@@ -1,0 +1,88 @@
+//! `sni-name-ignored`: `*_ssl_name` is set, but `*_ssl_server_name` is off,
+//! so the name never reaches the ClientHello.
+
+use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::model::{Model, Setting};
+
+use super::support::{peer, relate};
+use super::{Doc, Finding, Rule, Severity};
+
+pub const RULE: Rule = Rule {
+    id: "sni-name-ignored",
+    summary: "*_ssl_name is set but *_ssl_server_name is off: the name is never sent",
+    severity: Severity::Medium,
+    doc: Doc {
+        what: "\
+Flags a hop with an explicit `*_ssl_name` (in its location or inherited from an enclosing level) \
+whose effective `*_ssl_server_name` is `off`.",
+        why: "\
+`*_ssl_name` only chooses the name; `*_ssl_server_name on` is what puts it into the server_name \
+extension of the ClientHello. With the switch off, nginx still sends a ClientHello without any \
+name, exactly as if `*_ssl_name` were not there, and the upstream answers with whatever it serves \
+to nameless clients: its default certificate, a wrong virtual host, or a `handshake_failure` / \
+`unrecognized_name` alert that nginx turns into a 502.\n\n\
+The name is not entirely dead: with `*_ssl_verify on` nginx checks the upstream's certificate \
+against it. That is why this half-fix often survives review: verification passes when the upstream \
+happens to present the right certificate by default, and fails the day its default changes. With \
+verification off as well, the line does nothing at all.",
+        example: "\
+location /v1/ {
+    proxy_pass https://backend_pool;
+    proxy_ssl_name api.example.com;      # never sent: proxy_ssl_server_name is off
+}
+",
+        use_instead: "\
+location /v1/ {
+    proxy_pass https://backend_pool;
+    proxy_ssl_name api.example.com;
+    proxy_ssl_server_name on;
+}
+",
+        fix_safety: "\
+Safe: the fix sets `*_ssl_server_name on` for the hop, so the name someone already chose is sent. \
+Nothing else changes; the name checked by `*_ssl_verify` stays the same.",
+    },
+    check,
+};
+
+fn check(model: &Model, out: &mut Vec<Finding>) {
+    for hop in &model.hops {
+        let (Some(name), Some(sn)) = (hop.setting("_name"), hop.setting("_server_name")) else {
+            continue;
+        };
+        if name.is_default() || sn.is_on() {
+            continue;
+        }
+        let value = name.value.as_deref().unwrap_or("");
+        let use_note = if hop.setting("_verify").is_some_and(Setting::is_on) {
+            format!(
+                "; it is only used to check the certificate of {}",
+                peer(hop)
+            )
+        } else {
+            format!(
+                "; with {} off it has no effect at all",
+                hop.module.directive("verify")
+            )
+        };
+        let msg = format!(
+            "{} {value} ({}) is never sent: {} is off ({}){use_note}",
+            name.name,
+            name.origin_note(),
+            sn.name,
+            sn.origin_note(),
+        );
+        let fix = Fix::new(
+            format!("turn {} on so {value} is sent", sn.name),
+            Applicability::Safe,
+            vec![fix::set(
+                hop.module,
+                "_server_name",
+                FixValue::literal("on"),
+            )],
+        );
+        let f = Finding::for_hop(&RULE, Severity::Medium, model, hop, msg).with_fix(Some(fix));
+        let f = relate(f, name, &format!("{} set here", name.name));
+        out.push(relate(f, sn, &format!("{} off", sn.name)));
+    }
+}

@@ -1,0 +1,108 @@
+//! `sni-off`: a TLS hop that sends no SNI because `*_ssl_server_name` is off.
+
+use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::model::{Model, Setting};
+
+use super::support::{group_named, is_ip_literal, peer, relate, sni_name_input, static_name};
+use super::{Doc, Finding, Rule, Severity};
+
+pub const RULE: Rule = Rule {
+    id: "sni-off",
+    summary: "TLS hop whose *_ssl_server_name is off: nginx sends no SNI",
+    severity: Severity::High,
+    doc: Doc {
+        what: "\
+Flags a hop that opens TLS to an upstream (`proxy_pass https://`, `grpc_pass grpcs://`, \
+`uwsgi_pass suwsgi://`, or a stream `proxy_pass` with `proxy_ssl on`) while the effective \
+`*_ssl_server_name` is `off`, which is nginx's default. Hops whose name is an IP address are left \
+to `sni-ip-literal`: switching SNI on would still send nothing there.",
+        why: "\
+With `*_ssl_server_name off` nginx writes a ClientHello without the server_name extension: the \
+upstream learns the IP address and port it was reached on, and nothing else. Anything that serves \
+more than one name on that address (another nginx with several `server` blocks, a CDN edge, a \
+Kubernetes ingress, an SNI-routing load balancer) has to guess. Depending on its setup it answers \
+with its default certificate, hands the connection to the wrong backend, or aborts the handshake \
+with an `unrecognized_name` (112) or `handshake_failure` (40) alert. nginx then logs \
+`SSL_do_handshake() failed ... while SSL handshaking to upstream` and the client gets a 502. In an \
+`upstream {}` pool every server fails the same way and is marked unavailable in turn, so the whole \
+group goes down at once.\n\n\
+The switch belongs to each module: `proxy_ssl_server_name on` does nothing for `grpc_pass` or \
+`uwsgi_pass`, which read `grpc_ssl_server_name` and `uwsgi_ssl_server_name`. Like every `*_ssl_*` \
+directive it is inherited from http to server to location, so a hop only sends SNI when some \
+enclosing level turns it on.",
+        example: "\
+upstream backend_pool {
+    server backend-1.internal.example.com:443;
+    server backend-2.internal.example.com:443;
+}
+
+location /v2/ {
+    proxy_pass https://backend_pool;    # ClientHello without server_name
+}
+",
+        use_instead: "\
+location /v2/ {
+    proxy_pass https://backend_pool;
+    proxy_ssl_server_name on;
+    # the name on the backends' certificate, not the group name
+    proxy_ssl_name api.internal.example.com;
+}
+",
+        fix_safety: "\
+The fix sets `*_ssl_server_name on` for the hop. When the name nginx would then send is a real \
+host (from `*_ssl_name` or from the pass target), that is the whole change and it is marked safe: \
+the upstream is told the name it is already expected to serve. When the name would be an \
+`upstream {}` group name, the fix also sets `*_ssl_name`, proposing the first DNS name among the \
+pool's servers (give another with `--set sni-name=HOST`); that needs review, because only the name \
+on the backends' certificate is right. A name built from variables also needs review (see \
+`sni-dynamic`). Unix-socket targets are not reported.",
+    },
+    check,
+};
+
+fn check(model: &Model, out: &mut Vec<Finding>) {
+    for hop in &model.hops {
+        let Some(sn) = hop.setting("_server_name") else {
+            continue;
+        };
+        if sn.is_on() || hop.target.unix || static_name(hop).is_some_and(is_ip_literal) {
+            continue;
+        }
+        let msg = format!(
+            "{} is off ({}): nginx sends no SNI to {}",
+            sn.name,
+            sn.origin_note(),
+            peer(hop)
+        );
+        let mut changes = vec![fix::set(
+            hop.module,
+            "_server_name",
+            FixValue::literal("on"),
+        )];
+        let group = group_named(model, hop).is_some();
+        let applicability = if group {
+            changes.push(fix::set(hop.module, "_name", sni_name_input(model, hop)));
+            Applicability::NeedsReview
+        } else if hop.sni.dynamic {
+            Applicability::NeedsReview
+        } else {
+            Applicability::Safe
+        };
+        let summary = if group {
+            format!(
+                "turn {} on and name a real host in {}",
+                sn.name,
+                hop.module.directive("name")
+            )
+        } else {
+            format!("turn {} on", sn.name)
+        };
+        let f = Finding::for_hop(&RULE, Severity::High, model, hop, msg)
+            .with_fix(Some(Fix::new(summary, applicability, changes)));
+        out.push(relate(f, sn, &off_label(sn)));
+    }
+}
+
+fn off_label(s: &Setting) -> String {
+    format!("{} off", s.name)
+}

@@ -1,0 +1,88 @@
+//! `ssl-in-if`: a `*_ssl_*` directive inside `if`, `limit_except` or
+//! `upstream {}`, where nginx rejects it.
+
+use crate::model::{Kind, Model};
+
+use super::{Doc, Finding, Rule, Severity};
+
+pub const RULE: Rule = Rule {
+    id: "ssl-in-if",
+    summary: "*_ssl_* directive inside if, limit_except or upstream{}: nginx -t rejects it",
+    severity: Severity::Error,
+    doc: Doc {
+        what: "\
+Flags any `proxy_ssl_*`, `grpc_ssl_*` or `uwsgi_ssl_*` directive written inside an `if` block \
+(in a server or a location) or a `limit_except` block, and any of them (stream `proxy_ssl*` \
+included) inside an `upstream {}` block, also when it arrives there through an `include`.",
+        why: "\
+nginx accepts these directives only in `http`, `server` and `location` (stream: `stream` and \
+`server`). Anywhere else `nginx -t` stops with `\"proxy_ssl_server_name\" directive is not allowed \
+here` (for the stream-only `proxy_ssl` inside an http block: `unknown directive \"proxy_ssl\"`), \
+and a reload keeps the old configuration. The intent behind them is usually \"use this SNI only for \
+POST\" or \"verify only this server of the pool\", which nginx cannot express: a pass inside `if` or \
+`limit_except` always uses its location's settings, and an `upstream {}` has one set of TLS \
+settings per hop, not per server.",
+        example: "\
+location /api/ {
+    proxy_pass https://10.0.8.10;
+    if ($request_method = POST) {
+        proxy_ssl_name writer.internal.example.com;   # not allowed here
+        proxy_pass https://10.0.8.11;
+    }
+}
+",
+        use_instead: "\
+location /api/ {
+    proxy_pass https://10.0.8.10;
+    proxy_ssl_server_name on;
+    proxy_ssl_name api.internal.example.com;    # applies to both passes
+    if ($request_method = POST) {
+        proxy_pass https://10.0.8.11;
+    }
+}
+",
+        fix_safety: "\
+No automatic fix: moving the line to the enclosing location changes every request of that \
+location, not only the ones the `if` selects. Move it yourself, or give the special case a \
+location of its own.",
+    },
+    check,
+};
+
+fn check(model: &Model, out: &mut Vec<Finding>) {
+    for c in &model.tree.ctxs {
+        let block = match c.kind {
+            Kind::If => "if",
+            Kind::LimitExcept => "limit_except",
+            Kind::Upstream | Kind::StreamUpstream => "upstream",
+            _ => continue,
+        };
+        for &r in &c.directives {
+            let d = model.dir(r);
+            let name = d.name();
+            let http_ssl = ["proxy_ssl_", "grpc_ssl_", "uwsgi_ssl_"]
+                .iter()
+                .any(|p| name.starts_with(p));
+            let error = if http_ssl {
+                format!("\"{name}\" directive is not allowed here")
+            } else if name == "proxy_ssl" {
+                if c.kind == Kind::StreamUpstream {
+                    format!("\"{name}\" directive is not allowed here")
+                } else {
+                    format!("unknown directive \"{name}\"")
+                }
+            } else {
+                continue;
+            };
+            let msg = format!(
+                "{name} ({}) is inside {block}: nginx -t fails with '{error}'",
+                model.at(r)
+            );
+            let mut f = Finding::at_directive(&RULE, Severity::Error, r, msg);
+            if let Some(opener) = c.opener {
+                f = f.with_related(opener, format!("{block} block"));
+            }
+            out.push(f);
+        }
+    }
+}

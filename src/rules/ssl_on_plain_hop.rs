@@ -1,0 +1,134 @@
+//! `ssl-on-plain-hop`: `*_ssl_*` directives that only reach pass
+//! directives without TLS, so they do nothing.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::model::{directives, DirRef, Model, Module};
+
+use super::support::tls_uses;
+use super::{Doc, Finding, Rule, Severity};
+
+pub const RULE: Rule = Rule {
+    id: "ssl-on-plain-hop",
+    summary: "*_ssl_* directives that only reach passes without TLS: they do nothing",
+    severity: Severity::Info,
+    doc: Doc {
+        what: "\
+Flags an explicit `*_ssl_*` directive that is inherited by pass directives that open no TLS \
+(`proxy_pass http://…`, `grpc_pass grpc://…`, `uwsgi_pass` without `suwsgi://`, a stream \
+`proxy_pass` with `proxy_ssl` off) and by no pass that does. Each such line is reported once, at \
+the directive, naming the passes it reaches. Passes whose scheme comes from a variable \
+(`proxy_pass $scheme://…`) are left alone.",
+        why: "\
+These directives configure the TLS connection nginx opens to the upstream; without one they are \
+parsed, inherited and never used. The danger is what the reader believes: `proxy_ssl_verify on` \
+above a `proxy_pass http://` looks like a verified hop while the traffic crosses the network in \
+clear, and `proxy_ssl_name` in a stream server without `proxy_ssl on` looks like it rewrites the \
+SNI while nginx relays the client's bytes, and the client's own SNI, untouched. Each module has \
+its own family, too: `proxy_ssl_*` lines do nothing for `grpc_pass` or `uwsgi_pass`.",
+        example: "\
+server {
+    listen 389;
+    proxy_pass ldap_pool;
+    proxy_ssl_name ldap.internal.example.com;   # no proxy_ssl on: nothing uses it
+}
+",
+        use_instead: "\
+server {
+    listen 389;
+    proxy_pass ldap_pool;
+    proxy_ssl on;                               # nginx now originates TLS
+    proxy_ssl_name ldap.internal.example.com;
+    proxy_ssl_server_name on;
+}
+",
+        fix_safety: "\
+No automatic fix: either the pass should use TLS (change its scheme, or turn `proxy_ssl on` in \
+stream) or the lines should go. Which one is a decision about the upstream.",
+    },
+    check,
+};
+
+fn check(model: &Model, out: &mut Vec<Finding>) {
+    if model.plain.is_empty() {
+        return;
+    }
+    let used: HashSet<DirRef> = tls_uses(model)
+        .iter()
+        .flat_map(|u| u.settings.iter().flat_map(|s| s.lines.iter().copied()))
+        .collect();
+    // directive -> (name, the plain passes it reaches)
+    let mut dead: BTreeMap<DirRef, (String, Vec<(DirRef, Module)>)> = BTreeMap::new();
+    for p in &model.plain {
+        let d = model.dir(p.pass);
+        let Some(arg) = d.arg(0) else { continue };
+        if arg.starts_with('$') {
+            continue;
+        }
+        for spec in directives::specs(p.module, model.version) {
+            if spec.suffix.is_empty() {
+                continue;
+            }
+            let name = spec.name(p.module);
+            let Some((_, lines)) = model.effective(p.ctx, &name) else {
+                continue;
+            };
+            for l in lines {
+                if !used.contains(&l) {
+                    dead.entry(l)
+                        .or_insert_with(|| (name.clone(), Vec::new()))
+                        .1
+                        .push((p.pass, p.module));
+                }
+            }
+        }
+    }
+    for (dir, (name, passes)) in dead {
+        let Some(&(first, module)) = passes.first() else {
+            continue;
+        };
+        let fd = model.dir(first);
+        let pass = format!(
+            "{} {} ({})",
+            fd.name(),
+            fd.arg(0).unwrap_or(""),
+            model.at(first)
+        );
+        let why = match module.tls_scheme() {
+            Some(scheme) => format!("its target is not {scheme}"),
+            None => {
+                let ssl = model
+                    .effective(passes_ctx(model, first), "proxy_ssl")
+                    .and_then(|(_, l)| l.first().copied());
+                match ssl {
+                    Some(l) => format!("proxy_ssl is off ({})", model.at(l)),
+                    None => "proxy_ssl is off (default)".to_string(),
+                }
+            }
+        };
+        let value = model.dir(dir).args_joined();
+        let reach = if passes.len() == 1 {
+            format!("the only pass it reaches, {pass}, opens no TLS ({why})")
+        } else {
+            format!(
+                "none of the {} passes it reaches opens TLS (first: {pass}; {why})",
+                passes.len()
+            )
+        };
+        let msg = format!("{name} {value} ({}) has no effect: {reach}", model.at(dir));
+        let mut f = Finding::at_directive(&RULE, Severity::Info, dir, msg);
+        for &(p, _) in passes.iter().take(3) {
+            f = f.with_related(p, "pass without TLS");
+        }
+        out.push(f);
+    }
+}
+
+/// The block holding a plain pass directive.
+fn passes_ctx(model: &Model, pass: DirRef) -> crate::model::CtxId {
+    model
+        .plain
+        .iter()
+        .find(|p| p.pass == pass)
+        .map_or(0, |p| p.ctx)
+}

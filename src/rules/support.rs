@@ -1,0 +1,317 @@
+//! Helpers shared by the rule files: how a setting reads in a message,
+//! where a value is defined, the places where nginx builds an upstream TLS
+//! context, names and upstream servers.
+
+use crate::fix::FixValue;
+use crate::model::{
+    directives, sni, CtxId, DirRef, Hop, Kind, Model, Module, NameSource, Origin, Setting,
+    Upstream,
+};
+
+use super::{Finding, Rule, Severity};
+
+/// The directive that defines an explicit setting.
+pub fn defined_at(s: &Setting) -> Option<DirRef> {
+    match &s.origin {
+        Origin::Explicit(p) => Some(p.dir),
+        Origin::Default => None,
+    }
+}
+
+/// Adds the defining directive of a setting as a related position (when
+/// the value is explicit).
+pub fn relate(f: Finding, s: &Setting, label: &str) -> Finding {
+    match defined_at(s) {
+        Some(d) => f.with_related(d, label),
+        None => f,
+    }
+}
+
+/// The effective setting with a suffix in a list of settings.
+pub fn get<'a>(settings: &'a [Setting], suffix: &str) -> Option<&'a Setting> {
+    settings.iter().find(|s| s.spec.suffix == suffix)
+}
+
+/// True when the setting's value is `on`.
+pub fn on(settings: &[Setting], suffix: &str) -> bool {
+    get(settings, suffix).is_some_and(Setting::is_on)
+}
+
+/// What a hop talks to, as people name it: the `upstream {}` group, or the
+/// host (and non-default port) of the pass directive.
+pub fn peer(hop: &Hop) -> &str {
+    &hop.proxy_host
+}
+
+/// The `upstream {}` block a hop targets.
+pub fn upstream<'a>(model: &'a Model, hop: &Hop) -> Option<&'a Upstream> {
+    hop.upstream.and_then(|u| model.upstreams.get(u))
+}
+
+/// The SNI/verify name when it is known statically (port removed).
+pub fn static_name(hop: &Hop) -> Option<&str> {
+    if hop.sni.dynamic {
+        None
+    } else {
+        hop.verify_name.as_deref()
+    }
+}
+
+/// The pool whose group name is the hop's SNI/verify name (no
+/// `*_ssl_name`, or one that evaluates to the group name).
+pub fn group_named<'a>(model: &'a Model, hop: &Hop) -> Option<&'a Upstream> {
+    let u = upstream(model, hop)?;
+    let name = static_name(hop)?;
+    name.eq_ignore_ascii_case(&u.name).then_some(u)
+}
+
+/// Where the SNI/verify name comes from, for messages: `proxy_ssl_name at
+/// a.conf:3`, `the upstream group name; no grpc_ssl_name is set`.
+pub fn name_origin(hop: &Hop) -> String {
+    let name = hop.module.directive("name");
+    match &hop.name_source {
+        NameSource::Explicit(at) => format!("{name} at {at}"),
+        NameSource::Group => format!("the upstream group name; no {name} is set"),
+        NameSource::PassHost => format!(
+            "the {} host; no {name} is set",
+            hop.module.pass_directive()
+        ),
+    }
+}
+
+/// The name is used: sent as SNI or checked against the certificate.
+pub fn name_used(hop: &Hop) -> bool {
+    hop.sni.sent || hop.setting("_verify").is_some_and(Setting::is_on)
+}
+
+/// An IPv4 literal as nginx reads one, or an IPv6 literal in brackets.
+pub fn is_ip_literal(name: &str) -> bool {
+    name.starts_with('[') || sni::ngx_inet_addr(name)
+}
+
+/// A host name that could be on a certificate: letters, digits, `-` and
+/// `.`, with at least one letter, not an address.
+pub fn is_dns_name(name: &str) -> bool {
+    !name.is_empty()
+        && !is_ip_literal(name)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && name.bytes().any(|b| b.is_ascii_alphabetic())
+        && !name.starts_with(['-', '.'])
+}
+
+/// The host of an `upstream {}` server address (`host:port`, `[v6]:port`);
+/// None for `unix:` sockets.
+pub fn server_host(addr: &str) -> Option<&str> {
+    if addr.starts_with("unix:") {
+        return None;
+    }
+    let host = sni::strip_port(addr);
+    (!host.is_empty()).then_some(host)
+}
+
+/// The distinct DNS host names of a pool's servers, lower-cased, in order.
+pub fn dns_hosts(up: &Upstream) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in &up.servers {
+        if let Some(h) = server_host(s).filter(|h| is_dns_name(h)) {
+            let h = h.to_ascii_lowercase();
+            if !out.contains(&h) {
+                out.push(h);
+            }
+        }
+    }
+    out
+}
+
+/// The value asked for when a hop needs a real host name: the first DNS
+/// name among the pool's servers is proposed.
+pub fn sni_name_input(model: &Model, hop: &Hop) -> FixValue {
+    let proposal = upstream(model, hop).and_then(|u| dns_hosts(u).into_iter().next());
+    FixValue::Input {
+        key: "sni-name",
+        prompt: format!(
+            "Host name on the certificate of {} (sent as SNI and checked by {})",
+            peer(hop),
+            hop.module.directive("verify")
+        ),
+        proposal,
+    }
+}
+
+/// The CA bundle asked for when verification is turned on.
+pub fn ca_file_input(hop_or_place: &str, module: Module) -> FixValue {
+    FixValue::Input {
+        key: "ca-file",
+        prompt: format!(
+            "CA bundle (PEM) that signed the certificate of {hop_or_place}, for {}",
+            module.directive("trusted_certificate")
+        ),
+        proposal: Some("/etc/ssl/certs/ca-certificates.crt".into()),
+    }
+}
+
+/// A place where nginx builds an upstream TLS context and checks its
+/// settings at `nginx -t`: every hop; an http pass directive with
+/// variables (nginx cannot know its scheme, so it prepares TLS); a stream
+/// server with `proxy_ssl on` but no `proxy_pass`.
+pub struct TlsUse {
+    /// The pass directive (or the stream `server` block).
+    pub at: DirRef,
+    pub module: Module,
+    /// Index into `Model::hops`.
+    pub hop: Option<usize>,
+    pub settings: Vec<Setting>,
+    /// How messages name the place: `backend_pool` or `proxy_pass http://$u`.
+    pub label: String,
+}
+
+impl TlsUse {
+    /// A finding at this place.
+    pub fn finding(&self, rule: &Rule, severity: Severity, model: &Model, msg: String) -> Finding {
+        match self.hop.and_then(|i| model.hops.get(i)) {
+            Some(hop) => Finding::for_hop(rule, severity, model, hop, msg),
+            None => Finding::at_directive(rule, severity, self.at, msg),
+        }
+    }
+}
+
+/// Every place where nginx sets up TLS to an upstream.
+pub fn tls_uses(model: &Model) -> Vec<TlsUse> {
+    let mut out: Vec<TlsUse> = model
+        .hops
+        .iter()
+        .enumerate()
+        .map(|(i, h)| TlsUse {
+            at: h.pass,
+            module: h.module,
+            hop: Some(i),
+            settings: h.settings.clone(),
+            label: peer(h).to_string(),
+        })
+        .collect();
+    for p in &model.plain {
+        if p.module.is_stream() {
+            continue;
+        }
+        let d = model.dir(p.pass);
+        let Some(arg) = d.arg(0) else { continue };
+        if arg.contains('$') {
+            out.push(TlsUse {
+                at: p.pass,
+                module: p.module,
+                hop: None,
+                settings: settings_at(model, p.ctx, p.module),
+                label: format!("{} {}", d.name(), arg),
+            });
+        }
+    }
+    for (i, c) in model.tree.ctxs.iter().enumerate() {
+        let ctx = i as CtxId;
+        if c.kind != Kind::StreamServer {
+            continue;
+        }
+        let Some(opener) = c.opener else { continue };
+        if c.directives
+            .iter()
+            .any(|&r| model.dir(r).name() == "proxy_pass")
+        {
+            continue;
+        }
+        let ssl_on = model
+            .effective(ctx, "proxy_ssl")
+            .and_then(|(_, l)| l.first().copied())
+            .is_some_and(|l| model.dir(l).arg(0) == Some("on"));
+        if ssl_on {
+            out.push(TlsUse {
+                at: opener,
+                module: Module::Stream,
+                hop: None,
+                settings: settings_at(model, ctx, Module::Stream),
+                label: format!("the stream server at {}", model.at(opener)),
+            });
+        }
+    }
+    out
+}
+
+/// The effective settings of a module at any block (as the model computes
+/// them for hops).
+pub fn settings_at(model: &Model, ctx: CtxId, module: Module) -> Vec<Setting> {
+    let own = model
+        .tree
+        .ancestors(ctx)
+        .find(|&c| model.tree.ctx(c).kind.holds_ssl_settings())
+        .unwrap_or(ctx);
+    directives::specs(module, model.version)
+        .map(|spec| {
+            let name = spec.name(module);
+            let found = model
+                .effective(ctx, &name)
+                .and_then(|(at, lines)| lines.first().copied().map(|first| (at, first, lines)));
+            match found {
+                Some((at, first, lines)) => {
+                    let value = match spec.shape {
+                        directives::Shape::Scalar => model.dir(first).args_joined(),
+                        directives::Shape::Array => lines
+                            .iter()
+                            .map(|&l| model.dir(l).args_joined())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    };
+                    Setting {
+                        name,
+                        spec,
+                        value: Some(value),
+                        origin: Origin::Explicit(model.provenance(at, first)),
+                        inherited: at != own,
+                        lines,
+                    }
+                }
+                None => Setting {
+                    value: spec.default(module, model.version).map(str::to_string),
+                    name,
+                    spec,
+                    origin: Origin::Default,
+                    inherited: false,
+                    lines: Vec::new(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// Whether nginx treats a `*_ssl_certificate` value as a certificate to
+/// load. An empty value means "no client certificate" except in 1.21.0 to
+/// 1.22.x, where it is read as a file name (nginx commit f08dbefad, in
+/// 1.23.0, restored the old meaning).
+pub fn certificate_set(value: Option<&str>, version: crate::model::Version) -> bool {
+    use crate::model::Version;
+    match value {
+        None => false,
+        Some("") => version >= Version(1, 21, 0) && version < Version(1, 23, 0),
+        Some(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_hosts() {
+        assert!(is_dns_name("backend-1.internal.example.com"));
+        assert!(is_dns_name("localhost"));
+        assert!(!is_dns_name("backend_pool"));
+        assert!(!is_dns_name("10.0.0.1"));
+        assert!(!is_dns_name("[::1]"));
+        assert!(!is_dns_name(""));
+        assert_eq!(server_host("a.example:443"), Some("a.example"));
+        assert_eq!(server_host("[::1]:443"), Some("[::1]"));
+        assert_eq!(server_host("unix:/run/x.sock"), None);
+        assert!(is_ip_literal("10.0.4.22"));
+        assert!(is_ip_literal("[2001:db8::1]"));
+        assert!(!is_ip_literal("255.255.255.255"));
+    }
+}

@@ -1,0 +1,118 @@
+//! `verify-off`: nginx does not check the upstream's certificate.
+
+use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::model::{Model, Setting};
+
+use super::support::{ca_file_input, group_named, is_ip_literal, peer, relate, static_name};
+use super::{Doc, Finding, Rule, Severity};
+
+pub const RULE: Rule = Rule {
+    id: "verify-off",
+    summary: "the upstream's certificate is not verified (explicit off: high; nginx's default: medium)",
+    severity: Severity::High,
+    doc: Doc {
+        what: "\
+Flags a TLS hop whose effective `*_ssl_verify` is `off`. Written `off` explicitly it is `high` \
+(someone switched the check off, usually to silence an error); left at nginx's default it is \
+`medium`.",
+        why: "\
+Without verification nginx completes the handshake with whatever certificate it is shown: \
+self-signed, expired, issued for another name, or made up a second ago. The connection is \
+encrypted, but nginx has no idea who is at the other end. Anyone who can put themselves on the \
+path between nginx and the upstream (a compromised host on the same network, ARP or DNS \
+spoofing, a hijacked route, a malicious sidecar) can present their own certificate, read and \
+change every request and response, and collect the credentials, cookies and tokens nginx \
+forwards. Nothing is logged: the hop keeps working.\n\n\
+nginx's default is `off` for `proxy_ssl_verify`, `grpc_ssl_verify`, `uwsgi_ssl_verify` and the \
+stream `proxy_ssl_verify` alike, and setting a CA with `*_ssl_trusted_certificate` does not turn it \
+on. Switching verification on needs three things: `*_ssl_verify on`, a CA bundle that signed the \
+upstream's certificate, and a name (`*_ssl_name`) that is on that certificate.",
+        example: "\
+location /refunds/ {
+    proxy_pass https://payments_pool;
+    proxy_ssl_verify off;      # accepts any certificate
+}
+",
+        use_instead: "\
+location /refunds/ {
+    proxy_pass https://payments_pool;
+    proxy_ssl_verify on;
+    proxy_ssl_trusted_certificate /etc/nginx/certs/payments-ca.pem;
+    proxy_ssl_verify_depth 3;
+    proxy_ssl_name payments.internal.example.com;
+    proxy_ssl_server_name on;
+}
+",
+        fix_safety: "\
+Needs review: once verification is on, a hop whose upstream presents a certificate nginx cannot \
+validate stops working. The fix sets `*_ssl_verify on`; when no `*_ssl_trusted_certificate` applies \
+it adds one (asked for as `ca-file`, proposed `/etc/ssl/certs/ca-certificates.crt`, which only \
+covers public CAs), and when `*_ssl_verify_depth` is 1 or less it sets 3. It does not choose a name: \
+if the hop's name is a group name or an address, fix `sni-upstream-name` or `sni-ip-literal` as well \
+or the check fails.",
+    },
+    check,
+};
+
+fn check(model: &Model, out: &mut Vec<Finding>) {
+    for hop in &model.hops {
+        let Some(verify) = hop.setting("_verify") else {
+            continue;
+        };
+        if verify.is_on() {
+            continue;
+        }
+        let severity = if verify.is_default() {
+            Severity::Medium
+        } else {
+            Severity::High
+        };
+        let msg = format!(
+            "{} is off ({}): nginx accepts any certificate from {}, so anyone on the network path can impersonate it",
+            verify.name,
+            verify.origin_note(),
+            peer(hop)
+        );
+        let mut changes = vec![fix::set(hop.module, "_verify", FixValue::literal("on"))];
+        let has_ca = hop
+            .setting("_trusted_certificate")
+            .and_then(|s| s.value.as_deref())
+            .is_some_and(|v| !v.is_empty());
+        if !has_ca {
+            changes.push(fix::set(
+                hop.module,
+                "_trusted_certificate",
+                ca_file_input(peer(hop), hop.module),
+            ));
+        }
+        let depth = hop
+            .setting("_verify_depth")
+            .and_then(|s| s.value.as_deref())
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        if depth.is_some_and(|d| d <= 1) {
+            changes.push(fix::set(
+                hop.module,
+                "_verify_depth",
+                FixValue::literal("3"),
+            ));
+        }
+        let bad_name = group_named(model, hop).is_some() || static_name(hop).is_some_and(is_ip_literal);
+        let summary = if bad_name {
+            format!(
+                "turn {} on (the name {} cannot match a certificate: set {} too)",
+                verify.name,
+                static_name(hop).unwrap_or(""),
+                hop.module.directive("name")
+            )
+        } else {
+            format!("turn {} on", verify.name)
+        };
+        let fix = Fix::new(summary, Applicability::NeedsReview, changes);
+        let f = Finding::for_hop(&RULE, severity, model, hop, msg).with_fix(Some(fix));
+        out.push(relate(f, verify, &off_label(verify)));
+    }
+}
+
+fn off_label(s: &Setting) -> String {
+    format!("{} off", s.name)
+}
