@@ -1,0 +1,886 @@
+//! The TUI's state and its one entry point for change, [`App::update`].
+//!
+//! Keys become [`Action`]s (see `keymap`), `update` changes the state and
+//! returns [`Effect`]s for the runner to perform (clipboard, saving,
+//! reloading); the runner reports results back with `on_*` methods. Nothing
+//! here draws, parses or decides about nginx: the model, the rules and the
+//! fix engine do.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use crate::conf::FileId;
+use crate::fix::engine::{impact, plan_selection};
+use crate::fix::{Applicability, Placement, Values};
+use crate::model::{DirRef, Model, Origin};
+use crate::rules::{self, Finding, Severity};
+
+/// The screens, one at a time, kept on a stack for "back".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Screen {
+    List,
+    Detail,
+    Source,
+    Fix,
+    Diff,
+    Explain,
+    Rules,
+    Errors,
+}
+
+impl Screen {
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::List => "hops",
+            Screen::Detail => "hop",
+            Screen::Source => "source",
+            Screen::Fix => "fix",
+            Screen::Diff => "diff",
+            Screen::Explain => "explain",
+            Screen::Rules => "rules",
+            Screen::Errors => "errors",
+        }
+    }
+}
+
+/// What a person asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// Enter: open what is selected.
+    Open,
+    Back,
+    StartFilter,
+    CycleSort,
+    StartFix,
+    StartFixAll,
+    GoSource,
+    NextMark,
+    PrevMark,
+    Explain,
+    ShowRules,
+    ShowErrors,
+    Toggle,
+    TogglePlacement,
+    EditValue,
+    Preview,
+    Copy,
+    Save,
+    Reload,
+    Help,
+    /// Mouse wheel: lines to scroll (negative: up).
+    Scroll(i16),
+}
+
+/// Work for the runner: it touches the outside world.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Put this text on the clipboard.
+    Copy(String),
+    /// Write these files safely (path, bytes as loaded, new bytes).
+    Save(Vec<(PathBuf, Vec<u8>, Vec<u8>)>),
+    /// Load the configuration again.
+    Reload,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    File,
+    Severity,
+    Server,
+}
+
+impl SortKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::File => "file",
+            SortKey::Severity => "severity",
+            SortKey::Server => "server",
+        }
+    }
+}
+
+/// A status line message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub error: bool,
+    pub text: String,
+}
+
+/// A selectable line of the hop detail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DetailItem {
+    Pass,
+    Setting(usize),
+    Finding(usize),
+}
+
+/// One fix offered in the fix flow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixItem {
+    /// Index into `App::findings`.
+    pub finding: usize,
+    pub checked: bool,
+    pub placement: Placement,
+}
+
+/// A text field for a value a fix needs.
+pub struct ValueField {
+    /// `hop-id:key`.
+    pub key: String,
+    pub prompt: String,
+    pub area: tui_textarea::TextArea<'static>,
+}
+
+#[derive(Default)]
+pub struct FixFlow {
+    pub items: Vec<FixItem>,
+    pub cursor: usize,
+    pub values: Values,
+    /// Typed values, for display (`hop:key` → value).
+    pub typed: Vec<(String, String)>,
+    pub impact: HashMap<(usize, Placement), Vec<String>>,
+    pub field: Option<ValueField>,
+}
+
+#[derive(Default)]
+pub struct DiffView {
+    pub text: String,
+    pub changed: Vec<(FileId, Vec<u8>)>,
+    pub scroll: usize,
+}
+
+pub struct App {
+    pub model: Model,
+    pub findings: Vec<Finding>,
+    /// Findings of each hop (indices into `findings`).
+    pub by_hop: Vec<Vec<usize>>,
+    /// Highest unsuppressed severity of each hop.
+    pub hop_severity: Vec<Option<Severity>>,
+    /// What was loaded, for the header (`demo`, a path, `-`).
+    pub label: String,
+    pub stack: Vec<Screen>,
+    /// Hop indices shown, after filter and sort.
+    pub rows: Vec<usize>,
+    pub cursor: usize,
+    pub filter: String,
+    pub filtering: bool,
+    pub sort: SortKey,
+    pub detail_cursor: usize,
+    pub source: Option<(FileId, u32)>,
+    pub source_marks: Vec<(DirRef, String)>,
+    pub source_scroll: u32,
+    pub explain_rule: Option<&'static str>,
+    pub scroll: usize,
+    pub rules_cursor: usize,
+    pub fix: FixFlow,
+    pub diff: DiffView,
+    pub help: bool,
+    pub confirm_save: bool,
+    pub status: Option<Status>,
+    pub quit: bool,
+    /// Rows the current view shows (set by the renderer), for paging.
+    pub page: usize,
+}
+
+impl App {
+    pub fn new(model: Model, label: String) -> App {
+        let mut app = App {
+            model,
+            findings: Vec::new(),
+            by_hop: Vec::new(),
+            hop_severity: Vec::new(),
+            label,
+            stack: vec![Screen::List],
+            rows: Vec::new(),
+            cursor: 0,
+            filter: String::new(),
+            filtering: false,
+            sort: SortKey::File,
+            detail_cursor: 0,
+            source: None,
+            source_marks: Vec::new(),
+            source_scroll: 0,
+            explain_rule: None,
+            scroll: 0,
+            rules_cursor: 0,
+            fix: FixFlow::default(),
+            diff: DiffView::default(),
+            help: false,
+            confirm_save: false,
+            status: None,
+            quit: false,
+            page: 10,
+        };
+        app.analyse();
+        if app.model.errors().next().is_some() {
+            let n = app.model.errors().count();
+            app.status = Some(Status {
+                error: true,
+                text: format!("{n} load error(s): press E to see them; the rest is analysed"),
+            });
+        }
+        app
+    }
+
+    /// Replaces the model (after a reload), keeping the selected hop when
+    /// it still exists.
+    pub fn replace_model(&mut self, model: Model) {
+        let selected = self.selected_hop().map(|h| self.model.hops[h].id.clone());
+        self.model = model;
+        self.analyse();
+        if let Some(id) = selected {
+            if let Some(pos) = self.rows.iter().position(|&h| self.model.hops[h].id == id) {
+                self.cursor = pos;
+            }
+        }
+        self.stack.truncate(1);
+        self.fix = FixFlow::default();
+        self.diff = DiffView::default();
+    }
+
+    fn analyse(&mut self) {
+        self.findings = rules::check(&self.model);
+        self.by_hop = vec![Vec::new(); self.model.hops.len()];
+        for (i, f) in self.findings.iter().enumerate() {
+            if let Some(h) = f.hop {
+                self.by_hop[h].push(i);
+            }
+        }
+        self.hop_severity = self
+            .by_hop
+            .iter()
+            .map(|fs| {
+                fs.iter()
+                    .filter(|&&i| self.findings[i].suppressed.is_none())
+                    .map(|&i| self.findings[i].severity)
+                    .max()
+            })
+            .collect();
+        self.refresh_rows();
+    }
+
+    pub fn screen(&self) -> Screen {
+        *self.stack.last().unwrap_or(&Screen::List)
+    }
+
+    pub fn selected_hop(&self) -> Option<usize> {
+        self.rows.get(self.cursor).copied()
+    }
+
+    /// Counts of unsuppressed findings per severity, highest first.
+    pub fn severity_counts(&self) -> Vec<(Severity, usize)> {
+        Severity::ALL
+            .iter()
+            .map(|&s| {
+                let n = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.suppressed.is_none() && f.severity == s)
+                    .count();
+                (s, n)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    fn refresh_rows(&mut self) {
+        let needle = self.filter.to_lowercase();
+        let m = &self.model;
+        let mut rows: Vec<usize> = (0..m.hops.len())
+            .filter(|&h| {
+                if needle.is_empty() {
+                    return true;
+                }
+                let hop = &m.hops[h];
+                let hay = format!(
+                    "{} {} {} {} {} {}",
+                    hop.id,
+                    hop.target.raw,
+                    hop.server_names.join(" "),
+                    hop.locations.join(" "),
+                    hop.sni.name.as_deref().unwrap_or("none"),
+                    self.by_hop[h]
+                        .iter()
+                        .map(|&i| self.findings[i].rule)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
+                .to_lowercase();
+                needle.split_whitespace().all(|w| hay.contains(w))
+            })
+            .collect();
+        match self.sort {
+            SortKey::File => {}
+            SortKey::Severity => rows.sort_by_key(|&h| std::cmp::Reverse(self.hop_severity[h])),
+            SortKey::Server => rows.sort_by(|&a, &b| {
+                let k = |h: usize| {
+                    let hop = &m.hops[h];
+                    (
+                        hop.server_names.first().cloned().unwrap_or_default(),
+                        hop.locations.join(" "),
+                    )
+                };
+                k(a).cmp(&k(b))
+            }),
+        }
+        self.rows = rows;
+        self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
+    }
+
+    /// The selectable lines of the detail of a hop.
+    pub fn detail_items(&self, hop: usize) -> Vec<DetailItem> {
+        let mut items = vec![DetailItem::Pass];
+        items.extend((0..self.model.hops[hop].settings.len()).map(DetailItem::Setting));
+        items.extend(self.by_hop[hop].iter().map(|&f| DetailItem::Finding(f)));
+        items
+    }
+
+    pub fn selected_detail(&self) -> Option<DetailItem> {
+        let hop = self.selected_hop()?;
+        self.detail_items(hop).get(self.detail_cursor).copied()
+    }
+
+    /// The finding a command about "the selected finding" refers to.
+    fn selected_finding(&self) -> Option<usize> {
+        match self.screen() {
+            Screen::Detail => match self.selected_detail()? {
+                DetailItem::Finding(f) => Some(f),
+                _ => self
+                    .selected_hop()
+                    .and_then(|h| self.by_hop[h].first().copied()),
+            },
+            Screen::Fix => self.fix.items.get(self.fix.cursor).map(|i| i.finding),
+            _ => None,
+        }
+    }
+
+    fn push(&mut self, s: Screen) {
+        self.scroll = 0;
+        self.stack.push(s);
+    }
+
+    fn set_status(&mut self, error: bool, text: impl Into<String>) {
+        self.status = Some(Status {
+            error,
+            text: text.into(),
+        });
+    }
+
+    /// Typed text while the filter or a value field has the keyboard.
+    /// Returns true when the key was consumed.
+    pub fn input(&mut self, key: KeyEvent) -> bool {
+        if let Some(field) = &mut self.fix.field {
+            match key.code {
+                KeyCode::Esc => self.fix.field = None,
+                KeyCode::Enter => {
+                    let value = field.area.lines().join("").trim().to_string();
+                    let k = field.key.clone();
+                    self.fix.field = None;
+                    if value.is_empty() {
+                        self.set_status(true, "empty value ignored");
+                    } else {
+                        self.fix.values.insert(k.clone(), value.clone());
+                        self.fix.typed.retain(|(kk, _)| *kk != k);
+                        self.fix.typed.push((k, value));
+                        self.fix.impact.clear();
+                        self.set_status(false, "value set; press d to preview the diff");
+                    }
+                }
+                _ => {
+                    field.area.input(key);
+                }
+            }
+            return true;
+        }
+        if self.filtering {
+            match key.code {
+                KeyCode::Esc => {
+                    self.filtering = false;
+                    self.filter.clear();
+                    self.refresh_rows();
+                }
+                KeyCode::Enter => self.filtering = false,
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                    self.refresh_rows();
+                }
+                KeyCode::Char(c) => {
+                    self.filter.push(c);
+                    self.cursor = 0;
+                    self.refresh_rows();
+                }
+                _ => {}
+            }
+            return true;
+        }
+        if self.confirm_save {
+            self.confirm_save = false;
+            return true;
+        }
+        false
+    }
+
+    /// Whether the keyboard is taken by text entry or a question.
+    pub fn capturing(&self) -> bool {
+        self.fix.field.is_some() || self.filtering || self.confirm_save
+    }
+
+    /// Answers the save question (`y`).
+    pub fn confirm(&mut self) -> Vec<Effect> {
+        if !self.confirm_save {
+            return Vec::new();
+        }
+        self.confirm_save = false;
+        let files: Vec<(PathBuf, Vec<u8>, Vec<u8>)> = self
+            .diff
+            .changed
+            .iter()
+            .map(|(f, new)| {
+                let src = self.model.config.file(*f);
+                (src.path.clone(), src.text.clone(), new.clone())
+            })
+            .collect();
+        vec![Effect::Save(files)]
+    }
+
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        if self.help {
+            // Any key closes the help overlay; it is never a trap.
+            self.help = false;
+            if action == Action::Quit {
+                self.quit = true;
+            }
+            return Vec::new();
+        }
+        let screen = self.screen();
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.help = true,
+            Action::Back => {
+                if self.stack.len() > 1 {
+                    self.stack.pop();
+                    self.scroll = 0;
+                }
+            }
+            Action::Up => self.move_by(screen, -1),
+            Action::Down => self.move_by(screen, 1),
+            Action::PageUp => self.move_by(screen, -(self.page.max(1) as i64)),
+            Action::PageDown => self.move_by(screen, self.page.max(1) as i64),
+            Action::Top => self.move_by(screen, i64::MIN / 2),
+            Action::Bottom => self.move_by(screen, i64::MAX / 2),
+            Action::Scroll(n) => self.move_by(screen, i64::from(n)),
+            Action::StartFilter => self.filtering = true,
+            Action::CycleSort => {
+                self.sort = match self.sort {
+                    SortKey::File => SortKey::Severity,
+                    SortKey::Severity => SortKey::Server,
+                    SortKey::Server => SortKey::File,
+                };
+                self.refresh_rows();
+                self.set_status(false, format!("sorted by {}", self.sort.as_str()));
+            }
+            Action::Open => self.open(screen),
+            Action::GoSource => {
+                if let Some(h) = self.selected_hop() {
+                    let pass = self.model.hops[h].pass;
+                    self.show_source(pass);
+                }
+            }
+            Action::NextMark | Action::PrevMark => self.jump_mark(action == Action::NextMark),
+            Action::Explain => {
+                if let Some(f) = self.selected_finding() {
+                    self.explain_rule = Some(self.findings[f].rule);
+                    self.push(Screen::Explain);
+                }
+            }
+            Action::ShowRules => self.push(Screen::Rules),
+            Action::ShowErrors => self.push(Screen::Errors),
+            Action::StartFix => {
+                let hop = self.selected_hop();
+                self.start_fix(hop);
+            }
+            Action::StartFixAll => self.start_fix(None),
+            Action::Toggle => {
+                if let Some(item) = self.fix.items.get_mut(self.fix.cursor) {
+                    item.checked = !item.checked;
+                }
+            }
+            Action::TogglePlacement => {
+                if let Some(item) = self.fix.items.get_mut(self.fix.cursor) {
+                    item.placement = match item.placement {
+                        Placement::Hop => Placement::Defining,
+                        Placement::Defining => Placement::Hop,
+                    };
+                }
+            }
+            Action::EditValue => self.edit_value(),
+            Action::Preview => self.preview(),
+            Action::Copy => {
+                if !self.diff.text.is_empty() {
+                    return vec![Effect::Copy(self.diff.text.clone())];
+                }
+            }
+            Action::Save => self.ask_save(),
+            Action::Reload => return vec![Effect::Reload],
+        }
+        Vec::new()
+    }
+
+    fn move_by(&mut self, screen: Screen, delta: i64) {
+        let clamp = |cur: usize, len: usize| -> usize {
+            if len == 0 {
+                return 0;
+            }
+            (cur as i64).saturating_add(delta).clamp(0, len as i64 - 1) as usize
+        };
+        match screen {
+            Screen::List => self.cursor = clamp(self.cursor, self.rows.len()),
+            Screen::Detail => {
+                if let Some(h) = self.selected_hop() {
+                    self.detail_cursor = clamp(self.detail_cursor, self.detail_items(h).len());
+                }
+            }
+            Screen::Source => {
+                if let Some((f, _)) = self.source {
+                    let lines = self.model.config.file(f).line_count() as usize;
+                    self.source_scroll = clamp(self.source_scroll as usize, lines) as u32;
+                }
+            }
+            Screen::Fix => self.fix.cursor = clamp(self.fix.cursor, self.fix.items.len()),
+            Screen::Diff => {
+                self.diff.scroll = clamp(self.diff.scroll, self.diff.text.lines().count())
+            }
+            Screen::Rules => self.rules_cursor = clamp(self.rules_cursor, rules::registry().len()),
+            Screen::Explain | Screen::Errors => self.scroll = clamp(self.scroll, 10_000),
+        }
+    }
+
+    fn open(&mut self, screen: Screen) {
+        match screen {
+            Screen::List if self.selected_hop().is_some() => {
+                self.detail_cursor = 0;
+                self.push(Screen::Detail);
+            }
+            Screen::Detail => {
+                let Some(h) = self.selected_hop() else { return };
+                match self.selected_detail() {
+                    Some(DetailItem::Pass) => self.show_source(self.model.hops[h].pass),
+                    Some(DetailItem::Setting(i)) => match &self.model.hops[h].settings[i].origin {
+                        Origin::Explicit(p) => {
+                            let dir = p.dir;
+                            self.show_source(dir);
+                        }
+                        Origin::Default => {
+                            let name = self.model.hops[h].settings[i].name.clone();
+                            self.set_status(
+                                false,
+                                format!("{name} is nginx's default here: no line sets it"),
+                            );
+                        }
+                    },
+                    Some(DetailItem::Finding(f)) => {
+                        self.explain_rule = Some(self.findings[f].rule);
+                        self.push(Screen::Explain);
+                    }
+                    None => {}
+                }
+            }
+            Screen::Rules => {
+                if let Some(r) = rules::registry().get(self.rules_cursor) {
+                    self.explain_rule = Some(r.id);
+                    self.push(Screen::Explain);
+                }
+            }
+            Screen::Fix => self.preview(),
+            _ => {}
+        }
+    }
+
+    /// Opens the source view at a directive, with the selected hop's
+    /// inheritance chain marked.
+    pub fn show_source(&mut self, at: DirRef) {
+        let (line, _) = self.model.line_col(at);
+        self.source = Some((at.file, line));
+        self.source_scroll = line.saturating_sub(1);
+        self.source_marks = self.chain_marks();
+        if self.screen() == Screen::Source {
+            return;
+        }
+        self.push(Screen::Source);
+    }
+
+    /// The selected hop's pass directive and the line behind each
+    /// explicitly set value, in file order.
+    fn chain_marks(&self) -> Vec<(DirRef, String)> {
+        let Some(h) = self.selected_hop() else {
+            return Vec::new();
+        };
+        let hop = &self.model.hops[h];
+        let mut marks = vec![(
+            hop.pass,
+            format!("{} (the hop)", hop.module.pass_directive()),
+        )];
+        for s in &hop.settings {
+            if let Origin::Explicit(p) = &s.origin {
+                marks.push((
+                    p.dir,
+                    format!("{} {}", s.name, s.value.as_deref().unwrap_or("")),
+                ));
+            }
+        }
+        marks.sort_by_key(|(d, _)| (d.file, self.model.line_col(*d).0));
+        marks.dedup_by_key(|(d, _)| *d);
+        marks
+    }
+
+    fn jump_mark(&mut self, forward: bool) {
+        let Some((file, _)) = self.source else { return };
+        let here = (file, self.source_scroll + 1);
+        let positions: Vec<(DirRef, (FileId, u32))> = self
+            .source_marks
+            .iter()
+            .map(|(d, _)| (*d, (d.file, self.model.line_col(*d).0)))
+            .collect();
+        let next = if forward {
+            positions
+                .iter()
+                .find(|(_, p)| *p > here)
+                .or(positions.first())
+        } else {
+            positions
+                .iter()
+                .rev()
+                .find(|(_, p)| *p < here)
+                .or(positions.last())
+        };
+        if let Some(&(d, (f, line))) = next {
+            self.source = Some((f, line));
+            self.source_scroll = line.saturating_sub(1);
+            let label = self
+                .source_marks
+                .iter()
+                .find(|(m, _)| *m == d)
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default();
+            let at = self.model.at(d);
+            self.set_status(false, format!("{at}: {label}"));
+        }
+    }
+
+    fn start_fix(&mut self, hop: Option<usize>) {
+        let items: Vec<FixItem> = self
+            .findings
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.suppressed.is_none())
+            .filter(|(_, f)| {
+                f.fix
+                    .as_ref()
+                    .is_some_and(|x| x.applicability != Applicability::DisplayOnly)
+            })
+            .filter(|(_, f)| hop.is_none() || f.hop == hop)
+            .map(|(i, f)| FixItem {
+                finding: i,
+                checked: hop.is_some() && f.severity >= Severity::High,
+                placement: Placement::Hop,
+            })
+            .collect();
+        if items.is_empty() {
+            self.set_status(false, "nothing to fix automatically here");
+            return;
+        }
+        self.fix.items = items;
+        self.fix.cursor = 0;
+        self.fix.impact.clear();
+        self.push(Screen::Fix);
+    }
+
+    /// The hops a fix item changes (computed once per placement and values).
+    pub fn impact_of(&mut self, idx: usize) -> Vec<String> {
+        let Some(item) = self.fix.items.get(idx).cloned() else {
+            return Vec::new();
+        };
+        let key = (item.finding, item.placement);
+        if let Some(v) = self.fix.impact.get(&key) {
+            return v.clone();
+        }
+        let v = match plan_selection(
+            &self.model,
+            &self.findings,
+            &[(item.finding, item.placement)],
+            &self.fix.values,
+        ) {
+            Ok(edits) => impact(&self.model, &edits),
+            Err(_) => Vec::new(),
+        };
+        self.fix.impact.insert(key, v.clone());
+        v
+    }
+
+    /// The values an item still needs (key, prompt).
+    pub fn missing_of(&self, idx: usize) -> Vec<(String, String)> {
+        let Some(item) = self.fix.items.get(idx) else {
+            return Vec::new();
+        };
+        match plan_selection(
+            &self.model,
+            &self.findings,
+            &[(item.finding, item.placement)],
+            &self.fix.values,
+        ) {
+            Ok(_) => Vec::new(),
+            Err(missing) => missing
+                .into_iter()
+                .map(|(hop, m)| (format!("{hop}:{}", m.key), m.prompt))
+                .collect(),
+        }
+    }
+
+    fn edit_value(&mut self) {
+        let idx = self.fix.cursor;
+        let Some(item) = self.fix.items.get(idx) else {
+            return;
+        };
+        let f = &self.findings[item.finding];
+        let Some(hop) = f.hop else { return };
+        let hop_id = self.model.hops[hop].id.clone();
+        // The first value still missing, else the first value the fix asks for.
+        let wanted = self.missing_of(idx).into_iter().next().or_else(|| {
+            f.fix.as_ref()?.changes.iter().find_map(|c| match c {
+                crate::fix::Change::Set { value, .. }
+                | crate::fix::Change::SetHeader { value, .. } => match value {
+                    crate::fix::FixValue::Input { key, prompt, .. } => {
+                        Some((format!("{hop_id}:{key}"), prompt.clone()))
+                    }
+                    crate::fix::FixValue::Literal(_) => None,
+                },
+            })
+        });
+        let Some((key, prompt)) = wanted else {
+            self.set_status(false, "this fix needs no value");
+            return;
+        };
+        let mut area = tui_textarea::TextArea::default();
+        if let Some((_, v)) = self.fix.typed.iter().find(|(k, _)| *k == key) {
+            area.insert_str(v);
+        }
+        self.fix.field = Some(ValueField { key, prompt, area });
+    }
+
+    fn preview(&mut self) {
+        let chosen: Vec<(usize, Placement)> = self
+            .fix
+            .items
+            .iter()
+            .filter(|i| i.checked)
+            .map(|i| (i.finding, i.placement))
+            .collect();
+        if chosen.is_empty() {
+            self.set_status(true, "select at least one fix (Space)");
+            return;
+        }
+        match plan_selection(&self.model, &self.findings, &chosen, &self.fix.values) {
+            Err(missing) => {
+                let (hop, m) = &missing[0];
+                self.set_status(
+                    true,
+                    format!("{hop} needs {}: press e to type it", m.prompt),
+                );
+            }
+            Ok(edits) => {
+                let texts = crate::fix::engine::apply_edits(&self.model, &edits);
+                let changed: Vec<(FileId, Vec<u8>)> = texts
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, t)| *t != self.model.config.files[*i].text)
+                    .map(|(i, t)| (FileId(i as u32), t))
+                    .collect();
+                self.diff = DiffView {
+                    text: crate::fix::diff::unified(&self.model, &changed),
+                    changed,
+                    scroll: 0,
+                };
+                self.push(Screen::Diff);
+            }
+        }
+    }
+
+    fn ask_save(&mut self) {
+        if self.diff.changed.is_empty() {
+            return;
+        }
+        let on_disk = self
+            .diff
+            .changed
+            .iter()
+            .all(|(f, _)| self.model.config.file(*f).on_disk);
+        if !on_disk {
+            self.set_status(
+                true,
+                "this configuration is not on disk (demo or nginx -T): copy the diff with c and apply it with patch -p1",
+            );
+            return;
+        }
+        self.confirm_save = true;
+    }
+
+    pub fn on_copied(&mut self, how: Result<&str, String>) {
+        match how {
+            Ok(how) => self.set_status(false, format!("diff copied ({how})")),
+            Err(e) => self.set_status(true, format!("copy failed: {e}")),
+        }
+    }
+
+    pub fn on_saved(&mut self, result: Result<Vec<String>, String>) -> Vec<Effect> {
+        match result {
+            Ok(saved) => {
+                self.set_status(
+                    false,
+                    format!("saved {} (backup kept); reloading", saved.join(", ")),
+                );
+                vec![Effect::Reload]
+            }
+            Err(e) => {
+                self.set_status(true, format!("not saved: {e}"));
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn on_reloaded(&mut self, result: Result<Model, String>) {
+        match result {
+            Ok(model) => {
+                let before = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.suppressed.is_none())
+                    .count();
+                let keep = self.status.clone();
+                self.replace_model(model);
+                let after = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.suppressed.is_none())
+                    .count();
+                let prefix = keep
+                    .map(|s| s.text.replace("; reloading", ""))
+                    .unwrap_or_default();
+                let sep = if prefix.is_empty() { "" } else { "; " };
+                self.set_status(
+                    false,
+                    format!("{prefix}{sep}reloaded: {after} finding(s), was {before}"),
+                );
+            }
+            Err(e) => self.set_status(true, format!("reload failed: {e}")),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The terminal UI: state and actions (`app`), the keymap, rendering
+//! (`ui`), themes and highlighting, and the runner that owns the terminal.
+//! The UI renders the model and asks the fix engine; it never parses or
+//! decides.
+
+pub mod app;
+pub mod keymap;
+pub mod highlight;
+pub mod run;
+pub mod theme;
+pub mod ui;

@@ -1,0 +1,890 @@
+//! Rendering: a pure function of the state. No I/O, no decisions.
+
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+
+use super::app::{App, DetailItem, Screen};
+use super::highlight::Highlighter;
+use super::keymap;
+use super::theme::Theme;
+use crate::fix::{Applicability, Placement};
+use crate::model::{Hop, Origin};
+use crate::rules::{self, Severity};
+
+/// What rendering needs besides the state.
+pub struct Ui<'a> {
+    pub theme: &'a Theme,
+    pub highlighter: Option<&'a Highlighter>,
+}
+
+/// Smallest size the UI draws in; below it, a note says so.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 8;
+
+pub fn severity_style(t: &Theme, s: Severity) -> Style {
+    match s {
+        Severity::Error => t.severity_error,
+        Severity::High => t.severity_high,
+        Severity::Medium => t.severity_medium,
+        Severity::Low => t.severity_low,
+        Severity::Info => t.severity_info,
+    }
+}
+
+pub fn badge(s: Option<Severity>) -> &'static str {
+    match s {
+        Some(Severity::Error) => "ERROR",
+        Some(Severity::High) => "HIGH",
+        Some(Severity::Medium) => "MED",
+        Some(Severity::Low) => "LOW",
+        Some(Severity::Info) => "INFO",
+        None => "ok",
+    }
+}
+
+/// Word-wraps text to a width (at least 10 columns).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(10);
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        if para.chars().count() <= width {
+            out.push(para.to_string());
+            continue;
+        }
+        let indent: String = para.chars().take_while(|c| *c == ' ').collect();
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            let len = line.chars().count();
+            if len > 0 && len + 1 + word.chars().count() > width {
+                out.push(std::mem::take(&mut line));
+            }
+            if line.is_empty() {
+                line.push_str(&indent);
+            } else {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        out.push(line);
+    }
+    out
+}
+
+pub fn draw(f: &mut Frame, app: &App, ui: &Ui) {
+    let area = f.area();
+    let t = ui.theme;
+    f.render_widget(Block::default().style(t.base), area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "hopscope needs at least {MIN_WIDTH}×{MIN_HEIGHT} (now {}×{}); q quits",
+            area.width, area.height
+        );
+        f.render_widget(
+            Paragraph::new(msg)
+                .style(t.base)
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let chunks = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+        ])
+        .split(area);
+    header(f, app, ui, chunks[0]);
+    let body = chunks[1];
+    match app.screen() {
+        Screen::List => {
+            if body.width >= 150 {
+                let cols = Layout::default()
+                    .direction(Direction::Horizontal)
+                    .constraints([Constraint::Percentage(55), Constraint::Percentage(45)])
+                    .split(body);
+                list(f, app, ui, cols[0]);
+                if let Some(h) = app.selected_hop() {
+                    detail(f, app, ui, cols[1], h, false);
+                }
+            } else {
+                list(f, app, ui, body);
+            }
+        }
+        Screen::Detail => {
+            if let Some(h) = app.selected_hop() {
+                detail(f, app, ui, body, h, true);
+            }
+        }
+        Screen::Source => source(f, app, ui, body),
+        Screen::Fix => fix(f, app, ui, body),
+        Screen::Diff => diff(f, app, ui, body),
+        Screen::Explain => explain(f, app, ui, body),
+        Screen::Rules => rules_list(f, app, ui, body),
+        Screen::Errors => errors(f, app, ui, body),
+    }
+    footer(f, app, ui, chunks[2]);
+    if app.help {
+        help(f, app, ui, area);
+    }
+    if app.confirm_save {
+        confirm(f, app, ui, area);
+    }
+    if let Some(field) = &app.fix.field {
+        let h = 5.min(area.height);
+        let r = Rect::new(
+            area.x + 2,
+            area.y + area.height.saturating_sub(h + 1),
+            area.width.saturating_sub(4),
+            h,
+        );
+        f.render_widget(Clear, r);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(t.border_focus)
+            .title(Span::styled(
+                format!(" {} — Enter to set, Esc to cancel ", field.prompt),
+                t.title,
+            ));
+        let inner = block.inner(r);
+        f.render_widget(block, r);
+        let mut area = field.area.clone();
+        area.set_style(t.base);
+        area.set_cursor_style(t.selection);
+        f.render_widget(&area, inner);
+    }
+}
+
+fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+    let t = ui.theme;
+    let mut spans = vec![
+        Span::styled(" hopscope ", t.title.add_modifier(Modifier::BOLD)),
+        Span::styled(format!("│ {} ", app.label), t.base),
+        Span::styled(format!("│ nginx {} ", app.model.version), t.dim),
+        Span::styled(format!("│ {} hops ", app.model.hops.len()), t.base),
+    ];
+    let counts = app.severity_counts();
+    if counts.is_empty() {
+        spans.push(Span::styled("│ no findings ", t.ok));
+    } else {
+        spans.push(Span::styled("│ ", t.base));
+        for (s, n) in counts {
+            spans.push(Span::styled(format!("{n} {s} "), severity_style(t, s)));
+        }
+    }
+    if app.screen() != Screen::List {
+        spans.push(Span::styled(format!("│ {} ", app.screen().title()), t.dim));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.base), r);
+}
+
+fn footer(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+    let t = ui.theme;
+    let line = if app.filtering {
+        Line::from(vec![
+            Span::styled("/", t.key),
+            Span::styled(app.filter.clone(), t.base),
+            Span::styled("▏ Enter keep · Esc clear", t.dim),
+        ])
+    } else if let Some(s) = &app.status {
+        Line::from(Span::styled(
+            format!(" {}", s.text),
+            if s.error {
+                t.status_error
+            } else {
+                t.status_info
+            },
+        ))
+    } else {
+        let mut spans = Vec::new();
+        for b in keymap::bindings(app.screen()).filter(|b| b.hint) {
+            spans.push(Span::styled(format!(" {}", b.keys), t.key));
+            spans.push(Span::styled(format!(" {} ", b.short), t.key_desc));
+        }
+        Line::from(spans)
+    };
+    f.render_widget(Paragraph::new(line).style(t.base), r);
+}
+
+fn framed<'a>(ui: &Ui, title: String, focus: bool) -> Block<'a> {
+    let t = ui.theme;
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focus { t.border_focus } else { t.border })
+        .title(Span::styled(format!(" {title} "), t.title))
+}
+
+fn sni_text(hop: &Hop) -> String {
+    match (&hop.sni.name, hop.sni.sent) {
+        (Some(n), true) if hop.sni.dynamic => format!("{n} (per request)"),
+        (Some(n), true) => n.clone(),
+        _ => "none".into(),
+    }
+}
+
+fn place(hop: &Hop) -> String {
+    let server = hop.server_names.first().map_or("", String::as_str);
+    if hop.locations.is_empty() {
+        server.to_string()
+    } else {
+        format!("{server} {}", hop.locations.join(" › "))
+            .trim()
+            .to_string()
+    }
+}
+
+fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+    let t = ui.theme;
+    let wide = r.width >= 110;
+    let rows: Vec<Row> = app
+        .rows
+        .iter()
+        .map(|&h| {
+            let hop = &app.model.hops[h];
+            let sev = app.hop_severity[h];
+            let sev_style = sev.map_or(t.ok, |s| severity_style(t, s));
+            let sni_style = if hop.sni.sent { t.ok } else { t.none };
+            let mut cells = vec![
+                Cell::from(Span::styled(badge(sev), sev_style)),
+                Cell::from(Span::styled(hop.id.clone(), t.base)),
+                Cell::from(Span::styled(hop.target.raw.clone(), t.base)),
+                Cell::from(Span::styled(sni_text(hop), sni_style)),
+            ];
+            if wide {
+                cells.push(Cell::from(Span::styled(place(hop), t.dim)));
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let id_width = app
+        .rows
+        .iter()
+        .map(|&h| app.model.hops[h].id.chars().count())
+        .max()
+        .unwrap_or(10)
+        .clamp(10, 34) as u16;
+    let mut widths = vec![
+        Constraint::Length(5),
+        Constraint::Length(id_width),
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+    ];
+    let mut head = vec!["", "hop", "target", "SNI sent"];
+    if wide {
+        widths.push(Constraint::Fill(2));
+        head.push("where");
+    }
+    let header = Row::new(
+        head.into_iter()
+            .map(|h| Cell::from(Span::styled(h, t.header))),
+    );
+    let title = if app.filter.is_empty() {
+        format!("Hops ({}) · sort: {}", app.rows.len(), app.sort.as_str())
+    } else {
+        format!(
+            "Hops ({}/{}) · filter: {} · sort: {}",
+            app.rows.len(),
+            app.model.hops.len(),
+            app.filter,
+            app.sort.as_str()
+        )
+    };
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(framed(ui, title, true))
+        .row_highlight_style(t.selection)
+        .highlight_symbol("▶ ");
+    let mut state =
+        TableState::default().with_selected((!app.rows.is_empty()).then_some(app.cursor));
+    f.render_stateful_widget(table, r, &mut state);
+    if app.rows.is_empty() {
+        let inner = Rect::new(r.x + 2, r.y + 2, r.width.saturating_sub(4), 1);
+        let msg = if app.model.hops.is_empty() {
+            "No upstream TLS hops in this configuration."
+        } else {
+            "No hop matches the filter (Esc clears it)."
+        };
+        f.render_widget(Paragraph::new(Span::styled(msg, t.dim)), inner);
+    }
+}
+
+/// The detail of a hop as lines, and the line of each selectable item.
+pub fn detail_lines(
+    app: &App,
+    h: usize,
+    t: &Theme,
+    width: usize,
+) -> (Vec<Line<'static>>, Vec<usize>) {
+    let m = &app.model;
+    let hop = &m.hops[h];
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut at: Vec<usize> = Vec::new();
+    at.push(lines.len());
+    lines.push(Line::from(vec![
+        Span::styled(
+            format!("{} {}", hop.module.pass_directive(), hop.target.raw),
+            t.title,
+        ),
+        Span::styled(format!("  {}:{}", hop.file, hop.line), t.dim),
+    ]));
+    let mut place_spans = vec![Span::styled(format!("{} ", hop.context()), t.dim)];
+    if !hop.server_names.is_empty() {
+        place_spans.push(Span::styled(
+            format!("server {} ", hop.server_names.join(" ")),
+            t.base,
+        ));
+    }
+    if !hop.listen.is_empty() {
+        place_spans.push(Span::styled(
+            format!("(listen {}) ", hop.listen.join(", ")),
+            t.dim,
+        ));
+    }
+    if !hop.locations.is_empty() {
+        place_spans.push(Span::styled(
+            format!("› {}", hop.locations.join(" › ")),
+            t.base,
+        ));
+    }
+    lines.push(Line::from(place_spans));
+    if let Some(u) = hop.upstream {
+        let u = &m.upstreams[u];
+        lines.push(Line::from(vec![
+            Span::styled(format!("upstream {} ", u.name), t.base),
+            Span::styled(format!("({}:{}) ", u.file, u.line), t.dim),
+            Span::styled(u.servers.join(", "), t.base),
+        ]));
+    }
+    lines.push(Line::default());
+    let sni_style = if hop.sni.sent { t.ok } else { t.none };
+    lines.push(Line::from(vec![
+        Span::styled("SNI     ", t.header),
+        Span::styled(sni_text(hop), sni_style.add_modifier(Modifier::BOLD)),
+    ]));
+    for w in wrap(&hop.sni.why, width.saturating_sub(10)) {
+        lines.push(Line::from(vec![
+            Span::raw("        "),
+            Span::styled(w, t.dim),
+        ]));
+    }
+    let verify_on = hop.setting("_verify").is_some_and(|s| s.is_on());
+    lines.push(Line::from(vec![
+        Span::styled("verify  ", t.header),
+        Span::styled(
+            hop.verify_name.clone().unwrap_or_else(|| "-".into()),
+            t.base,
+        ),
+        Span::styled(
+            if verify_on {
+                "  (certificate checked against this name)"
+            } else {
+                "  (verification off: not checked)"
+            },
+            t.dim,
+        ),
+    ]));
+    if let Some(host) = &hop.host_header {
+        let note = match &host.origin {
+            Origin::Default => "  (nginx default)".to_string(),
+            Origin::Explicit(p) => format!("  ({})", p.at()),
+        };
+        let shown = if host.value == "$proxy_host" {
+            format!("$proxy_host = {}", hop.proxy_host)
+        } else {
+            host.value.clone()
+        };
+        lines.push(Line::from(vec![
+            Span::styled("Host    ", t.header),
+            Span::styled(shown, t.base),
+            Span::styled(note, t.dim),
+        ]));
+    }
+    lines.push(Line::default());
+    let name_w = hop
+        .settings
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(20)
+        + 2;
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:<name_w$}", "effective setting"), t.header),
+        Span::styled(format!("{:<24}", "value"), t.header),
+        Span::styled("from", t.header),
+    ]));
+    for (i, s) in hop.settings.iter().enumerate() {
+        at.push(lines.len());
+        let _ = i;
+        let (style, from) = match &s.origin {
+            Origin::Default => (t.default_value, format!("default (nginx {})", m.version)),
+            Origin::Explicit(p) if s.inherited => {
+                (t.inherited, format!("{} ({}, inherited)", p.at(), p.level))
+            }
+            Origin::Explicit(p) => (t.explicit, format!("{} ({})", p.at(), p.level)),
+        };
+        let value = s
+            .value
+            .clone()
+            .or_else(|| {
+                s.spec
+                    .default_description(hop.module)
+                    .map(|d| format!("({d})"))
+            })
+            .unwrap_or_else(|| "-".into());
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<name_w$}", s.name), style),
+            Span::styled(format!("{value:<23} "), style),
+            Span::styled(from, t.dim),
+        ]));
+    }
+    lines.push(Line::default());
+    let fs = &app.by_hop[h];
+    lines.push(Line::from(Span::styled(
+        if fs.is_empty() {
+            "No findings: this hop is configured well.".to_string()
+        } else {
+            format!("Findings ({})", fs.len())
+        },
+        if fs.is_empty() { t.ok } else { t.header },
+    )));
+    let selected = app.selected_detail();
+    for &fi in fs {
+        let finding = &app.findings[fi];
+        at.push(lines.len());
+        let mut spans = vec![
+            Span::styled(
+                format!("{:<6}", badge(Some(finding.severity))),
+                severity_style(t, finding.severity),
+            ),
+            Span::styled(format!("{} ", finding.rule), t.title),
+        ];
+        if finding.suppressed.is_some() {
+            spans.push(Span::styled("(suppressed) ", t.dim));
+        }
+        lines.push(Line::from(spans));
+        for w in wrap(&finding.message, width.saturating_sub(8)) {
+            lines.push(Line::from(vec![
+                Span::raw("      "),
+                Span::styled(w, t.base),
+            ]));
+        }
+        if let Some(fix) = &finding.fix {
+            let safety = match fix.applicability {
+                Applicability::Safe => "",
+                Applicability::NeedsReview => " (needs review)",
+                Applicability::DisplayOnly => " (advice)",
+            };
+            lines.push(Line::from(vec![
+                Span::raw("      "),
+                Span::styled("fix: ", t.key),
+                Span::styled(format!("{}{safety}", fix.summary), t.base),
+            ]));
+        }
+        // The teaching text of the selected finding, inline.
+        if selected == Some(DetailItem::Finding(fi)) {
+            if let Some(rule) = rules::find(finding.rule) {
+                for w in wrap(rule.doc.why.trim(), width.saturating_sub(8)) {
+                    lines.push(Line::from(vec![
+                        Span::raw("      "),
+                        Span::styled(w, t.dim),
+                    ]));
+                }
+                lines.push(Line::from(vec![
+                    Span::raw("      "),
+                    Span::styled("x: the whole lesson · f: fix it", t.key_desc),
+                ]));
+            }
+        }
+    }
+    (lines, at)
+}
+
+fn detail(f: &mut Frame, app: &App, ui: &Ui, r: Rect, h: usize, focus: bool) {
+    let t = ui.theme;
+    let width = r.width.saturating_sub(2) as usize;
+    let (lines, at) = detail_lines(app, h, t, width);
+    let height = r.height.saturating_sub(2) as usize;
+    let cursor_line = if focus {
+        at.get(app.detail_cursor).copied().unwrap_or(0)
+    } else {
+        0
+    };
+    let top = cursor_line.saturating_sub(height.saturating_sub(4).max(1));
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .enumerate()
+        .skip(top)
+        .take(height)
+        .map(|(i, l)| {
+            if focus && i == cursor_line {
+                l.patch_style(t.selection)
+            } else {
+                l
+            }
+        })
+        .collect();
+    let title = format!("Hop {}", app.model.hops[h].id);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(framed(ui, title, focus))
+            .style(t.base),
+        r,
+    );
+}
+
+fn source(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+    let t = ui.theme;
+    let Some((file, target)) = app.source else {
+        return;
+    };
+    let src = app.model.config.file(file);
+    let text = String::from_utf8_lossy(&src.text);
+    let height = r.height.saturating_sub(2) as usize;
+    let first = app.source_scroll.saturating_sub(3) as usize;
+    let styled: Vec<Line<'static>> = match ui.highlighter {
+        Some(hl) => hl.highlight_lines(&text, first, height, t),
+        None => text
+            .lines()
+            .skip(first)
+            .take(height)
+            .map(|l| Line::from(l.to_string()))
+            .collect(),
+    };
+    let gutter = src.line_count().to_string().len();
+    let marks: Vec<(u32, &str)> = app
+        .source_marks
+        .iter()
+        .filter(|(d, _)| d.file == file)
+        .map(|(d, label)| (app.model.line_col(*d).0, label.as_str()))
+        .collect();
+    let lines: Vec<Line> = styled
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let n = (first + i + 1) as u32;
+            let mark = marks.iter().find(|(line, _)| *line == n);
+            let num_style = if n == target { t.selection } else { t.line_no };
+            let mut spans = vec![
+                Span::styled(format!("{n:>gutter$} "), num_style),
+                Span::styled(if mark.is_some() { "● " } else { "  " }, t.mark),
+            ];
+            spans.extend(l.spans);
+            if let Some((_, label)) = mark {
+                spans.push(Span::styled(format!("   ◀ {label}"), t.mark));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    let title = format!("{} · n/N: the hop's inheritance chain", src.name);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(framed(ui, title, true))
+            .style(t.base),
+        r,
+    );
+}
+
+fn fix(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+    let t = ui.theme;
+    let parts = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
+        .split(r);
+    let rows: Vec<Row> = app
+        .fix
+        .items
+        .iter()
+        .map(|item| {
+            let fd = &app.findings[item.finding];
+            let hop = fd
+                .hop
+                .map(|h| app.model.hops[h].id.clone())
+                .unwrap_or_default();
+            let summary = fd
+                .fix
+                .as_ref()
+                .map(|x| x.summary.clone())
+                .unwrap_or_default();
+            Row::new(vec![
+                Cell::from(Span::styled(
+                    if item.checked { "[x]" } else { "[ ]" },
+                    t.key,
+                )),
+                Cell::from(Span::styled(
+                    badge(Some(fd.severity)),
+                    severity_style(t, fd.severity),
+                )),
+                Cell::from(Span::styled(fd.rule, t.title)),
+                Cell::from(Span::styled(hop, t.dim)),
+                Cell::from(Span::styled(summary, t.base)),
+            ])
+        })
+        .collect();
+    let checked = app.fix.items.iter().filter(|i| i.checked).count();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(3),
+            Constraint::Length(5),
+            Constraint::Length(20),
+            Constraint::Length(26),
+            Constraint::Min(10),
+        ],
+    )
+    .block(framed(
+        ui,
+        format!("Fixes ({checked} selected of {})", app.fix.items.len()),
+        true,
+    ))
+    .row_highlight_style(t.selection);
+    let mut state = TableState::default().with_selected(Some(app.fix.cursor));
+    f.render_stateful_widget(table, parts[0], &mut state);
+
+    let width = parts[1].width.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(item) = app.fix.items.get(app.fix.cursor) {
+        let fd = &app.findings[item.finding];
+        if let Some(fix) = &fd.fix {
+            lines.push(Line::from(Span::styled(fix.summary.clone(), t.title)));
+            if fix.applicability == Applicability::NeedsReview {
+                lines.push(Line::from(Span::styled(
+                    "needs review: this can change behaviour beyond the finding (read the rule's fix safety with x)",
+                    t.severity_medium,
+                )));
+            }
+            let hop = fd.hop.map(|h| &app.model.hops[h]);
+            let place = match item.placement {
+                Placement::Hop => format!(
+                    "goes into: the hop's own block{}",
+                    hop.map(|h| format!(
+                        " ({})",
+                        h.locations
+                            .last()
+                            .cloned()
+                            .unwrap_or_else(|| "server".into())
+                    ))
+                    .unwrap_or_default()
+                ),
+                Placement::Defining => {
+                    "goes into: the block that sets the value today (p toggles)".to_string()
+                }
+            };
+            lines.push(Line::from(Span::styled(place, t.base)));
+            for (key, prompt) in app.missing_of(app.fix.cursor) {
+                lines.push(Line::from(vec![
+                    Span::styled("needs ", t.status_error),
+                    Span::styled(format!("{prompt} ({key}) — press e"), t.base),
+                ]));
+            }
+            for (k, v) in &app.fix.typed {
+                if hop.is_some_and(|h| k.starts_with(&format!("{}:", h.id))) {
+                    lines.push(Line::from(vec![
+                        Span::styled("value ", t.key),
+                        Span::styled(format!("{k} = {v}"), t.base),
+                    ]));
+                }
+            }
+            let impact = app.fix.impact.get(&(item.finding, item.placement));
+            if let Some(impact) = impact {
+                let text = format!("changes {} hop(s): {}", impact.len(), impact.join(", "));
+                for w in wrap(&text, width) {
+                    lines.push(Line::from(Span::styled(w, t.inherited)));
+                }
+            }
+        }
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(framed(ui, "What this fix does".into(), false))
+            .style(t.base),
+        parts[1],
+    );
+}
+
+pub fn diff_line_style(t: &Theme, line: &str) -> Style {
+    if line.starts_with("+++") || line.starts_with("---") || line.starts_with("diff ") {
+        t.diff_meta
+    } else if line.starts_with('+') {
+        t.diff_add
+    } else if line.starts_with('-') {
+        t.diff_del
+    } else if line.starts_with("@@") {
+        t.diff_hunk
+    } else {
+        t.base
+    }
+}
+
+fn diff(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+    let t = ui.theme;
+    let height = r.height.saturating_sub(2) as usize;
+    let lines: Vec<Line> = app
+        .diff
+        .text
+        .lines()
+        .skip(app.diff.scroll)
+        .take(height)
+        .map(|l| Line::from(Span::styled(l.to_string(), diff_line_style(t, l))))
+        .collect();
+    let title = format!(
+        "Diff · {} file(s) · c copy · w save",
+        app.diff.changed.len()
+    );
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(framed(ui, title, true))
+            .style(t.base),
+        r,
+    );
+}
+
+fn explain(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+    let t = ui.theme;
+    let Some(rule) = app.explain_rule.and_then(rules::find) else {
+        return;
+    };
+    let width = r.width.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for raw in rule.explain().lines() {
+        if let Some(h) = raw.strip_prefix("## ") {
+            lines.push(Line::from(Span::styled(h.to_string(), t.header)));
+        } else if raw.starts_with("    ")
+            || raw.starts_with('\t')
+            || raw.trim_start().starts_with('#') && raw.starts_with(' ')
+        {
+            lines.push(Line::from(Span::styled(
+                raw.to_string(),
+                t.syntax_directive,
+            )));
+        } else {
+            for w in wrap(raw, width) {
+                lines.push(Line::from(Span::styled(w, t.base)));
+            }
+        }
+    }
+    let lines: Vec<Line> = lines.into_iter().skip(app.scroll).collect();
+    let title = format!("{} ({})", rule.id, rule.severity);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(framed(ui, title, true))
+            .style(t.base),
+        r,
+    );
+}
+
+fn rules_list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+    let t = ui.theme;
+    let rows: Vec<Row> = rules::registry()
+        .iter()
+        .map(|rule| {
+            Row::new(vec![
+                Cell::from(Span::styled(rule.id, t.title)),
+                Cell::from(Span::styled(
+                    rule.severity.as_str(),
+                    severity_style(t, rule.severity),
+                )),
+                Cell::from(Span::styled(rule.summary, t.base)),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(22),
+            Constraint::Length(7),
+            Constraint::Min(10),
+        ],
+    )
+    .block(framed(ui, "Rules · Enter explains".into(), true))
+    .row_highlight_style(t.selection);
+    let mut state = TableState::default().with_selected(Some(app.rules_cursor));
+    f.render_stateful_widget(table, r, &mut state);
+}
+
+fn errors(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+    let t = ui.theme;
+    let lines: Vec<Line> = app
+        .model
+        .errors()
+        .map(|e| Line::from(Span::styled(e.to_string(), t.status_error)))
+        .skip(app.scroll)
+        .collect();
+    let lines = if lines.is_empty() {
+        vec![Line::from(Span::styled("No load errors.", t.ok))]
+    } else {
+        lines
+    };
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(framed(ui, "Load errors".into(), true))
+            .style(t.base),
+        r,
+    );
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn help(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
+    let t = ui.theme;
+    let binds: Vec<_> = keymap::bindings(app.screen()).collect();
+    let r = centered(area, 76, binds.len() as u16 + 4);
+    f.render_widget(Clear, r);
+    let lines: Vec<Line> = binds
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(format!("{:>9}  ", b.keys), t.key),
+                Span::styled(b.desc, t.key_desc),
+            ])
+        })
+        .collect();
+    let title = format!("Keys: {} (any key closes)", app.screen().title());
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(framed(ui, title, true))
+            .style(t.base),
+        r,
+    );
+}
+
+fn confirm(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
+    let t = ui.theme;
+    let r = centered(area, 64, 6);
+    f.render_widget(Clear, r);
+    let files: Vec<String> = app
+        .diff
+        .changed
+        .iter()
+        .map(|(id, _)| app.model.config.file(*id).name.clone())
+        .collect();
+    let lines = vec![
+        Line::from(Span::styled(
+            format!("Write {} file(s)?", files.len()),
+            t.title,
+        )),
+        Line::from(Span::styled(files.join(", "), t.base)),
+        Line::from(Span::styled(
+            "A backup of each is kept (FILE.hopscope.bak).  y: write · any other key: cancel",
+            t.dim,
+        )),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(framed(ui, "Save".into(), true))
+            .style(t.base),
+        r,
+    );
+}
