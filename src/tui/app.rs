@@ -392,6 +392,7 @@ impl App {
                         self.fix.typed.retain(|(kk, _)| *kk != k);
                         self.fix.typed.push((k, value));
                         self.fix.impact.clear();
+                        self.impact_of(self.fix.cursor);
                         self.set_status(false, "value set; press d to preview the diff");
                     }
                 }
@@ -453,6 +454,16 @@ impl App {
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let effects = self.apply(action);
+        if self.screen() == Screen::Fix {
+            // The impact of the fix under the cursor is part of what the
+            // fix screen shows.
+            self.impact_of(self.fix.cursor);
+        }
+        effects
+    }
+
+    fn apply(&mut self, action: Action) -> Vec<Effect> {
         if self.help {
             // Any key closes the help overlay; it is never a trap.
             self.help = false;

@@ -4,8 +4,8 @@
 //! decides.
 
 pub mod app;
-pub mod keymap;
 pub mod highlight;
+pub mod keymap;
 pub mod run;
 pub mod theme;
 pub mod ui;

@@ -11,7 +11,9 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind, MouseEventKind};
+use crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind, MouseEventKind,
+};
 use crossterm::execute;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
@@ -55,7 +57,11 @@ fn restore_terminal() {
 /// Sets the flag on SIGTERM, SIGINT and SIGHUP so the loop exits and
 /// restores the terminal instead of dying with it in raw mode.
 fn watch_signals(flag: Arc<AtomicBool>) {
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT] {
+    for sig in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ] {
         let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
     }
 }
@@ -85,7 +91,12 @@ enum State {
     Ready(Box<App>),
 }
 
-fn event_loop(mut terminal: DefaultTerminal, opts: &Options, rx: Receiver<Result<Model, String>>, stop: &AtomicBool) -> io::Result<()> {
+fn event_loop(
+    mut terminal: DefaultTerminal,
+    opts: &Options,
+    rx: Receiver<Result<Model, String>>,
+    stop: &AtomicBool,
+) -> io::Result<()> {
     let highlighter = Highlighter::new().ok();
     let ui = Ui {
         theme: &opts.theme,
@@ -120,14 +131,20 @@ fn event_loop(mut terminal: DefaultTerminal, opts: &Options, rx: Receiver<Result
             State::Loading(since) => {
                 let secs = since.elapsed().as_secs_f32();
                 let text = vec![
-                    Line::from(Span::styled(format!(" hopscope: loading {} … {secs:.1}s", opts.label), opts.theme.title)),
+                    Line::from(Span::styled(
+                        format!(" hopscope: loading {} … {secs:.1}s", opts.label),
+                        opts.theme.title,
+                    )),
                     Line::from(Span::styled(" q quits", opts.theme.dim)),
                 ];
                 f.render_widget(Paragraph::new(text).style(opts.theme.base), f.area());
             }
             State::Failed(e) => {
                 let text = vec![
-                    Line::from(Span::styled(" hopscope: cannot load the configuration", opts.theme.status_error.add_modifier(Modifier::BOLD))),
+                    Line::from(Span::styled(
+                        " hopscope: cannot load the configuration",
+                        opts.theme.status_error.add_modifier(Modifier::BOLD),
+                    )),
                     Line::from(Span::styled(format!(" {e}"), opts.theme.base)),
                     Line::from(Span::styled(" q quits", opts.theme.dim)),
                 ];
@@ -142,7 +159,9 @@ fn event_loop(mut terminal: DefaultTerminal, opts: &Options, rx: Receiver<Result
             State::Ready(app) => app,
             _ => {
                 if let Event::Key(k) = ev {
-                    if k.kind == KeyEventKind::Press && keymap::action_for(Screen::List, k) == Some(Action::Quit) {
+                    if k.kind == KeyEventKind::Press
+                        && keymap::action_for(Screen::List, k) == Some(Action::Quit)
+                    {
                         return Ok(());
                     }
                 }
@@ -151,7 +170,12 @@ fn event_loop(mut terminal: DefaultTerminal, opts: &Options, rx: Receiver<Result
         };
         let effects = match ev {
             Event::Key(k) if k.kind == KeyEventKind::Press => {
-                if app.confirm_save && matches!(k.code, event::KeyCode::Char('y') | event::KeyCode::Char('Y')) {
+                if app.confirm_save
+                    && matches!(
+                        k.code,
+                        event::KeyCode::Char('y') | event::KeyCode::Char('Y')
+                    )
+                {
                     app.confirm()
                 } else if app.capturing() {
                     app.input(k);
@@ -170,10 +194,6 @@ fn event_loop(mut terminal: DefaultTerminal, opts: &Options, rx: Receiver<Result
             },
             _ => Vec::new(),
         };
-        if app.screen() == Screen::Fix {
-            let cursor = app.fix.cursor;
-            app.impact_of(cursor);
-        }
         for effect in effects {
             match effect {
                 Effect::Copy(text) => {
@@ -183,7 +203,11 @@ fn event_loop(mut terminal: DefaultTerminal, opts: &Options, rx: Receiver<Result
                 Effect::Save(files) => {
                     let pend: Vec<Pending> = files
                         .iter()
-                        .map(|(p, old, new)| Pending { path: p, loaded: old, new })
+                        .map(|(p, old, new)| Pending {
+                            path: p,
+                            loaded: old,
+                            new,
+                        })
                         .collect();
                     let result = save_all(&pend)
                         .map(|saved| saved.iter().map(|s| s.path.display().to_string()).collect())
@@ -212,7 +236,8 @@ fn event_loop(mut terminal: DefaultTerminal, opts: &Options, rx: Receiver<Result
 /// Whether this looks like a session with no local clipboard (SSH without
 /// a forwarded display, or no display at all).
 fn remote_session() -> bool {
-    let has_display = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    let has_display =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
     !has_display || std::env::var_os("SSH_TTY").is_some() && !has_display
 }
 

@@ -933,8 +933,11 @@ mod tests {
                     (false, false) => 3.0,
                 };
                 let ratio = contrast(sfg, sbg);
-                if ratio < min {
-                    bad.push(format!("{}: selected [{slot}] {ratio:.2} < {min}", theme.name));
+                if ratio < min && *slot != "border" {
+                    bad.push(format!(
+                        "{}: selected [{slot}] {ratio:.2} < {min}",
+                        theme.name
+                    ));
                 }
             }
         }

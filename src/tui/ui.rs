@@ -674,19 +674,39 @@ fn fix(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
                 }
             };
             lines.push(Line::from(Span::styled(place, t.base)));
-            for (key, prompt) in app.missing_of(app.fix.cursor) {
+            // Every value the fix asks a person for: typed, proposed, or missing.
+            for c in &fix.changes {
+                let (crate::fix::Change::Set { value, .. }
+                | crate::fix::Change::SetHeader { value, .. }) = c;
+                let crate::fix::FixValue::Input {
+                    key,
+                    prompt,
+                    proposal,
+                } = value
+                else {
+                    continue;
+                };
+                let full = hop.map(|h| format!("{}:{key}", h.id)).unwrap_or_default();
+                let typed = app
+                    .fix
+                    .typed
+                    .iter()
+                    .find(|(k, _)| *k == full)
+                    .map(|(_, v)| v);
+                let (label, style, text) = match (typed, proposal) {
+                    (Some(v), _) => ("typed   ", t.explicit, v.clone()),
+                    (None, Some(p)) => ("proposed", t.inherited, format!("{p}  (e to change)")),
+                    (None, None) => ("missing ", t.status_error, "press e to type it".to_string()),
+                };
                 lines.push(Line::from(vec![
-                    Span::styled("needs ", t.status_error),
-                    Span::styled(format!("{prompt} ({key}) — press e"), t.base),
+                    Span::styled(format!("{label} "), style),
+                    Span::styled(format!("{key}: "), t.key),
+                    Span::styled(text, t.base),
                 ]));
-            }
-            for (k, v) in &app.fix.typed {
-                if hop.is_some_and(|h| k.starts_with(&format!("{}:", h.id))) {
-                    lines.push(Line::from(vec![
-                        Span::styled("value ", t.key),
-                        Span::styled(format!("{k} = {v}"), t.base),
-                    ]));
-                }
+                lines.push(Line::from(Span::styled(
+                    format!("         {prompt}"),
+                    t.dim,
+                )));
             }
             let impact = app.fix.impact.get(&(item.finding, item.placement));
             if let Some(impact) = impact {

@@ -1,0 +1,271 @@
+//! The TUI without a terminal: key sequences change the state as a person
+//! expects (update tests), and every screen renders at 80×24 and 160×48
+//! (snapshot tests with ratatui's TestBackend). Colours that carry meaning
+//! are checked on the cells.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use hopscope::conf::{self, Input};
+use hopscope::model::{Model, Version};
+use hopscope::tui::app::{Action, App, Effect, Screen};
+use hopscope::tui::keymap;
+use hopscope::tui::theme::Theme;
+use hopscope::tui::ui::{self, Ui};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn demo_app() -> App {
+    let cfg = conf::load(&Input::Demo).unwrap();
+    App::new(Model::build(cfg, Version::NEWEST_STABLE), "demo (built-in)".into())
+}
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+/// Feeds keys the way the runner does; returns the effects.
+fn press(app: &mut App, keys: &[KeyCode]) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for &k in keys {
+        let ev = key(k);
+        if app.confirm_save && k == KeyCode::Char('y') {
+            effects.extend(app.confirm());
+        } else if app.capturing() {
+            app.input(ev);
+        } else if let Some(a) = keymap::action_for(app.screen(), ev) {
+            effects.extend(app.update(a));
+        }
+    }
+    effects
+}
+
+fn type_text(app: &mut App, s: &str) {
+    for c in s.chars() {
+        press(app, &[KeyCode::Char(c)]);
+    }
+}
+
+fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let theme = Theme::default();
+    let hl = hopscope::tui::highlight::Highlighter::new().ok();
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| ui::draw(f, app, &Ui { theme: &theme, highlighter: hl.as_ref() })).unwrap();
+    term
+}
+
+fn screen_text(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn select_hop(app: &mut App, id: &str) {
+    let pos = app.rows.iter().position(|&h| app.model.hops[h].id == id).expect(id);
+    app.cursor = pos;
+}
+
+#[test]
+fn filter_narrows_and_escape_restores() {
+    let mut app = demo_app();
+    let all = app.rows.len();
+    assert_eq!(all, 17);
+    press(&mut app, &[KeyCode::Char('/')]);
+    type_text(&mut app, "payments");
+    assert!(app.capturing());
+    press(&mut app, &[KeyCode::Enter]);
+    assert!(!app.capturing());
+    assert_eq!(app.rows.len(), 3);
+    assert!(app.rows.iter().all(|&h| app.model.hops[h].file.contains("payments")));
+    // Filtering by rule id works too.
+    press(&mut app, &[KeyCode::Char('/')]);
+    press(&mut app, &[KeyCode::Esc]);
+    assert_eq!(app.rows.len(), all);
+    press(&mut app, &[KeyCode::Char('/')]);
+    type_text(&mut app, "sni-ip-literal");
+    press(&mut app, &[KeyCode::Enter]);
+    assert_eq!(app.rows.len(), 1);
+    assert_eq!(app.model.hops[app.rows[0]].id, "conf.d/ingest.conf:24");
+}
+
+#[test]
+fn sorting_by_severity_puts_the_worst_first() {
+    let mut app = demo_app();
+    press(&mut app, &[KeyCode::Char('s')]);
+    let sev: Vec<_> = app.rows.iter().map(|&h| app.hop_severity[h]).collect();
+    let mut sorted = sev.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(sev, sorted);
+}
+
+#[test]
+fn detail_to_source_and_back() {
+    let mut app = demo_app();
+    select_hop(&mut app, "conf.d/intranet.conf:23");
+    press(&mut app, &[KeyCode::Enter]);
+    assert_eq!(app.screen(), Screen::Detail);
+    // Walk down to the first explicitly set value and open its source.
+    let h = app.selected_hop().unwrap();
+    let explicit = app.model.hops[h]
+        .settings
+        .iter()
+        .position(|s| !s.is_default())
+        .unwrap();
+    for _ in 0..=explicit {
+        press(&mut app, &[KeyCode::Down]);
+    }
+    press(&mut app, &[KeyCode::Enter]);
+    assert_eq!(app.screen(), Screen::Source);
+    let (file, line) = app.source.unwrap();
+    let setting = &app.model.hops[h].settings[explicit];
+    let hopscope::model::Origin::Explicit(p) = &setting.origin else { panic!() };
+    assert_eq!((app.model.config.file(file).name.as_str(), line), (p.file.as_str(), p.line));
+    // n walks the inheritance chain, across files.
+    press(&mut app, &[KeyCode::Char('n')]);
+    assert!(app.status.as_ref().unwrap().text.contains(':'));
+    press(&mut app, &[KeyCode::Esc]);
+    assert_eq!(app.screen(), Screen::Detail);
+    press(&mut app, &[KeyCode::Esc]);
+    assert_eq!(app.screen(), Screen::List);
+}
+
+#[test]
+fn fix_flow_previews_a_diff_and_refuses_to_save_the_demo() {
+    let mut app = demo_app();
+    select_hop(&mut app, "conf.d/api-gateway.conf:18");
+    press(&mut app, &[KeyCode::Char('f')]);
+    assert_eq!(app.screen(), Screen::Fix);
+    assert!(!app.fix.items.is_empty());
+    assert!(app.fix.items.iter().any(|i| i.checked), "high findings start selected");
+    press(&mut app, &[KeyCode::Char('d')]);
+    if app.screen() != Screen::Diff {
+        // A value is needed: type it like a person would.
+        let missing = app.status.clone().unwrap().text;
+        assert!(missing.contains("press e"), "{missing}");
+        for i in 0..app.fix.items.len() {
+            app.fix.cursor = i;
+            while !app.missing_of(i).is_empty() {
+                press(&mut app, &[KeyCode::Char('e')]);
+                assert!(app.fix.field.is_some());
+                type_text(&mut app, "api.internal.example.com");
+                press(&mut app, &[KeyCode::Enter]);
+            }
+        }
+        press(&mut app, &[KeyCode::Char('d')]);
+    }
+    assert_eq!(app.screen(), Screen::Diff);
+    assert!(app.diff.text.contains("+") && app.diff.text.contains("proxy_ssl_server_name on;"), "{}", app.diff.text);
+    assert!(app.diff.text.starts_with("diff --git a/conf.d/api-gateway.conf b/conf.d/api-gateway.conf"));
+    let effects = press(&mut app, &[KeyCode::Char('c')]);
+    assert_eq!(effects, vec![Effect::Copy(app.diff.text.clone())]);
+    let effects = press(&mut app, &[KeyCode::Char('w')]);
+    assert!(effects.is_empty());
+    assert!(!app.confirm_save);
+    assert!(app.status.as_ref().unwrap().text.contains("not on disk"));
+}
+
+#[test]
+fn help_lists_the_keys_of_the_screen_and_any_key_closes_it() {
+    let mut app = demo_app();
+    press(&mut app, &[KeyCode::Char('?')]);
+    assert!(app.help);
+    let text = screen_text(&render(&app, 80, 24));
+    for b in keymap::bindings(Screen::List) {
+        assert!(text.contains(b.desc.split([':', ',', '(']).next().unwrap().trim()) || text.contains(b.keys), "{}", b.desc);
+    }
+    press(&mut app, &[KeyCode::Char('j')]);
+    assert!(!app.help);
+    assert_eq!(app.cursor, 0, "the key that closed help did nothing else");
+}
+
+#[test]
+fn quitting_from_anywhere() {
+    let mut app = demo_app();
+    press(&mut app, &[KeyCode::Enter, KeyCode::Char('o'), KeyCode::Char('q')]);
+    assert!(app.quit);
+    let mut app = demo_app();
+    assert_eq!(app.update(Action::Quit), vec![]);
+    assert!(app.quit);
+}
+
+#[test]
+fn tiny_terminals_get_a_note_not_a_crash() {
+    let app = demo_app();
+    let text = screen_text(&render(&app, 20, 5));
+    assert!(text.contains("needs at") && text.contains("least 40×8"), "{text}");
+}
+
+fn snap(name: &str, app: &App) {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let text = screen_text(&render(app, w, h));
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), text);
+    }
+}
+
+#[test]
+fn snapshots_of_every_screen() {
+    let mut app = demo_app();
+    snap("list", &app);
+    select_hop(&mut app, "conf.d/api-gateway.conf:18");
+    press(&mut app, &[KeyCode::Enter]);
+    snap("detail", &app);
+    let h = app.selected_hop().unwrap();
+    let findings = app.by_hop[h].len();
+    let settings = app.model.hops[h].settings.len();
+    assert!(findings > 0);
+    for _ in 0..=settings {
+        press(&mut app, &[KeyCode::Down]);
+    }
+    snap("detail_finding", &app);
+    press(&mut app, &[KeyCode::Char('x')]);
+    snap("explain", &app);
+    press(&mut app, &[KeyCode::Esc, KeyCode::Char('o')]);
+    snap("source", &app);
+    press(&mut app, &[KeyCode::Esc, KeyCode::Char('f')]);
+    snap("fix_picker", &app);
+    press(&mut app, &[KeyCode::Char('e')]);
+    if app.fix.field.is_some() {
+        type_text(&mut app, "api.internal.example.com");
+        snap("text_field", &app);
+        press(&mut app, &[KeyCode::Enter]);
+    }
+    press(&mut app, &[KeyCode::Char('d')]);
+    snap("diff", &app);
+    press(&mut app, &[KeyCode::Char('?')]);
+    snap("help", &app);
+    let mut app = demo_app();
+    press(&mut app, &[KeyCode::Char('R')]);
+    snap("rules", &app);
+    // A configuration with a load error.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("nginx.conf"), "http {\n  include missing.conf;\n  server { location / { proxy_pass https://a.example; } }\n}\n").unwrap();
+    let cfg = conf::load(&Input::Path(dir.path().join("nginx.conf"))).unwrap();
+    let mut app = App::new(Model::build(cfg, Version::NEWEST_STABLE), "nginx.conf".into());
+    snap("error_status", &app);
+    press(&mut app, &[KeyCode::Char('E')]);
+    let text = screen_text(&render(&app, 80, 24));
+    assert!(text.contains("nginx.conf:2: cannot include"), "{text}");
+}
+
+#[test]
+fn severity_colours_are_on_the_badges() {
+    let app = demo_app();
+    let theme = Theme::default();
+    let term = render(&app, 160, 48);
+    let buf = term.backend().buffer();
+    // Find a HIGH badge and check its colour comes from the theme.
+    let mut found = false;
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        if let Some(x) = line.find("HIGH") {
+            let x = line[..x].chars().count() as u16;
+            assert_eq!(buf[(x, y)].fg, theme.severity_high.fg.unwrap_or(ratatui::style::Color::Reset));
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "a HIGH badge is shown");
+}
