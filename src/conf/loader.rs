@@ -324,6 +324,12 @@ pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadErro
     if let Some(msg) = dump::failed_test(&text) {
         return Err(whole(&shown, msg));
     }
+    if path.is_none() && text.iter().all(u8::is_ascii_whitespace) {
+        return Err(whole(
+            "-",
+            "standard input is empty: if it came from `nginx -T 2>/dev/null`, nginx may have rejected the configuration (run `nginx -T` to see its error)".into(),
+        ));
+    }
     let main = match path {
         Some(p) => std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()),
         None => std::env::current_dir()
@@ -332,8 +338,14 @@ pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadErro
     };
     let mut cfg = load_tree_with_main(&DiskFiles, &main, text, Origin::Disk);
     if path.is_none() {
-        cfg.files[0].name = "-".into();
+        // Standard input has no file name: call it `-` everywhere.
+        let old = std::mem::replace(&mut cfg.files[0].name, "-".into());
         cfg.files[0].on_disk = false;
+        for e in &mut cfg.errors {
+            if e.file == old {
+                e.file = "-".into();
+            }
+        }
     }
     Ok(cfg)
 }
@@ -457,7 +469,13 @@ fn load_tree_with_main(fs: &dyn Files, main: &Path, text: Vec<u8>, origin: Origi
 
 fn add_file(cfg: &mut Config, fs: &dyn Files, path: &Path, text: Vec<u8>) -> FileId {
     let id = FileId(cfg.files.len() as u32);
-    let name = display_name(&cfg.prefix, path);
+    // nginx -T input keeps the names of the dump (contract: "as named in
+    // the dump"); files on disk and the demo are named from the prefix.
+    let name = if cfg.origin == Origin::Dump {
+        normalize(path).to_string_lossy().into_owned()
+    } else {
+        display_name(&cfg.prefix, path)
+    };
     let ast = parse(&text);
     let file = SourceFile::new(name, normalize(path), fs.on_disk(), text);
     if let Some(e) = &ast.error {

@@ -17,7 +17,7 @@ use super::source::Range;
 /// How deep blocks may nest inside one file. nginx has no such limit, but
 /// real configurations stay far below it and a hostile file must not make
 /// later stages pay for unbounded depth.
-pub const MAX_DEPTH: usize = 200;
+pub const MAX_DEPTH: usize = 1000;
 
 /// Index of a directive in [`Ast::nodes`].
 pub type NodeId = u32;

@@ -95,6 +95,8 @@ pub struct Upstream {
     pub line: u32,
     /// The address of each `server` line, as written.
     pub servers: Vec<String>,
+    /// Position of the block in nginx's reading order.
+    pub order: u32,
 }
 
 /// An effective header sent upstream (`proxy_set_header`), with its origin.
@@ -171,6 +173,10 @@ pub struct Model {
     index: Vec<Vec<(u16, DirRef)>>,
     name_ids: HashMap<String, u16>,
 }
+
+/// How nginx files an upstream: context (stream?), lower-cased host, port
+/// (None for an `upstream {}` block).
+type UpstreamKey = (bool, String, Option<String>);
 
 /// Directives looked up besides the `*_ssl_*` table.
 const EXTRA_NAMES: &[&str] = &[
@@ -297,7 +303,18 @@ impl Model {
                 .filter(|&&r| self.dir(r).name() == "server")
                 .filter_map(|&r| self.dir(r).arg(0).map(str::to_string))
                 .collect();
+            let order = c
+                .parent
+                .map(|p| self.tree.ctx(p))
+                .and_then(|p| {
+                    p.directives
+                        .iter()
+                        .position(|&r| r == opener)
+                        .map(|i| p.order[i])
+                })
+                .unwrap_or(0);
             let up = Upstream {
+                order,
                 name: name.to_string(),
                 ctx: i as CtxId,
                 stream: c.kind == Kind::StreamUpstream,
@@ -317,8 +334,9 @@ impl Model {
     }
 
     fn collect_hops(&mut self) {
-        let mut hops = Vec::new();
-        let mut plain = Vec::new();
+        // Every pass directive, in reading order (TLS or not: all of them
+        // register upstreams, which decides the spelling nginx keeps).
+        let mut passes: Vec<(u32, DirRef, CtxId, Module)> = Vec::new();
         for (ci, c) in self.tree.ctxs.iter().enumerate() {
             let ctx = ci as CtxId;
             let in_http = matches!(
@@ -329,33 +347,42 @@ impl Model {
             if !in_http && !in_stream {
                 continue;
             }
-            for &r in &c.directives {
-                let d = self.dir(r);
-                let module = match (d.name(), in_stream) {
+            for (&r, &order) in c.directives.iter().zip(&c.order) {
+                let module = match (self.dir(r).name(), in_stream) {
                     ("proxy_pass", false) => Module::Proxy,
                     ("grpc_pass", false) => Module::Grpc,
                     ("uwsgi_pass", false) => Module::Uwsgi,
                     ("proxy_pass", true) => Module::Stream,
                     _ => continue,
                 };
-                let Some(raw) = d.arg(0) else { continue };
-                let target = match module.tls_scheme() {
-                    Some(scheme) => Target::parse_http(raw, scheme),
-                    None => {
-                        let ssl_on = self
-                            .effective(ctx, "proxy_ssl")
-                            .is_some_and(|(_, l)| self.dir(l[0]).arg(0) == Some("on"));
-                        ssl_on.then(|| Target::parse_stream(raw))
-                    }
-                };
-                match target {
-                    Some(t) => hops.push(self.hop(r, ctx, module, t)),
-                    None => plain.push(PlainPass {
-                        pass: r,
-                        ctx,
-                        module,
-                    }),
+                if self.dir(r).arg(0).is_some() {
+                    passes.push((order, r, ctx, module));
                 }
+            }
+        }
+        passes.sort_by_key(|p| p.0);
+        let spellings = self.spellings(&passes);
+
+        let mut hops = Vec::new();
+        let mut plain = Vec::new();
+        for &(_, r, ctx, module) in &passes {
+            let raw = self.dir(r).arg(0).unwrap_or_default();
+            let target = match module.tls_scheme() {
+                Some(scheme) => Target::parse_http(raw, scheme),
+                None => {
+                    let ssl_on = self
+                        .effective(ctx, "proxy_ssl")
+                        .is_some_and(|(_, l)| self.dir(l[0]).arg(0) == Some("on"));
+                    ssl_on.then(|| Target::parse_stream(raw))
+                }
+            };
+            match target {
+                Some(t) => hops.push(self.hop(r, ctx, module, t, &spellings)),
+                None => plain.push(PlainPass {
+                    pass: r,
+                    ctx,
+                    module,
+                }),
             }
         }
         hops.sort_by(|a: &Hop, b: &Hop| {
@@ -365,7 +392,119 @@ impl Model {
         self.plain = plain;
     }
 
-    fn hop(&self, pass: DirRef, ctx: CtxId, module: Module, target: Target) -> Hop {
+    /// The key under which nginx files the upstream a pass directive uses
+    /// (`ngx_http_upstream_add`: names compare case-insensitively; an
+    /// `upstream {}` block takes every pass naming it, others are told apart
+    /// by port) and the host as this pass spells it.
+    fn upstream_key(&self, stream: bool, raw: &str) -> Option<(UpstreamKey, String)> {
+        if raw.contains('$') {
+            return None;
+        }
+        let (scheme, rest) = match raw.find("://") {
+            Some(i) => (raw[..i].to_ascii_lowercase(), &raw[i + 3..]),
+            None => (String::new(), raw),
+        };
+        if rest.starts_with("unix:") {
+            return None;
+        }
+        let t = Target::parse_stream(rest.split('/').next().unwrap_or(rest));
+        if t.host.is_empty() {
+            return None;
+        }
+        let lower = t.host.to_ascii_lowercase();
+        if self.find_upstream(&t.host, stream).is_some() {
+            return Some(((stream, lower, None), t.host));
+        }
+        let default_port = match scheme.as_str() {
+            "http" | "grpc" => Some("80"),
+            "https" | "grpcs" => Some("443"),
+            _ => None,
+        };
+        let port = t.port.clone().or(default_port.map(str::to_string));
+        Some(((stream, lower, port), t.host))
+    }
+
+    /// The spelling nginx keeps for each upstream: the first it reads, from
+    /// an `upstream {}` block or a pass directive naming it.
+    fn spellings(&self, passes: &[(u32, DirRef, CtxId, Module)]) -> HashMap<UpstreamKey, String> {
+        let mut seen: Vec<(u32, UpstreamKey, String)> = Vec::new();
+        for u in &self.upstreams {
+            seen.push((
+                u.order,
+                (u.stream, u.name.to_ascii_lowercase(), None),
+                u.name.clone(),
+            ));
+        }
+        for &(order, r, _, module) in passes {
+            if let Some((key, host)) = self
+                .dir(r)
+                .arg(0)
+                .and_then(|a| self.upstream_key(module.is_stream(), a))
+            {
+                seen.push((order, key, host));
+            }
+        }
+        seen.sort_by_key(|e| e.0);
+        let mut out: HashMap<UpstreamKey, String> = HashMap::new();
+        for (_, key, host) in seen {
+            out.entry(key).or_insert(host);
+        }
+        out
+    }
+
+    /// `set $proxy_host …` in the rewrite phase of the hop's request: the
+    /// innermost location (and any `if` inside it) first, else the server.
+    /// The variable is changeable, so such a `set` decides what
+    /// `$proxy_host` holds for `*_ssl_name $proxy_host` and the Host header.
+    fn proxy_host_override(&self, ctx: CtxId) -> Option<Name> {
+        let set_in = |c: CtxId| -> Option<String> {
+            self.tree
+                .ctx(c)
+                .directives
+                .iter()
+                .rev()
+                .map(|&r| self.dir(r))
+                .find(|d| d.name() == "set" && d.arg(0) == Some("$proxy_host"))
+                .map(|d| d.arg(1).unwrap_or_default().to_string())
+        };
+        let as_name = |v: String| {
+            if v.contains('$') {
+                Name::Dynamic("$proxy_host".into())
+            } else {
+                Name::Static(v)
+            }
+        };
+        let mut location = None;
+        for c in self.tree.ancestors(ctx) {
+            match self.tree.ctx(c).kind {
+                // A `set` inside `if` runs only for some requests.
+                Kind::If | Kind::LimitExcept if set_in(c).is_some() => {
+                    return Some(Name::Dynamic("$proxy_host".into()));
+                }
+                Kind::Location => {
+                    location = Some(c);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        // Rewrite directives of outer locations do not run for a nested
+        // one; the server's run for every request.
+        let server = self.tree.enclosing(ctx, &[Kind::Server]);
+        location
+            .and_then(set_in)
+            .or_else(|| server.and_then(set_in))
+            .map(as_name)
+    }
+
+    fn hop(
+        &self,
+        pass: DirRef,
+        ctx: CtxId,
+        module: Module,
+        target: Target,
+        spellings: &HashMap<UpstreamKey, String>,
+    ) -> Hop {
         let (line, column) = self.line_col(pass);
         let own = self
             .tree
@@ -382,12 +521,23 @@ impl Model {
             .then(|| self.find_upstream(&target.host, module.is_stream()))
             .flatten();
 
-        let proxy_host = match (module, upstream) {
-            (Module::Stream, _) => target.raw.clone(),
-            (_, Some(u)) => self.upstreams[u].name.clone(),
-            (Module::Uwsgi, None) => target.proxy_host(""),
-            (_, None) => target.proxy_host("443"),
+        // `$proxy_host`: this pass's own host (and port), or what a
+        // `set $proxy_host` in the request's rewrite phase put there.
+        let override_host = (module == Module::Proxy)
+            .then(|| self.proxy_host_override(ctx))
+            .flatten();
+        let proxy_host = match (&override_host, module) {
+            (Some(Name::Static(v)), _) => v.clone(),
+            (Some(Name::Dynamic(v)), _) => v.clone(),
+            (None, Module::Stream) => target.raw.clone(),
+            (None, Module::Uwsgi) => target.proxy_host(""),
+            (None, _) => target.proxy_host("443"),
         };
+        let proxy_host_known = !target.dynamic && !matches!(override_host, Some(Name::Dynamic(_)));
+        // The upstream's host as nginx keeps it (first spelling read).
+        let canonical = self
+            .upstream_key(module.is_stream(), &target.raw)
+            .and_then(|(key, _)| spellings.get(&key).cloned());
 
         // The name before port stripping, and where it comes from.
         let get = |suffix: &str| settings.iter().find(|s| s.spec.suffix == suffix);
@@ -397,7 +547,7 @@ impl Model {
                 let value = s.value.clone().unwrap_or_default();
                 let at = s.origin_note();
                 let static_proxy_host =
-                    (module == Module::Proxy && !target.dynamic).then_some(proxy_host.as_str());
+                    (module == Module::Proxy && proxy_host_known).then_some(proxy_host.as_str());
                 (
                     eval_name(&value, static_proxy_host),
                     NameSource::Explicit(at),
@@ -405,13 +555,16 @@ impl Model {
             }
             None => match upstream {
                 Some(u) => (
-                    Name::Static(self.upstreams[u].name.clone()),
+                    Name::Static(canonical.unwrap_or_else(|| self.upstreams[u].name.clone())),
                     NameSource::Group,
                 ),
                 None if target.dynamic => {
                     (Name::Dynamic(target.host.clone()), NameSource::PassHost)
                 }
-                None => (Name::Static(target.host.clone()), NameSource::PassHost),
+                None => (
+                    Name::Static(canonical.unwrap_or_else(|| target.host.clone())),
+                    NameSource::PassHost,
+                ),
             },
         };
         let sn = get("_server_name");
@@ -538,7 +691,15 @@ impl Model {
                 let opener = self.tree.ctx(c).opener?;
                 let d = self.dir(opener);
                 Some(match self.tree.ctx(c).kind {
-                    Kind::Location => d.args_joined(),
+                    // As written: `~* "^/v1/"` keeps its quotes.
+                    Kind::Location => {
+                        let f = self.config.file(opener.file);
+                        d.args
+                            .iter()
+                            .map(|a| f.str(a.range).into_owned())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    }
                     Kind::If => {
                         let f = self.config.file(opener.file);
                         let end = d.block.as_ref().map_or(d.range.end, |b| b.open);

@@ -94,6 +94,9 @@ pub struct Ctx {
     /// Directives directly in this block (includes spliced, `include`
     /// directives themselves left out), in nginx's reading order.
     pub directives: Vec<DirRef>,
+    /// The position of each directive in nginx's reading order over the
+    /// whole configuration (parallel to `directives`).
+    pub order: Vec<u32>,
     pub children: Vec<CtxId>,
 }
 
@@ -110,7 +113,7 @@ pub struct Tree {
 /// make the expanded tree larger than the files).
 pub const MAX_VISITS: usize = 20_000_000;
 /// How deep contexts may nest across includes.
-pub const MAX_DEPTH: usize = 400;
+pub const MAX_DEPTH: usize = 2000;
 
 impl Tree {
     pub fn build(cfg: &Config) -> Tree {
@@ -120,6 +123,7 @@ impl Tree {
             parent: None,
             opener: None,
             directives: Vec::new(),
+            order: Vec::new(),
             children: Vec::new(),
         });
         if cfg.files.is_empty() {
@@ -177,6 +181,7 @@ impl Tree {
                 continue;
             }
             tree.ctxs[ctx as usize].directives.push(here);
+            tree.ctxs[ctx as usize].order.push(visits as u32);
             let Some(block) = &d.block else { continue };
             let kind = child_kind(tree.ctxs[ctx as usize].kind, d.name());
             if kind == Kind::Other {
@@ -199,6 +204,7 @@ impl Tree {
                 parent: Some(ctx),
                 opener: Some(here),
                 directives: Vec::new(),
+                order: Vec::new(),
                 children: Vec::new(),
             });
             tree.ctxs[ctx as usize].children.push(id);

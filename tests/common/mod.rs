@@ -657,3 +657,156 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
         data = data.get(size + 2..).unwrap_or(&[]);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Running hopscope (bounded)
+// ---------------------------------------------------------------------------
+
+/// What one bounded run of hopscope (or another command) produced.
+#[derive(Debug)]
+pub struct HopscopeRun {
+    /// The exit code; `None` when killed (timeout or signal).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    pub timed_out: bool,
+}
+
+impl HopscopeRun {
+    /// stdout parsed as JSON, or a message with the head of the output.
+    pub fn json(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_str(&self.stdout).map_err(|e| {
+            let head: String = self.stdout.chars().take(400).collect();
+            format!(
+                "no valid JSON on stdout ({e}):\n{head}\nstderr:\n{}",
+                self.stderr
+            )
+        })
+    }
+}
+
+/// Run `hopscope ARGS` (the binary under test), feeding `stdin` if given
+/// (else /dev/null), killing it after `timeout`.
+pub fn hopscope_run<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    stdin: Option<Vec<u8>>,
+    timeout: Duration,
+) -> HopscopeRun {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hopscope"));
+    cmd.args(args);
+    run_bounded(&mut cmd, stdin, timeout)
+}
+
+/// Run a command with piped output, feeding `stdin` if given (else
+/// /dev/null), killing it after `timeout`.
+pub fn run_bounded(cmd: &mut Command, stdin: Option<Vec<u8>>, timeout: Duration) -> HopscopeRun {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let writer = match (stdin, child.stdin.take()) {
+        (Some(data), Some(mut pipe)) => Some(thread::spawn(move || {
+            // A closed pipe (the child stopped reading) is not our problem.
+            let _ = pipe.write_all(&data);
+        })),
+        _ => None,
+    };
+    let mut out = child.stdout.take().expect("stdout pipe");
+    let mut err = child.stderr.take().expect("stderr pipe");
+    let out_t = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err_t = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        if started.elapsed() > timeout {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait().ok();
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = String::from_utf8_lossy(&out_t.join().unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&err_t.join().unwrap_or_default()).into_owned();
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
+    HopscopeRun {
+        code: if timed_out {
+            None
+        } else {
+            status.and_then(|s| s.code())
+        },
+        stdout,
+        stderr,
+        elapsed: started.elapsed(),
+        timed_out,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// An upstream that reports the SNI it received
+// ---------------------------------------------------------------------------
+
+/// Write an nginx config to `prefix`: a TLS http server on 127.0.0.1 at
+/// each of `ports` answering every request with `sni=[$ssl_server_name]`,
+/// with a certificate for `names` (DNS names, or IP literals) signed by a
+/// fresh [`TestCa`]. Session tickets and cache are off: every handshake is
+/// a full one, so the echoed name is the one of this connection. Returns
+/// the CA certificate (for `*_ssl_verify on`).
+pub fn sni_upstream(prefix: &Prefix, ports: &[u16], names: &[&str]) -> PathBuf {
+    let ca = TestCa::new(&prefix.path().join("pki"));
+    let leaf = ca.leaf("upstream", names);
+    let mut f = ConfFile::new("nginx.conf");
+    write_main_preamble(&mut f);
+    f.open("http");
+    write_http_preamble(&mut f);
+    f.open("server");
+    for p in ports {
+        f.line(format!("listen 127.0.0.1:{p} ssl default_server;"));
+    }
+    f.line("server_name _;");
+    f.line(format!("ssl_certificate {};", leaf.cert.display()));
+    f.line(format!("ssl_certificate_key {};", leaf.key.display()));
+    // resumed sessions report the SNI of the first handshake: no resumption
+    f.line("ssl_session_tickets off;");
+    f.line("ssl_session_cache off;");
+    f.open("location /");
+    f.line("return 200 \"sni=[$ssl_server_name]\";");
+    f.close();
+    f.close();
+    f.close();
+    prefix.write_conf(&f);
+    ca.cert
+}
+
+/// The hops of a `hops --json` document by id.
+pub fn hops_by_id(
+    doc: &serde_json::Value,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    doc["hops"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| (h["id"].as_str().unwrap_or("?").to_string(), h.clone()))
+        .collect()
+}
