@@ -97,7 +97,9 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let cert_v = cert.and_then(|c| c.value.as_deref());
         let key_v = key.and_then(|k| k.value.as_deref());
         let literal = |v: Option<&str>| {
-            v.is_some_and(|v| !v.contains('$') && !v.starts_with("data:") && !v.starts_with("engine:"))
+            v.is_some_and(|v| {
+                !v.contains('$') && !v.starts_with("data:") && !v.starts_with("engine:")
+            })
         };
         // nginx loads the pair at nginx -t only when both are files.
         let pair = certificate_set(cert_v, model.version) && literal(cert_v) && literal(key_v);

@@ -79,7 +79,9 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                             "_certificate_key",
                             FixValue::Input {
                                 key: "client-key",
-                                prompt: format!("private key (PEM) of the client certificate {value}"),
+                                prompt: format!(
+                                    "private key (PEM) of the client certificate {value}"
+                                ),
                                 proposal: key_proposal(value),
                             },
                         )],
@@ -100,7 +102,11 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                     }
                 );
                 let f = u.finding(&RULE, Severity::Low, model, msg);
-                out.push(relate(f, key, &format!("{} without a certificate", key.name)));
+                out.push(relate(
+                    f,
+                    key,
+                    &format!("{} without a certificate", key.name),
+                ));
             }
             _ => {}
         }

@@ -26,7 +26,7 @@ certificate by SNI and then the site by Host. When they disagree, the request la
 site matches Host: the default site (a `server_name _` catch-all, a 404 page), a different \
 application that happens to share the address, or, where the server insists that the two \
 agree, a `421 Misdirected Request` (nginx does this for sites that verify client certificates; \
-many CDNs and ingress controllers always do). With a pool and no `proxy_set_header Host`, the upstream receives \
+some CDNs refuse such requests with a 403). With a pool and no `proxy_set_header Host`, the upstream receives \
 `Host: backend_pool`, a name no site is configured for.",
         example: "\
 location /search/ {

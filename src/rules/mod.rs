@@ -41,7 +41,13 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] = [Severity::Error, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+    pub const ALL: [Severity; 5] = [
+        Severity::Error,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -66,7 +72,9 @@ impl FromStr for Severity {
         Severity::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("unknown severity \"{s}\": use error, high, medium, low or info"))
+            .ok_or_else(|| {
+                format!("unknown severity \"{s}\": use error, high, medium, low or info")
+            })
     }
 }
 
@@ -142,7 +150,13 @@ pub struct Finding {
 
 impl Finding {
     /// A finding about a hop, pointing at its pass directive.
-    pub fn for_hop(rule: &Rule, severity: Severity, model: &Model, hop: &Hop, message: String) -> Finding {
+    pub fn for_hop(
+        rule: &Rule,
+        severity: Severity,
+        model: &Model,
+        hop: &Hop,
+        message: String,
+    ) -> Finding {
         let index = model.hops.iter().position(|h| h.pass == hop.pass);
         Finding {
             rule: rule.id,
@@ -221,8 +235,18 @@ pub fn check(model: &Model) -> Vec<Finding> {
         f.suppressed = suppression(model, f);
     }
     out.sort_by(|a, b| {
-        let ka = (a.at.file, model.line_col(a.at).0, std::cmp::Reverse(a.severity), a.rule);
-        let kb = (b.at.file, model.line_col(b.at).0, std::cmp::Reverse(b.severity), b.rule);
+        let ka = (
+            a.at.file,
+            model.line_col(a.at).0,
+            std::cmp::Reverse(a.severity),
+            a.rule,
+        );
+        let kb = (
+            b.at.file,
+            model.line_col(b.at).0,
+            std::cmp::Reverse(b.severity),
+            b.rule,
+        );
         ka.cmp(&kb)
     });
     out

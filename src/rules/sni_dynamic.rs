@@ -1,7 +1,7 @@
 //! `sni-dynamic`: the SNI/verify name is computed per request from
 //! variables, possibly ones the client controls.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::model::{self, Model, NameSource, Setting};
 
@@ -57,7 +57,7 @@ literal `*_ssl_name`, or map the request to a closed list of names as shown abov
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    let mut captures: Option<HashSet<String>> = None;
+    let mut known: Option<Known> = None;
     for hop in &model.hops {
         if !hop.sni.dynamic || !name_used(hop) {
             continue;
@@ -65,12 +65,12 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let Some(expr) = hop.verify_name.as_deref() else {
             continue;
         };
-        let captures = captures.get_or_insert_with(|| named_captures(model));
+        let known = known.get_or_insert_with(|| Known::new(model));
         let vars = model::variables(expr);
         let controlled: Vec<&str> = vars
             .iter()
             .copied()
-            .filter(|v| client_controlled(model, captures, v, 4))
+            .filter(|v| client_controlled(known, v, 4))
             .collect();
         let source = match &hop.name_source {
             NameSource::Explicit(at) => {
@@ -117,8 +117,57 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
     }
 }
 
+/// What the configuration says about variables, gathered once per run:
+/// regex capture names, and the values `map` and `set` give each variable.
+struct Known {
+    captures: HashSet<String>,
+    /// Lower-cased variable name (without `$`) → the values it may take.
+    defs: HashMap<String, Vec<String>>,
+}
+
+impl Known {
+    fn new(model: &Model) -> Known {
+        let mut defs: HashMap<String, Vec<String>> = HashMap::new();
+        for ast in &model.config.asts {
+            for (id, d) in ast.nodes.iter().enumerate() {
+                match d.name() {
+                    "map" => {
+                        let Some(var) = d.arg(1).and_then(|a| a.strip_prefix('$')) else {
+                            continue;
+                        };
+                        let values = ast.children(id as u32).iter().filter_map(|&c| {
+                            let e = ast.node(c);
+                            match e.name() {
+                                "hostnames" | "volatile" | "include" => None,
+                                _ => e.arg(0).map(str::to_string),
+                            }
+                        });
+                        defs.entry(var.to_ascii_lowercase())
+                            .or_default()
+                            .extend(values);
+                    }
+                    "set" => {
+                        if let (Some(var), Some(value)) =
+                            (d.arg(0).and_then(|a| a.strip_prefix('$')), d.arg(1))
+                        {
+                            defs.entry(var.to_ascii_lowercase())
+                                .or_default()
+                                .push(value.to_string());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Known {
+            captures: named_captures(model),
+            defs,
+        }
+    }
+}
+
 /// Variables whose value the client sends (or that copy one).
-fn client_controlled(model: &Model, captures: &HashSet<String>, var: &str, depth: u8) -> bool {
+fn client_controlled(known: &Known, var: &str, depth: u8) -> bool {
     let v = var.to_ascii_lowercase();
     const EXACT: &[&str] = &[
         "host",
@@ -140,46 +189,20 @@ fn client_controlled(model: &Model, captures: &HashSet<String>, var: &str, depth
     if EXACT.contains(&v.as_str())
         || PREFIXES.iter().any(|p| v.starts_with(p))
         || (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-        || captures.contains(&v)
+        || known.captures.contains(&v)
     {
         return true;
     }
     if depth == 0 {
         return false;
     }
-    let dollar = format!("${v}");
-    let feeds = |value: &str| {
-        model::variables(value)
-            .iter()
-            .any(|w| !w.eq_ignore_ascii_case(&v) && client_controlled(model, captures, w, depth - 1))
-    };
-    for ast in &model.config.asts {
-        for (id, d) in ast.nodes.iter().enumerate() {
-            match d.name() {
-                "map" if d.arg(1).is_some_and(|a| a.eq_ignore_ascii_case(&dollar)) => {
-                    let values = ast.children(id as u32).iter().filter_map(|&c| {
-                        let e = ast.node(c);
-                        match e.name() {
-                            "hostnames" | "volatile" | "include" => None,
-                            _ => e.arg(0),
-                        }
-                    });
-                    for value in values {
-                        if feeds(value) {
-                            return true;
-                        }
-                    }
-                }
-                "set" if d.arg(0).is_some_and(|a| a.eq_ignore_ascii_case(&dollar)) => {
-                    if d.arg(1).is_some_and(feeds) {
-                        return true;
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    false
+    known.defs.get(&v).is_some_and(|values| {
+        values.iter().any(|value| {
+            model::variables(value)
+                .iter()
+                .any(|w| !w.eq_ignore_ascii_case(&v) && client_controlled(known, w, depth - 1))
+        })
+    })
 }
 
 /// Names of regex captures (`(?<name>…)`, `(?P<name>…)`, `(?'name'…)`)

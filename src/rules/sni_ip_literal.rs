@@ -56,7 +56,11 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let Some(name) = static_name(hop).filter(|n| is_ip_literal(n)) else {
             continue;
         };
-        let family = if name.starts_with('[') { "IPv6" } else { "IPv4" };
+        let family = if name.starts_with('[') {
+            "IPv6"
+        } else {
+            "IPv4"
+        };
         let sn = hop.setting("_server_name");
         let sni_note = match sn {
             Some(s) if s.is_on() => format!(

@@ -97,8 +97,11 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         } else {
             format!("turn {} on", sn.name)
         };
-        let f = Finding::for_hop(&RULE, Severity::High, model, hop, msg)
-            .with_fix(Some(Fix::new(summary, applicability, changes)));
+        let f = Finding::for_hop(&RULE, Severity::High, model, hop, msg).with_fix(Some(Fix::new(
+            summary,
+            applicability,
+            changes,
+        )));
         out.push(relate(f, sn, &off_label(sn)));
     }
 }

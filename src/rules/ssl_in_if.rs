@@ -17,11 +17,11 @@ included) inside an `upstream {}` block, also when it arrives there through an `
         why: "\
 nginx accepts these directives only in `http`, `server` and `location` (stream: `stream` and \
 `server`). Anywhere else `nginx -t` stops with `\"proxy_ssl_server_name\" directive is not allowed \
-here` (for the stream-only `proxy_ssl` inside an http block: `unknown directive \"proxy_ssl\"`), \
-and a reload keeps the old configuration. The intent behind them is usually \"use this SNI only for \
+here` (for the stream-only `proxy_ssl` inside an http block: `unknown directive \"proxy_ssl\"` \
+when the stream module is not loaded), and a reload keeps the old configuration. The intent behind them is usually \"use this SNI only for \
 POST\" or \"verify only this server of the pool\", which nginx cannot express: a pass inside `if` or \
-`limit_except` always uses its location's settings, and an `upstream {}` has one set of TLS \
-settings per hop, not per server.",
+`limit_except` always uses its location's settings, and TLS settings belong to the location \
+that proxies, never to one server of a pool.",
         example: "\
 location /api/ {
     proxy_pass https://10.0.8.10;
@@ -50,6 +50,13 @@ location of its own.",
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
+    // The stream-only `proxy_ssl` is an unknown directive in http unless the
+    // stream module is loaded; then it is merely not allowed there.
+    let stream_loaded = model.tree.ctxs.iter().any(|c| c.kind == Kind::Stream)
+        || model
+            .lines_in(0, "load_module")
+            .iter()
+            .any(|&r| model.dir(r).arg(0).is_some_and(|a| a.contains("stream")));
     for c in &model.tree.ctxs {
         let block = match c.kind {
             Kind::If => "if",
@@ -66,7 +73,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             let error = if http_ssl {
                 format!("\"{name}\" directive is not allowed here")
             } else if name == "proxy_ssl" {
-                if c.kind == Kind::StreamUpstream {
+                if c.kind == Kind::StreamUpstream || stream_loaded {
                     format!("\"{name}\" directive is not allowed here")
                 } else {
                     format!("unknown directive \"{name}\"")

@@ -4,8 +4,7 @@
 
 use crate::fix::FixValue;
 use crate::model::{
-    directives, sni, CtxId, DirRef, Hop, Kind, Model, Module, NameSource, Origin, Setting,
-    Upstream,
+    directives, sni, CtxId, DirRef, Hop, Kind, Model, Module, NameSource, Origin, Setting, Upstream,
 };
 
 use super::{Finding, Rule, Severity};
@@ -72,10 +71,9 @@ pub fn name_origin(hop: &Hop) -> String {
     match &hop.name_source {
         NameSource::Explicit(at) => format!("{name} at {at}"),
         NameSource::Group => format!("the upstream group name; no {name} is set"),
-        NameSource::PassHost => format!(
-            "the {} host; no {name} is set",
-            hop.module.pass_directive()
-        ),
+        NameSource::PassHost => {
+            format!("the {} host; no {name} is set", hop.module.pass_directive())
+        }
     }
 }
 
@@ -125,10 +123,16 @@ pub fn dns_hosts(up: &Upstream) -> Vec<String> {
     out
 }
 
-/// The value asked for when a hop needs a real host name: the first DNS
-/// name among the pool's servers is proposed.
+/// The value asked for when a hop needs a real host name. The pool's host
+/// name is proposed only when every server shares it: a pool of several
+/// host names needs a person to say which name their certificates carry
+/// (proposing one of them would just trade this finding for
+/// `pool-name-mismatch`).
 pub fn sni_name_input(model: &Model, hop: &Hop) -> FixValue {
-    let proposal = upstream(model, hop).and_then(|u| dns_hosts(u).into_iter().next());
+    let proposal = upstream(model, hop)
+        .map(dns_hosts)
+        .filter(|hosts| hosts.len() == 1)
+        .and_then(|hosts| hosts.into_iter().next());
     FixValue::Input {
         key: "sni-name",
         prompt: format!(
@@ -154,7 +158,7 @@ pub fn ca_file_input(hop_or_place: &str, module: Module) -> FixValue {
 
 /// A place where nginx builds an upstream TLS context and checks its
 /// settings at `nginx -t`: every hop; an http pass directive with
-/// variables (nginx cannot know its scheme, so it prepares TLS); a stream
+/// variables (nginx prepares TLS for any pass with variables); a stream
 /// server with `proxy_ssl on` but no `proxy_pass`.
 pub struct TlsUse {
     /// The pass directive (or the stream `server` block).

@@ -18,7 +18,7 @@ Flags a hop with `*_ssl_verify on` whose effective `*_ssl_verify_depth` is 1 (ng
         why: "\
 The depth limits how many intermediate CA certificates may sit between the upstream's own \
 certificate and a CA in `*_ssl_trusted_certificate`. With OpenSSL 1.1.0 and later, depth 1 allows \
-one intermediate, and depth 0 none. Public CAs and many internal PKIs issue through two \
+one intermediate, and depth 0 none. Some public CAs and many internal PKIs issue through two \
 intermediates (root, policy CA, issuing CA), or move to such a chain at renewal. When that \
 happens nginx rejects the upstream with `upstream SSL certificate verify error: \
 (20:unable to get local issuer certificate)` and answers 502, although nothing in the nginx \

@@ -77,17 +77,18 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 name_origin(hop),
                 hosts.join(", ")
             );
-            let fix = (hosts.len() == 1).then(|| {
-                Fix::new(
-                    format!("check the certificate against {}", hosts[0]),
+            let fix = match hosts.as_slice() {
+                [only] => Some(Fix::new(
+                    format!("check the certificate against {only}"),
                     Applicability::NeedsReview,
                     vec![fix::set(
                         hop.module,
                         "_name",
-                        FixValue::literal(hosts[0].clone()),
+                        FixValue::literal(only.clone()),
                     )],
-                )
-            });
+                )),
+                _ => None,
+            };
             (msg, fix)
         } else if is_ip_literal(name) {
             let msg = format!(

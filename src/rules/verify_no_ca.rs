@@ -14,8 +14,9 @@ pub const RULE: Rule = Rule {
         what: "\
 Flags every place where nginx sets up TLS to an upstream with `*_ssl_verify on` but no (or an \
 empty) `*_ssl_trusted_certificate`. nginx sets up upstream TLS for TLS hops, for any http pass \
-directive with variables (`proxy_pass http://$backend` too: the scheme is only known per request) \
-and for stream servers with `proxy_ssl on`. Verification switched on at a level where no such \
+directive with variables (even `proxy_pass http://$backend`: nginx prepares TLS for every pass \
+with variables, since the URL is only known per request) and for stream servers with \
+`proxy_ssl on`. Verification switched on at a level where no such \
 pass lives is not an error and is not reported.",
         why: "\
 nginx verifies upstream certificates only against the CA file you name; it does not fall back to \
@@ -87,9 +88,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 )],
             )
         });
-        let f = u
-            .finding(&RULE, Severity::Error, model, msg)
-            .with_fix(fix);
+        let f = u.finding(&RULE, Severity::Error, model, msg).with_fix(fix);
         let f = relate(f, verify, &format!("{} on", verify.name));
         out.push(relate(f, ca, &format!("{} empty", ca.name)));
     }

@@ -3,7 +3,9 @@
 use crate::fix::{self, Applicability, Fix, FixValue};
 use crate::model::{Model, Setting};
 
-use super::support::{ca_file_input, group_named, is_ip_literal, peer, relate, static_name};
+use super::support::{
+    ca_file_input, group_named, is_ip_literal, peer, relate, sni_name_input, static_name,
+};
 use super::{Doc, Finding, Rule, Severity};
 
 pub const RULE: Rule = Rule {
@@ -96,13 +98,17 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 FixValue::literal("3"),
             ));
         }
-        let bad_name = group_named(model, hop).is_some() || static_name(hop).is_some_and(is_ip_literal);
+        let bad_name =
+            group_named(model, hop).is_some() || static_name(hop).is_some_and(is_ip_literal);
         let summary = if bad_name {
+            // Verifying against a group name or an IP fails every
+            // handshake: the fix names the real host too.
+            changes.push(fix::set(hop.module, "_name", sni_name_input(model, hop)));
             format!(
-                "turn {} on (the name {} cannot match a certificate: set {} too)",
+                "turn {} on and check the certificate against a real host name in {} (today: {})",
                 verify.name,
-                static_name(hop).unwrap_or(""),
-                hop.module.directive("name")
+                hop.module.directive("name"),
+                static_name(hop).unwrap_or("")
             )
         } else {
             format!("turn {} on", verify.name)

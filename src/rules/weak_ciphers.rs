@@ -130,7 +130,10 @@ mod tests {
         assert!(w("DEFAULT").is_empty());
         assert!(w("HIGH:!aNULL:!MD5:-RC4").is_empty());
         assert_eq!(w("HIGH:RC4-SHA:DES-CBC3-SHA"), ["RC4-SHA", "DES-CBC3-SHA"]);
-        assert_eq!(w("ECDHE-RSA-AES128-GCM-SHA256 EXP-RC4-MD5"), ["EXP-RC4-MD5"]);
+        assert_eq!(
+            w("ECDHE-RSA-AES128-GCM-SHA256 EXP-RC4-MD5"),
+            ["EXP-RC4-MD5"]
+        );
         assert_eq!(w("ALL:eNULL"), ["eNULL"]);
         assert_eq!(w("DEFAULT:@SECLEVEL=0"), ["@SECLEVEL=0"]);
         assert_eq!(w("RSA+3DES"), ["RSA+3DES"]);

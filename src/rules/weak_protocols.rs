@@ -84,11 +84,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let fix = Fix::new(
             format!("offer only {safe}"),
             Applicability::NeedsReview,
-            vec![fix::set(
-                hop.module,
-                "_protocols",
-                FixValue::literal(safe),
-            )],
+            vec![fix::set(hop.module, "_protocols", FixValue::literal(safe))],
         );
         let f = Finding::for_hop(&RULE, Severity::Medium, model, hop, msg).with_fix(Some(fix));
         out.push(relate(f, p, &format!("{} set here", p.name)));
