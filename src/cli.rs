@@ -570,7 +570,13 @@ fn run_fix(args: FixArgs) -> ExitCode {
         eprintln!("fixed: {} [{}] {}{review}", a.hop, a.rule, a.summary);
     }
     for s in &outcome.skipped {
-        eprintln!("not fixed: {} [{}] {}", s.hop, s.rule, s.reason);
+        match &s.missing {
+            Some(m) => eprintln!(
+                "not fixed: {} [{}] {} (give it with --set {}:{}=VALUE)",
+                s.hop, s.rule, s.reason, s.hop, m.key
+            ),
+            None => eprintln!("not fixed: {} [{}] {}", s.hop, s.rule, s.reason),
+        }
     }
     if outcome.changed.is_empty() {
         eprintln!("nothing to fix");

@@ -125,15 +125,16 @@ fn wanted<'a>(
     model: &Model,
     findings: &'a [Finding],
     sel: &Selection,
-) -> Vec<(&'a Finding, String)> {
+) -> Vec<(usize, &'a Finding, String)> {
     findings
         .iter()
-        .filter(|f| f.suppressed.is_none() && f.fix.is_some())
-        .filter(|f| sel.rules.is_empty() || sel.rules.iter().any(|r| r == f.rule))
-        .filter_map(|f| {
+        .enumerate()
+        .filter(|(_, f)| f.suppressed.is_none() && f.fix.is_some())
+        .filter(|(_, f)| sel.rules.is_empty() || sel.rules.iter().any(|r| r == f.rule))
+        .filter_map(|(i, f)| {
             let hop = &model.hops[f.hop?];
             let id = original_id(original, &stable_key(model, hop))?;
-            (sel.hops.is_empty() || sel.hops.contains(&id)).then_some((f, id))
+            (sel.hops.is_empty() || sel.hops.contains(&id)).then_some((i, f, id))
         })
         .collect()
 }
@@ -156,9 +157,20 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
     for _round in 0..MAX_ROUNDS {
         let model = current.as_ref().unwrap_or(original);
         let findings = rules::check(model);
-        let mut round_edits: Vec<Edit> = Vec::new();
+        let mut chosen: Vec<(usize, Placement)> = Vec::new();
         let mut round_applied = Vec::new();
-        for (f, id) in wanted(original, model, &findings, sel) {
+        // Values are keyed by the hop ids the person sees: the original ones.
+        let mut vals = values.clone();
+        for hop in &model.hops {
+            if let Some(id) = original_id(original, &stable_key(model, hop)) {
+                for k in ["sni-name", "ca-file", "client-key", "client-cert"] {
+                    if let Some(v) = values.get(&id, k) {
+                        vals.insert(format!("{}:{k}", hop.id), v);
+                    }
+                }
+            }
+        }
+        for (fi, f, id) in wanted(original, model, &findings, sel) {
             let Some(fix) = &f.fix else { continue };
             let key = (f.rule, id.clone());
             let skip = |reason: String, missing: Option<Missing>| Skipped {
@@ -182,16 +194,9 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
             let Some(hop) = f.hop.map(|h| &model.hops[h]) else {
                 continue;
             };
-            // Values are keyed by the hop id the person sees: the original.
-            let mut vals = values.clone();
-            for k in ["sni-name", "ca-file", "client-key", "client-cert"] {
-                if let Some(v) = values.get(&id, k) {
-                    vals.insert(format!("{}:{k}", hop.id), v);
-                }
-            }
             match plan::edits(model, hop, fix, sel.placement, &vals) {
-                Ok(e) => {
-                    round_edits.extend(e);
+                Ok(_) => {
+                    chosen.push((fi, sel.placement));
                     round_applied.push(Applied {
                         rule: f.rule,
                         hop: id,
@@ -206,7 +211,8 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
                 }
             }
         }
-        let (kept, _dropped) = edit::merge(round_edits);
+        // Fixes of one hop are merged, so their lines stay together.
+        let kept = plan_selection(model, &findings, &chosen, &vals).unwrap_or_default();
         let kept: Vec<Edit> = kept
             .into_iter()
             .filter(|e| {

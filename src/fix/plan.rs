@@ -77,7 +77,7 @@ pub struct Missing {
 
 impl std::fmt::Display for Missing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "needs a value: {} (--set {}=…)", self.prompt, self.key)
+        write!(f, "needs a value: {}", self.prompt)
     }
 }
 
@@ -263,10 +263,11 @@ fn source_text(model: &Model, r: DirRef) -> String {
 }
 
 fn line_ending(f: &SourceFile) -> &'static str {
-    if f.text.windows(2).any(|w| w == b"\r\n") {
-        "\r\n"
-    } else {
-        "\n"
+    // The file's first line break decides (a scan of the whole file per
+    // edit would make fixing big files quadratic).
+    match f.text.iter().position(|&b| b == b'\n') {
+        Some(i) if i > 0 && f.text[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
     }
 }
 
