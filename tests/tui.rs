@@ -15,7 +15,10 @@ use ratatui::Terminal;
 
 fn demo_app() -> App {
     let cfg = conf::load(&Input::Demo).unwrap();
-    App::new(Model::build(cfg, Version::NEWEST_STABLE), "demo (built-in)".into())
+    App::new(
+        Model::build(cfg, Version::NEWEST_STABLE),
+        "demo (built-in)".into(),
+    )
 }
 
 fn key(c: KeyCode) -> KeyEvent {
@@ -48,7 +51,17 @@ fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
     let theme = Theme::default();
     let hl = hopscope::tui::highlight::Highlighter::new().ok();
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| ui::draw(f, app, &Ui { theme: &theme, highlighter: hl.as_ref() })).unwrap();
+    term.draw(|f| {
+        ui::draw(
+            f,
+            app,
+            &Ui {
+                theme: &theme,
+                highlighter: hl.as_ref(),
+            },
+        )
+    })
+    .unwrap();
     term
 }
 
@@ -64,7 +77,11 @@ fn screen_text(term: &Terminal<TestBackend>) -> String {
 }
 
 fn select_hop(app: &mut App, id: &str) {
-    let pos = app.rows.iter().position(|&h| app.model.hops[h].id == id).expect(id);
+    let pos = app
+        .rows
+        .iter()
+        .position(|&h| app.model.hops[h].id == id)
+        .expect(id);
     app.cursor = pos;
 }
 
@@ -79,7 +96,10 @@ fn filter_narrows_and_escape_restores() {
     press(&mut app, &[KeyCode::Enter]);
     assert!(!app.capturing());
     assert_eq!(app.rows.len(), 3);
-    assert!(app.rows.iter().all(|&h| app.model.hops[h].file.contains("payments")));
+    assert!(app
+        .rows
+        .iter()
+        .all(|&h| app.model.hops[h].file.contains("payments")));
     // Filtering by rule id works too.
     press(&mut app, &[KeyCode::Char('/')]);
     press(&mut app, &[KeyCode::Esc]);
@@ -121,8 +141,13 @@ fn detail_to_source_and_back() {
     assert_eq!(app.screen(), Screen::Source);
     let (file, line) = app.source.unwrap();
     let setting = &app.model.hops[h].settings[explicit];
-    let hopscope::model::Origin::Explicit(p) = &setting.origin else { panic!() };
-    assert_eq!((app.model.config.file(file).name.as_str(), line), (p.file.as_str(), p.line));
+    let hopscope::model::Origin::Explicit(p) = &setting.origin else {
+        panic!()
+    };
+    assert_eq!(
+        (app.model.config.file(file).name.as_str(), line),
+        (p.file.as_str(), p.line)
+    );
     // n walks the inheritance chain, across files.
     press(&mut app, &[KeyCode::Char('n')]);
     assert!(app.status.as_ref().unwrap().text.contains(':'));
@@ -139,7 +164,10 @@ fn fix_flow_previews_a_diff_and_refuses_to_save_the_demo() {
     press(&mut app, &[KeyCode::Char('f')]);
     assert_eq!(app.screen(), Screen::Fix);
     assert!(!app.fix.items.is_empty());
-    assert!(app.fix.items.iter().any(|i| i.checked), "high findings start selected");
+    assert!(
+        app.fix.items.iter().any(|i| i.checked),
+        "high findings start selected"
+    );
     press(&mut app, &[KeyCode::Char('d')]);
     if app.screen() != Screen::Diff {
         // A value is needed: type it like a person would.
@@ -157,8 +185,15 @@ fn fix_flow_previews_a_diff_and_refuses_to_save_the_demo() {
         press(&mut app, &[KeyCode::Char('d')]);
     }
     assert_eq!(app.screen(), Screen::Diff);
-    assert!(app.diff.text.contains("+") && app.diff.text.contains("proxy_ssl_server_name on;"), "{}", app.diff.text);
-    assert!(app.diff.text.starts_with("diff --git a/conf.d/api-gateway.conf b/conf.d/api-gateway.conf"));
+    assert!(
+        app.diff.text.contains("+") && app.diff.text.contains("proxy_ssl_server_name on;"),
+        "{}",
+        app.diff.text
+    );
+    assert!(app
+        .diff
+        .text
+        .starts_with("diff --git a/conf.d/api-gateway.conf b/conf.d/api-gateway.conf"));
     let effects = press(&mut app, &[KeyCode::Char('c')]);
     assert_eq!(effects, vec![Effect::Copy(app.diff.text.clone())]);
     let effects = press(&mut app, &[KeyCode::Char('w')]);
@@ -174,7 +209,12 @@ fn help_lists_the_keys_of_the_screen_and_any_key_closes_it() {
     assert!(app.help);
     let text = screen_text(&render(&app, 80, 24));
     for b in keymap::bindings(Screen::List) {
-        assert!(text.contains(b.desc.split([':', ',', '(']).next().unwrap().trim()) || text.contains(b.keys), "{}", b.desc);
+        assert!(
+            text.contains(b.desc.split([':', ',', '(']).next().unwrap().trim())
+                || text.contains(b.keys),
+            "{}",
+            b.desc
+        );
     }
     press(&mut app, &[KeyCode::Char('j')]);
     assert!(!app.help);
@@ -184,7 +224,10 @@ fn help_lists_the_keys_of_the_screen_and_any_key_closes_it() {
 #[test]
 fn quitting_from_anywhere() {
     let mut app = demo_app();
-    press(&mut app, &[KeyCode::Enter, KeyCode::Char('o'), KeyCode::Char('q')]);
+    press(
+        &mut app,
+        &[KeyCode::Enter, KeyCode::Char('o'), KeyCode::Char('q')],
+    );
     assert!(app.quit);
     let mut app = demo_app();
     assert_eq!(app.update(Action::Quit), vec![]);
@@ -195,7 +238,10 @@ fn quitting_from_anywhere() {
 fn tiny_terminals_get_a_note_not_a_crash() {
     let app = demo_app();
     let text = screen_text(&render(&app, 20, 5));
-    assert!(text.contains("needs at") && text.contains("least 40×8"), "{text}");
+    assert!(
+        text.contains("needs at") && text.contains("least 40×8"),
+        "{text}"
+    );
 }
 
 fn snap(name: &str, app: &App) {
@@ -243,7 +289,10 @@ fn snapshots_of_every_screen() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("nginx.conf"), "http {\n  include missing.conf;\n  server { location / { proxy_pass https://a.example; } }\n}\n").unwrap();
     let cfg = conf::load(&Input::Path(dir.path().join("nginx.conf"))).unwrap();
-    let mut app = App::new(Model::build(cfg, Version::NEWEST_STABLE), "nginx.conf".into());
+    let mut app = App::new(
+        Model::build(cfg, Version::NEWEST_STABLE),
+        "nginx.conf".into(),
+    );
     snap("error_status", &app);
     press(&mut app, &[KeyCode::Char('E')]);
     let text = screen_text(&render(&app, 80, 24));
@@ -262,7 +311,13 @@ fn severity_colours_are_on_the_badges() {
         let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
         if let Some(x) = line.find("HIGH") {
             let x = line[..x].chars().count() as u16;
-            assert_eq!(buf[(x, y)].fg, theme.severity_high.fg.unwrap_or(ratatui::style::Color::Reset));
+            assert_eq!(
+                buf[(x, y)].fg,
+                theme
+                    .severity_high
+                    .fg
+                    .unwrap_or(ratatui::style::Color::Reset)
+            );
             found = true;
             break;
         }
