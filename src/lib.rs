@@ -7,8 +7,8 @@
 pub mod cli;
 pub mod conf;
 pub mod demo;
-pub mod model;
 pub mod fix;
+pub mod model;
 pub mod report;
 pub mod rules;
 pub mod tui;

@@ -233,12 +233,11 @@ fn event_loop(
     }
 }
 
-/// Whether this looks like a session with no local clipboard (SSH without
-/// a forwarded display, or no display at all).
+/// Whether there is no display to hold a clipboard: a console, or SSH
+/// without a forwarded display. (With X forwarding, the forwarded display's
+/// clipboard is the person's own.)
 fn remote_session() -> bool {
-    let has_display =
-        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
-    !has_display || std::env::var_os("SSH_TTY").is_some() && !has_display
+    std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none()
 }
 
 /// The OSC 52 escape that asks the terminal to set its clipboard.
