@@ -86,6 +86,18 @@ impl From<PlacementArg> for crate::fix::Placement {
     }
 }
 
+const PROBE_EXAMPLES: &str = "\
+Examples:
+  hopscope probe /etc/nginx                        every peer of every hop, as nginx would connect
+  hopscope probe /etc/nginx --hop conf.d/api.conf:12 --format json
+  hopscope fix /etc/nginx --set sni-name=api.example.com --probe   would the fixed hops connect?
+
+Per peer: connected or not and why in plain words, protocol and cipher, the
+certificate chain, whether the verify name matches, and whether the chain
+passes with the hop's CA and depth. Only the peers the configuration names
+are contacted. Exit status: 0 every probed peer works as configured; 1 some
+do not; 2 error.";
+
 const MAN_EXAMPLES: &str = "\
 Examples:
   hopscope man > /usr/local/share/man/man1/hopscope.1
@@ -193,6 +205,9 @@ pub enum Command {
     /// Apply proposed fixes: print a unified diff, or save safely.
     #[command(after_help = FIX_EXAMPLES)]
     Fix(FixArgs),
+    /// Open TLS to every peer of each hop exactly as nginx would, and report what it answers.
+    #[command(after_help = PROBE_EXAMPLES)]
+    Probe(ProbeArgs),
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions {
@@ -372,6 +387,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Check(args)) => check(&args),
         Some(Command::Explain { rule, list }) => explain(rule, list),
         Some(Command::Fix(args)) => run_fix(args),
+        Some(Command::Probe(args)) => run_probe(args),
         Some(Command::Completions { shell }) => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "hopscope", &mut out);
@@ -582,6 +598,13 @@ fn run_fix(args: FixArgs) -> ExitCode {
         eprintln!("nothing to fix");
         return ExitCode::from(1);
     }
+    if args.probe {
+        let ids: Vec<String> = outcome.applied.iter().map(|a| a.hop.clone()).collect();
+        let after = fix::engine::ids_after(&model, &outcome.after, &ids);
+        eprintln!("probing the {} fixed hop(s) as nginx would connect after the fix:", after.len());
+        let results = crate::probe::probe(&outcome.after, &after, crate::probe::Options::default());
+        eprint!("{}", crate::probe::text(&results));
+    }
     if args.validate {
         let Some(nginx) = fix::validate::find_nginx() else {
             eprintln!("hopscope: error: --validate needs nginx (set HOPSCOPE_NGINX or install it)");
@@ -639,6 +662,84 @@ fn run_fix(args: FixArgs) -> ExitCode {
     }
 }
 
+/// Output format of `probe`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProbeFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Probe only this hop, by id FILE:LINE (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub hop: Vec<String>,
+    /// Seconds to wait for each peer (connect and handshake).
+    #[arg(long, value_name = "S", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// How many peers to probe at once.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub concurrency: usize,
+    #[arg(long, value_enum, default_value_t = ProbeFormat::Text)]
+    pub format: ProbeFormat,
+}
+
+fn probe_options(timeout: f64, concurrency: usize) -> Result<crate::probe::Options, String> {
+    if !(timeout.is_finite() && timeout > 0.0 && timeout <= 600.0) {
+        return Err(format!("--timeout must be between 0 and 600 seconds, got {timeout}"));
+    }
+    Ok(crate::probe::Options {
+        timeout: std::time::Duration::from_secs_f64(timeout),
+        concurrency: concurrency.clamp(1, 256),
+    })
+}
+
+/// Prints probe results; the exit status says whether every probed peer works.
+fn report_probe(results: &[crate::probe::PeerResult], format: ProbeFormat) -> ExitCode {
+    match format {
+        ProbeFormat::Text => emit(&crate::probe::text(results)),
+        ProbeFormat::Json => {
+            let doc = serde_json::json!({"schema": "hopscope.probe/1", "results": results});
+            emit(&format!("{doc:#}\n"));
+        }
+    }
+    let failing = results.iter().filter(|r| r.probeable && !r.ok()).count();
+    if failing > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `probe`: handshakes with every peer, as nginx would make them.
+fn run_probe(args: ProbeArgs) -> ExitCode {
+    let opts = match probe_options(args.timeout, args.concurrency) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("hopscope: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let model = match args.load.model() {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    for h in &args.hop {
+        if !model.hops.iter().any(|x| &x.id == h) {
+            eprintln!("hopscope: error: no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)");
+            return ExitCode::from(2);
+        }
+    }
+    let results = crate::probe::probe(&model, &args.hop, opts);
+    let code = report_probe(&results, args.format);
+    if model.errors().next().is_some() {
+        return load_status(&model);
+    }
+    code
+}
+
 #[derive(Args, Debug)]
 pub struct FixArgs {
     #[command(flatten)]
@@ -667,4 +768,8 @@ pub struct FixArgs {
     /// Run `nginx -t` on a temporary copy with the fix applied first; refuse on failure.
     #[arg(long)]
     pub validate: bool,
+    /// Also probe the fixed hops' peers as nginx would connect after the fix
+    /// (what-if: nothing needs to be written for this).
+    #[arg(long)]
+    pub probe: bool,
 }

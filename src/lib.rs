@@ -9,6 +9,7 @@ pub mod conf;
 pub mod demo;
 pub mod fix;
 pub mod model;
+pub mod probe;
 pub mod report;
 pub mod rules;
 pub mod tui;

@@ -401,3 +401,16 @@ pub fn plan_selection(
         Err(missing)
     }
 }
+
+/// The ids, in a fixed configuration, of hops named by their ids in the
+/// configuration as loaded (inserted lines move line numbers).
+pub fn ids_after(original: &Model, after: &Model, ids: &[String]) -> Vec<String> {
+    after
+        .hops
+        .iter()
+        .filter(|h| {
+            original_id(original, &stable_key(after, h)).is_some_and(|id| ids.contains(&id))
+        })
+        .map(|h| h.id.clone())
+        .collect()
+}
