@@ -511,9 +511,7 @@ impl Model {
             .ancestors(ctx)
             .find(|&c| self.tree.ctx(c).kind.holds_ssl_settings())
             .unwrap_or(ctx);
-        let settings: Vec<Setting> = directives::specs(module, self.version)
-            .map(|spec| self.setting(ctx, own, module, spec))
-            .collect();
+        let settings = self.settings_at(ctx, module);
         let server = self
             .tree
             .enclosing(ctx, &[Kind::Server, Kind::StreamServer]);
@@ -616,6 +614,19 @@ impl Model {
             settings,
             host_header,
         }
+    }
+
+    /// The effective value of every directive of a module at any block, as
+    /// for a hop there: nginx's merge, with provenance.
+    pub fn settings_at(&self, ctx: CtxId, module: Module) -> Vec<Setting> {
+        let own = self
+            .tree
+            .ancestors(ctx)
+            .find(|&c| self.tree.ctx(c).kind.holds_ssl_settings())
+            .unwrap_or(ctx);
+        directives::specs(module, self.version)
+            .map(|spec| self.setting(ctx, own, module, spec))
+            .collect()
     }
 
     fn setting(&self, ctx: CtxId, own: CtxId, module: Module, spec: &'static Spec) -> Setting {

@@ -4,7 +4,7 @@
 
 use crate::fix::FixValue;
 use crate::model::{
-    directives, sni, CtxId, DirRef, Hop, Kind, Model, Module, NameSource, Origin, Setting, Upstream,
+    sni, CtxId, DirRef, Hop, Kind, Model, Module, NameSource, Origin, Setting, Upstream,
 };
 
 use super::{Finding, Rule, Severity};
@@ -243,47 +243,7 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse> {
 /// The effective settings of a module at any block (as the model computes
 /// them for hops).
 pub fn settings_at(model: &Model, ctx: CtxId, module: Module) -> Vec<Setting> {
-    let own = model
-        .tree
-        .ancestors(ctx)
-        .find(|&c| model.tree.ctx(c).kind.holds_ssl_settings())
-        .unwrap_or(ctx);
-    directives::specs(module, model.version)
-        .map(|spec| {
-            let name = spec.name(module);
-            let found = model
-                .effective(ctx, &name)
-                .and_then(|(at, lines)| lines.first().copied().map(|first| (at, first, lines)));
-            match found {
-                Some((at, first, lines)) => {
-                    let value = match spec.shape {
-                        directives::Shape::Scalar => model.dir(first).args_joined(),
-                        directives::Shape::Array => lines
-                            .iter()
-                            .map(|&l| model.dir(l).args_joined())
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    };
-                    Setting {
-                        name,
-                        spec,
-                        value: Some(value),
-                        origin: Origin::Explicit(model.provenance(at, first)),
-                        inherited: at != own,
-                        lines,
-                    }
-                }
-                None => Setting {
-                    value: spec.default(module, model.version).map(str::to_string),
-                    name,
-                    spec,
-                    origin: Origin::Default,
-                    inherited: false,
-                    lines: Vec::new(),
-                },
-            }
-        })
-        .collect()
+    model.settings_at(ctx, module)
 }
 
 /// Whether nginx treats a `*_ssl_certificate` value as a certificate to
