@@ -1,10 +1,10 @@
 //! `sni-ip-literal`: the TLS name is an IP address, so nginx sends no SNI
 //! and a certificate check against the name fails.
 
-use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::fix::{Applicability, Fix};
 use crate::model::{Model, Setting};
 
-use super::support::{is_ip_literal, name_origin, relate, sni_name_input, static_name};
+use super::support::{is_ip_literal, name_origin, real_host_changes, relate, static_name};
 use super::{Doc, Finding, Rule, Severity};
 
 pub const RULE: Rule = Rule {
@@ -86,14 +86,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             hop.proxy_host,
             name_origin(hop),
         );
-        let mut changes = vec![fix::set(hop.module, "_name", sni_name_input(model, hop))];
-        if !sn.is_some_and(Setting::is_on) {
-            changes.push(fix::set(
-                hop.module,
-                "_server_name",
-                FixValue::literal("on"),
-            ));
-        }
+        let changes = real_host_changes(model, hop);
         let fix = Fix::new(
             format!(
                 "name the server's host in {} and send it",

@@ -1,10 +1,10 @@
 //! `sni-upstream-name`: the SNI (or verify) name is an `upstream {}` group
 //! name such as `backend_pool`, not a host.
 
-use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::fix::{Applicability, Fix};
 use crate::model::{Model, NameSource, Setting};
 
-use super::support::{group_named, relate, sni_name_input};
+use super::support::{group_named, real_host_changes, relate};
 use super::{Doc, Finding, Rule, Severity};
 
 pub const RULE: Rule = Rule {
@@ -70,7 +70,6 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let Some(up) = group_named(model, hop) else {
             continue;
         };
-        let sn = hop.setting("_server_name");
         let verify = hop.setting("_verify");
         let sent = hop.sni.sent;
         let verified = verify.is_some_and(Setting::is_on);
@@ -101,14 +100,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             hop.proxy_host, up.name,
         );
         let severity = if fqdn { Severity::Low } else { Severity::High };
-        let mut changes = vec![fix::set(hop.module, "_name", sni_name_input(model, hop))];
-        if !sn.is_some_and(Setting::is_on) {
-            changes.push(fix::set(
-                hop.module,
-                "_server_name",
-                FixValue::literal("on"),
-            ));
-        }
+        let changes = real_host_changes(model, hop);
         let fix = Fix::new(
             format!(
                 "name a real host in {} instead of the group name",

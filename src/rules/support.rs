@@ -279,3 +279,22 @@ mod tests {
         assert!(!is_ip_literal("255.255.255.255"));
     }
 }
+
+/// The changes that make a hop send (and check) a real host name: the name
+/// a person gives (or the pool's single host name), and SNI turned on when
+/// it is off.
+pub fn real_host_changes(model: &Model, hop: &Hop) -> Vec<crate::fix::Change> {
+    let mut changes = vec![crate::fix::set(
+        hop.module,
+        "_name",
+        sni_name_input(model, hop),
+    )];
+    if !hop.setting("_server_name").is_some_and(Setting::is_on) {
+        changes.push(crate::fix::set(
+            hop.module,
+            "_server_name",
+            FixValue::literal("on"),
+        ));
+    }
+    changes
+}
