@@ -87,10 +87,7 @@ impl<'a> Lexer<'a> {
             b'{' => Ok(self.token(TokenKind::OpenBrace, start, start + 1)),
             b'}' => Ok(self.token(TokenKind::CloseBrace, start, start + 1)),
             b'#' => {
-                let end = src[start..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(src.len(), |i| start + i);
+                let end = memchr::memchr(b'\n', &src[start..]).map_or(src.len(), |i| start + i);
                 let end = if end > start && src[end - 1] == b'\r' && end < src.len() {
                     end - 1
                 } else {
@@ -290,7 +287,11 @@ pub fn word_value(raw: &[u8], quoted: bool) -> String {
         raw
     };
     if !inner.contains(&b'\\') {
-        return String::from_utf8_lossy(inner).into_owned();
+        // Nearly every word: valid UTF-8 without escapes, copied as is.
+        return match std::str::from_utf8(inner) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(inner).into_owned(),
+        };
     }
     let mut out = Vec::with_capacity(inner.len());
     let mut i = 0;

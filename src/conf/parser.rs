@@ -242,6 +242,9 @@ pub fn parse(src: &[u8]) -> Ast {
     for id in stack {
         ast.nodes[id as usize].range.end = src.len() as u32;
     }
+    // A configuration is loaded whole: return what growing the lists left over.
+    ast.nodes.shrink_to_fit();
+    ast.comments.shrink_to_fit();
     ast
 }
 
@@ -252,7 +255,9 @@ fn push_directive(
     end: u32,
     block: Option<Block>,
 ) -> NodeId {
-    let mut words = std::mem::take(&mut pending.words).into_iter();
+    // The pending list keeps its buffer for the next directive; the
+    // arguments get one of their exact size.
+    let mut words = pending.words.drain(..);
     let name = words.next().expect("caller checked that a name is pending");
     let args: Vec<Word> = words.collect();
     let id = ast.nodes.len() as NodeId;
@@ -285,6 +290,7 @@ fn close_block(ast: &mut Ast, id: NodeId, close: u32) {
     if let Some(b) = node.block.as_mut() {
         b.close = close;
         b.closed = true;
+        b.children.shrink_to_fit();
     }
 }
 

@@ -56,7 +56,7 @@ impl SourceFile {
     pub fn new(name: String, path: PathBuf, on_disk: bool, text: Vec<u8>) -> SourceFile {
         let mut line_starts = Vec::with_capacity(text.len() / 32 + 1);
         line_starts.push(0);
-        line_starts.extend(memchr_iter(b'\n', &text).map(|i| i as u32 + 1));
+        line_starts.extend(memchr::memchr_iter(b'\n', &text).map(|i| i as u32 + 1));
         SourceFile {
             name,
             path,
@@ -117,12 +117,6 @@ impl SourceFile {
     pub fn str(&self, r: Range) -> Cow<'_, str> {
         String::from_utf8_lossy(self.slice(r))
     }
-}
-
-fn memchr_iter(needle: u8, hay: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    hay.iter()
-        .enumerate()
-        .filter_map(move |(i, &b)| (b == needle).then_some(i))
 }
 
 #[cfg(test)]

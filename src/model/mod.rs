@@ -18,6 +18,7 @@ pub mod tree;
 pub mod version;
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use crate::conf::{Config, Directive, LoadError};
 pub use directives::{Module, Shape, Spec};
@@ -171,7 +172,46 @@ pub struct Model {
     pub upstreams: Vec<Upstream>,
     /// Per context: the directives the model looks up, by name id.
     index: Vec<Vec<(u16, DirRef)>>,
-    name_ids: HashMap<String, u16>,
+    name_ids: HashMap<String, u16, BuildHasherDefault<NameHasher>>,
+    /// The first `upstream {}` block of each (stream?, lower-cased name).
+    upstream_ids: HashMap<(bool, String), usize>,
+    /// Per module, the `*_ssl_*` directives of this version: spec, full
+    /// name and name id (made once, not per hop).
+    spec_names: Vec<(Module, Vec<SpecName>)>,
+}
+
+/// A `*_ssl_*` directive of one module: its spec, full name and name id.
+type SpecName = (&'static Spec, String, u16);
+
+/// A fast hash for the fixed table of directive names the model indexes
+/// (FxHash, as in rustc): every directive of the configuration is looked
+/// up in it once. The table's keys are fixed, so hostile input cannot
+/// make it degrade.
+#[derive(Default, Clone, Copy)]
+struct NameHasher(u64);
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl NameHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 /// How nginx files an upstream: context (stream?), lower-cased host, port
@@ -191,7 +231,7 @@ impl Model {
         let tree = Tree::build(&config);
         let mut names = directives::all_names();
         names.extend(EXTRA_NAMES.iter().map(|s| s.to_string()));
-        let name_ids: HashMap<String, u16> = names
+        let name_ids: HashMap<String, u16, BuildHasherDefault<NameHasher>> = names
             .into_iter()
             .enumerate()
             .map(|(i, n)| (n, i as u16))
@@ -218,7 +258,23 @@ impl Model {
             upstreams: Vec::new(),
             index,
             name_ids,
+            upstream_ids: HashMap::new(),
+            spec_names: Vec::new(),
         };
+        model.spec_names = Module::ALL
+            .iter()
+            .map(|&m| {
+                let specs = directives::specs(m, version)
+                    .map(|spec| {
+                        let name = spec.name(m);
+                        // Every spec name is indexed (`directives::all_names`).
+                        let id = model.name_ids[&name];
+                        (spec, name, id)
+                    })
+                    .collect();
+                (m, specs)
+            })
+            .collect();
         model.collect_upstreams();
         model.collect_hops();
         model
@@ -244,17 +300,14 @@ impl Model {
 
     /// `file:line` of a directive.
     pub fn at(&self, r: DirRef) -> String {
-        format!("{}:{}", self.file_name(r), self.line_col(r).0)
+        let line = self.config.file(r.file).line_of(self.dir(r).range.start);
+        format!("{}:{}", self.file_name(r), line)
     }
 
     /// Lines of a named directive written directly in a block.
     pub fn lines_in(&self, ctx: CtxId, name: &str) -> Vec<DirRef> {
         match self.name_ids.get(name) {
-            Some(&id) => self.index[ctx as usize]
-                .iter()
-                .filter(|(n, _)| *n == id)
-                .map(|&(_, r)| r)
-                .collect(),
+            Some(&id) => self.lines_with_id(ctx, id),
             None => self
                 .tree
                 .ctx(ctx)
@@ -285,11 +338,35 @@ impl Model {
             ctx,
             level: self.tree.ctx(ctx).kind.level(),
             file: self.file_name(dir).to_string(),
-            line: self.line_col(dir).0,
+            line: self
+                .config
+                .file(dir.file)
+                .line_of(self.dir(dir).range.start),
         }
     }
 
     fn collect_upstreams(&mut self) {
+        // Reading order of each block opener in the contexts that hold
+        // upstream blocks, looked up once instead of per upstream.
+        let mut opener_order: HashMap<DirRef, u32> = HashMap::new();
+        let mut indexed = vec![false; self.tree.ctxs.len()];
+        for c in &self.tree.ctxs {
+            if !matches!(c.kind, Kind::Upstream | Kind::StreamUpstream) {
+                continue;
+            }
+            let Some(p) = c.parent else { continue };
+            if std::mem::replace(&mut indexed[p as usize], true) {
+                continue;
+            }
+            let parent = self.tree.ctx(p);
+            opener_order.extend(
+                parent
+                    .directives
+                    .iter()
+                    .copied()
+                    .zip(parent.order.iter().copied()),
+            );
+        }
         for (i, c) in self.tree.ctxs.iter().enumerate() {
             if !matches!(c.kind, Kind::Upstream | Kind::StreamUpstream) {
                 continue;
@@ -303,16 +380,7 @@ impl Model {
                 .filter(|&&r| self.dir(r).name() == "server")
                 .filter_map(|&r| self.dir(r).arg(0).map(str::to_string))
                 .collect();
-            let order = c
-                .parent
-                .map(|p| self.tree.ctx(p))
-                .and_then(|p| {
-                    p.directives
-                        .iter()
-                        .position(|&r| r == opener)
-                        .map(|i| p.order[i])
-                })
-                .unwrap_or(0);
+            let order = opener_order.get(&opener).copied().unwrap_or(0);
             let up = Upstream {
                 order,
                 name: name.to_string(),
@@ -325,12 +393,18 @@ impl Model {
             };
             self.upstreams.push(up);
         }
+        for (i, u) in self.upstreams.iter().enumerate() {
+            self.upstream_ids
+                .entry((u.stream, u.name.to_ascii_lowercase()))
+                .or_insert(i);
+        }
     }
 
+    /// The first `upstream {}` block named `host` (case-insensitively).
     fn find_upstream(&self, host: &str, stream: bool) -> Option<usize> {
-        self.upstreams
-            .iter()
-            .position(|u| u.stream == stream && u.name.eq_ignore_ascii_case(host))
+        self.upstream_ids
+            .get(&(stream, host.to_ascii_lowercase()))
+            .copied()
     }
 
     fn collect_hops(&mut self) {
@@ -388,6 +462,7 @@ impl Model {
         hops.sort_by(|a: &Hop, b: &Hop| {
             (a.pass.file, a.line, a.column).cmp(&(b.pass.file, b.line, b.column))
         });
+        hops.shrink_to_fit();
         self.hops = hops;
         self.plain = plain;
     }
@@ -624,14 +699,61 @@ impl Model {
             .ancestors(ctx)
             .find(|&c| self.tree.ctx(c).kind.holds_ssl_settings())
             .unwrap_or(ctx);
-        directives::specs(module, self.version)
-            .map(|spec| self.setting(ctx, own, module, spec))
+        let mut out = Vec::with_capacity(self.specs_of(module).len());
+        for (spec, name, found) in self.effective_all(ctx, module) {
+            out.push(self.setting(name.to_string(), spec, own, module, found));
+        }
+        out
+    }
+
+    /// Every `*_ssl_*` directive of a module in this nginx version, with
+    /// its name, and the block and lines that set it for `ctx` as
+    /// [`Model::effective`] finds them (None: nginx's default applies).
+    pub fn effective_all(
+        &self,
+        ctx: CtxId,
+        module: Module,
+    ) -> impl Iterator<Item = (&'static Spec, &str, Option<(CtxId, Vec<DirRef>)>)> + '_ {
+        // The blocks whose settings reach `ctx`, innermost first.
+        let chain: Vec<CtxId> = self
+            .tree
+            .ancestors(ctx)
+            .filter(|&c| self.tree.ctx(c).kind.holds_ssl_settings())
+            .collect();
+        self.specs_of(module).iter().map(move |(spec, name, id)| {
+            let found = chain.iter().find_map(|&c| {
+                let lines = self.lines_with_id(c, *id);
+                (!lines.is_empty()).then_some((c, lines))
+            });
+            (*spec, name.as_str(), found)
+        })
+    }
+
+    /// The specs of a module in this version, with names and name ids.
+    fn specs_of(&self, module: Module) -> &[SpecName] {
+        self.spec_names
+            .iter()
+            .find(|(m, _)| *m == module)
+            .map_or(&[], |(_, v)| v.as_slice())
+    }
+
+    fn lines_with_id(&self, ctx: CtxId, id: u16) -> Vec<DirRef> {
+        self.index[ctx as usize]
+            .iter()
+            .filter(|(n, _)| *n == id)
+            .map(|&(_, r)| r)
             .collect()
     }
 
-    fn setting(&self, ctx: CtxId, own: CtxId, module: Module, spec: &'static Spec) -> Setting {
-        let name = spec.name(module);
-        match self.effective(ctx, &name) {
+    fn setting(
+        &self,
+        name: String,
+        spec: &'static Spec,
+        own: CtxId,
+        module: Module,
+        found: Option<(CtxId, Vec<DirRef>)>,
+    ) -> Setting {
+        match found {
             Some((at, lines)) => {
                 let value = match spec.shape {
                     Shape::Scalar => self.dir(lines[0]).args_joined(),

@@ -1,8 +1,11 @@
 //! Findings as the contract's FINDING objects (in `hops --json` and
 //! `check --format json`), and the `hopscope.check/1` document.
 
-use serde_json::{json, Value};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::Value;
 
+use super::hops::{to_value, ErrorsOut, Field, SeqMap, SeqOf};
 use crate::fix::{Change, Fix, FixValue};
 use crate::model::{DirRef, Model};
 use crate::rules::Finding;
@@ -13,67 +16,134 @@ pub fn edits(model: &Model, finding: &Finding) -> Value {
     crate::fix::edits_json(model, finding)
 }
 
-/// One finding as the contract's FINDING object.
-pub fn finding_json(model: &Model, f: &Finding) -> Value {
-    let (line, column) = model.line_col(f.at);
-    let hop = f.hop.and_then(|i| model.hops.get(i)).map(|h| h.id.as_str());
-    let related: Vec<Value> = f
-        .related
-        .iter()
-        .map(|r| place(model, r.dir, &r.label))
-        .collect();
-    json!({
-        "rule": f.rule,
-        "severity": f.severity.as_str(),
-        "hop": hop,
-        "file": model.file_name(f.at),
-        "line": line,
-        "column": column,
-        "message": f.message,
-        "fix": f.fix.as_ref().map(|fix| fix_json(model, f, fix)),
-        "related": related,
-        "suppressed": f.suppressed.as_ref().map(|reason| json!({"reason": reason})),
-    })
+/// One finding as the contract's FINDING object (keys in sorted order;
+/// see `report::hops`).
+pub(crate) struct FindingOut<'a> {
+    pub model: &'a Model,
+    pub f: &'a Finding,
 }
 
-fn place(model: &Model, dir: DirRef, label: &str) -> Value {
-    let (line, column) = model.line_col(dir);
-    json!({"file": model.file_name(dir), "line": line, "column": column, "label": label})
+impl Serialize for FindingOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (model, f) = (self.model, self.f);
+        let (line, column) = model.line_col(f.at);
+        let hop = f.hop.and_then(|i| model.hops.get(i)).map(|h| h.id.as_str());
+        let mut m = s.serialize_map(Some(10))?;
+        m.serialize_entry("column", &column)?;
+        m.serialize_entry("file", model.file_name(f.at))?;
+        let fix = f.fix.as_ref().map(|fix| FixOut { model, f, fix });
+        m.serialize_entry("fix", &fix)?;
+        m.serialize_entry("hop", &hop)?;
+        m.serialize_entry("line", &line)?;
+        m.serialize_entry("message", &f.message)?;
+        m.serialize_entry(
+            "related",
+            &SeqOf(|| f.related.iter().map(|r| PlaceOut(model, r.dir, &r.label))),
+        )?;
+        m.serialize_entry("rule", f.rule)?;
+        m.serialize_entry("severity", f.severity.as_str())?;
+        let suppressed = f
+            .suppressed
+            .as_deref()
+            .map(|reason| SeqMap([("reason", Field::Str(reason))]));
+        m.serialize_entry("suppressed", &suppressed)?;
+        m.end()
+    }
+}
+
+struct PlaceOut<'a>(&'a Model, DirRef, &'a str);
+
+impl Serialize for PlaceOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let PlaceOut(model, dir, label) = *self;
+        let (line, column) = model.line_col(dir);
+        SeqMap([
+            ("column", Field::U32(column)),
+            ("file", Field::Str(model.file_name(dir))),
+            ("label", Field::Str(label)),
+            ("line", Field::U32(line)),
+        ])
+        .serialize(s)
+    }
+}
+
+struct FixOut<'a> {
+    model: &'a Model,
+    f: &'a Finding,
+    fix: &'a Fix,
+}
+
+impl Serialize for FixOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let fix = self.fix;
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("applicability", fix.applicability.as_str())?;
+        m.serialize_entry("changes", &SeqOf(|| fix.changes.iter().map(ChangeOut)))?;
+        m.serialize_entry("edits", &edits(self.model, self.f))?;
+        m.serialize_entry("summary", &fix.summary)?;
+        m.end()
+    }
+}
+
+struct ChangeOut<'a>(&'a Change);
+
+impl Serialize for ChangeOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (directive, header, value) = match self.0 {
+            Change::Set { directive, value } => (directive, None, value),
+            Change::SetHeader {
+                directive,
+                header,
+                value,
+            } => (directive, Some(header), value),
+        };
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("directive", directive)?;
+        m.serialize_entry("header", &header)?;
+        match value {
+            FixValue::Literal(v) => {
+                m.serialize_entry("input", &())?;
+                m.serialize_entry("value", v)?;
+            }
+            FixValue::Input {
+                key,
+                prompt,
+                proposal,
+            } => {
+                m.serialize_entry("input", &InputOut(key, prompt, proposal.as_deref()))?;
+                m.serialize_entry("value", &())?;
+            }
+        }
+        m.end()
+    }
+}
+
+struct InputOut<'a>(&'a str, &'a str, Option<&'a str>);
+
+impl Serialize for InputOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("key", self.0)?;
+        m.serialize_entry("prompt", self.1)?;
+        m.serialize_entry("proposal", &self.2)?;
+        m.end()
+    }
+}
+
+/// One finding as the contract's FINDING object.
+pub fn finding_json(model: &Model, f: &Finding) -> Value {
+    to_value(&FindingOut { model, f })
 }
 
 /// The `fix` object of a finding.
 pub fn fix_json(model: &Model, f: &Finding, fix: &Fix) -> Value {
-    json!({
-        "summary": fix.summary,
-        "applicability": fix.applicability.as_str(),
-        "changes": fix.changes.iter().map(change_json).collect::<Vec<_>>(),
-        "edits": edits(model, f),
-    })
+    to_value(&FixOut { model, f, fix })
 }
 
 /// One proposed change: `value` is the literal value, or null when a
 /// person must supply it (`input` then says what is asked for).
 pub fn change_json(c: &Change) -> Value {
-    let (directive, header, value) = match c {
-        Change::Set { directive, value } => (directive, None, value),
-        Change::SetHeader {
-            directive,
-            header,
-            value,
-        } => (directive, Some(header), value),
-    };
-    let (literal, input) = match value {
-        FixValue::Literal(v) => (Some(v.as_str()), None),
-        FixValue::Input {
-            key,
-            prompt,
-            proposal,
-        } => (
-            None,
-            Some(json!({"key": key, "prompt": prompt, "proposal": proposal})),
-        ),
-    };
-    json!({"directive": directive, "header": header, "value": literal, "input": input})
+    to_value(&ChangeOut(c))
 }
 
 /// The findings of each hop, by hop index (findings not about a hop are left out).
@@ -89,12 +159,38 @@ pub fn by_hop<'a>(model: &Model, findings: &'a [Finding]) -> Vec<Vec<&'a Finding
 
 /// The whole `check --format json` document (`hopscope.check/1`).
 pub fn check_document(model: &Model, findings: &[Finding]) -> Value {
-    json!({
-        "schema": "hopscope.check/1",
-        "nginx_version": model.version.to_string(),
-        "errors": super::hops::errors_json(model),
-        "findings": findings.iter().map(|f| finding_json(model, f)).collect::<Vec<_>>(),
-    })
+    to_value(&CheckOut { model, findings })
+}
+
+/// Writes the `check --format json` document, pretty-printed with a final
+/// newline: the same text as printing [`check_document`] with `{:#}`,
+/// without building it in memory.
+pub fn write_check_document<W: std::io::Write + ?Sized>(
+    model: &Model,
+    findings: &[Finding],
+    out: &mut W,
+) -> std::io::Result<()> {
+    super::write_pretty(&CheckOut { model, findings }, out)
+}
+
+struct CheckOut<'a> {
+    model: &'a Model,
+    findings: &'a [Finding],
+}
+
+impl Serialize for CheckOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let model = self.model;
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("errors", &ErrorsOut(model))?;
+        m.serialize_entry(
+            "findings",
+            &SeqOf(|| self.findings.iter().map(|f| FindingOut { model, f })),
+        )?;
+        m.serialize_entry("nginx_version", &model.version.to_string())?;
+        m.serialize_entry("schema", "hopscope.check/1")?;
+        m.end()
+    }
 }
 
 #[cfg(test)]
@@ -102,6 +198,7 @@ mod tests {
     use super::*;
     use crate::fix::Applicability;
     use crate::report::testing::{dir, hop_finding, model};
+    use serde_json::json;
 
     const CONF: &str = "http {\n    proxy_ssl_verify off;\n    server {\n        location / { proxy_pass https://api.example.com; }\n    }\n}\n";
 

@@ -3,83 +3,250 @@
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::model::{Hop, Model, Origin, Setting};
+use crate::rules::Finding;
 
-/// One hop as the contract's HOP object. `findings` is filled by the caller.
-pub fn hop_json(model: &Model, hop: &Hop, findings: Vec<Value>) -> Value {
-    let upstream = hop.upstream.map(|u| {
-        let u = &model.upstreams[u];
-        json!({"name": u.name, "file": u.file, "line": u.line, "servers": u.servers})
-    });
-    json!({
-        "id": hop.id,
-        "file": hop.file,
-        "line": hop.line,
-        "column": hop.column,
-        "context": hop.context(),
-        "module": hop.module.as_str(),
-        "directive": hop.module.pass_directive(),
-        "target": hop.target.raw,
-        "server_names": hop.server_names,
-        "listen": hop.listen,
-        "locations": hop.locations,
-        "upstream": upstream,
-        "proxy_host": hop.proxy_host,
-        "sni": hop.sni,
-        "verify_name": hop.verify_name,
-        "settings": Settings(&hop.settings),
-        "findings": findings,
-    })
+// The JSON contract's objects are written straight from the model with
+// these `Serialize` impls: no JSON tree is built for a document, so a large
+// configuration costs neither the time nor the memory of one. Keys are
+// written in sorted order, as a `serde_json::Value` object prints them, so
+// the streamed text equals that of the `Value` functions below (which are
+// built from the same impls).
+
+/// A sequence serialized from an iterator made on demand.
+pub(crate) struct SeqOf<F>(pub F);
+
+impl<F, I> Serialize for SeqOf<F>
+where
+    F: Fn() -> I,
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
 }
 
+/// One hop as the contract's HOP object, with its FINDING objects.
+pub(crate) struct HopOut<'a, F> {
+    pub model: &'a Model,
+    pub hop: &'a Hop,
+    pub findings: F,
+}
+
+impl<F: Serialize> Serialize for HopOut<'_, F> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (model, hop) = (self.model, self.hop);
+        let mut m = s.serialize_map(Some(17))?;
+        m.serialize_entry("column", &hop.column)?;
+        m.serialize_entry("context", hop.context())?;
+        m.serialize_entry("directive", hop.module.pass_directive())?;
+        m.serialize_entry("file", &hop.file)?;
+        m.serialize_entry("findings", &self.findings)?;
+        m.serialize_entry("id", &hop.id)?;
+        m.serialize_entry("line", &hop.line)?;
+        m.serialize_entry("listen", &hop.listen)?;
+        m.serialize_entry("locations", &hop.locations)?;
+        m.serialize_entry("module", hop.module.as_str())?;
+        m.serialize_entry("proxy_host", &hop.proxy_host)?;
+        m.serialize_entry("server_names", &hop.server_names)?;
+        m.serialize_entry("settings", &Settings(&hop.settings))?;
+        m.serialize_entry("sni", &SniOut(&hop.sni))?;
+        m.serialize_entry("target", &hop.target.raw)?;
+        let upstream = hop.upstream.map(|u| UpstreamOut(&model.upstreams[u]));
+        m.serialize_entry("upstream", &upstream)?;
+        m.serialize_entry("verify_name", &hop.verify_name)?;
+        m.end()
+    }
+}
+
+struct UpstreamOut<'a>(&'a crate::model::Upstream);
+
+impl Serialize for UpstreamOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let u = self.0;
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("file", &u.file)?;
+        m.serialize_entry("line", &u.line)?;
+        m.serialize_entry("name", &u.name)?;
+        m.serialize_entry("servers", &u.servers)?;
+        m.end()
+    }
+}
+
+struct SniOut<'a>(&'a crate::model::Sni);
+
+impl Serialize for SniOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let sni = self.0;
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("dynamic", &sni.dynamic)?;
+        m.serialize_entry("name", &sni.name)?;
+        m.serialize_entry("sent", &sni.sent)?;
+        m.serialize_entry("why", &sni.why)?;
+        m.end()
+    }
+}
+
+/// The settings object: directive name → value and origin, by name.
 struct Settings<'a>(&'a [Setting]);
 
 impl Serialize for Settings<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for set in self.0 {
-            let v = match &set.origin {
-                Origin::Default => json!({"value": set.value, "origin": "default"}),
-                Origin::Explicit(p) => json!({
-                    "value": set.value, "origin": "explicit",
-                    "file": p.file, "line": p.line, "level": p.level,
-                }),
-            };
-            map.serialize_entry(&set.name, &v)?;
+        let mut sorted: Vec<&Setting> = self.0.iter().collect();
+        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut map = s.serialize_map(Some(sorted.len()))?;
+        for set in sorted {
+            map.serialize_entry(&set.name, &SettingOut(set))?;
         }
         map.end()
     }
 }
 
+struct SettingOut<'a>(&'a Setting);
+
+impl Serialize for SettingOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let set = self.0;
+        match &set.origin {
+            Origin::Default => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("origin", "default")?;
+                m.serialize_entry("value", &set.value)?;
+                m.end()
+            }
+            Origin::Explicit(p) => {
+                let mut m = s.serialize_map(Some(5))?;
+                m.serialize_entry("file", &p.file)?;
+                m.serialize_entry("level", p.level)?;
+                m.serialize_entry("line", &p.line)?;
+                m.serialize_entry("origin", "explicit")?;
+                m.serialize_entry("value", &set.value)?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// Load errors as the contract's `errors` array.
+pub(crate) struct ErrorsOut<'a>(pub &'a Model);
+
+impl Serialize for ErrorsOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.errors().map(|e| {
+            SeqMap([
+                ("file", Field::Str(&e.file)),
+                ("line", Field::U32(e.line)),
+                ("message", Field::Str(&e.message)),
+            ])
+        }))
+    }
+}
+
+/// A small object of scalar fields, keys given in sorted order.
+pub(crate) struct SeqMap<'a, const N: usize>(pub [(&'static str, Field<'a>); N]);
+
+pub(crate) enum Field<'a> {
+    Str(&'a str),
+    U32(u32),
+}
+
+impl<const N: usize> Serialize for SeqMap<'_, N> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(N))?;
+        for (k, v) in &self.0 {
+            match v {
+                Field::Str(t) => m.serialize_entry(k, t)?,
+                Field::U32(n) => m.serialize_entry(k, n)?,
+            }
+        }
+        m.end()
+    }
+}
+
+/// One hop as the contract's HOP object. `findings` is filled by the caller.
+pub fn hop_json(model: &Model, hop: &Hop, findings: Vec<Value>) -> Value {
+    to_value(&HopOut {
+        model,
+        hop,
+        findings,
+    })
+}
+
 /// Load errors as the contract's `errors` array.
 pub fn errors_json(model: &Model) -> Value {
-    Value::Array(
-        model
-            .errors()
-            .map(|e| json!({"file": e.file, "line": e.line, "message": e.message}))
-            .collect(),
-    )
+    to_value(&ErrorsOut(model))
+}
+
+pub(crate) fn to_value(v: &impl Serialize) -> Value {
+    serde_json::to_value(v).expect("the report types serialize to JSON")
 }
 
 /// The whole `hops --json` document.
 /// `findings_of(index, hop)` gives the FINDING objects of each hop.
 pub fn document(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<Value>) -> Value {
-    let files: Vec<&str> = model.config.files.iter().map(|f| f.name.as_str()).collect();
-    let hops: Vec<Value> = model
-        .hops
-        .iter()
-        .enumerate()
-        .map(|(i, h)| hop_json(model, h, findings_of(i, h)))
-        .collect();
-    json!({
-        "schema": "hopscope.hops/1",
-        "nginx_version": model.version.to_string(),
-        "files": files,
-        "errors": errors_json(model),
-        "hops": hops,
+    to_value(&DocOut {
+        model,
+        findings_of: |i: usize, h: &Hop| findings_of(i, h),
     })
+}
+
+/// Writes the whole `hops --json` document, pretty-printed with a final
+/// newline, with every hop's findings: the same text as printing
+/// [`document`] with `{:#}`, without building it in memory.
+pub fn write_document<W: std::io::Write + ?Sized>(
+    model: &Model,
+    findings: &[Finding],
+    out: &mut W,
+) -> std::io::Result<()> {
+    let by_hop = super::findings::by_hop(model, findings);
+    let doc = DocOut {
+        model,
+        findings_of: |i: usize, _: &Hop| {
+            let list: &[&Finding] = by_hop.get(i).map_or(&[], Vec::as_slice);
+            SeqOf(move || {
+                list.iter()
+                    .map(move |f| super::findings::FindingOut { model, f })
+            })
+        },
+    };
+    super::write_pretty(&doc, out)
+}
+
+struct DocOut<'a, F> {
+    model: &'a Model,
+    findings_of: F,
+}
+
+impl<'a, F, T> Serialize for DocOut<'a, F>
+where
+    F: Fn(usize, &'a Hop) -> T,
+    T: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let model = self.model;
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("errors", &ErrorsOut(model))?;
+        m.serialize_entry(
+            "files",
+            &SeqOf(|| model.config.files.iter().map(|f| f.name.as_str())),
+        )?;
+        m.serialize_entry(
+            "hops",
+            &SeqOf(|| {
+                model.hops.iter().enumerate().map(|(i, hop)| HopOut {
+                    model,
+                    hop,
+                    findings: (self.findings_of)(i, hop),
+                })
+            }),
+        )?;
+        m.serialize_entry("nginx_version", &model.version.to_string())?;
+        m.serialize_entry("schema", "hopscope.hops/1")?;
+        m.end()
+    }
 }
 
 /// The readable table: one block per hop. `findings_of(index, hop)` gives

@@ -1,7 +1,7 @@
 //! `cert-file-missing`: a certificate, key, CA, CRL or password file that
 //! does not exist (only for configurations read from disk).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::conf::Origin;
@@ -53,6 +53,7 @@ correct the path.",
 };
 
 /// What is wrong with a path.
+#[derive(Clone, Copy)]
 enum Bad {
     Missing,
     Directory,
@@ -89,6 +90,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         return;
     }
     let prefix = model.config.prefix.as_path();
+    let mut checked: HashMap<PathBuf, Option<Bad>> = HashMap::new();
     for u in tls_uses(model) {
         let s = &u.settings;
         let verify = on(s, "_verify");
@@ -120,7 +122,8 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 continue;
             };
             let path = resolve(prefix, value);
-            let Some(bad) = status(&path) else {
+            // Many hops name the same few files: look each up once.
+            let Some(bad) = *checked.entry(path.clone()).or_insert_with(|| status(&path)) else {
                 continue;
             };
             let (severity, tail) = if loaded {

@@ -157,7 +157,7 @@ impl Finding {
         hop: &Hop,
         message: String,
     ) -> Finding {
-        let index = model.hops.iter().position(|h| h.pass == hop.pass);
+        let index = hop_index(model, hop);
         Finding {
             rule: rule.id,
             severity,
@@ -194,6 +194,19 @@ impl Finding {
         });
         self
     }
+}
+
+/// The index of a hop in `Model::hops`. Rules hand over references into
+/// that list, so the index is found from the address, without a scan; a
+/// hop from elsewhere is looked up by its pass directive.
+fn hop_index(model: &Model, hop: &Hop) -> Option<usize> {
+    let size = std::mem::size_of::<Hop>();
+    let offset = (hop as *const Hop as usize).wrapping_sub(model.hops.as_ptr() as usize);
+    let i = offset / size;
+    if offset % size == 0 && i < model.hops.len() && model.hops[i].pass == hop.pass {
+        return Some(i);
+    }
+    model.hops.iter().position(|h| h.pass == hop.pass)
 }
 
 /// Every rule, in the order they are documented.
@@ -234,33 +247,37 @@ pub fn check(model: &Model) -> Vec<Finding> {
     for f in &mut out {
         f.suppressed = suppression(model, f);
     }
-    out.sort_by(|a, b| {
-        let ka = (
-            a.at.file,
-            model.line_col(a.at).0,
-            std::cmp::Reverse(a.severity),
-            a.rule,
-        );
-        let kb = (
-            b.at.file,
-            model.line_col(b.at).0,
-            std::cmp::Reverse(b.severity),
-            b.rule,
-        );
-        ka.cmp(&kb)
-    });
-    out
+    // The line of each finding is looked up once, not per comparison, and
+    // the (large) findings are moved once, not by every step of the sort.
+    let keys: Vec<_> = out
+        .iter()
+        .map(|f| {
+            let line = model
+                .config
+                .file(f.at.file)
+                .line_of(model.dir(f.at).range.start);
+            (f.at.file, line, std::cmp::Reverse(f.severity), f.rule)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+    let mut slots: Vec<Option<Finding>> = out.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|i| slots[i].take())
+        .collect()
 }
 
 /// `# hopscope: ignore RULE[,RULE…] reason` on the line of the finding's
 /// directive (trailing) or on the line just above it. `all` matches every
 /// rule. Returns the reason (possibly empty) when the finding is covered.
 pub fn suppression(model: &Model, f: &Finding) -> Option<String> {
-    let mut places = vec![f.at];
-    places.extend(f.related.iter().map(|r| r.dir));
-    places
-        .into_iter()
-        .find_map(|d| suppression_at(model, d.file, model.line_col(d).0, f.rule))
+    std::iter::once(f.at)
+        .chain(f.related.iter().map(|r| r.dir))
+        .find_map(|d| {
+            let line = model.config.file(d.file).line_of(model.dir(d).range.start);
+            suppression_at(model, d.file, line, f.rule)
+        })
 }
 
 fn suppression_at(model: &Model, file: FileId, line: u32, rule: &str) -> Option<String> {

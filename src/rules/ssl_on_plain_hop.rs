@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::model::{directives, DirRef, Model, Module};
+use crate::model::{DirRef, Model, Module};
 
 use super::support::tls_uses;
 use super::{Doc, Finding, Rule, Severity};
@@ -65,18 +65,17 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         if arg.starts_with('$') {
             continue;
         }
-        for spec in directives::specs(p.module, model.version) {
+        for (spec, name, found) in model.effective_all(p.ctx, p.module) {
             if spec.suffix.is_empty() {
                 continue;
             }
-            let name = spec.name(p.module);
-            let Some((_, lines)) = model.effective(p.ctx, &name) else {
+            let Some((_, lines)) = found else {
                 continue;
             };
             for l in lines {
                 if !used.contains(&l) {
                     dead.entry(l)
-                        .or_insert_with(|| (name.clone(), Vec::new()))
+                        .or_insert_with(|| (name.to_string(), Vec::new()))
                         .1
                         .push((p.pass, p.module));
                 }

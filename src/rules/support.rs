@@ -2,6 +2,8 @@
 //! where a value is defined, the places where nginx builds an upstream TLS
 //! context, names and upstream servers.
 
+use std::borrow::Cow;
+
 use crate::fix::FixValue;
 use crate::model::{
     sni, CtxId, DirRef, Hop, Kind, Model, Module, NameSource, Origin, Setting, Upstream,
@@ -160,18 +162,19 @@ pub fn ca_file_input(hop_or_place: &str, module: Module) -> FixValue {
 /// settings at `nginx -t`: every hop; an http pass directive with
 /// variables (nginx prepares TLS for any pass with variables); a stream
 /// server with `proxy_ssl on` but no `proxy_pass`.
-pub struct TlsUse {
+pub struct TlsUse<'a> {
     /// The pass directive (or the stream `server` block).
     pub at: DirRef,
     pub module: Module,
     /// Index into `Model::hops`.
     pub hop: Option<usize>,
-    pub settings: Vec<Setting>,
+    /// The hop's own settings (borrowed), or those computed for the place.
+    pub settings: Cow<'a, [Setting]>,
     /// How messages name the place: `backend_pool` or `proxy_pass http://$u`.
-    pub label: String,
+    pub label: Cow<'a, str>,
 }
 
-impl TlsUse {
+impl TlsUse<'_> {
     /// A finding at this place.
     pub fn finding(&self, rule: &Rule, severity: Severity, model: &Model, msg: String) -> Finding {
         match self.hop.and_then(|i| model.hops.get(i)) {
@@ -182,7 +185,7 @@ impl TlsUse {
 }
 
 /// Every place where nginx sets up TLS to an upstream.
-pub fn tls_uses(model: &Model) -> Vec<TlsUse> {
+pub fn tls_uses(model: &Model) -> Vec<TlsUse<'_>> {
     let mut out: Vec<TlsUse> = model
         .hops
         .iter()
@@ -191,8 +194,8 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse> {
             at: h.pass,
             module: h.module,
             hop: Some(i),
-            settings: h.settings.clone(),
-            label: peer(h).to_string(),
+            settings: Cow::Borrowed(&h.settings),
+            label: Cow::Borrowed(peer(h)),
         })
         .collect();
     for p in &model.plain {
@@ -206,8 +209,8 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse> {
                 at: p.pass,
                 module: p.module,
                 hop: None,
-                settings: settings_at(model, p.ctx, p.module),
-                label: format!("{} {}", d.name(), arg),
+                settings: Cow::Owned(settings_at(model, p.ctx, p.module)),
+                label: Cow::Owned(format!("{} {}", d.name(), arg)),
             });
         }
     }
@@ -232,8 +235,8 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse> {
                 at: opener,
                 module: Module::Stream,
                 hop: None,
-                settings: settings_at(model, ctx, Module::Stream),
-                label: format!("the stream server at {}", model.at(opener)),
+                settings: Cow::Owned(settings_at(model, ctx, Module::Stream)),
+                label: Cow::Owned(format!("the stream server at {}", model.at(opener))),
             });
         }
     }
@@ -259,6 +262,25 @@ pub fn certificate_set(value: Option<&str>, version: crate::model::Version) -> b
     }
 }
 
+/// The changes that make a hop send (and check) a real host name: the name
+/// a person gives (or the pool's single host name), and SNI turned on when
+/// it is off.
+pub fn real_host_changes(model: &Model, hop: &Hop) -> Vec<crate::fix::Change> {
+    let mut changes = vec![crate::fix::set(
+        hop.module,
+        "_name",
+        sni_name_input(model, hop),
+    )];
+    if !hop.setting("_server_name").is_some_and(Setting::is_on) {
+        changes.push(crate::fix::set(
+            hop.module,
+            "_server_name",
+            FixValue::literal("on"),
+        ));
+    }
+    changes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,23 +300,4 @@ mod tests {
         assert!(is_ip_literal("[2001:db8::1]"));
         assert!(!is_ip_literal("255.255.255.255"));
     }
-}
-
-/// The changes that make a hop send (and check) a real host name: the name
-/// a person gives (or the pool's single host name), and SNI turned on when
-/// it is off.
-pub fn real_host_changes(model: &Model, hop: &Hop) -> Vec<crate::fix::Change> {
-    let mut changes = vec![crate::fix::set(
-        hop.module,
-        "_name",
-        sni_name_input(model, hop),
-    )];
-    if !hop.setting("_server_name").is_some_and(Setting::is_on) {
-        changes.push(crate::fix::set(
-            hop.module,
-            "_server_name",
-            FixValue::literal("on"),
-        ));
-    }
-    changes
 }
