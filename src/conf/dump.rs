@@ -30,10 +30,29 @@ fn lines(text: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     })
 }
 
+/// A line nginx writes about itself rather than a configuration line:
+/// `nginx: [warn] …` on a terminal, or the error-log form
+/// `2026/11/25 21:17:48 [warn] 4771#4771: …` (Debian's nginx writes that
+/// form when its error log goes to stderr).
+pub fn is_nginx_message(line: &[u8]) -> bool {
+    if line.starts_with(b"nginx: ") {
+        return true;
+    }
+    let b = line;
+    b.len() > 21
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'/'
+        && b[7] == b'/'
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19..].starts_with(b" [")
+}
+
 /// True when the first line that is not nginx's own chatter is a marker.
 pub fn is_dump(text: &[u8]) -> bool {
     lines(text)
-        .find(|(_, l)| !l.iter().all(u8::is_ascii_whitespace) && !l.starts_with(b"nginx: "))
+        .find(|(_, l)| !l.iter().all(u8::is_ascii_whitespace) && !is_nginx_message(l))
         .is_some_and(|(_, l)| marker_name(l).is_some())
 }
 
@@ -42,7 +61,9 @@ pub fn is_dump(text: &[u8]) -> bool {
 pub fn failed_test(text: &[u8]) -> Option<String> {
     let errs: Vec<String> = lines(text)
         .filter(|(_, l)| {
-            l.starts_with(b"nginx: [emerg]") || l.starts_with(b"nginx: configuration file")
+            is_nginx_message(l)
+                && (l.windows(7).any(|w| w == b"[emerg]")
+                    || l.starts_with(b"nginx: configuration file"))
         })
         .map(|(_, l)| String::from_utf8_lossy(l).into_owned())
         .collect();
@@ -99,6 +120,16 @@ mod tests {
             )
         );
         assert_eq!(f[1], ("/e/a".to_string(), b"no newline at end".to_vec()));
+    }
+
+    #[test]
+    fn log_form_messages_before_the_dump_are_nginx_chatter() {
+        let t = b"2026/11/25 21:17:48 [warn] 4771#4771: \"ssl_stapling\" ignored\n\
+                  # configuration file /e/n.conf:\nevents {}\n";
+        assert!(is_dump(t));
+        let bad =
+            b"2026/11/25 21:17:48 [emerg] 4771#4771: unknown directive \"x\" in /e/n.conf:1\n";
+        assert!(failed_test(bad).unwrap().contains("unknown directive"));
     }
 
     #[test]
