@@ -12,7 +12,45 @@
 //!
 //! Only the peers the configuration names are contacted, at most
 //! `concurrency` at a time, each within `timeout`.
+//!
+//! After the handshake the probe waits briefly (as long as the handshake
+//! took, at least 100 ms, at most `timeout`) for a refusal that comes only
+//! then: in TLS 1.3 a server checks the client certificate after the client
+//! has finished (the alert certificate_required arrives afterwards), and
+//! nginx's stream module with `ssl_verify_client on` closes the connection
+//! after the handshake. nginx reads either instead of a response (502).
+//!
+//! Checked against a real nginx 1.22.1 with OpenSSL 3.0 (tests/probe.rs):
+//! SNI required / wrong / absent, client certificates, expired and
+//! wrongly named certificates, protocol mismatches, and chains. The verify
+//! depth counts the intermediate certificates: with depth N a chain of
+//! leaf, N intermediates and the trusted root passes, N+1 intermediates do
+//! not (depth 0 fails with one intermediate; the default 1 fails with two).
+//!
+//! # Where the probe and nginx differ
+//!
+//! - An nginx *http* server with `ssl_verify_client on` (or `optional` and
+//!   a certificate it rejects) completes every handshake and refuses the
+//!   request with HTTP 400 ("No required SSL certificate was sent", "The
+//!   SSL certificate error"). nginx passes that 400 on; the probe, which
+//!   sends no request, reports a working hop. A TLS client cannot tell
+//!   this server from one with `ssl_verify_client optional`, and whether
+//!   the server asked for a certificate at all is not available through
+//!   the safe `openssl` API (the crate forbids `unsafe`).
+//! - A refusal that arrives later than the wait above is missed.
+//! - nginx logs only the last verification error (a chain longer than the
+//!   depth shows as "20:unable to get local issuer certificate"); the probe
+//!   lists every error in order, and says "chain too long for verify
+//!   depth N" first.
+//! - nginx reuses TLS sessions per peer (`*_ssl_session_reuse on`): a
+//!   resumed session is not verified again and may carry the SNI of an
+//!   earlier handshake. The probe always makes a full handshake.
+//! - A host name that resolves to several addresses is one peer per address
+//!   for nginx; the probe contacts the first address only.
+//! - CRLs, password files and per-request (variable) names, certificates
+//!   and targets are left out, with a note.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -20,7 +58,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openssl::ssl::{
-    HandshakeError, Ssl, SslContextBuilder, SslMethod, SslOptions, SslVerifyMode, SslVersion,
+    HandshakeError, Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslVerifyMode,
+    SslVersion,
 };
 use openssl::x509::{X509Ref, X509VerifyResult};
 use serde::Serialize;
@@ -77,6 +116,8 @@ pub struct PeerResult {
     pub probeable: bool,
     pub sni: Option<String>,
     pub verify_name: Option<String>,
+    /// The handshake succeeded and the upstream did not refuse the client
+    /// right after it (protocol and chain are filled in either way).
     pub connected: bool,
     /// What went wrong, in plain words.
     pub error: Option<String>,
@@ -119,7 +160,7 @@ impl PeerResult {
             && self
                 .verification
                 .as_ref()
-                .is_none_or(|v| !v.enabled || v.would_pass)
+                .map_or(true, |v| !v.enabled || v.would_pass)
     }
 }
 
@@ -130,7 +171,22 @@ pub fn peers(model: &Model, hop: &Hop) -> Option<Vec<String>> {
         return None;
     }
     if let Some(u) = hop.upstream {
-        return Some(model.upstreams[u].servers.clone());
+        let up = &model.upstreams[u];
+        // An http `server` line without a port means port 80
+        // (ngx_http_upstream_server sets default_port 80, even for
+        // https:// passes); stream servers must name a port.
+        return Some(
+            up.servers
+                .iter()
+                .map(|s| {
+                    if up.stream || s.starts_with("unix:") || has_port(s) {
+                        s.clone()
+                    } else {
+                        format!("{s}:80")
+                    }
+                })
+                .collect(),
+        );
     }
     if hop.target.unix {
         return Some(vec![format!("unix:{}", hop.target.host)]);
@@ -145,8 +201,37 @@ pub fn peers(model: &Model, hop: &Hop) -> Option<Vec<String>> {
     }])
 }
 
+/// Whether `host:port` or `[v6]:port` names a port.
+fn has_port(addr: &str) -> bool {
+    match addr.strip_prefix('[') {
+        Some(rest) => rest
+            .split_once(']')
+            .is_some_and(|(_, p)| p.starts_with(':')),
+        None => addr.contains(':'),
+    }
+}
+
+/// One peer to probe: hop index, peer, the hop's plan and context.
+type Job = (usize, String, Arc<Plan>, Arc<Result<SslContext, String>>);
+
 /// Probes the given hops (all when `only` is empty), bounded in concurrency.
 pub fn probe(model: &Model, only: &[String], opts: Options) -> Vec<PeerResult> {
+    prepare(model, only).run(opts)
+}
+
+/// The work of a probe, resolved from the model up front: it owns
+/// everything it needs, so it can run on another thread (the TUI probes
+/// in the background) while the model stays where it is.
+pub struct Prepared {
+    jobs: Vec<Job>,
+    /// Results known without contacting anyone (targets with variables).
+    known: Vec<PeerResult>,
+    /// Hop ids in the model's order, to sort the results.
+    order: Vec<String>,
+}
+
+/// Resolves what probing the given hops (all when `only` is empty) takes.
+pub fn prepare(model: &Model, only: &[String]) -> Prepared {
     let mut jobs: Vec<(usize, String)> = Vec::new();
     let mut out: Vec<PeerResult> = Vec::new();
     for (i, hop) in model.hops.iter().enumerate() {
@@ -166,56 +251,79 @@ pub fn probe(model: &Model, only: &[String], opts: Options) -> Vec<PeerResult> {
             }
         }
     }
-    let plans: Vec<(usize, String, Plan)> = jobs
+    // One plan per hop, and one OpenSSL context per distinct set of
+    // context settings: loading a CA bundle costs tens of milliseconds of
+    // CPU, which a context per peer paid again for every peer (the peers of
+    // a 200-server pool took longer than their own timeouts).
+    let mut by_hop: HashMap<usize, Arc<Plan>> = HashMap::new();
+    let mut contexts: HashMap<String, Arc<Result<SslContext, String>>> = HashMap::new();
+    let plans: Vec<Job> = jobs
         .into_iter()
         .map(|(i, p)| {
-            let plan = Plan::for_hop(model, &model.hops[i]);
-            (i, p, plan)
+            let plan = Arc::clone(
+                by_hop
+                    .entry(i)
+                    .or_insert_with(|| Arc::new(Plan::for_hop(model, &model.hops[i]))),
+            );
+            let ctx = Arc::clone(
+                contexts
+                    .entry(plan.context_key())
+                    .or_insert_with(|| Arc::new(context(&plan))),
+            );
+            (i, p, plan, ctx)
         })
         .collect();
-    let next = Arc::new(Mutex::new(0usize));
-    let results: Arc<Mutex<Vec<(usize, PeerResult)>>> = Arc::new(Mutex::new(Vec::new()));
-    let workers = opts.concurrency.clamp(1, 256).min(plans.len().max(1));
-    let plans = Arc::new(plans);
-    let hops: Arc<Vec<(String, Option<String>, Option<String>)>> = Arc::new(
-        model
-            .hops
-            .iter()
-            .map(|h| (h.id.clone(), h.sni.name.clone(), h.verify_name.clone()))
-            .collect(),
-    );
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            let next = Arc::clone(&next);
-            let results = Arc::clone(&results);
-            let plans = Arc::clone(&plans);
-            let _hops = Arc::clone(&hops);
-            s.spawn(move || loop {
-                let job = {
-                    let Ok(mut n) = next.lock() else { return };
-                    let j = *n;
-                    *n += 1;
-                    j
-                };
-                let Some((i, peer, plan)) = plans.get(job) else { return };
-                let r = probe_peer(plan, peer, opts);
-                if let Ok(mut res) = results.lock() {
-                    res.push((job * 1_000_000 + i, r));
-                }
-            });
-        }
-    });
-    let mut done = match Arc::try_unwrap(results) {
-        Ok(m) => m.into_inner().unwrap_or_default(),
-        Err(a) => a.lock().map(|v| v.clone()).unwrap_or_default(),
-    };
-    done.sort_by_key(|(k, _)| *k);
-    out.extend(done.into_iter().map(|(_, r)| r));
-    out.sort_by(|a, b| {
-        let pos = |id: &str| model.hops.iter().position(|h| h.id == id).unwrap_or(usize::MAX);
-        pos(&a.hop).cmp(&pos(&b.hop))
-    });
-    out
+    Prepared {
+        jobs: plans,
+        known: out,
+        order: model.hops.iter().map(|h| h.id.clone()).collect(),
+    }
+}
+
+impl Prepared {
+    /// Contacts the peers, at most `opts.concurrency` at a time.
+    pub fn run(self, opts: Options) -> Vec<PeerResult> {
+        let Prepared {
+            jobs: plans,
+            known: mut out,
+            order,
+        } = self;
+        let next = Arc::new(Mutex::new(0usize));
+        let results: Arc<Mutex<Vec<(usize, PeerResult)>>> = Arc::new(Mutex::new(Vec::new()));
+        let workers = opts.concurrency.clamp(1, 256).min(plans.len().max(1));
+        let plans = Arc::new(plans);
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                let next = Arc::clone(&next);
+                let results = Arc::clone(&results);
+                let plans = Arc::clone(&plans);
+                s.spawn(move || loop {
+                    let job = {
+                        let Ok(mut n) = next.lock() else { return };
+                        let j = *n;
+                        *n += 1;
+                        j
+                    };
+                    let Some((i, peer, plan, ctx)) = plans.get(job) else {
+                        return;
+                    };
+                    let r = probe_peer(plan, ctx, peer, opts);
+                    if let Ok(mut res) = results.lock() {
+                        res.push((job * 1_000_000 + i, r));
+                    }
+                });
+            }
+        });
+        let mut done = match Arc::try_unwrap(results) {
+            Ok(m) => m.into_inner().unwrap_or_default(),
+            Err(a) => a.lock().map(|v| v.clone()).unwrap_or_default(),
+        };
+        done.sort_by_key(|(k, _)| *k);
+        out.extend(done.into_iter().map(|(_, r)| r));
+        let pos = |id: &str| order.iter().position(|h| h == id).unwrap_or(usize::MAX);
+        out.sort_by_key(|r| pos(&r.hop));
+        out
+    }
 }
 
 /// Everything needed to reproduce a hop's handshake, resolved up front so
@@ -237,7 +345,12 @@ struct Plan {
     notes: Vec<String>,
 }
 
-fn file_setting(model: &Model, hop: &Hop, suffix: &str, notes: &mut Vec<String>) -> Option<PathBuf> {
+fn file_setting(
+    model: &Model,
+    hop: &Hop,
+    suffix: &str,
+    notes: &mut Vec<String>,
+) -> Option<PathBuf> {
     let s = hop.setting(suffix)?;
     let v = s.value.as_deref().filter(|v| !v.is_empty())?;
     if v.contains('$') {
@@ -252,7 +365,11 @@ fn file_setting(model: &Model, hop: &Hop, suffix: &str, notes: &mut Vec<String>)
     if path.is_file() {
         Some(path)
     } else {
-        notes.push(format!("{} {} is not on this machine: left out", s.name, path.display()));
+        notes.push(format!(
+            "{} {} is not on this machine: left out",
+            s.name,
+            path.display()
+        ));
         None
     }
 }
@@ -265,7 +382,9 @@ impl Plan {
             (Some(n), true, false) => (Some(n.clone()), None),
             (Some(n), true, true) => (
                 None,
-                Some(format!("the SNI is computed per request ({n}); probed without SNI")),
+                Some(format!(
+                    "the SNI is computed per request ({n}); probed without SNI"
+                )),
             ),
             _ => (None, None),
         };
@@ -275,12 +394,20 @@ impl Plan {
             .unwrap_or(1);
         let ca = file_setting(model, hop, "_trusted_certificate", &mut notes);
         if file_setting(model, hop, "_crl", &mut notes).is_some() {
-            notes.push("the probe does not check the CRL: a revoked certificate still passes here".into());
+            notes.push(
+                "the probe does not check the CRL: a revoked certificate still passes here".into(),
+            );
         }
         let cert = file_setting(model, hop, "_certificate", &mut notes);
         let key = file_setting(model, hop, "_certificate_key", &mut notes);
-        if hop.setting("_password_file").and_then(|s| s.value.as_ref()).is_some() {
-            notes.push("password files are not used by the probe: an encrypted key fails to load".into());
+        if hop
+            .setting("_password_file")
+            .and_then(|s| s.value.as_ref())
+            .is_some()
+        {
+            notes.push(
+                "password files are not used by the probe: an encrypted key fails to load".into(),
+            );
         }
         Plan {
             hop: hop.id.clone(),
@@ -304,6 +431,24 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Everything [`context`] reads from the plan.
+    fn context_key(&self) -> String {
+        format!(
+            "{:?}",
+            (
+                &self.protocols,
+                &self.ciphers,
+                &self.ca,
+                self.depth,
+                &self.cert,
+                &self.key,
+                self.alpn_h2
+            )
+        )
+    }
+}
+
 fn version(name: &str) -> Option<SslVersion> {
     match name {
         "TLSv1" => Some(SslVersion::TLS1),
@@ -316,7 +461,7 @@ fn version(name: &str) -> Option<SslVersion> {
 
 /// Builds the client context as nginx's `ngx_ssl_create` + the module's
 /// `set_ssl` would.
-fn context(plan: &Plan, errors: Arc<Mutex<Vec<(i32, u32, String)>>>) -> Result<openssl::ssl::SslContext, String> {
+fn context(plan: &Plan) -> Result<SslContext, String> {
     let mut b = SslContextBuilder::new(SslMethod::tls_client()).map_err(|e| e.to_string())?;
     let order = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
     let enabled: Vec<&str> = order
@@ -325,8 +470,10 @@ fn context(plan: &Plan, errors: Arc<Mutex<Vec<(i32, u32, String)>>>) -> Result<o
         .filter(|p| plan.protocols.iter().any(|q| q == p))
         .collect();
     if let (Some(first), Some(last)) = (enabled.first(), enabled.last()) {
-        b.set_min_proto_version(version(first)).map_err(|e| e.to_string())?;
-        b.set_max_proto_version(version(last)).map_err(|e| e.to_string())?;
+        b.set_min_proto_version(version(first))
+            .map_err(|e| e.to_string())?;
+        b.set_max_proto_version(version(last))
+            .map_err(|e| e.to_string())?;
         let gaps = [
             ("TLSv1", SslOptions::NO_TLSV1),
             ("TLSv1.1", SslOptions::NO_TLSV1_1),
@@ -350,16 +497,6 @@ fn context(plan: &Plan, errors: Arc<Mutex<Vec<(i32, u32, String)>>>) -> Result<o
         None => b.set_default_verify_paths().map_err(|e| e.to_string())?,
     }
     b.set_verify_depth(plan.depth);
-    b.set_verify_callback(SslVerifyMode::PEER, move |ok, ctx| {
-        if !ok {
-            let e = ctx.error();
-            if let Ok(mut v) = errors.lock() {
-                v.push((e.as_raw(), ctx.error_depth(), e.error_string().to_string()));
-            }
-        }
-        // Keep going: the probe reports verification, it does not enforce it.
-        true
-    });
     if let (Some(cert), Some(key)) = (&plan.cert, &plan.key) {
         b.set_certificate_chain_file(cert)
             .map_err(|e| format!("cannot load client certificate {}: {e}", cert.display()))?;
@@ -378,20 +515,29 @@ pub fn explain_failure(text: &str, sni_sent: bool) -> String {
     let plain = if t.contains("unrecognized name") && !sni_sent {
         "the upstream wants SNI and none was sent (alert 112 unrecognized_name): it picks its certificate by name"
     } else if t.contains("unrecognized name") {
-        "the upstream does not serve the name that was sent (alert 112 unrecognized_name)"
+        "the upstream does not serve the name sent as SNI (alert 112 unrecognized_name)"
     } else if t.contains("handshake failure") && !sni_sent {
         "handshake failure (alert 40) with no SNI sent: the upstream most likely wants SNI (or a client certificate, or a protocol/cipher nginx does not offer)"
     } else if t.contains("certificate required") || t.contains("alert bad certificate") {
         "the upstream wants a client certificate (alert certificate_required / bad_certificate)"
     } else if t.contains("handshake failure") {
         "handshake failure (alert 40): the upstream wants SNI, a client certificate, or a protocol/cipher nginx does not offer"
-    } else if t.contains("protocol version") || t.contains("unsupported protocol") || t.contains("no protocols available") {
-        "no TLS version in common with the upstream"
-    } else if t.contains("wrong version number") || t.contains("packet length too long") || t.contains("record layer failure") {
+    } else if t.contains("protocol version")
+        || t.contains("unsupported protocol")
+        || t.contains("no protocols available")
+    {
+        "no TLS protocol version in common with the upstream"
+    } else if t.contains("wrong version number")
+        || t.contains("packet length too long")
+        || t.contains("record layer failure")
+    {
         "the upstream does not speak TLS on this port (plain HTTP?)"
     } else if t.contains("internal error") {
         "the upstream aborted the handshake (alert internal_error)"
-    } else if t.contains("unexpected eof") || t.contains("connection reset") || t.contains("broken pipe") {
+    } else if t.contains("unexpected eof")
+        || t.contains("connection reset")
+        || t.contains("broken pipe")
+    {
         "the upstream closed the connection during the handshake (some servers do this when SNI is missing)"
     } else if t.contains("no shared cipher") || t.contains("insufficient security") {
         "no cipher suite in common with the upstream"
@@ -420,7 +566,10 @@ fn describe(cert: &X509Ref) -> Cert {
                 .filter_map(|n| {
                     n.dnsname().map(|d| format!("DNS:{d}")).or_else(|| {
                         n.ipaddress().map(|ip| match ip.len() {
-                            4 => format!("IP:{}", std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3])),
+                            4 => format!(
+                                "IP:{}",
+                                std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3])
+                            ),
                             16 => {
                                 let mut b = [0u8; 16];
                                 b.copy_from_slice(ip);
@@ -447,8 +596,15 @@ fn describe(cert: &X509Ref) -> Cert {
 
 /// `X509_V_ERR_HOSTNAME_MISMATCH`.
 const HOSTNAME_MISMATCH: i32 = 62;
+/// `X509_V_ERR_CERT_CHAIN_TOO_LONG`.
+const CHAIN_TOO_LONG: i32 = 22;
 
-fn probe_peer(plan: &Plan, peer: &str, opts: Options) -> PeerResult {
+fn probe_peer(
+    plan: &Plan,
+    ctx: &Result<SslContext, String>,
+    peer: &str,
+    opts: Options,
+) -> PeerResult {
     let start = Instant::now();
     let mut r = PeerResult {
         hop: plan.hop.clone(),
@@ -470,7 +626,10 @@ fn probe_peer(plan: &Plan, peer: &str, opts: Options) -> PeerResult {
     if let Some(n) = &plan.sni_note {
         r.notes.push(n.clone());
     }
-    let result = handshake(plan, peer, opts, &mut r);
+    let result = match ctx {
+        Ok(ctx) => handshake(plan, ctx, peer, opts, &mut r),
+        Err(e) => Err(e.clone()),
+    };
     if let Err(e) = result {
         r.error = Some(e);
     }
@@ -482,6 +641,15 @@ fn probe_peer(plan: &Plan, peer: &str, opts: Options) -> PeerResult {
 enum Conn {
     Tcp(TcpStream),
     Unix(std::os::unix::net::UnixStream),
+}
+
+impl Conn {
+    fn set_read_timeout(&self, d: Duration) {
+        let _ = match self {
+            Conn::Tcp(s) => s.set_read_timeout(Some(d)),
+            Conn::Unix(s) => s.set_read_timeout(Some(d)),
+        };
+    }
 }
 
 impl Read for Conn {
@@ -510,7 +678,8 @@ impl Write for Conn {
 
 fn connect(peer: &str, timeout: Duration, r: &mut PeerResult) -> Result<Conn, String> {
     if let Some(path) = peer.strip_prefix("unix:") {
-        let s = std::os::unix::net::UnixStream::connect(path).map_err(|e| format!("cannot connect to {path}: {e}"))?;
+        let s = std::os::unix::net::UnixStream::connect(path)
+            .map_err(|e| format!("cannot connect to {path}: {e}"))?;
         let _ = s.set_read_timeout(Some(timeout));
         let _ = s.set_write_timeout(Some(timeout));
         r.address = Some(format!("unix:{path}"));
@@ -520,10 +689,14 @@ fn connect(peer: &str, timeout: Duration, r: &mut PeerResult) -> Result<Conn, St
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {peer}: {e}"))?
         .collect();
-    let addr = *addrs.first().ok_or_else(|| format!("{peer} resolves to no address"))?;
+    let addr = *addrs
+        .first()
+        .ok_or_else(|| format!("{peer} resolves to no address"))?;
     r.address = Some(addr.to_string());
     let s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => format!("connection refused by {addr}: nothing listens there"),
+        std::io::ErrorKind::ConnectionRefused => {
+            format!("connection refused by {addr}: nothing listens there")
+        }
         std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
             format!("no answer from {addr} within {} s", timeout.as_secs_f32())
         }
@@ -534,20 +707,37 @@ fn connect(peer: &str, timeout: Duration, r: &mut PeerResult) -> Result<Conn, St
     Ok(Conn::Tcp(s))
 }
 
-fn handshake(plan: &Plan, peer: &str, opts: Options, r: &mut PeerResult) -> Result<(), String> {
+fn handshake(
+    plan: &Plan,
+    ctx: &SslContext,
+    peer: &str,
+    opts: Options,
+    r: &mut PeerResult,
+) -> Result<(), String> {
     // Only the address part names the peer (`host:port weight=2` is split
     // by the model already; parameters never reach here).
     let errors: Arc<Mutex<Vec<(i32, u32, String)>>> = Arc::new(Mutex::new(Vec::new()));
-    let ctx = context(plan, Arc::clone(&errors))?;
-    let mut ssl = Ssl::new(&ctx).map_err(|e| e.to_string())?;
+    let mut ssl = Ssl::new(ctx).map_err(|e| e.to_string())?;
+    let seen = Arc::clone(&errors);
+    ssl.set_verify_callback(SslVerifyMode::PEER, move |ok, x| {
+        if !ok {
+            let e = x.error();
+            if let Ok(mut v) = seen.lock() {
+                v.push((e.as_raw(), x.error_depth(), e.error_string().to_string()));
+            }
+        }
+        // Keep going: the probe reports verification, it does not enforce it.
+        true
+    });
     if let Some(sni) = &plan.sni {
         ssl.set_hostname(sni).map_err(|e| e.to_string())?;
     }
     if let Some(name) = &plan.verify_name {
         ssl.param_mut().set_host(name).map_err(|e| e.to_string())?;
     }
+    let start = Instant::now();
     let conn = connect(peer, opts.timeout, r)?;
-    let stream = match ssl.connect(conn) {
+    let mut stream = match ssl.connect(conn) {
         Ok(s) => s,
         Err(HandshakeError::Failure(mid)) => {
             let text = mid
@@ -558,7 +748,10 @@ fn handshake(plan: &Plan, peer: &str, opts: Options, r: &mut PeerResult) -> Resu
             return Err(explain_failure(&text, plan.sni.is_some()));
         }
         Err(HandshakeError::WouldBlock(_)) => {
-            return Err(format!("the handshake did not finish within {} s", opts.timeout.as_secs_f32()))
+            return Err(format!(
+                "the handshake did not finish within {} s",
+                opts.timeout.as_secs_f32()
+            ))
         }
         Err(HandshakeError::SetupFailure(e)) => return Err(e.to_string()),
     };
@@ -576,7 +769,10 @@ fn handshake(plan: &Plan, peer: &str, opts: Options, r: &mut PeerResult) -> Resu
         .map(|_| !errs.iter().any(|(code, _, _)| *code == HOSTNAME_MISMATCH));
     let against = match &plan.ca {
         Some(ca) => format!("{} (the hop's CA), depth {}", ca.display(), plan.depth),
-        None => format!("the system CA bundle (the hop names no CA), depth {}", plan.depth),
+        None => format!(
+            "the system CA bundle (the hop names no CA), depth {}",
+            plan.depth
+        ),
     };
     let mut problems: Vec<String> = errs
         .iter()
@@ -585,6 +781,12 @@ fn handshake(plan: &Plan, peer: &str, opts: Options, r: &mut PeerResult) -> Resu
                 format!(
                     "the certificate is not for \"{}\" (nginx: upstream SSL certificate does not match)",
                     plan.verify_name.as_deref().unwrap_or("")
+                )
+            } else if *code == CHAIN_TOO_LONG {
+                // nginx logs the last error instead: (20:unable to get local issuer certificate)
+                format!(
+                    "{text} for verify depth {} (certificate {depth} of the chain): the depth must be at least the number of intermediate certificates",
+                    plan.depth
                 )
             } else {
                 format!("{text} (certificate {depth} of the chain)")
@@ -601,7 +803,66 @@ fn handshake(plan: &Plan, peer: &str, opts: Options, r: &mut PeerResult) -> Resu
         against,
         problems,
     });
+    // The handshake is over on this side, but the upstream may still refuse
+    // the client: in TLS 1.3 the server checks the client's certificate
+    // only after the client has finished (a rejection arrives as an alert),
+    // and nginx's stream module with `ssl_verify_client on` closes the
+    // connection after the handshake. nginx sends its request and reads
+    // that refusal (502), so wait briefly for it: about as long as the
+    // handshake took (a round trip or more), at least 100 ms.
+    let wait = start
+        .elapsed()
+        .max(Duration::from_millis(100))
+        .min(opts.timeout);
+    if let Some(e) = refused_after_handshake(&mut stream, wait, plan.sni.is_some()) {
+        r.connected = false;
+        return Err(e);
+    }
     Ok(())
+}
+
+/// Reads once, for at most `wait`: the refusal an upstream sends right
+/// after the handshake (an alert, or closing the connection), or None when
+/// it waits for a request as a server should (or speaks first).
+fn refused_after_handshake(
+    stream: &mut openssl::ssl::SslStream<Conn>,
+    wait: Duration,
+    sni_sent: bool,
+) -> Option<String> {
+    use openssl::ssl::ErrorCode;
+    stream.get_ref().set_read_timeout(wait);
+    let mut buf = [0u8; 1];
+    let e = match stream.ssl_read(&mut buf) {
+        Ok(_) => return None,
+        Err(e) => e,
+    };
+    const CLOSED: &str = "the upstream accepted the handshake, then closed the connection before any request: it refuses this client, most likely for a missing or unaccepted client certificate (nginx's stream module with ssl_verify_client on does this)";
+    match e.code() {
+        ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => None,
+        ErrorCode::ZERO_RETURN => Some(format!("{CLOSED} [close_notify]")),
+        ErrorCode::SSL => {
+            let text = e
+                .ssl_error()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| e.to_string());
+            Some(format!(
+                "after the handshake: {}",
+                explain_failure(&text, sni_sent)
+            ))
+        }
+        _ => match e.io_error() {
+            Some(io)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                None
+            }
+            Some(io) => Some(format!("{CLOSED} [{io}]")),
+            None => Some(format!("{CLOSED} [end of stream]")),
+        },
+    }
 }
 
 /// The text report.
@@ -621,9 +882,20 @@ pub fn text(results: &[PeerResult]) -> String {
         } else {
             "FAILS"
         };
-        let addr = r.address.as_deref().map(|a| format!(" ({a})")).unwrap_or_default();
-        let sni = r.sni.as_deref().map_or("no SNI".to_string(), |s| format!("SNI {s}"));
-        let _ = writeln!(out, "  {verdict:<13} {}{addr}, {sni}, {} ms", r.peer, r.millis);
+        let addr = r
+            .address
+            .as_deref()
+            .map(|a| format!(" ({a})"))
+            .unwrap_or_default();
+        let sni = r
+            .sni
+            .as_deref()
+            .map_or("no SNI".to_string(), |s| format!("SNI {s}"));
+        let _ = writeln!(
+            out,
+            "  {verdict:<13} {}{addr}, {sni}, {} ms",
+            r.peer, r.millis
+        );
         if let Some(e) = &r.error {
             let _ = writeln!(out, "    error: {e}");
         }
@@ -637,7 +909,11 @@ pub fn text(results: &[PeerResult]) -> String {
         }
         for (i, c) in r.chain.iter().enumerate() {
             let exp = if c.expired { "  EXPIRED" } else { "" };
-            let _ = writeln!(out, "    cert {i}: {} (issuer {}) until {}{exp}", c.subject, c.issuer, c.not_after);
+            let _ = writeln!(
+                out,
+                "    cert {i}: {} (issuer {}) until {}{exp}",
+                c.subject, c.issuer, c.not_after
+            );
             if !c.sans.is_empty() {
                 let _ = writeln!(out, "            {}", c.sans.join(" "));
             }
@@ -646,13 +922,21 @@ pub fn text(results: &[PeerResult]) -> String {
             let _ = writeln!(
                 out,
                 "    verify name {name}: {}",
-                if m { "matches the certificate" } else { "does NOT match the certificate" }
+                if m {
+                    "matches the certificate"
+                } else {
+                    "does NOT match the certificate"
+                }
             );
         }
         if let Some(v) = &r.verification {
             let state = if v.enabled { "on" } else { "off" };
             let pass = if v.would_pass { "passes" } else { "fails" };
-            let _ = writeln!(out, "    verification ({state} for this hop) {pass} against {}", v.against);
+            let _ = writeln!(
+                out,
+                "    verification ({state} for this hop) {pass} against {}",
+                v.against
+            );
             for p in &v.problems {
                 let _ = writeln!(out, "      - {p}");
             }
@@ -662,4 +946,31 @@ pub fn text(results: &[PeerResult]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_of_upstream_servers() {
+        assert!(has_port("127.0.0.1:8443"));
+        assert!(has_port("backend.example:443"));
+        assert!(has_port("[::1]:443"));
+        assert!(!has_port("[::1]"));
+        assert!(!has_port("127.0.0.1"));
+        assert!(!has_port("backend.example"));
+    }
+
+    #[test]
+    fn plain_words() {
+        let no_sni = explain_failure("tlsv1 unrecognized name", false);
+        assert!(no_sni.contains("wants SNI and none was sent"), "{no_sni}");
+        let wrong = explain_failure("tlsv1 unrecognized name", true);
+        assert!(wrong.contains("name sent as SNI"), "{wrong}");
+        let proto = explain_failure("tlsv1 alert protocol version", true);
+        assert!(proto.contains("TLS protocol version"), "{proto}");
+        let cert = explain_failure("tlsv13 alert certificate required", true);
+        assert!(cert.contains("client certificate"), "{cert}");
+    }
 }
