@@ -201,3 +201,39 @@ fn stream_hops_get_fixed_in_their_server() {
         out[0]
     );
 }
+
+#[test]
+fn a_rule_literal_is_a_parameter_list_and_a_typed_value_one_parameter() {
+    let src = "http {\n    server {\n        location / {\n            proxy_pass https://a.example;\n            proxy_ssl_protocols TLSv1 TLSv1.2;\n        }\n    }\n}\n";
+    let m = model(&[("nginx.conf", src)]);
+    let f = fix(vec![set(
+        Module::Proxy,
+        "_protocols",
+        FixValue::literal("TLSv1.2 TLSv1.3"),
+    )]);
+    let out = apply(&m, 0, &f, Placement::Hop);
+    assert!(
+        out[0].contains("proxy_ssl_protocols TLSv1.2 TLSv1.3;"),
+        "{}",
+        out[0]
+    );
+    let after = hopscope::fix::engine::reanalyze(&m, &[out[0].clone().into_bytes()]);
+    let d = after.dir(after.hops[0].setting("_protocols").unwrap().lines[0]);
+    assert_eq!(d.args.len(), 2, "two parameters, as nginx expects");
+
+    let f = fix(vec![set(
+        Module::Proxy,
+        "_trusted_certificate",
+        FixValue::Input {
+            key: "ca-file",
+            prompt: "CA".into(),
+            proposal: Some("/etc/my certs/ca.pem".into()),
+        },
+    )]);
+    let out = apply(&m, 0, &f, Placement::Hop);
+    assert!(
+        out[0].contains("proxy_ssl_trusted_certificate \"/etc/my certs/ca.pem\";"),
+        "{}",
+        out[0]
+    );
+}

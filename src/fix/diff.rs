@@ -1,10 +1,18 @@
 //! Unified diffs of fixed files, git-style (`a/` and `b/` paths relative to
 //! the prefix), which `patch -p1` applies from the prefix directory.
+//!
+//! The diff is made of the files' bytes, split into lines exactly where
+//! `patch` splits them (after each `\n`; a `\r` is content), so a file
+//! with CRLF endings, a stray `\r` or bytes that are not UTF-8 (a Latin-1
+//! comment) patches back to exactly the fixed bytes.
 
-use similar::TextDiff;
+use similar::{capture_diff_slices, group_diff_ops, Algorithm, DiffTag};
 
 use crate::conf::{FileId, SourceFile};
 use crate::model::Model;
+
+/// Lines of context around each change.
+const CONTEXT: usize = 3;
 
 /// The path used in diff headers.
 pub fn diff_path(model: &Model, f: &SourceFile) -> String {
@@ -15,23 +23,61 @@ pub fn diff_path(model: &Model, f: &SourceFile) -> String {
     }
 }
 
-/// The diff of every changed file, in file order.
-pub fn unified(model: &Model, changed: &[(FileId, Vec<u8>)]) -> String {
-    let mut out = String::new();
+/// A hunk range as `diff -u` writes it: `START,LEN`, `START` alone for one
+/// line, and the line before the range for an empty one.
+fn range(r: std::ops::Range<usize>) -> String {
+    match r.len() {
+        1 => format!("{}", r.start + 1),
+        0 => format!("{},0", r.start),
+        n => format!("{},{n}", r.start + 1),
+    }
+}
+
+fn line(out: &mut Vec<u8>, tag: u8, l: &[u8]) {
+    out.push(tag);
+    out.extend_from_slice(l);
+    if !l.ends_with(b"\n") {
+        out.extend_from_slice(b"\n\\ No newline at end of file\n");
+    }
+}
+
+/// The diff of every changed file, in file order, byte for byte.
+pub fn unified_bytes(model: &Model, changed: &[(FileId, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
     for (id, new) in changed {
         let f = model.config.file(*id);
-        let old = String::from_utf8_lossy(&f.text);
-        let new = String::from_utf8_lossy(new);
         let path = diff_path(model, f);
-        let diff = TextDiff::from_lines(old.as_ref(), new.as_ref());
-        out.push_str(&format!("diff --git a/{path} b/{path}\n"));
-        out.push_str(
-            &diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&format!("a/{path}"), &format!("b/{path}"))
-                .to_string(),
-        );
+        let old: Vec<&[u8]> = f.text.split_inclusive(|&b| b == b'\n').collect();
+        let new: Vec<&[u8]> = new.split_inclusive(|&b| b == b'\n').collect();
+        let ops = capture_diff_slices(Algorithm::Myers, &old, &new);
+        out.extend_from_slice(format!("diff --git a/{path} b/{path}\n").as_bytes());
+        for (i, group) in group_diff_ops(ops, CONTEXT).iter().enumerate() {
+            if i == 0 {
+                out.extend_from_slice(format!("--- a/{path}\n+++ b/{path}\n").as_bytes());
+            }
+            let (first, last) = (group[0], group[group.len() - 1]);
+            let o = first.old_range().start..last.old_range().end;
+            let n = first.new_range().start..last.new_range().end;
+            out.extend_from_slice(format!("@@ -{} +{} @@\n", range(o), range(n)).as_bytes());
+            for op in group {
+                let (tag, o, n) = op.as_tag_tuple();
+                match tag {
+                    DiffTag::Equal => old[o].iter().for_each(|l| line(&mut out, b' ', l)),
+                    DiffTag::Delete => old[o].iter().for_each(|l| line(&mut out, b'-', l)),
+                    DiffTag::Insert => new[n].iter().for_each(|l| line(&mut out, b'+', l)),
+                    DiffTag::Replace => {
+                        old[o].iter().for_each(|l| line(&mut out, b'-', l));
+                        new[n].iter().for_each(|l| line(&mut out, b'+', l));
+                    }
+                }
+            }
+        }
     }
     out
+}
+
+/// The diff as text, for showing it (bytes that are not UTF-8 become
+/// U+FFFD); write [`unified_bytes`] wherever it is to be applied.
+pub fn unified(model: &Model, changed: &[(FileId, Vec<u8>)]) -> String {
+    String::from_utf8_lossy(&unified_bytes(model, changed)).into_owned()
 }

@@ -2,9 +2,13 @@
 //! fixes into edits, apply them in one pass per round, re-analyse, and
 //! repeat until nothing changes (edits that overlapped an earlier one are
 //! picked up in the next round). A result that makes the configuration
-//! fail to parse is refused.
+//! fail to parse is refused. Two rules keep a fix from doing more than it
+//! was asked: a proposed value (a guess such as the system CA bundle) is
+//! used only for a rule the person named, and a fix whose lines another hop
+//! would inherit (a nested location, a shared include, `http`) is held back
+//! unless that hop's own fix for the same setting is applied with it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use super::edit::{self, Edit};
@@ -21,7 +25,8 @@ pub const MAX_ROUNDS: usize = 5;
 /// Which findings to fix.
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
-    /// Only these rules (all when empty).
+    /// Only these rules (all when empty). A fix uses the proposal of a
+    /// value nobody gave only when its rule is named here.
     pub rules: Vec<String>,
     /// Only these hop ids of the loaded configuration (all when empty).
     pub hops: Vec<String>,
@@ -194,7 +199,18 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
             let Some(hop) = f.hop.map(|h| &model.hops[h]) else {
                 continue;
             };
-            match plan::edits(model, hop, fix, sel.placement, &vals) {
+            // A proposal (a CA bundle that only covers public CAs, a key
+            // file named after the certificate) is a guess: it is used only
+            // for a rule the person named; otherwise the value must be given.
+            let named = sel.rules.iter().any(|r| r == f.rule);
+            let given_only;
+            let fix_vals = if named {
+                &vals
+            } else {
+                given_only = vals.given_only();
+                &given_only
+            };
+            match plan::edits(model, hop, fix, sel.placement, fix_vals) {
                 Ok(_) => {
                     chosen.push((fi, sel.placement));
                     round_applied.push(Applied {
@@ -211,30 +227,84 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
                 }
             }
         }
-        // Fixes of one hop are merged, so their lines stay together.
-        let kept = plan_selection(model, &findings, &chosen, &vals).unwrap_or_default();
-        let kept: Vec<Edit> = kept
-            .into_iter()
-            .filter(|e| {
-                let src = &texts[e.file.0 as usize];
-                src.get(e.range.as_usize()) != Some(e.text.as_bytes())
-            })
-            .collect();
-        if kept.is_empty() {
-            break;
-        }
-        for (i, text) in texts.iter_mut().enumerate() {
-            let mine: Vec<&Edit> = kept.iter().filter(|e| e.file.0 as usize == i).collect();
-            if !mine.is_empty() {
-                *text = edit::apply(text, &mine);
+        // Fixes of one hop are merged, so their lines stay together. A fix
+        // never changes a hop that is not itself being fixed for the same
+        // setting: an edit in a block another hop inherits from (a nested
+        // location, an `if` in the same location, `http` with the defining
+        // placement) is dropped when that hop's own fix is not in the round.
+        let (next, new_texts) = loop {
+            let kept = plan_selection(model, &findings, &chosen, &vals).unwrap_or_default();
+            let kept: Vec<Edit> = kept
+                .into_iter()
+                .filter(|e| {
+                    let src = &texts[e.file.0 as usize];
+                    src.get(e.range.as_usize()) != Some(e.text.as_bytes())
+                })
+                .collect();
+            if kept.is_empty() {
+                break (None, Vec::new());
             }
-        }
+            let mut new_texts = texts.clone();
+            for (i, text) in new_texts.iter_mut().enumerate() {
+                let mine: Vec<&Edit> = kept.iter().filter(|e| e.file.0 as usize == i).collect();
+                if !mine.is_empty() {
+                    *text = edit::apply(text, &mine);
+                }
+            }
+            let next = reanalyze(original, &new_texts);
+            let stray = collateral(model, &next, &findings, &chosen);
+            if stray.is_empty() {
+                break (Some(next), new_texts);
+            }
+            // Drop the fixes whose blocks hold a hop they would change (all
+            // of them if none can be blamed: never change an unchosen hop).
+            let mut blame: Vec<Option<usize>> = chosen
+                .iter()
+                .map(|&(fi, placement)| {
+                    let own = findings[fi].hop?;
+                    let changes = findings[fi].fix.iter().flat_map(|x| &x.changes);
+                    let changes: Vec<&super::Change> = changes.collect();
+                    stray.iter().position(|&(h, _)| {
+                        own != h
+                            && changes
+                                .iter()
+                                .any(|ch| reaches(model, own, ch, placement, h))
+                    })
+                })
+                .collect();
+            if blame.iter().all(Option::is_none) {
+                blame.iter_mut().for_each(|b| *b = Some(0));
+            }
+            for (b, a) in blame.iter().zip(&round_applied) {
+                let Some((h, what)) = b.map(|j| &stray[j]) else {
+                    continue;
+                };
+                let other = original_id(original, &stable_key(model, &model.hops[*h]))
+                    .unwrap_or_else(|| model.hops[*h].id.clone());
+                if seen.insert((a.rule, a.hop.clone())) {
+                    skipped.push(Skipped {
+                        rule: a.rule,
+                        hop: a.hop.clone(),
+                        reason: format!(
+                            "would also change {what} of {other}, which reads the same lines and whose own fix is not applied: fix both together, with the values they need"
+                        ),
+                        missing: None,
+                    });
+                }
+            }
+            let keep: Vec<bool> = blame.iter().map(Option::is_none).collect();
+            let mut it = keep.iter();
+            chosen.retain(|_| *it.next().unwrap_or(&false));
+            let mut it = keep.iter();
+            round_applied.retain(|_| *it.next().unwrap_or(&false));
+        };
+        let Some(next) = next else { break };
+        texts = new_texts;
         for a in round_applied {
             if !applied.iter().any(|x| x.rule == a.rule && x.hop == a.hop) {
                 applied.push(a);
             }
         }
-        let next = reanalyze(original, &texts);
         if next.errors().count() > base_errors {
             let errs = next.errors().map(|e| e.to_string()).collect();
             return Err(FixError::Breaks(errs));
@@ -273,6 +343,9 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
         }
         !left
     });
+    // A fix held back in one round (its values, another hop) and applied
+    // in a later one is not reported as both.
+    skipped.retain(|s| !applied.iter().any(|a| a.rule == s.rule && a.hop == s.hop));
     skipped.extend(still);
     Ok(Outcome {
         changed,
@@ -280,6 +353,119 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
         skipped,
         after,
     })
+}
+
+/// The stable key of every hop (see [`stable_key`]), without comparing
+/// every hop with every other.
+fn stable_keys(model: &Model) -> Vec<(String, usize)> {
+    let mut order: Vec<usize> = (0..model.hops.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&model.hops[a], &model.hops[b]);
+        (&x.file, x.line, x.column).cmp(&(&y.file, y.line, y.column))
+    });
+    let mut keys = vec![(String::new(), 0); model.hops.len()];
+    let mut rank = 0;
+    for (n, &i) in order.iter().enumerate() {
+        let file = &model.hops[i].file;
+        rank = if n > 0 && model.hops[order[n - 1]].file == *file {
+            rank + 1
+        } else {
+            0
+        };
+        keys[i] = (file.clone(), rank);
+    }
+    keys
+}
+
+/// Hops (indices of `model`) whose effective settings or Host header the
+/// planned round changes although none of their own chosen fixes sets that
+/// directive, with what changes.
+fn collateral(
+    model: &Model,
+    next: &Model,
+    findings: &[Finding],
+    chosen: &[(usize, Placement)],
+) -> Vec<(usize, String)> {
+    let mut planned: HashMap<usize, Vec<&super::Change>> = HashMap::new();
+    for &(fi, _) in chosen {
+        if let (Some(h), Some(fix)) = (findings[fi].hop, &findings[fi].fix) {
+            planned.entry(h).or_default().extend(&fix.changes);
+        }
+    }
+    let next_index: HashMap<(String, usize), usize> = stable_keys(next)
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| (k, i))
+        .collect();
+    let mut out = Vec::new();
+    for (i, key) in stable_keys(model).into_iter().enumerate() {
+        let Some(new) = next_index.get(&key).map(|&j| &next.hops[j]) else {
+            continue;
+        };
+        let hop = &model.hops[i];
+        let planned = planned.get(&i).map_or(&[][..], Vec::as_slice);
+        let sets = |name: &str| {
+            planned.iter().any(|c| match c {
+                super::Change::Set { directive, .. } => directive == name,
+                super::Change::SetHeader { .. } => false,
+            })
+        };
+        let sets_host = planned.iter().any(|c| {
+            matches!(c, super::Change::SetHeader { header, .. } if header.eq_ignore_ascii_case("host"))
+        });
+        let mut what: Vec<String> = hop
+            .settings
+            .iter()
+            .filter(|s| {
+                let now = new.settings.iter().find(|n| n.name == s.name);
+                now.is_some_and(|n| n.value != s.value) && !sets(&s.name)
+            })
+            .map(|s| s.name.clone())
+            .collect();
+        let host = |h: &Hop| h.host_header.as_ref().map(|x| x.value.clone());
+        if host(hop) != host(new) && !sets_host {
+            what.push("the Host header".into());
+        }
+        if !what.is_empty() {
+            out.push((i, what.join(", ")));
+        }
+    }
+    out
+}
+
+/// Whether a change planned for hop `own` lands where hop `other` reads
+/// it: in a block `other` is nested in, or on the very line `other`'s value
+/// comes from (a file included in both places).
+fn reaches(
+    model: &Model,
+    own: usize,
+    change: &super::Change,
+    placement: Placement,
+    other: usize,
+) -> bool {
+    let (super::Change::Set { directive, .. } | super::Change::SetHeader { directive, .. }) =
+        change;
+    let block = plan::target_block(model, &model.hops[own], directive, placement);
+    let h = &model.hops[other];
+    if model.tree.ancestors(h.ctx).any(|c| c == block) {
+        return true;
+    }
+    let from: Vec<crate::model::DirRef> = match change {
+        super::Change::Set { .. } => h
+            .settings
+            .iter()
+            .filter(|s| &s.name == directive)
+            .flat_map(|s| s.lines.iter().copied())
+            .collect(),
+        super::Change::SetHeader { .. } => match h.host_header.as_ref().map(|x| &x.origin) {
+            Some(crate::model::Origin::Explicit(p)) => vec![p.dir],
+            _ => Vec::new(),
+        },
+    };
+    model
+        .lines_in(block, directive)
+        .iter()
+        .any(|l| from.contains(l))
 }
 
 /// What a hop looks like to someone reading its effective settings: every
@@ -293,7 +479,7 @@ fn observable(hop: &Hop) -> Observable {
             .iter()
             .map(|s| (s.name.clone(), s.value.clone()))
             .collect(),
-        format!("{:?}", hop.sni),
+        format!("{:?} {:?} {}", hop.sni.sent, hop.sni.name, hop.sni.dynamic),
         hop.host_header.as_ref().map(|h| h.value.clone()),
     )
 }

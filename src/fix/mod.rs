@@ -36,7 +36,9 @@ impl Applicability {
 pub enum FixValue {
     Literal(String),
     /// Asked for by `key` (`--set sni-name=api.example.com`, a text field
-    /// in the TUI). `proposal` is used when the person gives nothing.
+    /// in the TUI). `proposal` is used when the person gives nothing, except
+    /// by `fix_all` for a rule the person did not name (a guess is never
+    /// written unasked).
     Input {
         key: &'static str,
         prompt: String,

@@ -41,6 +41,8 @@ impl Placement {
 #[derive(Clone, Debug, Default)]
 pub struct Values {
     map: BTreeMap<String, String>,
+    /// Proposals are not used: only what a person gave counts.
+    given_only: bool,
 }
 
 impl Values {
@@ -60,6 +62,14 @@ impl Values {
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
         self.map.insert(key.into(), value.into());
     }
+    /// The same values, with proposals left out: a fix that needs a value
+    /// nobody gave is then missing it instead of using its proposal.
+    pub fn given_only(&self) -> Values {
+        Values {
+            given_only: true,
+            ..self.clone()
+        }
+    }
     pub fn get(&self, hop: &str, key: &str) -> Option<&str> {
         self.map
             .get(&format!("{hop}:{key}"))
@@ -73,15 +83,22 @@ impl Values {
 pub struct Missing {
     pub key: &'static str,
     pub prompt: String,
+    /// The proposal that was not used (see [`Values::given_only`]).
+    pub proposal: Option<String>,
 }
 
 impl std::fmt::Display for Missing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "needs a value: {}", self.prompt)
+        write!(f, "needs a value: {}", self.prompt)?;
+        match &self.proposal {
+            Some(p) => write!(f, " (proposed: {p}, not used unless confirmed)"),
+            None => Ok(()),
+        }
     }
 }
 
-/// Resolves a value: supplied, else proposed, else missing.
+/// Resolves a value: supplied, else proposed (unless the values are
+/// [`Values::given_only`]), else missing.
 pub fn resolve(value: &FixValue, hop: &str, values: &Values) -> Result<String, Missing> {
     match value {
         FixValue::Literal(v) => Ok(v.clone()),
@@ -92,10 +109,11 @@ pub fn resolve(value: &FixValue, hop: &str, values: &Values) -> Result<String, M
         } => values
             .get(hop, key)
             .map(str::to_string)
-            .or_else(|| proposal.clone())
+            .or_else(|| proposal.clone().filter(|_| !values.given_only))
             .ok_or_else(|| Missing {
                 key,
                 prompt: prompt.clone(),
+                proposal: proposal.clone().filter(|_| values.given_only),
             }),
     }
 }
@@ -135,7 +153,14 @@ pub fn edits(
             Change::Set { directive, value } => {
                 let v = resolve(value, &hop.id, values)?;
                 let block = target_block(model, hop, directive, placement);
-                out.push(set_in_block(model, block, hop, directive, &[quote(&v)]));
+                // A rule's literal is a parameter list (`TLSv1.2 TLSv1.3`);
+                // a value a person gives is one parameter (a path may
+                // contain spaces).
+                let params: Vec<String> = match value {
+                    FixValue::Literal(_) => v.split_whitespace().map(quote).collect(),
+                    FixValue::Input { .. } => vec![quote(&v)],
+                };
+                out.push(set_in_block(model, block, hop, directive, &params));
             }
             Change::SetHeader {
                 directive,
@@ -171,7 +196,12 @@ fn combine(edits: Vec<Edit>) -> Vec<Edit> {
 }
 
 /// The block a change goes into.
-fn target_block(model: &Model, hop: &Hop, directive: &str, placement: Placement) -> CtxId {
+pub(crate) fn target_block(
+    model: &Model,
+    hop: &Hop,
+    directive: &str,
+    placement: Placement,
+) -> CtxId {
     match placement {
         Placement::Hop => hop.own,
         Placement::Defining => model

@@ -7,7 +7,8 @@
 //! rename it over the original (atomic on POSIX); then fsync the directory.
 //! A symlinked file is written through to its target. With several files,
 //! every temporary file is written before any is renamed, and a failure
-//! while renaming puts back the files already replaced.
+//! while renaming puts back the files already replaced (atomically, from
+//! their backups; a backup is kept, and named in the error, if that fails).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -38,18 +39,50 @@ pub enum SaveError {
         op: &'static str,
         err: io::Error,
     },
+    /// Saving several files failed after some were replaced, and putting
+    /// those back failed too: they hold the complete fixed bytes, and their
+    /// originals are kept in their backups.
+    Partial {
+        cause: Box<SaveError>,
+        replaced: Vec<Saved>,
+    },
+}
+
+impl SaveError {
+    fn cause(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SaveError::Changed(p) => {
+                write!(f, "{} changed on disk since it was loaded", p.display())
+            }
+            SaveError::Io { path, op, err } => write!(f, "cannot {op} {}: {err}", path.display()),
+            SaveError::Partial { cause, .. } => cause.cause(f),
+        }
+    }
 }
 
 impl std::fmt::Display for SaveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.cause(f)?;
         match self {
-            SaveError::Changed(p) => write!(
+            SaveError::Changed(_) => write!(
                 f,
-                "{} changed on disk since it was loaded; nothing was written (load it again and re-apply the fix)",
-                p.display()
+                "; nothing was written (load it again and re-apply the fix)"
             ),
-            SaveError::Io { path, op, err } => {
-                write!(f, "cannot {op} {}: {err}; nothing was written", path.display())
+            SaveError::Io { .. } => write!(f, "; nothing was written"),
+            SaveError::Partial { replaced, .. } => {
+                write!(
+                    f,
+                    "; these files were already replaced and could not be put back:"
+                )?;
+                for s in replaced {
+                    write!(
+                        f,
+                        " {} (original in {})",
+                        s.path.display(),
+                        s.backup.display()
+                    )?;
+                }
+                Ok(())
             }
         }
     }
@@ -77,11 +110,45 @@ pub fn backup_path(target: &Path) -> PathBuf {
     candidate
 }
 
-fn temp_path(target: &Path, tag: &str) -> PathBuf {
+/// A temporary name next to `target`; `n` > 0 steps past a stale file a
+/// killed run left under the same process id.
+fn temp_path(target: &Path, tag: &str, n: u32) -> PathBuf {
     let name = target
         .file_name()
         .map_or("file".into(), |n| n.to_string_lossy().into_owned());
-    target.with_file_name(format!(".{name}.hopscope-{tag}-{}", std::process::id()))
+    let pid = std::process::id();
+    match n {
+        0 => target.with_file_name(format!(".{name}.hopscope-{tag}-{pid}")),
+        n => target.with_file_name(format!(".{name}.hopscope-{tag}-{pid}-{n}")),
+    }
+}
+
+/// Runs `make` (which must fail with `AlreadyExists` on a taken name) on
+/// the first free temporary name next to `target`.
+fn at_free_temp<T>(
+    target: &Path,
+    tag: &str,
+    mut make: impl FnMut(&Path) -> io::Result<T>,
+) -> Result<(PathBuf, T), (PathBuf, io::Error)> {
+    let mut n = 0;
+    loop {
+        let tmp = temp_path(target, tag, n);
+        match make(&tmp) {
+            Ok(v) => return Ok((tmp, v)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+            Err(e) => return Err((tmp, e)),
+        }
+    }
+}
+
+/// Puts a replaced file back from its backup, atomically: the backup is
+/// linked to a temporary name and renamed over the file.
+fn restore(backup: &Path, target: &Path) -> io::Result<()> {
+    let (tmp, ()) =
+        at_free_temp(target, "restore", |p| fs::hard_link(backup, p)).map_err(|(_, e)| e)?;
+    fs::rename(&tmp, target).inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
 }
 
 /// Writes bytes to a new file next to `target`, synced, with `target`'s
@@ -92,13 +159,11 @@ fn write_temp(
     bytes: &[u8],
     meta: &fs::Metadata,
 ) -> Result<PathBuf, SaveError> {
-    let tmp = temp_path(target, tag);
+    let (tmp, mut f) = at_free_temp(target, tag, |p| {
+        OpenOptions::new().write(true).create_new(true).open(p)
+    })
+    .map_err(|(p, e)| io_err(&p, "create")(e))?;
     let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(io_err(&tmp, "create"))?;
         f.write_all(bytes).map_err(io_err(&tmp, "write"))?;
         f.sync_all().map_err(io_err(&tmp, "sync"))?;
         fs::set_permissions(&tmp, fs::Permissions::from_mode(meta.mode() & 0o7777))
@@ -182,14 +247,28 @@ pub fn save_all(files: &[Pending<'_>]) -> Result<Vec<Saved>, SaveError> {
             Err(SaveError::Changed(files[i].path.to_path_buf()))
         };
         if let Err(e) = res {
-            for (t, _, bak) in &staged[..i] {
-                let _ = fs::copy(bak, t);
-            }
             cleanup(&staged[i..]);
-            for (_, _, bak) in &staged[..i] {
-                let _ = fs::remove_file(bak);
+            // Put back what was already replaced; a backup whose file could
+            // not be put back is kept, and the error says where it is.
+            let mut replaced = Vec::new();
+            for (t, _, bak) in &staged[..i] {
+                match restore(bak, t) {
+                    Ok(()) => {
+                        let _ = fs::remove_file(bak);
+                    }
+                    Err(_) => replaced.push(Saved {
+                        path: t.clone(),
+                        backup: bak.clone(),
+                    }),
+                }
             }
-            return Err(e);
+            if replaced.is_empty() {
+                return Err(e);
+            }
+            return Err(SaveError::Partial {
+                cause: Box::new(e),
+                replaced,
+            });
         }
         sync_dir(target);
     }

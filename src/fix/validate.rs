@@ -3,8 +3,12 @@
 //! The prefix directory is mirrored into a temporary directory with
 //! symbolic links (so certificates and other files relative to the prefix
 //! are still found), the directories on the way to each changed file are
-//! made real, and the changed files are written there. nginx then tests the
-//! mirror; the real files are never touched.
+//! made real, and the changed files are written there. An `include` that
+//! names a file below the prefix by its absolute path is pointed into the
+//! mirror (in a copy of the including file), so nginx reads the fixed files
+//! however they are included; where that is impossible (an include in a
+//! file outside the prefix) validation is refused rather than passed. nginx
+//! then tests the mirror; the real files are never touched.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -60,6 +64,82 @@ fn materialize(root: &Path, original: &Path, rel: &Path) -> std::io::Result<()> 
     Ok(())
 }
 
+/// The mirror path of an absolute path below the prefix (compared as
+/// written and through symlinks), or None for a path elsewhere.
+fn into_mirror(path: &str, prefix: &Path, real_prefix: &Path, root: &Path) -> Option<PathBuf> {
+    let p = crate::conf::loader::normalize(Path::new(path));
+    if !p.is_absolute() {
+        return None;
+    }
+    [prefix, real_prefix]
+        .iter()
+        .find_map(|pre| p.strip_prefix(pre).ok())
+        .map(|rel| root.join(rel))
+}
+
+/// A file's text with every absolute `include` below the prefix pointed at
+/// the mirror, so nginx reads the fixed copies there and not the originals;
+/// None when nothing needs to change.
+fn redirect_includes(
+    text: &[u8],
+    ast: &crate::conf::Ast,
+    prefix: &Path,
+    real_prefix: &Path,
+    root: &Path,
+) -> Option<Vec<u8>> {
+    let mut edits: Vec<super::Edit> = ast
+        .nodes
+        .iter()
+        .filter(|d| d.name() == "include")
+        .filter_map(|d| {
+            let arg = d.args.first()?;
+            let to = into_mirror(&arg.value, prefix, real_prefix, root)?;
+            Some(super::Edit::replacement(
+                FileId(0),
+                arg.range,
+                super::plan::quote(&to.to_string_lossy()),
+            ))
+        })
+        .collect();
+    if edits.is_empty() {
+        return None;
+    }
+    edits.sort();
+    let refs: Vec<&super::Edit> = edits.iter().collect();
+    Some(super::edit::apply(text, &refs))
+}
+
+/// Refuses to validate when nginx would read a changed file through a path
+/// the mirror cannot redirect (an include in a file outside the prefix, or
+/// an absolute path that is not below it): `nginx -t` would test the
+/// original and accept anything.
+fn check_reachable(
+    model: &Model,
+    changed: &[(FileId, Vec<u8>)],
+    real_prefix: &Path,
+) -> Result<(), String> {
+    let cfg = &model.config;
+    for (&(from, node), targets) in &cfg.includes {
+        let Some((id, _)) = changed.iter().find(|(id, _)| targets.contains(id)) else {
+            continue;
+        };
+        let f = cfg.file(from);
+        let arg = cfg.ast(from).node(node).arg(0).unwrap_or("");
+        let inside = f.path.starts_with(&cfg.prefix);
+        let redirectable = !Path::new(arg).is_absolute()
+            || into_mirror(arg, &cfg.prefix, real_prefix, Path::new("/")).is_some();
+        if !inside || !redirectable {
+            return Err(format!(
+                "cannot validate a change to {}: {} includes it as \"{arg}\", which a test copy of {} cannot redirect",
+                cfg.file(*id).name,
+                f.name,
+                cfg.prefix.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Runs `nginx -t` on the configuration with `changed` applied.
 pub fn nginx_test(
     model: &Model,
@@ -67,6 +147,8 @@ pub fn nginx_test(
     nginx: &Path,
 ) -> Result<(), String> {
     let prefix = &model.config.prefix;
+    let real_prefix = fs::canonicalize(prefix).unwrap_or_else(|_| prefix.clone());
+    check_reachable(model, changed, &real_prefix)?;
     let main = &model.config.files[0];
     let main_rel = main
         .path
@@ -79,15 +161,36 @@ pub fn nginx_test(
         .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let root = tmp.path().join("prefix");
     mirror(prefix, &root).map_err(|e| format!("cannot mirror {}: {e}", prefix.display()))?;
-    for (id, bytes) in changed {
+    for (id, _) in changed {
         let f = model.config.file(*id);
-        let rel = f.path.strip_prefix(prefix).map_err(|_| {
-            format!(
+        if f.path.strip_prefix(prefix).is_err() {
+            return Err(format!(
                 "cannot validate a change to {}: it is outside the prefix {}",
                 f.path.display(),
                 prefix.display()
-            )
-        })?;
+            ));
+        }
+    }
+    // Every file below the prefix that changed, or that includes files by
+    // an absolute path into the prefix, gets its own copy in the mirror.
+    for (i, f) in model.config.files.iter().enumerate() {
+        let Ok(rel) = f.path.strip_prefix(prefix) else {
+            continue;
+        };
+        let new = changed.iter().find(|(id, _)| id.0 as usize == i);
+        let parsed;
+        let (text, ast) = match new {
+            Some((_, b)) => {
+                parsed = crate::conf::parser::parse(b);
+                (b, &parsed)
+            }
+            None => (&f.text, model.config.ast(FileId(i as u32))),
+        };
+        let bytes = match redirect_includes(text, ast, prefix, &real_prefix, &root) {
+            Some(b) => b,
+            None if new.is_some() => text.clone(),
+            None => continue,
+        };
         materialize(&root, prefix, rel)
             .map_err(|e| format!("cannot prepare {}: {e}", rel.display()))?;
         let dest = root.join(rel);
