@@ -4,7 +4,7 @@ use crate::fix::{self, Applicability, Fix, FixValue};
 use crate::model::{Model, Setting};
 
 use super::support::{
-    ca_file_input, group_named, is_ip_literal, peer, relate, sni_name_input, static_name,
+    ca_file_input, group_named, is_ip_literal, peer, real_host_changes, relate, static_name,
 };
 use super::{Doc, Finding, Rule, Severity};
 
@@ -103,7 +103,9 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let summary = if bad_name {
             // Verifying against a group name or an IP fails every
             // handshake: the fix names the real host too.
-            changes.push(fix::set(hop.module, "_name", sni_name_input(model, hop)));
+            // …and send it: a name that is checked but not sent leaves
+            // the upstream picking a certificate without it.
+            changes.extend(real_host_changes(model, hop));
             format!(
                 "turn {} on and check the certificate against a real host name in {} (today: {})",
                 verify.name,
