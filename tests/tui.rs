@@ -324,3 +324,32 @@ fn severity_colours_are_on_the_badges() {
     }
     assert!(found, "a HIGH badge is shown");
 }
+
+#[test]
+fn probing_runs_in_the_background_and_shows_a_verdict() {
+    let mut app = demo_app();
+    select_hop(&mut app, "conf.d/api-gateway.conf:18");
+    let effects = press(&mut app, &[KeyCode::Char('P')]);
+    assert_eq!(
+        effects,
+        vec![Effect::Probe(vec!["conf.d/api-gateway.conf:18".into()])]
+    );
+    assert_eq!(app.probes["conf.d/api-gateway.conf:18"].verdict(), "…");
+    // A second P while it runs asks for nothing more.
+    assert!(press(&mut app, &[KeyCode::Char('P')]).is_empty());
+    // The runner reports: the demo's peers do not resolve here.
+    let results = hopscope::probe::probe(
+        &app.model,
+        &["conf.d/api-gateway.conf:18".to_string()],
+        hopscope::probe::Options {
+            timeout: std::time::Duration::from_millis(200),
+            concurrency: 4,
+        },
+    );
+    assert!(!results.is_empty());
+    app.on_probed(results, &["conf.d/api-gateway.conf:18".to_string()]);
+    assert_eq!(app.probes["conf.d/api-gateway.conf:18"].verdict(), "fail");
+    let text = screen_text(&render(&app, 160, 48));
+    assert!(text.contains("probe"), "the list grows a probe column");
+    assert!(text.contains("fail"));
+}

@@ -76,6 +76,8 @@ pub enum Action {
     Save,
     Reload,
     Help,
+    /// Handshake with the selected hop's peers as nginx would.
+    Probe,
     /// Mouse wheel: lines to scroll (negative: up).
     Scroll(i16),
 }
@@ -89,6 +91,30 @@ pub enum Effect {
     Save(Vec<(PathBuf, Vec<u8>, Vec<u8>)>),
     /// Load the configuration again.
     Reload,
+    /// Probe these hops (ids) of the loaded configuration.
+    Probe(Vec<String>),
+    /// Probe these hops (ids in the loaded configuration) as they would be
+    /// once the previewed fix is applied: the what-if of the fix flow.
+    ProbeFixed(Vec<String>),
+}
+
+/// The last probe of a hop, or of the previewed fix.
+#[derive(Clone, Debug)]
+pub enum ProbeView {
+    Running,
+    Done(Vec<crate::probe::PeerResult>),
+}
+
+impl ProbeView {
+    /// A short verdict: `…`, `ok`, `fail`, `n/a`.
+    pub fn verdict(&self) -> &'static str {
+        match self {
+            ProbeView::Running => "…",
+            ProbeView::Done(r) if r.iter().all(|p| !p.probeable) => "n/a",
+            ProbeView::Done(r) if r.iter().filter(|p| p.probeable).all(|p| p.ok()) => "ok",
+            ProbeView::Done(_) => "fail",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,8 +213,15 @@ pub struct App {
     pub confirm_save: bool,
     pub status: Option<Status>,
     pub quit: bool,
-    /// Rows the current view shows (set by the renderer), for paging.
+    /// Rows the current view shows (set by the runner), for paging.
     pub page: usize,
+    /// The terminal's size (set by the runner), to stop scrolling at the
+    /// end of what a view shows.
+    pub area: (u16, u16),
+    /// The last probe of each hop, by hop id.
+    pub probes: HashMap<String, ProbeView>,
+    /// The what-if probe of the previewed fix.
+    pub fix_probe: Option<ProbeView>,
 }
 
 impl App {
@@ -219,6 +252,9 @@ impl App {
             status: None,
             quit: false,
             page: 10,
+            area: (80, 24),
+            probes: HashMap::new(),
+            fix_probe: None,
         };
         app.analyse();
         if app.model.errors().next().is_some() {
@@ -245,6 +281,9 @@ impl App {
         self.stack.truncate(1);
         self.fix = FixFlow::default();
         self.diff = DiffView::default();
+        // Probes describe the configuration they ran on.
+        self.probes.clear();
+        self.fix_probe = None;
     }
 
     fn analyse(&mut self) {
@@ -425,6 +464,7 @@ impl App {
         }
         if self.confirm_save {
             self.confirm_save = false;
+            self.set_status(false, "not saved: nothing was written");
             return true;
         }
         false
@@ -454,6 +494,9 @@ impl App {
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        // A message answers the last key; the next one clears it, so the
+        // footer shows the keys again instead of stale news.
+        self.status = None;
         let effects = self.apply(action);
         if self.screen() == Screen::Fix {
             // The impact of the fix under the cursor is part of what the
@@ -480,6 +523,11 @@ impl App {
                 if self.stack.len() > 1 {
                     self.stack.pop();
                     self.scroll = 0;
+                } else if !self.filter.is_empty() {
+                    // Esc on the list clears a kept filter.
+                    self.filter.clear();
+                    self.refresh_rows();
+                    self.set_status(false, "filter cleared");
                 }
             }
             Action::Up => self.move_by(screen, -1),
@@ -542,6 +590,33 @@ impl App {
             }
             Action::Save => self.ask_save(),
             Action::Reload => return vec![Effect::Reload],
+            Action::Probe if screen == Screen::Diff => {
+                let hops = self.diff_hops();
+                if hops.is_empty() {
+                    return Vec::new();
+                }
+                self.fix_probe = Some(ProbeView::Running);
+                self.set_status(
+                    false,
+                    "probing the fixed hops as nginx would connect after the fix…",
+                );
+                return vec![Effect::ProbeFixed(hops)];
+            }
+            Action::Probe => {
+                let Some(h) = self.selected_hop() else {
+                    return Vec::new();
+                };
+                let id = self.model.hops[h].id.clone();
+                if matches!(self.probes.get(&id), Some(ProbeView::Running)) {
+                    return Vec::new();
+                }
+                self.probes.insert(id.clone(), ProbeView::Running);
+                self.set_status(
+                    false,
+                    format!("probing {id}: a handshake with each peer, as nginx would…"),
+                );
+                return vec![Effect::Probe(vec![id])];
+            }
         }
         Vec::new()
     }
@@ -568,11 +643,31 @@ impl App {
             }
             Screen::Fix => self.fix.cursor = clamp(self.fix.cursor, self.fix.items.len()),
             Screen::Diff => {
-                self.diff.scroll = clamp(self.diff.scroll, self.diff.text.lines().count())
+                let n = self.scroll_stops(self.diff.text.lines().count());
+                self.diff.scroll = clamp(self.diff.scroll, n)
             }
             Screen::Rules => self.rules_cursor = clamp(self.rules_cursor, rules::registry().len()),
-            Screen::Explain | Screen::Errors => self.scroll = clamp(self.scroll, 10_000),
+            Screen::Explain => {
+                let width = self.area.0.saturating_sub(2) as usize;
+                let lines = self
+                    .explain_rule
+                    .and_then(rules::find)
+                    .map_or(0, |r| super::ui::explain_rows(r, width).len());
+                self.scroll = clamp(self.scroll, self.scroll_stops(lines));
+            }
+            Screen::Errors => {
+                let n = self.scroll_stops(self.model.errors().count());
+                self.scroll = clamp(self.scroll, n)
+            }
         }
+    }
+
+    /// How many top lines a framed view of `lines` lines can start at: it
+    /// stops when its last line is at the bottom, never scrolling into
+    /// emptiness.
+    fn scroll_stops(&self, lines: usize) -> usize {
+        let height = self.area.1.saturating_sub(4) as usize;
+        lines.saturating_sub(height) + 1
     }
 
     fn open(&mut self, screen: Screen) {
@@ -802,9 +897,10 @@ impl App {
         match plan_selection(&self.model, &self.findings, &chosen, &self.fix.values) {
             Err(missing) => {
                 let (hop, m) = &missing[0];
+                // The key to press first: the prompt can be long.
                 self.set_status(
                     true,
-                    format!("{hop} needs {}: press e to type it", m.prompt),
+                    format!("press e to type what {hop} needs: {}", m.prompt),
                 );
             }
             Ok(edits) => {
@@ -815,6 +911,7 @@ impl App {
                     .filter(|(i, t)| *t != self.model.config.files[*i].text)
                     .map(|(i, t)| (FileId(i as u32), t))
                     .collect();
+                self.fix_probe = None;
                 self.diff = DiffView {
                     text: crate::fix::diff::unified(&self.model, &changed),
                     changed,
@@ -844,6 +941,45 @@ impl App {
         self.confirm_save = true;
     }
 
+    /// The hops the previewed fix is about.
+    pub fn diff_hops(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .fix
+            .items
+            .iter()
+            .filter(|i| i.checked)
+            .filter_map(|i| self.findings[i.finding].hop)
+            .map(|h| self.model.hops[h].id.clone())
+            .collect();
+        ids.dedup();
+        ids
+    }
+
+    /// Results of a probe of hops of the loaded configuration.
+    pub fn on_probed(&mut self, results: Vec<crate::probe::PeerResult>, asked: &[String]) {
+        for id in asked {
+            let mine: Vec<_> = results.iter().filter(|r| &r.hop == id).cloned().collect();
+            let view = ProbeView::Done(mine);
+            let verdict = view.verdict();
+            self.probes.insert(id.clone(), view);
+            self.set_status(
+                verdict == "fail",
+                format!("probe of {id}: {verdict} (details in the hop view)"),
+            );
+        }
+    }
+
+    /// Results of the what-if probe of the previewed fix.
+    pub fn on_fix_probed(&mut self, results: Vec<crate::probe::PeerResult>) {
+        let view = ProbeView::Done(results);
+        let verdict = view.verdict();
+        self.set_status(
+            verdict == "fail",
+            format!("with the fix applied, the probe says: {verdict}"),
+        );
+        self.fix_probe = Some(view);
+    }
+
     pub fn on_copied(&mut self, how: Result<&str, String>) {
         match how {
             Ok(how) => self.set_status(false, format!("diff copied ({how})")),
@@ -854,10 +990,7 @@ impl App {
     pub fn on_saved(&mut self, result: Result<Vec<String>, String>) -> Vec<Effect> {
         match result {
             Ok(saved) => {
-                self.set_status(
-                    false,
-                    format!("saved {} (backup kept); reloading", saved.join(", ")),
-                );
+                self.set_status(false, format!("saved {}; reloading", saved.join(", ")));
                 vec![Effect::Reload]
             }
             Err(e) => {
@@ -882,16 +1015,93 @@ impl App {
                     .iter()
                     .filter(|f| f.suppressed.is_none())
                     .count();
+                // After a save, say both: what was written, then what changed.
                 let prefix = keep
-                    .map(|s| s.text.replace("; reloading", ""))
+                    .and_then(|s| s.text.strip_suffix("; reloading").map(str::to_string))
                     .unwrap_or_default();
-                let sep = if prefix.is_empty() { "" } else { "; " };
-                self.set_status(
-                    false,
-                    format!("{prefix}{sep}reloaded: {after} finding(s), was {before}"),
-                );
+                let head = if prefix.is_empty() {
+                    "reloaded".to_string()
+                } else {
+                    prefix
+                };
+                self.set_status(false, format!("{head}; findings: {before} → {after}"));
             }
             Err(e) => self.set_status(true, format!("reload failed: {e}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conf::{self, Input};
+    use crate::model::Version;
+
+    fn demo() -> App {
+        let cfg = conf::load(&Input::Demo).unwrap();
+        App::new(Model::build(cfg, Version::NEWEST_STABLE), "demo".into())
+    }
+
+    #[test]
+    fn the_next_key_clears_a_message() {
+        let mut app = demo();
+        app.update(Action::CycleSort);
+        assert!(app.status.is_some());
+        app.update(Action::Down);
+        assert!(app.status.is_none(), "the footer shows the keys again");
+    }
+
+    #[test]
+    fn escape_on_the_list_clears_a_kept_filter() {
+        let mut app = demo();
+        app.update(Action::StartFilter);
+        for c in "payments".chars() {
+            app.input(KeyEvent::from(KeyCode::Char(c)));
+        }
+        app.input(KeyEvent::from(KeyCode::Enter));
+        assert_eq!(app.rows.len(), 3);
+        app.update(Action::Back);
+        assert_eq!(app.rows.len(), app.model.hops.len());
+        assert!(app.filter.is_empty());
+    }
+
+    #[test]
+    fn the_lesson_scrolls_to_its_last_line_and_no_further() {
+        let mut app = demo();
+        app.area = (80, 24);
+        app.explain_rule = Some("verify-off");
+        app.stack.push(Screen::Explain);
+        app.update(Action::Bottom);
+        let rule = rules::find("verify-off").unwrap();
+        let lines = super::super::ui::explain_rows(rule, 78).len();
+        assert_eq!(app.scroll, lines - 20, "the last line at the bottom");
+        app.update(Action::Up);
+        assert_eq!(app.scroll, lines - 21, "one key moves one line");
+    }
+
+    #[test]
+    fn a_reload_reports_a_save_only_after_one() {
+        let mut app = demo();
+        let model = || Model::build(conf::load(&Input::Demo).unwrap(), Version::NEWEST_STABLE);
+        app.update(Action::CycleSort);
+        app.on_reloaded(Ok(model()));
+        let text = app.status.clone().unwrap().text;
+        assert!(text.starts_with("reloaded; findings:"), "{text}");
+        app.on_saved(Ok(vec!["a.conf (backup .hopscope.bak)".into()]));
+        app.on_reloaded(Ok(model()));
+        let text = app.status.clone().unwrap().text;
+        assert!(
+            text.starts_with("saved a.conf (backup .hopscope.bak); findings:"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn any_other_key_cancels_the_save_and_says_so() {
+        let mut app = demo();
+        app.confirm_save = true;
+        assert!(app.input(KeyEvent::from(KeyCode::Char('n'))));
+        assert!(!app.confirm_save);
+        assert!(app.status.unwrap().text.contains("not saved"));
     }
 }

@@ -3,10 +3,14 @@
 //!
 //! The terminal is restored on every way out: normal exit, error, panic
 //! (a hook restores it before the panic message), SIGTERM, SIGINT and
-//! SIGHUP (an SSH connection that drops).
+//! SIGHUP (an SSH connection that drops). After a signal the process then
+//! dies of that signal, as if it had not caught it (exit status 128+N in
+//! a shell). A panic while loading becomes a load error on screen instead
+//! of tearing the terminal down under a running UI.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +24,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::DefaultTerminal;
 
-use super::app::{Action, App, Effect, Screen};
+use super::app::{Action, App, Effect, Screen, Status};
 use super::highlight::Highlighter;
 use super::keymap;
 use super::theme::Theme;
@@ -37,14 +41,61 @@ pub struct Options {
     pub label: String,
 }
 
-/// Loads and analyses on a background thread.
-fn spawn_load(input: Input, version: Version) -> Receiver<Result<Model, String>> {
+/// Fault injection for tests/tui_faults.rs, in debug builds only: with
+/// `HOPSCOPE_TEST_PANIC=draw` the draw closure panics once the first frame
+/// is on screen; with `=load` the loading thread panics. Read once per run.
+/// Release builds never read the variable: this returns `None` there.
+#[cfg(debug_assertions)]
+fn test_fault() -> Option<String> {
+    std::env::var("HOPSCOPE_TEST_PANIC").ok()
+}
+
+#[cfg(not(debug_assertions))]
+fn test_fault() -> Option<String> {
+    None
+}
+
+thread_local! {
+    /// The panic message of a loading thread, kept by the panic hook for
+    /// [`spawn_load`] to report.
+    static LOAD_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Loads and analyses on a background thread. A panic there (a bug) is
+/// reported as a load error: the UI keeps running and says so.
+fn spawn_load(input: Input, version: Version, fault: bool) -> Receiver<Result<Model, String>> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let result = conf::load(&input)
-            .map(|cfg| Model::build(cfg, version))
-            .map_err(|e| e.to_string());
+        let result = std::panic::catch_unwind(|| {
+            if fault {
+                panic!("fault injected by HOPSCOPE_TEST_PANIC=load");
+            }
+            conf::load(&input)
+                .map(|cfg| Model::build(cfg, version))
+                .map_err(|e| e.to_string())
+        })
+        .unwrap_or_else(|_| {
+            let what = LOAD_PANIC
+                .with(|p| p.borrow_mut().take())
+                .unwrap_or_else(|| "a panic".into());
+            Err(format!(
+                "hopscope crashed while loading (a bug, please report it): {what}"
+            ))
+        });
         let _ = tx.send(result);
+    });
+    rx
+}
+
+/// A probe in the background: where its results arrive, and the hop ids it
+/// was asked for (None: the what-if probe of the previewed fix).
+type RunningProbe = (Receiver<Vec<crate::probe::PeerResult>>, Option<Vec<String>>);
+
+/// Runs a prepared probe on its own thread; the result arrives on the channel.
+fn spawn_probe(work: crate::probe::Prepared) -> Receiver<Vec<crate::probe::PeerResult>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work.run(crate::probe::Options::default()));
     });
     rx
 }
@@ -54,35 +105,84 @@ fn restore_terminal() {
     ratatui::restore();
 }
 
-/// Sets the flag on SIGTERM, SIGINT and SIGHUP so the loop exits and
-/// restores the terminal instead of dying with it in raw mode.
-fn watch_signals(flag: Arc<AtomicBool>) {
+/// Records the number of the first SIGTERM, SIGINT or SIGHUP so the loop
+/// exits and restores the terminal instead of dying with it in raw mode.
+/// A second one while the first is handled ends the process at once, so a
+/// stuck loop can never trap anyone.
+fn watch_signals(caught: &Arc<AtomicUsize>) {
+    let again = Arc::new(AtomicBool::new(false));
     for sig in [
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
         signal_hook::consts::SIGINT,
     ] {
-        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
+        let _ =
+            signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&again));
+        let _ = signal_hook::flag::register(sig, Arc::clone(&again));
+        let _ = signal_hook::flag::register_usize(sig, Arc::clone(caught), sig as usize);
     }
 }
 
 /// Runs the TUI until the person quits. Reads keys from the terminal even
 /// when standard input is a pipe (`nginx -T | hopscope -`).
 pub fn run(opts: Options) -> io::Result<()> {
-    // Standard input must be read before the terminal is taken over.
-    let rx = spawn_load(opts.input.clone(), opts.version);
-    let stop = Arc::new(AtomicBool::new(false));
-    watch_signals(Arc::clone(&stop));
-    let terminal = ratatui::init();
+    let fault = test_fault();
+    // The hook comes first: the loading thread may panic at once.
     let prev = std::panic::take_hook();
+    let ui_thread = std::thread::current().id();
     std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() != ui_thread {
+            // A loading thread: spawn_load shows it as a load error.
+            // Restoring or printing here would garble the running UI.
+            LOAD_PANIC.with(|p| *p.borrow_mut() = Some(info.to_string()));
+            return;
+        }
         restore_terminal();
         prev(info);
     }));
-    let _ = execute!(io::stdout(), EnableMouseCapture);
-    let result = event_loop(terminal, &opts, rx, &stop);
+    // Standard input (`-`) is read by the loading thread; keys come from
+    // the terminal (/dev/tty), so the two never compete.
+    let rx = spawn_load(
+        opts.input.clone(),
+        opts.version,
+        fault.as_deref() == Some("load"),
+    );
+    let caught = Arc::new(AtomicUsize::new(0));
+    watch_signals(&caught);
+    let result = take_terminal()
+        .and_then(|terminal| event_loop(terminal, &opts, rx, &caught, fault.as_deref()));
     restore_terminal();
+    // A caught signal wins over a terminal error (a hang-up also breaks
+    // the terminal): die of it now that the terminal is restored.
+    let sig = caught.load(Ordering::Relaxed);
+    if sig != 0 {
+        let _ = signal_hook::low_level::emulate_default_handler(sig as i32);
+    }
     result
+}
+
+/// Raw mode, the alternate screen and mouse reports. Not `ratatui::init`:
+/// its panic hook would tear the terminal down for a panic in any thread.
+fn take_terminal() -> io::Result<DefaultTerminal> {
+    crossterm::terminal::enable_raw_mode()?;
+    execute!(
+        io::stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        EnableMouseCapture
+    )?;
+    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(io::stdout()))
+}
+
+/// How a save is reported: the file as the configuration names it, and
+/// its backup, short when it sits next to the file (`.hopscope.bak`: the
+/// file's name plus that suffix).
+fn saved_note(name: &str, saved: &crate::fix::save::Saved) -> String {
+    let backup = saved.backup.to_string_lossy();
+    let backup = backup
+        .strip_prefix(saved.path.to_string_lossy().as_ref())
+        .map(|suffix| suffix.to_string())
+        .unwrap_or_else(|| backup.to_string());
+    format!("{name} (backup {backup})")
 }
 
 enum State {
@@ -95,8 +195,10 @@ fn event_loop(
     mut terminal: DefaultTerminal,
     opts: &Options,
     rx: Receiver<Result<Model, String>>,
-    stop: &AtomicBool,
+    caught: &AtomicUsize,
+    fault: Option<&str>,
 ) -> io::Result<()> {
+    let mut frames = 0u64;
     let highlighter = Highlighter::new().ok();
     let ui = Ui {
         theme: &opts.theme,
@@ -105,9 +207,34 @@ fn event_loop(
     let mut state = State::Loading(Instant::now());
     let mut pending: Option<Receiver<Result<Model, String>>> = Some(rx);
     let mut clipboard: Option<arboard::Clipboard> = None;
+    // Probes running in the background: their results, and the hop ids
+    // asked for (None: the what-if probe of the previewed fix).
+    let mut probes: Vec<RunningProbe> = Vec::new();
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if caught.load(Ordering::Relaxed) != 0 {
             return Ok(());
+        }
+        if let State::Ready(app) = &mut state {
+            probes.retain(|(rx, asked)| match rx.try_recv() {
+                Ok(results) => {
+                    match asked {
+                        Some(ids) => app.on_probed(results, ids),
+                        None => app.on_fix_probed(results),
+                    }
+                    false
+                }
+                Err(mpsc::TryRecvError::Empty) => true,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    for id in asked.iter().flatten() {
+                        app.probes.remove(id);
+                    }
+                    app.status = Some(Status {
+                        error: true,
+                        text: "the probe stopped unexpectedly; nothing was contacted since".into(),
+                    });
+                    false
+                }
+            });
         }
         if let Some(rx) = &pending {
             if let Ok(result) = rx.try_recv() {
@@ -125,8 +252,12 @@ fn event_loop(
         let size = terminal.size()?;
         if let State::Ready(app) = &mut state {
             app.page = size.height.saturating_sub(6) as usize;
+            app.area = (size.width, size.height);
         }
+        let panic_now = frames > 0 && fault == Some("draw");
+        frames += 1;
         terminal.draw(|f| match &state {
+            _ if panic_now => panic!("fault injected by HOPSCOPE_TEST_PANIC=draw"),
             State::Ready(app) => ui::draw(f, app, &ui),
             State::Loading(since) => {
                 let secs = since.elapsed().as_secs_f32();
@@ -140,15 +271,22 @@ fn event_loop(
                 f.render_widget(Paragraph::new(text).style(opts.theme.base), f.area());
             }
             State::Failed(e) => {
-                let text = vec![
-                    Line::from(Span::styled(
-                        " hopscope: cannot load the configuration",
-                        opts.theme.status_error.add_modifier(Modifier::BOLD),
-                    )),
-                    Line::from(Span::styled(format!(" {e}"), opts.theme.base)),
-                    Line::from(Span::styled(" q quits", opts.theme.dim)),
-                ];
-                f.render_widget(Paragraph::new(text).style(opts.theme.base), f.area());
+                // The whole error, wrapped: it can be long and have lines.
+                let mut text = vec![Line::from(Span::styled(
+                    " hopscope: cannot load the configuration",
+                    opts.theme.status_error.add_modifier(Modifier::BOLD),
+                ))];
+                text.extend(
+                    e.lines()
+                        .map(|l| Line::from(Span::styled(format!(" {l}"), opts.theme.base))),
+                );
+                text.push(Line::from(Span::styled(" q quits", opts.theme.dim)));
+                f.render_widget(
+                    Paragraph::new(text)
+                        .style(opts.theme.base)
+                        .wrap(ratatui::widgets::Wrap { trim: false }),
+                    f.area(),
+                );
             }
         })?;
         if !event::poll(Duration::from_millis(100))? {
@@ -170,7 +308,12 @@ fn event_loop(
         };
         let effects = match ev {
             Event::Key(k) if k.kind == KeyEventKind::Press => {
-                if app.confirm_save
+                let ctrl_c = k.code == event::KeyCode::Char('c')
+                    && k.modifiers.contains(event::KeyModifiers::CONTROL);
+                if ctrl_c {
+                    // Ctrl-C quits even while a text field has the keys.
+                    app.update(Action::Quit)
+                } else if app.confirm_save
                     && matches!(
                         k.code,
                         event::KeyCode::Char('y') | event::KeyCode::Char('Y')
@@ -210,19 +353,64 @@ fn event_loop(
                         })
                         .collect();
                     let result = save_all(&pend)
-                        .map(|saved| saved.iter().map(|s| s.path.display().to_string()).collect())
+                        .map(|saved| {
+                            // Results come in the order of the files.
+                            files
+                                .iter()
+                                .zip(&saved)
+                                .map(|((path, _, _), s)| {
+                                    let name = app
+                                        .model
+                                        .config
+                                        .files
+                                        .iter()
+                                        .find(|f| f.path == *path)
+                                        .map_or_else(
+                                            || path.display().to_string(),
+                                            |f| f.name.clone(),
+                                        );
+                                    saved_note(&name, s)
+                                })
+                                .collect()
+                        })
                         .map_err(|e| e.to_string());
                     for e in app.on_saved(result) {
                         if e == Effect::Reload {
-                            pending = Some(spawn_load(opts.input.clone(), opts.version));
+                            pending = Some(spawn_load(opts.input.clone(), opts.version, false));
                         }
                     }
                 }
+                Effect::Probe(ids) => {
+                    let work = crate::probe::prepare(&app.model, &ids);
+                    probes.push((spawn_probe(work), Some(ids)));
+                }
+                Effect::ProbeFixed(ids) => {
+                    let mut texts: Vec<Vec<u8>> = app
+                        .model
+                        .config
+                        .files
+                        .iter()
+                        .map(|f| f.text.clone())
+                        .collect();
+                    for (id, new) in &app.diff.changed {
+                        texts[id.0 as usize].clone_from(new);
+                    }
+                    let after = crate::fix::engine::reanalyze(&app.model, &texts);
+                    let fixed = crate::fix::engine::ids_after(&app.model, &after, &ids);
+                    let work = crate::probe::prepare(&after, &fixed);
+                    probes.push((spawn_probe(work), None));
+                }
                 Effect::Reload => {
                     if matches!(opts.input, Input::Stdin) {
-                        app.update(Action::Back);
+                        // A pipe cannot be read twice: say so rather than
+                        // ignore the key.
+                        app.status = Some(Status {
+                            error: true,
+                            text: "standard input cannot be read again: run the command again to reload"
+                                .into(),
+                        });
                     } else {
-                        pending = Some(spawn_load(opts.input.clone(), opts.version));
+                        pending = Some(spawn_load(opts.input.clone(), opts.version, false));
                     }
                 }
             }
@@ -247,22 +435,34 @@ pub fn osc52(text: &str) -> String {
     format!("\x1b]52;c;{b64}\x07")
 }
 
-/// Copies text: the system clipboard when there is one, else OSC 52 (the
-/// terminal on the other end of SSH receives it). Says which was used.
+/// Copies text, and says where it went. Locally: the system clipboard when
+/// there is a display. Over SSH, or with no display: an OSC 52 escape, so
+/// the terminal the person sits at puts it on *their* clipboard (a
+/// forwarded or leftover `DISPLAY` on a server would only fill the
+/// server's clipboard, so SSH sessions always get OSC 52 too).
 fn copy(clipboard: &mut Option<arboard::Clipboard>, text: &str) -> Result<String, String> {
+    let ssh = std::env::var_os("SSH_TTY").is_some() || std::env::var_os("SSH_CONNECTION").is_some();
+    let mut used = Vec::new();
     if !remote_session() {
         if clipboard.is_none() {
             *clipboard = arboard::Clipboard::new().ok();
         }
         if let Some(c) = clipboard.as_mut() {
             if c.set_text(text.to_string()).is_ok() {
-                return Ok("system clipboard".into());
+                used.push("the system clipboard");
             }
         }
     }
-    let mut out = io::stdout();
-    out.write_all(osc52(text).as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| e.to_string())?;
-    Ok("OSC 52: your terminal puts it on its clipboard if it allows".into())
+    if used.is_empty() || ssh {
+        let mut out = io::stdout();
+        out.write_all(osc52(text).as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| e.to_string())?;
+        used.push(if std::env::var_os("TMUX").is_some() {
+            "OSC 52 (inside tmux it reaches your clipboard only with `set -g set-clipboard on`)"
+        } else {
+            "OSC 52: your terminal puts it on its clipboard if it allows"
+        });
+    }
+    Ok(used.join(" and "))
 }

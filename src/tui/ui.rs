@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
-use super::app::{App, DetailItem, Screen};
+use super::app::{App, DetailItem, ProbeView, Screen};
 use super::highlight::Highlighter;
 use super::keymap;
 use super::theme::Theme;
@@ -135,7 +135,15 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui) {
         confirm(f, app, ui, area);
     }
     if let Some(field) = &app.fix.field {
-        let h = 5.min(area.height);
+        // The prompt, wrapped, above a one-line input; the keys that
+        // answer it on the frame, where they are never cut off.
+        let width = area.width.saturating_sub(6) as usize;
+        let prompt: Vec<Line> = wrap(&field.prompt, width)
+            .into_iter()
+            .take(3)
+            .map(|w| Line::from(Span::styled(w, t.dim)))
+            .collect();
+        let h = (prompt.len() as u16 + 3).min(area.height);
         let r = Rect::new(
             area.x + 2,
             area.y + area.height.saturating_sub(h + 1),
@@ -146,25 +154,33 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui) {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(t.border_focus)
-            .title(Span::styled(
-                format!(" {} — Enter to set, Esc to cancel ", field.prompt),
-                t.title,
-            ));
+            .title(Span::styled(" Type the value ", t.title))
+            .title_bottom(Line::from(vec![
+                Span::styled(" Enter", t.key),
+                Span::styled(" set · ", t.key_desc),
+                Span::styled("Esc", t.key),
+                Span::styled(" cancel ", t.key_desc),
+            ]));
         let inner = block.inner(r);
         f.render_widget(block, r);
-        let mut area = field.area.clone();
-        area.set_style(t.base);
-        area.set_cursor_style(t.selection);
-        f.render_widget(&area, inner);
+        let rows = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([Constraint::Min(0), Constraint::Length(1)])
+            .split(inner);
+        f.render_widget(Paragraph::new(prompt).style(t.base), rows[0]);
+        let mut input = field.area.clone();
+        input.set_style(t.base);
+        input.set_cursor_style(t.selection);
+        f.render_widget(&input, rows[1]);
     }
 }
 
 fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let t = ui.theme;
+    // Most telling first: a long path must not push the counts off an
+    // 80-column screen.
     let mut spans = vec![
         Span::styled(" hopscope ", t.title.add_modifier(Modifier::BOLD)),
-        Span::styled(format!("│ {} ", app.label), t.base),
-        Span::styled(format!("│ nginx {} ", app.model.version), t.dim),
         Span::styled(format!("│ {} hops ", app.model.hops.len()), t.base),
     ];
     let counts = app.severity_counts();
@@ -176,9 +192,22 @@ fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             spans.push(Span::styled(format!("{n} {s} "), severity_style(t, s)));
         }
     }
+    // Load errors stay visible after the first key clears the status line.
+    let errors = app.model.errors().count();
+    if errors > 0 {
+        spans.push(Span::styled(
+            format!("│ {errors} load error(s): E "),
+            t.status_error,
+        ));
+    }
     if app.screen() != Screen::List {
         spans.push(Span::styled(format!("│ {} ", app.screen().title()), t.dim));
     }
+    spans.push(Span::styled(format!("│ {} ", app.label), t.base));
+    spans.push(Span::styled(
+        format!("│ nginx {} ", app.model.version),
+        t.dim,
+    ));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.base), r);
 }
 
@@ -226,6 +255,93 @@ fn sni_text(hop: &Hop) -> String {
     }
 }
 
+/// Lines describing probe results, peer by peer.
+pub fn probe_lines(view: &ProbeView, t: &Theme, width: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let results = match view {
+        ProbeView::Running => {
+            lines.push(Line::from(Span::styled("probing…", t.dim)));
+            return lines;
+        }
+        ProbeView::Done(r) => r,
+    };
+    for r in results {
+        let (verdict, style) = if !r.probeable {
+            ("n/a ", t.dim)
+        } else if r.ok() {
+            ("ok  ", t.ok)
+        } else {
+            ("FAIL", t.severity_high)
+        };
+        let addr = r
+            .address
+            .as_deref()
+            .map(|a| format!(" ({a})"))
+            .unwrap_or_default();
+        let sni = r
+            .sni
+            .as_deref()
+            .map_or("no SNI".to_string(), |s| format!("SNI {s}"));
+        lines.push(Line::from(vec![
+            Span::styled(format!("{verdict} "), style),
+            Span::styled(format!("{}{addr}", r.peer), t.base),
+            Span::styled(format!("  {sni}, {} ms", r.millis), t.dim),
+        ]));
+        let mut detail = Vec::new();
+        if let Some(e) = &r.error {
+            detail.push(e.clone());
+        }
+        if r.connected {
+            detail.push(format!(
+                "{} {}",
+                r.protocol.as_deref().unwrap_or(""),
+                r.cipher.as_deref().unwrap_or("")
+            ));
+        }
+        if let Some(c) = r.chain.first() {
+            let exp = if c.expired { " — EXPIRED" } else { "" };
+            detail.push(format!(
+                "certificate {} ({}) until {}{exp}",
+                c.subject,
+                c.sans.join(" "),
+                c.not_after
+            ));
+        }
+        if let (Some(n), Some(m)) = (&r.verify_name, r.name_matches) {
+            detail.push(format!(
+                "verify name {n} {}",
+                if m { "matches" } else { "does NOT match" }
+            ));
+        }
+        if let Some(v) = &r.verification {
+            let state = if v.enabled { "on" } else { "off" };
+            let pass = if v.would_pass {
+                "would pass"
+            } else {
+                "would fail"
+            };
+            let why = if v.problems.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", v.problems.join("; "))
+            };
+            detail.push(format!("verification ({state} here) {pass}{why}"));
+        }
+        for n in &r.notes {
+            detail.push(format!("note: {n}"));
+        }
+        for d in detail {
+            for w in wrap(&d, width.saturating_sub(6)) {
+                lines.push(Line::from(vec![
+                    Span::raw("      "),
+                    Span::styled(w, t.dim),
+                ]));
+            }
+        }
+    }
+    lines
+}
+
 fn place(hop: &Hop) -> String {
     let server = hop.server_names.first().map_or("", String::as_str);
     if hop.locations.is_empty() {
@@ -240,8 +356,15 @@ fn place(hop: &Hop) -> String {
 fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let t = ui.theme;
     let wide = r.width >= 110;
-    let rows: Vec<Row> = app
-        .rows
+    // The probe column appears once something has been probed.
+    let probed = !app.probes.is_empty();
+    // Only the rows that can show are built, so a frame costs the same for
+    // ten hops or a hundred thousand. With a fresh TableState ratatui
+    // scrolls just far enough to show the selection: the same window.
+    let visible = (r.height as usize).saturating_sub(3).max(1);
+    let first = app.cursor.saturating_sub(visible - 1).min(app.rows.len());
+    let shown = &app.rows[first..(first + visible).min(app.rows.len())];
+    let rows: Vec<Row> = shown
         .iter()
         .map(|&h| {
             let hop = &app.model.hops[h];
@@ -256,6 +379,15 @@ fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             ];
             if wide {
                 cells.push(Cell::from(Span::styled(place(hop), t.dim)));
+            }
+            if probed {
+                let v = app.probes.get(&hop.id).map_or("", |p| p.verdict());
+                let style = match v {
+                    "ok" => t.ok,
+                    "fail" => t.severity_high,
+                    _ => t.dim,
+                };
+                cells.push(Cell::from(Span::styled(v, style)));
             }
             Row::new(cells)
         })
@@ -278,6 +410,10 @@ fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         widths.push(Constraint::Fill(2));
         head.push("where");
     }
+    if probed {
+        widths.push(Constraint::Length(5));
+        head.push("probe");
+    }
     let header = Row::new(
         head.into_iter()
             .map(|h| Cell::from(Span::styled(h, t.header))),
@@ -299,7 +435,7 @@ fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         .row_highlight_style(t.selection)
         .highlight_symbol("▶ ");
     let mut state =
-        TableState::default().with_selected((!app.rows.is_empty()).then_some(app.cursor));
+        TableState::default().with_selected((!app.rows.is_empty()).then_some(app.cursor - first));
     f.render_stateful_widget(table, r, &mut state);
     if app.rows.is_empty() {
         let inner = Rect::new(r.x + 2, r.y + 2, r.width.saturating_sub(4), 1);
@@ -403,6 +539,26 @@ pub fn detail_lines(
             Span::styled(note, t.dim),
         ]));
     }
+    match app.probes.get(&hop.id) {
+        Some(view) => {
+            lines.push(Line::from(Span::styled(
+                "probe   (P probes again)",
+                t.header,
+            )));
+            for l in probe_lines(view, t, width) {
+                let mut spans = vec![Span::raw("  ")];
+                spans.extend(l.spans);
+                lines.push(Line::from(spans));
+            }
+        }
+        None => lines.push(Line::from(vec![
+            Span::styled("probe   ", t.header),
+            Span::styled(
+                "P: a handshake with each peer, as nginx would make it",
+                t.dim,
+            ),
+        ])),
+    }
     lines.push(Line::default());
     let name_w = hop
         .settings
@@ -478,11 +634,17 @@ pub fn detail_lines(
                 Applicability::NeedsReview => " (needs review)",
                 Applicability::DisplayOnly => " (advice)",
             };
-            lines.push(Line::from(vec![
-                Span::raw("      "),
-                Span::styled("fix: ", t.key),
-                Span::styled(format!("{}{safety}", fix.summary), t.base),
-            ]));
+            let text = format!("{}{safety}", fix.summary);
+            for (i, w) in wrap(&text, width.saturating_sub(13))
+                .into_iter()
+                .enumerate()
+            {
+                lines.push(Line::from(vec![
+                    Span::raw("      "),
+                    Span::styled(if i == 0 { "fix: " } else { "     " }, t.key),
+                    Span::styled(w, t.base),
+                ]));
+            }
         }
         // The teaching text of the selected finding, inline.
         if selected == Some(DetailItem::Finding(fi)) {
@@ -625,13 +787,24 @@ fn fix(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         })
         .collect();
     let checked = app.fix.items.iter().filter(|i| i.checked).count();
+    // As wide as the longest hop id (nginx -T names are absolute paths):
+    // a cut id loses its line number.
+    let id_width = app
+        .fix
+        .items
+        .iter()
+        .filter_map(|i| app.findings[i.finding].hop)
+        .map(|h| app.model.hops[h].id.chars().count())
+        .max()
+        .unwrap_or(10)
+        .clamp(10, 40) as u16;
     let table = Table::new(
         rows,
         [
             Constraint::Length(3),
             Constraint::Length(5),
             Constraint::Length(20),
-            Constraint::Length(26),
+            Constraint::Length(id_width),
             Constraint::Min(10),
         ],
     )
@@ -649,12 +822,16 @@ fn fix(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     if let Some(item) = app.fix.items.get(app.fix.cursor) {
         let fd = &app.findings[item.finding];
         if let Some(fix) = &fd.fix {
-            lines.push(Line::from(Span::styled(fix.summary.clone(), t.title)));
+            for w in wrap(&fix.summary, width) {
+                lines.push(Line::from(Span::styled(w, t.title)));
+            }
             if fix.applicability == Applicability::NeedsReview {
-                lines.push(Line::from(Span::styled(
+                for w in wrap(
                     "needs review: this can change behaviour beyond the finding (read the rule's fix safety with x)",
-                    t.severity_medium,
-                )));
+                    width,
+                ) {
+                    lines.push(Line::from(Span::styled(w, t.severity_medium)));
+                }
             }
             let hop = fd.hop.map(|h| &app.model.hops[h]);
             let place = match item.placement {
@@ -673,7 +850,10 @@ fn fix(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
                     "goes into: the block that sets the value today (p toggles)".to_string()
                 }
             };
-            lines.push(Line::from(Span::styled(place, t.base)));
+            for w in wrap(&place, width) {
+                lines.push(Line::from(Span::styled(w, t.base)));
+            }
+            let mut missing = false;
             // Every value the fix asks a person for: typed, proposed, or missing.
             for c in &fix.changes {
                 let (crate::fix::Change::Set { value, .. }
@@ -696,20 +876,28 @@ fn fix(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
                 let (label, style, text) = match (typed, proposal) {
                     (Some(v), _) => ("typed   ", t.explicit, v.clone()),
                     (None, Some(p)) => ("proposed", t.inherited, format!("{p}  (e to change)")),
-                    (None, None) => ("missing ", t.status_error, "press e to type it".to_string()),
+                    (None, None) => {
+                        missing = true;
+                        ("missing ", t.status_error, "press e to type it".to_string())
+                    }
                 };
                 lines.push(Line::from(vec![
                     Span::styled(format!("{label} "), style),
                     Span::styled(format!("{key}: "), t.key),
                     Span::styled(text, t.base),
                 ]));
-                lines.push(Line::from(Span::styled(
-                    format!("         {prompt}"),
-                    t.dim,
-                )));
+                for w in wrap(&format!("         {prompt}"), width) {
+                    lines.push(Line::from(Span::styled(w, t.dim)));
+                }
             }
             let impact = app.fix.impact.get(&(item.finding, item.placement));
-            if let Some(impact) = impact {
+            if missing {
+                // Without the value there is no plan, so no impact to show.
+                lines.push(Line::from(Span::styled(
+                    "the hops it changes show once the value is typed",
+                    t.dim,
+                )));
+            } else if let Some(impact) = impact {
                 let text = format!("changes {} hop(s): {}", impact.len(), impact.join(", "));
                 for w in wrap(&text, width) {
                     lines.push(Line::from(Span::styled(w, t.inherited)));
@@ -741,17 +929,32 @@ pub fn diff_line_style(t: &Theme, line: &str) -> Style {
 
 fn diff(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let t = ui.theme;
+    // The what-if probe of the fix, when asked for, below the diff.
+    let (r, probe_area) = match &app.fix_probe {
+        Some(view) => {
+            let width = r.width.saturating_sub(2) as usize;
+            let lines = probe_lines(view, t, width);
+            let h = (lines.len() as u16 + 2).min(r.height / 2).max(3);
+            let parts = Layout::default()
+                .direction(Direction::Vertical)
+                .constraints([Constraint::Min(3), Constraint::Length(h)])
+                .split(r);
+            (parts[0], Some((parts[1], lines)))
+        }
+        None => (r, None),
+    };
     let height = r.height.saturating_sub(2) as usize;
+    let top = top_line(app.diff.scroll, app.diff.text.lines().count(), r);
     let lines: Vec<Line> = app
         .diff
         .text
         .lines()
-        .skip(app.diff.scroll)
+        .skip(top)
         .take(height)
         .map(|l| Line::from(Span::styled(l.to_string(), diff_line_style(t, l))))
         .collect();
     let title = format!(
-        "Diff · {} file(s) · c copy · w save",
+        "Diff · {} file(s) · c copy · w save · P probe the fix",
         app.diff.changed.len()
     );
     f.render_widget(
@@ -760,6 +963,51 @@ fn diff(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             .style(t.base),
         r,
     );
+    if let Some((area, lines)) = probe_area {
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(framed(
+                    ui,
+                    "With the fix applied (nothing written)".into(),
+                    false,
+                ))
+                .style(t.base),
+            area,
+        );
+    }
+}
+
+/// What a line of a rule's lesson is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExplainRow {
+    Heading,
+    Code,
+    Text,
+}
+
+/// The lines of a rule's lesson at a width (prose wrapped, code kept).
+pub fn explain_rows(rule: &rules::Rule, width: usize) -> Vec<(ExplainRow, String)> {
+    let mut rows = Vec::new();
+    for raw in rule.explain().lines() {
+        if let Some(h) = raw.strip_prefix("## ") {
+            rows.push((ExplainRow::Heading, h.to_string()));
+        } else if raw.starts_with("    ")
+            || raw.starts_with('\t')
+            || raw.trim_start().starts_with('#') && raw.starts_with(' ')
+        {
+            rows.push((ExplainRow::Code, raw.to_string()));
+        } else {
+            rows.extend(wrap(raw, width).into_iter().map(|w| (ExplainRow::Text, w)));
+        }
+    }
+    rows
+}
+
+/// The first line a framed view of `len` lines shows when scrolled to
+/// `scroll`: never past the point where the last line is at the bottom
+/// (the terminal may have grown since the scroll was set).
+fn top_line(scroll: usize, len: usize, r: Rect) -> usize {
+    scroll.min(len.saturating_sub(r.height.saturating_sub(2) as usize))
 }
 
 fn explain(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
@@ -768,25 +1016,20 @@ fn explain(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         return;
     };
     let width = r.width.saturating_sub(2) as usize;
-    let mut lines: Vec<Line> = Vec::new();
-    for raw in rule.explain().lines() {
-        if let Some(h) = raw.strip_prefix("## ") {
-            lines.push(Line::from(Span::styled(h.to_string(), t.header)));
-        } else if raw.starts_with("    ")
-            || raw.starts_with('\t')
-            || raw.trim_start().starts_with('#') && raw.starts_with(' ')
-        {
-            lines.push(Line::from(Span::styled(
-                raw.to_string(),
-                t.syntax_directive,
-            )));
-        } else {
-            for w in wrap(raw, width) {
-                lines.push(Line::from(Span::styled(w, t.base)));
-            }
-        }
-    }
-    let lines: Vec<Line> = lines.into_iter().skip(app.scroll).collect();
+    let rows = explain_rows(rule, width);
+    let top = top_line(app.scroll, rows.len(), r);
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .skip(top)
+        .map(|(kind, text)| {
+            let style = match kind {
+                ExplainRow::Heading => t.header,
+                ExplainRow::Code => t.syntax_directive,
+                ExplainRow::Text => t.base,
+            };
+            Line::from(Span::styled(text, style))
+        })
+        .collect();
     let title = format!("{} ({})", rule.id, rule.severity);
     f.render_widget(
         Paragraph::new(lines)
@@ -827,11 +1070,12 @@ fn rules_list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
 
 fn errors(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let t = ui.theme;
+    let top = top_line(app.scroll, app.model.errors().count(), r);
     let lines: Vec<Line> = app
         .model
         .errors()
         .map(|e| Line::from(Span::styled(e.to_string(), t.status_error)))
-        .skip(app.scroll)
+        .skip(top)
         .collect();
     let lines = if lines.is_empty() {
         vec![Line::from(Span::styled("No load errors.", t.ok))]
@@ -882,25 +1126,32 @@ fn help(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
 
 fn confirm(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
     let t = ui.theme;
-    let r = centered(area, 64, 6);
-    f.render_widget(Clear, r);
     let files: Vec<String> = app
         .diff
         .changed
         .iter()
         .map(|(id, _)| app.model.config.file(*id).name.clone())
         .collect();
-    let lines = vec![
-        Line::from(Span::styled(
-            format!("Write {} file(s)?", files.len()),
-            t.title,
-        )),
-        Line::from(Span::styled(files.join(", "), t.base)),
-        Line::from(Span::styled(
-            "A backup of each is kept (FILE.hopscope.bak).  y: write · any other key: cancel",
-            t.dim,
-        )),
-    ];
+    let width = 64.min(area.width).saturating_sub(2) as usize;
+    let mut lines = vec![Line::from(Span::styled(
+        format!("Write {} file(s)?", files.len()),
+        t.title,
+    ))];
+    for w in wrap(&files.join(", "), width) {
+        lines.push(Line::from(Span::styled(w, t.base)));
+    }
+    for w in wrap("A backup of each is kept (FILE.hopscope.bak).", width) {
+        lines.push(Line::from(Span::styled(w, t.dim)));
+    }
+    // The answer keys on their own line: never cut off.
+    lines.push(Line::from(vec![
+        Span::styled("y", t.key),
+        Span::styled(" write · ", t.key_desc),
+        Span::styled("any other key", t.key),
+        Span::styled(" cancel", t.key_desc),
+    ]));
+    let r = centered(area, 64, lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines)
             .block(framed(ui, "Save".into(), true))
