@@ -18,6 +18,7 @@ Examples:
   hopscope                              explore the built-in demo in the terminal UI
   hopscope /etc/nginx                   explore a live configuration
   nginx -T | hopscope -                 explore what nginx really loaded (works over SSH)
+  hopscope --ssh web1 --sudo            explore a server's configuration over SSH
   hopscope hops /etc/nginx --json       every upstream TLS hop with effective settings
   hopscope check /etc/nginx             findings, as compiler-style diagnostics
   hopscope explain sni-off              what a rule flags, why, and how to fix it
@@ -38,6 +39,8 @@ Examples:
   hopscope check /etc/nginx --ignore verify-off   every rule but one
   hopscope check . --format sarif > hopscope.sarif   for GitHub code scanning
   nginx -T 2>/dev/null | hopscope check - --format json
+  hopscope check --ssh deploy@web1 --sudo         a server over SSH (runs nginx -T there)
+  hopscope check --ssh-hosts hosts.ini --ssh-group web --format json   a fleet, 8 hosts at a time
 
 Exit status: 0 no unsuppressed finding at or above --min-severity; 1 some;
 2 usage error, or part of the configuration could not be loaded (the
@@ -63,10 +66,12 @@ Examples:
   hopscope fix /etc/nginx --rule sni-off --write       turn SNI on where it is off, and save
   hopscope fix /etc/nginx --hop conf.d/api.conf:12 --set sni-name=api.example.com --write --validate
   nginx -T | hopscope fix - > fix.diff                 a patch for a remote server (apply with patch -p1 in /etc/nginx)
+  hopscope fix --ssh web1 --sudo --rule sni-off --apply --reload   fix on the server: backups, nginx -t, rollback
 
 Exit status: 0 something was fixed; 1 nothing to fix; 2 error.
 Values: sni-name (host name the upstream's certificate is for), ca-file (CA bundle),
-client-key (key of the client certificate); KEY=VALUE applies to every hop, HOP:KEY=VALUE to one.";
+client-key (key of the client certificate); KEY=VALUE applies to every hop, HOP:KEY=VALUE to one.
+A proposed value (e.g. the system CA bundle for ca-file) is used only for a rule named with --rule.";
 
 /// Where `fix` puts new lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -131,6 +136,8 @@ pub struct LoadArgs {
     /// The nginx version whose defaults and directives apply.
     #[arg(long, value_name = "X.Y.Z", default_value_t = Version::NEWEST_STABLE, value_parser = parse_version, global = true)]
     pub nginx_version: Version,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 fn parse_version(s: &str) -> Result<Version, String> {
@@ -271,6 +278,8 @@ pub struct CheckArgs {
     /// Colour the text output.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 impl CheckArgs {
@@ -303,6 +312,9 @@ impl LoadArgs {
 
     /// Loads and analyses, or explains on stderr why it cannot.
     pub fn model(&self) -> Result<Model, ExitCode> {
+        if let Some(remote) = self.remote_model() {
+            return remote;
+        }
         match conf::load(&self.input()) {
             Ok(cfg) => Ok(Model::build(cfg, self.nginx_version)),
             Err(e) => {
@@ -315,9 +327,25 @@ impl LoadArgs {
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 pub fn emit(text: &str) {
+    emit_bytes(text.as_bytes());
+}
+
+/// Writes bytes to stdout as they are (a diff of files that are not UTF-8).
+pub fn emit_bytes(bytes: &[u8]) {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(bytes);
     let _ = out.flush();
+}
+
+/// Buffered standard output (a concrete type, so that writers of large
+/// documents inline its writes).
+pub type Stdout = std::io::BufWriter<std::io::StdoutLock<'static>>;
+
+/// Streams a document to stdout through a buffer; a closed pipe is not
+/// an error.
+pub fn emit_with(write: impl FnOnce(&mut Stdout) -> std::io::Result<()>) {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let _ = write(&mut out).and_then(|()| out.flush());
 }
 
 fn print_load_errors(model: &Model) {
@@ -369,20 +397,13 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             let findings = rules::check(&model);
             if json {
-                let by_hop = report::findings::by_hop(&model, &findings);
-                let doc = report::hops::document(&model, |i, _| {
-                    by_hop
-                        .get(i)
-                        .into_iter()
-                        .flatten()
-                        .map(|f| report::findings::finding_json(&model, f))
-                        .collect()
-                });
-                emit(&format!("{doc:#}\n"));
+                emit_with(|out| report::hops::write_document(&model, &findings, out));
             } else {
                 emit(&hops_table(&model, &findings));
             }
-            load_status(&model)
+            let code = load_status(&model);
+            exit_without_freeing(model, findings);
+            code
         }
         Some(Command::Check(args)) => check(&args),
         Some(Command::Explain { rule, list }) => explain(rule, list),
@@ -433,6 +454,15 @@ fn tui(cli: &Cli) -> ExitCode {
         Input::Stdin => "standard input".to_string(),
         Input::Path(p) => p.display().to_string(),
     };
+    // --ssh: `nginx -T` of the server, held in a temporary file for the UI.
+    let remote_dump = match remote_tui_input(&cli.load) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let (input, label) = match &remote_dump {
+        Some((file, shown)) => (Input::Path(file.path().to_path_buf()), shown.clone()),
+        None => (input, label),
+    };
     let opts = crate::tui::run::Options {
         input,
         version: cli.load.nginx_version,
@@ -450,6 +480,9 @@ fn tui(cli: &Cli) -> ExitCode {
 
 /// `check`: findings at or above the threshold, in the chosen format.
 pub fn check(args: &CheckArgs) -> ExitCode {
+    if let Some(file) = &args.fleet.ssh_hosts {
+        return check_fleet(args, file);
+    }
     let model = match args.load.model() {
         Ok(m) => m,
         Err(code) => return code,
@@ -468,8 +501,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             emit(&report::text::render(&model, &findings, Paint::new(color)));
         }
         Format::Json => {
-            let doc = report::findings::check_document(&model, &findings);
-            emit(&format!("{doc:#}\n"));
+            emit_with(|out| report::findings::write_check_document(&model, &findings, out));
             print_load_errors(&model);
         }
         Format::Sarif => {
@@ -479,7 +511,17 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             print_load_errors(&model);
         }
     }
-    ExitCode::from(check_status(&model, &findings))
+    let code = ExitCode::from(check_status(&model, &findings));
+    exit_without_freeing(model, findings);
+    code
+}
+
+/// The command is done and the process is about to exit: leave the model
+/// and the findings to the OS instead of freeing their millions of small
+/// allocations one by one (a tenth of the run on a large configuration).
+fn exit_without_freeing(model: Model, findings: Vec<Finding>) {
+    std::mem::forget(model);
+    std::mem::forget(findings);
 }
 
 /// 2 when part of the configuration could not be loaded, else 1 when an
@@ -541,6 +583,9 @@ mod tests {
 
 /// `fix`: applies proposed fixes, prints a diff or saves.
 fn run_fix(args: FixArgs) -> ExitCode {
+    if let Err(code) = remote_fix_guard(&args) {
+        return code;
+    }
     let model = match args.load.model() {
         Ok(m) => m,
         Err(code) => return code,
@@ -587,6 +632,10 @@ fn run_fix(args: FixArgs) -> ExitCode {
     }
     for s in &outcome.skipped {
         match &s.missing {
+            Some(m) if m.proposal.is_some() => eprintln!(
+                "not fixed: {} [{}] {} (give it with --set {}:{}=VALUE, or accept the proposal with --rule {})",
+                s.hop, s.rule, s.reason, s.hop, m.key, s.rule
+            ),
             Some(m) => eprintln!(
                 "not fixed: {} [{}] {} (give it with --set {}:{}=VALUE)",
                 s.hop, s.rule, s.reason, s.hop, m.key
@@ -601,7 +650,10 @@ fn run_fix(args: FixArgs) -> ExitCode {
     if args.probe {
         let ids: Vec<String> = outcome.applied.iter().map(|a| a.hop.clone()).collect();
         let after = fix::engine::ids_after(&model, &outcome.after, &ids);
-        eprintln!("probing the {} fixed hop(s) as nginx would connect after the fix:", after.len());
+        eprintln!(
+            "probing the {} fixed hop(s) as nginx would connect after the fix:",
+            after.len()
+        );
         let results = crate::probe::probe(&outcome.after, &after, crate::probe::Options::default());
         eprint!("{}", crate::probe::text(&results));
     }
@@ -616,8 +668,11 @@ fn run_fix(args: FixArgs) -> ExitCode {
         }
         eprintln!("nginx -t accepts the fixed configuration");
     }
+    if args.apply {
+        return apply_remote(&args, &model, &outcome);
+    }
     if !args.write {
-        emit(&fix::diff::unified(&model, &outcome.changed));
+        emit_bytes(&fix::diff::unified_bytes(&model, &outcome.changed));
         return ExitCode::SUCCESS;
     }
     if let Some((id, _)) = outcome
@@ -688,7 +743,9 @@ pub struct ProbeArgs {
 
 fn probe_options(timeout: f64, concurrency: usize) -> Result<crate::probe::Options, String> {
     if !(timeout.is_finite() && timeout > 0.0 && timeout <= 600.0) {
-        return Err(format!("--timeout must be between 0 and 600 seconds, got {timeout}"));
+        return Err(format!(
+            "--timeout must be between 0 and 600 seconds, got {timeout}"
+        ));
     }
     Ok(crate::probe::Options {
         timeout: std::time::Duration::from_secs_f64(timeout),
@@ -772,4 +829,325 @@ pub struct FixArgs {
     /// (what-if: nothing needs to be written for this).
     #[arg(long)]
     pub probe: bool,
+    /// With --ssh: write the fixed files on the server (backups kept), run
+    /// `nginx -t` there, and put every file back if it fails.
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: reload nginx on the server once `nginx -t` accepts the fix.
+    #[arg(long, requires = "apply")]
+    pub reload: bool,
+}
+
+// ---------------------------------------------------------------------------
+// Over SSH and across a fleet: --ssh, fix --apply, check --ssh-hosts
+// ---------------------------------------------------------------------------
+
+/// `--ssh` and its companions: load the configuration from a server, with
+/// the system ssh client.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RemoteArgs {
+    /// Audit a server over SSH: run `nginx -T` there with the system ssh
+    /// client (~/.ssh/config, agents and jump hosts apply; batch mode: no prompts).
+    #[arg(
+        long,
+        help_heading = "Over SSH",
+        value_name = "[USER@]HOST",
+        conflicts_with = "path"
+    )]
+    pub ssh: Option<String>,
+    /// Run nginx (and fix --apply) on the server under `sudo -n` (passwordless sudo).
+    #[arg(long, help_heading = "Over SSH")]
+    pub sudo: bool,
+    /// The ssh configuration file (`ssh -F FILE`).
+    #[arg(long, help_heading = "Over SSH", value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+    /// An ssh option (`ssh -o OPT`, e.g. Port=2222); repeatable.
+    #[arg(long = "ssh-option", help_heading = "Over SSH", value_name = "OPT")]
+    pub ssh_option: Vec<String>,
+    /// The nginx binary on the server [default: nginx].
+    #[arg(long, help_heading = "Over SSH", value_name = "CMD")]
+    pub nginx: Option<String>,
+    /// The main configuration file on the server (`nginx -c PATH`; default: nginx's own).
+    #[arg(long, help_heading = "Over SSH", value_name = "PATH")]
+    pub nginx_conf: Option<String>,
+    /// Seconds one ssh run may take (connecting, nginx, answering).
+    #[arg(
+        long,
+        help_heading = "Over SSH",
+        value_name = "S",
+        default_value_t = 30.0
+    )]
+    pub ssh_timeout: f64,
+}
+
+impl RemoteArgs {
+    /// A server reached as `destination`, with these options.
+    fn base(&self, destination: &str) -> Result<crate::remote::Remote, String> {
+        let t = self.ssh_timeout;
+        if !(t.is_finite() && t > 0.0 && t <= 3600.0) {
+            return Err(format!(
+                "--ssh-timeout must be between 0 and 3600 seconds, got {t}"
+            ));
+        }
+        let mut r = crate::remote::Remote::new(destination);
+        r.sudo = self.sudo;
+        r.ssh_config.clone_from(&self.ssh_config);
+        r.ssh_options.clone_from(&self.ssh_option);
+        if let Some(n) = &self.nginx {
+            r.nginx.clone_from(n);
+        }
+        r.nginx_conf.clone_from(&self.nginx_conf);
+        r.timeout = std::time::Duration::from_secs_f64(t);
+        r.validate()?;
+        Ok(r)
+    }
+
+    /// The `--ssh` server, if any; the companions alone are a usage error.
+    pub fn target(&self) -> Result<Option<crate::remote::Remote>, String> {
+        match &self.ssh {
+            Some(host) => self.base(host).map(Some),
+            None if self.sudo
+                || self.ssh_config.is_some()
+                || !self.ssh_option.is_empty()
+                || self.nginx.is_some()
+                || self.nginx_conf.is_some() =>
+            {
+                Err(
+                    "--sudo, --ssh-config, --ssh-option, --nginx and --nginx-conf go with --ssh HOST (or check --ssh-hosts FILE)"
+                        .into(),
+                )
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// `check --ssh-hosts`: many servers, one report.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FleetArgs {
+    /// Audit every host of FILE over SSH: one [user@]host per line (# comments),
+    /// or an Ansible INI inventory (ansible_host/user/port become ssh options).
+    #[arg(long, help_heading = "Fleet", value_name = "FILE", conflicts_with_all = ["path", "ssh"])]
+    pub ssh_hosts: Option<PathBuf>,
+    /// Only the hosts of this inventory group (and of its children).
+    #[arg(
+        long,
+        help_heading = "Fleet",
+        value_name = "NAME",
+        requires = "ssh_hosts"
+    )]
+    pub ssh_group: Option<String>,
+    /// How many hosts to audit at once.
+    #[arg(
+        long,
+        help_heading = "Fleet",
+        value_name = "N",
+        default_value_t = 8,
+        requires = "ssh_hosts",
+        value_parser = clap::value_parser!(u16).range(1..=256)
+    )]
+    pub parallel: u16,
+}
+
+/// Runs `nginx -T` on a server and analyses what it printed.
+fn load_remote(remote: &crate::remote::Remote, version: Version) -> Result<Model, String> {
+    let dump = crate::remote::fetch_dump(remote).map_err(|e| e.to_string())?;
+    let cfg = conf::from_bytes(dump, None).map_err(|e| format!("ssh {}: {e}", remote.host))?;
+    Ok(Model::build(cfg, version))
+}
+
+impl LoadArgs {
+    /// With `--ssh`: the server's configuration (or why not, on stderr).
+    fn remote_model(&self) -> Option<Result<Model, ExitCode>> {
+        let remote = match self.remote.target() {
+            Ok(None) => return None,
+            Ok(Some(r)) => r,
+            Err(e) => {
+                eprintln!("hopscope: error: {e}");
+                return Some(Err(ExitCode::from(2)));
+            }
+        };
+        Some(load_remote(&remote, self.nginx_version).map_err(|e| {
+            eprintln!("hopscope: error: {e}");
+            ExitCode::from(2)
+        }))
+    }
+}
+
+/// For the terminal UI with `--ssh`: the server's `nginx -T` in a
+/// temporary file (removed when dropped) and the label to show.
+fn remote_tui_input(
+    load: &LoadArgs,
+) -> Result<Option<(tempfile::NamedTempFile, String)>, ExitCode> {
+    let fail = |e: String| {
+        eprintln!("hopscope: error: {e}");
+        ExitCode::from(2)
+    };
+    let Some(remote) = load.remote.target().map_err(fail)? else {
+        return Ok(None);
+    };
+    eprintln!("hopscope: running nginx -T on {} over ssh…", remote.host);
+    let dump = crate::remote::fetch_dump(&remote).map_err(|e| fail(e.to_string()))?;
+    let mut file = tempfile::Builder::new()
+        .prefix("hopscope-ssh-")
+        .suffix(".nginx-T")
+        .tempfile()
+        .map_err(|e| fail(format!("cannot keep the dump in a temporary file: {e}")))?;
+    file.write_all(&dump)
+        .and_then(|()| file.flush())
+        .map_err(|e| fail(format!("cannot keep the dump in a temporary file: {e}")))?;
+    Ok(Some((file, format!("ssh {} (nginx -T)", remote.host))))
+}
+
+/// `check --ssh-hosts FILE`: every host audited (a bounded number at a
+/// time), one report; exit 2 when a host could not be audited.
+fn check_fleet(args: &CheckArgs, file: &std::path::Path) -> ExitCode {
+    use crate::report::fleet::{self, Audited, HostAudit};
+    let fail = |m: String| {
+        eprintln!("hopscope: error: {m}");
+        ExitCode::from(2)
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{}: {e}", file.display())),
+    };
+    let inventory = match crate::remote::Inventory::parse(&text) {
+        Ok(i) => i,
+        Err(e) => return fail(format!("{}: {e}", file.display())),
+    };
+    let base = match args.load.remote.base("fleet") {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let targets = match inventory.targets(args.fleet.ssh_group.as_deref(), &base) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{}: {e}", file.display())),
+    };
+    if targets.is_empty() {
+        return fail(format!("{}: no hosts to audit", file.display()));
+    }
+    let version = args.load.nginx_version;
+    let audits =
+        crate::remote::parallel_map(&targets, usize::from(args.fleet.parallel), |r| HostAudit {
+            host: r.host.clone(),
+            result: load_remote(r, version).map(|model| {
+                let findings = rules::check(&model)
+                    .into_iter()
+                    .filter(|f| args.keeps(f))
+                    .collect();
+                Audited { model, findings }
+            }),
+        });
+    let selected = args.selected_rules();
+    match args.format {
+        Format::Text => {
+            let color = args.color.resolve(
+                std::io::stdout().is_terminal(),
+                std::env::var("NO_COLOR").ok().as_deref(),
+            );
+            emit(&fleet::text(&audits, &selected, Paint::new(color)));
+        }
+        Format::Json | Format::Sarif => {
+            let doc = if args.format == Format::Json {
+                fleet::json(&audits)
+            } else {
+                fleet::sarif(&audits, &selected)
+            };
+            emit(&format!("{doc:#}\n"));
+            for a in &audits {
+                match &a.result {
+                    Err(e) => eprintln!("hopscope: error: {e}"),
+                    Ok(done) => {
+                        for e in done.model.errors() {
+                            eprintln!("hopscope: error: {}: {e}", a.host);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    ExitCode::from(fleet::status(&audits))
+}
+
+/// `fix` options that make no sense with (or without) `--ssh`.
+fn remote_fix_guard(args: &FixArgs) -> Result<(), ExitCode> {
+    let ssh = args.load.remote.ssh.is_some();
+    let refused = if args.apply && !ssh {
+        Some("--apply writes on a server and needs --ssh HOST (for files on this machine, use --write)")
+    } else if ssh && args.write {
+        Some("--write saves files on this machine; with --ssh use --apply: it writes the files on the server (with backups), runs nginx -t there and rolls back if it fails")
+    } else if ssh && args.validate {
+        Some("--validate runs nginx -t on this machine; with --ssh, --apply runs nginx -t on the server and rolls back if it fails")
+    } else {
+        None
+    };
+    match refused {
+        Some(m) => {
+            eprintln!("hopscope: error: {m}");
+            Err(ExitCode::from(2))
+        }
+        None => Ok(()),
+    }
+}
+
+/// `fix --ssh HOST --apply [--reload]`: writes the fixed files on the
+/// server, all or nothing, checked by nginx -t there.
+fn apply_remote(args: &FixArgs, model: &Model, outcome: &fix::Outcome) -> ExitCode {
+    let remote = match args.load.remote.target() {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            eprintln!("hopscope: error: --apply needs --ssh HOST");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("hopscope: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let paths: Vec<String> = outcome
+        .changed
+        .iter()
+        .map(|(id, _)| model.config.file(*id).path.to_string_lossy().into_owned())
+        .collect();
+    let files: Vec<crate::remote::RemoteFile> = outcome
+        .changed
+        .iter()
+        .zip(&paths)
+        .map(|((id, new), path)| crate::remote::RemoteFile {
+            path,
+            loaded: &model.config.file(*id).text,
+            new,
+        })
+        .collect();
+    let host = &remote.host;
+    match crate::remote::apply(&remote, &files, args.reload) {
+        Ok(done) => {
+            for w in &done.written {
+                eprintln!("ssh {host}: wrote {} (backup: {})", w.path, w.backup);
+            }
+            eprintln!("ssh {host}: nginx -t accepts the fixed configuration");
+            match &done.reload {
+                None => {
+                    eprintln!(
+                        "ssh {host}: nginx was not reloaded (add --reload, or reload it yourself)"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Some(Ok(_)) => {
+                    eprintln!("ssh {host}: nginx reloaded");
+                    ExitCode::SUCCESS
+                }
+                Some(Err(e)) => {
+                    eprintln!(
+                        "hopscope: error: ssh {host}: the fix is saved and nginx -t accepts it, but the reload failed: {e}"
+                    );
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("hopscope: error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod fix;
 pub mod model;
 pub mod probe;
+pub mod remote;
 pub mod report;
 pub mod rules;
 pub mod tui;

@@ -244,6 +244,200 @@ impl TestCa {
     }
 }
 
+impl TestCa {
+    /// An intermediate CA in `dir` (`ca.crt` / `ca.key`, so [`TestCa::leaf`]
+    /// issues from it), signed by this CA.
+    pub fn intermediate(&self, dir: &Path, cn: &str) -> TestCa {
+        fs::create_dir_all(dir).expect("create pki dir");
+        let subj = format!("/CN={cn}");
+        run_openssl(
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.csr",
+                "-subj",
+                &subj,
+            ],
+            dir,
+        );
+        fs::write(
+            dir.join("ca.ext"),
+            "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
+        )
+        .expect("write ext file");
+        let (ca_cert, ca_key) = (
+            self.cert.display().to_string(),
+            self.key.display().to_string(),
+        );
+        let serial = dir.join("ca.srl").display().to_string();
+        run_openssl(
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "ca.csr",
+                "-CA",
+                &ca_cert,
+                "-CAkey",
+                &ca_key,
+                "-CAserial",
+                &serial,
+                "-CAcreateserial",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "ca.ext",
+            ],
+            dir,
+        );
+        TestCa {
+            dir: dir.to_path_buf(),
+            cert: dir.join("ca.crt"),
+            key: dir.join("ca.key"),
+        }
+    }
+
+    /// Like [`TestCa::leaf`], but valid only from `not_before` to
+    /// `not_after` (`YYYYMMDDHHMMSSZ`, e.g. a month in 2020 for an expired
+    /// certificate). `openssl x509 -days` cannot go back in time, so this
+    /// signs with `openssl ca -startdate/-enddate` and a minimal CA config.
+    pub fn leaf_dated(
+        &self,
+        stem: &str,
+        sans: &[&str],
+        not_before: &str,
+        not_after: &str,
+    ) -> LeafCert {
+        assert!(!sans.is_empty(), "a leaf needs at least one SAN");
+        let san_list: Vec<String> = sans
+            .iter()
+            .map(|s| {
+                if s.parse::<std::net::IpAddr>().is_ok() {
+                    format!("IP:{s}")
+                } else {
+                    format!("DNS:{s}")
+                }
+            })
+            .collect();
+        let db = format!("{stem}-db");
+        fs::create_dir_all(self.dir.join(&db)).expect("create ca db dir");
+        fs::write(self.dir.join(&db).join("index.txt"), "").expect("write index");
+        fs::write(self.dir.join(&db).join("serial"), "1000\n").expect("write serial");
+        let cnf = format!(
+            "[ca]\ndefault_ca = test\n[test]\ndatabase = {db}/index.txt\nserial = {db}/serial\n\
+             new_certs_dir = {db}\ncertificate = ca.crt\nprivate_key = ca.key\ndefault_md = sha256\n\
+             policy = any\nunique_subject = no\n[any]\ncommonName = supplied\n"
+        );
+        fs::write(self.dir.join(format!("{stem}.cnf")), cnf).expect("write ca config");
+        let ext = format!(
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName={}\n",
+            san_list.join(",")
+        );
+        fs::write(self.dir.join(format!("{stem}.ext")), ext).expect("write ext file");
+        let (key, csr, crt, cnf, ext) = (
+            format!("{stem}.key"),
+            format!("{stem}.csr"),
+            format!("{stem}.crt"),
+            format!("{stem}.cnf"),
+            format!("{stem}.ext"),
+        );
+        let subj = format!("/CN={}", sans[0]);
+        run_openssl(
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+                "-subj",
+                &subj,
+            ],
+            &self.dir,
+        );
+        run_openssl(
+            &[
+                "ca",
+                "-batch",
+                "-notext",
+                "-config",
+                &cnf,
+                "-in",
+                &csr,
+                "-out",
+                &crt,
+                "-startdate",
+                not_before,
+                "-enddate",
+                not_after,
+                "-extfile",
+                &ext,
+            ],
+            &self.dir,
+        );
+        LeafCert {
+            cert: self.dir.join(crt),
+            key: self.dir.join(key),
+        }
+    }
+}
+
+/// The version of an nginx binary as `nginx -v` prints it (`1.22.1`).
+pub fn installed_nginx_version(bin: &Path) -> String {
+    let out = Command::new(bin)
+        .arg("-v")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run nginx -v");
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix("nginx/"))
+        .unwrap_or_else(|| panic!("cannot read the version from `nginx -v`: {text}"))
+        .to_string()
+}
+
+/// How to get the stream module: `Some("")` when built in, `Some(line)`
+/// with a `load_module` line when dynamic, `None` when unavailable.
+pub fn stream_load_module(bin: &Path) -> Option<String> {
+    let out = Command::new(bin)
+        .arg("-V")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run nginx -V");
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    if text.split_whitespace().any(|w| w == "--with-stream") {
+        return Some(String::new());
+    }
+    if !text.contains("--with-stream=dynamic") {
+        return None;
+    }
+    [
+        "/usr/lib/nginx/modules",
+        "/usr/lib64/nginx/modules",
+        "/usr/share/nginx/modules",
+        "/etc/nginx/modules",
+        "/usr/local/nginx/modules",
+    ]
+    .iter()
+    .map(|d| Path::new(d).join("ngx_stream_module.so"))
+    .find(|p| p.is_file())
+    .map(|p| format!("load_module {};", p.display()))
+}
+
 // ---------------------------------------------------------------------------
 // Config files with line tracking
 // ---------------------------------------------------------------------------

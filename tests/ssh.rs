@@ -1,0 +1,928 @@
+//! hopscope over SSH, against a REAL OpenSSH server on 127.0.0.1.
+//!
+//! Each test starts its own `sshd -D -e` (Debian's `openssh-server`) as
+//! root on free loopback ports, with a throwaway host key and client key in
+//! a temporary directory; the client reaches it through `--ssh-config`.
+//! The "remote" nginx is the local binary, given a temporary tree with
+//! `--nginx-conf`. Every sshd and nginx is stopped on drop; every run is
+//! bounded. Without sshd (or ssh, or root) the tests print `skipping`
+//! locally and fail under CI (env `CI` set), which must install
+//! `openssh-server` (and `sudo` for the `--sudo` checks).
+
+mod common;
+
+use std::fs;
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{free_port, hopscope_run, is_root, nginx_or_skip, HopscopeRun, Nginx, Prefix};
+use serde_json::Value;
+
+/// The host name the fixes give the upstreams (`--set`).
+const SNI: &str = "sni-name=backend.test";
+/// Bound of one hopscope run in these tests.
+const RUN: Duration = Duration::from_secs(40);
+/// How long sshd may take to listen.
+const SSHD_START: Duration = Duration::from_secs(5);
+
+fn ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+fn which(name: &str, preferred: &[&str]) -> Option<PathBuf> {
+    preferred
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH")?)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+}
+
+/// A reason to skip (`None`), or a failure under CI.
+fn skip<T>(why: &str) -> Option<T> {
+    if ci() {
+        panic!("{why}, but CI is set: the CI script must install openssh-server (and run as root) for tests/ssh.rs");
+    }
+    eprintln!("skipping: {why}");
+    None
+}
+
+/// A running sshd, killed and reaped on drop.
+struct Sshd {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    ports: Vec<u16>,
+    /// Client configuration that logs in as root with the authorized key.
+    config: PathBuf,
+    /// Client configuration with a key the server does not accept.
+    bad_config: PathBuf,
+}
+
+fn keygen(path: &Path) {
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "hopscope-test", "-f"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ssh-keygen");
+    assert!(
+        out.status.success(),
+        "ssh-keygen: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Sshd {
+    /// Starts sshd listening on `n` ports, or `None` to skip.
+    fn start(n: usize) -> Option<Sshd> {
+        let bin = which("sshd", &["/usr/sbin/sshd"])
+            .or_else(|| skip("sshd is not installed (Debian package openssh-server)"))?;
+        if which("ssh", &["/usr/bin/ssh"]).is_none() || which("ssh-keygen", &[]).is_none() {
+            return skip("the ssh client is not installed (Debian package openssh-client)");
+        }
+        if !is_root() {
+            return skip("sshd tests run as root");
+        }
+        // sshd's privilege separation directory (made by the init script).
+        if !Path::new("/run/sshd").is_dir() {
+            fs::create_dir_all("/run/sshd").expect("create /run/sshd");
+            fs::set_permissions("/run/sshd", fs::Permissions::from_mode(0o755)).ok();
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("hopscope-sshd-")
+            .tempdir()
+            .expect("temp dir");
+        let d = dir.path();
+        keygen(&d.join("host_key"));
+        keygen(&d.join("client_key"));
+        keygen(&d.join("stranger_key"));
+        fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).expect("authorized_keys");
+        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let mut conf = String::from("ListenAddress 127.0.0.1\n");
+        for p in &ports {
+            conf.push_str(&format!("Port {p}\n"));
+        }
+        conf.push_str(&format!(
+            "HostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
+             PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n\
+             PidFile {d}/sshd.pid\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+             AllowTcpForwarding no\nX11Forwarding no\nPrintMotd no\nMaxStartups 100\n",
+            d = d.display()
+        ));
+        fs::write(d.join("sshd_config"), conf).expect("sshd_config");
+        let client = |key: &str| {
+            format!(
+                "Host *\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}/{key}\n  \
+                 IdentitiesOnly yes\n  IdentityAgent none\n  StrictHostKeyChecking no\n  \
+                 UserKnownHostsFile /dev/null\n  GlobalKnownHostsFile /dev/null\n  LogLevel ERROR\n",
+                ports[0],
+                d.display()
+            )
+        };
+        fs::write(d.join("ssh_config"), client("client_key")).expect("ssh_config");
+        fs::write(d.join("bad_ssh_config"), client("stranger_key")).expect("bad_ssh_config");
+        let log = fs::File::create(d.join("sshd.log")).expect("sshd log");
+        let child = Command::new(&bin)
+            .args(["-D", "-e", "-f"])
+            .arg(d.join("sshd_config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn sshd");
+        let mut sshd = Sshd {
+            child: Some(child),
+            config: d.join("ssh_config"),
+            bad_config: d.join("bad_ssh_config"),
+            dir,
+            ports,
+        };
+        let deadline = Instant::now() + SSHD_START;
+        let mut pending = sshd.ports.clone();
+        while !pending.is_empty() {
+            if let Some(Ok(Some(st))) = sshd.child.as_mut().map(|c| c.try_wait()) {
+                sshd.child = None;
+                panic!("sshd exited ({st}):\n{}", sshd.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "sshd did not listen on {pending:?} within {SSHD_START:?}:\n{}",
+                sshd.log()
+            );
+            pending.retain(|&p| {
+                let addr = SocketAddr::from(([127, 0, 0, 1], p));
+                TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err()
+            });
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(sshd)
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+    }
+
+    /// `[SUBCOMMAND] --ssh HOST --ssh-config CONFIG REST…` (the subcommand,
+    /// when `rest` starts with one, comes first).
+    fn args(&self, host: &str, rest: &[&str]) -> Vec<String> {
+        let (sub, rest) = match rest.split_first() {
+            Some((first, tail)) if !first.starts_with('-') => (vec![first.to_string()], tail),
+            _ => (Vec::new(), rest),
+        };
+        let mut v = sub;
+        v.extend([
+            "--ssh".into(),
+            host.into(),
+            "--ssh-config".into(),
+            self.config.display().to_string(),
+        ]);
+        v.extend(rest.iter().map(|s| s.to_string()));
+        v
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A config tree with absolute paths (the remote nginx runs without `-p`):
+/// two upstream pools reached without SNI, one of them with verification
+/// off, in an included file.
+struct Tree {
+    prefix: Prefix,
+    ports: [u16; 2],
+}
+
+impl Tree {
+    fn new(label: &str) -> Tree {
+        let prefix = Prefix::new(label);
+        let p = prefix.path().display().to_string();
+        let ports = [free_port(), free_port()];
+        let up = free_port();
+        prefix.write(
+            "nginx.conf",
+            &format!(
+                "worker_processes 1;
+error_log {p}/logs/error.log info;
+pid {p}/logs/nginx.pid;
+events {{
+    worker_connections 64;
+}}
+http {{
+    access_log off;
+    client_body_temp_path {p}/tmp/client_body;
+    proxy_temp_path {p}/tmp/proxy;
+    fastcgi_temp_path {p}/tmp/fastcgi;
+    uwsgi_temp_path {p}/tmp/uwsgi;
+    scgi_temp_path {p}/tmp/scgi;
+    upstream backend {{
+        server 127.0.0.1:{up};
+    }}
+    include conf.d/*.conf;
+    server {{
+        listen 127.0.0.1:{a};
+        server_name app.test;
+        location /api/ {{
+            proxy_pass https://backend;
+        }}
+    }}
+}}
+",
+                a = ports[0]
+            ),
+        );
+        prefix.write(
+            "conf.d/api.conf",
+            &format!(
+                "upstream api_pool {{
+    server 127.0.0.1:{up};
+}}
+server {{
+    listen 127.0.0.1:{b};
+    server_name api.test;
+    location / {{
+        proxy_ssl_verify off;
+        proxy_pass https://api_pool;
+    }}
+}}
+",
+                b = ports[1]
+            ),
+        );
+        Tree { prefix, ports }
+    }
+
+    fn path(&self) -> &Path {
+        self.prefix.path()
+    }
+
+    fn conf(&self) -> String {
+        self.prefix.conf_path().display().to_string()
+    }
+
+    /// Every file below the prefix except logs and temp dirs: (relative name, bytes).
+    fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
+        fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+            let mut entries: Vec<_> = fs::read_dir(dir).unwrap().flatten().collect();
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                let p = e.path();
+                let rel = p.strip_prefix(base).unwrap().display().to_string();
+                if rel == "logs" || rel == "tmp" || rel == "pki" {
+                    continue;
+                }
+                if p.is_dir() {
+                    walk(base, &p, out);
+                } else {
+                    out.push((rel, fs::read(&p).unwrap()));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.path(), self.path(), &mut out);
+        out
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.snapshot().into_iter().map(|(n, _)| n).collect()
+    }
+}
+
+fn hs<S: AsRef<str>>(args: &[S]) -> HopscopeRun {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    let run = hopscope_run(&args, None, RUN);
+    assert!(
+        !run.timed_out,
+        "hopscope {args:?} timed out:\n{}",
+        run.stderr
+    );
+    run
+}
+
+/// A JSON document with the tree's absolute prefix removed from every string.
+fn relative(doc: &str, prefix: &Path) -> Value {
+    let p = format!("{}/", prefix.display());
+    serde_json::from_str(&doc.replace(&p, "")).expect("JSON")
+}
+
+fn sudo_available() -> bool {
+    if which("sudo", &["/usr/bin/sudo"]).is_some() {
+        return true;
+    }
+    if ci() {
+        panic!("sudo is not installed, but CI is set: install it for the --sudo checks of tests/ssh.rs");
+    }
+    eprintln!("skipping the --sudo checks: sudo is not installed");
+    false
+}
+
+#[test]
+fn remote_hops_equal_local_hops_and_check_exit_codes() {
+    let Some(sshd) = Sshd::start(1) else { return };
+    let started = Instant::now();
+    let tree = Tree::new("ssh-hops");
+    let conf = tree.conf();
+    let local = hs(&["hops", &conf, "--json"]);
+    assert_eq!(local.code, Some(0), "{}", local.stderr);
+    let remote = hs(&sshd.args("web1", &["hops", "--nginx-conf", &conf, "--json"]));
+    assert_eq!(remote.code, Some(0), "{}\n{}", remote.stderr, sshd.log());
+    let doc: Value = serde_json::from_str(&remote.stdout).unwrap();
+    assert!(
+        doc["hops"][0]["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with(&format!("{}/", tree.path().display()))),
+        "hop ids are the server's absolute paths: {}",
+        doc["hops"][0]["id"]
+    );
+    let (l, r) = (
+        relative(&local.stdout, tree.path()),
+        relative(&remote.stdout, tree.path()),
+    );
+    assert_eq!(l["hops"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        l, r,
+        "remote hops --json equals local hops --json (modulo names)"
+    );
+
+    if sudo_available() {
+        let sudo = hs(&sshd.args("web1", &["hops", "--sudo", "--nginx-conf", &conf, "--json"]));
+        assert_eq!(sudo.code, Some(0), "{}", sudo.stderr);
+        assert_eq!(
+            relative(&sudo.stdout, tree.path()),
+            l,
+            "the same under sudo -n"
+        );
+    }
+
+    // check: the exit codes of a local check.
+    for extra in [
+        &[][..],
+        &["--min-severity", "error"][..],
+        &["--format", "json"][..],
+    ] {
+        let mut args = vec!["check", conf.as_str()];
+        args.extend(extra);
+        let local = hs(&args);
+        let mut rargs = vec!["check", "--nginx-conf", conf.as_str()];
+        rargs.extend(extra);
+        let remote = hs(&sshd.args("web1", &rargs));
+        assert_eq!(remote.code, local.code, "{extra:?}: {}", remote.stderr);
+        if extra.contains(&"json") {
+            assert_eq!(
+                relative(&remote.stdout, tree.path()),
+                relative(&local.stdout, tree.path())
+            );
+        }
+    }
+    let high = hs(&sshd.args("web1", &["check", "--nginx-conf", &conf]));
+    assert_eq!(high.code, Some(1));
+    assert!(high.stdout.contains("high[sni-off]"), "{}", high.stdout);
+    assert!(
+        high.stdout
+            .contains(&format!("--> {}/nginx.conf:", tree.path().display())),
+        "{}",
+        high.stdout
+    );
+    let none = hs(&sshd.args(
+        "web1",
+        &["check", "--nginx-conf", &conf, "--min-severity", "error"],
+    ));
+    assert_eq!(none.code, Some(0), "{}", none.stderr);
+
+    // Errors name the host and show ssh's or nginx's own message.
+    let closed = free_port().to_string();
+    let refused = hs(&sshd.args(
+        "web1",
+        &[
+            "check",
+            "--nginx-conf",
+            &conf,
+            "--ssh-option",
+            &format!("Port={closed}"),
+        ],
+    ));
+    assert_eq!(refused.code, Some(2));
+    assert!(
+        refused.stderr.contains(&format!(
+            "ssh web1: connect to host 127.0.0.1 port {closed}: Connection refused"
+        )),
+        "{}",
+        refused.stderr
+    );
+    let bad = sshd.bad_config.display().to_string();
+    let denied = hs(&[
+        "check",
+        "--ssh",
+        "web1",
+        "--ssh-config",
+        &bad,
+        "--nginx-conf",
+        &conf,
+    ]);
+    assert_eq!(denied.code, Some(2));
+    assert!(
+        denied
+            .stderr
+            .contains("ssh web1: Permission denied (publickey"),
+        "{}",
+        denied.stderr
+    );
+    tree.prefix
+        .write("broken.conf", "events {}\nhttp { no_such_directive on; }\n");
+    let broken = tree.path().join("broken.conf").display().to_string();
+    let rejected = hs(&sshd.args("web1", &["check", "--nginx-conf", &broken]));
+    assert_eq!(rejected.code, Some(2));
+    assert!(
+        rejected
+            .stderr
+            .contains("ssh web1: nginx rejects the configuration")
+            && rejected
+                .stderr
+                .contains("[emerg] unknown directive \"no_such_directive\""),
+        "{}",
+        rejected.stderr
+    );
+    let missing = hs(&sshd.args("web1", &["hops", "--nginx", "/nonexistent/nginx"]));
+    assert_eq!(missing.code, Some(2));
+    assert!(
+        missing.stderr.contains("ssh web1:") && missing.stderr.contains("--nginx"),
+        "{}",
+        missing.stderr
+    );
+    // Without a subcommand and a terminal: the hop table, from the server.
+    let table = hs(&sshd.args("web1", &["--nginx-conf", &conf]));
+    assert_eq!(table.code, Some(0), "{}", table.stderr);
+    assert!(table.stdout.contains("conf.d/api.conf"), "{}", table.stdout);
+    eprintln!("remote hops and check: {:?}", started.elapsed());
+}
+
+/// The nginx error log says whether nginx reloaded.
+fn reloaded(tree: &Tree) -> bool {
+    fs::read_to_string(tree.path().join("logs/error.log"))
+        .unwrap_or_default()
+        .contains("reconfiguring")
+}
+
+#[test]
+fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
+    let Some(sshd) = Sshd::start(1) else { return };
+    let Some(nginx) = nginx_or_skip() else { return };
+    let started = Instant::now();
+    let tree = Tree::new("ssh-apply");
+    let conf = tree.conf();
+    let api = tree.path().join("conf.d/api.conf");
+    // A file owned by someone else, with its own mode: both stay.
+    std::os::unix::fs::chown(&api, Some(65534), Some(65534)).unwrap();
+    fs::set_permissions(&api, fs::Permissions::from_mode(0o640)).unwrap();
+    let running = Nginx::start(&nginx, tree.path(), &tree.ports).expect("nginx starts");
+    let before = tree.snapshot();
+
+    // Without --apply: a diff, nothing written; --write is refused.
+    let diff = hs(&sshd.args(
+        "web1",
+        &[
+            "fix",
+            "--nginx-conf",
+            &conf,
+            "--rule",
+            "sni-off",
+            "--set",
+            SNI,
+        ],
+    ));
+    assert_eq!(diff.code, Some(0), "{}", diff.stderr);
+    assert!(
+        diff.stdout
+            .contains("+            proxy_ssl_server_name on;"),
+        "{}",
+        diff.stdout
+    );
+    assert!(diff.stdout.contains("--- a/nginx.conf"), "{}", diff.stdout);
+    let write = hs(&sshd.args("web1", &["fix", "--nginx-conf", &conf, "--write"]));
+    assert_eq!(write.code, Some(2));
+    assert!(write.stderr.contains("use --apply"), "{}", write.stderr);
+    assert_eq!(tree.snapshot(), before);
+
+    let applied = hs(&sshd.args(
+        "web1",
+        &[
+            "fix",
+            "--nginx-conf",
+            &conf,
+            "--rule",
+            "sni-off",
+            "--set",
+            SNI,
+            "--apply",
+        ],
+    ));
+    assert_eq!(applied.code, Some(0), "{}\n{}", applied.stderr, sshd.log());
+    let main = fs::read_to_string(tree.path().join("nginx.conf")).unwrap();
+    let api_text = fs::read_to_string(&api).unwrap();
+    assert!(main.contains("proxy_ssl_server_name on;"), "{main}");
+    assert!(api_text.contains("proxy_ssl_server_name on;"), "{api_text}");
+    for (name, old) in &before {
+        let bak = tree.path().join(format!("{name}.hopscope.bak"));
+        assert_eq!(&fs::read(&bak).unwrap(), old, "backup of {name}");
+        assert!(
+            applied
+                .stderr
+                .contains(&format!("wrote {}/{name} (backup: ", tree.path().display())),
+            "{}",
+            applied.stderr
+        );
+    }
+    let meta = fs::metadata(&api).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (65534, 65534, 0o640)
+    );
+    assert!(applied
+        .stderr
+        .contains("nginx -t accepts the fixed configuration"));
+    assert!(
+        applied.stderr.contains("nginx was not reloaded"),
+        "{}",
+        applied.stderr
+    );
+    assert!(common::nginx_test(&nginx, tree.path()).0);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !reloaded(&tree),
+        "no reload without --reload:\n{}",
+        running.logs()
+    );
+    assert!(
+        !tree.names().iter().any(|n| n.contains("hopscope-new")),
+        "no temporary file is left: {:?}",
+        tree.names()
+    );
+
+    // Once more with --reload: the next free backup name, and a reload.
+    let ca = common::TestCa::new(&tree.path().join("pki"));
+    let set = format!("ca-file={}", ca.cert.display());
+    let again = hs(&sshd.args(
+        "web1",
+        &[
+            "fix",
+            "--nginx-conf",
+            &conf,
+            "--rule",
+            "verify-off",
+            "--set",
+            &set,
+            "--apply",
+            "--reload",
+        ],
+    ));
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(again.stderr.contains("nginx reloaded"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains(".hopscope.bak.1)"),
+        "{}",
+        again.stderr
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !reloaded(&tree) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(reloaded(&tree), "nginx reloaded:\n{}", running.logs());
+    assert!(fs::read_to_string(&api)
+        .unwrap()
+        .contains("proxy_ssl_verify on;"));
+    assert_eq!(
+        fs::read(tree.path().join("conf.d/api.conf.hopscope.bak")).unwrap(),
+        before
+            .iter()
+            .find(|(n, _)| n == "conf.d/api.conf")
+            .unwrap()
+            .1,
+        "the first backup is never overwritten"
+    );
+    drop(running);
+    eprintln!("fix --apply: {:?}", started.elapsed());
+}
+
+#[test]
+fn fix_apply_that_nginx_rejects_is_rolled_back() {
+    let Some(sshd) = Sshd::start(1) else { return };
+    if nginx_or_skip().is_none() {
+        return;
+    }
+    let tree = Tree::new("ssh-rollback");
+    let conf = tree.conf();
+    let before = tree.snapshot();
+    let run = hs(&sshd.args(
+        "web1",
+        &[
+            "fix",
+            "--nginx-conf",
+            &conf,
+            "--rule",
+            "verify-off",
+            "--set",
+            "ca-file=/nonexistent.pem",
+            "--set",
+            SNI,
+            "--apply",
+            "--reload",
+        ],
+    ));
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("ssh web1: nginx -t rejects the fixed configuration"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("rolled back"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("[emerg]") && run.stderr.contains("/nonexistent.pem"),
+        "nginx's own message: {}",
+        run.stderr
+    );
+    assert_eq!(
+        tree.snapshot(),
+        before,
+        "every file byte for byte, no backup, no temporary file"
+    );
+    assert!(!reloaded(&tree));
+
+    // A file that changed since it was loaded: nothing is written.
+    let mut remote = hopscope::remote::Remote::new("web1");
+    remote.ssh_config = Some(sshd.config.clone());
+    remote.nginx_conf = Some(conf.clone());
+    let main = tree.path().join("nginx.conf").display().to_string();
+    let api = tree.path().join("conf.d/api.conf").display().to_string();
+    let main_now = fs::read(&main).unwrap();
+    let files = [
+        hopscope::remote::RemoteFile {
+            path: &main,
+            loaded: &main_now,
+            new: b"# replaced\n",
+        },
+        hopscope::remote::RemoteFile {
+            path: &api,
+            loaded: b"what it held an hour ago",
+            new: b"# replaced\n",
+        },
+    ];
+    let err = hopscope::remote::apply(&remote, &files, false).unwrap_err();
+    assert_eq!(err.kind, hopscope::remote::ErrorKind::Changed);
+    assert!(
+        err.to_string()
+            .contains("conf.d/api.conf changed since it was loaded"),
+        "{err}"
+    );
+    assert_eq!(tree.snapshot(), before);
+}
+
+#[test]
+fn a_fleet_in_one_report() {
+    let Some(sshd) = Sshd::start(2) else { return };
+    let started = Instant::now();
+    let tree = Tree::new("ssh-fleet");
+    let conf = tree.conf();
+    let closed = free_port();
+    let inventory = tree.path().join("inventory.ini");
+    fs::write(
+        &inventory,
+        format!(
+            "# two names for one sshd, and one host that is down
+[web]
+web1 ansible_host=127.0.0.1 ansible_port={a}
+web2 ansible_host=127.0.0.1 ansible_port={b}
+
+[down]
+web3 ansible_host=127.0.0.1 ansible_port={closed}
+
+[web:vars]
+ansible_user=root
+",
+            a = sshd.ports[0],
+            b = sshd.ports[1]
+        ),
+    )
+    .unwrap();
+    let inv = inventory.display().to_string();
+    let cfg = sshd.config.display().to_string();
+    let fleet = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--ssh-hosts",
+            &inv,
+            "--ssh-config",
+            &cfg,
+            "--nginx-conf",
+            &conf,
+        ];
+        args.extend(extra);
+        hs(&args)
+    };
+    let single = hs(&sshd.args(
+        "web1",
+        &["check", "--nginx-conf", &conf, "--format", "json"],
+    ));
+    let single: Value = serde_json::from_str(&single.stdout).unwrap();
+
+    // Text: grouped by host, the unreachable one reported, a table at the end.
+    let text = fleet(&[]);
+    assert_eq!(text.code, Some(2), "{}", text.stderr);
+    let out = &text.stdout;
+    let (w1, w2, w3) = (
+        out.find("== web1 ==").expect("web1"),
+        out.find("== web2 ==").expect("web2"),
+        out.find("== web3 ==").expect("web3"),
+    );
+    assert!(w1 < w2 && w2 < w3, "{out}");
+    assert!(out[w1..w2].contains("high[sni-off]"), "{out}");
+    assert!(
+        out[w3..].contains(&format!(
+            "error: ssh web3: connect to host 127.0.0.1 port {closed}: Connection refused"
+        )),
+        "{out}"
+    );
+    let table = &out[out.rfind("\nhost ").expect("summary table") + 1..];
+    assert!(
+        table.starts_with("host ") && table.contains("sni-off"),
+        "{table}"
+    );
+    let row = |h: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(h))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row("web3").contains("not audited: ssh web3:"), "{table}");
+    assert_eq!(
+        row("web1").replace("web1", ""),
+        row("web2").replace("web2", ""),
+        "the same tree, the same counts"
+    );
+    assert!(
+        table.trim_end().ends_with(&format!(
+            "3 hosts: 2 audited, 1 could not be audited; {} findings",
+            2 * single["findings"].as_array().unwrap().len()
+        )),
+        "{table}"
+    );
+
+    // JSON: one document, every host, the unreachable one with its error.
+    let json = fleet(&["--format", "json"]);
+    assert_eq!(json.code, Some(2));
+    let doc: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(doc["schema"], "hopscope.fleet/1");
+    let hosts = doc["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 3);
+    for (i, name) in ["web1", "web2"].iter().enumerate() {
+        assert_eq!(hosts[i]["host"], *name);
+        assert_eq!(hosts[i]["error"], Value::Null);
+        assert_eq!(hosts[i]["findings"], single["findings"], "{name}");
+        assert_eq!(hosts[i]["nginx_version"], single["nginx_version"]);
+    }
+    assert_eq!(hosts[2]["host"], "web3");
+    assert!(hosts[2]["error"]
+        .as_str()
+        .unwrap()
+        .contains("Connection refused"));
+    assert_eq!(hosts[2]["findings"], Value::Array(vec![]));
+    assert_eq!(doc["summary"]["hosts"], 3);
+    assert_eq!(doc["summary"]["failed"], 1);
+    assert!(
+        json.stderr.contains("ssh web3: connect to host"),
+        "{}",
+        json.stderr
+    );
+
+    // SARIF: one valid run; results carry their host.
+    let sarif = fleet(&["--format", "sarif"]);
+    assert_eq!(sarif.code, Some(2));
+    let doc: Value = serde_json::from_str(&sarif.stdout).expect("JSON");
+    let typed: serde_sarif::sarif::Sarif =
+        serde_json::from_value(doc.clone()).expect("SARIF 2.1.0 types");
+    assert_eq!(typed.runs.len(), 1);
+    assert_eq!(doc["version"], "2.1.0");
+    let run = &doc["runs"][0];
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(
+        results.len(),
+        2 * single["findings"].as_array().unwrap().len()
+    );
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let mut fingerprints = std::collections::HashSet::new();
+    for r in results {
+        let host = r["properties"]["host"].as_str().unwrap();
+        assert!(host == "web1" || host == "web2");
+        let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(
+            uri.starts_with(&format!("ssh://{host}{}/", tree.path().display())),
+            "{uri}"
+        );
+        assert_eq!(
+            rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"],
+            r["ruleId"]
+        );
+        assert!(fingerprints.insert(r["partialFingerprints"].to_string()));
+    }
+    let notes = run["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert!(notes.iter().any(|n| n["properties"]["host"] == "web3"
+        && n["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused")));
+
+    // A group of reachable hosts: the exit code of the findings.
+    let web = fleet(&["--ssh-group", "web", "--parallel", "1"]);
+    assert_eq!(web.code, Some(1), "{}", web.stderr);
+    assert!(!web.stdout.contains("web3"));
+    let clean = fleet(&["--ssh-group", "web", "--min-severity", "error"]);
+    assert_eq!(clean.code, Some(0), "{}", clean.stderr);
+    let nogroup = fleet(&["--ssh-group", "nope"]);
+    assert_eq!(nogroup.code, Some(2));
+    assert!(
+        nogroup.stderr.contains("no group \"nope\""),
+        "{}",
+        nogroup.stderr
+    );
+    eprintln!("fleet: {:?}", started.elapsed());
+}
+
+#[test]
+fn ssh_options_that_do_not_fit_are_refused() {
+    let apply = hs(&["fix", "--apply"]);
+    assert_eq!(apply.code, Some(2));
+    assert!(
+        apply
+            .stderr
+            .contains("--apply writes on a server and needs --ssh"),
+        "{}",
+        apply.stderr
+    );
+    let sudo = hs(&["check", "--sudo"]);
+    assert_eq!(sudo.code, Some(2));
+    assert!(sudo.stderr.contains("go with --ssh"), "{}", sudo.stderr);
+    let validate = hs(&["fix", "--ssh", "web1", "--validate"]);
+    assert_eq!(validate.code, Some(2));
+    assert!(validate
+        .stderr
+        .contains("--apply runs nginx -t on the server"));
+    let both = hs(&["check", "/etc/nginx", "--ssh", "web1"]);
+    assert_eq!(both.code, Some(2), "a path and --ssh conflict");
+    let option = hs(&["check", "--ssh", "-oProxyCommand=touch /tmp/x"]);
+    assert_eq!(option.code, Some(2));
+    let reload = hs(&["fix", "--ssh", "web1", "--reload"]);
+    assert_eq!(reload.code, Some(2), "--reload needs --apply");
+}
+
+#[test]
+fn fix_write_as_root_keeps_the_owner_of_the_file() {
+    if !is_root() {
+        eprintln!("skipping: changing a file's owner needs root");
+        return;
+    }
+    let tree = Tree::new("ssh-owner");
+    let api = tree.path().join("conf.d/api.conf");
+    std::os::unix::fs::chown(&api, Some(65534), Some(65534)).unwrap();
+    fs::set_permissions(&api, fs::Permissions::from_mode(0o640)).unwrap();
+    let run = hs(&[
+        "fix",
+        &tree.conf(),
+        "--rule",
+        "sni-off",
+        "--set",
+        SNI,
+        "--write",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(fs::read_to_string(&api)
+        .unwrap()
+        .contains("proxy_ssl_server_name on;"));
+    for p in [
+        api.clone(),
+        tree.path().join("conf.d/api.conf.hopscope.bak"),
+    ] {
+        let m = fs::metadata(&p).unwrap();
+        assert_eq!(
+            (m.uid(), m.gid(), m.mode() & 0o7777),
+            (65534, 65534, 0o640),
+            "{}",
+            p.display()
+        );
+    }
+}
