@@ -1,0 +1,124 @@
+//! Criterion benchmarks of the terminal UI, rendered into ratatui's
+//! TestBackend at 160×48 (the issue's targets: first frame < 300 ms on a
+//! 10^5-directive tree and < 100 ms on the demo; keystroke to frame
+//! < 16 ms).
+//!
+//! - first frame: `App::new` (which runs the rules) and one draw, from a
+//!   built model; `startup` adds loading and `Model::build`, i.e. all the
+//!   work between starting hopscope and its first screen;
+//! - keystroke to frame: `update(Action::Down)` and one draw.
+//!
+//! ```sh
+//! cargo bench --bench tui
+//! ```
+
+#[path = "support/generator.rs"]
+mod generator;
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use hopscope::conf::loader::{load_tree, MemFiles};
+use hopscope::conf::{self, Config, Input, Origin};
+use hopscope::model::{Model, Version};
+use hopscope::tui::app::{Action, App};
+use hopscope::tui::highlight::Highlighter;
+use hopscope::tui::theme::Theme;
+use hopscope::tui::ui::{self, Ui};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+const PREFIX: &str = "/etc/nginx";
+
+fn generated(n: usize, files: usize) -> MemFiles {
+    let g = generator::generate(&generator::Options::new(n, files, 1));
+    MemFiles::new(
+        g.files
+            .into_iter()
+            .map(|(rel, text)| (Path::new(PREFIX).join(rel), text.into_bytes()))
+            .collect(),
+    )
+}
+
+fn load(mem: &MemFiles) -> Config {
+    load_tree(mem, &Path::new(PREFIX).join("nginx.conf"), Origin::Demo)
+}
+
+struct Screen {
+    term: Terminal<TestBackend>,
+    theme: Theme,
+    highlighter: Option<Highlighter>,
+}
+
+impl Screen {
+    fn new() -> Screen {
+        Screen {
+            term: Terminal::new(TestBackend::new(160, 48)).expect("a test terminal"),
+            theme: Theme::default(),
+            highlighter: Highlighter::new().ok(),
+        }
+    }
+    fn draw(&mut self, app: &App) {
+        let ui = Ui {
+            theme: &self.theme,
+            highlighter: self.highlighter.as_ref(),
+        };
+        self.term
+            .draw(|f| ui::draw(f, app, &ui))
+            .expect("drawing into a TestBackend");
+    }
+}
+
+fn first_frame(c: &mut Criterion, label: &str, load_cfg: &dyn Fn() -> Config) {
+    let mut g = c.benchmark_group(label);
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    let mut screen = Screen::new();
+    g.bench_function("first frame (App::new + draw)", |b| {
+        b.iter_batched(
+            || Model::build(load_cfg(), Version::NEWEST_STABLE),
+            |model| {
+                let app = App::new(model, label.into());
+                screen.draw(&app);
+                app
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("startup (load + Model::build + App::new + draw)", |b| {
+        b.iter(|| {
+            let app = App::new(
+                Model::build(load_cfg(), Version::NEWEST_STABLE),
+                label.into(),
+            );
+            screen.draw(&app);
+            app
+        })
+    });
+    let mut app = App::new(
+        Model::build(load_cfg(), Version::NEWEST_STABLE),
+        label.into(),
+    );
+    screen.draw(&app);
+    g.bench_function("keystroke to frame (Down + draw)", |b| {
+        b.iter(|| {
+            black_box(app.update(Action::Down));
+            screen.draw(&app);
+        })
+    });
+    g.finish();
+}
+
+fn tui(c: &mut Criterion) {
+    first_frame(c, "demo", &|| {
+        conf::load(&Input::Demo).expect("the demo loads")
+    });
+    let mem = generated(100_000, 500);
+    first_frame(c, "1e5", &|| load(&mem));
+}
+
+criterion_group!(benches, tui);
+criterion_main!(benches);
