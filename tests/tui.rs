@@ -134,7 +134,8 @@ fn detail_to_source_and_back() {
         .iter()
         .position(|s| !s.is_default())
         .unwrap();
-    for _ in 0..=explicit {
+    // (Past the pass line and the hop's findings, if any.)
+    for _ in 0..=(explicit + app.by_hop[h].len()) {
         press(&mut app, &[KeyCode::Down]);
     }
     press(&mut app, &[KeyCode::Enter]);
@@ -148,9 +149,14 @@ fn detail_to_source_and_back() {
         (app.model.config.file(file).name.as_str(), line),
         (p.file.as_str(), p.line)
     );
-    // n walks the inheritance chain, across files.
+    // n walks the inheritance chain outwards from the hop, across files.
+    let before = app.mark_index;
     press(&mut app, &[KeyCode::Char('n')]);
-    assert!(app.status.as_ref().unwrap().text.contains(':'));
+    assert_eq!(app.mark_index, (before + 1) % app.source_marks.len());
+    assert!(app.status.as_ref().unwrap().text.contains("of the chain"));
+    // The chain starts at the hop and goes outwards: http comes last.
+    assert!(app.source_marks[0].1.contains("the hop"));
+    assert!(app.source_marks.last().unwrap().1.contains("(http)"));
     press(&mut app, &[KeyCode::Esc]);
     assert_eq!(app.screen(), Screen::Detail);
     press(&mut app, &[KeyCode::Esc]);
@@ -259,12 +265,13 @@ fn snapshots_of_every_screen() {
     press(&mut app, &[KeyCode::Enter]);
     snap("detail", &app);
     let h = app.selected_hop().unwrap();
-    let findings = app.by_hop[h].len();
-    let settings = app.model.hops[h].settings.len();
-    assert!(findings > 0);
-    for _ in 0..=settings {
-        press(&mut app, &[KeyCode::Down]);
-    }
+    assert!(!app.by_hop[h].is_empty());
+    // Findings come right after the pass line.
+    press(&mut app, &[KeyCode::Down]);
+    assert!(matches!(
+        app.selected_detail(),
+        Some(hopscope::tui::app::DetailItem::Finding(_))
+    ));
     snap("detail_finding", &app);
     press(&mut app, &[KeyCode::Char('x')]);
     snap("explain", &app);

@@ -262,10 +262,7 @@ pub fn check(model: &Model) -> Vec<Finding> {
     let mut order: Vec<usize> = (0..out.len()).collect();
     order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
     let mut slots: Vec<Option<Finding>> = out.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .filter_map(|i| slots[i].take())
-        .collect()
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// `# hopscope: ignore RULE[,RULE…] reason` on the line of the finding's

@@ -222,6 +222,8 @@ pub struct App {
     pub probes: HashMap<String, ProbeView>,
     /// The what-if probe of the previewed fix.
     pub fix_probe: Option<ProbeView>,
+    /// Where `n`/`N` stand in the inheritance chain.
+    pub mark_index: usize,
 }
 
 impl App {
@@ -255,6 +257,7 @@ impl App {
             area: (80, 24),
             probes: HashMap::new(),
             fix_probe: None,
+            mark_index: 0,
         };
         app.analyse();
         if app.model.errors().next().is_some() {
@@ -377,9 +380,10 @@ impl App {
 
     /// The selectable lines of the detail of a hop.
     pub fn detail_items(&self, hop: usize) -> Vec<DetailItem> {
+        // In the order the hop view shows them: findings first.
         let mut items = vec![DetailItem::Pass];
-        items.extend((0..self.model.hops[hop].settings.len()).map(DetailItem::Setting));
         items.extend(self.by_hop[hop].iter().map(|&f| DetailItem::Finding(f)));
+        items.extend((0..self.model.hops[hop].settings.len()).map(DetailItem::Setting));
         items
     }
 
@@ -718,68 +722,79 @@ impl App {
         self.source = Some((at.file, line));
         self.source_scroll = line.saturating_sub(1);
         self.source_marks = self.chain_marks();
+        self.mark_index = self
+            .source_marks
+            .iter()
+            .position(|(d, _)| *d == at)
+            .unwrap_or(0);
         if self.screen() == Screen::Source {
             return;
         }
         self.push(Screen::Source);
     }
 
-    /// The selected hop's pass directive and the line behind each
-    /// explicitly set value, in file order.
+    /// The selected hop's inheritance chain, in the order nginx merges it:
+    /// the pass directive, then each explicitly set value from the hop's
+    /// own block outwards (location, enclosing locations, server, http).
     fn chain_marks(&self) -> Vec<(DirRef, String)> {
         let Some(h) = self.selected_hop() else {
             return Vec::new();
         };
         let hop = &self.model.hops[h];
+        let mut set: Vec<(usize, DirRef, String)> = hop
+            .settings
+            .iter()
+            .filter_map(|s| match &s.origin {
+                Origin::Explicit(p) => {
+                    let depth = self.model.tree.ancestors(p.ctx).count();
+                    let label = format!(
+                        "{} {} ({})",
+                        s.name,
+                        s.value.as_deref().unwrap_or(""),
+                        p.level
+                    );
+                    Some((depth, p.dir, label))
+                }
+                Origin::Default => None,
+            })
+            .collect();
+        set.sort_by_key(|(depth, d, _)| {
+            (std::cmp::Reverse(*depth), d.file, self.model.line_col(*d).0)
+        });
         let mut marks = vec![(
             hop.pass,
             format!("{} (the hop)", hop.module.pass_directive()),
         )];
-        for s in &hop.settings {
-            if let Origin::Explicit(p) = &s.origin {
-                marks.push((
-                    p.dir,
-                    format!("{} {}", s.name, s.value.as_deref().unwrap_or("")),
-                ));
+        for (_, d, label) in set {
+            if !marks.iter().any(|(m, _)| *m == d) {
+                marks.push((d, label));
             }
         }
-        marks.sort_by_key(|(d, _)| (d.file, self.model.line_col(*d).0));
-        marks.dedup_by_key(|(d, _)| *d);
         marks
     }
 
+    /// Walks the inheritance chain: `n` outwards, `N` back towards the hop.
     fn jump_mark(&mut self, forward: bool) {
-        let Some((file, _)) = self.source else { return };
-        let here = (file, self.source_scroll + 1);
-        let positions: Vec<(DirRef, (FileId, u32))> = self
-            .source_marks
-            .iter()
-            .map(|(d, _)| (*d, (d.file, self.model.line_col(*d).0)))
-            .collect();
-        let next = if forward {
-            positions
-                .iter()
-                .find(|(_, p)| *p > here)
-                .or(positions.first())
-        } else {
-            positions
-                .iter()
-                .rev()
-                .find(|(_, p)| *p < here)
-                .or(positions.last())
-        };
-        if let Some(&(d, (f, line))) = next {
-            self.source = Some((f, line));
-            self.source_scroll = line.saturating_sub(1);
-            let label = self
-                .source_marks
-                .iter()
-                .find(|(m, _)| *m == d)
-                .map(|(_, l)| l.clone())
-                .unwrap_or_default();
-            let at = self.model.at(d);
-            self.set_status(false, format!("{at}: {label}"));
+        let n = self.source_marks.len();
+        if n == 0 {
+            return;
         }
+        let (next, wrapped) = if forward {
+            ((self.mark_index + 1) % n, self.mark_index + 1 == n)
+        } else {
+            ((self.mark_index + n - 1) % n, self.mark_index == 0)
+        };
+        self.mark_index = next;
+        let (d, label) = self.source_marks[next].clone();
+        let (line, _) = self.model.line_col(d);
+        self.source = Some((d.file, line));
+        self.source_scroll = line.saturating_sub(1);
+        let at = self.model.at(d);
+        let note = if wrapped { " (wrapped around)" } else { "" };
+        self.set_status(
+            false,
+            format!("{}/{n} of the chain{note} · {at}: {label}", next + 1),
+        );
     }
 
     fn start_fix(&mut self, hop: Option<usize>) {

@@ -560,44 +560,6 @@ pub fn detail_lines(
         ])),
     }
     lines.push(Line::default());
-    let name_w = hop
-        .settings
-        .iter()
-        .map(|s| s.name.len())
-        .max()
-        .unwrap_or(20)
-        + 2;
-    lines.push(Line::from(vec![
-        Span::styled(format!("{:<name_w$}", "effective setting"), t.header),
-        Span::styled(format!("{:<24}", "value"), t.header),
-        Span::styled("from", t.header),
-    ]));
-    for (i, s) in hop.settings.iter().enumerate() {
-        at.push(lines.len());
-        let _ = i;
-        let (style, from) = match &s.origin {
-            Origin::Default => (t.default_value, format!("default (nginx {})", m.version)),
-            Origin::Explicit(p) if s.inherited => {
-                (t.inherited, format!("{} ({}, inherited)", p.at(), p.level))
-            }
-            Origin::Explicit(p) => (t.explicit, format!("{} ({})", p.at(), p.level)),
-        };
-        let value = s
-            .value
-            .clone()
-            .or_else(|| {
-                s.spec
-                    .default_description(hop.module)
-                    .map(|d| format!("({d})"))
-            })
-            .unwrap_or_else(|| "-".into());
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<name_w$}", s.name), style),
-            Span::styled(format!("{value:<23} "), style),
-            Span::styled(from, t.dim),
-        ]));
-    }
-    lines.push(Line::default());
     let fs = &app.by_hop[h];
     lines.push(Line::from(Span::styled(
         if fs.is_empty() {
@@ -661,6 +623,44 @@ pub fn detail_lines(
                 ]));
             }
         }
+    }
+    lines.push(Line::default());
+    let name_w = hop
+        .settings
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(20)
+        + 2;
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:<name_w$}", "effective setting"), t.header),
+        Span::styled(format!("{:<24}", "value"), t.header),
+        Span::styled("from", t.header),
+    ]));
+    for (i, s) in hop.settings.iter().enumerate() {
+        at.push(lines.len());
+        let _ = i;
+        let (style, from) = match &s.origin {
+            Origin::Default => (t.default_value, format!("default (nginx {})", m.version)),
+            Origin::Explicit(p) if s.inherited => {
+                (t.inherited, format!("{} ({}, inherited)", p.at(), p.level))
+            }
+            Origin::Explicit(p) => (t.explicit, format!("{} ({})", p.at(), p.level)),
+        };
+        let value = s
+            .value
+            .clone()
+            .or_else(|| {
+                s.spec
+                    .default_description(hop.module)
+                    .map(|d| format!("({d})"))
+            })
+            .unwrap_or_else(|| "-".into());
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<name_w$}", s.name), style),
+            Span::styled(format!("{value:<23} "), style),
+            Span::styled(from, t.dim),
+        ]));
     }
     (lines, at)
 }
