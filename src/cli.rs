@@ -441,13 +441,20 @@ fn tui(cli: &Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let theme = match Theme::resolve(cli.theme.as_deref(), config.as_deref(), theme::no_color()) {
+    let term = std::env::var("TERM").ok();
+    let support = theme::color_support(term.as_deref(), std::env::var("COLORTERM").ok().as_deref());
+    let no_color = theme::no_color() || support == theme::ColorSupport::None;
+    let theme = match Theme::resolve(cli.theme.as_deref(), config.as_deref(), no_color) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("hopscope: error: {e}");
             return ExitCode::from(2);
         }
     };
+    // Only worth saying when the colours in use depend on the terminal.
+    let note = (!theme::no_color() && cli.theme.is_none())
+        .then(|| theme::color_note(support, term.as_deref()))
+        .flatten();
     let input = cli.load.input();
     let label = match &input {
         Input::Demo => "demo (built-in tour of the pitfalls)".to_string(),
@@ -468,6 +475,7 @@ fn tui(cli: &Cli) -> ExitCode {
         version: cli.load.nginx_version,
         theme,
         label,
+        note,
     };
     match crate::tui::run::run(opts) {
         Ok(()) => ExitCode::SUCCESS,

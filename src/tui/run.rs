@@ -39,6 +39,8 @@ pub struct Options {
     pub version: Version,
     pub theme: Theme,
     pub label: String,
+    /// A note for the status line once loaded (e.g. about the terminal).
+    pub note: Option<String>,
 }
 
 /// Fault injection for tests/tui_faults.rs, in debug builds only: with
@@ -244,7 +246,16 @@ fn event_loop(
                         app.on_reloaded(r);
                         State::Ready(app)
                     }
-                    (_, Ok(model)) => State::Ready(Box::new(App::new(model, opts.label.clone()))),
+                    (_, Ok(model)) => {
+                        let mut app = App::new(model, opts.label.clone());
+                        if let (None, Some(note)) = (&app.status, &opts.note) {
+                            app.status = Some(Status {
+                                error: false,
+                                text: note.clone(),
+                            });
+                        }
+                        State::Ready(Box::new(app))
+                    }
                     (_, Err(e)) => State::Failed(e),
                 };
             }
