@@ -183,8 +183,17 @@ pub struct MemFiles {
 }
 
 impl MemFiles {
+    /// Two entries naming the same file once normalized (a dump that
+    /// names `/etc/nginx/./a.conf` and `/etc/nginx/a.conf`) are one file:
+    /// the first is kept, as [`Files::read`] would find it, so that a glob
+    /// matches it once.
     pub fn new(files: Vec<(PathBuf, Vec<u8>)>) -> MemFiles {
-        let files = files.into_iter().map(|(p, t)| (normalize(&p), t)).collect();
+        let mut seen = std::collections::HashSet::new();
+        let files = files
+            .into_iter()
+            .map(|(p, t)| (normalize(&p), t))
+            .filter(|(p, _)| seen.insert(p.clone()))
+            .collect();
         MemFiles { files }
     }
 }
@@ -256,6 +265,20 @@ pub fn load(input: &Input) -> Result<Config, LoadError> {
             ))
         }
         Input::Stdin => {
+            // Standard input redirected from a file too large is refused
+            // before reading it (a pipe can only be read up to the limit).
+            if let Ok(meta) = std::fs::metadata("/dev/stdin") {
+                if meta.is_file() && meta.len() > MAX_FILE_BYTES {
+                    return Err(whole(
+                        "-",
+                        format!(
+                            "input is {} MiB; hopscope reads configuration files up to {} MiB",
+                            meta.len() >> 20,
+                            MAX_FILE_BYTES >> 20
+                        ),
+                    ));
+                }
+            }
             let mut buf = Vec::new();
             std::io::stdin()
                 .lock()

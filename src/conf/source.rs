@@ -50,6 +50,10 @@ pub struct SourceFile {
     pub on_disk: bool,
     pub text: Vec<u8>,
     line_starts: Vec<u32>,
+    /// 0-based indexes of the lines holding a byte that is not ASCII, in
+    /// order (none in most files): on every other line a column is a byte
+    /// count, found without reading the line.
+    non_ascii_lines: Vec<u32>,
 }
 
 impl SourceFile {
@@ -57,12 +61,25 @@ impl SourceFile {
         let mut line_starts = Vec::with_capacity(text.len() / 32 + 1);
         line_starts.push(0);
         line_starts.extend(memchr::memchr_iter(b'\n', &text).map(|i| i as u32 + 1));
+        let non_ascii_lines = if text.is_ascii() {
+            Vec::new()
+        } else {
+            let ends = line_starts[1..].iter().map(|&s| s as usize);
+            line_starts
+                .iter()
+                .zip(ends.chain(std::iter::once(text.len())))
+                .enumerate()
+                .filter(|(_, (&s, e))| !text[s as usize..*e].is_ascii())
+                .map(|(i, _)| i as u32)
+                .collect()
+        };
         SourceFile {
             name,
             path,
             on_disk,
             text,
             line_starts,
+            non_ascii_lines,
         }
     }
 
@@ -75,15 +92,26 @@ impl SourceFile {
     }
 
     /// 1-based line and column (in characters) of a byte offset.
+    ///
+    /// Constant time on an ASCII line, so that a hostile file of one long
+    /// line with many directives costs no more than the same file with
+    /// line breaks; on other lines it counts the characters before the
+    /// offset (invalid UTF-8 counts as U+FFFD, as it is shown).
     pub fn line_col(&self, offset: u32) -> (u32, u32) {
         let line = self.line_of(offset);
         let start = self.line_starts[line as usize - 1] as usize;
-        let end = (offset as usize).min(self.text.len());
-        let col = String::from_utf8_lossy(&self.text[start..end.max(start)])
-            .chars()
-            .count() as u32
-            + 1;
-        (line, col)
+        let end = (offset as usize).min(self.text.len()).max(start);
+        let before = &self.text[start..end];
+        let chars = if self.non_ascii_lines.binary_search(&(line - 1)).is_err() {
+            before.len()
+        } else {
+            match std::str::from_utf8(before) {
+                // Every byte that does not continue a character starts one.
+                Ok(_) => before.iter().filter(|&&b| (b as i8) >= -0x40).count(),
+                Err(_) => String::from_utf8_lossy(before).chars().count(),
+            }
+        };
+        (line, chars as u32 + 1)
     }
 
     /// Byte offset where a 1-based line starts.
@@ -138,5 +166,25 @@ mod tests {
         assert_eq!(f.line_text(1), "ab");
         assert_eq!(f.line_text(3), "éx");
         assert_eq!(f.line_count(), 3);
+        // Invalid UTF-8 counts as one character per replacement.
+        let g = SourceFile::new("g".into(), "g".into(), false, b"a\xff\xfeb c\nx".to_vec());
+        assert_eq!(g.line_col(4), (1, 5));
+        assert_eq!(g.line_col(5), (1, 6));
+        assert_eq!(g.line_col(7), (2, 1));
+    }
+
+    #[test]
+    fn columns_agree_with_counting_characters() {
+        let text = "ab\u{e9}c\n\tx\r\n\u{1f600}yz\n\nend".as_bytes().to_vec();
+        let f = SourceFile::new("a".into(), "a".into(), false, text.clone());
+        for off in 0..=text.len() {
+            let (line, col) = f.line_col(off as u32);
+            let start = f.line_start(line);
+            let want = String::from_utf8_lossy(&text[start..off.max(start)])
+                .chars()
+                .count() as u32
+                + 1;
+            assert_eq!(col, want, "offset {off}");
+        }
     }
 }

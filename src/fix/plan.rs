@@ -293,11 +293,14 @@ fn source_text(model: &Model, r: DirRef) -> String {
 }
 
 fn line_ending(f: &SourceFile) -> &'static str {
-    // The file's first line break decides (a scan of the whole file per
-    // edit would make fixing big files quadratic).
-    match f.text.iter().position(|&b| b == b'\n') {
-        Some(i) if i > 0 && f.text[i - 1] == b'\r' => "\r\n",
-        _ => "\n",
+    // The file's first line break decides, found from the line index: a
+    // scan for it per edit would make fixing a file of one long line
+    // quadratic.
+    let i = f.line_start(2);
+    if f.line_count() > 1 && i >= 2 && f.text[i - 2] == b'\r' {
+        "\r\n"
+    } else {
+        "\n"
     }
 }
 
@@ -339,7 +342,9 @@ fn insert_lines(model: &Model, ctx: CtxId, hop: &Hop, lines: &[String]) -> Edit 
     let simple = |&&n: &&NodeId| ast.node(n).block.is_none() && ast.node(n).name() != "include";
     let prefix = format!("{}_ssl", hop.module.prefix());
     // After the block's own TLS settings, else the pass directive, else the
-    // last simple directive before any nested block.
+    // last simple directive before any nested block. A pass directive that
+    // opens a block (nginx rejects it) is no anchor: lines after it could
+    // land inside its block, where they set nothing.
     let anchor = children
         .iter()
         .rev()
@@ -350,6 +355,7 @@ fn insert_lines(model: &Model, ctx: CtxId, hop: &Hop, lines: &[String]) -> Edit 
         .or_else(|| {
             children
                 .iter()
+                .filter(simple)
                 .find(|&&n| DirRef { file, node: n } == hop.pass)
         })
         .or_else(|| {

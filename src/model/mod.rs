@@ -173,8 +173,8 @@ pub struct Model {
     /// Per context: the directives the model looks up, by name id.
     index: Vec<Vec<(u16, DirRef)>>,
     name_ids: HashMap<String, u16, BuildHasherDefault<NameHasher>>,
-    /// The first `upstream {}` block of each (stream?, lower-cased name).
-    upstream_ids: HashMap<(bool, String), usize>,
+    /// The first `upstream {}` block of each lower-cased name, [http, stream].
+    upstream_ids: HashMap<String, [Option<usize>; 2]>,
     /// Per module, the `*_ssl_*` directives of this version: spec, full
     /// name and name id (made once, not per hop).
     spec_names: Vec<(Module, Vec<SpecName>)>,
@@ -394,17 +394,22 @@ impl Model {
             self.upstreams.push(up);
         }
         for (i, u) in self.upstreams.iter().enumerate() {
-            self.upstream_ids
-                .entry((u.stream, u.name.to_ascii_lowercase()))
-                .or_insert(i);
+            let ids = self
+                .upstream_ids
+                .entry(u.name.to_ascii_lowercase())
+                .or_default();
+            ids[usize::from(u.stream)].get_or_insert(i);
         }
     }
 
     /// The first `upstream {}` block named `host` (case-insensitively).
     fn find_upstream(&self, host: &str, stream: bool) -> Option<usize> {
-        self.upstream_ids
-            .get(&(stream, host.to_ascii_lowercase()))
-            .copied()
+        let lower = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(host.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(host)
+        };
+        self.upstream_ids.get(lower.as_ref())?[usize::from(stream)]
     }
 
     fn collect_hops(&mut self) {
@@ -435,28 +440,72 @@ impl Model {
             }
         }
         passes.sort_by_key(|p| p.0);
-        let spellings = self.spellings(&passes);
+        // The upstream each pass names, worked out once per pass.
+        let keys: Vec<Option<(UpstreamKey, String)>> = passes
+            .iter()
+            .map(|&(_, r, _, module)| {
+                self.dir(r)
+                    .arg(0)
+                    .and_then(|a| self.upstream_key(module.is_stream(), a))
+            })
+            .collect();
+        let spellings = self.spellings(&passes, &keys);
 
+        // Each pass is worked out on its own, reading the model only: two
+        // threads share them on a large configuration.
+        let this = &*self;
+        let work = |range: std::ops::Range<usize>| -> Vec<Result<Hop, PlainPass>> {
+            passes[range.clone()]
+                .iter()
+                .zip(&keys[range])
+                .map(|(&(_, r, ctx, module), key)| {
+                    let raw = this.dir(r).arg(0).unwrap_or_default();
+                    let target = match module.tls_scheme() {
+                        Some(scheme) => Target::parse_http(raw, scheme),
+                        None => {
+                            let ssl_on = this
+                                .effective(ctx, "proxy_ssl")
+                                .is_some_and(|(_, l)| this.dir(l[0]).arg(0) == Some("on"));
+                            ssl_on.then(|| Target::parse_stream(raw))
+                        }
+                    };
+                    match target {
+                        Some(t) => {
+                            // The upstream's host as nginx keeps it (first spelling read).
+                            let canonical =
+                                key.as_ref().and_then(|(k, _)| spellings.get(k).cloned());
+                            Ok(this.hop(r, ctx, module, t, canonical))
+                        }
+                        None => Err(PlainPass {
+                            pass: r,
+                            ctx,
+                            module,
+                        }),
+                    }
+                })
+                .collect()
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let done = if threads < 2 || passes.len() < 256 {
+            work(0..passes.len())
+        } else {
+            let half = passes.len() / 2;
+            std::thread::scope(|s| {
+                let second = s.spawn(|| work(half..passes.len()));
+                let mut done = work(0..half);
+                match second.join() {
+                    Ok(rest) => done.extend(rest),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+                done
+            })
+        };
         let mut hops = Vec::new();
         let mut plain = Vec::new();
-        for &(_, r, ctx, module) in &passes {
-            let raw = self.dir(r).arg(0).unwrap_or_default();
-            let target = match module.tls_scheme() {
-                Some(scheme) => Target::parse_http(raw, scheme),
-                None => {
-                    let ssl_on = self
-                        .effective(ctx, "proxy_ssl")
-                        .is_some_and(|(_, l)| self.dir(l[0]).arg(0) == Some("on"));
-                    ssl_on.then(|| Target::parse_stream(raw))
-                }
-            };
-            match target {
-                Some(t) => hops.push(self.hop(r, ctx, module, t, &spellings)),
-                None => plain.push(PlainPass {
-                    pass: r,
-                    ctx,
-                    module,
-                }),
+        for d in done {
+            match d {
+                Ok(hop) => hops.push(hop),
+                Err(p) => plain.push(p),
             }
         }
         hops.sort_by(|a: &Hop, b: &Hop| {
@@ -501,7 +550,11 @@ impl Model {
 
     /// The spelling nginx keeps for each upstream: the first it reads, from
     /// an `upstream {}` block or a pass directive naming it.
-    fn spellings(&self, passes: &[(u32, DirRef, CtxId, Module)]) -> HashMap<UpstreamKey, String> {
+    fn spellings(
+        &self,
+        passes: &[(u32, DirRef, CtxId, Module)],
+        keys: &[Option<(UpstreamKey, String)>],
+    ) -> HashMap<UpstreamKey, String> {
         let mut seen: Vec<(u32, UpstreamKey, String)> = Vec::new();
         for u in &self.upstreams {
             seen.push((
@@ -510,13 +563,9 @@ impl Model {
                 u.name.clone(),
             ));
         }
-        for &(order, r, _, module) in passes {
-            if let Some((key, host)) = self
-                .dir(r)
-                .arg(0)
-                .and_then(|a| self.upstream_key(module.is_stream(), a))
-            {
-                seen.push((order, key, host));
+        for (&(order, ..), key) in passes.iter().zip(keys) {
+            if let Some((key, host)) = key {
+                seen.push((order, key.clone(), host.clone()));
             }
         }
         seen.sort_by_key(|e| e.0);
@@ -578,7 +627,7 @@ impl Model {
         ctx: CtxId,
         module: Module,
         target: Target,
-        spellings: &HashMap<UpstreamKey, String>,
+        canonical: Option<String>,
     ) -> Hop {
         let (line, column) = self.line_col(pass);
         let own = self
@@ -607,11 +656,6 @@ impl Model {
             (None, _) => target.proxy_host("443"),
         };
         let proxy_host_known = !target.dynamic && !matches!(override_host, Some(Name::Dynamic(_)));
-        // The upstream's host as nginx keeps it (first spelling read).
-        let canonical = self
-            .upstream_key(module.is_stream(), &target.raw)
-            .and_then(|(key, _)| spellings.get(&key).cloned());
-
         // The name before port stripping, and where it comes from.
         let get = |suffix: &str| settings.iter().find(|s| s.spec.suffix == suffix);
         let name_setting = get("_name").filter(|s| !s.is_default());

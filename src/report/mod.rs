@@ -191,6 +191,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_streaming_pretty_printer_prints_as_serde_json_does() {
+        let v = serde_json::json!({
+            "a": [], "b": {}, "c": [1, [2, {"d": null}], {"e": "f\"\n"}],
+            "g": {"h": {"i": {"j": {"k": {"l": [true, false]}}}}}, "m": 1.5
+        });
+        // Deeper than the indentation kept at first (32 levels).
+        let deep = (0..40).fold(serde_json::json!([1]), |v, i| {
+            if i % 2 == 0 {
+                serde_json::json!([v, 2])
+            } else {
+                serde_json::json!({"x": v, "y": []})
+            }
+        });
+        for v in [v, deep] {
+            let mut out = Vec::new();
+            write_pretty(&v, &mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), format!("{v:#}\n"));
+        }
+    }
+
+    #[test]
     fn the_rules_table_escapes_cells() {
         let table = rules_table(&[&testing::TEST_RULE]);
         assert_eq!(
