@@ -196,17 +196,24 @@ impl Finding {
     }
 }
 
-/// The index of a hop in `Model::hops`. Rules hand over references into
-/// that list, so the index is found from the address, without a scan; a
-/// hop from elsewhere is looked up by its pass directive.
+/// The index of the first hop in `Model::hops` with this hop's pass
+/// directive (a file included twice gives one directive two hops). Rules
+/// hand over references into that list, so the index is found from the
+/// address, without a scan: hops are sorted by position, so hops sharing a
+/// pass directive sit next to each other. A hop from elsewhere is looked
+/// up by its pass directive.
 fn hop_index(model: &Model, hop: &Hop) -> Option<usize> {
+    let hops = &model.hops;
     let size = std::mem::size_of::<Hop>();
-    let offset = (hop as *const Hop as usize).wrapping_sub(model.hops.as_ptr() as usize);
-    let i = offset / size;
-    if offset % size == 0 && i < model.hops.len() && model.hops[i].pass == hop.pass {
+    let offset = (hop as *const Hop as usize).wrapping_sub(hops.as_ptr() as usize);
+    let mut i = offset / size;
+    if offset % size == 0 && i < hops.len() && hops[i].pass == hop.pass {
+        while i > 0 && hops[i - 1].pass == hop.pass {
+            i -= 1;
+        }
         return Some(i);
     }
-    model.hops.iter().position(|h| h.pass == hop.pass)
+    hops.iter().position(|h| h.pass == hop.pass)
 }
 
 /// Every rule, in the order they are documented.
