@@ -365,6 +365,27 @@ mod tests {
     use super::apply_order;
 
     #[test]
+    fn a_finding_names_the_first_hop_of_its_pass_directive() {
+        // One pass directive, two hops (the file is included twice): as
+        // `Finding::for_hop` always did, findings name the first of them.
+        let m = crate::report::testing::model(&[
+            (
+                "nginx.conf",
+                "http { server { include loc.conf; } server { listen 81; include loc.conf; } }",
+            ),
+            (
+                "loc.conf",
+                "location / { proxy_pass https://api.example.com; }",
+            ),
+        ]);
+        assert_eq!(m.hops.len(), 2);
+        assert_eq!(m.hops[0].pass, m.hops[1].pass);
+        let findings = super::check(&m);
+        assert!(!findings.is_empty());
+        assert!(findings.iter().all(|f| f.hop == Some(0)));
+    }
+
+    #[test]
     fn apply_order_moves_each_item_where_the_order_says() {
         let orders: [&[usize]; 5] = [&[], &[0], &[1, 0], &[2, 0, 1], &[3, 1, 4, 0, 2]];
         for order in orders {
