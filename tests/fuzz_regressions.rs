@@ -131,3 +131,16 @@ fn a_bom_and_whitespace_only() {
     );
     all(b"\xEF\xBB\xBF \n");
 }
+
+/// Found by `fix`: a `proxy_set_header` that opens a block (nginx rejects
+/// it; here never closed) among the lines a hop inherits. A fix that sets
+/// the Host header in the hop's block carries the inherited lines along
+/// (a block with one such line drops the others), and copied this one as
+/// written, unclosed brace and all: the hop's file no longer parsed, and
+/// the new lines landed inside the bogus block. Fixed in
+/// `fix::plan::set_header`: only lines ending with `;` are carried.
+#[test]
+fn an_inherited_header_line_that_opens_a_block_is_not_copied() {
+    all(b"http {\n    proxy_ssl_server_name on;\n    proxy_ssl_name backend.example;\n    include headers.conf;\n    server {\n        location / { proxy_pass https://10.0.0.1; }\n    }\n}\n\x1e@headers.conf\nproxy_set_header X-Trace {\n");
+    all(b"http{include conf.d/*;\x1e\x1eserver{ proxy_pass https://;}\x1e\x1eproxy_ssl_name r;proxy_set_header {f");
+}

@@ -277,9 +277,12 @@ fn set_header(
         .and_then(|p| model.effective(p, directive))
         .map(|(_, lines)| lines)
         .unwrap_or_default();
+    // Only lines that end with `;` are carried: one that opens a block
+    // (which nginx rejects) may hold an unclosed `{` and the rest of its
+    // file, which would break the block it is copied into.
     let mut lines: Vec<String> = inherited
         .iter()
-        .filter(|r| !is_header(r))
+        .filter(|r| !is_header(r) && model.dir(**r).block.is_none())
         .map(|&r| source_text(model, r))
         .collect();
     lines.push(new_line);
