@@ -147,7 +147,7 @@ fn detail_to_source_and_back() {
     };
     assert_eq!(
         (app.model.config.file(file).name.as_str(), line),
-        (p.file.as_str(), p.line)
+        (&*p.file, p.line)
     );
     // n walks the inheritance chain outwards from the hop, across files.
     let before = app.mark_index;

@@ -37,7 +37,9 @@ pub struct Directive {
     pub args: Vec<Word>,
     /// From the first byte of the name to the end of the `;` or the `}`.
     pub range: Range,
-    pub block: Option<Block>,
+    /// Boxed: most directives have none, and the parse tree holds one
+    /// `Directive` per line of configuration.
+    pub block: Option<Box<Block>>,
     /// The enclosing directive, if any (within the same file).
     pub parent: Option<NodeId>,
 }
@@ -185,7 +187,7 @@ pub fn parse(src: &[u8]) -> Ast {
                     &stack,
                     &mut pending,
                     src.len() as u32,
-                    Some(block),
+                    Some(Box::new(block)),
                 );
                 if lua {
                     match lexer.skip_lua_block() {
@@ -253,7 +255,7 @@ fn push_directive(
     stack: &[NodeId],
     pending: &mut Pending,
     end: u32,
-    block: Option<Block>,
+    block: Option<Box<Block>>,
 ) -> NodeId {
     // The pending list keeps its buffer for the next directive; the
     // arguments get one of their exact size.

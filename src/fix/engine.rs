@@ -418,9 +418,9 @@ fn collateral(
             .iter()
             .filter(|s| {
                 let now = new.settings.iter().find(|n| n.name == s.name);
-                now.is_some_and(|n| n.value != s.value) && !sets(&s.name)
+                now.is_some_and(|n| n.value != s.value) && !sets(s.name)
             })
-            .map(|s| s.name.clone())
+            .map(|s| s.name.to_string())
             .collect();
         let host = |h: &Hop| h.host_header.as_ref().map(|x| x.value.clone());
         if host(hop) != host(new) && !sets_host {
@@ -454,7 +454,7 @@ fn reaches(
         super::Change::Set { .. } => h
             .settings
             .iter()
-            .filter(|s| &s.name == directive)
+            .filter(|s| s.name == directive)
             .flat_map(|s| s.lines.iter().copied())
             .collect(),
         super::Change::SetHeader { .. } => match h.host_header.as_ref().map(|x| &x.origin) {
@@ -477,7 +477,7 @@ fn observable(hop: &Hop) -> Observable {
     (
         hop.settings
             .iter()
-            .map(|s| (s.name.clone(), s.value.clone()))
+            .map(|s| (s.name.to_string(), s.value.as_deref().map(str::to_string)))
             .collect(),
         format!("{:?} {:?} {}", hop.sni.sent, hop.sni.name, hop.sni.dynamic),
         hop.host_header.as_ref().map(|h| h.value.clone()),

@@ -8,6 +8,7 @@
 //! shared/nginx-upstream-tls.md).
 
 use super::version::Version;
+use std::sync::OnceLock;
 
 /// The module that opens a hop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -100,7 +101,7 @@ const fn v(a: u16, b: u16, c: u16) -> Option<Version> {
 
 /// Every directive, in the order hopscope lists them. `since` is indexed by
 /// module: proxy, grpc, uwsgi, stream (None: the module lacks it).
-const SPECS: &[Spec] = &[
+static SPECS: &[Spec] = &[
     Spec {
         suffix: "",
         shape: Shape::Scalar,
@@ -193,9 +194,26 @@ fn module_index(m: Module) -> usize {
 }
 
 impl Spec {
-    /// The directive's full name for a module.
-    pub fn name(&self, m: Module) -> String {
-        format!("{}_ssl{}", m.prefix(), self.suffix)
+    /// The directive's full name for a module. Names are made once per
+    /// process (one per spec and module), so every setting of every hop
+    /// shares them.
+    pub fn name(&self, m: Module) -> &'static str {
+        static NAMES: OnceLock<Vec<[&'static str; 4]>> = OnceLock::new();
+        let names = NAMES.get_or_init(|| {
+            SPECS
+                .iter()
+                .map(|s| {
+                    Module::ALL.map(|m| {
+                        &*Box::leak(format!("{}_ssl{}", m.prefix(), s.suffix).into_boxed_str())
+                    })
+                })
+                .collect()
+        });
+        let at = SPECS
+            .iter()
+            .position(|s| std::ptr::eq(s, self))
+            .expect("every Spec lives in SPECS");
+        names[at][module_index(m)]
     }
 
     pub fn known(&self, m: Module, at: Version) -> bool {
@@ -263,7 +281,7 @@ pub fn all_names() -> Vec<String> {
             SPECS
                 .iter()
                 .filter(move |s| s.since(m).is_some())
-                .map(move |s| s.name(m))
+                .map(move |s| s.name(m).to_string())
         })
         .collect();
     names.sort();
@@ -297,12 +315,11 @@ mod tests {
         let names = |m, at| specs(m, at).map(|s| s.name(m)).collect::<Vec<_>>();
         let old = names(Module::Proxy, Version(1, 22, 1));
         assert_eq!(old.len(), 13);
-        assert!(!old.contains(&"proxy_ssl_certificate_cache".to_string()));
-        assert!(names(Module::Proxy, Version(1, 30, 4))
-            .contains(&"proxy_ssl_certificate_cache".to_string()));
+        assert!(!old.contains(&"proxy_ssl_certificate_cache"));
+        assert!(names(Module::Proxy, Version(1, 30, 4)).contains(&"proxy_ssl_certificate_cache"));
         assert_eq!(names(Module::Stream, Version(1, 30, 4))[0], "proxy_ssl");
-        assert!(!names(Module::Stream, Version(1, 30, 4)).contains(&"proxy_ssl_alpn".to_string()));
-        assert!(names(Module::Stream, Version(1, 31, 0)).contains(&"proxy_ssl_alpn".to_string()));
+        assert!(!names(Module::Stream, Version(1, 30, 4)).contains(&"proxy_ssl_alpn"));
+        assert!(names(Module::Stream, Version(1, 31, 0)).contains(&"proxy_ssl_alpn"));
         assert!(names(Module::Grpc, Version(1, 12, 0)).is_empty());
     }
 }

@@ -17,8 +17,10 @@ pub mod target;
 pub mod tree;
 pub mod version;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::sync::Arc;
 
 use crate::conf::{Config, Directive, LoadError};
 pub use directives::{Module, Shape, Spec};
@@ -33,7 +35,7 @@ pub enum Origin {
     /// nginx's default for the chosen version.
     Default,
     /// The directive that wins after inheritance.
-    Explicit(Provenance),
+    Explicit(Box<Provenance>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,8 +45,8 @@ pub struct Provenance {
     pub ctx: CtxId,
     /// `http`, `server`, `location` or `stream`.
     pub level: &'static str,
-    /// Display name of the file.
-    pub file: String,
+    /// Display name of the file (shared by every provenance in it).
+    pub file: Arc<str>,
     pub line: u32,
 }
 
@@ -57,11 +59,11 @@ impl Provenance {
 /// The effective value of one directive for one hop.
 #[derive(Clone, Debug)]
 pub struct Setting {
-    pub name: String,
+    pub name: &'static str,
     pub spec: &'static Spec,
     /// Parameters joined by single spaces (repeated lines joined by `; `);
     /// None where nginx has no default value.
-    pub value: Option<String>,
+    pub value: Option<Cow<'static, str>>,
     pub origin: Origin,
     /// Set explicitly in an outer block rather than in the hop's own block.
     pub inherited: bool,
@@ -178,10 +180,12 @@ pub struct Model {
     /// Per module, the `*_ssl_*` directives of this version: spec, full
     /// name and name id (made once, not per hop).
     spec_names: Vec<(Module, Vec<SpecName>)>,
+    /// Display name of each file, shared by the provenances that name it.
+    file_names: Vec<Arc<str>>,
 }
 
 /// A `*_ssl_*` directive of one module: its spec, full name and name id.
-type SpecName = (&'static Spec, String, u16);
+type SpecName = (&'static Spec, &'static str, u16);
 
 /// A fast hash for the fixed table of directive names the model indexes
 /// (FxHash, as in rustc): every directive of the configuration is looked
@@ -260,7 +264,14 @@ impl Model {
             name_ids,
             upstream_ids: HashMap::new(),
             spec_names: Vec::new(),
+            file_names: Vec::new(),
         };
+        model.file_names = model
+            .config
+            .files
+            .iter()
+            .map(|f| Arc::from(f.name.as_str()))
+            .collect();
         model.spec_names = Module::ALL
             .iter()
             .map(|&m| {
@@ -268,7 +279,7 @@ impl Model {
                     .map(|spec| {
                         let name = spec.name(m);
                         // Every spec name is indexed (`directives::all_names`).
-                        let id = model.name_ids[&name];
+                        let id = model.name_ids[name];
                         (spec, name, id)
                     })
                     .collect();
@@ -337,7 +348,7 @@ impl Model {
             dir,
             ctx,
             level: self.tree.ctx(ctx).kind.level(),
-            file: self.file_name(dir).to_string(),
+            file: Arc::clone(&self.file_names[dir.file.0 as usize]),
             line: self
                 .config
                 .file(dir.file)
@@ -745,7 +756,7 @@ impl Model {
             .unwrap_or(ctx);
         let mut out = Vec::with_capacity(self.specs_of(module).len());
         for (spec, name, found) in self.effective_all(ctx, module) {
-            out.push(self.setting(name.to_string(), spec, own, module, found));
+            out.push(self.setting(name, spec, own, module, found));
         }
         out
     }
@@ -757,7 +768,8 @@ impl Model {
         &self,
         ctx: CtxId,
         module: Module,
-    ) -> impl Iterator<Item = (&'static Spec, &str, Option<(CtxId, Vec<DirRef>)>)> + '_ {
+    ) -> impl Iterator<Item = (&'static Spec, &'static str, Option<(CtxId, Vec<DirRef>)>)> + '_
+    {
         // The blocks whose settings reach `ctx`, innermost first.
         let chain: Vec<CtxId> = self
             .tree
@@ -769,7 +781,7 @@ impl Model {
                 let lines = self.lines_with_id(c, *id);
                 (!lines.is_empty()).then_some((c, lines))
             });
-            (*spec, name.as_str(), found)
+            (*spec, *name, found)
         })
     }
 
@@ -791,7 +803,7 @@ impl Model {
 
     fn setting(
         &self,
-        name: String,
+        name: &'static str,
         spec: &'static Spec,
         own: CtxId,
         module: Module,
@@ -810,14 +822,14 @@ impl Model {
                 Setting {
                     name,
                     spec,
-                    value: Some(value),
-                    origin: Origin::Explicit(self.provenance(at, lines[0])),
+                    value: Some(Cow::Owned(value)),
+                    origin: Origin::Explicit(Box::new(self.provenance(at, lines[0]))),
                     inherited: at != own,
                     lines,
                 }
             }
             None => Setting {
-                value: spec.default(module, self.version).map(str::to_string),
+                value: spec.default(module, self.version).map(Cow::Borrowed),
                 name,
                 spec,
                 origin: Origin::Default,
@@ -843,7 +855,7 @@ impl Model {
                         .args
                         .get(1)
                         .map_or(String::new(), |a| a.value.to_string()),
-                    origin: Origin::Explicit(self.provenance(at, l)),
+                    origin: Origin::Explicit(Box::new(self.provenance(at, l))),
                 };
             }
         }

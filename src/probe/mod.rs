@@ -377,7 +377,10 @@ fn file_setting(
 impl Plan {
     fn for_hop(model: &Model, hop: &Hop) -> Plan {
         let mut notes = Vec::new();
-        let value = |suffix: &str| hop.setting(suffix).and_then(|s| s.value.clone());
+        let value = |suffix: &str| {
+            hop.setting(suffix)
+                .and_then(|s| s.value.as_deref().map(str::to_string))
+        };
         let (sni, sni_note) = match (&hop.sni.name, hop.sni.sent, hop.sni.dynamic) {
             (Some(n), true, false) => (Some(n.clone()), None),
             (Some(n), true, true) => (

@@ -96,7 +96,7 @@ struct Settings<'a>(&'a [Setting]);
 impl Serialize for Settings<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut sorted: Vec<&Setting> = self.0.iter().collect();
-        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        sorted.sort_by(|a, b| a.name.cmp(b.name));
         let mut map = s.serialize_map(Some(sorted.len()))?;
         for set in sorted {
             map.serialize_entry(&set.name, &SettingOut(set))?;
@@ -119,7 +119,7 @@ impl Serialize for SettingOut<'_> {
             }
             Origin::Explicit(p) => {
                 let mut m = s.serialize_map(Some(5))?;
-                m.serialize_entry("file", &p.file)?;
+                m.serialize_entry("file", &*p.file)?;
                 m.serialize_entry("level", p.level)?;
                 m.serialize_entry("line", &p.line)?;
                 m.serialize_entry("origin", "explicit")?;
@@ -295,7 +295,7 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
             let _ = writeln!(out, "  verify name: {v}");
         }
         for s in &hop.settings {
-            let value = s.value.clone().or_else(|| {
+            let value = s.value.as_deref().map(str::to_string).or_else(|| {
                 s.spec
                     .default_description(hop.module)
                     .map(|d| format!("({d})"))

@@ -690,7 +690,7 @@ impl App {
                             self.show_source(dir);
                         }
                         Origin::Default => {
-                            let name = self.model.hops[h].settings[i].name.clone();
+                            let name = self.model.hops[h].settings[i].name;
                             self.set_status(
                                 false,
                                 format!("{name} is nginx's default here: no line sets it"),

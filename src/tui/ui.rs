@@ -649,7 +649,8 @@ pub fn detail_lines(
         };
         let value = s
             .value
-            .clone()
+            .as_deref()
+            .map(str::to_string)
             .or_else(|| {
                 s.spec
                     .default_description(hop.module)
