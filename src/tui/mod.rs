@@ -4,6 +4,7 @@
 //! decides.
 
 pub mod app;
+mod clip;
 pub mod highlight;
 pub mod keymap;
 pub mod run;

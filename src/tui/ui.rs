@@ -1,12 +1,13 @@
 //! Rendering: a pure function of the state. No I/O, no decisions.
 
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::{Constraint, Direction, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
 use super::app::{App, DetailItem, ProbeView, Screen};
+use super::clip::{clip, clip_line};
 use super::highlight::Highlighter;
 use super::keymap;
 use super::theme::Theme;
@@ -204,11 +205,15 @@ fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         spans.push(Span::styled(format!("│ {} ", app.screen().title()), t.dim));
     }
     spans.push(Span::styled(format!("│ {} ", app.label), t.base));
-    spans.push(Span::styled(
-        format!("│ nginx {} ", app.model.version),
-        t.dim,
-    ));
-    f.render_widget(Paragraph::new(Line::from(spans)).style(t.base), r);
+    // The version goes whole or not at all; anything else too long ends
+    // in `…`.
+    let version = Span::styled(format!("│ nginx {} ", app.model.version), t.dim);
+    let used: usize = spans.iter().map(Span::width).sum();
+    if used + version.width() <= r.width as usize {
+        spans.push(version);
+    }
+    let line = clip_line(Line::from(spans), r.width as usize);
+    f.render_widget(Paragraph::new(line).style(t.base), r);
 }
 
 fn footer(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
@@ -229,12 +234,33 @@ fn footer(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             },
         ))
     } else {
+        // Whole hints only: on a narrow screen the last ones go first, but
+        // help and quit always stay.
+        let mut hints: Vec<_> = keymap::bindings(app.screen()).filter(|b| b.hint).collect();
+        let width = |hints: &[&keymap::Binding]| -> usize {
+            hints
+                .iter()
+                .map(|b| Line::from(format!(" {} {} ", b.keys, b.short)).width())
+                .sum()
+        };
+        while width(&hints) > r.width as usize {
+            match hints.iter().rposition(|b| !matches!(b.keys, "?" | "q")) {
+                Some(i) => drop(hints.remove(i)),
+                None => break,
+            }
+        }
         let mut spans = Vec::new();
-        for b in keymap::bindings(app.screen()).filter(|b| b.hint) {
+        for b in hints {
             spans.push(Span::styled(format!(" {}", b.keys), t.key));
             spans.push(Span::styled(format!(" {} ", b.short), t.key_desc));
         }
         Line::from(spans)
+    };
+    // The filter being typed is left whole, so its cursor stays in sight.
+    let line = if app.filtering {
+        line
+    } else {
+        clip_line(line, r.width as usize)
     };
     f.render_widget(Paragraph::new(line).style(t.base), r);
 }
@@ -364,34 +390,6 @@ fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let visible = (r.height as usize).saturating_sub(3).max(1);
     let first = app.cursor.saturating_sub(visible - 1).min(app.rows.len());
     let shown = &app.rows[first..(first + visible).min(app.rows.len())];
-    let rows: Vec<Row> = shown
-        .iter()
-        .map(|&h| {
-            let hop = &app.model.hops[h];
-            let sev = app.hop_severity[h];
-            let sev_style = sev.map_or(t.ok, |s| severity_style(t, s));
-            let sni_style = if hop.sni.sent { t.ok } else { t.none };
-            let mut cells = vec![
-                Cell::from(Span::styled(badge(sev), sev_style)),
-                Cell::from(Span::styled(hop.id.clone(), t.base)),
-                Cell::from(Span::styled(hop.target.raw.clone(), t.base)),
-                Cell::from(Span::styled(sni_text(hop), sni_style)),
-            ];
-            if wide {
-                cells.push(Cell::from(Span::styled(place(hop), t.dim)));
-            }
-            if probed {
-                let v = app.probes.get(&hop.id).map_or("", |p| p.verdict());
-                let style = match v {
-                    "ok" => t.ok,
-                    "fail" => t.severity_high,
-                    _ => t.dim,
-                };
-                cells.push(Cell::from(Span::styled(v, style)));
-            }
-            Row::new(cells)
-        })
-        .collect();
     let id_width = app
         .rows
         .iter()
@@ -414,6 +412,53 @@ fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         widths.push(Constraint::Length(5));
         head.push("probe");
     }
+    // The columns are laid out here, as the table would (inside the frame,
+    // after the selection mark, one space apart), so that a value too long
+    // for its column ends in `…` rather than being cut silently.
+    const MARK: &str = "▶ ";
+    let mark = if app.rows.is_empty() {
+        0
+    } else {
+        Span::raw(MARK).width() as u16
+    };
+    let inner = r.width.saturating_sub(2).saturating_sub(mark);
+    let columns: Vec<u16> = Layout::horizontal(widths)
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, inner, 1))
+        .iter()
+        .map(|c| c.width)
+        .collect();
+    let fit = |i: usize, text: &str| clip(text, columns[i] as usize).into_owned();
+    let rows: Vec<Row> = shown
+        .iter()
+        .map(|&h| {
+            let hop = &app.model.hops[h];
+            let sev = app.hop_severity[h];
+            let sev_style = sev.map_or(t.ok, |s| severity_style(t, s));
+            let sni_style = if hop.sni.sent { t.ok } else { t.none };
+            let mut cells = vec![
+                Cell::from(Span::styled(badge(sev), sev_style)),
+                Cell::from(Span::styled(fit(1, &hop.id), t.base)),
+                Cell::from(Span::styled(fit(2, &hop.target.raw), t.base)),
+                Cell::from(Span::styled(fit(3, &sni_text(hop)), sni_style)),
+            ];
+            if wide {
+                cells.push(Cell::from(Span::styled(fit(4, &place(hop)), t.dim)));
+            }
+            if probed {
+                let v = app.probes.get(&hop.id).map_or("", |p| p.verdict());
+                let style = match v {
+                    "ok" => t.ok,
+                    "fail" => t.severity_high,
+                    _ => t.dim,
+                };
+                cells.push(Cell::from(Span::styled(v, style)));
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let widths: Vec<Constraint> = columns.iter().map(|&w| Constraint::Length(w)).collect();
     let header = Row::new(
         head.into_iter()
             .map(|h| Cell::from(Span::styled(h, t.header))),
@@ -433,7 +478,7 @@ fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         .header(header)
         .block(framed(ui, title, true))
         .row_highlight_style(t.selection)
-        .highlight_symbol("▶ ");
+        .highlight_symbol(MARK);
     let mut state =
         TableState::default().with_selected((!app.rows.is_empty()).then_some(app.cursor - first));
     f.render_stateful_widget(table, r, &mut state);
@@ -683,6 +728,7 @@ fn detail(f: &mut Frame, app: &App, ui: &Ui, r: Rect, h: usize, focus: bool) {
         .skip(top)
         .take(height)
         .map(|(i, l)| {
+            let l = clip_line(l, width);
             if focus && i == cursor_line {
                 l.patch_style(t.selection)
             } else {

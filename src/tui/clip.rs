@@ -1,0 +1,110 @@
+//! Cutting text to a number of terminal columns, with a `…` where something
+//! was cut, so a reader never mistakes a clipped value for the whole one.
+
+use std::borrow::Cow;
+
+use ratatui::text::{Line, Span};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+const ELLIPSIS: char = '…';
+
+/// `text` cut to at most `width` columns; when cut, its last column is `…`.
+pub fn clip(text: &str, width: usize) -> Cow<'_, str> {
+    if text.width() <= width {
+        return Cow::Borrowed(text);
+    }
+    if width == 0 {
+        return Cow::Borrowed("");
+    }
+    Cow::Owned(cut(text, width))
+}
+
+/// The start of `text` that fits in `width - 1` columns, then `…`.
+fn cut(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(width + 2);
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width.saturating_sub(1) {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push(ELLIPSIS);
+    out
+}
+
+/// A line cut to at most `width` columns, its styles kept; when cut, the
+/// last column is `…` in the style of the span it cut.
+pub fn clip_line(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width {
+        return line;
+    }
+    let Line {
+        spans,
+        style,
+        alignment,
+    } = line;
+    let mut kept: Vec<Span<'static>> = Vec::with_capacity(spans.len());
+    let mut used = 0;
+    for span in spans {
+        let w = span.content.width();
+        if used + w < width {
+            used += w;
+            kept.push(span);
+            continue;
+        }
+        // This span reaches the last column (more follows even when it
+        // fits exactly, or the line would not be too wide): cut it there.
+        kept.push(Span::styled(cut(&span.content, width - used), span.style));
+        break;
+    }
+    let mut out = Line::from(kept).style(style);
+    out.alignment = alignment;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::style::{Color, Style};
+
+    #[test]
+    fn short_text_is_untouched() {
+        assert_eq!(clip("backend", 7), "backend");
+        assert!(matches!(clip("backend", 8), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn long_text_ends_in_an_ellipsis_within_the_width() {
+        assert_eq!(clip("reports.internal.example.com", 10), "reports.i…");
+        assert_eq!(clip("abc", 1), "…");
+        assert_eq!(clip("abc", 0), "");
+        // Wide characters count two columns and are never split.
+        assert_eq!(clip("日本語のホスト", 6), "日本…");
+        assert_eq!(clip("日本語のホスト", 6).width(), 5);
+    }
+
+    #[test]
+    fn a_line_keeps_its_styles_and_ends_in_an_ellipsis() {
+        let red = Style::default().fg(Color::Red);
+        let line = Line::from(vec![
+            Span::raw("upstream "),
+            Span::styled("backend-1.internal.example.com", red),
+        ]);
+        let cut = clip_line(line, 20);
+        assert_eq!(cut.width(), 20);
+        assert_eq!(cut.spans[0].content, "upstream ");
+        assert_eq!(cut.spans[1].content, "backend-1.…");
+        assert_eq!(cut.spans[1].style, red);
+    }
+
+    #[test]
+    fn a_span_that_ends_exactly_at_the_edge_is_marked_when_more_follows() {
+        let line = Line::from(vec![Span::raw("abcd"), Span::raw("efgh")]);
+        assert_eq!(clip_line(line.clone(), 4).to_string(), "abc…");
+        assert_eq!(clip_line(line.clone(), 8).to_string(), "abcdefgh");
+        assert_eq!(clip_line(line, 5).to_string(), "abcd…");
+    }
+}
