@@ -229,6 +229,46 @@ fn sigint_from_outside_restores_the_terminal_and_ctrl_c_quits() {
     assert!(!alternate && !mouse && cursor);
 }
 
+/// Ctrl-Z in a shell with job control: the shell gets a normal terminal
+/// back while the TUI is stopped, and `fg` brings the TUI back where it was,
+/// still answering keys.
+#[test]
+fn ctrl_z_suspends_to_the_shell_and_fg_resumes() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let (_dir, conf) = demo_copy();
+    let t = Tmux::start(100, 30, "PS1='shell$ ' exec sh -i");
+    t.wait_text("shell$");
+    t.type_text(&tui_command("", &conf));
+    t.keys(&["Enter"]);
+    t.wait_text("Hops (17)");
+    t.key_then("Enter", "Findings (");
+    t.keys(&["C-z"]);
+    t.wait_gone("Findings (");
+    let (alternate, mouse, cursor) = t.modes();
+    assert!(!alternate && !mouse && cursor, "{}", t.screen());
+    // The quotes keep the markers whole only in the output, not in the
+    // command line that echoes.
+    t.type_text("echo STTY-BEG''IN; stty -a; echo STTY-E''ND");
+    t.keys(&["Enter"]);
+    assert_terminal_usable(&t);
+    t.type_text("fg");
+    t.keys(&["Enter"]);
+    // The same screen as before the suspension, drawn again.
+    t.wait_text("Findings (");
+    let (alternate, _, _) = t.modes();
+    assert!(alternate, "{}", t.screen());
+    t.key_then("q", "shell$");
+    t.type_text("echo DONE-$?");
+    t.keys(&["Enter"]);
+    t.wait_for("DONE-0 printed", |s| {
+        s.lines().any(|l| l.trim_end() == "DONE-0")
+    });
+    let (alternate, mouse, cursor) = t.modes();
+    assert!(!alternate && !mouse && cursor);
+}
+
 // ---------------------------------------------------------------------------
 // (c) tiny terminals and resizes
 // ---------------------------------------------------------------------------

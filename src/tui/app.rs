@@ -49,6 +49,8 @@ impl Screen {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     Quit,
+    /// Ctrl-Z: stop, giving the terminal back to the shell (`fg` resumes).
+    Suspend,
     Up,
     Down,
     PageUp,
@@ -96,6 +98,8 @@ pub enum Effect {
     /// Probe these hops (ids in the loaded configuration) as they would be
     /// once the previewed fix is applied: the what-if of the fix flow.
     ProbeFixed(Vec<String>),
+    /// Give the terminal back and stop until the shell resumes the process.
+    Suspend,
 }
 
 /// The last probe of a hop, or of the previewed fix.
@@ -514,14 +518,18 @@ impl App {
         if self.help {
             // Any key closes the help overlay; it is never a trap.
             self.help = false;
-            if action == Action::Quit {
-                self.quit = true;
+            match action {
+                Action::Quit => self.quit = true,
+                Action::Suspend => return vec![Effect::Suspend],
+                _ => {}
             }
             return Vec::new();
         }
         let screen = self.screen();
         match action {
             Action::Quit => self.quit = true,
+            // Whatever is open stays open for `fg`.
+            Action::Suspend => return vec![Effect::Suspend],
             Action::Help => self.help = true,
             Action::Back => {
                 if self.stack.len() > 1 {

@@ -369,6 +369,16 @@ pub const KEYMAP: &[Binding] = &[
         short: "quit",
     },
     Binding {
+        keys: "Ctrl-Z",
+        codes: &[Char('z')],
+        ctrl: true,
+        action: Action::Suspend,
+        screens: &[],
+        desc: "suspend to the shell (fg comes back)",
+        hint: false,
+        short: "suspend",
+    },
+    Binding {
         keys: "",
         codes: &[Char('c')],
         ctrl: true,

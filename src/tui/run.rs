@@ -175,6 +175,23 @@ fn take_terminal() -> io::Result<DefaultTerminal> {
     ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(io::stdout()))
 }
 
+/// Ctrl-Z: the terminal goes back to the shell as it was, the process stops
+/// (SIGTSTP, as the terminal would send it outside raw mode), and when the
+/// shell resumes it (`fg`, SIGCONT) the screen is taken and drawn again.
+fn suspend(terminal: &mut DefaultTerminal) -> io::Result<()> {
+    restore_terminal();
+    // Dropping the terminal shows the cursor when quitting; here it lives on.
+    terminal.show_cursor()?;
+    signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
+    crossterm::terminal::enable_raw_mode()?;
+    execute!(
+        io::stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        EnableMouseCapture
+    )?;
+    terminal.clear()
+}
+
 /// How a save is reported: the file as the configuration names it, and
 /// its backup, short when it sits next to the file (`.hopscope.bak`: the
 /// file's name plus that suffix).
@@ -321,9 +338,14 @@ fn event_loop(
             Event::Key(k) if k.kind == KeyEventKind::Press => {
                 let ctrl_c = k.code == event::KeyCode::Char('c')
                     && k.modifiers.contains(event::KeyModifiers::CONTROL);
+                let ctrl_z = k.code == event::KeyCode::Char('z')
+                    && k.modifiers.contains(event::KeyModifiers::CONTROL);
                 if ctrl_c {
                     // Ctrl-C quits even while a text field has the keys.
                     app.update(Action::Quit)
+                } else if ctrl_z {
+                    // So does Ctrl-Z suspend, as in any terminal program.
+                    app.update(Action::Suspend)
                 } else if app.confirm_save
                     && matches!(
                         k.code,
@@ -350,6 +372,7 @@ fn event_loop(
         };
         for effect in effects {
             match effect {
+                Effect::Suspend => suspend(&mut terminal)?,
                 Effect::Copy(text) => {
                     let how = copy(&mut clipboard, &text);
                     app.on_copied(how.as_deref().map_err(Clone::clone));
