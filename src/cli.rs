@@ -466,9 +466,13 @@ fn tui(cli: &Cli) -> ExitCode {
         Ok(d) => d,
         Err(code) => return code,
     };
-    let (input, label) = match &remote_dump {
-        Some((file, shown)) => (Input::Path(file.path().to_path_buf()), shown.clone()),
-        None => (input, label),
+    let (input, label, remote) = match &remote_dump {
+        Some((file, shown, remote)) => (
+            Input::Path(file.path().to_path_buf()),
+            shown.clone(),
+            Some(remote.clone()),
+        ),
+        None => (input, label, None),
     };
     let opts = crate::tui::run::Options {
         input,
@@ -476,6 +480,7 @@ fn tui(cli: &Cli) -> ExitCode {
         theme,
         label,
         note,
+        remote,
     };
     match crate::tui::run::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -983,10 +988,10 @@ impl LoadArgs {
 }
 
 /// For the terminal UI with `--ssh`: the server's `nginx -T` in a
-/// temporary file (removed when dropped) and the label to show.
+/// temporary file (removed when dropped), the label to show, and the server.
 fn remote_tui_input(
     load: &LoadArgs,
-) -> Result<Option<(tempfile::NamedTempFile, String)>, ExitCode> {
+) -> Result<Option<(tempfile::NamedTempFile, String, crate::remote::Remote)>, ExitCode> {
     let fail = |e: String| {
         eprintln!("hopscope: error: {e}");
         ExitCode::from(2)
@@ -1004,7 +1009,8 @@ fn remote_tui_input(
     file.write_all(&dump)
         .and_then(|()| file.flush())
         .map_err(|e| fail(format!("cannot keep the dump in a temporary file: {e}")))?;
-    Ok(Some((file, format!("ssh {} (nginx -T)", remote.host))))
+    let label = format!("ssh {} (nginx -T)", remote.host);
+    Ok(Some((file, label, remote)))
 }
 
 /// `check --ssh-hosts FILE`: every host audited (a bounded number at a

@@ -10,6 +10,7 @@
 //! `openssh-server` (and `sudo` for the `--sudo` checks).
 
 mod common;
+mod tui_tmux;
 
 use std::fs;
 use std::net::{SocketAddr, TcpStream};
@@ -925,4 +926,67 @@ fn fix_write_as_root_keeps_the_owner_of_the_file() {
             p.display()
         );
     }
+}
+
+/// The terminal UI over SSH: a fix picked on screen is written on the
+/// server (backup, nginx -t), and the UI reloads from the server.
+#[test]
+fn tui_over_ssh_writes_on_the_server_and_reloads_from_it() {
+    if !tui_tmux::tmux_or_skip() {
+        return;
+    }
+    let Some(sshd) = Sshd::start(1) else { return };
+    let tree = Tree::new("ssh-tui");
+    let conf = tree.conf();
+    let api = tree.path().join("conf.d/api.conf");
+    let original = fs::read_to_string(&api).unwrap();
+    let mut cmd = tui_tmux::sh_quote(tui_tmux::hopscope());
+    for a in sshd.args("web1", &["--nginx-conf", &conf]) {
+        cmd.push(' ');
+        cmd.push_str(&tui_tmux::sh_quote(&a));
+    }
+    let t = tui_tmux::Tmux::start(160, 40, &tui_tmux::wrapped(&cmd));
+    let screen = t.wait_text("Hops (2)");
+    assert!(screen.contains("ssh web1 (nginx -T)"), "{screen}");
+    t.key_then("/", "Enter keep");
+    t.type_text("api.conf");
+    t.wait_text("(1/2)");
+    t.keys(&["Enter"]);
+    t.key_then("f", "Fixes (3 selected of 3)");
+    t.key_then("e", "Type the value");
+    t.type_text("backend.test");
+    t.key_then("Enter", "value set");
+    let screen = t.key_then("d", "Diff · 1 file(s)");
+    let diff = tui_tmux::copy_diff(&t, &screen);
+    let screen = t.key_then("w", "Write 1 file(s) on web1?");
+    assert!(
+        screen.contains("On the server: a backup of each"),
+        "{screen}"
+    );
+    t.keys(&["y"]);
+    // Written on the server, then loaded again from it (nginx -T there).
+    let screen = t.wait_text("findings:");
+    let api_path = api.display().to_string();
+    assert!(
+        screen.contains(&format!(
+            "saved {api_path} on web1 (backup .hopscope.bak, nginx -t ok, nginx not reloaded); findings: 6 → 4"
+        )),
+        "{screen}"
+    );
+    let fixed = tui_tmux::apply_diff(&original, &diff);
+    assert_eq!(fs::read_to_string(&api).unwrap(), fixed);
+    assert_eq!(
+        fs::read_to_string(format!("{api_path}.hopscope.bak")).unwrap(),
+        original
+    );
+    assert!(fixed.contains("proxy_ssl_name backend.test;"), "{fixed}");
+    // `r` asks the server again: a change made there since shows (here
+    // the fix taken back by hand).
+    t.key_then("Escape", "Hops (2)");
+    fs::write(&api, &original).unwrap();
+    let screen = t.key_then("r", "reloaded");
+    assert!(screen.contains("reloaded; findings: 4 → 6"), "{screen}");
+    t.keys(&["q"]);
+    t.wait_text("AFTER-0");
+    tui_tmux::assert_terminal_usable(&t);
 }

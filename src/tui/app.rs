@@ -91,6 +91,9 @@ pub enum Effect {
     Copy(String),
     /// Write these files safely (path, bytes as loaded, new bytes).
     Save(Vec<(PathBuf, Vec<u8>, Vec<u8>)>),
+    /// Write these files on the server (path there, bytes as loaded, new
+    /// bytes): backups, `nginx -t`, and every file put back if it fails.
+    SaveRemote(Vec<(String, Vec<u8>, Vec<u8>)>),
     /// Load the configuration again.
     Reload,
     /// Probe these hops (ids) of the loaded configuration.
@@ -228,6 +231,9 @@ pub struct App {
     pub fix_probe: Option<ProbeView>,
     /// Where `n`/`N` stand in the inheritance chain.
     pub mark_index: usize,
+    /// The server the configuration came from (`--ssh`): saving writes
+    /// there, and reloading asks it again.
+    pub server: Option<String>,
 }
 
 impl App {
@@ -260,6 +266,7 @@ impl App {
             page: 10,
             area: (80, 24),
             probes: HashMap::new(),
+            server: None,
             fix_probe: None,
             mark_index: 0,
         };
@@ -489,6 +496,21 @@ impl App {
             return Vec::new();
         }
         self.confirm_save = false;
+        if let Some(host) = &self.server {
+            let files = self
+                .diff
+                .changed
+                .iter()
+                .map(|(f, new)| {
+                    let src = self.model.config.file(*f);
+                    // The path as the server names it (absolute).
+                    let path = src.path.to_string_lossy().into_owned();
+                    (path, src.text.clone(), new.clone())
+                })
+                .collect();
+            self.set_status(false, format!("writing on {host} (then nginx -t there)…"));
+            return vec![Effect::SaveRemote(files)];
+        }
         let files: Vec<(PathBuf, Vec<u8>, Vec<u8>)> = self
             .diff
             .changed
@@ -623,9 +645,15 @@ impl App {
                     return Vec::new();
                 }
                 self.probes.insert(id.clone(), ProbeView::Running);
+                let from = match &self.server {
+                    // `--ssh`: the network, resolver and files are this
+                    // machine's, not the server's.
+                    Some(host) => format!(" (from this machine, not from {host})"),
+                    None => String::new(),
+                };
                 self.set_status(
                     false,
-                    format!("probing {id}: a handshake with each peer, as nginx would…"),
+                    format!("probing {id}{from}: a handshake with each peer, as nginx would…"),
                 );
                 return vec![Effect::Probe(vec![id])];
             }
@@ -954,7 +982,7 @@ impl App {
             .changed
             .iter()
             .all(|(f, _)| self.model.config.file(*f).on_disk);
-        if !on_disk {
+        if !on_disk && self.server.is_none() {
             self.set_status(
                 true,
                 "this configuration is not on disk (demo or nginx -T): copy the diff with c and apply it with patch -p1",

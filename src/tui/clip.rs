@@ -19,6 +19,41 @@ pub fn clip(text: &str, width: usize) -> Cow<'_, str> {
     Cow::Owned(cut(text, width))
 }
 
+/// `text` cut to at most `width` columns from the left: when cut, it starts
+/// with `…` and keeps the end (a hop id keeps its file name and line).
+pub fn clip_start(text: &str, width: usize) -> Cow<'_, str> {
+    if text.width() <= width {
+        return Cow::Borrowed(text);
+    }
+    if width == 0 {
+        return Cow::Borrowed("");
+    }
+    let mut used = 0;
+    let mut start = text.len();
+    for (i, c) in text.char_indices().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        used += w;
+        start = i;
+    }
+    Cow::Owned(format!("{ELLIPSIS}{}", &text[start..]))
+}
+
+/// The width of each column of a table laid out in `width` columns, as
+/// ratatui's `Table` lays them out (one space apart, extra room unused).
+pub fn columns(constraints: &[ratatui::layout::Constraint], width: u16) -> Vec<u16> {
+    use ratatui::layout::{Flex, Layout, Rect};
+    Layout::horizontal(constraints)
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, width, 1))
+        .iter()
+        .map(|c| c.width)
+        .collect()
+}
+
 /// The start of `text` that fits in `width - 1` columns, then `…`.
 fn cut(text: &str, width: usize) -> String {
     let mut out = String::with_capacity(width + 2);
@@ -84,6 +119,15 @@ mod tests {
         // Wide characters count two columns and are never split.
         assert_eq!(clip("日本語のホスト", 6), "日本…");
         assert_eq!(clip("日本語のホスト", 6).width(), 5);
+    }
+
+    #[test]
+    fn an_id_cut_from_the_left_keeps_its_line_number() {
+        let id = "/tmp/hopscope-ssh-tui-7v065P/conf.d/api.conf:9";
+        assert_eq!(clip_start(id, 20), "…P/conf.d/api.conf:9");
+        assert_eq!(clip_start(id, 20).width(), 20);
+        assert_eq!(clip_start(id, 60), id);
+        assert_eq!(clip_start(id, 1), "…");
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct Options {
     pub label: String,
     /// A note for the status line once loaded (e.g. about the terminal).
     pub note: Option<String>,
+    /// `--ssh`: the server `input` (its `nginx -T`) came from. Saving
+    /// writes there and reloading runs `nginx -T` there again.
+    pub remote: Option<crate::remote::Remote>,
 }
 
 /// Fault injection for tests/tui_faults.rs, in debug builds only: with
@@ -84,6 +87,61 @@ fn spawn_load(input: Input, version: Version, fault: bool) -> Receiver<Result<Mo
                 "hopscope crashed while loading (a bug, please report it): {what}"
             ))
         });
+        let _ = tx.send(result);
+    });
+    rx
+}
+
+/// Loads the configuration again: from the server over SSH when it came
+/// from there, else as at the start.
+fn spawn_reload(opts: &Options) -> Receiver<Result<Model, String>> {
+    let Some(remote) = opts.remote.clone() else {
+        return spawn_load(opts.input.clone(), opts.version, false);
+    };
+    let (tx, rx) = mpsc::channel();
+    let version = opts.version;
+    std::thread::spawn(move || {
+        let result = crate::remote::fetch_dump(&remote)
+            .map_err(|e| e.to_string())
+            .and_then(|dump| {
+                conf::from_bytes(dump, None)
+                    .map(|cfg| Model::build(cfg, version))
+                    .map_err(|e| format!("ssh {}: {e}", remote.host))
+            });
+        let _ = tx.send(result);
+    });
+    rx
+}
+
+/// Writes fixed files on the server in the background: the result is what
+/// the status line says (each file and its backup, and `nginx -t`'s verdict).
+fn spawn_remote_save(
+    remote: crate::remote::Remote,
+    files: Vec<(String, Vec<u8>, Vec<u8>)>,
+) -> Receiver<Result<Vec<String>, String>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let list: Vec<crate::remote::RemoteFile<'_>> = files
+            .iter()
+            .map(|(path, loaded, new)| crate::remote::RemoteFile { path, loaded, new })
+            .collect();
+        // Kept short: the status line also says how the findings changed.
+        let result = crate::remote::apply(&remote, &list, false)
+            .map(|applied| {
+                let backups: Vec<&str> = applied
+                    .written
+                    .iter()
+                    .map(|w| w.backup.strip_prefix(&w.path).unwrap_or(&w.backup))
+                    .collect();
+                let paths: Vec<&str> = applied.written.iter().map(|w| w.path.as_str()).collect();
+                vec![format!(
+                    "{} on {} (backup {}, nginx -t ok, nginx not reloaded)",
+                    paths.join(", "),
+                    remote.host,
+                    backups.join(", ")
+                )]
+            })
+            .map_err(|e| e.to_string());
         let _ = tx.send(result);
     });
     rx
@@ -229,9 +287,29 @@ fn event_loop(
     // Probes running in the background: their results, and the hop ids
     // asked for (None: the what-if probe of the previewed fix).
     let mut probes: Vec<RunningProbe> = Vec::new();
+    // A write on the server (`--ssh`) in the background.
+    let mut saving: Option<Receiver<Result<Vec<String>, String>>> = None;
     loop {
         if caught.load(Ordering::Relaxed) != 0 {
             return Ok(());
+        }
+        if let (State::Ready(app), Some(rx)) = (&mut state, &saving) {
+            let result = match rx.try_recv() {
+                Ok(result) => Some(result),
+                Err(mpsc::TryRecvError::Empty) => None,
+                Err(mpsc::TryRecvError::Disconnected) => Some(Err(
+                    "the write on the server stopped unexpectedly: look for .hopscope.bak files there"
+                        .into(),
+                )),
+            };
+            if let Some(result) = result {
+                saving = None;
+                for e in app.on_saved(result) {
+                    if e == Effect::Reload {
+                        pending = Some(spawn_reload(opts));
+                    }
+                }
+            }
         }
         if let State::Ready(app) = &mut state {
             probes.retain(|(rx, asked)| match rx.try_recv() {
@@ -265,6 +343,7 @@ fn event_loop(
                     }
                     (_, Ok(model)) => {
                         let mut app = App::new(model, opts.label.clone());
+                        app.server = opts.remote.as_ref().map(|r| r.host.clone());
                         if let (None, Some(note)) = (&app.status, &opts.note) {
                             app.status = Some(Status {
                                 error: false,
@@ -410,10 +489,20 @@ fn event_loop(
                         .map_err(|e| e.to_string());
                     for e in app.on_saved(result) {
                         if e == Effect::Reload {
-                            pending = Some(spawn_load(opts.input.clone(), opts.version, false));
+                            pending = Some(spawn_reload(opts));
                         }
                     }
                 }
+                Effect::SaveRemote(files) => match (&opts.remote, &saving) {
+                    (Some(remote), None) => saving = Some(spawn_remote_save(remote.clone(), files)),
+                    (Some(_), Some(_)) => {
+                        app.status = Some(Status {
+                            error: true,
+                            text: "the last write on the server has not finished yet".into(),
+                        });
+                    }
+                    (None, _) => {}
+                },
                 Effect::Probe(ids) => {
                     let work = crate::probe::prepare(&app.model, &ids);
                     probes.push((spawn_probe(work), Some(ids)));
@@ -444,7 +533,7 @@ fn event_loop(
                                 .into(),
                         });
                     } else {
-                        pending = Some(spawn_load(opts.input.clone(), opts.version, false));
+                        pending = Some(spawn_reload(opts));
                     }
                 }
             }

@@ -1,13 +1,13 @@
 //! Rendering: a pure function of the state. No I/O, no decisions.
 
-use ratatui::layout::{Constraint, Direction, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
 use super::app::{App, DetailItem, ProbeView, Screen};
-use super::clip::{clip, clip_line};
+use super::clip::{clip, clip_line, clip_start, columns};
 use super::highlight::Highlighter;
 use super::keymap;
 use super::theme::Theme;
@@ -422,13 +422,7 @@ fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         Span::raw(MARK).width() as u16
     };
     let inner = r.width.saturating_sub(2).saturating_sub(mark);
-    let columns: Vec<u16> = Layout::horizontal(widths)
-        .flex(Flex::Start)
-        .spacing(1)
-        .split(Rect::new(0, 0, inner, 1))
-        .iter()
-        .map(|c| c.width)
-        .collect();
+    let columns = columns(&widths, inner);
     let fit = |i: usize, text: &str| clip(text, columns[i] as usize).into_owned();
     let rows: Vec<Row> = shown
         .iter()
@@ -439,7 +433,10 @@ fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             let sni_style = if hop.sni.sent { t.ok } else { t.none };
             let mut cells = vec![
                 Cell::from(Span::styled(badge(sev), sev_style)),
-                Cell::from(Span::styled(fit(1, &hop.id), t.base)),
+                Cell::from(Span::styled(
+                    clip_start(&hop.id, columns[1] as usize).into_owned(),
+                    t.base,
+                )),
                 Cell::from(Span::styled(fit(2, &hop.target.raw), t.base)),
                 Cell::from(Span::styled(fit(3, &sni_text(hop)), sni_style)),
             ];
@@ -599,7 +596,12 @@ pub fn detail_lines(
         None => lines.push(Line::from(vec![
             Span::styled("probe   ", t.header),
             Span::styled(
-                "P: a handshake with each peer, as nginx would make it",
+                match &app.server {
+                    Some(host) => format!(
+                        "P: a handshake with each peer, as nginx would make it, from this machine (not {host})"
+                    ),
+                    None => "P: a handshake with each peer, as nginx would make it".to_string(),
+                },
                 t.dim,
             ),
         ])),
@@ -803,6 +805,27 @@ fn fix(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         .direction(Direction::Vertical)
         .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
         .split(r);
+    let checked = app.fix.items.iter().filter(|i| i.checked).count();
+    // As wide as the longest hop id (nginx -T names are absolute paths),
+    // up to 40 columns; a longer one is cut from the left, keeping its
+    // file name and line.
+    let id_width = app
+        .fix
+        .items
+        .iter()
+        .filter_map(|i| app.findings[i.finding].hop)
+        .map(|h| app.model.hops[h].id.chars().count())
+        .max()
+        .unwrap_or(10)
+        .clamp(10, 40) as u16;
+    let widths = [
+        Constraint::Length(3),
+        Constraint::Length(5),
+        Constraint::Length(20),
+        Constraint::Length(id_width),
+        Constraint::Min(10),
+    ];
+    let columns = columns(&widths, parts[0].width.saturating_sub(2));
     let rows: Vec<Row> = app
         .fix
         .items
@@ -811,12 +834,12 @@ fn fix(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             let fd = &app.findings[item.finding];
             let hop = fd
                 .hop
-                .map(|h| app.model.hops[h].id.clone())
+                .map(|h| clip_start(&app.model.hops[h].id, columns[3] as usize).into_owned())
                 .unwrap_or_default();
             let summary = fd
                 .fix
                 .as_ref()
-                .map(|x| x.summary.clone())
+                .map(|x| clip(&x.summary, columns[4] as usize).into_owned())
                 .unwrap_or_default();
             Row::new(vec![
                 Cell::from(Span::styled(
@@ -833,34 +856,13 @@ fn fix(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             ])
         })
         .collect();
-    let checked = app.fix.items.iter().filter(|i| i.checked).count();
-    // As wide as the longest hop id (nginx -T names are absolute paths):
-    // a cut id loses its line number.
-    let id_width = app
-        .fix
-        .items
-        .iter()
-        .filter_map(|i| app.findings[i.finding].hop)
-        .map(|h| app.model.hops[h].id.chars().count())
-        .max()
-        .unwrap_or(10)
-        .clamp(10, 40) as u16;
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(3),
-            Constraint::Length(5),
-            Constraint::Length(20),
-            Constraint::Length(id_width),
-            Constraint::Min(10),
-        ],
-    )
-    .block(framed(
-        ui,
-        format!("Fixes ({checked} selected of {})", app.fix.items.len()),
-        true,
-    ))
-    .row_highlight_style(t.selection);
+    let table = Table::new(rows, columns.iter().map(|&w| Constraint::Length(w)))
+        .block(framed(
+            ui,
+            format!("Fixes ({checked} selected of {})", app.fix.items.len()),
+            true,
+        ))
+        .row_highlight_style(t.selection);
     let mut state = TableState::default().with_selected(Some(app.fix.cursor));
     f.render_stateful_widget(table, parts[0], &mut state);
 
@@ -1180,14 +1182,22 @@ fn confirm(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
         .map(|(id, _)| app.model.config.file(*id).name.clone())
         .collect();
     let width = 64.min(area.width).saturating_sub(2) as usize;
-    let mut lines = vec![Line::from(Span::styled(
-        format!("Write {} file(s)?", files.len()),
-        t.title,
-    ))];
+    let (question, how) = match &app.server {
+        Some(host) => (
+            format!("Write {} file(s) on {host}?", files.len()),
+            "On the server: a backup of each (FILE.hopscope.bak), then nginx -t; \
+             if it fails, every file is put back. nginx is not reloaded.",
+        ),
+        None => (
+            format!("Write {} file(s)?", files.len()),
+            "A backup of each is kept (FILE.hopscope.bak).",
+        ),
+    };
+    let mut lines = vec![Line::from(Span::styled(question, t.title))];
     for w in wrap(&files.join(", "), width) {
         lines.push(Line::from(Span::styled(w, t.base)));
     }
-    for w in wrap("A backup of each is kept (FILE.hopscope.bak).", width) {
+    for w in wrap(how, width) {
         lines.push(Line::from(Span::styled(w, t.dim)));
     }
     // The answer keys on their own line: never cut off.
