@@ -360,3 +360,79 @@ fn probing_runs_in_the_background_and_shows_a_verdict() {
     assert!(text.contains("probe"), "the list grows a probe column");
     assert!(text.contains("fail"));
 }
+
+/// Where `needle` is drawn in the left `width` columns: (column, row) of
+/// its first character.
+fn drawn_at(term: &Terminal<TestBackend>, needle: &str, width: u16) -> Option<(u16, u16)> {
+    let buf = term.backend().buffer();
+    for y in 0..buf.area.height {
+        let line: String = (0..width.min(buf.area.width))
+            .map(|x| buf[(x, y)].symbol())
+            .collect();
+        if let Some(i) = line.find(needle) {
+            let x = line[..i].chars().count() as u16;
+            return Some((x, y));
+        }
+    }
+    None
+}
+
+#[test]
+fn a_click_selects_the_row_drawn_there_and_a_second_click_opens_it() {
+    for (w, h) in [(80, 24), (160, 48), (100, 12)] {
+        let mut app = demo_app();
+        // Scrolled to the end, so the window does not start at the top.
+        app.cursor = app.rows.len() - 1;
+        let area = ratatui::layout::Rect::new(0, 0, w, h);
+        let term = render(&app, w, h);
+        // The hop list: the left 55 % of a wide screen (the selected hop's
+        // details, ids included, are on the right).
+        let list_width = if w >= 150 { w * 55 / 100 } else { w };
+        let first_shown = (0..app.rows.len())
+            .find(|&i| drawn_at(&term, &app.model.hops[app.rows[i]].id, list_width).is_some())
+            .expect("some hop is drawn");
+        for i in first_shown..app.rows.len() {
+            let id = app.model.hops[app.rows[i]].id.clone();
+            let (x, y) =
+                drawn_at(&term, &id, list_width).unwrap_or_else(|| panic!("{id} drawn at {w}x{h}"));
+            assert_eq!(ui::row_at(&app, area, x + 2, y), Some(i), "{id} at {w}x{h}");
+        }
+        // Not a row: the header line, the table's frame and column titles.
+        let (_, title_y) = drawn_at(&term, "target", list_width).unwrap();
+        assert_eq!(ui::row_at(&app, area, 10, title_y), None);
+        assert_eq!(ui::row_at(&app, area, 10, 0), None);
+        assert_eq!(ui::row_at(&app, area, 0, title_y + 1), None, "the frame");
+
+        let target = first_shown;
+        let id = app.model.hops[app.rows[target]].id.clone();
+        app.update(Action::Click(target));
+        assert_eq!((app.cursor, app.screen()), (target, Screen::List));
+        app.update(Action::Click(target));
+        assert_eq!(app.screen(), Screen::Detail);
+        assert_eq!(app.model.hops[app.selected_hop().unwrap()].id, id);
+    }
+}
+
+#[test]
+fn clicks_in_the_fix_picker_select_then_toggle() {
+    let mut app = demo_app();
+    select_hop(&mut app, "conf.d/api-gateway.conf:26");
+    press(&mut app, &[KeyCode::Char('f')]);
+    assert_eq!(app.screen(), Screen::Fix);
+    let term = render(&app, 80, 24);
+    let area = ratatui::layout::Rect::new(0, 0, 80, 24);
+    let (x, y) = drawn_at(&term, "verify-off", 80).expect("verify-off offered");
+    let row = ui::row_at(&app, area, x, y).expect("a fix row");
+    assert_eq!(app.findings[app.fix.items[row].finding].rule, "verify-off");
+    let before = app.fix.items[row].checked;
+    app.update(Action::Click(row));
+    assert_eq!(app.fix.cursor, row);
+    assert_eq!(
+        app.fix.items[row].checked, before,
+        "the first click selects"
+    );
+    app.update(Action::Click(row));
+    assert_eq!(app.fix.items[row].checked, !before, "the second toggles");
+    // Below the fixes, in what the fix does: not a row.
+    assert_eq!(ui::row_at(&app, area, x, 20), None);
+}

@@ -82,6 +82,10 @@ pub enum Action {
     Probe,
     /// Mouse wheel: lines to scroll (negative: up).
     Scroll(i16),
+    /// A click on row N of the screen's table (hops, fixes, rules): it
+    /// selects the row; on the row already selected it opens it (toggles
+    /// a fix).
+    Click(usize),
 }
 
 /// Work for the runner: it touches the outside world.
@@ -571,6 +575,24 @@ impl App {
             Action::Top => self.move_by(screen, i64::MIN / 2),
             Action::Bottom => self.move_by(screen, i64::MAX / 2),
             Action::Scroll(n) => self.move_by(screen, i64::from(n)),
+            Action::Click(row) => {
+                let cursor = match screen {
+                    Screen::List => &mut self.cursor,
+                    Screen::Fix => &mut self.fix.cursor,
+                    Screen::Rules => &mut self.rules_cursor,
+                    _ => return Vec::new(),
+                };
+                if *cursor != row {
+                    *cursor = row;
+                    return Vec::new();
+                }
+                let again = if screen == Screen::Fix {
+                    Action::Toggle
+                } else {
+                    Action::Open
+                };
+                return self.apply(again);
+            }
             Action::StartFilter => self.filtering = true,
             Action::CycleSort => {
                 self.sort = match self.sort {

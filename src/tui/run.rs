@@ -445,6 +445,13 @@ fn event_loop(
             Event::Mouse(m) => match m.kind {
                 MouseEventKind::ScrollDown => app.update(Action::Scroll(3)),
                 MouseEventKind::ScrollUp => app.update(Action::Scroll(-3)),
+                MouseEventKind::Down(event::MouseButton::Left) if !app.capturing() => {
+                    let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+                    match ui::row_at(app, area, m.column, m.row) {
+                        Some(row) => app.update(Action::Click(row)),
+                        None => Vec::new(),
+                    }
+                }
                 _ => Vec::new(),
             },
             _ => Vec::new(),

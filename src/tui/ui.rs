@@ -91,29 +91,14 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui) {
         );
         return;
     }
-    let chunks = Layout::default()
-        .direction(Direction::Vertical)
-        .constraints([
-            Constraint::Length(1),
-            Constraint::Min(1),
-            Constraint::Length(1),
-        ])
-        .split(area);
-    header(f, app, ui, chunks[0]);
-    let body = chunks[1];
+    let [top, body, bottom] = frame_rows(area);
+    header(f, app, ui, top);
     match app.screen() {
         Screen::List => {
-            if body.width >= 150 {
-                let cols = Layout::default()
-                    .direction(Direction::Horizontal)
-                    .constraints([Constraint::Percentage(55), Constraint::Percentage(45)])
-                    .split(body);
-                list(f, app, ui, cols[0]);
-                if let Some(h) = app.selected_hop() {
-                    detail(f, app, ui, cols[1], h, false);
-                }
-            } else {
-                list(f, app, ui, body);
+            let (hops, side) = list_split(body);
+            list(f, app, ui, hops);
+            if let (Some(side), Some(h)) = (side, app.selected_hop()) {
+                detail(f, app, ui, side, h, false);
             }
         }
         Screen::Detail => {
@@ -122,13 +107,13 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui) {
             }
         }
         Screen::Source => source(f, app, ui, body),
-        Screen::Fix => fix(f, app, ui, body),
+        Screen::Fix => fix(f, app, ui, fix_split(body)),
         Screen::Diff => diff(f, app, ui, body),
         Screen::Explain => explain(f, app, ui, body),
         Screen::Rules => rules_list(f, app, ui, body),
         Screen::Errors => errors(f, app, ui, body),
     }
-    footer(f, app, ui, chunks[2]);
+    footer(f, app, ui, bottom);
     if app.help {
         help(f, app, ui, area);
     }
@@ -174,6 +159,65 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui) {
         input.set_cursor_style(t.selection);
         f.render_widget(&input, rows[1]);
     }
+}
+
+/// Header, body and footer.
+fn frame_rows(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+/// The hop list, and beside it the selected hop on a wide screen.
+fn list_split(body: Rect) -> (Rect, Option<Rect>) {
+    if body.width >= 150 {
+        let [hops, side] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(body);
+        (hops, Some(side))
+    } else {
+        (body, None)
+    }
+}
+
+/// The fix screen: the fixes above, what the selected one does below.
+fn fix_split(body: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body)
+}
+
+/// The first of `len` rows a table `height` rows tall (frame included,
+/// `head` header rows) shows so that row `cursor` is in sight: how the
+/// list builds its window, and how ratatui scrolls a fresh table state.
+fn window(cursor: usize, len: usize, height: u16, head: u16) -> (usize, usize) {
+    let visible = (height.saturating_sub(2 + head) as usize).max(1);
+    (cursor.saturating_sub(visible - 1).min(len), visible)
+}
+
+/// The row of the current screen's table under a mouse click at (x, y)
+/// in a terminal of `area`: an index into the hops shown, the fixes or the
+/// rules. None outside a table's rows.
+pub fn row_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT || app.help || app.confirm_save {
+        return None;
+    }
+    let [_, body, _] = frame_rows(area);
+    let (table, head, cursor, len) = match app.screen() {
+        Screen::List => (list_split(body).0, 1, app.cursor, app.rows.len()),
+        Screen::Fix => (fix_split(body)[0], 0, app.fix.cursor, app.fix.items.len()),
+        Screen::Rules => (body, 0, app.rules_cursor, rules::registry().len()),
+        _ => return None,
+    };
+    let inside = x > table.x && x + 1 < table.x + table.width;
+    let first_row = table.y + 1 + head;
+    if !inside || y < first_row || y + 1 >= table.y + table.height {
+        return None;
+    }
+    let (first, visible) = window(cursor, len, table.height, head);
+    let offset = (y - first_row) as usize;
+    (offset < visible && first + offset < len).then_some(first + offset)
 }
 
 fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
@@ -387,8 +431,7 @@ fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     // Only the rows that can show are built, so a frame costs the same for
     // ten hops or a hundred thousand. With a fresh TableState ratatui
     // scrolls just far enough to show the selection: the same window.
-    let visible = (r.height as usize).saturating_sub(3).max(1);
-    let first = app.cursor.saturating_sub(visible - 1).min(app.rows.len());
+    let (first, visible) = window(app.cursor, app.rows.len(), r.height, 1);
     let shown = &app.rows[first..(first + visible).min(app.rows.len())];
     let id_width = app
         .rows
@@ -799,12 +842,8 @@ fn source(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     );
 }
 
-fn fix(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+fn fix(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
     let t = ui.theme;
-    let parts = Layout::default()
-        .direction(Direction::Vertical)
-        .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
-        .split(r);
     let checked = app.fix.items.iter().filter(|i| i.checked).count();
     // As wide as the longest hop id (nginx -T names are absolute paths),
     // up to 40 columns; a longer one is cut from the left, keeping its
