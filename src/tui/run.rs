@@ -224,13 +224,17 @@ pub fn run(opts: Options) -> io::Result<()> {
 /// Raw mode, the alternate screen and mouse reports. Not `ratatui::init`:
 /// its panic hook would tear the terminal down for a panic in any thread.
 fn take_terminal() -> io::Result<DefaultTerminal> {
+    enter_ui_modes()?;
+    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(io::stdout()))
+}
+
+fn enter_ui_modes() -> io::Result<()> {
     crossterm::terminal::enable_raw_mode()?;
     execute!(
         io::stdout(),
         crossterm::terminal::EnterAlternateScreen,
         EnableMouseCapture
-    )?;
-    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(io::stdout()))
+    )
 }
 
 /// Ctrl-Z: the terminal goes back to the shell as it was, the process stops
@@ -241,12 +245,7 @@ fn suspend(terminal: &mut DefaultTerminal) -> io::Result<()> {
     // Dropping the terminal shows the cursor when quitting; here it lives on.
     terminal.show_cursor()?;
     signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
-    crossterm::terminal::enable_raw_mode()?;
-    execute!(
-        io::stdout(),
-        crossterm::terminal::EnterAlternateScreen,
-        EnableMouseCapture
-    )?;
+    enter_ui_modes()?;
     terminal.clear()
 }
 
