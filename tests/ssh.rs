@@ -928,26 +928,26 @@ fn fix_write_as_root_keeps_the_owner_of_the_file() {
     }
 }
 
-/// The terminal UI over SSH: a fix picked on screen is written on the
-/// server (backup, nginx -t), and the UI reloads from the server.
-#[test]
-fn tui_over_ssh_writes_on_the_server_and_reloads_from_it() {
-    if !tui_tmux::tmux_or_skip() {
-        return;
-    }
-    let Some(sshd) = Sshd::start(1) else { return };
-    let tree = Tree::new("ssh-tui");
+/// The terminal UI on `hopscope --ssh web1` for a tree, with `extra`
+/// arguments, in tmux.
+fn tui_on(sshd: &Sshd, tree: &Tree, extra: &[&str]) -> tui_tmux::Tmux {
     let conf = tree.conf();
-    let api = tree.path().join("conf.d/api.conf");
-    let original = fs::read_to_string(&api).unwrap();
+    let mut args = vec!["--nginx-conf", conf.as_str()];
+    args.extend_from_slice(extra);
     let mut cmd = tui_tmux::sh_quote(tui_tmux::hopscope());
-    for a in sshd.args("web1", &["--nginx-conf", &conf]) {
+    for a in sshd.args("web1", &args) {
         cmd.push(' ');
         cmd.push_str(&tui_tmux::sh_quote(&a));
     }
     let t = tui_tmux::Tmux::start(160, 40, &tui_tmux::wrapped(&cmd));
     let screen = t.wait_text("Hops (2)");
     assert!(screen.contains("ssh web1 (nginx -T)"), "{screen}");
+    t
+}
+
+/// In the UI: every fix of the api.conf hop, with the host name typed, up
+/// to the question whether to write it; returns the diff shown.
+fn pick_fixes_of_api_hop(t: &tui_tmux::Tmux) -> String {
     t.key_then("/", "Enter keep");
     t.type_text("api.conf");
     t.wait_text("(1/2)");
@@ -957,12 +957,28 @@ fn tui_over_ssh_writes_on_the_server_and_reloads_from_it() {
     t.type_text("backend.test");
     t.key_then("Enter", "value set");
     let screen = t.key_then("d", "Diff · 1 file(s)");
-    let diff = tui_tmux::copy_diff(&t, &screen);
+    let diff = tui_tmux::copy_diff(t, &screen);
     let screen = t.key_then("w", "Write 1 file(s) on web1?");
     assert!(
         screen.contains("On the server: a backup of each"),
         "{screen}"
     );
+    diff
+}
+
+/// The terminal UI over SSH: a fix picked on screen is written on the
+/// server (backup, nginx -t), and the UI reloads from the server.
+#[test]
+fn tui_over_ssh_writes_on_the_server_and_reloads_from_it() {
+    if !tui_tmux::tmux_or_skip() {
+        return;
+    }
+    let Some(sshd) = Sshd::start(1) else { return };
+    let tree = Tree::new("ssh-tui");
+    let api = tree.path().join("conf.d/api.conf");
+    let original = fs::read_to_string(&api).unwrap();
+    let t = tui_on(&sshd, &tree, &[]);
+    let diff = pick_fixes_of_api_hop(&t);
     t.keys(&["y"]);
     // Written on the server, then loaded again from it (nginx -T there).
     let screen = t.wait_text("findings:");
@@ -988,5 +1004,35 @@ fn tui_over_ssh_writes_on_the_server_and_reloads_from_it() {
     assert!(screen.contains("reloaded; findings: 4 → 6"), "{screen}");
     t.keys(&["q"]);
     t.wait_text("AFTER-0");
+    tui_tmux::assert_terminal_usable(&t);
+}
+
+/// Quitting while a write on the server runs waits for it: the person
+/// sees that it does, and the file is complete when the UI is gone.
+#[test]
+fn quitting_during_a_write_on_the_server_waits_for_it() {
+    if !tui_tmux::tmux_or_skip() {
+        return;
+    }
+    let Some(sshd) = Sshd::start(1) else { return };
+    let tree = Tree::new("ssh-tui-quit");
+    let api = tree.path().join("conf.d/api.conf");
+    let original = fs::read_to_string(&api).unwrap();
+    // An nginx that takes two seconds for anything, `nginx -t` included.
+    let slow = tree.path().join("slow-nginx");
+    fs::write(&slow, "#!/bin/sh\nsleep 2\nexec nginx \"$@\"\n").unwrap();
+    fs::set_permissions(&slow, fs::Permissions::from_mode(0o755)).unwrap();
+    let slow = slow.display().to_string();
+    let t = tui_on(&sshd, &tree, &["--nginx", &slow]);
+    let diff = pick_fixes_of_api_hop(&t);
+    t.keys(&["y"]);
+    t.wait_text("writing on web1");
+    t.keys(&["q"]);
+    t.wait_text("finishing the write on web1 before quitting");
+    t.wait_text("AFTER-0");
+    assert_eq!(
+        fs::read_to_string(&api).unwrap(),
+        tui_tmux::apply_diff(&original, &diff)
+    );
     tui_tmux::assert_terminal_usable(&t);
 }

@@ -545,6 +545,17 @@ fn event_loop(
             }
         }
         if app.quit {
+            // A write on the server is never abandoned half way: quitting
+            // waits for it (ssh's own timeout bounds the wait).
+            if let Some(rx) = saving.take() {
+                let host = app.server.clone().unwrap_or_default();
+                app.status = Some(Status {
+                    error: false,
+                    text: format!("finishing the write on {host} before quitting…"),
+                });
+                terminal.draw(|f| ui::draw(f, app, &ui))?;
+                let _ = rx.recv();
+            }
             return Ok(());
         }
     }
