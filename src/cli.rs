@@ -657,7 +657,14 @@ fn run_fix(args: FixArgs) -> ExitCode {
         }
     }
     if outcome.changed.is_empty() {
-        eprintln!("nothing to fix");
+        if model.errors().next().is_some() {
+            // Hops inside blocks a syntax error left open get no fix: say
+            // why, with the errors.
+            print_load_errors(&model);
+            eprintln!("nothing to fix (no fix is offered inside a block a syntax error left open)");
+        } else {
+            eprintln!("nothing to fix");
+        }
         return ExitCode::from(1);
     }
     if args.probe {

@@ -144,3 +144,51 @@ fn an_inherited_header_line_that_opens_a_block_is_not_copied() {
     all(b"http {\n    proxy_ssl_server_name on;\n    proxy_ssl_name backend.example;\n    include headers.conf;\n    server {\n        location / { proxy_pass https://10.0.0.1; }\n    }\n}\n\x1e@headers.conf\nproxy_set_header X-Trace {\n");
     all(b"http{include conf.d/*;\x1e\x1eserver{ proxy_pass https://;}\x1e\x1eproxy_ssl_name r;proxy_set_header {f");
 }
+
+/// Found by `fix` after 902,575 executions: a stray word after the last
+/// directive of a location, then `}` (`unexpected "}"`: the parser stops
+/// there, leaving the location and every block around it open). A fix for
+/// the hop in that location put its lines after the `proxy_set_header`
+/// line, that is inside the stray, unterminated directive: nginx would
+/// read them as its parameters, and the `}` after them closed the block
+/// instead, so the error moved to the end of the file. Fixed in
+/// `rules::check`: a hop inside a block a syntax error left open gets no
+/// automatic fix (`Model::blocks_closed`).
+#[test]
+fn no_fix_inside_a_block_a_syntax_error_left_open() {
+    all(b"http {\nserver {\nlocation / {\n    proxy_pass https://pool;\n    proxy_set_header Host $host; stray\n}\n}\n}\n");
+    all(b"http {\nserver {\nlocation / {\n    proxy_pass https://a.example;\n    \x0c\x0c # x\n}\n}\n}\n");
+    // A syntax error leaves open the blocks around it, in its own file:
+    // the hop there has no fix, a hop in another file keeps its fix.
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write(
+        "nginx.conf",
+        "http {\n    include a.conf;\n    include b.conf;\n}\n",
+    );
+    write(
+        "a.conf",
+        "server { location / { proxy_pass https://a.example; } }\n",
+    );
+    write(
+        "b.conf",
+        "server {\n    location / {\n        proxy_pass https://b.example;\n        stray\n    }\n}\n",
+    );
+    let input = hopscope::conf::Input::Path(dir.path().join("nginx.conf"));
+    let cfg = hopscope::conf::load(&input).expect("loads");
+    let model = hopscope::model::Model::build(cfg, hopscope::model::Version::NEWEST_STABLE);
+    assert_eq!(model.errors().count(), 1, "the stray word is an error");
+    let findings = hopscope::rules::check(&model);
+    let fixes = |id: &str| {
+        findings
+            .iter()
+            .filter(|f| f.hop.is_some_and(|h| model.hops[h].id == id))
+            .map(|f| (f.rule, f.fix.is_some()))
+            .collect::<Vec<_>>()
+    };
+    let a = fixes("a.conf:1");
+    assert!(a.iter().any(|&(r, has)| r == "sni-off" && has), "{a:?}");
+    let b = fixes("b.conf:3");
+    assert!(b.iter().any(|&(r, _)| r == "sni-off"), "{b:?}");
+    assert!(b.iter().all(|&(_, has)| !has), "{b:?}");
+}

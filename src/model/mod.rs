@@ -343,6 +343,19 @@ impl Model {
             })
     }
 
+    /// Whether every block from `ctx` out to the top was closed by its `}`.
+    /// A syntax error stops the parser where it is, leaving the blocks
+    /// around that point open: there the tree no longer shows where nginx's
+    /// blocks end.
+    pub fn blocks_closed(&self, ctx: CtxId) -> bool {
+        self.tree.ancestors(ctx).all(|c| {
+            self.tree
+                .ctx(c)
+                .opener
+                .map_or(true, |o| self.dir(o).block.as_ref().is_some_and(|b| b.closed))
+        })
+    }
+
     pub fn provenance(&self, ctx: CtxId, dir: DirRef) -> Provenance {
         Provenance {
             dir,

@@ -250,6 +250,15 @@ pub fn check(model: &Model) -> Vec<Finding> {
     let mut out = run_all(model);
     for f in &mut out {
         f.suppressed = suppression(model, f);
+        // No automatic fix inside blocks a syntax error left open: lines
+        // placed by a tree that stops short of the file's real structure
+        // could land inside a half-read directive (found by fuzzing).
+        if f.fix.is_some()
+            && f.hop
+                .is_some_and(|h| !model.blocks_closed(model.hops[h].ctx))
+        {
+            f.fix = None;
+        }
     }
     // The line of each finding is looked up once, not per comparison, and
     // the (large) findings are moved once, not by every step of the sort.
