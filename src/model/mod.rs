@@ -349,10 +349,9 @@ impl Model {
     /// blocks end.
     pub fn blocks_closed(&self, ctx: CtxId) -> bool {
         self.tree.ancestors(ctx).all(|c| {
-            self.tree
-                .ctx(c)
-                .opener
-                .map_or(true, |o| self.dir(o).block.as_ref().is_some_and(|b| b.closed))
+            self.tree.ctx(c).opener.map_or(true, |o| {
+                self.dir(o).block.as_ref().is_some_and(|b| b.closed)
+            })
         })
     }
 
