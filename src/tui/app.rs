@@ -500,21 +500,6 @@ impl App {
             return Vec::new();
         }
         self.confirm_save = false;
-        if let Some(host) = &self.server {
-            let files = self
-                .diff
-                .changed
-                .iter()
-                .map(|(f, new)| {
-                    let src = self.model.config.file(*f);
-                    // The path as the server names it (absolute).
-                    let path = src.path.to_string_lossy().into_owned();
-                    (path, src.text.clone(), new.clone())
-                })
-                .collect();
-            self.set_status(false, format!("writing on {host} (then nginx -t there)…"));
-            return vec![Effect::SaveRemote(files)];
-        }
         let files: Vec<(PathBuf, Vec<u8>, Vec<u8>)> = self
             .diff
             .changed
@@ -524,6 +509,15 @@ impl App {
                 (src.path.clone(), src.text.clone(), new.clone())
             })
             .collect();
+        if let Some(host) = &self.server {
+            // The paths as the server names them (absolute).
+            let files = files
+                .into_iter()
+                .map(|(p, old, new)| (p.to_string_lossy().into_owned(), old, new))
+                .collect();
+            self.set_status(false, format!("writing on {host} (then nginx -t there)…"));
+            return vec![Effect::SaveRemote(files)];
+        }
         vec![Effect::Save(files)]
     }
 
