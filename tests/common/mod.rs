@@ -8,6 +8,8 @@
 //! Only loopback (127.0.0.1) is ever listened on or connected to.
 #![allow(dead_code)]
 
+pub mod oracle;
+
 use std::collections::HashSet;
 use std::fs;
 use std::io::{Read, Write};
