@@ -162,6 +162,22 @@ impl PeerResult {
                 .as_ref()
                 .map_or(true, |v| !v.enabled || v.would_pass)
     }
+
+    /// The peer as the configuration names it, then the address it
+    /// resolved to.
+    pub fn peer_label(&self) -> String {
+        match &self.address {
+            Some(a) => format!("{} ({a})", self.peer),
+            None => self.peer.clone(),
+        }
+    }
+
+    /// `SNI name`, or `no SNI`.
+    pub fn sni_label(&self) -> String {
+        self.sni
+            .as_deref()
+            .map_or("no SNI".to_string(), |s| format!("SNI {s}"))
+    }
 }
 
 /// The peers of a hop: each server of its `upstream {}` pool, or the
@@ -885,19 +901,12 @@ pub fn text(results: &[PeerResult]) -> String {
         } else {
             "FAILS"
         };
-        let addr = r
-            .address
-            .as_deref()
-            .map(|a| format!(" ({a})"))
-            .unwrap_or_default();
-        let sni = r
-            .sni
-            .as_deref()
-            .map_or("no SNI".to_string(), |s| format!("SNI {s}"));
         let _ = writeln!(
             out,
-            "  {verdict:<13} {}{addr}, {sni}, {} ms",
-            r.peer, r.millis
+            "  {verdict:<13} {}, {}, {} ms",
+            r.peer_label(),
+            r.sni_label(),
+            r.millis
         );
         if let Some(e) = &r.error {
             let _ = writeln!(out, "    error: {e}");

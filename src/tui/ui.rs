@@ -343,19 +343,10 @@ pub fn probe_lines(view: &ProbeView, t: &Theme, width: usize) -> Vec<Line<'stati
         } else {
             ("FAIL", t.severity_high)
         };
-        let addr = r
-            .address
-            .as_deref()
-            .map(|a| format!(" ({a})"))
-            .unwrap_or_default();
-        let sni = r
-            .sni
-            .as_deref()
-            .map_or("no SNI".to_string(), |s| format!("SNI {s}"));
         lines.push(Line::from(vec![
             Span::styled(format!("{verdict} "), style),
-            Span::styled(format!("{}{addr}", r.peer), t.base),
-            Span::styled(format!("  {sni}, {} ms", r.millis), t.dim),
+            Span::styled(r.peer_label(), t.base),
+            Span::styled(format!("  {}, {} ms", r.sni_label(), r.millis), t.dim),
         ]));
         let mut detail = Vec::new();
         if let Some(e) = &r.error {
