@@ -454,6 +454,42 @@ fn hops_json_carries_each_hops_findings() {
 }
 
 #[test]
+fn hops_text_says_where_each_hop_lives() {
+    // A server with a name is named; one without (every stream server, an
+    // http default server) is known by its listen address.
+    let dir = conf(&[(
+        "nginx.conf",
+        "events {}\n\
+         http {\n\
+           server { listen 443 ssl; server_name api.example.com;\n\
+             location /v1/ { location /v1/admin/ { proxy_pass https://a.example.com; } } }\n\
+           server { listen 127.0.0.1:8443 ssl default_server;\n\
+             location /x/ { proxy_pass https://b.example.com; } }\n\
+         }\n\
+         stream {\n\
+           server { listen 6379; proxy_pass redis.example.com:6380; proxy_ssl on; }\n\
+         }\n",
+    )]);
+    let out = run(&["hops", path(&dir)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let heads: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("nginx.conf:"))
+        .collect();
+    assert_eq!(
+        heads,
+        [
+            "nginx.conf:4  proxy_pass https://a.example.com  [api.example.com /v1/ > /v1/admin/]",
+            "nginx.conf:6  proxy_pass https://b.example.com  [listen 127.0.0.1:8443 /x/]",
+            "nginx.conf:9  proxy_pass redis.example.com:6380  [listen 6379]",
+        ],
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn standard_input_is_read() {
     let out = hopscope(&["check", "-", "--format", "json"], None, &[], Some(POOL));
     assert_eq!(out.code, 1, "{}", out.stderr);

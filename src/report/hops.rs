@@ -268,29 +268,15 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
         model.version
     );
     for (index, hop) in model.hops.iter().enumerate() {
-        let place = if hop.locations.is_empty() {
-            hop.server_names.first().cloned().unwrap_or_default()
-        } else {
-            format!(
-                "{} {}",
-                hop.server_names.first().map_or("", String::as_str),
-                hop.locations.join(" > ")
-            )
-        };
         let _ = writeln!(
             out,
             "\n{}  {} {}  [{}]",
             hop.id,
             hop.module.pass_directive(),
             hop.target.raw,
-            place.trim()
+            hop.place(" > ")
         );
-        let sni = match (&hop.sni.name, hop.sni.sent) {
-            (Some(n), true) if hop.sni.dynamic => format!("{n} (per request)"),
-            (Some(n), true) => n.clone(),
-            _ => "none".into(),
-        };
-        let _ = writeln!(out, "  SNI: {sni} — {}", hop.sni.why);
+        let _ = writeln!(out, "  SNI: {} — {}", hop.sni_label(), hop.sni.why);
         if let Some(v) = &hop.verify_name {
             let _ = writeln!(out, "  verify name: {v}");
         }

@@ -12,7 +12,7 @@ use super::highlight::Highlighter;
 use super::keymap;
 use super::theme::Theme;
 use crate::fix::{Applicability, Placement};
-use crate::model::{Hop, Origin};
+use crate::model::Origin;
 use crate::rules::{self, Severity};
 
 /// What rendering needs besides the state.
@@ -317,14 +317,6 @@ fn framed<'a>(ui: &Ui, title: String, focus: bool) -> Block<'a> {
         .title(Span::styled(format!(" {title} "), t.title))
 }
 
-fn sni_text(hop: &Hop) -> String {
-    match (&hop.sni.name, hop.sni.sent) {
-        (Some(n), true) if hop.sni.dynamic => format!("{n} (per request)"),
-        (Some(n), true) => n.clone(),
-        _ => "none".into(),
-    }
-}
-
 /// Lines describing probe results, peer by peer.
 pub fn probe_lines(view: &ProbeView, t: &Theme, width: usize) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
@@ -403,17 +395,6 @@ pub fn probe_lines(view: &ProbeView, t: &Theme, width: usize) -> Vec<Line<'stati
     lines
 }
 
-fn place(hop: &Hop) -> String {
-    let server = hop.server_names.first().map_or("", String::as_str);
-    if hop.locations.is_empty() {
-        server.to_string()
-    } else {
-        format!("{server} {}", hop.locations.join(" › "))
-            .trim()
-            .to_string()
-    }
-}
-
 fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let t = ui.theme;
     let wide = r.width >= 110;
@@ -472,10 +453,10 @@ fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
                     t.base,
                 )),
                 Cell::from(Span::styled(fit(2, &hop.target.raw), t.base)),
-                Cell::from(Span::styled(fit(3, &sni_text(hop)), sni_style)),
+                Cell::from(Span::styled(fit(3, &hop.sni_label()), sni_style)),
             ];
             if wide {
-                cells.push(Cell::from(Span::styled(fit(4, &place(hop)), t.dim)));
+                cells.push(Cell::from(Span::styled(fit(4, &hop.place(" › ")), t.dim)));
             }
             if probed {
                 let v = app.probes.get(&hop.id).map_or("", |p| p.verdict());
@@ -575,7 +556,7 @@ pub fn detail_lines(
     let sni_style = if hop.sni.sent { t.ok } else { t.none };
     lines.push(Line::from(vec![
         Span::styled("SNI     ", t.header),
-        Span::styled(sni_text(hop), sni_style.add_modifier(Modifier::BOLD)),
+        Span::styled(hop.sni_label(), sni_style.add_modifier(Modifier::BOLD)),
     ]));
     for w in wrap(&hop.sni.why, width.saturating_sub(10)) {
         lines.push(Line::from(vec![
