@@ -5,6 +5,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, DetailItem, ProbeView, Screen};
 use super::clip::{clip, clip_line, clip_start, columns};
@@ -694,14 +695,39 @@ pub fn detail_lines(
         .max()
         .unwrap_or(20)
         + 2;
+    let values: Vec<String> = hop
+        .settings
+        .iter()
+        .map(|s| {
+            s.value
+                .as_deref()
+                .map(str::to_string)
+                .or_else(|| {
+                    s.spec
+                        .default_description(hop.module)
+                        .map(|d| format!("({d})"))
+                })
+                .unwrap_or_else(|| "-".into())
+        })
+        .collect();
+    // The value column is as wide as the longest value, leaving the origin
+    // room; a value wider than that keeps its line, whole, and its origin
+    // goes under the origin column on the next line.
+    let room = width.saturating_sub(name_w + 24).max(16);
+    let value_w = values
+        .iter()
+        .map(|v| v.width())
+        .max()
+        .unwrap_or(0)
+        .clamp(5, room)
+        + 1;
     lines.push(Line::from(vec![
         Span::styled(format!("{:<name_w$}", "effective setting"), t.header),
-        Span::styled(format!("{:<24}", "value"), t.header),
+        Span::styled(pad("value", value_w), t.header),
         Span::styled("from", t.header),
     ]));
-    for (i, s) in hop.settings.iter().enumerate() {
+    for (s, value) in hop.settings.iter().zip(values) {
         at.push(lines.len());
-        let _ = i;
         let (style, from) = match &s.origin {
             Origin::Default => (t.default_value, format!("default (nginx {})", m.version)),
             Origin::Explicit(p) if s.inherited => {
@@ -709,23 +735,28 @@ pub fn detail_lines(
             }
             Origin::Explicit(p) => (t.explicit, format!("{} ({})", p.at(), p.level)),
         };
-        let value = s
-            .value
-            .as_deref()
-            .map(str::to_string)
-            .or_else(|| {
-                s.spec
-                    .default_description(hop.module)
-                    .map(|d| format!("({d})"))
-            })
-            .unwrap_or_else(|| "-".into());
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<name_w$}", s.name), style),
-            Span::styled(format!("{value:<23} "), style),
-            Span::styled(from, t.dim),
-        ]));
+        let name = Span::styled(format!("{:<name_w$}", s.name), style);
+        if value.width() < value_w {
+            lines.push(Line::from(vec![
+                name,
+                Span::styled(pad(&value, value_w), style),
+                Span::styled(from, t.dim),
+            ]));
+        } else {
+            lines.push(Line::from(vec![name, Span::styled(value, style)]));
+            lines.push(Line::from(vec![
+                Span::raw(" ".repeat(name_w + value_w)),
+                Span::styled(from, t.dim),
+            ]));
+        }
     }
     (lines, at)
+}
+
+/// `text` followed by spaces up to `width` columns.
+fn pad(text: &str, width: usize) -> String {
+    let fill = width.saturating_sub(text.width());
+    format!("{text}{}", " ".repeat(fill))
 }
 
 fn detail(f: &mut Frame, app: &App, ui: &Ui, r: Rect, h: usize, focus: bool) {
