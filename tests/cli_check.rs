@@ -462,7 +462,8 @@ fn hops_text_says_where_each_hop_lives() {
         "events {}\n\
          http {\n\
            server { listen 443 ssl; server_name api.example.com;\n\
-             location /v1/ { location /v1/admin/ { proxy_pass https://a.example.com; } } }\n\
+             location /v1/ { location /v1/admin/ { proxy_pass https://a.example.com;\n\
+               proxy_ssl_trusted_certificate /etc/nginx/certificates/of-the-internal-authority/ca.pem; } } }\n\
            server { listen 127.0.0.1:8443 ssl default_server;\n\
              location /x/ { proxy_pass https://b.example.com; } }\n\
          }\n\
@@ -481,9 +482,17 @@ fn hops_text_says_where_each_hop_lives() {
         heads,
         [
             "nginx.conf:4  proxy_pass https://a.example.com  [api.example.com /v1/ > /v1/admin/]",
-            "nginx.conf:6  proxy_pass https://b.example.com  [listen 127.0.0.1:8443 /x/]",
-            "nginx.conf:9  proxy_pass redis.example.com:6380  [listen 6379]",
+            "nginx.conf:7  proxy_pass https://b.example.com  [listen 127.0.0.1:8443 /x/]",
+            "nginx.conf:10  proxy_pass redis.example.com:6380  [listen 6379]",
         ],
+        "{}",
+        out.stdout
+    );
+    // A value longer than its column still stands apart from its origin.
+    assert!(
+        out.stdout.lines().any(|l| l
+            == "  proxy_ssl_trusted_certificate      \
+                /etc/nginx/certificates/of-the-internal-authority/ca.pem  nginx.conf:5 (location)"),
         "{}",
         out.stdout
     );

@@ -72,6 +72,15 @@ pub struct Setting {
 }
 
 impl Setting {
+    /// The value for people: the value, else how nginx's default reads
+    /// (`(host from proxy_pass)`), else `-` (no value, no default).
+    pub fn value_label(&self, module: Module) -> String {
+        match (&self.value, self.spec.default_description(module)) {
+            (Some(v), _) => v.to_string(),
+            (None, Some(d)) => format!("({d})"),
+            (None, None) => "-".into(),
+        }
+    }
     pub fn is_on(&self) -> bool {
         self.value.as_deref() == Some("on")
     }

@@ -280,23 +280,25 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
         if let Some(v) = &hop.verify_name {
             let _ = writeln!(out, "  verify name: {v}");
         }
-        for s in &hop.settings {
-            let value = s.value.as_deref().map(str::to_string).or_else(|| {
-                s.spec
-                    .default_description(hop.module)
-                    .map(|d| format!("({d})"))
-            });
+        // The value column fits this hop's values up to a point; a longer
+        // value still keeps two spaces before its origin.
+        let values: Vec<String> = hop
+            .settings
+            .iter()
+            .map(|s| s.value_label(hop.module))
+            .collect();
+        let value_w = values
+            .iter()
+            .map(|v| v.chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(28, 48);
+        for (s, value) in hop.settings.iter().zip(values) {
             let origin = match &s.origin {
                 Origin::Default => format!("default (nginx {})", model.version),
                 Origin::Explicit(p) => format!("{} ({})", p.at(), p.level),
             };
-            let _ = writeln!(
-                out,
-                "  {:<34} {:<28} {}",
-                s.name,
-                value.unwrap_or_else(|| "-".into()),
-                origin
-            );
+            let _ = writeln!(out, "  {:<34} {value:<value_w$}  {origin}", s.name);
         }
         for (label, msg) in findings_of(index, hop) {
             let _ = writeln!(out, "  ! {label}: {msg}");

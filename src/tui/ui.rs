@@ -698,17 +698,7 @@ pub fn detail_lines(
     let values: Vec<String> = hop
         .settings
         .iter()
-        .map(|s| {
-            s.value
-                .as_deref()
-                .map(str::to_string)
-                .or_else(|| {
-                    s.spec
-                        .default_description(hop.module)
-                        .map(|d| format!("({d})"))
-                })
-                .unwrap_or_else(|| "-".into())
-        })
+        .map(|s| s.value_label(hop.module))
         .collect();
     // The value column is as wide as the longest value, leaving the origin
     // room; a value wider than that keeps its line, whole, and its origin
