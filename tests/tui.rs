@@ -112,6 +112,42 @@ fn filter_narrows_and_escape_restores() {
 }
 
 #[test]
+fn stream_hops_are_found_and_sorted_by_their_listen_address() {
+    let mut app = demo_app();
+    press(&mut app, &[KeyCode::Char('/')]);
+    type_text(&mut app, "listen 6379");
+    press(&mut app, &[KeyCode::Enter]);
+    let ids: Vec<&str> = app
+        .rows
+        .iter()
+        .map(|&h| app.model.hops[h].id.as_str())
+        .collect();
+    assert_eq!(ids, ["stream.d/tls-backends.conf:26"]);
+    // The "where" column shows it.
+    assert!(screen_text(&render(&app, 160, 48)).contains("listen 6379"));
+
+    press(&mut app, &[KeyCode::Char('/')]);
+    press(&mut app, &[KeyCode::Esc]);
+    // Sorted by server (file, severity, server): a server's hops stay
+    // together, the stream ones under their listen addresses.
+    press(&mut app, &[KeyCode::Char('s')]);
+    press(&mut app, &[KeyCode::Char('s')]);
+    let places: Vec<String> = app
+        .rows
+        .iter()
+        .map(|&h| app.model.hops[h].place(" "))
+        .collect();
+    let mut sorted = places.clone();
+    sorted.sort();
+    assert_eq!(places, sorted);
+    assert_eq!(
+        places.first().map(String::as_str),
+        Some("api.gateway.example.com /v1/")
+    );
+    assert!(places.contains(&"listen 389".to_string()), "{places:?}");
+}
+
+#[test]
 fn sorting_by_severity_puts_the_worst_first() {
     let mut app = demo_app();
     press(&mut app, &[KeyCode::Char('s')]);

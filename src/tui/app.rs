@@ -358,12 +358,15 @@ impl App {
                     return true;
                 }
                 let hop = &m.hops[h];
+                // What the list shows of a hop, and every name and listen
+                // address of its server.
                 let hay = format!(
-                    "{} {} {} {} {} {}",
+                    "{} {} {} {} {} {} {}",
                     hop.id,
                     hop.target.raw,
                     hop.server_names.join(" "),
-                    hop.locations.join(" "),
+                    hop.listen.join(" "),
+                    hop.place(" "),
                     hop.sni.name.as_deref().unwrap_or("none"),
                     self.by_hop[h]
                         .iter()
@@ -378,16 +381,9 @@ impl App {
         match self.sort {
             SortKey::File => {}
             SortKey::Severity => rows.sort_by_key(|&h| std::cmp::Reverse(self.hop_severity[h])),
-            SortKey::Server => rows.sort_by(|&a, &b| {
-                let k = |h: usize| {
-                    let hop = &m.hops[h];
-                    (
-                        hop.server_names.first().cloned().unwrap_or_default(),
-                        hop.locations.join(" "),
-                    )
-                };
-                k(a).cmp(&k(b))
-            }),
+            // By where the hop lives, as the list shows it (`listen ADDR`
+            // for a server without a name).
+            SortKey::Server => rows.sort_by_cached_key(|&h| m.hops[h].place(" ")),
         }
         self.rows = rows;
         self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
