@@ -14,3 +14,4 @@ pub mod remote;
 pub mod report;
 pub mod rules;
 pub mod tui;
+pub mod visible;
