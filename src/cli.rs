@@ -13,6 +13,15 @@ use crate::report;
 use crate::report::text::Paint;
 use crate::rules::{self, Finding, Rule, Severity};
 
+/// A line for people on stderr, like `eprintln!`, with every control
+/// character (from a file name, a config value, what a server said) shown
+/// as a visible escape.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::say_text(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 const EXAMPLES: &str = "\
 Examples:
   hopscope                              explore the built-in demo in the terminal UI
@@ -318,15 +327,24 @@ impl LoadArgs {
         match conf::load(&self.input()) {
             Ok(cfg) => Ok(Model::build(cfg, self.nginx_version)),
             Err(e) => {
-                eprintln!("hopscope: error: {e}");
+                say!("hopscope: error: {e}");
                 Err(ExitCode::from(2))
             }
         }
     }
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
+/// Writes text for people to stdout, every control character from the
+/// configuration, a dump or a server shown as a visible escape; a closed
+/// pipe (`| head`) is not an error.
 pub fn emit(text: &str) {
+    emit_bytes(crate::visible::visible_lines(text).as_bytes());
+}
+
+/// Writes text to stdout as it is: a machine document (JSON escapes by
+/// itself), or a report whose renderer escaped every untrusted part and
+/// styled the rest.
+pub fn emit_raw(text: &str) {
     emit_bytes(text.as_bytes());
 }
 
@@ -335,6 +353,13 @@ pub fn emit_bytes(bytes: &[u8]) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(bytes);
     let _ = out.flush();
+}
+
+/// Text for people on stderr, control characters shown as visible escapes
+/// (line feeds and tabs kept).
+pub fn say_text(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(crate::visible::visible_lines(text).as_bytes());
 }
 
 /// Buffered standard output (a concrete type, so that writers of large
@@ -350,7 +375,7 @@ pub fn emit_with(write: impl FnOnce(&mut Stdout) -> std::io::Result<()>) {
 
 fn print_load_errors(model: &Model) {
     for e in model.errors() {
-        eprintln!("hopscope: error: {e}");
+        say!("hopscope: error: {e}");
     }
 }
 
@@ -412,18 +437,18 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Completions { shell }) => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "hopscope", &mut out);
-            emit(&String::from_utf8_lossy(&out));
+            emit_raw(&String::from_utf8_lossy(&out));
             ExitCode::SUCCESS
         }
         Some(Command::Man) => {
             let mut out = Vec::new();
             match clap_mangen::Man::new(Cli::command()).render(&mut out) {
                 Ok(()) => {
-                    emit(&String::from_utf8_lossy(&out));
+                    emit_raw(&String::from_utf8_lossy(&out));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("hopscope: error: cannot render the manual page: {e}");
+                    say!("hopscope: error: cannot render the manual page: {e}");
                     ExitCode::from(2)
                 }
             }
@@ -437,7 +462,7 @@ fn tui(cli: &Cli) -> ExitCode {
     let config = match theme::theme_from_config() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("hopscope: error: {e}");
+            say!("hopscope: error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -447,7 +472,7 @@ fn tui(cli: &Cli) -> ExitCode {
     let theme = match Theme::resolve(cli.theme.as_deref(), config.as_deref(), no_color) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("hopscope: error: {e}");
+            say!("hopscope: error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -485,7 +510,7 @@ fn tui(cli: &Cli) -> ExitCode {
     match crate::tui::run::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("hopscope: error: the terminal failed: {e}");
+            say!("hopscope: error: the terminal failed: {e}");
             ExitCode::from(2)
         }
     }
@@ -511,7 +536,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                 std::io::stdout().is_terminal(),
                 std::env::var("NO_COLOR").ok().as_deref(),
             );
-            emit(&report::text::render(&model, &findings, Paint::new(color)));
+            emit_raw(&report::text::render(&model, &findings, Paint::new(color)));
         }
         Format::Json => {
             emit_with(|out| report::findings::write_check_document(&model, &findings, out));
@@ -520,7 +545,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         Format::Sarif => {
             let cwd = std::env::current_dir().ok();
             let doc = report::sarif::to_json(&model, &selected, &findings, cwd.as_deref());
-            emit(&format!("{doc:#}\n"));
+            emit_raw(&format!("{doc:#}\n"));
             print_load_errors(&model);
         }
     }
@@ -560,7 +585,7 @@ fn explain(rule: Option<&'static str>, list: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         None => {
-            eprintln!("hopscope: error: {}", unknown_rule(rule.unwrap_or("")));
+            say!("hopscope: error: {}", unknown_rule(rule.unwrap_or("")));
             ExitCode::from(2)
         }
     }
@@ -605,20 +630,20 @@ fn run_fix(args: FixArgs) -> ExitCode {
     };
     for r in args.rule.iter() {
         if crate::rules::find(r).is_none() {
-            eprintln!("hopscope: error: unknown rule \"{r}\" (see `hopscope explain --list`)");
+            say!("hopscope: error: unknown rule \"{r}\" (see `hopscope explain --list`)");
             return ExitCode::from(2);
         }
     }
     for h in args.hop.iter() {
         if !model.hops.iter().any(|x| &x.id == h) {
-            eprintln!("hopscope: error: no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)");
+            say!("hopscope: error: no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)");
             return ExitCode::from(2);
         }
     }
     let mut values = fix::Values::default();
     for s in &args.set {
         if let Err(e) = values.set(s) {
-            eprintln!("hopscope: error: {e}");
+            say!("hopscope: error: {e}");
             return ExitCode::from(2);
         }
     }
@@ -631,7 +656,7 @@ fn run_fix(args: FixArgs) -> ExitCode {
     let outcome = match fix::fix_all(&model, &sel, &values) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("hopscope: error: {e}");
+            say!("hopscope: error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -641,19 +666,19 @@ fn run_fix(args: FixArgs) -> ExitCode {
         } else {
             ""
         };
-        eprintln!("fixed: {} [{}] {}{review}", a.hop, a.rule, a.summary);
+        say!("fixed: {} [{}] {}{review}", a.hop, a.rule, a.summary);
     }
     for s in &outcome.skipped {
         match &s.missing {
-            Some(m) if m.proposal.is_some() => eprintln!(
+            Some(m) if m.proposal.is_some() => say!(
                 "not fixed: {} [{}] {} (give it with --set {}:{}=VALUE, or accept the proposal with --rule {})",
                 s.hop, s.rule, s.reason, s.hop, m.key, s.rule
             ),
-            Some(m) => eprintln!(
+            Some(m) => say!(
                 "not fixed: {} [{}] {} (give it with --set {}:{}=VALUE)",
                 s.hop, s.rule, s.reason, s.hop, m.key
             ),
-            None => eprintln!("not fixed: {} [{}] {}", s.hop, s.rule, s.reason),
+            None => say!("not fixed: {} [{}] {}", s.hop, s.rule, s.reason),
         }
     }
     if outcome.changed.is_empty() {
@@ -661,38 +686,46 @@ fn run_fix(args: FixArgs) -> ExitCode {
             // Hops inside blocks a syntax error left open get no fix: say
             // why, with the errors.
             print_load_errors(&model);
-            eprintln!("nothing to fix (no fix is offered inside a block a syntax error left open)");
+            say!("nothing to fix (no fix is offered inside a block a syntax error left open)");
         } else {
-            eprintln!("nothing to fix");
+            say!("nothing to fix");
         }
         return ExitCode::from(1);
     }
     if args.probe {
         let ids: Vec<String> = outcome.applied.iter().map(|a| a.hop.clone()).collect();
         let after = fix::engine::ids_after(&model, &outcome.after, &ids);
-        eprintln!(
+        say!(
             "probing the {} fixed hop(s) as nginx would connect after the fix:",
             after.len()
         );
         let results = crate::probe::probe(&outcome.after, &after, crate::probe::Options::default());
-        eprint!("{}", crate::probe::text(&results));
+        say_text(&crate::probe::text(&results));
     }
     if args.validate {
         let Some(nginx) = fix::validate::find_nginx() else {
-            eprintln!("hopscope: error: --validate needs nginx (set HOPSCOPE_NGINX or install it)");
+            say!("hopscope: error: --validate needs nginx (set HOPSCOPE_NGINX or install it)");
             return ExitCode::from(2);
         };
         if let Err(e) = fix::validate::nginx_test(&model, &outcome.changed, &nginx) {
-            eprintln!("hopscope: error: {e}; nothing was written");
+            say!("hopscope: error: {e}; nothing was written");
             return ExitCode::from(2);
         }
-        eprintln!("nginx -t accepts the fixed configuration");
+        say!("nginx -t accepts the fixed configuration");
     }
     if args.apply {
         return apply_remote(&args, &model, &outcome);
     }
     if !args.write {
-        emit_bytes(&fix::diff::unified_bytes(&model, &outcome.changed));
+        let diff = fix::diff::unified_bytes(&model, &outcome.changed);
+        // On a terminal the diff is read, so control characters show as
+        // escapes; into a pipe or a file it keeps the real bytes, so that
+        // `patch` applies it.
+        if std::io::stdout().is_terminal() {
+            emit(&String::from_utf8_lossy(&diff));
+        } else {
+            emit_bytes(&diff);
+        }
         return ExitCode::SUCCESS;
     }
     if let Some((id, _)) = outcome
@@ -700,7 +733,7 @@ fn run_fix(args: FixArgs) -> ExitCode {
         .iter()
         .find(|(id, _)| !model.config.file(*id).on_disk)
     {
-        eprintln!(
+        say!(
             "hopscope: error: {} is not a file on this machine (demo or nginx -T input): use --diff and apply it with `patch -p1` in {}",
             model.config.file(*id).name,
             model.config.prefix.display()
@@ -722,7 +755,7 @@ fn run_fix(args: FixArgs) -> ExitCode {
     match fix::save::save_all(&pending) {
         Ok(saved) => {
             for s in saved {
-                eprintln!(
+                say!(
                     "wrote {} (backup: {})",
                     s.path.display(),
                     s.backup.display()
@@ -731,7 +764,7 @@ fn run_fix(args: FixArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("hopscope: error: {e}");
+            say!("hopscope: error: {e}");
             ExitCode::from(2)
         }
     }
@@ -779,7 +812,7 @@ fn report_probe(results: &[crate::probe::PeerResult], format: ProbeFormat) -> Ex
         ProbeFormat::Text => emit(&crate::probe::text(results)),
         ProbeFormat::Json => {
             let doc = serde_json::json!({"schema": "hopscope.probe/1", "results": results});
-            emit(&format!("{doc:#}\n"));
+            emit_raw(&format!("{doc:#}\n"));
         }
     }
     let failing = results.iter().filter(|r| r.probeable && !r.ok()).count();
@@ -795,7 +828,7 @@ fn run_probe(args: ProbeArgs) -> ExitCode {
     let opts = match probe_options(args.timeout, args.concurrency) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("hopscope: error: {e}");
+            say!("hopscope: error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -805,7 +838,7 @@ fn run_probe(args: ProbeArgs) -> ExitCode {
     };
     for h in &args.hop {
         if !model.hops.iter().any(|x| &x.id == h) {
-            eprintln!("hopscope: error: no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)");
+            say!("hopscope: error: no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)");
             return ExitCode::from(2);
         }
     }
@@ -983,12 +1016,12 @@ impl LoadArgs {
             Ok(None) => return None,
             Ok(Some(r)) => r,
             Err(e) => {
-                eprintln!("hopscope: error: {e}");
+                say!("hopscope: error: {e}");
                 return Some(Err(ExitCode::from(2)));
             }
         };
         Some(load_remote(&remote, self.nginx_version).map_err(|e| {
-            eprintln!("hopscope: error: {e}");
+            say!("hopscope: error: {e}");
             ExitCode::from(2)
         }))
     }
@@ -1000,13 +1033,13 @@ fn remote_tui_input(
     load: &LoadArgs,
 ) -> Result<Option<(tempfile::NamedTempFile, String, crate::remote::Remote)>, ExitCode> {
     let fail = |e: String| {
-        eprintln!("hopscope: error: {e}");
+        say!("hopscope: error: {e}");
         ExitCode::from(2)
     };
     let Some(remote) = load.remote.target().map_err(fail)? else {
         return Ok(None);
     };
-    eprintln!("hopscope: running nginx -T on {} over ssh…", remote.host);
+    say!("hopscope: running nginx -T on {} over ssh…", remote.host);
     let dump = crate::remote::fetch_dump(&remote).map_err(|e| fail(e.to_string()))?;
     let mut file = tempfile::Builder::new()
         .prefix("hopscope-ssh-")
@@ -1025,7 +1058,7 @@ fn remote_tui_input(
 fn check_fleet(args: &CheckArgs, file: &std::path::Path) -> ExitCode {
     use crate::report::fleet::{self, Audited, HostAudit};
     let fail = |m: String| {
-        eprintln!("hopscope: error: {m}");
+        say!("hopscope: error: {m}");
         ExitCode::from(2)
     };
     let text = match std::fs::read_to_string(file) {
@@ -1066,7 +1099,7 @@ fn check_fleet(args: &CheckArgs, file: &std::path::Path) -> ExitCode {
                 std::io::stdout().is_terminal(),
                 std::env::var("NO_COLOR").ok().as_deref(),
             );
-            emit(&fleet::text(&audits, &selected, Paint::new(color)));
+            emit_raw(&fleet::text(&audits, &selected, Paint::new(color)));
         }
         Format::Json | Format::Sarif => {
             let doc = if args.format == Format::Json {
@@ -1074,13 +1107,13 @@ fn check_fleet(args: &CheckArgs, file: &std::path::Path) -> ExitCode {
             } else {
                 fleet::sarif(&audits, &selected)
             };
-            emit(&format!("{doc:#}\n"));
+            emit_raw(&format!("{doc:#}\n"));
             for a in &audits {
                 match &a.result {
-                    Err(e) => eprintln!("hopscope: error: {e}"),
+                    Err(e) => say!("hopscope: error: {e}"),
                     Ok(done) => {
                         for e in done.model.errors() {
-                            eprintln!("hopscope: error: {}: {e}", a.host);
+                            say!("hopscope: error: {}: {e}", a.host);
                         }
                     }
                 }
@@ -1104,7 +1137,7 @@ fn remote_fix_guard(args: &FixArgs) -> Result<(), ExitCode> {
     };
     match refused {
         Some(m) => {
-            eprintln!("hopscope: error: {m}");
+            say!("hopscope: error: {m}");
             Err(ExitCode::from(2))
         }
         None => Ok(()),
@@ -1117,11 +1150,11 @@ fn apply_remote(args: &FixArgs, model: &Model, outcome: &fix::Outcome) -> ExitCo
     let remote = match args.load.remote.target() {
         Ok(Some(r)) => r,
         Ok(None) => {
-            eprintln!("hopscope: error: --apply needs --ssh HOST");
+            say!("hopscope: error: --apply needs --ssh HOST");
             return ExitCode::from(2);
         }
         Err(e) => {
-            eprintln!("hopscope: error: {e}");
+            say!("hopscope: error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -1144,22 +1177,22 @@ fn apply_remote(args: &FixArgs, model: &Model, outcome: &fix::Outcome) -> ExitCo
     match crate::remote::apply(&remote, &files, args.reload) {
         Ok(done) => {
             for w in &done.written {
-                eprintln!("ssh {host}: wrote {} (backup: {})", w.path, w.backup);
+                say!("ssh {host}: wrote {} (backup: {})", w.path, w.backup);
             }
-            eprintln!("ssh {host}: nginx -t accepts the fixed configuration");
+            say!("ssh {host}: nginx -t accepts the fixed configuration");
             match &done.reload {
                 None => {
-                    eprintln!(
+                    say!(
                         "ssh {host}: nginx was not reloaded (add --reload, or reload it yourself)"
                     );
                     ExitCode::SUCCESS
                 }
                 Some(Ok(_)) => {
-                    eprintln!("ssh {host}: nginx reloaded");
+                    say!("ssh {host}: nginx reloaded");
                     ExitCode::SUCCESS
                 }
                 Some(Err(e)) => {
-                    eprintln!(
+                    say!(
                         "hopscope: error: ssh {host}: the fix is saved and nginx -t accepts it, but the reload failed: {e}"
                     );
                     ExitCode::from(2)
@@ -1167,7 +1200,7 @@ fn apply_remote(args: &FixArgs, model: &Model, outcome: &fix::Outcome) -> ExitCo
             }
         }
         Err(e) => {
-            eprintln!("hopscope: error: {e}");
+            say!("hopscope: error: {e}");
             ExitCode::from(2)
         }
     }

@@ -13,6 +13,7 @@ use serde_sarif::sarif::{Tool, ToolComponent};
 use super::text::Paint;
 use crate::model::Model;
 use crate::rules::{Finding, Rule};
+use crate::visible::visible;
 
 pub const SCHEMA: &str = "hopscope.fleet/1";
 
@@ -83,11 +84,16 @@ fn columns<'r>(hosts: &[HostAudit], rules: &[&'r Rule]) -> Vec<&'r str> {
 pub fn text(hosts: &[HostAudit], rules: &[&Rule], p: Paint) -> String {
     let mut out = String::new();
     for h in hosts {
-        let _ = writeln!(out, "{}", paint(p, &format!("== {} ==", h.host), "1"));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(p, &format!("== {} ==", visible(&h.host)), "1")
+        );
         match &h.result {
             Ok(a) => out.push_str(&super::text::render(&a.model, &a.findings, p)),
             Err(e) => {
-                let _ = writeln!(out, "{}: {e}", paint(p, "error", "1;31"));
+                let e = e.to_string();
+                let _ = writeln!(out, "{}: {}", paint(p, "error", "1;31"), visible(&e));
             }
         }
         out.push('\n');
@@ -104,7 +110,7 @@ pub fn summary_table(hosts: &[HostAudit], rules: &[&Rule], p: Paint) -> String {
     header.push("total".into());
     let mut rows: Vec<(Vec<String>, Option<String>)> = Vec::new();
     for h in hosts {
-        let mut row = vec![h.host.clone()];
+        let mut row = vec![visible(&h.host).into_owned()];
         match &h.result {
             Ok(a) => {
                 for c in &cols {
@@ -119,7 +125,8 @@ pub fn summary_table(hosts: &[HostAudit], rules: &[&Rule], p: Paint) -> String {
             }
             Err(e) => {
                 row.extend(std::iter::repeat("?".to_string()).take(cols.len() + 1));
-                rows.push((row, Some(format!("not audited: {e}"))));
+                let e = e.to_string();
+                rows.push((row, Some(format!("not audited: {}", visible(&e)))));
             }
         }
     }

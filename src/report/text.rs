@@ -20,6 +20,7 @@ use std::fmt::Write;
 use crate::fix::{Applicability, Change, Fix, FixValue};
 use crate::model::{DirRef, Model};
 use crate::rules::{Finding, Severity};
+use crate::visible::visible;
 
 /// ANSI styling, or none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +65,8 @@ impl Paint {
 pub fn render(model: &Model, findings: &[Finding], paint: Paint) -> String {
     let mut out = String::new();
     for e in model.errors() {
-        let _ = writeln!(out, "{}: {e}", paint.paint("error", RED));
+        let e = e.to_string();
+        let _ = writeln!(out, "{}: {}", paint.paint("error", RED), visible(&e));
     }
     if model.errors().next().is_some() {
         out.push('\n');
@@ -133,7 +135,7 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
         out,
         "{}{}",
         paint.paint(&format!("{}[{}]", f.severity, f.rule), sev),
-        paint.paint(&format!(": {}", f.message), BOLD)
+        paint.paint(&format!(": {}", visible(&f.message)), BOLD)
     );
     snippet(&mut out, model, f.at, width, '^', sev, paint);
     for r in &f.related {
@@ -142,7 +144,7 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
             out,
             "{}: {}",
             paint.paint("note", GREEN),
-            paint.paint(&r.label, BOLD)
+            paint.paint(&visible(&r.label), BOLD)
         );
         snippet(&mut out, model, r.dir, width, '-', BLUE, paint);
     }
@@ -174,7 +176,7 @@ fn snippet(
         out,
         "{pad}{} {}:{line}:{col}",
         paint.paint("-->", BLUE),
-        src.name
+        visible(&src.name)
     );
     let text = src.line_text(line);
     let chars: Vec<char> = text.chars().collect();
@@ -209,20 +211,23 @@ fn snippet(
 
 const TAB: usize = 4;
 
-fn expand_tabs(chars: &[char]) -> String {
-    let mut s = String::with_capacity(chars.len());
-    for &c in chars {
-        if c == '\t' {
-            s.push_str(&" ".repeat(TAB));
-        } else {
-            s.push(c);
-        }
+/// How a character of a source line is shown: a tab as spaces, a control
+/// character as its visible escape.
+fn shown_char(c: char) -> std::borrow::Cow<'static, str> {
+    if c == '\t' {
+        " ".repeat(TAB).into()
+    } else {
+        let mut buf = [0u8; 4];
+        visible(c.encode_utf8(&mut buf)).into_owned().into()
     }
-    s
+}
+
+fn expand_tabs(chars: &[char]) -> String {
+    chars.iter().map(|&c| shown_char(c)).collect()
 }
 
 fn display_width(chars: &[char]) -> usize {
-    chars.iter().map(|&c| if c == '\t' { TAB } else { 1 }).sum()
+    chars.iter().map(|&c| shown_char(c).chars().count()).sum()
 }
 
 /// `= help: summary`, then the directive lines the fix would write.
@@ -236,7 +241,7 @@ fn help(out: &mut String, fix: &Fix, pad: &str, paint: Paint) {
         out,
         "{pad} = {}: {} [{tag}]",
         paint.paint("help", CYAN),
-        fix.summary
+        visible(&fix.summary)
     );
     let has_literal = fix.changes.iter().any(|c| {
         matches!(
@@ -255,7 +260,8 @@ fn help(out: &mut String, fix: &Fix, pad: &str, paint: Paint) {
     }
     let indent = " ".repeat(pad.len() + " = help: ".len());
     for c in &fix.changes {
-        let _ = writeln!(out, "{indent}{}", paint.paint(&directive_line(c), GREEN));
+        let line = directive_line(c);
+        let _ = writeln!(out, "{indent}{}", paint.paint(&visible(&line), GREEN));
     }
 }
 

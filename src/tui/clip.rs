@@ -6,24 +6,30 @@ use std::borrow::Cow;
 use ratatui::text::{Line, Span};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
+use crate::visible::visible;
+
 const ELLIPSIS: char = '…';
 
 /// `text` cut to at most `width` columns; when cut, its last column is `…`.
+/// Control characters show as visible escapes (and count as such).
 pub fn clip(text: &str, width: usize) -> Cow<'_, str> {
+    let text = visible(text);
     if text.width() <= width {
-        return Cow::Borrowed(text);
+        return text;
     }
     if width == 0 {
         return Cow::Borrowed("");
     }
-    Cow::Owned(cut(text, width))
+    Cow::Owned(cut(&text, width))
 }
 
 /// `text` cut to at most `width` columns from the left: when cut, it starts
 /// with `…` and keeps the end (a hop id keeps its file name and line).
+/// Control characters show as visible escapes.
 pub fn clip_start(text: &str, width: usize) -> Cow<'_, str> {
+    let text = visible(text);
     if text.width() <= width {
-        return Cow::Borrowed(text);
+        return text;
     }
     if width == 0 {
         return Cow::Borrowed("");

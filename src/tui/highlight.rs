@@ -15,7 +15,7 @@
 //! through. To keep the terminal safe and columns predictable, each line is
 //! sanitised before parsing: a tab becomes spaces up to the next multiple of
 //! [`TAB_WIDTH`] columns (counted in chars), and other control characters
-//! become their visible Unicode "control picture" (ESC → `␛`). Lines longer
+//! and bidi overrides become visible escapes (ESC → `\x1b`). Lines longer
 //! than [`MAX_LINE_BYTES`] are shown unstyled and do not change the parse
 //! state (like Sublime Text, to bound the cost of pathological lines).
 //!
@@ -460,28 +460,28 @@ impl<'h> Run<'h> {
     }
 }
 
-/// Expands tabs to the next multiple of [`TAB_WIDTH`] columns and replaces
-/// other control characters with their Unicode control pictures.
+/// Expands tabs to the next multiple of [`TAB_WIDTH`] columns and shows
+/// other control characters (and bidi overrides) as visible escapes.
 pub fn sanitize(line: &str) -> Cow<'_, str> {
-    if !line.chars().any(char::is_control) {
+    if !line.chars().any(crate::visible::is_unsafe) {
         return Cow::Borrowed(line);
     }
     let mut out = String::with_capacity(line.len() + 8);
     let mut col = 0;
     for c in line.chars() {
-        match c {
-            '\t' => {
-                let n = TAB_WIDTH - col % TAB_WIDTH;
-                out.extend(std::iter::repeat(' ').take(n));
-                col += n;
-                continue;
-            }
-            '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}')),
-            '\u{7f}' => out.push('\u{2421}'),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
+        if c == '\t' {
+            let n = TAB_WIDTH - col % TAB_WIDTH;
+            out.extend(std::iter::repeat(' ').take(n));
+            col += n;
+        } else if crate::visible::is_unsafe(c) {
+            let mut buf = [0u8; 4];
+            let escaped = crate::visible::visible(c.encode_utf8(&mut buf));
+            col += escaped.chars().count();
+            out.push_str(&escaped);
+        } else {
+            out.push(c);
+            col += 1;
         }
-        col += 1;
     }
     Cow::Owned(out)
 }
@@ -785,8 +785,10 @@ proxy_cache_path /c levels=1:2 keys_zone=one:10m use_temp_path=off;
         assert_eq!(sanitize("a\tb"), "a   b");
         assert_eq!(sanitize("\tx"), "    x");
         assert_eq!(sanitize("abcd\tx"), "abcd    x");
-        assert_eq!(sanitize("\u{1b}[0m"), "\u{241b}[0m");
-        assert_eq!(sanitize("\u{7f}"), "\u{2421}");
+        assert_eq!(sanitize("\u{1b}[0m"), "\\x1b[0m");
+        assert_eq!(sanitize("\u{7f}"), "\\x7f");
+        assert_eq!(sanitize("\u{9b}\u{202e}x"), "\\x9b\\u{202e}x");
+        assert_eq!(sanitize("\u{1b}\tx"), "\\x1b    x");
         assert!(matches!(sanitize("plain"), Cow::Borrowed(_)));
         let hl = Highlighter::new().unwrap();
         let t = theme();

@@ -47,8 +47,10 @@ pub fn badge(s: Option<Severity>) -> &'static str {
     }
 }
 
-/// Word-wraps text to a width (at least 10 columns).
+/// Word-wraps text to a width (at least 10 columns); control characters
+/// show as visible escapes, line feeds break lines.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let text = crate::visible::visible_lines(text);
     let width = width.max(10);
     let mut out = Vec::new();
     for para in text.split('\n') {
@@ -160,6 +162,19 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui) {
         input.set_cursor_style(t.selection);
         f.render_widget(&input, rows[1]);
     }
+    scrub(f.buffer_mut());
+}
+
+/// The last guard between untrusted text and the terminal: the widgets
+/// above show control characters as visible escapes; a cell that still
+/// holds one (or a bidi override) shows `\u{fffd}` instead, so nothing
+/// from a config, a dump or a server reaches the terminal as a control.
+pub fn scrub(buf: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buf.content {
+        if cell.symbol().chars().any(crate::visible::is_unsafe) {
+            cell.set_symbol("\u{fffd}");
+        }
+    }
 }
 
 /// Header, body and footer.
@@ -249,7 +264,7 @@ fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     if app.screen() != Screen::List {
         spans.push(Span::styled(format!("│ {} ", app.screen().title()), t.dim));
     }
-    spans.push(Span::styled(format!("│ {} ", app.label), t.base));
+    spans.push(Span::styled(v(format!("│ {} ", app.label)), t.base));
     // The version goes whole or not at all; anything else too long ends
     // in `…`.
     let version = Span::styled(format!("│ nginx {} ", app.model.version), t.dim);
@@ -266,12 +281,12 @@ fn footer(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let line = if app.filtering {
         Line::from(vec![
             Span::styled("/", t.key),
-            Span::styled(app.filter.clone(), t.base),
+            Span::styled(v(app.filter.clone()), t.base),
             Span::styled("▏ Enter keep · Esc clear", t.dim),
         ])
     } else if let Some(s) = &app.status {
         Line::from(Span::styled(
-            format!(" {}", s.text),
+            v(format!(" {}", s.text)),
             if s.error {
                 t.status_error
             } else {
@@ -338,8 +353,8 @@ pub fn probe_lines(view: &ProbeView, t: &Theme, width: usize) -> Vec<Line<'stati
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{verdict} "), style),
-            Span::styled(r.peer_label(), t.base),
-            Span::styled(format!("  {}, {} ms", r.sni_label(), r.millis), t.dim),
+            Span::styled(v(r.peer_label()), t.base),
+            Span::styled(v(format!("  {}, {} ms", r.sni_label(), r.millis)), t.dim),
         ]));
         let mut detail = Vec::new();
         if let Some(e) = &r.error {
@@ -520,27 +535,31 @@ pub fn detail_lines(
     at.push(lines.len());
     lines.push(Line::from(vec![
         Span::styled(
-            format!("{} {}", hop.module.pass_directive(), hop.target.raw),
+            v(format!(
+                "{} {}",
+                hop.module.pass_directive(),
+                hop.target.raw
+            )),
             t.title,
         ),
-        Span::styled(format!("  {}:{}", hop.file, hop.line), t.dim),
+        Span::styled(v(format!("  {}:{}", hop.file, hop.line)), t.dim),
     ]));
-    let mut place_spans = vec![Span::styled(format!("{} ", hop.context()), t.dim)];
+    let mut place_spans = vec![Span::styled(v(format!("{} ", hop.context())), t.dim)];
     if !hop.server_names.is_empty() {
         place_spans.push(Span::styled(
-            format!("server {} ", hop.server_names.join(" ")),
+            v(format!("server {} ", hop.server_names.join(" "))),
             t.base,
         ));
     }
     if !hop.listen.is_empty() {
         place_spans.push(Span::styled(
-            format!("(listen {}) ", hop.listen.join(", ")),
+            v(format!("(listen {}) ", hop.listen.join(", "))),
             t.dim,
         ));
     }
     if !hop.locations.is_empty() {
         place_spans.push(Span::styled(
-            format!("› {}", hop.locations.join(" › ")),
+            v(format!("› {}", hop.locations.join(" › "))),
             t.base,
         ));
     }
@@ -548,16 +567,16 @@ pub fn detail_lines(
     if let Some(u) = hop.upstream {
         let u = &m.upstreams[u];
         lines.push(Line::from(vec![
-            Span::styled(format!("upstream {} ", u.name), t.base),
-            Span::styled(format!("({}:{}) ", u.file, u.line), t.dim),
-            Span::styled(u.servers.join(", "), t.base),
+            Span::styled(v(format!("upstream {} ", u.name)), t.base),
+            Span::styled(v(format!("({}:{}) ", u.file, u.line)), t.dim),
+            Span::styled(v(u.servers.join(", ")), t.base),
         ]));
     }
     lines.push(Line::default());
     let sni_style = if hop.sni.sent { t.ok } else { t.none };
     lines.push(Line::from(vec![
         Span::styled("SNI     ", t.header),
-        Span::styled(hop.sni_label(), sni_style.add_modifier(Modifier::BOLD)),
+        Span::styled(v(hop.sni_label()), sni_style.add_modifier(Modifier::BOLD)),
     ]));
     for w in wrap(&hop.sni.why, width.saturating_sub(10)) {
         lines.push(Line::from(vec![
@@ -569,7 +588,7 @@ pub fn detail_lines(
     lines.push(Line::from(vec![
         Span::styled("verify  ", t.header),
         Span::styled(
-            hop.verify_name.clone().unwrap_or_else(|| "-".into()),
+            v(hop.verify_name.clone().unwrap_or_else(|| "-".into())),
             t.base,
         ),
         Span::styled(
@@ -593,8 +612,8 @@ pub fn detail_lines(
         };
         lines.push(Line::from(vec![
             Span::styled("Host    ", t.header),
-            Span::styled(shown, t.base),
-            Span::styled(note, t.dim),
+            Span::styled(v(shown), t.base),
+            Span::styled(v(note), t.dim),
         ]));
     }
     match app.probes.get(&hop.id) {
@@ -698,7 +717,7 @@ pub fn detail_lines(
     let values: Vec<String> = hop
         .settings
         .iter()
-        .map(|s| s.value_label(hop.module))
+        .map(|s| v(s.value_label(hop.module)))
         .collect();
     // The value column is as wide as the longest value, leaving the origin
     // room; a value wider than that keeps its line, whole, and its origin
@@ -730,13 +749,13 @@ pub fn detail_lines(
             lines.push(Line::from(vec![
                 name,
                 Span::styled(pad(&value, value_w), style),
-                Span::styled(from, t.dim),
+                Span::styled(v(from), t.dim),
             ]));
         } else {
             lines.push(Line::from(vec![name, Span::styled(value, style)]));
             lines.push(Line::from(vec![
                 Span::raw(" ".repeat(name_w + value_w)),
-                Span::styled(from, t.dim),
+                Span::styled(v(from), t.dim),
             ]));
         }
     }
@@ -821,7 +840,7 @@ fn source(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             ];
             spans.extend(l.spans);
             if let Some((_, label)) = mark {
-                spans.push(Span::styled(format!("   ◀ {label}"), t.mark));
+                spans.push(Span::styled(v(format!("   ◀ {label}")), t.mark));
             }
             Line::from(spans)
         })
@@ -883,7 +902,7 @@ fn fix(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
                     severity_style(t, fd.severity),
                 )),
                 Cell::from(Span::styled(fd.rule, t.title)),
-                Cell::from(Span::styled(hop, t.dim)),
+                Cell::from(Span::styled(v(hop), t.dim)),
                 Cell::from(Span::styled(summary, t.base)),
             ])
         })
@@ -965,7 +984,7 @@ fn fix(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
                 lines.push(Line::from(vec![
                     Span::styled(format!("{label} "), style),
                     Span::styled(format!("{key}: "), t.key),
-                    Span::styled(text, t.base),
+                    Span::styled(v(text), t.base),
                 ]));
                 for w in wrap(&format!("         {prompt}"), width) {
                     lines.push(Line::from(Span::styled(w, t.dim)));
@@ -1032,7 +1051,7 @@ fn diff(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         .lines()
         .skip(top)
         .take(height)
-        .map(|l| Line::from(Span::styled(l.to_string(), diff_line_style(t, l))))
+        .map(|l| Line::from(Span::styled(v(l), diff_line_style(t, l))))
         .collect();
     let title = format!(
         "Diff · {} file(s) · c copy · w save · P probe the fix",
@@ -1108,7 +1127,7 @@ fn explain(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
                 ExplainRow::Code => t.syntax_directive,
                 ExplainRow::Text => t.base,
             };
-            Line::from(Span::styled(text, style))
+            Line::from(Span::styled(v(text), style))
         })
         .collect();
     let title = format!("{} ({})", rule.id, rule.severity);
@@ -1155,7 +1174,7 @@ fn errors(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let lines: Vec<Line> = app
         .model
         .errors()
-        .map(|e| Line::from(Span::styled(e.to_string(), t.status_error)))
+        .map(|e| Line::from(Span::styled(v(e.to_string()), t.status_error)))
         .skip(top)
         .collect();
     let lines = if lines.is_empty() {
@@ -1225,7 +1244,7 @@ fn confirm(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
             "A backup of each is kept (FILE.hopscope.bak).",
         ),
     };
-    let mut lines = vec![Line::from(Span::styled(question, t.title))];
+    let mut lines = vec![Line::from(Span::styled(v(question), t.title))];
     for w in wrap(&files.join(", "), width) {
         lines.push(Line::from(Span::styled(w, t.base)));
     }
@@ -1247,4 +1266,9 @@ fn confirm(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
             .style(t.base),
         r,
     );
+}
+
+/// Untrusted text for a span: control characters as visible escapes.
+fn v(text: impl AsRef<str>) -> String {
+    crate::visible::visible(text.as_ref()).into_owned()
 }
