@@ -6,7 +6,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hopscope::conf::{self, Input};
 use hopscope::model::{Model, Version};
-use hopscope::tui::app::{Action, App, Effect, Screen};
+use hopscope::tui::action::{Action, Effect, Screen};
+use hopscope::tui::app::App;
 use hopscope::tui::keymap;
 use hopscope::tui::theme::Theme;
 use hopscope::tui::ui::{self, Ui};
@@ -306,7 +307,7 @@ fn snapshots_of_every_screen() {
     press(&mut app, &[KeyCode::Down]);
     assert!(matches!(
         app.selected_detail(),
-        Some(hopscope::tui::app::DetailItem::Finding(_))
+        Some(hopscope::tui::screens::detail::DetailItem::Finding(_))
     ));
     snap("detail_finding", &app);
     press(&mut app, &[KeyCode::Char('x')]);

@@ -7,107 +7,19 @@
 //! fix engine do.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::conf::FileId;
-use crate::fix::engine::{impact, plan_selection};
-use crate::fix::{Applicability, Placement, Values};
+use crate::fix::Placement;
 use crate::model::{DirRef, Model, Origin};
 use crate::rules::{self, Finding, Severity};
 
-/// The screens, one at a time, kept on a stack for "back".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Screen {
-    List,
-    Detail,
-    Source,
-    Fix,
-    Diff,
-    Explain,
-    Rules,
-    Errors,
-}
-
-impl Screen {
-    pub fn title(self) -> &'static str {
-        match self {
-            Screen::List => "hops",
-            Screen::Detail => "hop",
-            Screen::Source => "source",
-            Screen::Fix => "fix",
-            Screen::Diff => "diff",
-            Screen::Explain => "explain",
-            Screen::Rules => "rules",
-            Screen::Errors => "errors",
-        }
-    }
-}
-
-/// What a person asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Quit,
-    /// Ctrl-Z: stop, giving the terminal back to the shell (`fg` resumes).
-    Suspend,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Top,
-    Bottom,
-    /// Enter: open what is selected.
-    Open,
-    Back,
-    StartFilter,
-    CycleSort,
-    StartFix,
-    StartFixAll,
-    GoSource,
-    NextMark,
-    PrevMark,
-    Explain,
-    ShowRules,
-    ShowErrors,
-    Toggle,
-    TogglePlacement,
-    EditValue,
-    Preview,
-    Copy,
-    Save,
-    Reload,
-    Help,
-    /// Handshake with the selected hop's peers as nginx would.
-    Probe,
-    /// Mouse wheel: lines to scroll (negative: up).
-    Scroll(i16),
-    /// A click on row N of the screen's table (hops, fixes, rules): it
-    /// selects the row; on the row already selected it opens it (toggles
-    /// a fix).
-    Click(usize),
-}
-
-/// Work for the runner: it touches the outside world.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// Put this text on the clipboard.
-    Copy(String),
-    /// Write these files safely (path, bytes as loaded, new bytes).
-    Save(Vec<(PathBuf, Vec<u8>, Vec<u8>)>),
-    /// Write these files on the server (path there, bytes as loaded, new
-    /// bytes): backups, `nginx -t`, and every file put back if it fails.
-    SaveRemote(Vec<(String, Vec<u8>, Vec<u8>)>),
-    /// Load the configuration again.
-    Reload,
-    /// Probe these hops (ids) of the loaded configuration.
-    Probe(Vec<String>),
-    /// Probe these hops (ids in the loaded configuration) as they would be
-    /// once the previewed fix is applied: the what-if of the fix flow.
-    ProbeFixed(Vec<String>),
-    /// Give the terminal back and stop until the shell resumes the process.
-    Suspend,
-}
+use super::action::{Action, Effect, Screen};
+use super::screens::detail::DetailItem;
+use super::screens::diff::DiffView;
+use super::screens::fix::FixFlow;
+use super::screens::list::SortKey;
 
 /// The last probe of a hop, or of the previewed fix.
 #[derive(Clone, Debug)]
@@ -128,71 +40,11 @@ impl ProbeView {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortKey {
-    File,
-    Severity,
-    Server,
-}
-
-impl SortKey {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SortKey::File => "file",
-            SortKey::Severity => "severity",
-            SortKey::Server => "server",
-        }
-    }
-}
-
 /// A status line message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Status {
     pub error: bool,
     pub text: String,
-}
-
-/// A selectable line of the hop detail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DetailItem {
-    Pass,
-    Setting(usize),
-    Finding(usize),
-}
-
-/// One fix offered in the fix flow.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FixItem {
-    /// Index into `App::findings`.
-    pub finding: usize,
-    pub checked: bool,
-    pub placement: Placement,
-}
-
-/// A text field for a value a fix needs.
-pub struct ValueField {
-    /// `hop-id:key`.
-    pub key: String,
-    pub prompt: String,
-    pub area: tui_textarea::TextArea<'static>,
-}
-
-#[derive(Default)]
-pub struct FixFlow {
-    pub items: Vec<FixItem>,
-    pub cursor: usize,
-    pub values: Values,
-    /// Typed values, for display (`hop:key` → value).
-    pub typed: Vec<(String, String)>,
-    pub impact: HashMap<(usize, Placement), Vec<String>>,
-    pub field: Option<ValueField>,
-}
-
-#[derive(Default)]
-pub struct DiffView {
-    pub text: String,
-    pub changed: Vec<(FileId, Vec<u8>)>,
-    pub scroll: usize,
 }
 
 pub struct App {
@@ -349,80 +201,12 @@ impl App {
             .collect()
     }
 
-    fn refresh_rows(&mut self) {
-        let needle = self.filter.to_lowercase();
-        let m = &self.model;
-        let mut rows: Vec<usize> = (0..m.hops.len())
-            .filter(|&h| {
-                if needle.is_empty() {
-                    return true;
-                }
-                let hop = &m.hops[h];
-                // What the list shows of a hop, and every name and listen
-                // address of its server.
-                let hay = format!(
-                    "{} {} {} {} {} {} {}",
-                    hop.id,
-                    hop.target.raw,
-                    hop.server_names.join(" "),
-                    hop.listen.join(" "),
-                    hop.place(" "),
-                    hop.sni.name.as_deref().unwrap_or("none"),
-                    self.by_hop[h]
-                        .iter()
-                        .map(|&i| self.findings[i].rule)
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                )
-                .to_lowercase();
-                needle.split_whitespace().all(|w| hay.contains(w))
-            })
-            .collect();
-        match self.sort {
-            SortKey::File => {}
-            SortKey::Severity => rows.sort_by_key(|&h| std::cmp::Reverse(self.hop_severity[h])),
-            // By where the hop lives, as the list shows it (`listen ADDR`
-            // for a server without a name).
-            SortKey::Server => rows.sort_by_cached_key(|&h| m.hops[h].place(" ")),
-        }
-        self.rows = rows;
-        self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
-    }
-
-    /// The selectable lines of the detail of a hop.
-    pub fn detail_items(&self, hop: usize) -> Vec<DetailItem> {
-        // In the order the hop view shows them: findings first.
-        let mut items = vec![DetailItem::Pass];
-        items.extend(self.by_hop[hop].iter().map(|&f| DetailItem::Finding(f)));
-        items.extend((0..self.model.hops[hop].settings.len()).map(DetailItem::Setting));
-        items
-    }
-
-    pub fn selected_detail(&self) -> Option<DetailItem> {
-        let hop = self.selected_hop()?;
-        self.detail_items(hop).get(self.detail_cursor).copied()
-    }
-
-    /// The finding a command about "the selected finding" refers to.
-    fn selected_finding(&self) -> Option<usize> {
-        match self.screen() {
-            Screen::Detail => match self.selected_detail()? {
-                DetailItem::Finding(f) => Some(f),
-                _ => self
-                    .selected_hop()
-                    .and_then(|h| self.by_hop[h].first().copied()),
-            },
-            Screen::Fix => self.fix.items.get(self.fix.cursor).map(|i| i.finding),
-            _ => None,
-        }
-    }
-
-    fn push(&mut self, s: Screen) {
+    pub(crate) fn push(&mut self, s: Screen) {
         self.scroll = 0;
         self.stack.push(s);
     }
 
-    fn set_status(&mut self, error: bool, text: impl Into<String>) {
+    pub(crate) fn set_status(&mut self, error: bool, text: impl Into<String>) {
         self.status = Some(Status {
             error,
             text: text.into(),
@@ -488,33 +272,6 @@ impl App {
     /// Whether the keyboard is taken by text entry or a question.
     pub fn capturing(&self) -> bool {
         self.fix.field.is_some() || self.filtering || self.confirm_save
-    }
-
-    /// Answers the save question (`y`).
-    pub fn confirm(&mut self) -> Vec<Effect> {
-        if !self.confirm_save {
-            return Vec::new();
-        }
-        self.confirm_save = false;
-        let files: Vec<(PathBuf, Vec<u8>, Vec<u8>)> = self
-            .diff
-            .changed
-            .iter()
-            .map(|(f, new)| {
-                let src = self.model.config.file(*f);
-                (src.path.clone(), src.text.clone(), new.clone())
-            })
-            .collect();
-        if let Some(host) = &self.server {
-            // The paths as the server names them (absolute).
-            let files = files
-                .into_iter()
-                .map(|(p, old, new)| (p.to_string_lossy().into_owned(), old, new))
-                .collect();
-            self.set_status(false, format!("writing on {host} (then nginx -t there)…"));
-            return vec![Effect::SaveRemote(files)];
-        }
-        vec![Effect::Save(files)]
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
@@ -704,7 +461,7 @@ impl App {
                 let lines = self
                     .explain_rule
                     .and_then(rules::find)
-                    .map_or(0, |r| super::ui::explain_rows(r, width).len());
+                    .map_or(0, |r| super::text::explain_rows(r, width).len());
                 self.scroll = clamp(self.scroll, self.scroll_stops(lines));
             }
             Screen::Errors => {
@@ -763,261 +520,6 @@ impl App {
         }
     }
 
-    /// Opens the source view at a directive, with the selected hop's
-    /// inheritance chain marked.
-    pub fn show_source(&mut self, at: DirRef) {
-        let (line, _) = self.model.line_col(at);
-        self.source = Some((at.file, line));
-        self.source_scroll = line.saturating_sub(1);
-        self.source_marks = self.chain_marks();
-        self.mark_index = self
-            .source_marks
-            .iter()
-            .position(|(d, _)| *d == at)
-            .unwrap_or(0);
-        if self.screen() == Screen::Source {
-            return;
-        }
-        self.push(Screen::Source);
-    }
-
-    /// The selected hop's inheritance chain, in the order nginx merges it:
-    /// the pass directive, then each explicitly set value from the hop's
-    /// own block outwards (location, enclosing locations, server, http).
-    fn chain_marks(&self) -> Vec<(DirRef, String)> {
-        let Some(h) = self.selected_hop() else {
-            return Vec::new();
-        };
-        let hop = &self.model.hops[h];
-        let mut set: Vec<(usize, DirRef, String)> = hop
-            .settings
-            .iter()
-            .filter_map(|s| match &s.origin {
-                Origin::Explicit(p) => {
-                    let depth = self.model.tree.ancestors(p.ctx).count();
-                    let label = format!(
-                        "{} {} ({})",
-                        s.name,
-                        s.value.as_deref().unwrap_or(""),
-                        p.level
-                    );
-                    Some((depth, p.dir, label))
-                }
-                Origin::Default => None,
-            })
-            .collect();
-        set.sort_by_key(|(depth, d, _)| {
-            (std::cmp::Reverse(*depth), d.file, self.model.line_col(*d).0)
-        });
-        let mut marks = vec![(
-            hop.pass,
-            format!("{} (the hop)", hop.module.pass_directive()),
-        )];
-        for (_, d, label) in set {
-            if !marks.iter().any(|(m, _)| *m == d) {
-                marks.push((d, label));
-            }
-        }
-        marks
-    }
-
-    /// Walks the inheritance chain: `n` outwards, `N` back towards the hop.
-    fn jump_mark(&mut self, forward: bool) {
-        let n = self.source_marks.len();
-        if n == 0 {
-            return;
-        }
-        let (next, wrapped) = if forward {
-            ((self.mark_index + 1) % n, self.mark_index + 1 == n)
-        } else {
-            ((self.mark_index + n - 1) % n, self.mark_index == 0)
-        };
-        self.mark_index = next;
-        let (d, label) = self.source_marks[next].clone();
-        let (line, _) = self.model.line_col(d);
-        self.source = Some((d.file, line));
-        self.source_scroll = line.saturating_sub(1);
-        let at = self.model.at(d);
-        let note = if wrapped { " (wrapped around)" } else { "" };
-        self.set_status(
-            false,
-            format!("{}/{n} of the chain{note} · {at}: {label}", next + 1),
-        );
-    }
-
-    fn start_fix(&mut self, hop: Option<usize>) {
-        let items: Vec<FixItem> = self
-            .findings
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.suppressed.is_none())
-            .filter(|(_, f)| {
-                f.fix
-                    .as_ref()
-                    .is_some_and(|x| x.applicability != Applicability::DisplayOnly)
-            })
-            .filter(|(_, f)| hop.is_none() || f.hop == hop)
-            .map(|(i, f)| FixItem {
-                finding: i,
-                checked: hop.is_some() && f.severity >= Severity::High,
-                placement: Placement::Hop,
-            })
-            .collect();
-        if items.is_empty() {
-            self.set_status(false, "nothing to fix automatically here");
-            return;
-        }
-        self.fix.items = items;
-        self.fix.cursor = 0;
-        self.fix.impact.clear();
-        self.push(Screen::Fix);
-    }
-
-    /// The hops a fix item changes (computed once per placement and values).
-    pub fn impact_of(&mut self, idx: usize) -> Vec<String> {
-        let Some(item) = self.fix.items.get(idx).cloned() else {
-            return Vec::new();
-        };
-        let key = (item.finding, item.placement);
-        if let Some(v) = self.fix.impact.get(&key) {
-            return v.clone();
-        }
-        let v = match plan_selection(
-            &self.model,
-            &self.findings,
-            &[(item.finding, item.placement)],
-            &self.fix.values,
-        ) {
-            Ok(edits) => impact(&self.model, &edits),
-            Err(_) => Vec::new(),
-        };
-        self.fix.impact.insert(key, v.clone());
-        v
-    }
-
-    /// The values an item still needs (key, prompt).
-    pub fn missing_of(&self, idx: usize) -> Vec<(String, String)> {
-        let Some(item) = self.fix.items.get(idx) else {
-            return Vec::new();
-        };
-        match plan_selection(
-            &self.model,
-            &self.findings,
-            &[(item.finding, item.placement)],
-            &self.fix.values,
-        ) {
-            Ok(_) => Vec::new(),
-            Err(missing) => missing
-                .into_iter()
-                .map(|(hop, m)| (format!("{hop}:{}", m.key), m.prompt))
-                .collect(),
-        }
-    }
-
-    fn edit_value(&mut self) {
-        let idx = self.fix.cursor;
-        let Some(item) = self.fix.items.get(idx) else {
-            return;
-        };
-        let f = &self.findings[item.finding];
-        let Some(hop) = f.hop else { return };
-        let hop_id = self.model.hops[hop].id.clone();
-        // The first value still missing, else the first value the fix asks for.
-        let wanted = self.missing_of(idx).into_iter().next().or_else(|| {
-            f.fix.as_ref()?.changes.iter().find_map(|c| match c {
-                crate::fix::Change::Set { value, .. }
-                | crate::fix::Change::SetHeader { value, .. } => match value {
-                    crate::fix::FixValue::Input { key, prompt, .. } => {
-                        Some((format!("{hop_id}:{key}"), prompt.clone()))
-                    }
-                    crate::fix::FixValue::Literal(_) => None,
-                },
-            })
-        });
-        let Some((key, prompt)) = wanted else {
-            self.set_status(false, "this fix needs no value");
-            return;
-        };
-        let mut area = tui_textarea::TextArea::default();
-        if let Some((_, v)) = self.fix.typed.iter().find(|(k, _)| *k == key) {
-            area.insert_str(v);
-        }
-        self.fix.field = Some(ValueField { key, prompt, area });
-    }
-
-    fn preview(&mut self) {
-        let chosen: Vec<(usize, Placement)> = self
-            .fix
-            .items
-            .iter()
-            .filter(|i| i.checked)
-            .map(|i| (i.finding, i.placement))
-            .collect();
-        if chosen.is_empty() {
-            self.set_status(true, "select at least one fix (Space)");
-            return;
-        }
-        match plan_selection(&self.model, &self.findings, &chosen, &self.fix.values) {
-            Err(missing) => {
-                let (hop, m) = &missing[0];
-                // The key to press first: the prompt can be long.
-                self.set_status(
-                    true,
-                    format!("press e to type what {hop} needs: {}", m.prompt),
-                );
-            }
-            Ok(edits) => {
-                let texts = crate::fix::engine::apply_edits(&self.model, &edits);
-                let changed: Vec<(FileId, Vec<u8>)> = texts
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(i, t)| *t != self.model.config.files[*i].text)
-                    .map(|(i, t)| (FileId(i as u32), t))
-                    .collect();
-                self.fix_probe = None;
-                self.diff = DiffView {
-                    text: crate::fix::diff::unified(&self.model, &changed),
-                    changed,
-                    scroll: 0,
-                };
-                self.push(Screen::Diff);
-            }
-        }
-    }
-
-    fn ask_save(&mut self) {
-        if self.diff.changed.is_empty() {
-            return;
-        }
-        let on_disk = self
-            .diff
-            .changed
-            .iter()
-            .all(|(f, _)| self.model.config.file(*f).on_disk);
-        if !on_disk && self.server.is_none() {
-            self.set_status(
-                true,
-                "this configuration is not on disk (demo or nginx -T): copy the diff with c and apply it with patch -p1",
-            );
-            return;
-        }
-        self.confirm_save = true;
-    }
-
-    /// The hops the previewed fix is about.
-    pub fn diff_hops(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .fix
-            .items
-            .iter()
-            .filter(|i| i.checked)
-            .filter_map(|i| self.findings[i.finding].hop)
-            .map(|h| self.model.hops[h].id.clone())
-            .collect();
-        ids.dedup();
-        ids
-    }
-
     /// Results of a probe of hops of the loaded configuration.
     pub fn on_probed(&mut self, results: Vec<crate::probe::PeerResult>, asked: &[String]) {
         for id in asked {
@@ -1041,26 +543,6 @@ impl App {
             format!("with the fix applied, the probe says: {verdict}"),
         );
         self.fix_probe = Some(view);
-    }
-
-    pub fn on_copied(&mut self, how: Result<&str, String>) {
-        match how {
-            Ok(how) => self.set_status(false, format!("diff copied ({how})")),
-            Err(e) => self.set_status(true, format!("copy failed: {e}")),
-        }
-    }
-
-    pub fn on_saved(&mut self, result: Result<Vec<String>, String>) -> Vec<Effect> {
-        match result {
-            Ok(saved) => {
-                self.set_status(false, format!("saved {}; reloading", saved.join(", ")));
-                vec![Effect::Reload]
-            }
-            Err(e) => {
-                self.set_status(true, format!("not saved: {e}"));
-                Vec::new()
-            }
-        }
     }
 
     pub fn on_reloaded(&mut self, result: Result<Model, String>) {
@@ -1136,7 +618,7 @@ mod tests {
         app.stack.push(Screen::Explain);
         app.update(Action::Bottom);
         let rule = rules::find("verify-off").unwrap();
-        let lines = super::super::ui::explain_rows(rule, 78).len();
+        let lines = crate::tui::text::explain_rows(rule, 78).len();
         assert_eq!(app.scroll, lines - 20, "the last line at the bottom");
         app.update(Action::Up);
         assert_eq!(app.scroll, lines - 21, "one key moves one line");

@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{Action, Screen};
+use super::action::{Action, Screen};
 
 /// One binding.
 pub struct Binding {

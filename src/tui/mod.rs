@@ -1,12 +1,18 @@
-//! The terminal UI: state and actions (`app`), the keymap, rendering
-//! (`ui`), themes and highlighting, and the runner that owns the terminal.
-//! The UI renders the model and asks the fix engine; it never parses or
-//! decides.
+//! The terminal UI: what a person asks for (`action`), the state and its
+//! one entry point for change (`app`), the keymap, one component per screen
+//! (`screens`: its state, keys and drawing), the pieces screens share
+//! (`widgets`, `text`, `clip`), themes and highlighting, and the runner
+//! that owns the terminal. The UI renders the model and asks the fix
+//! engine; it never parses or decides.
 
+pub mod action;
 pub mod app;
 mod clip;
 pub mod highlight;
 pub mod keymap;
 pub mod run;
+pub mod screens;
+pub mod text;
 pub mod theme;
 pub mod ui;
+mod widgets;

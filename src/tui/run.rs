@@ -24,7 +24,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::DefaultTerminal;
 
-use super::app::{Action, App, Effect, Screen, Status};
+use super::action::{Action, Effect, Screen};
+use super::app::{App, Status};
 use super::highlight::Highlighter;
 use super::keymap;
 use super::theme::Theme;

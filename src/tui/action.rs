@@ -1,0 +1,96 @@
+//! What a person asks for ([`Action`]), where they are ([`Screen`]), and
+//! the work the runner does for the UI ([`Effect`]).
+
+use std::path::PathBuf;
+
+/// The screens, one at a time, kept on a stack for "back".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Screen {
+    List,
+    Detail,
+    Source,
+    Fix,
+    Diff,
+    Explain,
+    Rules,
+    Errors,
+}
+
+impl Screen {
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::List => "hops",
+            Screen::Detail => "hop",
+            Screen::Source => "source",
+            Screen::Fix => "fix",
+            Screen::Diff => "diff",
+            Screen::Explain => "explain",
+            Screen::Rules => "rules",
+            Screen::Errors => "errors",
+        }
+    }
+}
+
+/// What a person asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    /// Ctrl-Z: stop, giving the terminal back to the shell (`fg` resumes).
+    Suspend,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// Enter: open what is selected.
+    Open,
+    Back,
+    StartFilter,
+    CycleSort,
+    StartFix,
+    StartFixAll,
+    GoSource,
+    NextMark,
+    PrevMark,
+    Explain,
+    ShowRules,
+    ShowErrors,
+    Toggle,
+    TogglePlacement,
+    EditValue,
+    Preview,
+    Copy,
+    Save,
+    Reload,
+    Help,
+    /// Handshake with the selected hop's peers as nginx would.
+    Probe,
+    /// Mouse wheel: lines to scroll (negative: up).
+    Scroll(i16),
+    /// A click on row N of the screen's table (hops, fixes, rules): it
+    /// selects the row; on the row already selected it opens it (toggles
+    /// a fix).
+    Click(usize),
+}
+
+/// Work for the runner: it touches the outside world.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Put this text on the clipboard.
+    Copy(String),
+    /// Write these files safely (path, bytes as loaded, new bytes).
+    Save(Vec<(PathBuf, Vec<u8>, Vec<u8>)>),
+    /// Write these files on the server (path there, bytes as loaded, new
+    /// bytes): backups, `nginx -t`, and every file put back if it fails.
+    SaveRemote(Vec<(String, Vec<u8>, Vec<u8>)>),
+    /// Load the configuration again.
+    Reload,
+    /// Probe these hops (ids) of the loaded configuration.
+    Probe(Vec<String>),
+    /// Probe these hops (ids in the loaded configuration) as they would be
+    /// once the previewed fix is applied: the what-if of the fix flow.
+    ProbeFixed(Vec<String>),
+    /// Give the terminal back and stop until the shell resumes the process.
+    Suspend,
+}

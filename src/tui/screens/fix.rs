@@ -1,0 +1,392 @@
+//! Picking fixes: each finding with an automatic fix, where it would be
+//! written, the values it needs and the hops it changes.
+
+use std::collections::HashMap;
+
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+
+use crate::conf::FileId;
+use crate::fix::engine::{impact, plan_selection};
+use crate::fix::{Applicability, Placement, Values};
+use crate::rules::Severity;
+use crate::tui::action::Screen;
+use crate::tui::app::App;
+use crate::tui::clip::{clip, clip_start, columns};
+use crate::tui::screens::diff::DiffView;
+use crate::tui::text::wrap;
+use crate::tui::ui::Ui;
+use crate::tui::widgets::*;
+
+/// One fix offered in the fix flow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixItem {
+    /// Index into `App::findings`.
+    pub finding: usize,
+    pub checked: bool,
+    pub placement: Placement,
+}
+
+/// A text field for a value a fix needs.
+pub struct ValueField {
+    /// `hop-id:key`.
+    pub key: String,
+    pub prompt: String,
+    pub area: tui_textarea::TextArea<'static>,
+}
+
+#[derive(Default)]
+pub struct FixFlow {
+    pub items: Vec<FixItem>,
+    pub cursor: usize,
+    pub values: Values,
+    /// Typed values, for display (`hop:key` → value).
+    pub typed: Vec<(String, String)>,
+    pub impact: HashMap<(usize, Placement), Vec<String>>,
+    pub field: Option<ValueField>,
+}
+
+impl App {
+    pub(crate) fn start_fix(&mut self, hop: Option<usize>) {
+        let items: Vec<FixItem> = self
+            .findings
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.suppressed.is_none())
+            .filter(|(_, f)| {
+                f.fix
+                    .as_ref()
+                    .is_some_and(|x| x.applicability != Applicability::DisplayOnly)
+            })
+            .filter(|(_, f)| hop.is_none() || f.hop == hop)
+            .map(|(i, f)| FixItem {
+                finding: i,
+                checked: hop.is_some() && f.severity >= Severity::High,
+                placement: Placement::Hop,
+            })
+            .collect();
+        if items.is_empty() {
+            self.set_status(false, "nothing to fix automatically here");
+            return;
+        }
+        self.fix.items = items;
+        self.fix.cursor = 0;
+        self.fix.impact.clear();
+        self.push(Screen::Fix);
+    }
+
+    /// The hops a fix item changes (computed once per placement and values).
+    pub fn impact_of(&mut self, idx: usize) -> Vec<String> {
+        let Some(item) = self.fix.items.get(idx).cloned() else {
+            return Vec::new();
+        };
+        let key = (item.finding, item.placement);
+        if let Some(v) = self.fix.impact.get(&key) {
+            return v.clone();
+        }
+        let v = match plan_selection(
+            &self.model,
+            &self.findings,
+            &[(item.finding, item.placement)],
+            &self.fix.values,
+        ) {
+            Ok(edits) => impact(&self.model, &edits),
+            Err(_) => Vec::new(),
+        };
+        self.fix.impact.insert(key, v.clone());
+        v
+    }
+
+    /// The values an item still needs (key, prompt).
+    pub fn missing_of(&self, idx: usize) -> Vec<(String, String)> {
+        let Some(item) = self.fix.items.get(idx) else {
+            return Vec::new();
+        };
+        match plan_selection(
+            &self.model,
+            &self.findings,
+            &[(item.finding, item.placement)],
+            &self.fix.values,
+        ) {
+            Ok(_) => Vec::new(),
+            Err(missing) => missing
+                .into_iter()
+                .map(|(hop, m)| (format!("{hop}:{}", m.key), m.prompt))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn edit_value(&mut self) {
+        let idx = self.fix.cursor;
+        let Some(item) = self.fix.items.get(idx) else {
+            return;
+        };
+        let f = &self.findings[item.finding];
+        let Some(hop) = f.hop else { return };
+        let hop_id = self.model.hops[hop].id.clone();
+        // The first value still missing, else the first value the fix asks for.
+        let wanted = self.missing_of(idx).into_iter().next().or_else(|| {
+            f.fix.as_ref()?.changes.iter().find_map(|c| match c {
+                crate::fix::Change::Set { value, .. }
+                | crate::fix::Change::SetHeader { value, .. } => match value {
+                    crate::fix::FixValue::Input { key, prompt, .. } => {
+                        Some((format!("{hop_id}:{key}"), prompt.clone()))
+                    }
+                    crate::fix::FixValue::Literal(_) => None,
+                },
+            })
+        });
+        let Some((key, prompt)) = wanted else {
+            self.set_status(false, "this fix needs no value");
+            return;
+        };
+        let mut area = tui_textarea::TextArea::default();
+        if let Some((_, v)) = self.fix.typed.iter().find(|(k, _)| *k == key) {
+            area.insert_str(v);
+        }
+        self.fix.field = Some(ValueField { key, prompt, area });
+    }
+
+    pub(crate) fn preview(&mut self) {
+        let chosen: Vec<(usize, Placement)> = self
+            .fix
+            .items
+            .iter()
+            .filter(|i| i.checked)
+            .map(|i| (i.finding, i.placement))
+            .collect();
+        if chosen.is_empty() {
+            self.set_status(true, "select at least one fix (Space)");
+            return;
+        }
+        match plan_selection(&self.model, &self.findings, &chosen, &self.fix.values) {
+            Err(missing) => {
+                let (hop, m) = &missing[0];
+                // The key to press first: the prompt can be long.
+                self.set_status(
+                    true,
+                    format!("press e to type what {hop} needs: {}", m.prompt),
+                );
+            }
+            Ok(edits) => {
+                let texts = crate::fix::engine::apply_edits(&self.model, &edits);
+                let changed: Vec<(FileId, Vec<u8>)> = texts
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, t)| *t != self.model.config.files[*i].text)
+                    .map(|(i, t)| (FileId(i as u32), t))
+                    .collect();
+                self.fix_probe = None;
+                self.diff = DiffView {
+                    text: crate::fix::diff::unified(&self.model, &changed),
+                    changed,
+                    scroll: 0,
+                };
+                self.push(Screen::Diff);
+            }
+        }
+    }
+}
+
+pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
+    let t = ui.theme;
+    let checked = app.fix.items.iter().filter(|i| i.checked).count();
+    // As wide as the longest hop id (nginx -T names are absolute paths),
+    // up to 40 columns; a longer one is cut from the left, keeping its
+    // file name and line.
+    let id_width = app
+        .fix
+        .items
+        .iter()
+        .filter_map(|i| app.findings[i.finding].hop)
+        .map(|h| app.model.hops[h].id.chars().count())
+        .max()
+        .unwrap_or(10)
+        .clamp(10, 40) as u16;
+    let widths = [
+        Constraint::Length(3),
+        Constraint::Length(5),
+        Constraint::Length(20),
+        Constraint::Length(id_width),
+        Constraint::Min(10),
+    ];
+    let columns = columns(&widths, parts[0].width.saturating_sub(2));
+    let rows: Vec<Row> = app
+        .fix
+        .items
+        .iter()
+        .map(|item| {
+            let fd = &app.findings[item.finding];
+            let hop = fd
+                .hop
+                .map(|h| clip_start(&app.model.hops[h].id, columns[3] as usize).into_owned())
+                .unwrap_or_default();
+            let summary = fd
+                .fix
+                .as_ref()
+                .map(|x| clip(&x.summary, columns[4] as usize).into_owned())
+                .unwrap_or_default();
+            Row::new(vec![
+                Cell::from(Span::styled(
+                    if item.checked { "[x]" } else { "[ ]" },
+                    t.key,
+                )),
+                Cell::from(Span::styled(
+                    badge(Some(fd.severity)),
+                    severity_style(t, fd.severity),
+                )),
+                Cell::from(Span::styled(fd.rule, t.title)),
+                Cell::from(Span::styled(v(hop), t.dim)),
+                Cell::from(Span::styled(summary, t.base)),
+            ])
+        })
+        .collect();
+    let table = Table::new(rows, columns.iter().map(|&w| Constraint::Length(w)))
+        .block(framed(
+            ui,
+            format!("Fixes ({checked} selected of {})", app.fix.items.len()),
+            true,
+        ))
+        .row_highlight_style(t.selection);
+    let mut state = TableState::default().with_selected(Some(app.fix.cursor));
+    f.render_stateful_widget(table, parts[0], &mut state);
+
+    let width = parts[1].width.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(item) = app.fix.items.get(app.fix.cursor) {
+        let fd = &app.findings[item.finding];
+        if let Some(fix) = &fd.fix {
+            for w in wrap(&fix.summary, width) {
+                lines.push(Line::from(Span::styled(w, t.title)));
+            }
+            if fix.applicability == Applicability::NeedsReview {
+                for w in wrap(
+                    "needs review: this can change behaviour beyond the finding (read the rule's fix safety with x)",
+                    width,
+                ) {
+                    lines.push(Line::from(Span::styled(w, t.severity_medium)));
+                }
+            }
+            let hop = fd.hop.map(|h| &app.model.hops[h]);
+            let place = match item.placement {
+                Placement::Hop => format!(
+                    "goes into: the hop's own block{}",
+                    hop.map(|h| format!(
+                        " ({})",
+                        h.locations
+                            .last()
+                            .cloned()
+                            .unwrap_or_else(|| "server".into())
+                    ))
+                    .unwrap_or_default()
+                ),
+                Placement::Defining => {
+                    "goes into: the block that sets the value today (p toggles)".to_string()
+                }
+            };
+            for w in wrap(&place, width) {
+                lines.push(Line::from(Span::styled(w, t.base)));
+            }
+            let mut missing = false;
+            // Every value the fix asks a person for: typed, proposed, or missing.
+            for c in &fix.changes {
+                let (crate::fix::Change::Set { value, .. }
+                | crate::fix::Change::SetHeader { value, .. }) = c;
+                let crate::fix::FixValue::Input {
+                    key,
+                    prompt,
+                    proposal,
+                } = value
+                else {
+                    continue;
+                };
+                let full = hop.map(|h| format!("{}:{key}", h.id)).unwrap_or_default();
+                let typed = app
+                    .fix
+                    .typed
+                    .iter()
+                    .find(|(k, _)| *k == full)
+                    .map(|(_, v)| v);
+                let (label, style, text) = match (typed, proposal) {
+                    (Some(v), _) => ("typed   ", t.explicit, v.clone()),
+                    (None, Some(p)) => ("proposed", t.inherited, format!("{p}  (e to change)")),
+                    (None, None) => {
+                        missing = true;
+                        ("missing ", t.status_error, "press e to type it".to_string())
+                    }
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{label} "), style),
+                    Span::styled(format!("{key}: "), t.key),
+                    Span::styled(v(text), t.base),
+                ]));
+                for w in wrap(&format!("         {prompt}"), width) {
+                    lines.push(Line::from(Span::styled(w, t.dim)));
+                }
+            }
+            let impact = app.fix.impact.get(&(item.finding, item.placement));
+            if missing {
+                // Without the value there is no plan, so no impact to show.
+                lines.push(Line::from(Span::styled(
+                    "the hops it changes show once the value is typed",
+                    t.dim,
+                )));
+            } else if let Some(impact) = impact {
+                let text = format!("changes {} hop(s): {}", impact.len(), impact.join(", "));
+                for w in wrap(&text, width) {
+                    lines.push(Line::from(Span::styled(w, t.inherited)));
+                }
+            }
+        }
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(framed(ui, "What this fix does".into(), false))
+            .style(t.base),
+        parts[1],
+    );
+}
+
+/// The value being typed: its prompt, wrapped, above a one-line input; the
+/// keys that answer it on the frame, where they are never cut off.
+pub fn value_field(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
+    let t = ui.theme;
+    let Some(field) = &app.fix.field else { return };
+    let width = area.width.saturating_sub(6) as usize;
+    let prompt: Vec<Line> = wrap(&field.prompt, width)
+        .into_iter()
+        .take(3)
+        .map(|w| Line::from(Span::styled(w, t.dim)))
+        .collect();
+    let h = (prompt.len() as u16 + 3).min(area.height);
+    let r = Rect::new(
+        area.x + 2,
+        area.y + area.height.saturating_sub(h + 1),
+        area.width.saturating_sub(4),
+        h,
+    );
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border_focus)
+        .title(Span::styled(" Type the value ", t.title))
+        .title_bottom(Line::from(vec![
+            Span::styled(" Enter", t.key),
+            Span::styled(" set · ", t.key_desc),
+            Span::styled("Esc", t.key),
+            Span::styled(" cancel ", t.key_desc),
+        ]));
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Min(0), Constraint::Length(1)])
+        .split(inner);
+    f.render_widget(Paragraph::new(prompt).style(t.base), rows[0]);
+    let mut input = field.area.clone();
+    input.set_style(t.base);
+    input.set_cursor_style(t.selection);
+    f.render_widget(&input, rows[1]);
+}

@@ -1,0 +1,273 @@
+//! Pieces every screen shares: the header and footer, frames, popups
+//! (help, the save question), layout helpers, and the last guard that
+//! keeps control characters off the terminal.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::action::Screen;
+use super::app::App;
+use super::clip::clip_line;
+use super::keymap;
+use super::text::wrap;
+use super::theme::Theme;
+use super::ui::Ui;
+use crate::rules::Severity;
+
+pub fn severity_style(t: &Theme, s: Severity) -> Style {
+    match s {
+        Severity::Error => t.severity_error,
+        Severity::High => t.severity_high,
+        Severity::Medium => t.severity_medium,
+        Severity::Low => t.severity_low,
+        Severity::Info => t.severity_info,
+    }
+}
+
+pub fn badge(s: Option<Severity>) -> &'static str {
+    match s {
+        Some(Severity::Error) => "ERROR",
+        Some(Severity::High) => "HIGH",
+        Some(Severity::Medium) => "MED",
+        Some(Severity::Low) => "LOW",
+        Some(Severity::Info) => "INFO",
+        None => "ok",
+    }
+}
+
+/// The last guard between untrusted text and the terminal: the widgets
+/// above show control characters as visible escapes; a cell that still
+/// holds one (or a bidi override) shows `\u{fffd}` instead, so nothing
+/// from a config, a dump or a server reaches the terminal as a control.
+pub fn scrub(buf: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buf.content {
+        if cell.symbol().chars().any(crate::visible::is_unsafe) {
+            cell.set_symbol("\u{fffd}");
+        }
+    }
+}
+
+/// Header, body and footer.
+pub(crate) fn frame_rows(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+/// The hop list, and beside it the selected hop on a wide screen.
+pub(crate) fn list_split(body: Rect) -> (Rect, Option<Rect>) {
+    if body.width >= 150 {
+        let [hops, side] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(body);
+        (hops, Some(side))
+    } else {
+        (body, None)
+    }
+}
+
+/// The fix screen: the fixes above, what the selected one does below.
+pub(crate) fn fix_split(body: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body)
+}
+
+/// The first of `len` rows a table `height` rows tall (frame included,
+/// `head` header rows) shows so that row `cursor` is in sight: how the
+/// list builds its window, and how ratatui scrolls a fresh table state.
+pub(crate) fn window(cursor: usize, len: usize, height: u16, head: u16) -> (usize, usize) {
+    let visible = (height.saturating_sub(2 + head) as usize).max(1);
+    (cursor.saturating_sub(visible - 1).min(len), visible)
+}
+
+pub(crate) fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+    let t = ui.theme;
+    // Most telling first: a long path must not push the counts off an
+    // 80-column screen.
+    let mut spans = vec![
+        Span::styled(" hopscope ", t.title.add_modifier(Modifier::BOLD)),
+        Span::styled(format!("│ {} hops ", app.model.hops.len()), t.base),
+    ];
+    let counts = app.severity_counts();
+    if counts.is_empty() {
+        spans.push(Span::styled("│ no findings ", t.ok));
+    } else {
+        spans.push(Span::styled("│ ", t.base));
+        for (s, n) in counts {
+            spans.push(Span::styled(format!("{n} {s} "), severity_style(t, s)));
+        }
+    }
+    // Load errors stay visible after the first key clears the status line.
+    let errors = app.model.errors().count();
+    if errors > 0 {
+        spans.push(Span::styled(
+            format!("│ {errors} load error(s): E "),
+            t.status_error,
+        ));
+    }
+    if app.screen() != Screen::List {
+        spans.push(Span::styled(format!("│ {} ", app.screen().title()), t.dim));
+    }
+    spans.push(Span::styled(v(format!("│ {} ", app.label)), t.base));
+    // The version goes whole or not at all; anything else too long ends
+    // in `…`.
+    let version = Span::styled(format!("│ nginx {} ", app.model.version), t.dim);
+    let used: usize = spans.iter().map(Span::width).sum();
+    if used + version.width() <= r.width as usize {
+        spans.push(version);
+    }
+    let line = clip_line(Line::from(spans), r.width as usize);
+    f.render_widget(Paragraph::new(line).style(t.base), r);
+}
+
+pub(crate) fn footer(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+    let t = ui.theme;
+    let line = if app.filtering {
+        Line::from(vec![
+            Span::styled("/", t.key),
+            Span::styled(v(app.filter.clone()), t.base),
+            Span::styled("▏ Enter keep · Esc clear", t.dim),
+        ])
+    } else if let Some(s) = &app.status {
+        Line::from(Span::styled(
+            v(format!(" {}", s.text)),
+            if s.error {
+                t.status_error
+            } else {
+                t.status_info
+            },
+        ))
+    } else {
+        // Whole hints only: on a narrow screen the last ones go first, but
+        // help and quit always stay.
+        let mut hints: Vec<_> = keymap::bindings(app.screen()).filter(|b| b.hint).collect();
+        let width = |hints: &[&keymap::Binding]| -> usize {
+            hints
+                .iter()
+                .map(|b| Line::from(format!(" {} {} ", b.keys, b.short)).width())
+                .sum()
+        };
+        while width(&hints) > r.width as usize {
+            match hints.iter().rposition(|b| !matches!(b.keys, "?" | "q")) {
+                Some(i) => drop(hints.remove(i)),
+                None => break,
+            }
+        }
+        let mut spans = Vec::new();
+        for b in hints {
+            spans.push(Span::styled(format!(" {}", b.keys), t.key));
+            spans.push(Span::styled(format!(" {} ", b.short), t.key_desc));
+        }
+        Line::from(spans)
+    };
+    // The filter being typed is left whole, so its cursor stays in sight.
+    let line = if app.filtering {
+        line
+    } else {
+        clip_line(line, r.width as usize)
+    };
+    f.render_widget(Paragraph::new(line).style(t.base), r);
+}
+
+pub(crate) fn framed<'a>(ui: &Ui, title: String, focus: bool) -> Block<'a> {
+    let t = ui.theme;
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focus { t.border_focus } else { t.border })
+        .title(Span::styled(format!(" {title} "), t.title))
+}
+
+/// The first line a framed view of `len` lines shows when scrolled to
+/// `scroll`: never past the point where the last line is at the bottom
+/// (the terminal may have grown since the scroll was set).
+pub(crate) fn top_line(scroll: usize, len: usize, r: Rect) -> usize {
+    scroll.min(len.saturating_sub(r.height.saturating_sub(2) as usize))
+}
+
+pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+pub(crate) fn help(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
+    let t = ui.theme;
+    let binds: Vec<_> = keymap::bindings(app.screen()).collect();
+    let r = centered(area, 76, binds.len() as u16 + 4);
+    f.render_widget(Clear, r);
+    let lines: Vec<Line> = binds
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(format!("{:>9}  ", b.keys), t.key),
+                Span::styled(b.desc, t.key_desc),
+            ])
+        })
+        .collect();
+    let title = format!("Keys: {} (any key closes)", app.screen().title());
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(framed(ui, title, true))
+            .style(t.base),
+        r,
+    );
+}
+
+pub(crate) fn confirm(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
+    let t = ui.theme;
+    let files: Vec<String> = app
+        .diff
+        .changed
+        .iter()
+        .map(|(id, _)| app.model.config.file(*id).name.clone())
+        .collect();
+    let width = 64.min(area.width).saturating_sub(2) as usize;
+    let (question, how) = match &app.server {
+        Some(host) => (
+            format!("Write {} file(s) on {host}?", files.len()),
+            "On the server: a backup of each (FILE.hopscope.bak), then nginx -t; \
+             if it fails, every file is put back. nginx is not reloaded.",
+        ),
+        None => (
+            format!("Write {} file(s)?", files.len()),
+            "A backup of each is kept (FILE.hopscope.bak).",
+        ),
+    };
+    let mut lines = vec![Line::from(Span::styled(v(question), t.title))];
+    for w in wrap(&files.join(", "), width) {
+        lines.push(Line::from(Span::styled(w, t.base)));
+    }
+    for w in wrap(how, width) {
+        lines.push(Line::from(Span::styled(w, t.dim)));
+    }
+    // The answer keys on their own line: never cut off.
+    lines.push(Line::from(vec![
+        Span::styled("y", t.key),
+        Span::styled(" write · ", t.key_desc),
+        Span::styled("any other key", t.key),
+        Span::styled(" cancel", t.key_desc),
+    ]));
+    let r = centered(area, 64, lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(framed(ui, "Save".into(), true))
+            .style(t.base),
+        r,
+    );
+}
+
+/// Untrusted text for a span: control characters as visible escapes.
+pub(crate) fn v(text: impl AsRef<str>) -> String {
+    crate::visible::visible(text.as_ref()).into_owned()
+}
