@@ -459,7 +459,7 @@ pub fn run(cli: Cli) -> ExitCode {
 /// The terminal UI.
 fn tui(cli: &Cli) -> ExitCode {
     use crate::tui::theme::{self, Theme};
-    let config = match theme::theme_from_config() {
+    let config = match crate::config::theme() {
         Ok(c) => c,
         Err(e) => {
             say!("hopscope: error: {e}");

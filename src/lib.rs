@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod conf;
+pub mod config;
 pub mod demo;
 pub mod fix;
 pub mod model;
