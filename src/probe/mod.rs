@@ -49,6 +49,15 @@
 //!   for nginx; the probe contacts the first address only.
 //! - CRLs, password files and per-request (variable) names, certificates
 //!   and targets are left out, with a note.
+//!
+//! # Files the configuration names
+//!
+//! Client certificates and keys, CA and CRL files and `unix:` peers are
+//! used only when they are this machine's ([`LocalFiles`]): a tree loaded
+//! from disk, or `--local-files`. A dump, standard input, a server over ssh
+//! or the demo name another machine's files; using them here would present
+//! this machine's client key to a peer the configuration chose. They are
+//! left out, with a note per peer, and unix peers are not contacted.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -64,7 +73,87 @@ use openssl::ssl::{
 use openssl::x509::{X509Ref, X509VerifyResult};
 use serde::Serialize;
 
+use crate::conf::Origin;
 use crate::model::{Hop, Model, Module};
+
+/// Whether the files and unix sockets a configuration names are this
+/// machine's.
+///
+/// A configuration that came from elsewhere (an `nginx -T` dump, standard
+/// input, a server over ssh, the demo) names paths on *its* machine. Using
+/// them here would present this machine's client key (say
+/// `/home/op/.ssh/id_client.key`) to a peer that configuration chose, and
+/// connect to this machine's sockets (`unix:/run/docker.sock`). So the probe
+/// reads certificate, key and CA files and connects to unix sockets only
+/// for a tree loaded from disk, or when the operator says the files are
+/// local (`--local-files`); otherwise it leaves them out and says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalFiles {
+    /// The named files and sockets are this machine's: use them.
+    Use,
+    /// They are not known to be: leave them out, saying where the
+    /// configuration came from.
+    Refuse(Source),
+}
+
+/// Where a configuration came from, when not from this machine's disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// `nginx -T` output (a file or standard input).
+    Dump,
+    /// A configuration file on standard input.
+    Stdin,
+    /// A server's configuration over ssh.
+    Remote,
+    /// The built-in demo.
+    Demo,
+}
+
+impl Source {
+    fn says(self) -> &'static str {
+        match self {
+            Source::Dump => "the config came from a dump",
+            Source::Stdin => "the config came from standard input",
+            Source::Remote => "the config came from the server over ssh",
+            Source::Demo => "the config is the built-in demo",
+        }
+    }
+}
+
+impl LocalFiles {
+    /// What the model's origin allows: a tree loaded from this machine's
+    /// disk uses its files; a dump, standard input or the demo do not.
+    /// (A model loaded over ssh is a dump; callers that know the
+    /// configuration came over ssh say so with [`LocalFiles::remote`].)
+    pub fn of(model: &Model) -> LocalFiles {
+        match model.config.origin {
+            Origin::Disk if model.config.files.first().is_some_and(|f| f.on_disk) => {
+                LocalFiles::Use
+            }
+            Origin::Disk => LocalFiles::Refuse(Source::Stdin),
+            Origin::Dump => LocalFiles::Refuse(Source::Dump),
+            Origin::Demo => LocalFiles::Refuse(Source::Demo),
+        }
+    }
+
+    /// For a configuration fetched from a server over ssh.
+    pub fn remote() -> LocalFiles {
+        LocalFiles::Refuse(Source::Remote)
+    }
+
+    /// The policy for a probe: `asked` (`--local-files`) wins; otherwise a
+    /// configuration over ssh never uses local files, and anything else
+    /// follows [`LocalFiles::of`].
+    pub fn choose(model: &Model, remote: bool, asked: bool) -> LocalFiles {
+        if asked {
+            LocalFiles::Use
+        } else if remote {
+            LocalFiles::remote()
+        } else {
+            LocalFiles::of(model)
+        }
+    }
+}
 
 /// How to probe.
 #[derive(Clone, Copy, Debug)]
@@ -230,9 +319,11 @@ fn has_port(addr: &str) -> bool {
 /// One peer to probe: hop index, peer, the hop's plan and context.
 type Job = (usize, String, Arc<Plan>, Arc<Result<SslContext, String>>);
 
-/// Probes the given hops (all when `only` is empty), bounded in concurrency.
+/// Probes the given hops (all when `only` is empty), bounded in concurrency,
+/// using the files the configuration names only when the model's origin
+/// allows it ([`LocalFiles::of`]).
 pub fn probe(model: &Model, only: &[String], opts: Options) -> Vec<PeerResult> {
-    prepare(model, only).run(opts)
+    prepare(model, only, LocalFiles::of(model)).run(opts)
 }
 
 /// The work of a probe, resolved from the model up front: it owns
@@ -246,8 +337,10 @@ pub struct Prepared {
     order: Vec<String>,
 }
 
-/// Resolves what probing the given hops (all when `only` is empty) takes.
-pub fn prepare(model: &Model, only: &[String]) -> Prepared {
+/// Resolves what probing the given hops (all when `only` is empty) takes;
+/// `files` says whether the files and unix sockets the configuration names
+/// may be used on this machine.
+pub fn prepare(model: &Model, only: &[String], files: LocalFiles) -> Prepared {
     let mut jobs: Vec<(usize, String)> = Vec::new();
     let mut out: Vec<PeerResult> = Vec::new();
     for (i, hop) in model.hops.iter().enumerate() {
@@ -279,7 +372,7 @@ pub fn prepare(model: &Model, only: &[String]) -> Prepared {
             let plan = Arc::clone(
                 by_hop
                     .entry(i)
-                    .or_insert_with(|| Arc::new(Plan::for_hop(model, &model.hops[i]))),
+                    .or_insert_with(|| Arc::new(Plan::for_hop(model, &model.hops[i], files))),
             );
             let ctx = Arc::clone(
                 contexts
@@ -354,44 +447,79 @@ struct Plan {
     protocols: Vec<String>,
     ciphers: Option<String>,
     ca: Option<PathBuf>,
+    /// Why the hop's CA is not used (the configuration is not local).
+    ca_left_out: Option<String>,
     depth: u32,
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
     alpn_h2: bool,
+    /// Whether the named files and unix sockets may be used.
+    files: LocalFiles,
     notes: Vec<String>,
 }
 
+/// A file setting of a hop, as the probe may use it.
+enum FileSetting {
+    /// Not set (or empty).
+    Unset,
+    /// Set, but left out; a note says why.
+    LeftOut,
+    /// Set, and not read: the configuration is not local. (name, path)
+    NotLocal(String, PathBuf),
+    /// A file on this machine.
+    Path(PathBuf),
+}
+
+/// A file a hop's setting names. Nothing on this machine is looked at
+/// unless `files` allows it.
 fn file_setting(
     model: &Model,
     hop: &Hop,
     suffix: &str,
+    files: LocalFiles,
     notes: &mut Vec<String>,
-) -> Option<PathBuf> {
-    let s = hop.setting(suffix)?;
-    let v = s.value.as_deref().filter(|v| !v.is_empty())?;
+) -> FileSetting {
+    let Some(s) = hop.setting(suffix) else {
+        return FileSetting::Unset;
+    };
+    let Some(v) = s.value.as_deref().filter(|v| !v.is_empty()) else {
+        return FileSetting::Unset;
+    };
     if v.contains('$') {
         notes.push(format!("{} has variables ({v}): left out", s.name));
-        return None;
+        return FileSetting::LeftOut;
     }
     let path = if Path::new(v).is_absolute() {
         PathBuf::from(v)
     } else {
         model.config.prefix.join(v)
     };
+    if let LocalFiles::Refuse(_) = files {
+        return FileSetting::NotLocal(s.name.to_string(), path);
+    }
     if path.is_file() {
-        Some(path)
+        FileSetting::Path(path)
     } else {
         notes.push(format!(
             "{} {} is not on this machine: left out",
             s.name,
             path.display()
         ));
-        None
+        FileSetting::LeftOut
+    }
+}
+
+impl FileSetting {
+    fn path(self) -> Option<PathBuf> {
+        match self {
+            FileSetting::Path(p) => Some(p),
+            _ => None,
+        }
     }
 }
 
 impl Plan {
-    fn for_hop(model: &Model, hop: &Hop) -> Plan {
+    fn for_hop(model: &Model, hop: &Hop, files: LocalFiles) -> Plan {
         let mut notes = Vec::new();
         let value = |suffix: &str| {
             hop.setting(suffix)
@@ -411,14 +539,44 @@ impl Plan {
         let depth = value("_verify_depth")
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(1);
-        let ca = file_setting(model, hop, "_trusted_certificate", &mut notes);
-        if file_setting(model, hop, "_crl", &mut notes).is_some() {
-            notes.push(
+        let why = match files {
+            LocalFiles::Use => "",
+            LocalFiles::Refuse(source) => source.says(),
+        };
+        let mut ca_left_out = None;
+        let ca = match file_setting(model, hop, "_trusted_certificate", files, &mut notes) {
+            FileSetting::NotLocal(name, path) => {
+                notes.push(format!(
+                    "{name} {} not read: {why}; verification is checked against the system CA bundle instead (pass --local-files to use this machine's files)",
+                    path.display()
+                ));
+                ca_left_out = Some(format!("the hop's CA was not read: {why}"));
+                None
+            }
+            other => other.path(),
+        };
+        match file_setting(model, hop, "_crl", files, &mut notes) {
+            FileSetting::Path(_) | FileSetting::NotLocal(..) => notes.push(
                 "the probe does not check the CRL: a revoked certificate still passes here".into(),
-            );
+            ),
+            FileSetting::Unset | FileSetting::LeftOut => {}
         }
-        let cert = file_setting(model, hop, "_certificate", &mut notes);
-        let key = file_setting(model, hop, "_certificate_key", &mut notes);
+        let cert = file_setting(model, hop, "_certificate", files, &mut notes);
+        let key = file_setting(model, hop, "_certificate_key", files, &mut notes);
+        let named: Vec<String> = [&cert, &key]
+            .iter()
+            .filter_map(|f| match f {
+                FileSetting::NotLocal(name, path) => Some(format!("{name} {}", path.display())),
+                _ => None,
+            })
+            .collect();
+        if !named.is_empty() {
+            notes.push(format!(
+                "client certificate not presented: {why}; pass --local-files to use this machine's files ({})",
+                named.join(", ")
+            ));
+        }
+        let (cert, key) = (cert.path(), key.path());
         if hop
             .setting("_password_file")
             .and_then(|s| s.value.as_ref())
@@ -441,10 +599,12 @@ impl Plan {
                 .collect(),
             ciphers: value("_ciphers"),
             ca,
+            ca_left_out,
             depth,
             cert,
             key,
             alpn_h2: hop.module == Module::Grpc,
+            files,
             notes,
         }
     }
@@ -645,6 +805,15 @@ fn probe_peer(
     if let Some(n) = &plan.sni_note {
         r.notes.push(n.clone());
     }
+    if let (LocalFiles::Refuse(source), true) = (plan.files, peer.starts_with("unix:")) {
+        r.probeable = false;
+        r.error = Some(format!(
+            "not probed: {peer} is a unix socket on the machine the config describes, and {}; pass --local-files to connect to this machine's sockets",
+            source.says()
+        ));
+        r.millis = start.elapsed().as_millis() as u64;
+        return r;
+    }
     let result = match ctx {
         Ok(ctx) => handshake(plan, ctx, peer, opts, &mut r),
         Err(e) => Err(e.clone()),
@@ -788,10 +957,13 @@ fn handshake(
         .map(|_| !errs.iter().any(|(code, _, _)| *code == HOSTNAME_MISMATCH));
     let against = match &plan.ca {
         Some(ca) => format!("{} (the hop's CA), depth {}", ca.display(), plan.depth),
-        None => format!(
-            "the system CA bundle (the hop names no CA), depth {}",
-            plan.depth
-        ),
+        None => match &plan.ca_left_out {
+            Some(why) => format!("the system CA bundle ({why}), depth {}", plan.depth),
+            None => format!(
+                "the system CA bundle (the hop names no CA), depth {}",
+                plan.depth
+            ),
+        },
     };
     let mut problems: Vec<String> = errs
         .iter()
