@@ -761,7 +761,8 @@ pub struct ProbeArgs {
     /// Probe only this hop, by id FILE:LINE (repeatable).
     #[arg(long, value_name = "ID")]
     pub hop: Vec<String>,
-    /// Seconds to wait for each peer (connect and handshake).
+    /// Seconds each peer gets in all: connect, handshake and the wait for a
+    /// refusal after it (one deadline, however slowly the peer answers).
     #[arg(long, value_name = "S", default_value_t = 5.0)]
     pub timeout: f64,
     /// How many peers to probe at once.

@@ -22,7 +22,8 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::fs;
-use std::net::TcpStream;
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -354,4 +355,117 @@ fn dump_does_not_connect_to_local_unix_sockets() {
     assert_eq!(r.len(), 2, "{}", run.stdout);
     assert!(r.iter().all(|x| x["probeable"] == true), "{}", run.stdout);
     assert_eq!(sock.accepted.load(Ordering::SeqCst), 2);
+}
+
+// ---------------------------------------------------------------------------
+// 2. One deadline per peer
+// ---------------------------------------------------------------------------
+
+/// A TCP listener that answers every connection with the start of a TLS
+/// record, then one more byte every second, until dropped.
+struct Trickle {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Trickle {
+    fn new() -> Trickle {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let st = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            let mut writers = Vec::new();
+            while !st.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        let st = Arc::clone(&st);
+                        writers.push(thread::spawn(move || {
+                            // handshake record, TLS 1.2, 16 KiB; a ServerHello
+                            // of 16380 bytes: a byte a second never ends it
+                            let head = [0x16u8, 0x03, 0x03, 0x40, 0x00, 0x02, 0x00, 0x3f, 0xfc];
+                            let mut i = 0usize;
+                            while !st.load(Ordering::Relaxed) {
+                                let b = head.get(i).copied().unwrap_or(0);
+                                if conn.write_all(&[b]).is_err() {
+                                    return;
+                                }
+                                i += 1;
+                                // one byte a second, stopping promptly
+                                for _ in 0..10 {
+                                    if st.load(Ordering::Relaxed) {
+                                        return;
+                                    }
+                                    thread::sleep(Duration::from_millis(100));
+                                }
+                            }
+                        }));
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(10)),
+                }
+            }
+            for w in writers {
+                let _ = w.join();
+            }
+        });
+        Trickle {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Trickle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A peer that sends a byte every second never lets a per-read timeout of
+/// 2 s expire; the per-peer deadline ends it.
+#[test]
+fn trickling_peer_hits_the_deadline() {
+    let trickle = Trickle::new();
+    let prefix = Prefix::new("sec-trickle");
+    prefix.write(
+        "nginx.conf",
+        &format!(
+            "events {{}}\nhttp {{\n  server {{\n    location / {{\n      \
+             proxy_pass https://127.0.0.1:{}/;\n    }}\n  }}\n}}\n",
+            trickle.port
+        ),
+    );
+    let conf = prefix.conf_path().display().to_string();
+    let run = probe(&[&conf, "--timeout", "2", "--format", "json"], None);
+    assert!(
+        run.elapsed < Duration::from_secs(15),
+        "one trickling peer with --timeout 2 took {:?}",
+        run.elapsed
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let r = results(&run);
+    assert_eq!(r.len(), 1, "{}", run.stdout);
+    assert_eq!(r[0]["connected"], false, "{}", r[0]);
+    let e = r[0]["error"].as_str().unwrap_or("");
+    assert!(e.contains("deadline exceeded after 2 s"), "{}", r[0]);
+    let ms = r[0]["millis"].as_u64().unwrap_or(u64::MAX);
+    assert!(
+        (1500..8000).contains(&ms),
+        "the peer took {ms} ms: {}",
+        r[0]
+    );
+    // The text says it too.
+    let run = probe(&[&conf, "--timeout", "2"], None);
+    assert!(
+        run.stdout.contains("deadline exceeded after 2 s"),
+        "{}",
+        run.stdout
+    );
+    drop(trickle);
 }

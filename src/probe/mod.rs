@@ -11,7 +11,10 @@
 //! says whether the hop *would* pass with verification on.
 //!
 //! Only the peers the configuration names are contacted, at most
-//! `concurrency` at a time, each within `timeout`.
+//! `concurrency` at a time. Each peer has one deadline, `timeout` from its
+//! start, for name resolution, connect, handshake and the wait after it: a
+//! peer that answers a byte at a time ends with "deadline exceeded after
+//! N s" instead of holding the probe.
 //!
 //! After the handshake the probe waits briefly (as long as the handshake
 //! took, at least 100 ms, at most `timeout`) for a refusal that comes only
@@ -814,8 +817,9 @@ fn probe_peer(
         r.millis = start.elapsed().as_millis() as u64;
         return r;
     }
+    let deadline = Deadline::new(start, opts.timeout);
     let result = match ctx {
-        Ok(ctx) => handshake(plan, ctx, peer, opts, &mut r),
+        Ok(ctx) => handshake(plan, ctx, peer, deadline, &mut r),
         Err(e) => Err(e.clone()),
     };
     if let Err(e) = result {
@@ -825,81 +829,165 @@ fn probe_peer(
     r
 }
 
+/// The one deadline of a peer: connect, handshake and the wait after it
+/// all fit in `timeout` from the start of the peer's probe. A per-read
+/// timeout alone let a peer that trickles a byte at a time hold the probe
+/// forever.
+#[derive(Clone, Copy, Debug)]
+struct Deadline {
+    at: Instant,
+    timeout: Duration,
+}
+
+impl Deadline {
+    fn new(start: Instant, timeout: Duration) -> Deadline {
+        Deadline {
+            at: start + timeout,
+            timeout,
+        }
+    }
+
+    /// The time left, or None when it has passed.
+    fn left(&self) -> Option<Duration> {
+        self.at
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    }
+
+    /// The result of a peer that ran out of time, and what it was doing.
+    fn exceeded(&self, doing: &str) -> String {
+        let t = self.timeout.as_secs_f32();
+        format!(
+            "deadline exceeded after {t} s: {doing} within {t} s (the probe gives each peer {t} s in all: connect, handshake and the wait after it)"
+        )
+    }
+}
+
 /// A stream to the peer: TCP, or a unix socket.
-enum Conn {
+enum Stream {
     Tcp(TcpStream),
     Unix(std::os::unix::net::UnixStream),
 }
 
+/// A stream whose every read and write ends by `until`: each one waits at
+/// most for the time left, and none starts once it has passed.
+struct Conn {
+    stream: Stream,
+    until: Instant,
+}
+
 impl Conn {
-    fn set_read_timeout(&self, d: Duration) {
-        let _ = match self {
-            Conn::Tcp(s) => s.set_read_timeout(Some(d)),
-            Conn::Unix(s) => s.set_read_timeout(Some(d)),
-        };
+    /// The time left before `until`, set as the socket's timeouts.
+    fn arm(&self) -> std::io::Result<()> {
+        let left = self
+            .until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "the peer's deadline passed")
+            })?;
+        match &self.stream {
+            Stream::Tcp(s) => {
+                s.set_read_timeout(Some(left))?;
+                s.set_write_timeout(Some(left))
+            }
+            Stream::Unix(s) => {
+                s.set_read_timeout(Some(left))?;
+                s.set_write_timeout(Some(left))
+            }
+        }
     }
 }
 
 impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Conn::Tcp(s) => s.read(buf),
-            Conn::Unix(s) => s.read(buf),
+        self.arm()?;
+        match &mut self.stream {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
         }
     }
 }
 
 impl Write for Conn {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Conn::Tcp(s) => s.write(buf),
-            Conn::Unix(s) => s.write(buf),
+        self.arm()?;
+        match &mut self.stream {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Conn::Tcp(s) => s.flush(),
-            Conn::Unix(s) => s.flush(),
+        match &mut self.stream {
+            Stream::Tcp(s) => s.flush(),
+            Stream::Unix(s) => s.flush(),
         }
     }
 }
 
-fn connect(peer: &str, timeout: Duration, r: &mut PeerResult) -> Result<Conn, String> {
+/// The first address of `peer`, within the deadline: a name is resolved on
+/// its own thread, so a slow resolver (a name the configuration chose)
+/// cannot hold the peer past it.
+fn resolve(peer: &str, deadline: Deadline) -> Result<SocketAddr, String> {
+    if let Ok(addr) = peer.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let left = deadline
+        .left()
+        .ok_or_else(|| deadline.exceeded(&format!("{peer} was not resolved")))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = peer.to_string();
+    std::thread::Builder::new()
+        .name("probe-resolve".into())
+        .spawn(move || {
+            let _ = tx.send(
+                name.to_socket_addrs()
+                    .map(|a| a.collect::<Vec<SocketAddr>>()),
+            );
+        })
+        .map_err(|e| format!("cannot resolve {peer}: {e}"))?;
+    let addrs = match rx.recv_timeout(left) {
+        Ok(r) => r.map_err(|e| format!("cannot resolve {peer}: {e}"))?,
+        Err(_) => return Err(deadline.exceeded(&format!("{peer} was not resolved"))),
+    };
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| format!("{peer} resolves to no address"))
+}
+
+fn connect(peer: &str, deadline: Deadline, r: &mut PeerResult) -> Result<Conn, String> {
     if let Some(path) = peer.strip_prefix("unix:") {
         let s = std::os::unix::net::UnixStream::connect(path)
             .map_err(|e| format!("cannot connect to {path}: {e}"))?;
-        let _ = s.set_read_timeout(Some(timeout));
-        let _ = s.set_write_timeout(Some(timeout));
         r.address = Some(format!("unix:{path}"));
-        return Ok(Conn::Unix(s));
+        return Ok(Conn {
+            stream: Stream::Unix(s),
+            until: deadline.at,
+        });
     }
-    let addrs: Vec<SocketAddr> = peer
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {peer}: {e}"))?
-        .collect();
-    let addr = *addrs
-        .first()
-        .ok_or_else(|| format!("{peer} resolves to no address"))?;
+    let addr = resolve(peer, deadline)?;
     r.address = Some(addr.to_string());
-    let s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| match e.kind() {
+    let no_answer = || deadline.exceeded(&format!("no answer from {addr}"));
+    let left = deadline.left().ok_or_else(no_answer)?;
+    let s = TcpStream::connect_timeout(&addr, left).map_err(|e| match e.kind() {
         std::io::ErrorKind::ConnectionRefused => {
             format!("connection refused by {addr}: nothing listens there")
         }
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-            format!("no answer from {addr} within {} s", timeout.as_secs_f32())
-        }
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => no_answer(),
         _ => format!("cannot connect to {addr}: {e}"),
     })?;
-    let _ = s.set_read_timeout(Some(timeout));
-    let _ = s.set_write_timeout(Some(timeout));
-    Ok(Conn::Tcp(s))
+    Ok(Conn {
+        stream: Stream::Tcp(s),
+        until: deadline.at,
+    })
 }
 
 fn handshake(
     plan: &Plan,
     ctx: &SslContext,
     peer: &str,
-    opts: Options,
+    deadline: Deadline,
     r: &mut PeerResult,
 ) -> Result<(), String> {
     // Only the address part names the peer (`host:port weight=2` is split
@@ -924,10 +1012,28 @@ fn handshake(
         ssl.param_mut().set_host(name).map_err(|e| e.to_string())?;
     }
     let start = Instant::now();
-    let conn = connect(peer, opts.timeout, r)?;
-    let mut stream = match ssl.connect(conn) {
+    let conn = connect(peer, deadline, r)?;
+    let mut attempt = ssl.connect(conn);
+    // A read that timed out early (before the deadline) goes on.
+    while let Err(HandshakeError::WouldBlock(mid)) = attempt {
+        if deadline.left().is_none() {
+            attempt = Err(HandshakeError::WouldBlock(mid));
+            break;
+        }
+        attempt = mid.handshake();
+    }
+    let mut stream = match attempt {
         Ok(s) => s,
         Err(HandshakeError::Failure(mid)) => {
+            let timed_out = mid.error().io_error().is_some_and(|e| {
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                )
+            });
+            if timed_out || deadline.left().is_none() {
+                return Err(deadline.exceeded("the handshake did not finish"));
+            }
             let text = mid
                 .error()
                 .ssl_error()
@@ -936,10 +1042,7 @@ fn handshake(
             return Err(explain_failure(&text, plan.sni.is_some()));
         }
         Err(HandshakeError::WouldBlock(_)) => {
-            return Err(format!(
-                "the handshake did not finish within {} s",
-                opts.timeout.as_secs_f32()
-            ))
+            return Err(deadline.exceeded("the handshake did not finish"))
         }
         Err(HandshakeError::SetupFailure(e)) => return Err(e.to_string()),
     };
@@ -1001,10 +1104,19 @@ fn handshake(
     // connection after the handshake. nginx sends its request and reads
     // that refusal (502), so wait briefly for it: about as long as the
     // handshake took (a round trip or more), at least 100 ms.
-    let wait = start
+    // The wait ends by the peer's deadline too.
+    let wanted = start
         .elapsed()
         .max(Duration::from_millis(100))
-        .min(opts.timeout);
+        .min(deadline.timeout);
+    let wait = deadline.left().unwrap_or_default().min(wanted);
+    if wait < wanted {
+        r.notes.push(format!(
+            "the wait for a refusal after the handshake was cut to {} ms by the peer's deadline ({} s)",
+            wait.as_millis(),
+            deadline.timeout.as_secs_f32()
+        ));
+    }
     if let Some(e) = refused_after_handshake(&mut stream, wait, plan.sni.is_some()) {
         r.connected = false;
         return Err(e);
@@ -1021,7 +1133,8 @@ fn refused_after_handshake(
     sni_sent: bool,
 ) -> Option<String> {
     use openssl::ssl::ErrorCode;
-    stream.get_ref().set_read_timeout(wait);
+    let conn = stream.get_mut();
+    conn.until = conn.until.min(Instant::now() + wait);
     let mut buf = [0u8; 1];
     let e = match stream.ssl_read(&mut buf) {
         Ok(_) => return None,
