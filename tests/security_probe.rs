@@ -469,3 +469,93 @@ fn trickling_peer_hits_the_deadline() {
     );
     drop(trickle);
 }
+
+// ---------------------------------------------------------------------------
+// 3. Control characters from the peer and the configuration
+// ---------------------------------------------------------------------------
+
+const ESC: char = '\u{1b}';
+const RLO: char = '\u{202e}';
+
+/// A certificate whose subject (and, self-signed, issuer) holds ESC and a
+/// bidi override, and a dump whose file name holds them: the text output
+/// shows escapes; the JSON keeps the characters.
+#[test]
+fn probe_text_escapes_peer_and_config_text() {
+    let prefix = Prefix::new("sec-escape");
+    let dir = prefix.path();
+    let cn = format!("evil{ESC}]0;owned\u{7}{ESC}[2J{RLO}gnp.test");
+    let out = Command::new(openssl_bin())
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "evil.key",
+            "-out",
+            "evil.crt",
+            "-days",
+            "2",
+            "-utf8",
+            "-subj",
+            &format!("/CN={cn}"),
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl req");
+    assert!(
+        out.status.success(),
+        "openssl req: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = SServer::start(dir, &dir.join("evil.crt"), &dir.join("evil.key"), &[]);
+    let name = format!("/etc/nginx/{ESC}[31m{RLO}evil.conf");
+    let conf = format!(
+        "events {{}}\nhttp {{\n  server {{\n    location / {{\n      \
+         proxy_pass https://127.0.0.1:{}/;\n    }}\n  }}\n}}\n",
+        s.port
+    );
+    let dump_text = dump(&name, &conf).into_bytes();
+
+    // JSON: the certificate really carries the characters.
+    let run = probe(
+        &["-", "--format", "json", "--timeout", "5"],
+        Some(dump_text.clone()),
+    );
+    let r = results(&run);
+    assert_eq!(r.len(), 1, "{}", run.stdout);
+    let subject = r[0]["chain"][0]["subject"].as_str().unwrap_or("");
+    assert!(
+        subject.contains(ESC) && subject.contains(RLO),
+        "the test certificate must carry ESC and U+202E: {}",
+        r[0]
+    );
+    assert!(r[0]["hop"].as_str().unwrap_or("").contains(ESC), "{}", r[0]);
+
+    // Text: escapes, never the characters.
+    let run = probe(&["-", "--timeout", "5"], Some(dump_text));
+    let text = &run.stdout;
+    assert!(text.contains("cert 0:"), "{text}");
+    assert!(
+        !text.contains(ESC) && !text.contains(RLO) && !text.bytes().any(|b| b == 0x1b),
+        "control characters reach the terminal: {text:?}"
+    );
+    assert!(
+        text.contains("evil\\x1b]0;owned\\x07\\x1b[2J\\u{202e}gnp.test"),
+        "the subject is shown with visible escapes: {text}"
+    );
+    assert!(
+        text.contains("/etc/nginx/\\x1b[31m\\u{202e}evil.conf"),
+        "the file name is shown with visible escapes: {text}"
+    );
+    assert!(
+        !run.stderr.contains(ESC) && !run.stderr.contains(RLO),
+        "{:?}",
+        run.stderr
+    );
+}
