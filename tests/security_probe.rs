@@ -315,6 +315,11 @@ fn dump_does_not_connect_to_local_unix_sockets() {
             vec!["-"],
             Some(dump_text.clone().into_bytes()),
         ),
+        (
+            "a plain config on standard input",
+            vec!["-"],
+            Some(conf.clone().into_bytes()),
+        ),
     ] {
         let mut a = args.clone();
         a.extend(["--format", "json", "--timeout", "2"]);
@@ -337,6 +342,14 @@ fn dump_does_not_connect_to_local_unix_sockets() {
             "{label}: hopscope connected to this machine's unix socket"
         );
     }
+
+    let text = probe(&[&dump_arg, "--timeout", "2"], None);
+    assert!(
+        text.stdout.contains("not probeable") && text.stdout.contains("error: not probed"),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(sock.accepted.load(Ordering::SeqCst), 0);
 
     // With --local-files both peers are contacted (and time out: the
     // socket never speaks TLS).
