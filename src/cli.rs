@@ -109,8 +109,10 @@ Examples:
 Per peer: connected or not and why in plain words, protocol and cipher, the
 certificate chain, whether the verify name matches, and whether the chain
 passes with the hop's CA and depth. Only the peers the configuration names
-are contacted. Exit status: 0 every probed peer works as configured; 1 some
-do not; 2 error.";
+are contacted. A dump, standard input or --ssh names files on another
+machine: their client certificates, CA files and unix sockets are left out
+(with a note) unless --local-files says they are this machine's. Exit
+status: 0 every probed peer works as configured; 1 some do not; 2 error.";
 
 const MAN_EXAMPLES: &str = "\
 Examples:
@@ -699,7 +701,15 @@ fn run_fix(args: FixArgs) -> ExitCode {
             "probing the {} fixed hop(s) as nginx would connect after the fix:",
             after.len()
         );
-        let results = crate::probe::probe(&outcome.after, &after, crate::probe::Options::default());
+        // The policy follows where the configuration came from, not the
+        // fixed model (which is held in memory).
+        let files = crate::probe::LocalFiles::choose(
+            &model,
+            args.load.remote.ssh.is_some(),
+            args.local_files,
+        );
+        let results = crate::probe::prepare(&outcome.after, &after, files)
+            .run(crate::probe::Options::default());
         say_text(&crate::probe::text(&results));
     }
     if args.validate {
@@ -784,7 +794,8 @@ pub struct ProbeArgs {
     /// Probe only this hop, by id FILE:LINE (repeatable).
     #[arg(long, value_name = "ID")]
     pub hop: Vec<String>,
-    /// Seconds to wait for each peer (connect and handshake).
+    /// Seconds each peer gets in all: connect, handshake and the wait for a
+    /// refusal after it (one deadline, however slowly the peer answers).
     #[arg(long, value_name = "S", default_value_t = 5.0)]
     pub timeout: f64,
     /// How many peers to probe at once.
@@ -792,6 +803,12 @@ pub struct ProbeArgs {
     pub concurrency: usize,
     #[arg(long, value_enum, default_value_t = ProbeFormat::Text)]
     pub format: ProbeFormat,
+    /// The files and unix sockets the configuration names are on this machine:
+    /// present its client certificates, read its CA files and connect to its
+    /// unix sockets even for a dump, standard input or --ssh (a tree loaded
+    /// from disk always does).
+    #[arg(long)]
+    pub local_files: bool,
 }
 
 fn probe_options(timeout: f64, concurrency: usize) -> Result<crate::probe::Options, String> {
@@ -842,7 +859,9 @@ fn run_probe(args: ProbeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let results = crate::probe::probe(&model, &args.hop, opts);
+    let files =
+        crate::probe::LocalFiles::choose(&model, args.load.remote.ssh.is_some(), args.local_files);
+    let results = crate::probe::prepare(&model, &args.hop, files).run(opts);
     let code = report_probe(&results, args.format);
     if model.errors().next().is_some() {
         return load_status(&model);
@@ -882,6 +901,10 @@ pub struct FixArgs {
     /// (what-if: nothing needs to be written for this).
     #[arg(long)]
     pub probe: bool,
+    /// With --probe: the files and unix sockets the configuration names are on
+    /// this machine; use them even for a dump, standard input or --ssh.
+    #[arg(long, requires = "probe")]
+    pub local_files: bool,
     /// With --ssh: write the fixed files on the server (backups kept), run
     /// `nginx -t` there, and put every file back if it fails.
     #[arg(long)]

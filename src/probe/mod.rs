@@ -11,7 +11,10 @@
 //! says whether the hop *would* pass with verification on.
 //!
 //! Only the peers the configuration names are contacted, at most
-//! `concurrency` at a time, each within `timeout`.
+//! `concurrency` at a time. Each peer has one deadline, `timeout` from its
+//! start, for name resolution, connect, handshake and the wait after it: a
+//! peer that answers a byte at a time ends with "deadline exceeded after
+//! N s" instead of holding the probe.
 //!
 //! After the handshake the probe waits briefly (as long as the handshake
 //! took, at least 100 ms, at most `timeout`) for a refusal that comes only
@@ -49,6 +52,15 @@
 //!   for nginx; the probe contacts the first address only.
 //! - CRLs, password files and per-request (variable) names, certificates
 //!   and targets are left out, with a note.
+//!
+//! # Files the configuration names
+//!
+//! Client certificates and keys, CA and CRL files and `unix:` peers are
+//! used only when they are this machine's ([`LocalFiles`]): a tree loaded
+//! from disk, or `--local-files`. A dump, standard input, a server over ssh
+//! or the demo name another machine's files; using them here would present
+//! this machine's client key to a peer the configuration chose. They are
+//! left out, with a note per peer, and unix peers are not contacted.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -64,7 +76,88 @@ use openssl::ssl::{
 use openssl::x509::{X509Ref, X509VerifyResult};
 use serde::Serialize;
 
+use crate::conf::Origin;
 use crate::model::{Hop, Model, Module};
+use crate::visible::visible;
+
+/// Whether the files and unix sockets a configuration names are this
+/// machine's.
+///
+/// A configuration that came from elsewhere (an `nginx -T` dump, standard
+/// input, a server over ssh, the demo) names paths on *its* machine. Using
+/// them here would present this machine's client key (say
+/// `/home/op/.ssh/id_client.key`) to a peer that configuration chose, and
+/// connect to this machine's sockets (`unix:/run/docker.sock`). So the probe
+/// reads certificate, key and CA files and connects to unix sockets only
+/// for a tree loaded from disk, or when the operator says the files are
+/// local (`--local-files`); otherwise it leaves them out and says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalFiles {
+    /// The named files and sockets are this machine's: use them.
+    Use,
+    /// They are not known to be: leave them out, saying where the
+    /// configuration came from.
+    Refuse(Source),
+}
+
+/// Where a configuration came from, when not from this machine's disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// `nginx -T` output (a file or standard input).
+    Dump,
+    /// A configuration file on standard input.
+    Stdin,
+    /// A server's configuration over ssh.
+    Remote,
+    /// The built-in demo.
+    Demo,
+}
+
+impl Source {
+    fn says(self) -> &'static str {
+        match self {
+            Source::Dump => "the config came from a dump",
+            Source::Stdin => "the config came from standard input",
+            Source::Remote => "the config came from the server over ssh",
+            Source::Demo => "the config is the built-in demo",
+        }
+    }
+}
+
+impl LocalFiles {
+    /// What the model's origin allows: a tree loaded from this machine's
+    /// disk uses its files; a dump, standard input or the demo do not.
+    /// (A model loaded over ssh is a dump; callers that know the
+    /// configuration came over ssh say so with [`LocalFiles::remote`].)
+    pub fn of(model: &Model) -> LocalFiles {
+        match model.config.origin {
+            Origin::Disk if model.config.files.first().is_some_and(|f| f.on_disk) => {
+                LocalFiles::Use
+            }
+            Origin::Disk => LocalFiles::Refuse(Source::Stdin),
+            Origin::Dump => LocalFiles::Refuse(Source::Dump),
+            Origin::Demo => LocalFiles::Refuse(Source::Demo),
+        }
+    }
+
+    /// For a configuration fetched from a server over ssh.
+    pub fn remote() -> LocalFiles {
+        LocalFiles::Refuse(Source::Remote)
+    }
+
+    /// The policy for a probe: `asked` (`--local-files`) wins; otherwise a
+    /// configuration over ssh never uses local files, and anything else
+    /// follows [`LocalFiles::of`].
+    pub fn choose(model: &Model, remote: bool, asked: bool) -> LocalFiles {
+        if asked {
+            LocalFiles::Use
+        } else if remote {
+            LocalFiles::remote()
+        } else {
+            LocalFiles::of(model)
+        }
+    }
+}
 
 /// How to probe.
 #[derive(Clone, Copy, Debug)]
@@ -164,19 +257,20 @@ impl PeerResult {
     }
 
     /// The peer as the configuration names it, then the address it
-    /// resolved to.
+    /// resolved to; control characters shown as escapes (the configuration
+    /// is written by others).
     pub fn peer_label(&self) -> String {
         match &self.address {
-            Some(a) => format!("{} ({a})", self.peer),
-            None => self.peer.clone(),
+            Some(a) => format!("{} ({})", visible(&self.peer), visible(a)),
+            None => visible(&self.peer).into_owned(),
         }
     }
 
-    /// `SNI name`, or `no SNI`.
+    /// `SNI name`, or `no SNI`; control characters shown as escapes.
     pub fn sni_label(&self) -> String {
         self.sni
             .as_deref()
-            .map_or("no SNI".to_string(), |s| format!("SNI {s}"))
+            .map_or("no SNI".to_string(), |s| format!("SNI {}", visible(s)))
     }
 }
 
@@ -230,9 +324,11 @@ fn has_port(addr: &str) -> bool {
 /// One peer to probe: hop index, peer, the hop's plan and context.
 type Job = (usize, String, Arc<Plan>, Arc<Result<SslContext, String>>);
 
-/// Probes the given hops (all when `only` is empty), bounded in concurrency.
+/// Probes the given hops (all when `only` is empty), bounded in concurrency,
+/// using the files the configuration names only when the model's origin
+/// allows it ([`LocalFiles::of`]).
 pub fn probe(model: &Model, only: &[String], opts: Options) -> Vec<PeerResult> {
-    prepare(model, only).run(opts)
+    prepare(model, only, LocalFiles::of(model)).run(opts)
 }
 
 /// The work of a probe, resolved from the model up front: it owns
@@ -246,8 +342,10 @@ pub struct Prepared {
     order: Vec<String>,
 }
 
-/// Resolves what probing the given hops (all when `only` is empty) takes.
-pub fn prepare(model: &Model, only: &[String]) -> Prepared {
+/// Resolves what probing the given hops (all when `only` is empty) takes;
+/// `files` says whether the files and unix sockets the configuration names
+/// may be used on this machine.
+pub fn prepare(model: &Model, only: &[String], files: LocalFiles) -> Prepared {
     let mut jobs: Vec<(usize, String)> = Vec::new();
     let mut out: Vec<PeerResult> = Vec::new();
     for (i, hop) in model.hops.iter().enumerate() {
@@ -279,7 +377,7 @@ pub fn prepare(model: &Model, only: &[String]) -> Prepared {
             let plan = Arc::clone(
                 by_hop
                     .entry(i)
-                    .or_insert_with(|| Arc::new(Plan::for_hop(model, &model.hops[i]))),
+                    .or_insert_with(|| Arc::new(Plan::for_hop(model, &model.hops[i], files))),
             );
             let ctx = Arc::clone(
                 contexts
@@ -354,44 +452,79 @@ struct Plan {
     protocols: Vec<String>,
     ciphers: Option<String>,
     ca: Option<PathBuf>,
+    /// Why the hop's CA is not used (the configuration is not local).
+    ca_left_out: Option<String>,
     depth: u32,
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
     alpn_h2: bool,
+    /// Whether the named files and unix sockets may be used.
+    files: LocalFiles,
     notes: Vec<String>,
 }
 
+/// A file setting of a hop, as the probe may use it.
+enum FileSetting {
+    /// Not set (or empty).
+    Unset,
+    /// Set, but left out; a note says why.
+    LeftOut,
+    /// Set, and not read: the configuration is not local. (name, path)
+    NotLocal(String, PathBuf),
+    /// A file on this machine.
+    Path(PathBuf),
+}
+
+/// A file a hop's setting names. Nothing on this machine is looked at
+/// unless `files` allows it.
 fn file_setting(
     model: &Model,
     hop: &Hop,
     suffix: &str,
+    files: LocalFiles,
     notes: &mut Vec<String>,
-) -> Option<PathBuf> {
-    let s = hop.setting(suffix)?;
-    let v = s.value.as_deref().filter(|v| !v.is_empty())?;
+) -> FileSetting {
+    let Some(s) = hop.setting(suffix) else {
+        return FileSetting::Unset;
+    };
+    let Some(v) = s.value.as_deref().filter(|v| !v.is_empty()) else {
+        return FileSetting::Unset;
+    };
     if v.contains('$') {
         notes.push(format!("{} has variables ({v}): left out", s.name));
-        return None;
+        return FileSetting::LeftOut;
     }
     let path = if Path::new(v).is_absolute() {
         PathBuf::from(v)
     } else {
         model.config.prefix.join(v)
     };
+    if let LocalFiles::Refuse(_) = files {
+        return FileSetting::NotLocal(s.name.to_string(), path);
+    }
     if path.is_file() {
-        Some(path)
+        FileSetting::Path(path)
     } else {
         notes.push(format!(
             "{} {} is not on this machine: left out",
             s.name,
             path.display()
         ));
-        None
+        FileSetting::LeftOut
+    }
+}
+
+impl FileSetting {
+    fn path(self) -> Option<PathBuf> {
+        match self {
+            FileSetting::Path(p) => Some(p),
+            _ => None,
+        }
     }
 }
 
 impl Plan {
-    fn for_hop(model: &Model, hop: &Hop) -> Plan {
+    fn for_hop(model: &Model, hop: &Hop, files: LocalFiles) -> Plan {
         let mut notes = Vec::new();
         let value = |suffix: &str| {
             hop.setting(suffix)
@@ -411,14 +544,44 @@ impl Plan {
         let depth = value("_verify_depth")
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(1);
-        let ca = file_setting(model, hop, "_trusted_certificate", &mut notes);
-        if file_setting(model, hop, "_crl", &mut notes).is_some() {
-            notes.push(
+        let why = match files {
+            LocalFiles::Use => "",
+            LocalFiles::Refuse(source) => source.says(),
+        };
+        let mut ca_left_out = None;
+        let ca = match file_setting(model, hop, "_trusted_certificate", files, &mut notes) {
+            FileSetting::NotLocal(name, path) => {
+                notes.push(format!(
+                    "{name} {} not read: {why}; verification is checked against the system CA bundle instead (pass --local-files to use this machine's files)",
+                    path.display()
+                ));
+                ca_left_out = Some(format!("the hop's CA was not read: {why}"));
+                None
+            }
+            other => other.path(),
+        };
+        match file_setting(model, hop, "_crl", files, &mut notes) {
+            FileSetting::Path(_) | FileSetting::NotLocal(..) => notes.push(
                 "the probe does not check the CRL: a revoked certificate still passes here".into(),
-            );
+            ),
+            FileSetting::Unset | FileSetting::LeftOut => {}
         }
-        let cert = file_setting(model, hop, "_certificate", &mut notes);
-        let key = file_setting(model, hop, "_certificate_key", &mut notes);
+        let cert = file_setting(model, hop, "_certificate", files, &mut notes);
+        let key = file_setting(model, hop, "_certificate_key", files, &mut notes);
+        let named: Vec<String> = [&cert, &key]
+            .iter()
+            .filter_map(|f| match f {
+                FileSetting::NotLocal(name, path) => Some(format!("{name} {}", path.display())),
+                _ => None,
+            })
+            .collect();
+        if !named.is_empty() {
+            notes.push(format!(
+                "client certificate not presented: {why}; pass --local-files to use this machine's files ({})",
+                named.join(", ")
+            ));
+        }
+        let (cert, key) = (cert.path(), key.path());
         if hop
             .setting("_password_file")
             .and_then(|s| s.value.as_ref())
@@ -441,10 +604,12 @@ impl Plan {
                 .collect(),
             ciphers: value("_ciphers"),
             ca,
+            ca_left_out,
             depth,
             cert,
             key,
             alpn_h2: hop.module == Module::Grpc,
+            files,
             notes,
         }
     }
@@ -645,8 +810,18 @@ fn probe_peer(
     if let Some(n) = &plan.sni_note {
         r.notes.push(n.clone());
     }
+    if let (LocalFiles::Refuse(source), true) = (plan.files, peer.starts_with("unix:")) {
+        r.probeable = false;
+        r.error = Some(format!(
+            "not probed: {peer} is a unix socket on the machine the config describes, and {}; pass --local-files to connect to this machine's sockets",
+            source.says()
+        ));
+        r.millis = start.elapsed().as_millis() as u64;
+        return r;
+    }
+    let deadline = Deadline::new(start, opts.timeout);
     let result = match ctx {
-        Ok(ctx) => handshake(plan, ctx, peer, opts, &mut r),
+        Ok(ctx) => handshake(plan, ctx, peer, deadline, &mut r),
         Err(e) => Err(e.clone()),
     };
     if let Err(e) = result {
@@ -656,81 +831,165 @@ fn probe_peer(
     r
 }
 
+/// The one deadline of a peer: connect, handshake and the wait after it
+/// all fit in `timeout` from the start of the peer's probe. A per-read
+/// timeout alone let a peer that trickles a byte at a time hold the probe
+/// forever.
+#[derive(Clone, Copy, Debug)]
+struct Deadline {
+    at: Instant,
+    timeout: Duration,
+}
+
+impl Deadline {
+    fn new(start: Instant, timeout: Duration) -> Deadline {
+        Deadline {
+            at: start + timeout,
+            timeout,
+        }
+    }
+
+    /// The time left, or None when it has passed.
+    fn left(&self) -> Option<Duration> {
+        self.at
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    }
+
+    /// The result of a peer that ran out of time, and what it was doing.
+    fn exceeded(&self, doing: &str) -> String {
+        let t = self.timeout.as_secs_f32();
+        format!(
+            "deadline exceeded after {t} s: {doing} within {t} s (the probe gives each peer {t} s in all: connect, handshake and the wait after it)"
+        )
+    }
+}
+
 /// A stream to the peer: TCP, or a unix socket.
-enum Conn {
+enum Stream {
     Tcp(TcpStream),
     Unix(std::os::unix::net::UnixStream),
 }
 
+/// A stream whose every read and write ends by `until`: each one waits at
+/// most for the time left, and none starts once it has passed.
+struct Conn {
+    stream: Stream,
+    until: Instant,
+}
+
 impl Conn {
-    fn set_read_timeout(&self, d: Duration) {
-        let _ = match self {
-            Conn::Tcp(s) => s.set_read_timeout(Some(d)),
-            Conn::Unix(s) => s.set_read_timeout(Some(d)),
-        };
+    /// The time left before `until`, set as the socket's timeouts.
+    fn arm(&self) -> std::io::Result<()> {
+        let left = self
+            .until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "the peer's deadline passed")
+            })?;
+        match &self.stream {
+            Stream::Tcp(s) => {
+                s.set_read_timeout(Some(left))?;
+                s.set_write_timeout(Some(left))
+            }
+            Stream::Unix(s) => {
+                s.set_read_timeout(Some(left))?;
+                s.set_write_timeout(Some(left))
+            }
+        }
     }
 }
 
 impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Conn::Tcp(s) => s.read(buf),
-            Conn::Unix(s) => s.read(buf),
+        self.arm()?;
+        match &mut self.stream {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
         }
     }
 }
 
 impl Write for Conn {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Conn::Tcp(s) => s.write(buf),
-            Conn::Unix(s) => s.write(buf),
+        self.arm()?;
+        match &mut self.stream {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Conn::Tcp(s) => s.flush(),
-            Conn::Unix(s) => s.flush(),
+        match &mut self.stream {
+            Stream::Tcp(s) => s.flush(),
+            Stream::Unix(s) => s.flush(),
         }
     }
 }
 
-fn connect(peer: &str, timeout: Duration, r: &mut PeerResult) -> Result<Conn, String> {
+/// The first address of `peer`, within the deadline: a name is resolved on
+/// its own thread, so a slow resolver (a name the configuration chose)
+/// cannot hold the peer past it.
+fn resolve(peer: &str, deadline: Deadline) -> Result<SocketAddr, String> {
+    if let Ok(addr) = peer.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let left = deadline
+        .left()
+        .ok_or_else(|| deadline.exceeded(&format!("{peer} was not resolved")))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = peer.to_string();
+    std::thread::Builder::new()
+        .name("probe-resolve".into())
+        .spawn(move || {
+            let _ = tx.send(
+                name.to_socket_addrs()
+                    .map(|a| a.collect::<Vec<SocketAddr>>()),
+            );
+        })
+        .map_err(|e| format!("cannot resolve {peer}: {e}"))?;
+    let addrs = match rx.recv_timeout(left) {
+        Ok(r) => r.map_err(|e| format!("cannot resolve {peer}: {e}"))?,
+        Err(_) => return Err(deadline.exceeded(&format!("{peer} was not resolved"))),
+    };
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| format!("{peer} resolves to no address"))
+}
+
+fn connect(peer: &str, deadline: Deadline, r: &mut PeerResult) -> Result<Conn, String> {
     if let Some(path) = peer.strip_prefix("unix:") {
         let s = std::os::unix::net::UnixStream::connect(path)
             .map_err(|e| format!("cannot connect to {path}: {e}"))?;
-        let _ = s.set_read_timeout(Some(timeout));
-        let _ = s.set_write_timeout(Some(timeout));
         r.address = Some(format!("unix:{path}"));
-        return Ok(Conn::Unix(s));
+        return Ok(Conn {
+            stream: Stream::Unix(s),
+            until: deadline.at,
+        });
     }
-    let addrs: Vec<SocketAddr> = peer
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {peer}: {e}"))?
-        .collect();
-    let addr = *addrs
-        .first()
-        .ok_or_else(|| format!("{peer} resolves to no address"))?;
+    let addr = resolve(peer, deadline)?;
     r.address = Some(addr.to_string());
-    let s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| match e.kind() {
+    let no_answer = || deadline.exceeded(&format!("no answer from {addr}"));
+    let left = deadline.left().ok_or_else(no_answer)?;
+    let s = TcpStream::connect_timeout(&addr, left).map_err(|e| match e.kind() {
         std::io::ErrorKind::ConnectionRefused => {
             format!("connection refused by {addr}: nothing listens there")
         }
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-            format!("no answer from {addr} within {} s", timeout.as_secs_f32())
-        }
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => no_answer(),
         _ => format!("cannot connect to {addr}: {e}"),
     })?;
-    let _ = s.set_read_timeout(Some(timeout));
-    let _ = s.set_write_timeout(Some(timeout));
-    Ok(Conn::Tcp(s))
+    Ok(Conn {
+        stream: Stream::Tcp(s),
+        until: deadline.at,
+    })
 }
 
 fn handshake(
     plan: &Plan,
     ctx: &SslContext,
     peer: &str,
-    opts: Options,
+    deadline: Deadline,
     r: &mut PeerResult,
 ) -> Result<(), String> {
     // Only the address part names the peer (`host:port weight=2` is split
@@ -755,10 +1014,28 @@ fn handshake(
         ssl.param_mut().set_host(name).map_err(|e| e.to_string())?;
     }
     let start = Instant::now();
-    let conn = connect(peer, opts.timeout, r)?;
-    let mut stream = match ssl.connect(conn) {
+    let conn = connect(peer, deadline, r)?;
+    let mut attempt = ssl.connect(conn);
+    // A read that timed out early (before the deadline) goes on.
+    while let Err(HandshakeError::WouldBlock(mid)) = attempt {
+        if deadline.left().is_none() {
+            attempt = Err(HandshakeError::WouldBlock(mid));
+            break;
+        }
+        attempt = mid.handshake();
+    }
+    let mut stream = match attempt {
         Ok(s) => s,
         Err(HandshakeError::Failure(mid)) => {
+            let timed_out = mid.error().io_error().is_some_and(|e| {
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                )
+            });
+            if timed_out || deadline.left().is_none() {
+                return Err(deadline.exceeded("the handshake did not finish"));
+            }
             let text = mid
                 .error()
                 .ssl_error()
@@ -767,10 +1044,7 @@ fn handshake(
             return Err(explain_failure(&text, plan.sni.is_some()));
         }
         Err(HandshakeError::WouldBlock(_)) => {
-            return Err(format!(
-                "the handshake did not finish within {} s",
-                opts.timeout.as_secs_f32()
-            ))
+            return Err(deadline.exceeded("the handshake did not finish"))
         }
         Err(HandshakeError::SetupFailure(e)) => return Err(e.to_string()),
     };
@@ -788,10 +1062,13 @@ fn handshake(
         .map(|_| !errs.iter().any(|(code, _, _)| *code == HOSTNAME_MISMATCH));
     let against = match &plan.ca {
         Some(ca) => format!("{} (the hop's CA), depth {}", ca.display(), plan.depth),
-        None => format!(
-            "the system CA bundle (the hop names no CA), depth {}",
-            plan.depth
-        ),
+        None => match &plan.ca_left_out {
+            Some(why) => format!("the system CA bundle ({why}), depth {}", plan.depth),
+            None => format!(
+                "the system CA bundle (the hop names no CA), depth {}",
+                plan.depth
+            ),
+        },
     };
     let mut problems: Vec<String> = errs
         .iter()
@@ -829,10 +1106,19 @@ fn handshake(
     // connection after the handshake. nginx sends its request and reads
     // that refusal (502), so wait briefly for it: about as long as the
     // handshake took (a round trip or more), at least 100 ms.
-    let wait = start
+    // The wait ends by the peer's deadline too.
+    let wanted = start
         .elapsed()
         .max(Duration::from_millis(100))
-        .min(opts.timeout);
+        .min(deadline.timeout);
+    let wait = deadline.left().unwrap_or_default().min(wanted);
+    if wait < wanted {
+        r.notes.push(format!(
+            "the wait for a refusal after the handshake was cut to {} ms by the peer's deadline ({} s)",
+            wait.as_millis(),
+            deadline.timeout.as_secs_f32()
+        ));
+    }
     if let Some(e) = refused_after_handshake(&mut stream, wait, plan.sni.is_some()) {
         r.connected = false;
         return Err(e);
@@ -849,7 +1135,8 @@ fn refused_after_handshake(
     sni_sent: bool,
 ) -> Option<String> {
     use openssl::ssl::ErrorCode;
-    stream.get_ref().set_read_timeout(wait);
+    let conn = stream.get_mut();
+    conn.until = conn.until.min(Instant::now() + wait);
     let mut buf = [0u8; 1];
     let e = match stream.ssl_read(&mut buf) {
         Ok(_) => return None,
@@ -884,14 +1171,17 @@ fn refused_after_handshake(
     }
 }
 
-/// The text report.
+/// The text report. Everything a peer sent (certificate names, error
+/// text) and everything the configuration names (hops, peers, names,
+/// paths in notes) is shown with control characters as visible escapes.
 pub fn text(results: &[PeerResult]) -> String {
     use std::fmt::Write as _;
+    let v = |s: &str| visible(s).into_owned();
     let mut out = String::new();
     let mut last = "";
     for r in results {
         if r.hop != last {
-            let _ = writeln!(out, "\n{}", r.hop);
+            let _ = writeln!(out, "\n{}", v(&r.hop));
             last = &r.hop;
         }
         let verdict = if !r.probeable {
@@ -909,14 +1199,14 @@ pub fn text(results: &[PeerResult]) -> String {
             r.millis
         );
         if let Some(e) = &r.error {
-            let _ = writeln!(out, "    error: {e}");
+            let _ = writeln!(out, "    error: {}", v(e));
         }
         if r.connected {
             let _ = writeln!(
                 out,
                 "    {} {}",
-                r.protocol.as_deref().unwrap_or(""),
-                r.cipher.as_deref().unwrap_or("")
+                v(r.protocol.as_deref().unwrap_or("")),
+                v(r.cipher.as_deref().unwrap_or(""))
             );
         }
         for (i, c) in r.chain.iter().enumerate() {
@@ -924,16 +1214,20 @@ pub fn text(results: &[PeerResult]) -> String {
             let _ = writeln!(
                 out,
                 "    cert {i}: {} (issuer {}) until {}{exp}",
-                c.subject, c.issuer, c.not_after
+                v(&c.subject),
+                v(&c.issuer),
+                v(&c.not_after)
             );
             if !c.sans.is_empty() {
-                let _ = writeln!(out, "            {}", c.sans.join(" "));
+                let sans: Vec<String> = c.sans.iter().map(|s| v(s)).collect();
+                let _ = writeln!(out, "            {}", sans.join(" "));
             }
         }
         if let (Some(name), Some(m)) = (&r.verify_name, r.name_matches) {
             let _ = writeln!(
                 out,
-                "    verify name {name}: {}",
+                "    verify name {}: {}",
+                v(name),
                 if m {
                     "matches the certificate"
                 } else {
@@ -941,20 +1235,20 @@ pub fn text(results: &[PeerResult]) -> String {
                 }
             );
         }
-        if let Some(v) = &r.verification {
-            let state = if v.enabled { "on" } else { "off" };
-            let pass = if v.would_pass { "passes" } else { "fails" };
+        if let Some(ver) = &r.verification {
+            let state = if ver.enabled { "on" } else { "off" };
+            let pass = if ver.would_pass { "passes" } else { "fails" };
             let _ = writeln!(
                 out,
                 "    verification ({state} for this hop) {pass} against {}",
-                v.against
+                v(&ver.against)
             );
-            for p in &v.problems {
-                let _ = writeln!(out, "      - {p}");
+            for p in &ver.problems {
+                let _ = writeln!(out, "      - {}", v(p));
             }
         }
         for n in &r.notes {
-            let _ = writeln!(out, "    note: {n}");
+            let _ = writeln!(out, "    note: {}", v(n));
         }
     }
     out
@@ -972,6 +1266,63 @@ mod tests {
         assert!(!has_port("[::1]"));
         assert!(!has_port("127.0.0.1"));
         assert!(!has_port("backend.example"));
+    }
+
+    #[test]
+    fn text_and_labels_escape_control_characters() {
+        let mut r = PeerResult {
+            hop: "evil\u{1b}[2J.conf:3".into(),
+            peer: "a\u{202e}b:443".into(),
+            address: Some("127.0.0.1:443".into()),
+            probeable: true,
+            sni: Some("s\u{7}ni".into()),
+            verify_name: Some("v\u{9b}n".into()),
+            connected: true,
+            error: Some("e\u{1b}]52;c;x\u{7}".into()),
+            protocol: Some("TLSv1.3".into()),
+            cipher: Some("C".into()),
+            chain: vec![Cert {
+                subject: "CN=s\u{1b}".into(),
+                sans: vec!["DNS:x\u{2066}".into()],
+                issuer: "CN=i\u{202e}".into(),
+                not_after: "n\u{7f}".into(),
+                expired: false,
+            }],
+            name_matches: Some(true),
+            verification: Some(Verification {
+                would_pass: false,
+                enabled: true,
+                against: "/ca\u{1b}.pem".into(),
+                problems: vec!["p\u{1b}".into()],
+            }),
+            notes: vec!["n\u{1b}".into()],
+            millis: 1,
+        };
+        let t = text(std::slice::from_ref(&r));
+        assert!(
+            !t.chars().any(|c| c != '\n' && crate::visible::is_unsafe(c)),
+            "{t:?}"
+        );
+        for shown in [
+            "evil\\x1b[2J.conf:3",
+            "a\\u{202e}b:443",
+            "SNI s\\x07ni",
+            "v\\x9bn",
+            "e\\x1b]52;c;x\\x07",
+            "CN=s\\x1b",
+            "DNS:x\\u{2066}",
+            "CN=i\\u{202e}",
+            "n\\x7f",
+            "/ca\\x1b.pem",
+            "- p\\x1b",
+            "note: n\\x1b",
+        ] {
+            assert!(t.contains(shown), "{shown} in {t}");
+        }
+        assert_eq!(r.peer_label(), "a\\u{202e}b:443 (127.0.0.1:443)");
+        assert_eq!(r.sni_label(), "SNI s\\x07ni");
+        r.address = None;
+        assert_eq!(r.peer_label(), "a\\u{202e}b:443");
     }
 
     #[test]

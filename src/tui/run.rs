@@ -511,7 +511,9 @@ fn event_loop(
                     (None, _) => {}
                 },
                 Effect::Probe(ids) => {
-                    let work = crate::probe::prepare(&app.model, &ids);
+                    let files =
+                        crate::probe::LocalFiles::choose(&app.model, opts.remote.is_some(), false);
+                    let work = crate::probe::prepare(&app.model, &ids, files);
                     probes.push((spawn_probe(work), Some(ids)));
                 }
                 Effect::ProbeFixed(ids) => {
@@ -527,7 +529,9 @@ fn event_loop(
                     }
                     let after = crate::fix::engine::reanalyze(&app.model, &texts);
                     let fixed = crate::fix::engine::ids_after(&app.model, &after, &ids);
-                    let work = crate::probe::prepare(&after, &fixed);
+                    let files =
+                        crate::probe::LocalFiles::choose(&app.model, opts.remote.is_some(), false);
+                    let work = crate::probe::prepare(&after, &fixed, files);
                     probes.push((spawn_probe(work), None));
                 }
                 Effect::Reload => {
