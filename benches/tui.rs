@@ -6,7 +6,9 @@
 //! - first frame: `App::new` (which runs the rules) and one draw, from a
 //!   built model; `startup` adds loading and `Model::build`, i.e. all the
 //!   work between starting hopscope and its first screen;
-//! - keystroke to frame: `update(Action::Down)` and one draw.
+//! - keystroke to frame: `update(Action::Down)` and one draw;
+//! - highlighting 50 lines of a 100,000-line file: at the top, far down
+//!   with a cold and a warm cache, scrolled by one, and one very long line.
 //!
 //! ```sh
 //! cargo bench --bench tui
@@ -126,5 +128,59 @@ fn tui(c: &mut Criterion) {
     first_frame(c, "1e5", &|| load(&mem));
 }
 
-criterion_group!(benches, tui);
+/// A file of `n` lines of varied nginx syntax.
+fn nginx_lines(n: usize) -> String {
+    let block = [
+        "# upstream {i}",
+        "upstream pool_{i} {",
+        "    server 10.0.{i}.1:8443 max_fails=3 fail_timeout=30s;",
+        "}",
+        "server {",
+        "    listen 443 ssl; server_name app{i}.example.com;",
+        "    location ~* ^/api/(v[0-9]+)/ {",
+        "        proxy_pass https://pool_{i}$request_uri;",
+        "        proxy_ssl_server_name on;",
+        "        proxy_set_header Host \"app{i}.internal\";",
+        "    }",
+        "}",
+    ];
+    let mut out = String::new();
+    for k in 0..n {
+        out.push_str(&block[k % block.len()].replace("{i}", &(k / block.len()).to_string()));
+        out.push('\n');
+    }
+    out
+}
+
+fn highlighting(c: &mut Criterion) {
+    let theme = Theme::default();
+    let text = nginx_lines(100_000);
+    let mut g = c.benchmark_group("highlight 50 lines of 100k");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    let warm = Highlighter::new().expect("the nginx syntax loads");
+    warm.highlight_lines(&text, 90_000, 50, &theme);
+    g.bench_function("at 0", |b| {
+        b.iter(|| black_box(warm.highlight_lines(&text, 0, 50, &theme)))
+    });
+    g.bench_function("at 90 000, warm cache", |b| {
+        b.iter(|| black_box(warm.highlight_lines(&text, 90_000, 50, &theme)))
+    });
+    g.bench_function("at 90 001, scrolled by one", |b| {
+        b.iter(|| black_box(warm.highlight_lines(&text, 90_001, 50, &theme)))
+    });
+    g.bench_function("at 90 000, cold cache", |b| {
+        b.iter_batched(
+            || Highlighter::new().expect("the nginx syntax loads"),
+            |hl| black_box(hl.highlight_lines(&text, 90_000, 50, &theme)),
+            BatchSize::PerIteration,
+        )
+    });
+    let long = format!("return 200 \"{}\";", "ab $x ".repeat(2_700));
+    g.bench_function("one 16 KB line", |b| {
+        b.iter(|| black_box(warm.highlight_lines(&long, 0, 1, &theme)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, tui, highlighting);
 criterion_main!(benches);

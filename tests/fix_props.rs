@@ -30,6 +30,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+#[path = "common/required.rs"]
+mod required;
+
 use hopscope::conf::{self, parser, Input};
 use hopscope::fix::engine::plan_selection;
 use hopscope::fix::{self, plan, Applicability, Placement, Selection, Values};
@@ -37,6 +40,7 @@ use hopscope::model::{Model, Version};
 use hopscope::rules::{self, Finding};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestRunner};
+use required::required;
 
 const CASES: u32 = 64;
 const SEED: u64 = 0x686f_7073_636f_7065; // "hopscope"
@@ -838,11 +842,8 @@ fn round_one(model: &Model, sel: &Selection, values: &Values) -> Vec<fix::Edit> 
 /// The `patch` binary, or None (the diff property is then skipped, loudly).
 fn patch_bin() -> Option<PathBuf> {
     let p = PathBuf::from("/usr/bin/patch");
-    if p.is_file() {
-        return Some(p);
-    }
-    eprintln!("skipping the patch property: /usr/bin/patch not found");
-    None
+    let missing = (!p.is_file()).then(|| "/usr/bin/patch not found".to_string());
+    required("the patch property", missing).then_some(p)
 }
 
 fn run_patch(bin: &Path, dir: &Path, diff: &[u8]) -> Result<(), String> {

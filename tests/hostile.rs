@@ -49,13 +49,15 @@ fn measured(
 ) -> Measured {
     let bin = env!("CARGO_BIN_EXE_hopscope");
     let rss_file = tempfile::NamedTempFile::new().expect("temp file");
-    let timed = Path::new(TIME_TOOL).is_file();
+    let timed = required(
+        "measuring peak memory",
+        (!Path::new(TIME_TOOL).is_file()).then(|| format!("{TIME_TOOL} is missing (package time)")),
+    );
     let mut cmd = if timed {
         let mut c = Command::new(TIME_TOOL);
         c.arg("-f").arg("%M").arg("-o").arg(rss_file.path());
         c
     } else {
-        eprintln!("note: {TIME_TOOL} is missing: peak memory is not measured");
         Command::new("env")
     };
     match stdin_file {

@@ -12,6 +12,9 @@
 mod common;
 mod tui_tmux;
 
+// The terminal tests ask `required` as the rest of the tests do.
+use common::required;
+
 use std::fs;
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

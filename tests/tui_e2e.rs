@@ -11,6 +11,9 @@
 
 mod tui_tmux;
 
+#[path = "common/required.rs"]
+mod required;
+use required::required;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -115,13 +118,10 @@ fn nginx_bin() -> Option<PathBuf> {
         .iter()
         .map(PathBuf::from)
         .find(|p| p.is_file());
-    if found.is_none() {
-        if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-            panic!("nginx is not installed, but CI is set");
-        }
-        eprintln!("skipping the nginx -t check: nginx not installed");
-    }
-    found
+    let missing = found
+        .is_none()
+        .then(|| "nginx is not installed".to_string());
+    required("the nginx -t check", missing).then_some(found?)
 }
 
 /// `load_module …;` when the stream module is dynamic, "" when built in,

@@ -9,6 +9,9 @@
 
 mod tui_tmux;
 
+#[path = "common/required.rs"]
+mod required;
+use required::required;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -42,10 +45,9 @@ fn tui_command(env: &str, conf: &Path) -> String {
 
 /// Whether the fault-injection hook exists in this build.
 fn faults_compiled_in() -> bool {
-    if !cfg!(debug_assertions) {
-        eprintln!("skipping: the fault-injection hook exists in debug builds only");
-    }
-    cfg!(debug_assertions)
+    let missing = (!cfg!(debug_assertions))
+        .then(|| "the fault-injection hook exists in debug builds only".to_string());
+    required("the fault-injection tests", missing)
 }
 
 /// The first `hopscope` process whose parent is `parent`.

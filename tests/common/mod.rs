@@ -44,6 +44,10 @@ fn find_executable(name: &str, preferred: &[&str]) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+pub mod required;
+#[allow(unused_imports)]
+pub use required::required;
+
 fn running_in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty())
 }

@@ -27,13 +27,10 @@ pub fn tmux_or_skip() -> bool {
         .stdin(Stdio::null())
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-            panic!("tmux is not installed, but CI is set: install tmux for the terminal tests");
-        }
-        eprintln!("skipping: tmux not installed");
-    }
-    ok
+    super::required::required(
+        "the terminal tests",
+        (!ok).then(|| "tmux is not installed".to_string()),
+    )
 }
 
 /// Quotes a string for `sh`.
