@@ -710,7 +710,7 @@ fn run_fix(args: FixArgs) -> ExitCode {
         );
         let results = crate::probe::prepare(&outcome.after, &after, files)
             .run(crate::probe::Options::default());
-        say_text(&crate::probe::text(&results));
+        say_text(&crate::report::probe::text(&results));
     }
     if args.validate {
         let Some(nginx) = fix::validate::find_nginx() else {
@@ -826,7 +826,7 @@ fn probe_options(timeout: f64, concurrency: usize) -> Result<crate::probe::Optio
 /// Prints probe results; the exit status says whether every probed peer works.
 fn report_probe(results: &[crate::probe::PeerResult], format: ProbeFormat) -> ExitCode {
     match format {
-        ProbeFormat::Text => emit(&crate::probe::text(results)),
+        ProbeFormat::Text => emit(&crate::report::probe::text(results)),
         ProbeFormat::Json => {
             let doc = serde_json::json!({"schema": "hopscope.probe/1", "results": results});
             emit_raw(&format!("{doc:#}\n"));

@@ -1,0 +1,162 @@
+//! The byte stream to a peer (TCP or a unix socket), under one deadline
+//! per peer for resolving, connecting and every read and write.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use super::result::*;
+
+/// The one deadline of a peer: connect, handshake and the wait after it
+/// all fit in `timeout` from the start of the peer's probe. A per-read
+/// timeout alone let a peer that trickles a byte at a time hold the probe
+/// forever.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    pub(crate) at: Instant,
+    pub(crate) timeout: Duration,
+}
+
+impl Deadline {
+    pub(crate) fn new(start: Instant, timeout: Duration) -> Deadline {
+        Deadline {
+            at: start + timeout,
+            timeout,
+        }
+    }
+
+    /// The time left, or None when it has passed.
+    pub(crate) fn left(&self) -> Option<Duration> {
+        self.at
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    }
+
+    /// The result of a peer that ran out of time, and what it was doing.
+    pub(crate) fn exceeded(&self, doing: &str) -> String {
+        let t = self.timeout.as_secs_f32();
+        format!(
+            "deadline exceeded after {t} s: {doing} within {t} s (the probe gives each peer {t} s in all: connect, handshake and the wait after it)"
+        )
+    }
+}
+
+/// A stream to the peer: TCP, or a unix socket.
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Unix(std::os::unix::net::UnixStream),
+}
+
+/// A stream whose every read and write ends by `until`: each one waits at
+/// most for the time left, and none starts once it has passed.
+pub(crate) struct Conn {
+    pub(crate) stream: Stream,
+    pub(crate) until: Instant,
+}
+
+impl Conn {
+    /// The time left before `until`, set as the socket's timeouts.
+    pub(crate) fn arm(&self) -> std::io::Result<()> {
+        let left = self
+            .until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "the peer's deadline passed")
+            })?;
+        match &self.stream {
+            Stream::Tcp(s) => {
+                s.set_read_timeout(Some(left))?;
+                s.set_write_timeout(Some(left))
+            }
+            Stream::Unix(s) => {
+                s.set_read_timeout(Some(left))?;
+                s.set_write_timeout(Some(left))
+            }
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        match &mut self.stream {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.arm()?;
+        match &mut self.stream {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.stream {
+            Stream::Tcp(s) => s.flush(),
+            Stream::Unix(s) => s.flush(),
+        }
+    }
+}
+
+/// The first address of `peer`, within the deadline: a name is resolved on
+/// its own thread, so a slow resolver (a name the configuration chose)
+/// cannot hold the peer past it.
+pub(crate) fn resolve(peer: &str, deadline: Deadline) -> Result<SocketAddr, String> {
+    if let Ok(addr) = peer.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let left = deadline
+        .left()
+        .ok_or_else(|| deadline.exceeded(&format!("{peer} was not resolved")))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = peer.to_string();
+    std::thread::Builder::new()
+        .name("probe-resolve".into())
+        .spawn(move || {
+            let _ = tx.send(
+                name.to_socket_addrs()
+                    .map(|a| a.collect::<Vec<SocketAddr>>()),
+            );
+        })
+        .map_err(|e| format!("cannot resolve {peer}: {e}"))?;
+    let addrs = match rx.recv_timeout(left) {
+        Ok(r) => r.map_err(|e| format!("cannot resolve {peer}: {e}"))?,
+        Err(_) => return Err(deadline.exceeded(&format!("{peer} was not resolved"))),
+    };
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| format!("{peer} resolves to no address"))
+}
+
+pub(crate) fn connect(peer: &str, deadline: Deadline, r: &mut PeerResult) -> Result<Conn, String> {
+    if let Some(path) = peer.strip_prefix("unix:") {
+        let s = std::os::unix::net::UnixStream::connect(path)
+            .map_err(|e| format!("cannot connect to {path}: {e}"))?;
+        r.address = Some(format!("unix:{path}"));
+        return Ok(Conn {
+            stream: Stream::Unix(s),
+            until: deadline.at,
+        });
+    }
+    let addr = resolve(peer, deadline)?;
+    r.address = Some(addr.to_string());
+    let no_answer = || deadline.exceeded(&format!("no answer from {addr}"));
+    let left = deadline.left().ok_or_else(no_answer)?;
+    let s = TcpStream::connect_timeout(&addr, left).map_err(|e| match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => {
+            format!("connection refused by {addr}: nothing listens there")
+        }
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => no_answer(),
+        _ => format!("cannot connect to {addr}: {e}"),
+    })?;
+    Ok(Conn {
+        stream: Stream::Tcp(s),
+        until: deadline.at,
+    })
+}
