@@ -9,11 +9,15 @@
 //!   are named by their absolute paths on the server).
 //! - [`apply`] writes fixed files on the server with ONE POSIX `sh -s`
 //!   script fed on standard input: for every file it checks that the file
-//!   still holds exactly what was loaded (sha256), keeps a backup
-//!   (`FILE.hopscope.bak`, or the next free `.bak.N`), writes a temporary
-//!   file in the same directory with the original's mode and owner and
-//!   renames it over the original; then it runs `nginx -t`, and when that
-//!   fails puts every original back (removing the backups it made). It
+//!   still holds exactly what was loaded (sha256), keeps the original as
+//!   its backup (a hard link `FILE.hopscope.bak`, or the next free
+//!   `.bak.N`), writes the new file with the original's mode and owner in
+//!   a private directory it makes next to it (`mktemp -d`) and renames it
+//!   over the original; then it runs `nginx -t`, and when that fails puts
+//!   every original back (removing the backups it made). Nothing is ever
+//!   written, chmod-ed or chown-ed through a name another user of that
+//!   directory could have planted or swapped (a symlink at a predictable
+//!   name would otherwise make root write or give away any file). It
 //!   reloads nginx only when asked. File names, contents and the nginx
 //!   command travel base64-encoded, so nothing in them is ever parsed by a
 //!   shell.
@@ -551,62 +555,122 @@ elif command -v shasum >/dev/null 2>&1; then sha() {{ shasum -a 256 < "$1" | cut
 elif command -v openssl >/dev/null 2>&1; then sha() {{ openssl dgst -sha256 < "$1" | sed 's/^.*= *//'; }}
 else say missing sha256sum; exit 20; fi
 W=$(mktemp -d 2>/dev/null || mktemp -d -t hopscope) || {{ say error x "$(enc 'cannot make a temporary directory')"; exit 11; }}
-trap 'rm -rf "$W"' EXIT
 get() {{ cat "$W/$1.$2" 2>/dev/null; }}
-# put back every replaced file, drop every temporary file and backup made
+if stat -c %u / >/dev/null 2>&1; then
+  meta() {{ stat -c '%u %g %a' "$1"; }}; node() {{ stat -c '%d:%i' "$1"; }}
+elif stat -f %u / >/dev/null 2>&1; then
+  meta() {{ stat -f '%u %g %Lp' "$1"; }}; node() {{ stat -f '%d:%i' "$1"; }}
+else say missing stat; exit 20; fi
+ME=$(id -u)
+O=$(pwd)
+# `mv -T` never moves into a directory planted at the target's name.
+: > "$W/mv"
+if mv -T "$W/mv" "$W/mvt" 2>/dev/null; then MVT=-T; else MVT=; fi
+# Each file is staged in a private directory made next to it (mktemp -d:
+# a fresh name, mode 0700, ours), entered once and then reached only
+# through the working directory: nobody else can put a name in it or
+# swap one, so no write, chmod or chown ever goes through a link someone
+# planted. The target is only ever replaced by rename (which replaces a
+# link planted at its name, never follows it), and the backup is made by
+# link (which never follows or replaces a name that exists).
+into() {{
+  iS=$(get S "$1")
+  [ -n "$iS" ] && cd "$iS" 2>/dev/null && [ "$(node . 2>/dev/null)" = "$(get I "$1")" ]
+}}
+cleanup() {{
+  u=0
+  while [ "$u" -lt "$N" ]; do
+    if into "$u"; then rm -f new bak; cd /; rmdir "$iS" 2>/dev/null; fi
+    u=$((u + 1))
+  done
+  cd /
+  rm -rf "$W"
+}}
+trap cleanup EXIT
+# put back every replaced file, drop every backup made
 undo() {{
   u=0
   while [ "$u" -lt "$N" ]; do
-    ut=$(get t "$u"); ub=$(get b "$u"); un=$(get n "$u")
-    if [ -e "$W/c.$u" ]; then
-      mv -f "$ub" "$ut" 2>>"$W/undo" || say rollback-failed "$u"
-    else
-      [ -n "$un" ] && rm -f "$un"
-      [ -n "$ub" ] && rm -f "$ub"
+    ut=$(get t "$u"); un=${{ut##*/}}; uB=$(get B "$u")
+    if into "$u"; then
+      if [ -e "$W/c.$u" ]; then
+        if mv -f $MVT bak "../$un" 2>>"$W/undo"; then
+          [ -n "$uB" ] && [ "../$uB" -ef "../$un" ] && rm -f "../$uB"
+        else
+          say rollback-failed "$u"
+        fi
+      elif [ -n "$uB" ] && [ "../$uB" -ef bak ]; then
+        rm -f "../$uB"
+      fi
+    elif [ -e "$W/c.$u" ]; then
+      printf 'the private directory next to %s is gone\n' "$ut" >> "$W/undo"
+      say rollback-failed "$u"
     fi
     u=$((u + 1))
   done
+  cd "$O" 2>/dev/null || cd /
 }}
 failx() {{ fcode=$1; fwhat=$2; fx=$3; undo; say "$fwhat" "$fx" "$(enc "$(cat "$W/err" 2>/dev/null)")"; exit "$fcode"; }}
+why() {{ printf '%s' "$1" > "$W/err"; }}
 check() {{
   p=$(dec "$2")
   t=$p
   if [ -L "$p" ]; then
     t=$(readlink -f "$p" 2>"$W/err") || failx 11 resolve "$1"
   fi
-  [ -f "$t" ] || {{ printf 'not a regular file' > "$W/err"; failx 11 resolve "$1"; }}
-  [ -r "$t" ] || {{ printf 'not readable' > "$W/err"; failx 11 resolve "$1"; }}
+  {{ [ -f "$t" ] && [ ! -L "$t" ]; }} || {{ why 'not a regular file'; failx 11 resolve "$1"; }}
+  [ -r "$t" ] || {{ why 'not readable'; failx 11 resolve "$1"; }}
   [ "$(sha "$t")" = "$3" ] || {{ : > "$W/err"; failx 10 changed "$1"; }}
+  meta "$t" > "$W/o.$1" 2>"$W/err" || failx 11 resolve "$1"
   printf '%s' "$t" > "$W/t.$1"
 }}
 stage() {{
-  t=$(get t "$1")
+  t=$(get t "$1"); tn=${{t##*/}}
   d=${{t%/*}}; [ -n "$d" ] || d=/
-  n="$d/.${{t##*/}}.hopscope-new-$$"
-  printf '%s' "$n" > "$W/n.$1"
-  cp -p "$t" "$n" 2>"$W/err" || failx 11 write "$1"
-  base64 -d > "$n" 2>"$W/err" || failx 11 write "$1"
-  chmod --reference="$t" "$n" 2>/dev/null
-  chown --reference="$t" "$n" 2>/dev/null
-  [ "$(sha "$n")" = "$2" ] || {{ printf 'the written file is not what was sent' > "$W/err"; failx 11 write "$1"; }}
-  b="$t.hopscope.bak"; k=0
-  while :; do
-    if ln "$t" "$b" 2>/dev/null; then printf '%s' "$b" > "$W/b.$1"; break; fi
-    if [ ! -e "$b" ] && [ ! -L "$b" ]; then
-      # no hard links here: a copy with the same mode and owner
-      printf '%s' "$b" > "$W/b.$1"
-      cp -p "$t" "$b" 2>"$W/err" || failx 11 backup "$1"
-      break
+  d=$(cd "$d" 2>"$W/err" && pwd -P) || failx 11 write "$1"
+  S=$(mktemp -d "${{d%/}}/.hopscope-XXXXXXXX" 2>"$W/err") || failx 11 write "$1"
+  printf '%s' "$S" > "$W/S.$1"
+  cd "$S" 2>"$W/err" || failx 11 write "$1"
+  case "$(pwd -P) $(meta . 2>/dev/null)" in
+    "$S $ME "*" 700") node . > "$W/I.$1" ;;
+    *) why "the directory $S was swapped while it was made"; failx 11 write "$1" ;;
+  esac
+  # the backup: the file itself, linked (same inode, mode and owner)
+  ln "../$tn" bak 2>"$W/err" || failx 11 backup "$1"
+  {{ [ -f bak ] && [ ! -L bak ]; }} || {{ why 'not a regular file'; failx 11 backup "$1"; }}
+  [ "$(meta bak)" = "$(get o "$1")" ] || {{ why 'its owner or mode changed'; failx 10 changed "$1"; }}
+  [ "$(sha bak)" = "$(get s "$1")" ] || {{ : > "$W/err"; failx 10 changed "$1"; }}
+  base64 -d > new 2>"$W/err" || failx 11 write "$1"
+  set -- "$1" "$2" $(get o "$1")
+  # owner first: a chown clears set-id bits a chmod sets
+  chown "$3:$4" new 2>/dev/null || chgrp "$4" new 2>/dev/null
+  chmod "$5" new 2>"$W/err" || failx 11 write "$1"
+  m=$(meta new)
+  if [ "$m" != "$3 $4 $5" ]; then
+    # not root: the new file may be ours (as any editor leaves it), never another's
+    if [ "$ME" = 0 ] || [ "${{m%% *}}" != "$ME" ] || [ "${{m##* }}" != "$5" ]; then
+      why "cannot give the new file the owner $3:$4 and mode $5 of the old one (it has $m)"; failx 11 write "$1"
     fi
-    k=$((k + 1)); b="$t.hopscope.bak.$k"
-    [ "$k" -lt 100000 ] || {{ printf 'no free backup name' > "$W/err"; failx 11 backup "$1"; }}
+  fi
+  {{ [ -f new ] && [ ! -L new ] && [ "$(sha new)" = "$2" ]; }} || {{ why 'the written file is not what was sent'; failx 11 write "$1"; }}
+  sfx=.hopscope.bak; k=0
+  while ! ln -n bak "../$tn$sfx" 2>"$W/err"; do
+    {{ [ -e "../$tn$sfx" ] || [ -L "../$tn$sfx" ]; }} || failx 11 backup "$1"
+    k=$((k + 1)); sfx=.hopscope.bak.$k
+    [ "$k" -lt 100000 ] || {{ why 'no free backup name'; failx 11 backup "$1"; }}
   done
+  printf '%s' "$tn$sfx" > "$W/B.$1"
+  [ "../$tn$sfx" -ef bak ] || {{ why "$t$sfx is not the backup just made"; failx 11 backup "$1"; }}
+  printf '%s' "$t$sfx" > "$W/b.$1"
+  cd "$O" 2>/dev/null || cd /
 }}
 commit() {{
-  t=$(get t "$1"); n=$(get n "$1")
-  [ "$(sha "$t")" = "$2" ] || {{ : > "$W/err"; failx 10 changed "$1"; }}
-  mv -f "$n" "$t" 2>"$W/err" || failx 11 replace "$1"
+  into "$1" || {{ why 'the private directory next to it was moved'; failx 11 replace "$1"; }}
+  tn=$(get t "$1"); tn=${{tn##*/}}
+  {{ [ "../$tn" -ef bak ] && [ "$(sha bak)" = "$2" ]; }} || {{ : > "$W/err"; failx 10 changed "$1"; }}
+  mv -f $MVT new "../$tn" 2>"$W/err" || failx 11 replace "$1"
   : > "$W/c.$1"
+  cd "$O" 2>/dev/null || cd /
 }}
 "#
     ));
@@ -1646,6 +1710,11 @@ ansible_port=22
             "no injection"
         );
         assert!(!site.entries().iter().any(|e| e.contains("hopscope-new")));
+        assert!(
+            !site.entries().iter().any(|e| e.starts_with(".hopscope-")),
+            "the private directories are gone: {:?}",
+            site.entries()
+        );
     }
 
     #[test]

@@ -1,0 +1,341 @@
+//! What a server, its other users or an inventory must never be able to
+//! make hopscope do over SSH: write through a planted symlink when fixing
+//! (`fix --apply`), run a command on this machine from an inventory
+//! variable, reach the person's ssh agent, or leave the server's
+//! configuration behind in a temporary file.
+//!
+//! The tests that need root, sshd, setpriv or tmux print `skipping`
+//! locally when they cannot run and fail under CI (env `CI` set). Every
+//! process they start is killed (by its id) when they end; every run is
+//! bounded.
+
+mod common;
+mod sshd;
+mod tui_tmux;
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::nginx_or_skip;
+use sshd::{hs, skip, sudo_available, which, Sshd, Tree};
+
+/// The uid and gid the other user of the directory runs as (nobody).
+const OTHER: u32 = 65534;
+
+/// A process group started by a test, killed (by its id) and reaped on drop.
+struct Group(Child);
+
+impl Group {
+    fn spawn(cmd: &mut Command) -> Group {
+        Group(
+            cmd.process_group(0)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn"),
+        )
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let pgid = format!("-{}", self.0.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &pgid])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// A file only root may read or write, outside the directory attacked.
+struct Victim {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+const VICTIM_TEXT: &[u8] = b"root only: never written by hopscope\n";
+
+impl Victim {
+    fn new() -> Victim {
+        let dir = tempfile::Builder::new()
+            .prefix("hopscope-victim-")
+            .tempdir()
+            .expect("temp dir");
+        let path = dir.path().join("secret");
+        fs::write(&path, VICTIM_TEXT).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        Victim { _dir: dir, path }
+    }
+
+    fn assert_intact(&self, what: &str) {
+        let meta = fs::symlink_metadata(&self.path).unwrap();
+        assert!(meta.file_type().is_file(), "{what}: the victim is a file");
+        assert_eq!(
+            String::from_utf8_lossy(&fs::read(&self.path).unwrap()),
+            String::from_utf8_lossy(VICTIM_TEXT),
+            "{what}: the root-only file was overwritten through a planted symlink"
+        );
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+            (0, 0, 0o600),
+            "{what}: the root-only file was given away through a planted symlink"
+        );
+    }
+}
+
+/// A symlink made by the other user (owned by them).
+fn plant(link: &Path, to: &Path) {
+    let _ = fs::remove_file(link);
+    std::os::unix::fs::symlink(to, link).unwrap();
+    std::os::unix::fs::lchown(link, Some(OTHER), Some(OTHER)).unwrap();
+}
+
+fn pid_max() -> u32 {
+    fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(32768)
+}
+
+fn last_pid() -> u32 {
+    fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(300)
+}
+
+/// `conf.d` of a fresh tree made writable by the other user (who also
+/// owns `api.conf`, mode 0640), with symlinks to the victim planted at
+/// every name a fix could have used as predictable: the temporary file
+/// `.api.conf.hopscope-new-PID` for the next 30000 process ids (every
+/// one when pid_max is small) and the first backup names.
+fn attacked_tree(label: &str, victim: &Victim) -> Tree {
+    let tree = Tree::new(label);
+    fs::set_permissions(tree.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let confd = tree.path().join("conf.d");
+    std::os::unix::fs::chown(&confd, Some(OTHER), Some(OTHER)).unwrap();
+    fs::set_permissions(&confd, fs::Permissions::from_mode(0o755)).unwrap();
+    let api = confd.join("api.conf");
+    std::os::unix::fs::chown(&api, Some(OTHER), Some(OTHER)).unwrap();
+    fs::set_permissions(&api, fs::Permissions::from_mode(0o640)).unwrap();
+    let max = pid_max();
+    let from = last_pid();
+    for i in 0..max.min(30000) {
+        let pid = (from + i) % max;
+        plant(
+            &confd.join(format!(".api.conf.hopscope-new-{pid}")),
+            &victim.path,
+        );
+    }
+    plant(&confd.join("api.conf.hopscope.bak"), &victim.path);
+    for k in 1..=3 {
+        plant(
+            &confd.join(format!("api.conf.hopscope.bak.{k}")),
+            &victim.path,
+        );
+    }
+    tree
+}
+
+/// The other user at work in `dir` while a fix runs: it plants symlinks
+/// to the victim at the predictable names again and again, and with
+/// `swap_dirs` also moves every hopscope directory it sees away and puts
+/// a symlink to the victim's directory in its place.
+fn attacker(dir: &Path, victim: &Victim, swap_dirs: bool) -> Option<Group> {
+    let setpriv = which("setpriv", &["/usr/bin/setpriv"])
+        .or_else(|| skip("setpriv is not installed (Debian package util-linux)"))?;
+    let v = victim.path.display().to_string();
+    let vdir = victim.path.parent().unwrap().display().to_string();
+    let swap = if swap_dirs {
+        r#"for s in .hopscope-????????; do
+    [ -d "$s" ] && [ ! -L "$s" ] && mv "$s" "$s.moved" 2>/dev/null && ln -s "$VDIR" "$s" 2>/dev/null
+  done"#
+    } else {
+        ":"
+    };
+    let script = format!(
+        r#"V='{v}'; VDIR='{vdir}'
+while :; do
+  l=$(cat /proc/sys/kernel/ns_last_pid)
+  for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    ln -s "$V" ".api.conf.hopscope-new-$((l + i))" 2>/dev/null
+  done
+  for b in api.conf.hopscope.bak api.conf.hopscope.bak.1 api.conf.hopscope.bak.2 api.conf.hopscope.bak.3; do
+    [ -L "$b" ] || ln -s "$V" "$b" 2>/dev/null
+  done
+  {swap}
+done"#
+    );
+    let mut cmd = Command::new(setpriv);
+    cmd.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "timeout",
+        "120",
+        "sh",
+        "-c",
+        &script,
+    ])
+    .current_dir(dir);
+    Some(Group::spawn(&mut cmd))
+}
+
+/// The `.hopscope-` directories left in `dir` (none may be).
+fn stage_dirs(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".hopscope-") && !n.ends_with(".moved"))
+        .filter(|n| !fs::symlink_metadata(dir.join(n)).unwrap().is_symlink())
+        .collect()
+}
+
+/// `fix --ssh … --apply` into a directory another user writes to, while
+/// that user plants symlinks to a root-only file at every name a fix
+/// could predict: the file is fixed and the root-only file is untouched.
+fn apply_among_planted_symlinks(sudo: bool) {
+    let Some(sshd) = Sshd::start(1) else { return };
+    if nginx_or_skip().is_none() {
+        return;
+    }
+    let mode = if sudo { "with --sudo" } else { "as root" };
+    let victim = Victim::new();
+    let tree = attacked_tree("sec-apply", &victim);
+    let confd = tree.path().join("conf.d");
+    let api = confd.join("api.conf");
+    let original = fs::read(&api).unwrap();
+    let conf = tree.conf();
+    let mut args = vec![
+        "fix",
+        "--nginx-conf",
+        &conf,
+        "--rule",
+        "sni-off",
+        "--set",
+        "sni-name=backend.test",
+        "--apply",
+    ];
+    if sudo {
+        args.push("--sudo");
+    }
+    let Some(loop_) = attacker(&confd, &victim, false) else {
+        return;
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let run = hs(&sshd.args("web1", &args));
+    drop(loop_);
+    victim.assert_intact(mode);
+    assert_eq!(run.code, Some(0), "{mode}: {}\n{}", run.stderr, sshd.log());
+    let meta = fs::symlink_metadata(&api).unwrap();
+    assert!(meta.file_type().is_file(), "{mode}: api.conf is a file");
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (OTHER, OTHER, 0o640),
+        "{mode}: api.conf keeps its owner and mode"
+    );
+    let text = fs::read_to_string(&api).unwrap();
+    assert!(text.contains("proxy_ssl_server_name on;"), "{mode}: {text}");
+    // The backup: the first free name, a file holding what was there.
+    let shown = format!("wrote {} (backup: ", api.display());
+    let backup = run
+        .stderr
+        .split(&shown)
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("{mode}: no backup reported: {}", run.stderr));
+    let bmeta = fs::symlink_metadata(backup).unwrap();
+    assert!(bmeta.file_type().is_file(), "{mode}: {backup} is a file");
+    assert_eq!(fs::read(backup).unwrap(), original, "{mode}: {backup}");
+    assert!(
+        stage_dirs(&confd).is_empty(),
+        "{mode}: no private directory is left: {:?}",
+        stage_dirs(&confd)
+    );
+}
+
+#[test]
+fn apply_never_writes_through_symlinks_planted_by_another_user() {
+    apply_among_planted_symlinks(false);
+}
+
+#[test]
+fn apply_with_sudo_never_writes_through_symlinks_planted_by_another_user() {
+    if !is_root_or_skip() || !sudo_available() {
+        return;
+    }
+    apply_among_planted_symlinks(true);
+}
+
+fn is_root_or_skip() -> bool {
+    common::is_root() || skip::<()>("these tests run as root").is_some()
+}
+
+/// The other user also moves the private directory a fix makes next to
+/// the file and puts a symlink to the victim's directory in its place,
+/// as fast as it can: whatever the timing, the root-only file is never
+/// touched, and the fix is either done or refused with a message.
+#[test]
+fn apply_survives_its_private_directory_being_swapped() {
+    let Some(sshd) = Sshd::start(1) else { return };
+    if nginx_or_skip().is_none() {
+        return;
+    }
+    let started = Instant::now();
+    for round in 0..3 {
+        let victim = Victim::new();
+        let tree = attacked_tree("sec-swap", &victim);
+        let confd = tree.path().join("conf.d");
+        let api = confd.join("api.conf");
+        let original = fs::read(&api).unwrap();
+        let conf = tree.conf();
+        let Some(loop_) = attacker(&confd, &victim, true) else {
+            return;
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        let run = hs(&sshd.args(
+            "web1",
+            &[
+                "fix",
+                "--nginx-conf",
+                &conf,
+                "--rule",
+                "sni-off",
+                "--set",
+                "sni-name=backend.test",
+                "--apply",
+            ],
+        ));
+        drop(loop_);
+        let what = format!("round {round}");
+        victim.assert_intact(&what);
+        let meta = fs::symlink_metadata(&api).unwrap();
+        assert!(meta.file_type().is_file(), "{what}: api.conf is a file");
+        assert_eq!((meta.uid(), meta.mode() & 0o7777), (OTHER, 0o640), "{what}");
+        match run.code {
+            Some(0) => assert!(
+                fs::read_to_string(&api)
+                    .unwrap()
+                    .contains("proxy_ssl_server_name on;"),
+                "{what}"
+            ),
+            Some(2) => {
+                assert!(
+                    run.stderr.contains("nothing was changed"),
+                    "{what}: {}",
+                    run.stderr
+                );
+                assert_eq!(fs::read(&api).unwrap(), original, "{what}");
+            }
+            other => panic!("{what}: exit {other:?}: {}", run.stderr),
+        }
+    }
+    eprintln!("three rounds: {:?}", started.elapsed());
+}
