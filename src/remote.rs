@@ -38,6 +38,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most bytes read from a remote command (the size of the largest dump).
 pub const MAX_OUTPUT: u64 = crate::conf::loader::MAX_FILE_BYTES;
 
+/// The ssh options of every ssh run, before any other: no prompt, and
+/// nothing of this machine (agent, X display) is handed to the server.
+pub const ALWAYS: &[&str] = &["BatchMode=yes", "ForwardAgent=no", "ForwardX11=no"];
+
 /// One server to reach over SSH, and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Remote {
@@ -112,9 +116,11 @@ impl Remote {
     /// The local `ssh` invocation that runs `remote_command` on the server.
     pub fn ssh_command(&self, remote_command: &str) -> Command {
         let mut cmd = Command::new("ssh");
-        // First value wins in ssh: batch mode cannot be turned off, the
+        // First value wins in ssh: batch mode and no agent or X11
+        // forwarding cannot be turned off (by an ssh config with
+        // `ForwardAgent yes`: the audited server would get the agent), the
         // person's options come before hopscope's defaults.
-        cmd.args(["-o", "BatchMode=yes"]);
+        cmd.args(ALWAYS.iter().flat_map(|o| ["-o", o]));
         if let Some(f) = &self.ssh_config {
             cmd.arg("-F").arg(f);
         }
@@ -1413,6 +1419,10 @@ mod tests {
             [
                 "-o",
                 "BatchMode=yes",
+                "-o",
+                "ForwardAgent=no",
+                "-o",
+                "ForwardX11=no",
                 "-F",
                 "/tmp/cfg",
                 "-o",
@@ -1429,6 +1439,24 @@ mod tests {
         );
         assert!(Remote::new("-oProxyCommand=x").validate().is_err());
         assert!(Remote::new("a b").validate().is_err());
+        // Also when the person's options ask for forwarding: the first
+        // value wins in ssh, and hopscope's come first.
+        r.ssh_options = vec!["ForwardAgent=yes".into()];
+        let args: Vec<String> = r
+            .ssh_command("x")
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let first = |opt: &str| {
+            args.iter()
+                .find(|a| {
+                    a.to_ascii_lowercase()
+                        .starts_with(&opt.to_ascii_lowercase())
+                })
+                .cloned()
+        };
+        assert_eq!(first("ForwardAgent=").as_deref(), Some("ForwardAgent=no"));
+        assert_eq!(first("ForwardX11=").as_deref(), Some("ForwardX11=no"));
     }
 
     #[test]

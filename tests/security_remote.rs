@@ -339,3 +339,71 @@ fn apply_survives_its_private_directory_being_swapped() {
     }
     eprintln!("three rounds: {:?}", started.elapsed());
 }
+
+/// The person's ssh agent never reaches the audited server, even when
+/// their ssh configuration forwards it to every host.
+#[test]
+fn the_agent_is_never_forwarded_to_the_server() {
+    let Some(sshd) = Sshd::start(1) else { return };
+    if nginx_or_skip().is_none() {
+        return;
+    }
+    let Some(agent_bin) = which("ssh-agent", &["/usr/bin/ssh-agent"])
+        .or_else(|| skip("ssh-agent is not installed (Debian package openssh-client)"))
+    else {
+        return;
+    };
+    let tree = Tree::new("sec-agent");
+    let dir = tempfile::Builder::new()
+        .prefix("hopscope-agent-")
+        .tempdir()
+        .expect("temp dir");
+    let d = dir.path();
+    let sock = d.join("agent.sock");
+    let _agent = Group::spawn(Command::new(agent_bin).arg("-D").arg("-a").arg(&sock));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "ssh-agent did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The person's configuration forwards their agent everywhere (the
+    // harness's says `IdentityAgent none`: the first value wins).
+    let config = d.join("ssh_config");
+    let theirs = fs::read_to_string(&sshd.config).unwrap();
+    fs::write(
+        &config,
+        format!(
+            "ForwardAgent yes\nIdentityAgent {}\n{theirs}",
+            sock.display()
+        ),
+    )
+    .unwrap();
+    // The "nginx" on the server notes the session's environment.
+    let seen = d.join("env");
+    let nginx = d.join("nginx");
+    fs::write(
+        &nginx,
+        format!("#!/bin/sh\nenv > '{}'\nexec nginx \"$@\"\n", seen.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&nginx, fs::Permissions::from_mode(0o755)).unwrap();
+    let conf = tree.conf();
+    let run = common::run_bounded(
+        Command::new(tui_tmux::hopscope())
+            .args(["hops", "--ssh", "web1", "--ssh-config"])
+            .arg(&config)
+            .arg("--nginx")
+            .arg(&nginx)
+            .args(["--nginx-conf", &conf])
+            .env("SSH_AUTH_SOCK", &sock),
+        None,
+        sshd::RUN,
+    );
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stderr, sshd.log());
+    let env = fs::read_to_string(&seen).expect("the server ran nginx");
+    assert!(env.contains("SSH_CONNECTION="), "a session over ssh: {env}");
+    assert!(
+        !env.contains("SSH_AUTH_SOCK="),
+        "the agent was forwarded to the server: {env}"
+    );
+}
