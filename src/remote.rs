@@ -79,12 +79,9 @@ impl Remote {
         }
     }
 
-    /// Refuses destinations ssh would take for options, and empty ones.
+    /// Refuses destinations that are not `[user@]host` ([`check_destination`]).
     pub fn validate(&self) -> Result<(), String> {
-        let d = &self.destination;
-        if d.is_empty() || d.starts_with('-') || d.chars().any(|c| c.is_whitespace()) {
-            return Err(format!("\"{d}\" is not an ssh destination ([user@]host)"));
-        }
+        check_destination(&self.destination)?;
         if self.nginx.is_empty() {
             return Err("--nginx must name the nginx binary on the server".into());
         }
@@ -179,6 +176,99 @@ impl std::fmt::Display for RemoteError {
 }
 
 impl std::error::Error for RemoteError {}
+
+/// Refuses what is not a host name or an IP address. ssh takes a leading
+/// `-` for an option, and a person's ssh configuration may hand the host
+/// to a shell (`ProxyCommand … %h`): only the characters of host names
+/// (letters, digits, `-`, `.`, `_`) and IP literals pass.
+pub fn check_host(host: &str) -> Result<(), String> {
+    let ip = |h: &str| h.parse::<std::net::IpAddr>().is_ok();
+    // An IPv6 address with its zone: fe80::1%eth0.
+    let scoped = |h: &str| {
+        h.split_once('%').is_some_and(|(a, zone)| {
+            a.parse::<std::net::Ipv6Addr>().is_ok()
+                && !zone.is_empty()
+                && zone
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        })
+    };
+    let name = !host.is_empty()
+        && host.len() <= 253
+        && !host.starts_with(['-', '.'])
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+    if name || ip(host) || scoped(host) {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{}\" is not a host name or an IP address",
+            crate::visible::visible(host)
+        ))
+    }
+}
+
+/// Refuses what is not a user name (letters, digits, `-`, `.`, `_`, and
+/// `@` for domain accounts; not starting with `-`): ssh's configuration
+/// may hand the user to a shell too (`%r`).
+pub fn check_user(user: &str) -> Result<(), String> {
+    let ok = !user.is_empty()
+        && user.len() <= 256
+        && !user.starts_with('-')
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._@".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{}\" is not a user name",
+            crate::visible::visible(user)
+        ))
+    }
+}
+
+/// Refuses what is not an ssh destination: `[user@]host`, or
+/// `ssh://[user@]host[:port]`, checked by [`check_user`] and
+/// [`check_host`]. The one check for `--ssh`, inventory hosts and their
+/// `ansible_host` and `ansible_user`.
+pub fn check_destination(destination: &str) -> Result<(), String> {
+    let uri = destination.strip_prefix("ssh://");
+    let rest = uri.unwrap_or(destination);
+    let (user, host) = match rest.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, rest),
+    };
+    let host = match uri {
+        None => Some(host),
+        // ssh://host:port and ssh://[v6]:port
+        Some(_) => {
+            let (h, port) = match host.strip_prefix('[') {
+                Some(v6) => v6.split_once(']').map_or((None, ""), |(h, p)| (Some(h), p)),
+                None => match host.rfind(':') {
+                    Some(i) => (Some(&host[..i]), &host[i..]),
+                    None => (Some(host), ""),
+                },
+            };
+            let port_ok = port.is_empty()
+                || port
+                    .strip_prefix(':')
+                    .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            h.filter(|_| port_ok)
+        }
+    };
+    let why = match host {
+        None => Err("not [user@]host".to_string()),
+        Some(h) => user.map_or(Ok(()), check_user).and_then(|()| check_host(h)),
+    };
+    why.map_err(|e| {
+        format!(
+            "\"{}\" is not an ssh destination ([user@]host): {e}",
+            crate::visible::visible(destination)
+        )
+    })
+}
 
 /// Quotes a word for a POSIX shell (left bare when nothing in it is special).
 fn shell_quote(s: &str) -> String {
@@ -1127,6 +1217,33 @@ fn expand(pattern: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// `host:port`, as Ansible allows (not for IPv6 literals): the host and
+/// the port.
+fn split_port(name: &str) -> (&str, Option<&str>) {
+    match name.rsplit_once(':') {
+        Some((host, port))
+            if !host.contains(':')
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            (host, Some(port))
+        }
+        _ => (name, None),
+    }
+}
+
+/// Refuses an inventory's `ansible_host` or `ansible_user` that is not a
+/// host name (or IP address) or a user name: the person's ssh
+/// configuration may hand them to a shell (`ProxyCommand … %h`).
+fn check_var(key: &str, value: &str) -> Result<(), String> {
+    match key {
+        "ansible_host" | "ansible_ssh_host" => check_host(value),
+        "ansible_user" | "ansible_ssh_user" => check_user(value),
+        _ => return Ok(()),
+    }
+    .map_err(|e| format!("{key}: {e}"))
+}
+
 fn key_value(word: &str) -> Option<(String, String)> {
     let (k, v) = word.split_once('=')?;
     let k = k.trim();
@@ -1179,10 +1296,11 @@ impl Inventory {
                             ))
                         })?);
                     }
+                    for (k, v) in &vars {
+                        check_var(k, v).map_err(at)?;
+                    }
                     for name in expand(first).map_err(at)? {
-                        if name.starts_with('-') {
-                            return Err(at(format!("\"{name}\" is not a host name")));
-                        }
+                        check_destination(split_port(&name).0).map_err(at)?;
                         let h = inv.host(&name);
                         inv.hosts[h].vars.extend(vars.iter().cloned());
                         if !inv.groups[g].hosts.contains(&h) {
@@ -1201,6 +1319,7 @@ impl Inventory {
                     let kv = key_value(line)
                         .ok_or_else(|| at(format!("\"{line}\" is not KEY=VALUE")))?;
                     let kv = (kv.0, words(&kv.1).map_err(at)?.join(" "));
+                    check_var(&kv.0, &kv.1).map_err(at)?;
                     inv.groups[g].vars.push(kv);
                 }
             }
@@ -1322,12 +1441,10 @@ impl Inventory {
         let mut vars = self.vars_of(h);
         // `host:port`, as Ansible allows (not for IPv6 literals): a host
         // variable, before those written on the host's line.
-        if let Some((host, port)) = name.rsplit_once(':') {
-            if !host.contains(':') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
-                r.destination = host.to_string();
-                let at = vars.len() - self.hosts[h].vars.len();
-                vars.insert(at, ("ansible_port".into(), port.to_string()));
-            }
+        if let (host, Some(port)) = split_port(name) {
+            r.destination = host.to_string();
+            let at = vars.len() - self.hosts[h].vars.len();
+            vars.insert(at, ("ansible_port".into(), port.to_string()));
         }
         let mut escalate = None;
         for (k, v) in vars {
@@ -1358,6 +1475,7 @@ impl Inventory {
                 }
                 _ => continue,
             };
+            check_var(&k, &v).map_err(|e| format!("host {name}: {e}"))?;
             if v.is_empty() || v.contains(['\n', '"']) {
                 return Err(format!("host {name}: {k}={v:?} is empty or holds a quote"));
             }
@@ -1457,6 +1575,52 @@ mod tests {
         };
         assert_eq!(first("ForwardAgent=").as_deref(), Some("ForwardAgent=no"));
         assert_eq!(first("ForwardX11=").as_deref(), Some("ForwardX11=no"));
+    }
+
+    #[test]
+    fn destinations_hosts_and_users() {
+        for ok in [
+            "web1",
+            "deploy@web1.example.com",
+            "a_b-c.d",
+            "10.0.0.1",
+            "root@::1",
+            "fe80::1%eth0",
+            "first.last@corp.example@web1",
+            "ssh://deploy@web1:2222",
+            "ssh://[::1]:22",
+            "ssh://web1",
+        ] {
+            assert_eq!(check_destination(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "-oProxyCommand=x",
+            "a b",
+            "$(touch x)",
+            "web1;id",
+            "`id`",
+            "web1|x",
+            "x\nProxyCommand y",
+            "@web1",
+            "-u@web1",
+            "deploy@",
+            "de'ploy@web1",
+            ".web1",
+            "ssh://web1:x",
+            "ssh://[::1",
+        ] {
+            let e = check_destination(bad).unwrap_err();
+            assert!(e.contains("is not an ssh destination"), "{bad}: {e}");
+        }
+        assert!(check_host("$(touch /tmp/x)")
+            .unwrap_err()
+            .contains("is not a host name or an IP address"));
+        assert!(check_user("x y")
+            .unwrap_err()
+            .contains("is not a user name"));
+        // Control characters are shown escaped.
+        assert!(check_host("a\x1b[2Jb").unwrap_err().contains("\\x1b"));
     }
 
     #[test]
@@ -1586,6 +1750,23 @@ ansible_port=22
         assert!(Inventory::parse("[web\nx")
             .unwrap_err()
             .starts_with("line 1:"));
+        // What ssh could hand a shell is refused, with its line.
+        for (text, line) in [
+            ("web1 ansible_host='$(touch /tmp/x)'\n", 1),
+            ("# fleet\nweb1 ansible_ssh_host=`id`\n", 2),
+            ("web1\n[all:vars]\nansible_user=\"a;b\"\n", 3),
+            ("web1 ansible_ssh_user=-oProxyCommand=x\n", 1),
+            ("ok\nweb$(id)\n", 2),
+            ("ok\n-oProxyCommand=x\n", 2),
+        ] {
+            let e = Inventory::parse(text).unwrap_err();
+            assert!(e.starts_with(&format!("line {line}: ")), "{text:?}: {e}");
+        }
+        let e = Inventory::parse("web1 ansible_host='$(touch /tmp/x)'\n").unwrap_err();
+        assert_eq!(
+            e,
+            "line 1: ansible_host: \"$(touch /tmp/x)\" is not a host name or an IP address"
+        );
         assert!(Inventory::parse("[web]\nx novalue")
             .unwrap_err()
             .starts_with("line 2:"));

@@ -340,6 +340,90 @@ fn apply_survives_its_private_directory_being_swapped() {
     eprintln!("three rounds: {:?}", started.elapsed());
 }
 
+/// An inventory's `ansible_host` (or `ansible_user`, or a host name) is
+/// refused, with the file and line, unless it is a host name, IP address or
+/// user name: the person's ssh configuration may hand it to a shell on
+/// this machine (`ProxyCommand … %h`), where `$(…)` would run.
+#[test]
+fn inventory_values_never_reach_a_local_shell_through_proxycommand() {
+    if which("ssh", &["/usr/bin/ssh"]).is_none() {
+        skip::<()>("the ssh client is not installed (Debian package openssh-client)");
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("hopscope-inventory-")
+        .tempdir()
+        .expect("temp dir");
+    let d = dir.path();
+    let pwned = d.join("pwned");
+    let config = d.join("ssh_config");
+    // What many operators have: a jump through a command given the host.
+    fs::write(
+        &config,
+        "Host *\n  ProxyCommand true %r %h %p\n  StrictHostKeyChecking no\n  \
+         UserKnownHostsFile /dev/null\n  LogLevel ERROR\n",
+    )
+    .unwrap();
+    // Relative, in the directory hopscope runs in: ssh lowers the case of
+    // a host name, and the temporary directory's name has capitals.
+    let touch = "$(touch pwned)".to_string();
+    let cases = [
+        (
+            format!("web1 ansible_host='{touch}'\n"),
+            1,
+            "is not a host name",
+        ),
+        (
+            format!("[web]\nweb1\n\n[web:vars]\nansible_ssh_host=\"{touch}\"\n"),
+            5,
+            "is not a host name",
+        ),
+        (
+            format!("# fleet\nweb1 ansible_host=127.0.0.1 ansible_user='{touch}'\n"),
+            2,
+            "is not a user name",
+        ),
+        (
+            format!("web1\n{}\n", touch.replace(' ', "${IFS}")),
+            2,
+            "is not a host name",
+        ),
+    ];
+    for (i, (text, line, why)) in cases.iter().enumerate() {
+        let inventory = d.join(format!("inventory{i}.ini"));
+        fs::write(&inventory, text).unwrap();
+        let inv = inventory.display().to_string();
+        let cfg = config.display().to_string();
+        let run = common::run_bounded(
+            Command::new(tui_tmux::hopscope())
+                .args([
+                    "check",
+                    "--ssh-hosts",
+                    &inv,
+                    "--ssh-config",
+                    &cfg,
+                    "--ssh-timeout",
+                    "5",
+                ])
+                .current_dir(d),
+            None,
+            sshd::RUN,
+        );
+        assert!(
+            !pwned.exists(),
+            "case {i}: the inventory ran a command on this machine:\n{text}"
+        );
+        assert_eq!(run.code, Some(2), "case {i}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("hopscope: error: {inv}: line {line}: ")),
+            "case {i}: the file and line: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(why), "case {i}: {}", run.stderr);
+    }
+}
+
 /// The person's ssh agent never reaches the audited server, even when
 /// their ssh configuration forwards it to every host.
 #[test]
