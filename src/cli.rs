@@ -461,18 +461,11 @@ fn tui(cli: &Cli) -> ExitCode {
         Input::Stdin => "standard input".to_string(),
         Input::Path(p) => p.display().to_string(),
     };
-    // --ssh: `nginx -T` of the server, held in a temporary file for the UI.
-    let remote_dump = match remote_tui_input(&cli.load) {
-        Ok(d) => d,
+    // --ssh: `nginx -T` of the server, held in memory for the UI.
+    let (label, remote, dump) = match remote_tui_input(&cli.load) {
+        Ok(Some((dump, shown, remote))) => (shown, Some(remote), Some(dump)),
+        Ok(None) => (label, None, None),
         Err(code) => return code,
-    };
-    let (input, label, remote) = match &remote_dump {
-        Some((file, shown, remote)) => (
-            Input::Path(file.path().to_path_buf()),
-            shown.clone(),
-            Some(remote.clone()),
-        ),
-        None => (input, label, None),
     };
     let opts = crate::tui::run::Options {
         input,
@@ -481,6 +474,7 @@ fn tui(cli: &Cli) -> ExitCode {
         label,
         note,
         remote,
+        dump,
     };
     match crate::tui::run::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -994,11 +988,11 @@ impl LoadArgs {
     }
 }
 
-/// For the terminal UI with `--ssh`: the server's `nginx -T` in a
-/// temporary file (removed when dropped), the label to show, and the server.
+/// For the terminal UI with `--ssh`: the server's `nginx -T` (kept in
+/// memory, never in a file here), the label to show, and the server.
 fn remote_tui_input(
     load: &LoadArgs,
-) -> Result<Option<(tempfile::NamedTempFile, String, crate::remote::Remote)>, ExitCode> {
+) -> Result<Option<(Vec<u8>, String, crate::remote::Remote)>, ExitCode> {
     let fail = |e: String| {
         eprintln!("hopscope: error: {e}");
         ExitCode::from(2)
@@ -1008,16 +1002,8 @@ fn remote_tui_input(
     };
     eprintln!("hopscope: running nginx -T on {} over ssh…", remote.host);
     let dump = crate::remote::fetch_dump(&remote).map_err(|e| fail(e.to_string()))?;
-    let mut file = tempfile::Builder::new()
-        .prefix("hopscope-ssh-")
-        .suffix(".nginx-T")
-        .tempfile()
-        .map_err(|e| fail(format!("cannot keep the dump in a temporary file: {e}")))?;
-    file.write_all(&dump)
-        .and_then(|()| file.flush())
-        .map_err(|e| fail(format!("cannot keep the dump in a temporary file: {e}")))?;
     let label = format!("ssh {} (nginx -T)", remote.host);
-    Ok(Some((file, label, remote)))
+    Ok(Some((dump, label, remote)))
 }
 
 /// `check --ssh-hosts FILE`: every host audited (a bounded number at a

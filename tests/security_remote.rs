@@ -491,3 +491,67 @@ fn the_agent_is_never_forwarded_to_the_server() {
         "the agent was forwarded to the server: {env}"
     );
 }
+
+/// The terminal UI over SSH hung up (its tmux session killed, as when the
+/// person's own SSH connection drops): the server's configuration is not
+/// left behind in a temporary file (`hopscope-ssh-*.nginx-T`), nor ever
+/// written to one.
+#[test]
+fn the_server_configuration_is_not_left_in_a_temporary_file() {
+    if !tui_tmux::tmux_or_skip() {
+        return;
+    }
+    let Some(sshd) = Sshd::start(1) else { return };
+    let tree = Tree::new("sec-tui");
+    let tmp = tempfile::Builder::new()
+        .prefix("hopscope-tmpdir-")
+        .tempdir()
+        .expect("temp dir");
+    let pidfile = tree.path().join("ui.pid");
+    let conf = tree.conf();
+    let mut cmd = format!(
+        "echo $$ > {}; TMPDIR={} exec {}",
+        tui_tmux::sh_quote(&pidfile.display().to_string()),
+        tui_tmux::sh_quote(&tmp.path().display().to_string()),
+        tui_tmux::sh_quote(tui_tmux::hopscope())
+    );
+    for a in sshd.args("web1", &["--nginx-conf", &conf]) {
+        cmd.push(' ');
+        cmd.push_str(&tui_tmux::sh_quote(&a));
+    }
+    let left = || -> Vec<String> {
+        fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let t = tui_tmux::Tmux::start(160, 40, &cmd);
+    let screen = t.wait_text("Hops (2)");
+    assert!(screen.contains("ssh web1 (nginx -T)"), "{screen}");
+    let pid: u32 = fs::read_to_string(&pidfile)
+        .expect("the pid of the UI")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(left(), Vec::<String>::new(), "while the UI runs");
+    // Hang up: tmux sends SIGHUP to the program of a pane it kills.
+    let out = t.run(&["kill-session"]);
+    assert!(out.status.success(), "tmux kill-session");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    let running = || {
+        fs::read_to_string(proc_dir.join("stat")).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    while running() {
+        assert!(Instant::now() < deadline, "the UI did not end on SIGHUP");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(left(), Vec::<String>::new(), "after a hang-up");
+}
