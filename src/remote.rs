@@ -720,6 +720,16 @@ check() {{
   meta "$t" > "$W/o.$1" 2>"$W/err" || failx 11 resolve "$1"
   printf '%s' "$t" > "$W/t.$1"
 }}
+# in the private directory of file $1 named $2 there: it is still the file
+# checked (holding $3): the same inode as its backup, or (a copied backup)
+# a regular file with the owner, mode and content it had
+same() {{
+  if [ -e "$W/L.$1" ]; then
+    [ "../$2" -ef bak ] && [ "$(sha bak)" = "$3" ]
+  else
+    [ -f "../$2" ] && [ ! -L "../$2" ] && [ "$(meta "../$2")" = "$(get o "$1")" ] && [ "$(sha "../$2")" = "$3" ]
+  fi
+}}
 stage() {{
   t=$(get t "$1"); tn=${{t##*/}}
   d=${{t%/*}}; [ -n "$d" ] || d=/
@@ -731,10 +741,18 @@ stage() {{
     "$S $ME "*" 700") node . > "$W/I.$1" ;;
     *) why "the directory $S was swapped while it was made"; failx 11 write "$1" ;;
   esac
-  # the backup: the file itself, linked (same inode, mode and owner)
-  ln "../$tn" bak 2>"$W/err" || failx 11 backup "$1"
-  {{ [ -f bak ] && [ ! -L bak ]; }} || {{ why 'not a regular file'; failx 11 backup "$1"; }}
-  [ "$(meta bak)" = "$(get o "$1")" ] || {{ why 'its owner or mode changed'; failx 10 changed "$1"; }}
+  # the backup: the file itself, linked (same inode, mode and owner); or
+  # where that is not allowed (another's file without root, a filesystem
+  # without hard links) a copy with its mode (and owner, as root)
+  if ln "../$tn" bak 2>/dev/null; then
+    : > "$W/L.$1"
+    {{ [ -f bak ] && [ ! -L bak ]; }} || {{ why 'not a regular file'; failx 11 backup "$1"; }}
+    [ "$(meta bak)" = "$(get o "$1")" ] || {{ why 'its owner or mode changed'; failx 10 changed "$1"; }}
+  else
+    cp -p "../$tn" bak 2>"$W/err" || failx 11 backup "$1"
+    {{ [ -f bak ] && [ ! -L bak ]; }} || {{ why 'not a regular file'; failx 11 backup "$1"; }}
+    same "$1" "$tn" "$(get s "$1")" || {{ why 'its owner or mode changed'; failx 10 changed "$1"; }}
+  fi
   [ "$(sha bak)" = "$(get s "$1")" ] || {{ : > "$W/err"; failx 10 changed "$1"; }}
   base64 -d > new 2>"$W/err" || failx 11 write "$1"
   set -- "$1" "$2" $(get o "$1")
@@ -763,7 +781,7 @@ stage() {{
 commit() {{
   into "$1" || {{ why 'the private directory next to it was moved'; failx 11 replace "$1"; }}
   tn=$(get t "$1"); tn=${{tn##*/}}
-  {{ [ "../$tn" -ef bak ] && [ "$(sha bak)" = "$2" ]; }} || {{ : > "$W/err"; failx 10 changed "$1"; }}
+  same "$1" "$tn" "$2" || {{ : > "$W/err"; failx 10 changed "$1"; }}
   mv -f $MVT new "../$tn" 2>"$W/err" || failx 11 replace "$1"
   : > "$W/c.$1"
   cd "$O" 2>/dev/null || cd /
@@ -1832,9 +1850,18 @@ ansible_port=22
             r
         }
         fn run(&self, files: &[RemoteFile<'_>], reload: bool) -> Result<Applied, RemoteError> {
+            self.run_with(Command::new("sh"), files, reload)
+        }
+        /// The script run by `sh` as `shell` starts it (another user).
+        fn run_with(
+            &self,
+            mut shell: Command,
+            files: &[RemoteFile<'_>],
+            reload: bool,
+        ) -> Result<Applied, RemoteError> {
             let remote = self.remote();
             let script = apply_script(&remote, files, reload);
-            let mut child = Command::new("sh")
+            let mut child = shell
                 .arg("-s")
                 .current_dir(self.dir.path())
                 .stdin(Stdio::piped())
@@ -1922,6 +1949,50 @@ ansible_port=22
         assert!(
             !site.entries().iter().any(|e| e.starts_with(".hopscope-")),
             "the private directories are gone: {:?}",
+            site.entries()
+        );
+    }
+
+    /// Without root, in a directory of one's own, a file of another user
+    /// (which protected_hardlinks forbids linking) is backed up by a copy
+    /// and replaced by a file of one's own with its mode, as an editor
+    /// would. Needs root and setpriv (fails under CI without them).
+    #[test]
+    fn apply_without_root_backs_up_another_users_file_by_a_copy() {
+        use std::os::unix::fs::MetadataExt;
+        let setpriv = std::path::Path::new("/usr/bin/setpriv");
+        let root = std::fs::metadata("/proc/self")
+            .map(|m| m.uid() == 0)
+            .unwrap_or(false);
+        if !root || !setpriv.exists() {
+            assert!(
+                !std::env::var_os("CI").is_some_and(|v| !v.is_empty()),
+                "this test needs root and setpriv (util-linux), but CI is set"
+            );
+            eprintln!("skipping: needs root and setpriv");
+            return;
+        }
+        let site = Site::new(true);
+        std::os::unix::fs::chown(site.dir.path(), Some(65534), Some(65534)).unwrap();
+        let a = site.path("a.conf");
+        std::fs::write(&a, b"old a\n").unwrap();
+        std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut nobody = Command::new(setpriv);
+        nobody.args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh"]);
+        let files = [RemoteFile {
+            path: &a,
+            loaded: b"old a\n",
+            new: b"new a\n",
+        }];
+        let done = site.run_with(nobody, &files, false).unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), b"new a\n");
+        let meta = std::fs::metadata(&a).unwrap();
+        assert_eq!((meta.uid(), meta.mode() & 0o777), (65534, 0o644));
+        assert_eq!(done.written[0].backup, format!("{a}.hopscope.bak"));
+        assert_eq!(std::fs::read(&done.written[0].backup).unwrap(), b"old a\n");
+        assert!(
+            !site.entries().iter().any(|e| e.starts_with(".hopscope-")),
+            "{:?}",
             site.entries()
         );
     }
