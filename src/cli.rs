@@ -12,6 +12,7 @@ use crate::model::{Model, Version};
 use crate::report;
 use crate::report::text::Paint;
 use crate::rules::{self, Finding, Rule, Severity};
+use crate::visible::{visible, visible_lines};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -982,7 +983,7 @@ impl LoadArgs {
             }
         };
         Some(load_remote(&remote, self.nginx_version).map_err(|e| {
-            eprintln!("hopscope: error: {e}");
+            eprintln!("hopscope: error: {}", visible_lines(&e));
             ExitCode::from(2)
         }))
     }
@@ -1001,7 +1002,8 @@ fn remote_tui_input(
         return Ok(None);
     };
     eprintln!("hopscope: running nginx -T on {} over ssh…", remote.host);
-    let dump = crate::remote::fetch_dump(&remote).map_err(|e| fail(e.to_string()))?;
+    let dump = crate::remote::fetch_dump(&remote)
+        .map_err(|e| fail(visible_lines(&e.to_string()).into_owned()))?;
     let label = format!("ssh {} (nginx -T)", remote.host);
     Ok(Some((dump, label, remote)))
 }
@@ -1063,7 +1065,7 @@ fn check_fleet(args: &CheckArgs, file: &std::path::Path) -> ExitCode {
             emit(&format!("{doc:#}\n"));
             for a in &audits {
                 match &a.result {
-                    Err(e) => eprintln!("hopscope: error: {e}"),
+                    Err(e) => eprintln!("hopscope: error: {}", visible_lines(e)),
                     Ok(done) => {
                         for e in done.model.errors() {
                             eprintln!("hopscope: error: {}: {e}", a.host);
@@ -1130,7 +1132,11 @@ fn apply_remote(args: &FixArgs, model: &Model, outcome: &fix::Outcome) -> ExitCo
     match crate::remote::apply(&remote, &files, args.reload) {
         Ok(done) => {
             for w in &done.written {
-                eprintln!("ssh {host}: wrote {} (backup: {})", w.path, w.backup);
+                eprintln!(
+                    "ssh {host}: wrote {} (backup: {})",
+                    visible(&w.path),
+                    visible(&w.backup)
+                );
             }
             eprintln!("ssh {host}: nginx -t accepts the fixed configuration");
             match &done.reload {
@@ -1146,14 +1152,16 @@ fn apply_remote(args: &FixArgs, model: &Model, outcome: &fix::Outcome) -> ExitCo
                 }
                 Some(Err(e)) => {
                     eprintln!(
-                        "hopscope: error: ssh {host}: the fix is saved and nginx -t accepts it, but the reload failed: {e}"
+                        "hopscope: error: ssh {host}: the fix is saved and nginx -t accepts it, but the reload failed: {}",
+                        visible_lines(e)
                     );
                     ExitCode::from(2)
                 }
             }
         }
         Err(e) => {
-            eprintln!("hopscope: error: {e}");
+            // What the server said (nginx, ssh, the script), escaped.
+            eprintln!("hopscope: error: {}", visible_lines(&e.to_string()));
             ExitCode::from(2)
         }
     }

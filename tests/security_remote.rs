@@ -555,3 +555,72 @@ fn the_server_configuration_is_not_left_in_a_temporary_file() {
     }
     assert_eq!(left(), Vec::<String>::new(), "after a hang-up");
 }
+
+/// What a server says (nginx's messages, over ssh) reaches the person's
+/// terminal with its control characters escaped: an `ESC ] 52` there
+/// would write their clipboard, an `ESC [ 2 J` hide what came before.
+#[test]
+fn what_the_server_says_is_shown_escaped() {
+    let Some(sshd) = Sshd::start(1) else { return };
+    if nginx_or_skip().is_none() {
+        return;
+    }
+    let tree = Tree::new("sec-escape");
+    let conf = tree.conf();
+    let evil = r"nginx: [emerg] unknown directive \033]52;c;cHduZWQ=\007\033[2J in /x.conf:1";
+    // `nginx -T` works (or not, with `broken`); `nginx -t` says `evil`.
+    let script = |broken: bool| {
+        let path = tree
+            .path()
+            .join(if broken { "nginx-broken" } else { "nginx-evil" });
+        let t = if broken { "*" } else { "*-t*" };
+        fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\ncase \"$*\" in {t}) printf '{evil}\\n'; exit 1;; esac\nexec nginx \"$@\"\n"
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        path.display().to_string()
+    };
+    let (broken, evil_t) = (script(true), script(false));
+    let load = hs(&sshd.args(
+        "web1",
+        &["check", "--nginx", &broken, "--nginx-conf", &conf],
+    ));
+    let apply = hs(&sshd.args(
+        "web1",
+        &[
+            "fix",
+            "--nginx",
+            &evil_t,
+            "--nginx-conf",
+            &conf,
+            "--rule",
+            "sni-off",
+            "--set",
+            "sni-name=backend.test",
+            "--apply",
+        ],
+    ));
+    for (what, run) in [("load", &load), ("apply", &apply)] {
+        assert_eq!(run.code, Some(2), "{what}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("unknown directive"),
+            "{what}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{7}'),
+            "{what}: a control character reached the terminal: {:?}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(r"\x1b]52;c;cHduZWQ="),
+            "{what}: {}",
+            run.stderr
+        );
+    }
+    assert!(apply.stderr.contains("rolled back"), "{}", apply.stderr);
+}
