@@ -289,7 +289,7 @@ fn apply_survives_its_private_directory_being_swapped() {
         return;
     }
     let started = Instant::now();
-    for round in 0..3 {
+    for round in 0..2 {
         let victim = Victim::new();
         let tree = attacked_tree("sec-swap", &victim);
         let confd = tree.path().join("conf.d");
@@ -315,6 +315,7 @@ fn apply_survives_its_private_directory_being_swapped() {
         ));
         drop(loop_);
         let what = format!("round {round}");
+        eprintln!("{what}: exit {:?}: {}", run.code, run.stderr.trim());
         victim.assert_intact(&what);
         let meta = fs::symlink_metadata(&api).unwrap();
         assert!(meta.file_type().is_file(), "{what}: api.conf is a file");
@@ -337,7 +338,7 @@ fn apply_survives_its_private_directory_being_swapped() {
             other => panic!("{what}: exit {other:?}: {}", run.stderr),
         }
     }
-    eprintln!("three rounds: {:?}", started.elapsed());
+    eprintln!("two rounds: {:?}", started.elapsed());
 }
 
 /// An inventory's `ansible_host` (or `ansible_user`, or a host name) is
