@@ -12,6 +12,7 @@ use crate::model::{Model, Version};
 use crate::report;
 use crate::report::text::Paint;
 use crate::rules::{self, Finding, Rule, Severity};
+use crate::visible::{visible, visible_lines};
 
 /// A line for people on stderr, like `eprintln!`, with every control
 /// character (from a file name, a config value, what a server said) shown
@@ -488,18 +489,11 @@ fn tui(cli: &Cli) -> ExitCode {
         Input::Stdin => "standard input".to_string(),
         Input::Path(p) => p.display().to_string(),
     };
-    // --ssh: `nginx -T` of the server, held in a temporary file for the UI.
-    let remote_dump = match remote_tui_input(&cli.load) {
-        Ok(d) => d,
+    // --ssh: `nginx -T` of the server, held in memory for the UI.
+    let (label, remote, dump) = match remote_tui_input(&cli.load) {
+        Ok(Some((dump, shown, remote))) => (shown, Some(remote), Some(dump)),
+        Ok(None) => (label, None, None),
         Err(code) => return code,
-    };
-    let (input, label, remote) = match &remote_dump {
-        Some((file, shown, remote)) => (
-            Input::Path(file.path().to_path_buf()),
-            shown.clone(),
-            Some(remote.clone()),
-        ),
-        None => (input, label, None),
     };
     let opts = crate::tui::run::Options {
         input,
@@ -508,6 +502,7 @@ fn tui(cli: &Cli) -> ExitCode {
         label,
         note,
         remote,
+        dump,
     };
     match crate::tui::run::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -1044,17 +1039,17 @@ impl LoadArgs {
             }
         };
         Some(load_remote(&remote, self.nginx_version).map_err(|e| {
-            say!("hopscope: error: {e}");
+            say!("hopscope: error: {}", visible_lines(&e));
             ExitCode::from(2)
         }))
     }
 }
 
-/// For the terminal UI with `--ssh`: the server's `nginx -T` in a
-/// temporary file (removed when dropped), the label to show, and the server.
+/// For the terminal UI with `--ssh`: the server's `nginx -T` (kept in
+/// memory, never in a file here), the label to show, and the server.
 fn remote_tui_input(
     load: &LoadArgs,
-) -> Result<Option<(tempfile::NamedTempFile, String, crate::remote::Remote)>, ExitCode> {
+) -> Result<Option<(Vec<u8>, String, crate::remote::Remote)>, ExitCode> {
     let fail = |e: String| {
         say!("hopscope: error: {e}");
         ExitCode::from(2)
@@ -1063,17 +1058,10 @@ fn remote_tui_input(
         return Ok(None);
     };
     say!("hopscope: running nginx -T on {} over ssh…", remote.host);
-    let dump = crate::remote::fetch_dump(&remote).map_err(|e| fail(e.to_string()))?;
-    let mut file = tempfile::Builder::new()
-        .prefix("hopscope-ssh-")
-        .suffix(".nginx-T")
-        .tempfile()
-        .map_err(|e| fail(format!("cannot keep the dump in a temporary file: {e}")))?;
-    file.write_all(&dump)
-        .and_then(|()| file.flush())
-        .map_err(|e| fail(format!("cannot keep the dump in a temporary file: {e}")))?;
+    let dump = crate::remote::fetch_dump(&remote)
+        .map_err(|e| fail(visible_lines(&e.to_string()).into_owned()))?;
     let label = format!("ssh {} (nginx -T)", remote.host);
-    Ok(Some((file, label, remote)))
+    Ok(Some((dump, label, remote)))
 }
 
 /// `check --ssh-hosts FILE`: every host audited (a bounded number at a
@@ -1133,7 +1121,7 @@ fn check_fleet(args: &CheckArgs, file: &std::path::Path) -> ExitCode {
             emit_raw(&format!("{doc:#}\n"));
             for a in &audits {
                 match &a.result {
-                    Err(e) => say!("hopscope: error: {e}"),
+                    Err(e) => say!("hopscope: error: {}", visible_lines(e)),
                     Ok(done) => {
                         for e in done.model.errors() {
                             say!("hopscope: error: {}: {e}", a.host);
@@ -1200,7 +1188,11 @@ fn apply_remote(args: &FixArgs, model: &Model, outcome: &fix::Outcome) -> ExitCo
     match crate::remote::apply(&remote, &files, args.reload) {
         Ok(done) => {
             for w in &done.written {
-                say!("ssh {host}: wrote {} (backup: {})", w.path, w.backup);
+                say!(
+                    "ssh {host}: wrote {} (backup: {})",
+                    visible(&w.path),
+                    visible(&w.backup)
+                );
             }
             say!("ssh {host}: nginx -t accepts the fixed configuration");
             match &done.reload {
@@ -1216,14 +1208,16 @@ fn apply_remote(args: &FixArgs, model: &Model, outcome: &fix::Outcome) -> ExitCo
                 }
                 Some(Err(e)) => {
                     say!(
-                        "hopscope: error: ssh {host}: the fix is saved and nginx -t accepts it, but the reload failed: {e}"
+                        "hopscope: error: ssh {host}: the fix is saved and nginx -t accepts it, but the reload failed: {}",
+                        visible_lines(e)
                     );
                     ExitCode::from(2)
                 }
             }
         }
         Err(e) => {
-            say!("hopscope: error: {e}");
+            // What the server said (nginx, ssh, the script), escaped.
+            say!("hopscope: error: {}", visible_lines(&e.to_string()));
             ExitCode::from(2)
         }
     }

@@ -9,11 +9,15 @@
 //!   are named by their absolute paths on the server).
 //! - [`apply`] writes fixed files on the server with ONE POSIX `sh -s`
 //!   script fed on standard input: for every file it checks that the file
-//!   still holds exactly what was loaded (sha256), keeps a backup
-//!   (`FILE.hopscope.bak`, or the next free `.bak.N`), writes a temporary
-//!   file in the same directory with the original's mode and owner and
-//!   renames it over the original; then it runs `nginx -t`, and when that
-//!   fails puts every original back (removing the backups it made). It
+//!   still holds exactly what was loaded (sha256), keeps the original as
+//!   its backup (a hard link `FILE.hopscope.bak`, or the next free
+//!   `.bak.N`), writes the new file with the original's mode and owner in
+//!   a private directory it makes next to it (`mktemp -d`) and renames it
+//!   over the original; then it runs `nginx -t`, and when that fails puts
+//!   every original back (removing the backups it made). Nothing is ever
+//!   written, chmod-ed or chown-ed through a name another user of that
+//!   directory could have planted or swapped (a symlink at a predictable
+//!   name would otherwise make root write or give away any file). It
 //!   reloads nginx only when asked. File names, contents and the nginx
 //!   command travel base64-encoded, so nothing in them is ever parsed by a
 //!   shell.
@@ -33,6 +37,10 @@ use base64::Engine;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most bytes read from a remote command (the size of the largest dump).
 pub const MAX_OUTPUT: u64 = crate::conf::loader::MAX_FILE_BYTES;
+
+/// The ssh options of every ssh run, before any other: no prompt, and
+/// nothing of this machine (agent, X display) is handed to the server.
+pub const ALWAYS: &[&str] = &["BatchMode=yes", "ForwardAgent=no", "ForwardX11=no"];
 
 /// One server to reach over SSH, and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,12 +79,9 @@ impl Remote {
         }
     }
 
-    /// Refuses destinations ssh would take for options, and empty ones.
+    /// Refuses destinations that are not `[user@]host` ([`check_destination`]).
     pub fn validate(&self) -> Result<(), String> {
-        let d = &self.destination;
-        if d.is_empty() || d.starts_with('-') || d.chars().any(|c| c.is_whitespace()) {
-            return Err(format!("\"{d}\" is not an ssh destination ([user@]host)"));
-        }
+        check_destination(&self.destination)?;
         if self.nginx.is_empty() {
             return Err("--nginx must name the nginx binary on the server".into());
         }
@@ -108,9 +113,11 @@ impl Remote {
     /// The local `ssh` invocation that runs `remote_command` on the server.
     pub fn ssh_command(&self, remote_command: &str) -> Command {
         let mut cmd = Command::new("ssh");
-        // First value wins in ssh: batch mode cannot be turned off, the
+        // First value wins in ssh: batch mode and no agent or X11
+        // forwarding cannot be turned off (by an ssh config with
+        // `ForwardAgent yes`: the audited server would get the agent), the
         // person's options come before hopscope's defaults.
-        cmd.args(["-o", "BatchMode=yes"]);
+        cmd.args(ALWAYS.iter().flat_map(|o| ["-o", o]));
         if let Some(f) = &self.ssh_config {
             cmd.arg("-F").arg(f);
         }
@@ -169,6 +176,99 @@ impl std::fmt::Display for RemoteError {
 }
 
 impl std::error::Error for RemoteError {}
+
+/// Refuses what is not a host name or an IP address. ssh takes a leading
+/// `-` for an option, and a person's ssh configuration may hand the host
+/// to a shell (`ProxyCommand … %h`): only the characters of host names
+/// (letters, digits, `-`, `.`, `_`) and IP literals pass.
+pub fn check_host(host: &str) -> Result<(), String> {
+    let ip = |h: &str| h.parse::<std::net::IpAddr>().is_ok();
+    // An IPv6 address with its zone: fe80::1%eth0.
+    let scoped = |h: &str| {
+        h.split_once('%').is_some_and(|(a, zone)| {
+            a.parse::<std::net::Ipv6Addr>().is_ok()
+                && !zone.is_empty()
+                && zone
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+        })
+    };
+    let name = !host.is_empty()
+        && host.len() <= 253
+        && !host.starts_with(['-', '.'])
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+    if name || ip(host) || scoped(host) {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{}\" is not a host name or an IP address",
+            crate::visible::visible(host)
+        ))
+    }
+}
+
+/// Refuses what is not a user name (letters, digits, `-`, `.`, `_`, and
+/// `@` for domain accounts; not starting with `-`): ssh's configuration
+/// may hand the user to a shell too (`%r`).
+pub fn check_user(user: &str) -> Result<(), String> {
+    let ok = !user.is_empty()
+        && user.len() <= 256
+        && !user.starts_with('-')
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._@".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{}\" is not a user name",
+            crate::visible::visible(user)
+        ))
+    }
+}
+
+/// Refuses what is not an ssh destination: `[user@]host`, or
+/// `ssh://[user@]host[:port]`, checked by [`check_user`] and
+/// [`check_host`]. The one check for `--ssh`, inventory hosts and their
+/// `ansible_host` and `ansible_user`.
+pub fn check_destination(destination: &str) -> Result<(), String> {
+    let uri = destination.strip_prefix("ssh://");
+    let rest = uri.unwrap_or(destination);
+    let (user, host) = match rest.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, rest),
+    };
+    let host = match uri {
+        None => Some(host),
+        // ssh://host:port and ssh://[v6]:port
+        Some(_) => {
+            let (h, port) = match host.strip_prefix('[') {
+                Some(v6) => v6.split_once(']').map_or((None, ""), |(h, p)| (Some(h), p)),
+                None => match host.rfind(':') {
+                    Some(i) => (Some(&host[..i]), &host[i..]),
+                    None => (Some(host), ""),
+                },
+            };
+            let port_ok = port.is_empty()
+                || port
+                    .strip_prefix(':')
+                    .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            h.filter(|_| port_ok)
+        }
+    };
+    let why = match host {
+        None => Err("not [user@]host".to_string()),
+        Some(h) => user.map_or(Ok(()), check_user).and_then(|()| check_host(h)),
+    };
+    why.map_err(|e| {
+        format!(
+            "\"{}\" is not an ssh destination ([user@]host): {e}",
+            crate::visible::visible(destination)
+        )
+    })
+}
 
 /// Quotes a word for a POSIX shell (left bare when nothing in it is special).
 fn shell_quote(s: &str) -> String {
@@ -551,62 +651,140 @@ elif command -v shasum >/dev/null 2>&1; then sha() {{ shasum -a 256 < "$1" | cut
 elif command -v openssl >/dev/null 2>&1; then sha() {{ openssl dgst -sha256 < "$1" | sed 's/^.*= *//'; }}
 else say missing sha256sum; exit 20; fi
 W=$(mktemp -d 2>/dev/null || mktemp -d -t hopscope) || {{ say error x "$(enc 'cannot make a temporary directory')"; exit 11; }}
-trap 'rm -rf "$W"' EXIT
 get() {{ cat "$W/$1.$2" 2>/dev/null; }}
-# put back every replaced file, drop every temporary file and backup made
+if stat -c %u / >/dev/null 2>&1; then
+  meta() {{ stat -c '%u %g %a' "$1"; }}; node() {{ stat -c '%d:%i' "$1"; }}
+elif stat -f %u / >/dev/null 2>&1; then
+  meta() {{ stat -f '%u %g %Lp' "$1"; }}; node() {{ stat -f '%d:%i' "$1"; }}
+else say missing stat; exit 20; fi
+ME=$(id -u)
+O=$(pwd)
+# `mv -T` never moves into a directory planted at the target's name.
+: > "$W/mv"
+if mv -T "$W/mv" "$W/mvt" 2>/dev/null; then MVT=-T; else MVT=; fi
+# Each file is staged in a private directory made next to it (mktemp -d:
+# a fresh name, mode 0700, ours), entered once and then reached only
+# through the working directory: nobody else can put a name in it or
+# swap one, so no write, chmod or chown ever goes through a link someone
+# planted. The target is only ever replaced by rename (which replaces a
+# link planted at its name, never follows it), and the backup is made by
+# link (which never follows or replaces a name that exists).
+into() {{
+  iS=$(get S "$1")
+  [ -n "$iS" ] && cd "$iS" 2>/dev/null && [ "$(node . 2>/dev/null)" = "$(get I "$1")" ]
+}}
+cleanup() {{
+  u=0
+  while [ "$u" -lt "$N" ]; do
+    if into "$u"; then rm -f new bak; cd /; rmdir "$iS" 2>/dev/null; fi
+    u=$((u + 1))
+  done
+  cd /
+  rm -rf "$W"
+}}
+trap cleanup EXIT
+# put back every replaced file, drop every backup made
 undo() {{
   u=0
   while [ "$u" -lt "$N" ]; do
-    ut=$(get t "$u"); ub=$(get b "$u"); un=$(get n "$u")
-    if [ -e "$W/c.$u" ]; then
-      mv -f "$ub" "$ut" 2>>"$W/undo" || say rollback-failed "$u"
-    else
-      [ -n "$un" ] && rm -f "$un"
-      [ -n "$ub" ] && rm -f "$ub"
+    ut=$(get t "$u"); un=${{ut##*/}}; uB=$(get B "$u")
+    if into "$u"; then
+      if [ -e "$W/c.$u" ]; then
+        if mv -f $MVT bak "../$un" 2>>"$W/undo"; then
+          [ -n "$uB" ] && [ "../$uB" -ef "../$un" ] && rm -f "../$uB"
+        else
+          say rollback-failed "$u"
+        fi
+      elif [ -n "$uB" ] && [ "../$uB" -ef bak ]; then
+        rm -f "../$uB"
+      fi
+    elif [ -e "$W/c.$u" ]; then
+      printf 'the private directory next to %s is gone\n' "$ut" >> "$W/undo"
+      say rollback-failed "$u"
     fi
     u=$((u + 1))
   done
+  cd "$O" 2>/dev/null || cd /
 }}
 failx() {{ fcode=$1; fwhat=$2; fx=$3; undo; say "$fwhat" "$fx" "$(enc "$(cat "$W/err" 2>/dev/null)")"; exit "$fcode"; }}
+why() {{ printf '%s' "$1" > "$W/err"; }}
 check() {{
   p=$(dec "$2")
   t=$p
   if [ -L "$p" ]; then
     t=$(readlink -f "$p" 2>"$W/err") || failx 11 resolve "$1"
   fi
-  [ -f "$t" ] || {{ printf 'not a regular file' > "$W/err"; failx 11 resolve "$1"; }}
-  [ -r "$t" ] || {{ printf 'not readable' > "$W/err"; failx 11 resolve "$1"; }}
+  {{ [ -f "$t" ] && [ ! -L "$t" ]; }} || {{ why 'not a regular file'; failx 11 resolve "$1"; }}
+  [ -r "$t" ] || {{ why 'not readable'; failx 11 resolve "$1"; }}
   [ "$(sha "$t")" = "$3" ] || {{ : > "$W/err"; failx 10 changed "$1"; }}
+  meta "$t" > "$W/o.$1" 2>"$W/err" || failx 11 resolve "$1"
   printf '%s' "$t" > "$W/t.$1"
 }}
+# in the private directory of file $1 named $2 there: it is still the file
+# checked (holding $3): the same inode as its backup, or (a copied backup)
+# a regular file with the owner, mode and content it had
+same() {{
+  if [ -e "$W/L.$1" ]; then
+    [ "../$2" -ef bak ] && [ "$(sha bak)" = "$3" ]
+  else
+    [ -f "../$2" ] && [ ! -L "../$2" ] && [ "$(meta "../$2")" = "$(get o "$1")" ] && [ "$(sha "../$2")" = "$3" ]
+  fi
+}}
 stage() {{
-  t=$(get t "$1")
+  t=$(get t "$1"); tn=${{t##*/}}
   d=${{t%/*}}; [ -n "$d" ] || d=/
-  n="$d/.${{t##*/}}.hopscope-new-$$"
-  printf '%s' "$n" > "$W/n.$1"
-  cp -p "$t" "$n" 2>"$W/err" || failx 11 write "$1"
-  base64 -d > "$n" 2>"$W/err" || failx 11 write "$1"
-  chmod --reference="$t" "$n" 2>/dev/null
-  chown --reference="$t" "$n" 2>/dev/null
-  [ "$(sha "$n")" = "$2" ] || {{ printf 'the written file is not what was sent' > "$W/err"; failx 11 write "$1"; }}
-  b="$t.hopscope.bak"; k=0
-  while :; do
-    if ln "$t" "$b" 2>/dev/null; then printf '%s' "$b" > "$W/b.$1"; break; fi
-    if [ ! -e "$b" ] && [ ! -L "$b" ]; then
-      # no hard links here: a copy with the same mode and owner
-      printf '%s' "$b" > "$W/b.$1"
-      cp -p "$t" "$b" 2>"$W/err" || failx 11 backup "$1"
-      break
+  d=$(cd "$d" 2>"$W/err" && pwd -P) || failx 11 write "$1"
+  S=$(mktemp -d "${{d%/}}/.hopscope-XXXXXXXX" 2>"$W/err") || failx 11 write "$1"
+  printf '%s' "$S" > "$W/S.$1"
+  cd "$S" 2>"$W/err" || failx 11 write "$1"
+  case "$(pwd -P) $(meta . 2>/dev/null)" in
+    "$S $ME "*" 700") node . > "$W/I.$1" ;;
+    *) why "the directory $S was swapped while it was made"; failx 11 write "$1" ;;
+  esac
+  # the backup: the file itself, linked (same inode, mode and owner); or
+  # where that is not allowed (another's file without root, a filesystem
+  # without hard links) a copy with its mode (and owner, as root)
+  if ln "../$tn" bak 2>/dev/null; then
+    : > "$W/L.$1"
+    {{ [ -f bak ] && [ ! -L bak ]; }} || {{ why 'not a regular file'; failx 11 backup "$1"; }}
+    [ "$(meta bak)" = "$(get o "$1")" ] || {{ why 'its owner or mode changed'; failx 10 changed "$1"; }}
+  else
+    cp -p "../$tn" bak 2>"$W/err" || failx 11 backup "$1"
+    {{ [ -f bak ] && [ ! -L bak ]; }} || {{ why 'not a regular file'; failx 11 backup "$1"; }}
+    same "$1" "$tn" "$(get s "$1")" || {{ why 'its owner or mode changed'; failx 10 changed "$1"; }}
+  fi
+  [ "$(sha bak)" = "$(get s "$1")" ] || {{ : > "$W/err"; failx 10 changed "$1"; }}
+  base64 -d > new 2>"$W/err" || failx 11 write "$1"
+  set -- "$1" "$2" $(get o "$1")
+  # owner first: a chown clears set-id bits a chmod sets
+  chown "$3:$4" new 2>/dev/null || chgrp "$4" new 2>/dev/null
+  chmod "$5" new 2>"$W/err" || failx 11 write "$1"
+  m=$(meta new)
+  if [ "$m" != "$3 $4 $5" ]; then
+    # not root: the new file may be ours (as any editor leaves it), never another's
+    if [ "$ME" = 0 ] || [ "${{m%% *}}" != "$ME" ] || [ "${{m##* }}" != "$5" ]; then
+      why "cannot give the new file the owner $3:$4 and mode $5 of the old one (it has $m)"; failx 11 write "$1"
     fi
-    k=$((k + 1)); b="$t.hopscope.bak.$k"
-    [ "$k" -lt 100000 ] || {{ printf 'no free backup name' > "$W/err"; failx 11 backup "$1"; }}
+  fi
+  {{ [ -f new ] && [ ! -L new ] && [ "$(sha new)" = "$2" ]; }} || {{ why 'the written file is not what was sent'; failx 11 write "$1"; }}
+  sfx=.hopscope.bak; k=0
+  while ! ln -n bak "../$tn$sfx" 2>"$W/err"; do
+    {{ [ -e "../$tn$sfx" ] || [ -L "../$tn$sfx" ]; }} || failx 11 backup "$1"
+    k=$((k + 1)); sfx=.hopscope.bak.$k
+    [ "$k" -lt 100000 ] || {{ why 'no free backup name'; failx 11 backup "$1"; }}
   done
+  printf '%s' "$tn$sfx" > "$W/B.$1"
+  [ "../$tn$sfx" -ef bak ] || {{ why "$t$sfx is not the backup just made"; failx 11 backup "$1"; }}
+  printf '%s' "$t$sfx" > "$W/b.$1"
+  cd "$O" 2>/dev/null || cd /
 }}
 commit() {{
-  t=$(get t "$1"); n=$(get n "$1")
-  [ "$(sha "$t")" = "$2" ] || {{ : > "$W/err"; failx 10 changed "$1"; }}
-  mv -f "$n" "$t" 2>"$W/err" || failx 11 replace "$1"
+  into "$1" || {{ why 'the private directory next to it was moved'; failx 11 replace "$1"; }}
+  tn=$(get t "$1"); tn=${{tn##*/}}
+  same "$1" "$tn" "$2" || {{ : > "$W/err"; failx 10 changed "$1"; }}
+  mv -f $MVT new "../$tn" 2>"$W/err" || failx 11 replace "$1"
   : > "$W/c.$1"
+  cd "$O" 2>/dev/null || cd /
 }}
 "#
     ));
@@ -1057,6 +1235,33 @@ fn expand(pattern: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// `host:port`, as Ansible allows (not for IPv6 literals): the host and
+/// the port.
+fn split_port(name: &str) -> (&str, Option<&str>) {
+    match name.rsplit_once(':') {
+        Some((host, port))
+            if !host.contains(':')
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            (host, Some(port))
+        }
+        _ => (name, None),
+    }
+}
+
+/// Refuses an inventory's `ansible_host` or `ansible_user` that is not a
+/// host name (or IP address) or a user name: the person's ssh
+/// configuration may hand them to a shell (`ProxyCommand … %h`).
+fn check_var(key: &str, value: &str) -> Result<(), String> {
+    match key {
+        "ansible_host" | "ansible_ssh_host" => check_host(value),
+        "ansible_user" | "ansible_ssh_user" => check_user(value),
+        _ => return Ok(()),
+    }
+    .map_err(|e| format!("{key}: {e}"))
+}
+
 fn key_value(word: &str) -> Option<(String, String)> {
     let (k, v) = word.split_once('=')?;
     let k = k.trim();
@@ -1109,10 +1314,11 @@ impl Inventory {
                             ))
                         })?);
                     }
+                    for (k, v) in &vars {
+                        check_var(k, v).map_err(at)?;
+                    }
                     for name in expand(first).map_err(at)? {
-                        if name.starts_with('-') {
-                            return Err(at(format!("\"{name}\" is not a host name")));
-                        }
+                        check_destination(split_port(&name).0).map_err(at)?;
                         let h = inv.host(&name);
                         inv.hosts[h].vars.extend(vars.iter().cloned());
                         if !inv.groups[g].hosts.contains(&h) {
@@ -1131,6 +1337,7 @@ impl Inventory {
                     let kv = key_value(line)
                         .ok_or_else(|| at(format!("\"{line}\" is not KEY=VALUE")))?;
                     let kv = (kv.0, words(&kv.1).map_err(at)?.join(" "));
+                    check_var(&kv.0, &kv.1).map_err(at)?;
                     inv.groups[g].vars.push(kv);
                 }
             }
@@ -1252,12 +1459,10 @@ impl Inventory {
         let mut vars = self.vars_of(h);
         // `host:port`, as Ansible allows (not for IPv6 literals): a host
         // variable, before those written on the host's line.
-        if let Some((host, port)) = name.rsplit_once(':') {
-            if !host.contains(':') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
-                r.destination = host.to_string();
-                let at = vars.len() - self.hosts[h].vars.len();
-                vars.insert(at, ("ansible_port".into(), port.to_string()));
-            }
+        if let (host, Some(port)) = split_port(name) {
+            r.destination = host.to_string();
+            let at = vars.len() - self.hosts[h].vars.len();
+            vars.insert(at, ("ansible_port".into(), port.to_string()));
         }
         let mut escalate = None;
         for (k, v) in vars {
@@ -1288,6 +1493,7 @@ impl Inventory {
                 }
                 _ => continue,
             };
+            check_var(&k, &v).map_err(|e| format!("host {name}: {e}"))?;
             if v.is_empty() || v.contains(['\n', '"']) {
                 return Err(format!("host {name}: {k}={v:?} is empty or holds a quote"));
             }
@@ -1349,6 +1555,10 @@ mod tests {
             [
                 "-o",
                 "BatchMode=yes",
+                "-o",
+                "ForwardAgent=no",
+                "-o",
+                "ForwardX11=no",
                 "-F",
                 "/tmp/cfg",
                 "-o",
@@ -1365,6 +1575,70 @@ mod tests {
         );
         assert!(Remote::new("-oProxyCommand=x").validate().is_err());
         assert!(Remote::new("a b").validate().is_err());
+        // Also when the person's options ask for forwarding: the first
+        // value wins in ssh, and hopscope's come first.
+        r.ssh_options = vec!["ForwardAgent=yes".into()];
+        let args: Vec<String> = r
+            .ssh_command("x")
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let first = |opt: &str| {
+            args.iter()
+                .find(|a| {
+                    a.to_ascii_lowercase()
+                        .starts_with(&opt.to_ascii_lowercase())
+                })
+                .cloned()
+        };
+        assert_eq!(first("ForwardAgent=").as_deref(), Some("ForwardAgent=no"));
+        assert_eq!(first("ForwardX11=").as_deref(), Some("ForwardX11=no"));
+    }
+
+    #[test]
+    fn destinations_hosts_and_users() {
+        for ok in [
+            "web1",
+            "deploy@web1.example.com",
+            "a_b-c.d",
+            "10.0.0.1",
+            "root@::1",
+            "fe80::1%eth0",
+            "first.last@corp.example@web1",
+            "ssh://deploy@web1:2222",
+            "ssh://[::1]:22",
+            "ssh://web1",
+        ] {
+            assert_eq!(check_destination(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "-oProxyCommand=x",
+            "a b",
+            "$(touch x)",
+            "web1;id",
+            "`id`",
+            "web1|x",
+            "x\nProxyCommand y",
+            "@web1",
+            "-u@web1",
+            "deploy@",
+            "de'ploy@web1",
+            ".web1",
+            "ssh://web1:x",
+            "ssh://[::1",
+        ] {
+            let e = check_destination(bad).unwrap_err();
+            assert!(e.contains("is not an ssh destination"), "{bad}: {e}");
+        }
+        assert!(check_host("$(touch /tmp/x)")
+            .unwrap_err()
+            .contains("is not a host name or an IP address"));
+        assert!(check_user("x y")
+            .unwrap_err()
+            .contains("is not a user name"));
+        // Control characters are shown escaped.
+        assert!(check_host("a\x1b[2Jb").unwrap_err().contains("\\x1b"));
     }
 
     #[test]
@@ -1494,6 +1768,23 @@ ansible_port=22
         assert!(Inventory::parse("[web\nx")
             .unwrap_err()
             .starts_with("line 1:"));
+        // What ssh could hand a shell is refused, with its line.
+        for (text, line) in [
+            ("web1 ansible_host='$(touch /tmp/x)'\n", 1),
+            ("# fleet\nweb1 ansible_ssh_host=`id`\n", 2),
+            ("web1\n[all:vars]\nansible_user=\"a;b\"\n", 3),
+            ("web1 ansible_ssh_user=-oProxyCommand=x\n", 1),
+            ("ok\nweb$(id)\n", 2),
+            ("ok\n-oProxyCommand=x\n", 2),
+        ] {
+            let e = Inventory::parse(text).unwrap_err();
+            assert!(e.starts_with(&format!("line {line}: ")), "{text:?}: {e}");
+        }
+        let e = Inventory::parse("web1 ansible_host='$(touch /tmp/x)'\n").unwrap_err();
+        assert_eq!(
+            e,
+            "line 1: ansible_host: \"$(touch /tmp/x)\" is not a host name or an IP address"
+        );
         assert!(Inventory::parse("[web]\nx novalue")
             .unwrap_err()
             .starts_with("line 2:"));
@@ -1559,9 +1850,18 @@ ansible_port=22
             r
         }
         fn run(&self, files: &[RemoteFile<'_>], reload: bool) -> Result<Applied, RemoteError> {
+            self.run_with(Command::new("sh"), files, reload)
+        }
+        /// The script run by `sh` as `shell` starts it (another user).
+        fn run_with(
+            &self,
+            mut shell: Command,
+            files: &[RemoteFile<'_>],
+            reload: bool,
+        ) -> Result<Applied, RemoteError> {
             let remote = self.remote();
             let script = apply_script(&remote, files, reload);
-            let mut child = Command::new("sh")
+            let mut child = shell
                 .arg("-s")
                 .current_dir(self.dir.path())
                 .stdin(Stdio::piped())
@@ -1646,6 +1946,55 @@ ansible_port=22
             "no injection"
         );
         assert!(!site.entries().iter().any(|e| e.contains("hopscope-new")));
+        assert!(
+            !site.entries().iter().any(|e| e.starts_with(".hopscope-")),
+            "the private directories are gone: {:?}",
+            site.entries()
+        );
+    }
+
+    /// Without root, in a directory of one's own, a file of another user
+    /// (which protected_hardlinks forbids linking) is backed up by a copy
+    /// and replaced by a file of one's own with its mode, as an editor
+    /// would. Needs root and setpriv (fails under CI without them).
+    #[test]
+    fn apply_without_root_backs_up_another_users_file_by_a_copy() {
+        use std::os::unix::fs::MetadataExt;
+        let setpriv = std::path::Path::new("/usr/bin/setpriv");
+        let root = std::fs::metadata("/proc/self")
+            .map(|m| m.uid() == 0)
+            .unwrap_or(false);
+        if !root || !setpriv.exists() {
+            assert!(
+                !std::env::var_os("CI").is_some_and(|v| !v.is_empty()),
+                "this test needs root and setpriv (util-linux), but CI is set"
+            );
+            eprintln!("skipping: needs root and setpriv");
+            return;
+        }
+        let site = Site::new(true);
+        std::os::unix::fs::chown(site.dir.path(), Some(65534), Some(65534)).unwrap();
+        let a = site.path("a.conf");
+        std::fs::write(&a, b"old a\n").unwrap();
+        std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut nobody = Command::new(setpriv);
+        nobody.args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh"]);
+        let files = [RemoteFile {
+            path: &a,
+            loaded: b"old a\n",
+            new: b"new a\n",
+        }];
+        let done = site.run_with(nobody, &files, false).unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), b"new a\n");
+        let meta = std::fs::metadata(&a).unwrap();
+        assert_eq!((meta.uid(), meta.mode() & 0o777), (65534, 0o644));
+        assert_eq!(done.written[0].backup, format!("{a}.hopscope.bak"));
+        assert_eq!(std::fs::read(&done.written[0].backup).unwrap(), b"old a\n");
+        assert!(
+            !site.entries().iter().any(|e| e.starts_with(".hopscope-")),
+            "{:?}",
+            site.entries()
+        );
     }
 
     #[test]

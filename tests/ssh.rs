@@ -10,325 +10,28 @@
 //! `openssh-server` (and `sudo` for the `--sudo` checks).
 
 mod common;
+mod sshd;
 mod tui_tmux;
 
 // The terminal tests ask `required` as the rest of the tests do.
 use common::required;
 
 use std::fs;
-use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{free_port, hopscope_run, is_root, nginx_or_skip, HopscopeRun, Nginx, Prefix};
+use common::{free_port, is_root, nginx_or_skip, Nginx};
 use serde_json::Value;
+use sshd::{hs, sudo_available, Sshd, Tree};
 
 /// The host name the fixes give the upstreams (`--set`).
 const SNI: &str = "sni-name=backend.test";
-/// Bound of one hopscope run in these tests.
-const RUN: Duration = Duration::from_secs(40);
-/// How long sshd may take to listen.
-const SSHD_START: Duration = Duration::from_secs(5);
-
-fn ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
-fn which(name: &str, preferred: &[&str]) -> Option<PathBuf> {
-    preferred
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-        .or_else(|| {
-            std::env::split_paths(&std::env::var_os("PATH")?)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-}
-
-/// A reason to skip (`None`), or a failure under CI.
-fn skip<T>(why: &str) -> Option<T> {
-    if ci() {
-        panic!("{why}, but CI is set: the CI script must install openssh-server (and run as root) for tests/ssh.rs");
-    }
-    eprintln!("skipping: {why}");
-    None
-}
-
-/// A running sshd, killed and reaped on drop.
-struct Sshd {
-    child: Option<Child>,
-    dir: tempfile::TempDir,
-    ports: Vec<u16>,
-    /// Client configuration that logs in as root with the authorized key.
-    config: PathBuf,
-    /// Client configuration with a key the server does not accept.
-    bad_config: PathBuf,
-}
-
-fn keygen(path: &Path) {
-    let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "hopscope-test", "-f"])
-        .arg(path)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run ssh-keygen");
-    assert!(
-        out.status.success(),
-        "ssh-keygen: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Sshd {
-    /// Starts sshd listening on `n` ports, or `None` to skip.
-    fn start(n: usize) -> Option<Sshd> {
-        let bin = which("sshd", &["/usr/sbin/sshd"])
-            .or_else(|| skip("sshd is not installed (Debian package openssh-server)"))?;
-        if which("ssh", &["/usr/bin/ssh"]).is_none() || which("ssh-keygen", &[]).is_none() {
-            return skip("the ssh client is not installed (Debian package openssh-client)");
-        }
-        if !is_root() {
-            return skip("sshd tests run as root");
-        }
-        // sshd's privilege separation directory (made by the init script).
-        if !Path::new("/run/sshd").is_dir() {
-            fs::create_dir_all("/run/sshd").expect("create /run/sshd");
-            fs::set_permissions("/run/sshd", fs::Permissions::from_mode(0o755)).ok();
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("hopscope-sshd-")
-            .tempdir()
-            .expect("temp dir");
-        let d = dir.path();
-        keygen(&d.join("host_key"));
-        keygen(&d.join("client_key"));
-        keygen(&d.join("stranger_key"));
-        fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).expect("authorized_keys");
-        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
-        let mut conf = String::from("ListenAddress 127.0.0.1\n");
-        for p in &ports {
-            conf.push_str(&format!("Port {p}\n"));
-        }
-        conf.push_str(&format!(
-            "HostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
-             PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n\
-             PidFile {d}/sshd.pid\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-             AllowTcpForwarding no\nX11Forwarding no\nPrintMotd no\nMaxStartups 100\n",
-            d = d.display()
-        ));
-        fs::write(d.join("sshd_config"), conf).expect("sshd_config");
-        let client = |key: &str| {
-            format!(
-                "Host *\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}/{key}\n  \
-                 IdentitiesOnly yes\n  IdentityAgent none\n  StrictHostKeyChecking no\n  \
-                 UserKnownHostsFile /dev/null\n  GlobalKnownHostsFile /dev/null\n  LogLevel ERROR\n",
-                ports[0],
-                d.display()
-            )
-        };
-        fs::write(d.join("ssh_config"), client("client_key")).expect("ssh_config");
-        fs::write(d.join("bad_ssh_config"), client("stranger_key")).expect("bad_ssh_config");
-        let log = fs::File::create(d.join("sshd.log")).expect("sshd log");
-        let child = Command::new(&bin)
-            .args(["-D", "-e", "-f"])
-            .arg(d.join("sshd_config"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn sshd");
-        let mut sshd = Sshd {
-            child: Some(child),
-            config: d.join("ssh_config"),
-            bad_config: d.join("bad_ssh_config"),
-            dir,
-            ports,
-        };
-        let deadline = Instant::now() + SSHD_START;
-        let mut pending = sshd.ports.clone();
-        while !pending.is_empty() {
-            if let Some(Ok(Some(st))) = sshd.child.as_mut().map(|c| c.try_wait()) {
-                sshd.child = None;
-                panic!("sshd exited ({st}):\n{}", sshd.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "sshd did not listen on {pending:?} within {SSHD_START:?}:\n{}",
-                sshd.log()
-            );
-            pending.retain(|&p| {
-                let addr = SocketAddr::from(([127, 0, 0, 1], p));
-                TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err()
-            });
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(sshd)
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
-    }
-
-    /// `[SUBCOMMAND] --ssh HOST --ssh-config CONFIG REST…` (the subcommand,
-    /// when `rest` starts with one, comes first).
-    fn args(&self, host: &str, rest: &[&str]) -> Vec<String> {
-        let (sub, rest) = match rest.split_first() {
-            Some((first, tail)) if !first.starts_with('-') => (vec![first.to_string()], tail),
-            _ => (Vec::new(), rest),
-        };
-        let mut v = sub;
-        v.extend([
-            "--ssh".into(),
-            host.into(),
-            "--ssh-config".into(),
-            self.config.display().to_string(),
-        ]);
-        v.extend(rest.iter().map(|s| s.to_string()));
-        v
-    }
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// A config tree with absolute paths (the remote nginx runs without `-p`):
-/// two upstream pools reached without SNI, one of them with verification
-/// off, in an included file.
-struct Tree {
-    prefix: Prefix,
-    ports: [u16; 2],
-}
-
-impl Tree {
-    fn new(label: &str) -> Tree {
-        let prefix = Prefix::new(label);
-        let p = prefix.path().display().to_string();
-        let ports = [free_port(), free_port()];
-        let up = free_port();
-        prefix.write(
-            "nginx.conf",
-            &format!(
-                "worker_processes 1;
-error_log {p}/logs/error.log info;
-pid {p}/logs/nginx.pid;
-events {{
-    worker_connections 64;
-}}
-http {{
-    access_log off;
-    client_body_temp_path {p}/tmp/client_body;
-    proxy_temp_path {p}/tmp/proxy;
-    fastcgi_temp_path {p}/tmp/fastcgi;
-    uwsgi_temp_path {p}/tmp/uwsgi;
-    scgi_temp_path {p}/tmp/scgi;
-    upstream backend {{
-        server 127.0.0.1:{up};
-    }}
-    include conf.d/*.conf;
-    server {{
-        listen 127.0.0.1:{a};
-        server_name app.test;
-        location /api/ {{
-            proxy_pass https://backend;
-        }}
-    }}
-}}
-",
-                a = ports[0]
-            ),
-        );
-        prefix.write(
-            "conf.d/api.conf",
-            &format!(
-                "upstream api_pool {{
-    server 127.0.0.1:{up};
-}}
-server {{
-    listen 127.0.0.1:{b};
-    server_name api.test;
-    location / {{
-        proxy_ssl_verify off;
-        proxy_pass https://api_pool;
-    }}
-}}
-",
-                b = ports[1]
-            ),
-        );
-        Tree { prefix, ports }
-    }
-
-    fn path(&self) -> &Path {
-        self.prefix.path()
-    }
-
-    fn conf(&self) -> String {
-        self.prefix.conf_path().display().to_string()
-    }
-
-    /// Every file below the prefix except logs and temp dirs: (relative name, bytes).
-    fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
-        fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-            let mut entries: Vec<_> = fs::read_dir(dir).unwrap().flatten().collect();
-            entries.sort_by_key(|e| e.file_name());
-            for e in entries {
-                let p = e.path();
-                let rel = p.strip_prefix(base).unwrap().display().to_string();
-                if rel == "logs" || rel == "tmp" || rel == "pki" {
-                    continue;
-                }
-                if p.is_dir() {
-                    walk(base, &p, out);
-                } else {
-                    out.push((rel, fs::read(&p).unwrap()));
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(self.path(), self.path(), &mut out);
-        out
-    }
-
-    fn names(&self) -> Vec<String> {
-        self.snapshot().into_iter().map(|(n, _)| n).collect()
-    }
-}
-
-fn hs<S: AsRef<str>>(args: &[S]) -> HopscopeRun {
-    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
-    let run = hopscope_run(&args, None, RUN);
-    assert!(
-        !run.timed_out,
-        "hopscope {args:?} timed out:\n{}",
-        run.stderr
-    );
-    run
-}
 
 /// A JSON document with the tree's absolute prefix removed from every string.
 fn relative(doc: &str, prefix: &Path) -> Value {
     let p = format!("{}/", prefix.display());
     serde_json::from_str(&doc.replace(&p, "")).expect("JSON")
-}
-
-fn sudo_available() -> bool {
-    if which("sudo", &["/usr/bin/sudo"]).is_some() {
-        return true;
-    }
-    if ci() {
-        panic!("sudo is not installed, but CI is set: install it for the --sudo checks of tests/ssh.rs");
-    }
-    eprintln!("skipping the --sudo checks: sudo is not installed");
-    false
 }
 
 #[test]
@@ -896,8 +599,8 @@ fn ssh_options_that_do_not_fit_are_refused() {
 
 #[test]
 fn fix_write_as_root_keeps_the_owner_of_the_file() {
-    if !is_root() {
-        eprintln!("skipping: changing a file's owner needs root");
+    let missing = (!is_root()).then(|| "changing a file's owner needs root".to_string());
+    if !required("keeping the owner of a file", missing) {
         return;
     }
     let tree = Tree::new("ssh-owner");

@@ -45,6 +45,10 @@ pub struct Options {
     /// `--ssh`: the server `input` (its `nginx -T`) came from. Saving
     /// writes there and reloading runs `nginx -T` there again.
     pub remote: Option<crate::remote::Remote>,
+    /// `--ssh`: the server's `nginx -T`, loaded from memory instead of
+    /// `input`. It is never written to a file on this machine, so no way
+    /// out (a hang-up, a kill) can leave the server's configuration behind.
+    pub dump: Option<Vec<u8>>,
 }
 
 /// Fault injection for tests/tui_faults.rs, in debug builds only: with
@@ -69,15 +73,23 @@ thread_local! {
 
 /// Loads and analyses on a background thread. A panic there (a bug) is
 /// reported as a load error: the UI keeps running and says so.
-fn spawn_load(input: Input, version: Version, fault: bool) -> Receiver<Result<Model, String>> {
+fn spawn_load(
+    input: Input,
+    dump: Option<Vec<u8>>,
+    version: Version,
+    fault: bool,
+) -> Receiver<Result<Model, String>> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let result = std::panic::catch_unwind(|| {
             if fault {
                 panic!("fault injected by HOPSCOPE_TEST_PANIC=load");
             }
-            conf::load(&input)
-                .map(|cfg| Model::build(cfg, version))
+            let cfg = match dump {
+                Some(dump) => conf::from_bytes(dump, None),
+                None => conf::load(&input),
+            };
+            cfg.map(|cfg| Model::build(cfg, version))
                 .map_err(|e| e.to_string())
         })
         .unwrap_or_else(|_| {
@@ -97,7 +109,7 @@ fn spawn_load(input: Input, version: Version, fault: bool) -> Receiver<Result<Mo
 /// from there, else as at the start.
 fn spawn_reload(opts: &Options) -> Receiver<Result<Model, String>> {
     let Some(remote) = opts.remote.clone() else {
-        return spawn_load(opts.input.clone(), opts.version, false);
+        return spawn_load(opts.input.clone(), None, opts.version, false);
     };
     let (tx, rx) = mpsc::channel();
     let version = opts.version;
@@ -186,7 +198,7 @@ fn watch_signals(caught: &Arc<AtomicUsize>) {
 
 /// Runs the TUI until the person quits. Reads keys from the terminal even
 /// when standard input is a pipe (`nginx -T | hopscope -`).
-pub fn run(opts: Options) -> io::Result<()> {
+pub fn run(mut opts: Options) -> io::Result<()> {
     let fault = test_fault();
     // The hook comes first: the loading thread may panic at once.
     let prev = std::panic::take_hook();
@@ -205,6 +217,7 @@ pub fn run(opts: Options) -> io::Result<()> {
     // the terminal (/dev/tty), so the two never compete.
     let rx = spawn_load(
         opts.input.clone(),
+        opts.dump.take(),
         opts.version,
         fault.as_deref() == Some("load"),
     );
