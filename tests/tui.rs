@@ -6,6 +6,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use hopscope::conf::{self, Input};
 use hopscope::model::{Model, Version};
+use hopscope::report::labels;
 use hopscope::tui::app::{Action, App, Effect, Screen};
 use hopscope::tui::keymap;
 use hopscope::tui::theme::Theme;
@@ -135,7 +136,7 @@ fn stream_hops_are_found_and_sorted_by_their_listen_address() {
     let places: Vec<String> = app
         .rows
         .iter()
-        .map(|&h| app.model.hops[h].place(" "))
+        .map(|&h| labels::place(&app.model.hops[h], " "))
         .collect();
     let mut sorted = places.clone();
     sorted.sort();

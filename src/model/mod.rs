@@ -72,15 +72,6 @@ pub struct Setting {
 }
 
 impl Setting {
-    /// The value for people: the value, else how nginx's default reads
-    /// (`(host from proxy_pass)`), else `-` (no value, no default).
-    pub fn value_label(&self, module: Module) -> String {
-        match (&self.value, self.spec.default_description(module)) {
-            (Some(v), _) => v.to_string(),
-            (None, Some(d)) => format!("({d})"),
-            (None, None) => "-".into(),
-        }
-    }
     pub fn is_on(&self) -> bool {
         self.value.as_deref() == Some("on")
     }
@@ -161,36 +152,6 @@ impl Hop {
     /// The effective setting with a suffix (`_server_name`, `_verify`, …).
     pub fn setting(&self, suffix: &str) -> Option<&Setting> {
         self.settings.iter().find(|s| s.spec.suffix == suffix)
-    }
-
-    /// Where the hop lives, for people: the server's first name (or, for a
-    /// server without one, such as every stream server, its first
-    /// `listen` address), then the enclosing locations joined by `sep`.
-    pub fn place(&self, sep: &str) -> String {
-        let server = match self.server_names.first() {
-            Some(name) => name.clone(),
-            None => self
-                .listen
-                .first()
-                .and_then(|l| l.split_whitespace().next())
-                .map_or(String::new(), |addr| format!("listen {addr}")),
-        };
-        let locations = self.locations.join(sep);
-        match (server.is_empty(), locations.is_empty()) {
-            (_, true) => server,
-            (true, false) => locations,
-            (false, false) => format!("{server} {locations}"),
-        }
-    }
-
-    /// The SNI nginx sends, for people: the name (marked when it is worked
-    /// out per request), or `none`.
-    pub fn sni_label(&self) -> String {
-        match (&self.sni.name, self.sni.sent) {
-            (Some(n), true) if self.sni.dynamic => format!("{n} (per request)"),
-            (Some(n), true) => n.clone(),
-            _ => "none".into(),
-        }
     }
 }
 

@@ -15,6 +15,7 @@ use crate::conf::FileId;
 use crate::fix::engine::{impact, plan_selection};
 use crate::fix::{Applicability, Placement, Values};
 use crate::model::{DirRef, Model, Origin};
+use crate::report::labels;
 use crate::rules::{self, Finding, Severity};
 
 /// The screens, one at a time, kept on a stack for "back".
@@ -366,7 +367,7 @@ impl App {
                     hop.target.raw,
                     hop.server_names.join(" "),
                     hop.listen.join(" "),
-                    hop.place(" "),
+                    labels::place(hop, " "),
                     hop.sni.name.as_deref().unwrap_or("none"),
                     self.by_hop[h]
                         .iter()
@@ -383,7 +384,7 @@ impl App {
             SortKey::Severity => rows.sort_by_key(|&h| std::cmp::Reverse(self.hop_severity[h])),
             // By where the hop lives, as the list shows it (`listen ADDR`
             // for a server without a name).
-            SortKey::Server => rows.sort_by_cached_key(|&h| m.hops[h].place(" ")),
+            SortKey::Server => rows.sort_by_cached_key(|&h| labels::place(&m.hops[h], " ")),
         }
         self.rows = rows;
         self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));

@@ -14,6 +14,7 @@ use super::keymap;
 use super::theme::Theme;
 use crate::fix::{Applicability, Placement};
 use crate::model::Origin;
+use crate::report::labels;
 use crate::rules::{self, Severity};
 
 /// What rendering needs besides the state.
@@ -469,10 +470,13 @@ fn list(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
                     t.base,
                 )),
                 Cell::from(Span::styled(fit(2, &hop.target.raw), t.base)),
-                Cell::from(Span::styled(fit(3, &hop.sni_label()), sni_style)),
+                Cell::from(Span::styled(fit(3, &labels::sni(hop)), sni_style)),
             ];
             if wide {
-                cells.push(Cell::from(Span::styled(fit(4, &hop.place(" › ")), t.dim)));
+                cells.push(Cell::from(Span::styled(
+                    fit(4, &labels::place(hop, " › ")),
+                    t.dim,
+                )));
             }
             if probed {
                 let v = app.probes.get(&hop.id).map_or("", |p| p.verdict());
@@ -576,7 +580,7 @@ pub fn detail_lines(
     let sni_style = if hop.sni.sent { t.ok } else { t.none };
     lines.push(Line::from(vec![
         Span::styled("SNI     ", t.header),
-        Span::styled(v(hop.sni_label()), sni_style.add_modifier(Modifier::BOLD)),
+        Span::styled(v(labels::sni(hop)), sni_style.add_modifier(Modifier::BOLD)),
     ]));
     for w in wrap(&hop.sni.why, width.saturating_sub(10)) {
         lines.push(Line::from(vec![
@@ -717,7 +721,7 @@ pub fn detail_lines(
     let values: Vec<String> = hop
         .settings
         .iter()
-        .map(|s| v(s.value_label(hop.module)))
+        .map(|s| v(labels::value(s, hop.module)))
         .collect();
     // The value column is as wide as the longest value, leaving the origin
     // room; a value wider than that keeps its line, whole, and its origin
