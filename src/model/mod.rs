@@ -2,16 +2,21 @@
 //! value of each `*_ssl_*` directive, where that value comes from, and the
 //! SNI nginx will send.
 //!
-//! Inheritance follows nginx's merge functions
-//! (`ngx_http_proxy_merge_loc_conf` and friends): each directive is merged
-//! on its own, so an unset level takes the nearest enclosing level's value,
-//! else nginx's default. The chain is location → enclosing locations →
-//! server → http (stream: server → stream). `if` and `limit_except` blocks
-//! cannot hold these directives; a pass inside them uses its location's.
-//! Order inside a block does not matter, and a directive that arrives
-//! through an `include` counts where the include is written.
+//! Where things are:
+//! - `tree`: the context tree (http, server, location, if, limit_except,
+//!   upstream, stream) with includes spliced in place;
+//! - `index`: per block, the directives the model looks up, by name;
+//! - `inherit`: nginx's merge rules, the effective value of a directive for
+//!   a block and its provenance;
+//! - `vars`: variables evaluated statically (`$proxy_host`, `set`);
+//! - `upstreams`: `upstream {}` groups and which one a pass names;
+//! - `sni`: nginx's SNI algorithm, statically; `target`: a pass target;
+//! - `directives`: the per-version table of `*_ssl_*` directives;
+//! - `version`: nginx versions.
 
 pub mod directives;
+mod index;
+mod inherit;
 pub mod sni;
 pub mod target;
 pub mod tree;
@@ -21,11 +26,11 @@ pub mod version;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use crate::conf::{Config, Directive, LoadError};
 pub use directives::{Module, Shape, Spec};
+pub use inherit::{Origin, Provenance};
 pub use sni::{Name, NameSource, Sni};
 pub use target::Target;
 pub use tree::{Ctx, CtxId, DirRef, Kind, Tree};
@@ -34,30 +39,88 @@ use upstreams::UpstreamKey;
 pub use vars::{eval_name, variable_at, variables};
 pub use version::Version;
 
-/// Where an effective value comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// nginx's default for the chosen version.
-    Default,
-    /// The directive that wins after inheritance.
-    Explicit(Box<Provenance>),
+/// The analysed configuration.
+pub struct Model {
+    pub config: Config,
+    pub tree: Tree,
+    pub version: Version,
+    pub hops: Vec<Hop>,
+    pub plain: Vec<PlainPass>,
+    pub upstreams: Vec<Upstream>,
+    /// Per context: the directives the model looks up, by name id.
+    index: index::Index,
+    name_ids: index::NameIds,
+    /// The first `upstream {}` block of each lower-cased name, [http, stream].
+    upstream_ids: HashMap<String, [Option<usize>; 2]>,
+    /// Per module, the `*_ssl_*` directives of this version: spec, full
+    /// name and name id (made once, not per hop).
+    spec_names: Vec<(Module, Vec<index::SpecName>)>,
+    /// Display name of each file, shared by the provenances that name it.
+    file_names: Vec<Arc<str>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Provenance {
-    pub dir: DirRef,
-    /// The block the directive is in.
-    pub ctx: CtxId,
-    /// `http`, `server`, `location` or `stream`.
-    pub level: &'static str,
-    /// Display name of the file (shared by every provenance in it).
-    pub file: Arc<str>,
-    pub line: u32,
-}
+impl Model {
+    pub fn build(config: Config, version: Version) -> Model {
+        let tree = Tree::build(&config);
+        let (index, name_ids) = index::build(&config, &tree);
+        let spec_names = index::spec_names(&name_ids, version);
+        let file_names = config
+            .files
+            .iter()
+            .map(|f| Arc::from(f.name.as_str()))
+            .collect();
+        let mut model = Model {
+            config,
+            tree,
+            version,
+            hops: Vec::new(),
+            plain: Vec::new(),
+            upstreams: Vec::new(),
+            index,
+            name_ids,
+            upstream_ids: HashMap::new(),
+            spec_names,
+            file_names,
+        };
+        model.collect_upstreams();
+        model.collect_hops();
+        model
+    }
 
-impl Provenance {
-    pub fn at(&self) -> String {
-        format!("{}:{}", self.file, self.line)
+    /// Every load error: files, syntax, includes, expansion limits.
+    pub fn errors(&self) -> impl Iterator<Item = &LoadError> {
+        self.config.errors.iter().chain(self.tree.errors.iter())
+    }
+
+    pub fn dir(&self, r: DirRef) -> &Directive {
+        self.config.ast(r.file).node(r.node)
+    }
+
+    /// 1-based line and column of a directive.
+    pub fn line_col(&self, r: DirRef) -> (u32, u32) {
+        self.config.file(r.file).line_col(self.dir(r).range.start)
+    }
+
+    pub fn file_name(&self, r: DirRef) -> &str {
+        &self.config.file(r.file).name
+    }
+
+    /// `file:line` of a directive.
+    pub fn at(&self, r: DirRef) -> String {
+        let line = self.config.file(r.file).line_of(self.dir(r).range.start);
+        format!("{}:{}", self.file_name(r), line)
+    }
+
+    /// Whether every block from `ctx` out to the top was closed by its `}`.
+    /// A syntax error stops the parser where it is, leaving the blocks
+    /// around that point open: there the tree no longer shows where nginx's
+    /// blocks end.
+    pub fn blocks_closed(&self, ctx: CtxId) -> bool {
+        self.tree.ancestors(ctx).all(|c| {
+            self.tree.ctx(c).opener.map_or(true, |o| {
+                self.dir(o).block.as_ref().is_some_and(|b| b.closed)
+            })
+        })
     }
 }
 
@@ -154,207 +217,9 @@ pub struct PlainPass {
     pub module: Module,
 }
 
-/// The analysed configuration.
-pub struct Model {
-    pub config: Config,
-    pub tree: Tree,
-    pub version: Version,
-    pub hops: Vec<Hop>,
-    pub plain: Vec<PlainPass>,
-    pub upstreams: Vec<Upstream>,
-    /// Per context: the directives the model looks up, by name id.
-    index: Vec<Vec<(u16, DirRef)>>,
-    name_ids: HashMap<String, u16, BuildHasherDefault<NameHasher>>,
-    /// The first `upstream {}` block of each lower-cased name, [http, stream].
-    upstream_ids: HashMap<String, [Option<usize>; 2]>,
-    /// Per module, the `*_ssl_*` directives of this version: spec, full
-    /// name and name id (made once, not per hop).
-    spec_names: Vec<(Module, Vec<SpecName>)>,
-    /// Display name of each file, shared by the provenances that name it.
-    file_names: Vec<Arc<str>>,
-}
-
-/// A `*_ssl_*` directive of one module: its spec, full name and name id.
-type SpecName = (&'static Spec, &'static str, u16);
-
-/// A fast hash for the fixed table of directive names the model indexes
-/// (FxHash, as in rustc): every directive of the configuration is looked
-/// up in it once. The table's keys are fixed, so hostile input cannot
-/// make it degrade.
-#[derive(Default, Clone, Copy)]
-struct NameHasher(u64);
-
-impl std::hash::Hasher for NameHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
-        }
-    }
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl NameHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-/// Directives looked up besides the `*_ssl_*` table.
-const EXTRA_NAMES: &[&str] = &[
-    "proxy_set_header",
-    "grpc_set_header",
-    "server_name",
-    "listen",
-];
-
 impl Model {
-    pub fn build(config: Config, version: Version) -> Model {
-        let tree = Tree::build(&config);
-        let mut names = directives::all_names();
-        names.extend(EXTRA_NAMES.iter().map(|s| s.to_string()));
-        let name_ids: HashMap<String, u16, BuildHasherDefault<NameHasher>> = names
-            .into_iter()
-            .enumerate()
-            .map(|(i, n)| (n, i as u16))
-            .collect();
-        let index: Vec<Vec<(u16, DirRef)>> = tree
-            .ctxs
-            .iter()
-            .map(|c| {
-                c.directives
-                    .iter()
-                    .filter_map(|&r| {
-                        let d = config.ast(r.file).node(r.node);
-                        name_ids.get(d.name()).map(|&id| (id, r))
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut model = Model {
-            config,
-            tree,
-            version,
-            hops: Vec::new(),
-            plain: Vec::new(),
-            upstreams: Vec::new(),
-            index,
-            name_ids,
-            upstream_ids: HashMap::new(),
-            spec_names: Vec::new(),
-            file_names: Vec::new(),
-        };
-        model.file_names = model
-            .config
-            .files
-            .iter()
-            .map(|f| Arc::from(f.name.as_str()))
-            .collect();
-        model.spec_names = Module::ALL
-            .iter()
-            .map(|&m| {
-                let specs = directives::specs(m, version)
-                    .map(|spec| {
-                        let name = spec.name(m);
-                        // Every spec name is indexed (`directives::all_names`).
-                        let id = model.name_ids[name];
-                        (spec, name, id)
-                    })
-                    .collect();
-                (m, specs)
-            })
-            .collect();
-        model.collect_upstreams();
-        model.collect_hops();
-        model
-    }
-
-    /// Every load error: files, syntax, includes, expansion limits.
-    pub fn errors(&self) -> impl Iterator<Item = &LoadError> {
-        self.config.errors.iter().chain(self.tree.errors.iter())
-    }
-
-    pub fn dir(&self, r: DirRef) -> &Directive {
-        self.config.ast(r.file).node(r.node)
-    }
-
-    /// 1-based line and column of a directive.
-    pub fn line_col(&self, r: DirRef) -> (u32, u32) {
-        self.config.file(r.file).line_col(self.dir(r).range.start)
-    }
-
-    pub fn file_name(&self, r: DirRef) -> &str {
-        &self.config.file(r.file).name
-    }
-
-    /// `file:line` of a directive.
-    pub fn at(&self, r: DirRef) -> String {
-        let line = self.config.file(r.file).line_of(self.dir(r).range.start);
-        format!("{}:{}", self.file_name(r), line)
-    }
-
-    /// Lines of a named directive written directly in a block.
-    pub fn lines_in(&self, ctx: CtxId, name: &str) -> Vec<DirRef> {
-        match self.name_ids.get(name) {
-            Some(&id) => self.lines_with_id(ctx, id),
-            None => self
-                .tree
-                .ctx(ctx)
-                .directives
-                .iter()
-                .copied()
-                .filter(|&r| self.dir(r).name() == name)
-                .collect(),
-        }
-    }
-
-    /// The nearest block from `ctx` outwards, among those that can hold the
-    /// directive, that sets it; with the lines there. This is nginx's merge
-    /// for a scalar (first line) and for an array (all lines of that level).
-    pub fn effective(&self, ctx: CtxId, name: &str) -> Option<(CtxId, Vec<DirRef>)> {
-        self.tree
-            .ancestors(ctx)
-            .filter(|&c| self.tree.ctx(c).kind.holds_ssl_settings())
-            .find_map(|c| {
-                let lines = self.lines_in(c, name);
-                (!lines.is_empty()).then_some((c, lines))
-            })
-    }
-
-    /// Whether every block from `ctx` out to the top was closed by its `}`.
-    /// A syntax error stops the parser where it is, leaving the blocks
-    /// around that point open: there the tree no longer shows where nginx's
-    /// blocks end.
-    pub fn blocks_closed(&self, ctx: CtxId) -> bool {
-        self.tree.ancestors(ctx).all(|c| {
-            self.tree.ctx(c).opener.map_or(true, |o| {
-                self.dir(o).block.as_ref().is_some_and(|b| b.closed)
-            })
-        })
-    }
-
-    pub fn provenance(&self, ctx: CtxId, dir: DirRef) -> Provenance {
-        Provenance {
-            dir,
-            ctx,
-            level: self.tree.ctx(ctx).kind.level(),
-            file: Arc::clone(&self.file_names[dir.file.0 as usize]),
-            line: self
-                .config
-                .file(dir.file)
-                .line_of(self.dir(dir).range.start),
-        }
-    }
-
-    fn collect_hops(&mut self) {
+    /// Every pass directive, worked out into a hop (TLS) or a plain pass.
+    pub(super) fn collect_hops(&mut self) {
         // Every pass directive, in reading order (TLS or not: all of them
         // register upstreams, which decides the spelling nginx keeps).
         let mut passes: Vec<(u32, DirRef, CtxId, Module)> = Vec::new();
@@ -458,6 +323,8 @@ impl Model {
         self.plain = plain;
     }
 
+    /// The hop of one TLS pass directive. `canonical` is the upstream's
+    /// host as nginx keeps it (the first spelling it reads).
     fn hop(
         &self,
         pass: DirRef,
@@ -467,11 +334,7 @@ impl Model {
         canonical: Option<String>,
     ) -> Hop {
         let (line, column) = self.line_col(pass);
-        let own = self
-            .tree
-            .ancestors(ctx)
-            .find(|&c| self.tree.ctx(c).kind.holds_ssl_settings())
-            .unwrap_or(ctx);
+        let own = self.own_block(ctx);
         let settings = self.settings_at(ctx, module);
         let server = self
             .tree
@@ -559,125 +422,6 @@ impl Model {
             name_source: source,
             settings,
             host_header,
-        }
-    }
-
-    /// The effective value of every directive of a module at any block, as
-    /// for a hop there: nginx's merge, with provenance.
-    pub fn settings_at(&self, ctx: CtxId, module: Module) -> Vec<Setting> {
-        let own = self
-            .tree
-            .ancestors(ctx)
-            .find(|&c| self.tree.ctx(c).kind.holds_ssl_settings())
-            .unwrap_or(ctx);
-        let mut out = Vec::with_capacity(self.specs_of(module).len());
-        for (spec, name, found) in self.effective_all(ctx, module) {
-            out.push(self.setting(name, spec, own, module, found));
-        }
-        out
-    }
-
-    /// Every `*_ssl_*` directive of a module in this nginx version, with
-    /// its name, and the block and lines that set it for `ctx` as
-    /// [`Model::effective`] finds them (None: nginx's default applies).
-    pub fn effective_all(
-        &self,
-        ctx: CtxId,
-        module: Module,
-    ) -> impl Iterator<Item = (&'static Spec, &'static str, Option<(CtxId, Vec<DirRef>)>)> + '_
-    {
-        // The blocks whose settings reach `ctx`, innermost first.
-        let chain: Vec<CtxId> = self
-            .tree
-            .ancestors(ctx)
-            .filter(|&c| self.tree.ctx(c).kind.holds_ssl_settings())
-            .collect();
-        self.specs_of(module).iter().map(move |(spec, name, id)| {
-            let found = chain.iter().find_map(|&c| {
-                let lines = self.lines_with_id(c, *id);
-                (!lines.is_empty()).then_some((c, lines))
-            });
-            (*spec, *name, found)
-        })
-    }
-
-    /// The specs of a module in this version, with names and name ids.
-    fn specs_of(&self, module: Module) -> &[SpecName] {
-        self.spec_names
-            .iter()
-            .find(|(m, _)| *m == module)
-            .map_or(&[], |(_, v)| v.as_slice())
-    }
-
-    fn lines_with_id(&self, ctx: CtxId, id: u16) -> Vec<DirRef> {
-        self.index[ctx as usize]
-            .iter()
-            .filter(|(n, _)| *n == id)
-            .map(|&(_, r)| r)
-            .collect()
-    }
-
-    fn setting(
-        &self,
-        name: &'static str,
-        spec: &'static Spec,
-        own: CtxId,
-        module: Module,
-        found: Option<(CtxId, Vec<DirRef>)>,
-    ) -> Setting {
-        match found {
-            Some((at, lines)) => {
-                let value = match spec.shape {
-                    Shape::Scalar => self.dir(lines[0]).args_joined(),
-                    Shape::Array => lines
-                        .iter()
-                        .map(|&l| self.dir(l).args_joined())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                };
-                Setting {
-                    name,
-                    spec,
-                    value: Some(Cow::Owned(value)),
-                    origin: Origin::Explicit(Box::new(self.provenance(at, lines[0]))),
-                    inherited: at != own,
-                    lines,
-                }
-            }
-            None => Setting {
-                value: spec.default(module, self.version).map(Cow::Borrowed),
-                name,
-                spec,
-                origin: Origin::Default,
-                inherited: false,
-                lines: Vec::new(),
-            },
-        }
-    }
-
-    /// The effective value of one header of an array directive such as
-    /// `proxy_set_header` (a block with any such line replaces all inherited
-    /// lines), or nginx's default.
-    pub fn header(&self, ctx: CtxId, directive: &str, header: &str, default: &str) -> Header {
-        if let Some((at, lines)) = self.effective(ctx, directive) {
-            if let Some(&l) = lines.iter().find(|&&l| {
-                self.dir(l)
-                    .arg(0)
-                    .is_some_and(|h| h.eq_ignore_ascii_case(header))
-            }) {
-                return Header {
-                    value: self
-                        .dir(l)
-                        .args
-                        .get(1)
-                        .map_or(String::new(), |a| a.value.to_string()),
-                    origin: Origin::Explicit(Box::new(self.provenance(at, l))),
-                };
-            }
-        }
-        Header {
-            value: default.to_string(),
-            origin: Origin::Default,
         }
     }
 
