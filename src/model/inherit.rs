@@ -19,9 +19,9 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::directives::{Module, Shape, Spec};
+use super::hop::{Header, Setting};
 use super::tree::{CtxId, DirRef};
 use super::Model;
-use super::{Header, Setting};
 
 /// Where an effective value comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
