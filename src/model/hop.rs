@@ -1,9 +1,10 @@
 //! One upstream TLS hop: its pass directive and target, where it lives, the
 //! SNI nginx sends, and the effective `*_ssl_*` settings on it.
 //!
-//! These are data only; how a hop is built is in `hops`, how its settings
-//! are merged in `inherit`, and how they read for people in
-//! `report::labels`.
+//! How a hop is built is in `hops`, how its settings are merged in
+//! `inherit`, and how they read in the views in `report::labels`.
+//! `Setting::origin_note` stays here: rule messages and the SNI
+//! explanation, which the report does not build, write it.
 
 use std::borrow::Cow;
 
