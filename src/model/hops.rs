@@ -149,7 +149,7 @@ impl Model {
 
         // `$proxy_host`: this pass's own host (and port), or what a
         // `set $proxy_host` in the request's rewrite phase put there.
-        let (proxy_host, proxy_host_known) = self.proxy_host(ctx, module, &target);
+        let (proxy_host, proxy_host_known) = self.proxy_host_var(ctx, module, &target);
         // The name before port stripping, and where it comes from.
         let get = |suffix: &str| settings.iter().find(|s| s.spec.suffix == suffix);
         let name_setting = get("_name").filter(|s| !s.is_default());

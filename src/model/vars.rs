@@ -13,7 +13,12 @@ impl Model {
     /// What `$proxy_host` holds for a pass in `ctx`: this pass's own host
     /// (and port), or what a `set $proxy_host` in the request's rewrite
     /// phase put there; and whether that is known without a request.
-    pub(super) fn proxy_host(&self, ctx: CtxId, module: Module, target: &Target) -> (String, bool) {
+    pub(super) fn proxy_host_var(
+        &self,
+        ctx: CtxId,
+        module: Module,
+        target: &Target,
+    ) -> (String, bool) {
         let override_host = (module == Module::Proxy)
             .then(|| self.proxy_host_override(ctx))
             .flatten();
