@@ -136,7 +136,7 @@ fn stream_hops_are_found_and_sorted_by_their_listen_address() {
     let places: Vec<String> = app
         .rows
         .iter()
-        .map(|&h| app.model.hops[h].place(" "))
+        .map(|&h| hopscope::report::labels::place(&app.model.hops[h], " "))
         .collect();
     let mut sorted = places.clone();
     sorted.sort();

@@ -5,6 +5,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::labels;
 use crate::model::{Hop, Model, Origin, Setting};
 use crate::rules::Finding;
 
@@ -274,9 +275,9 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
             hop.id,
             hop.module.pass_directive(),
             hop.target.raw,
-            hop.place(" > ")
+            labels::place(hop, " > ")
         );
-        let _ = writeln!(out, "  SNI: {} — {}", hop.sni_label(), hop.sni.why);
+        let _ = writeln!(out, "  SNI: {} — {}", labels::sni(hop), hop.sni.why);
         if let Some(v) = &hop.verify_name {
             let _ = writeln!(out, "  verify name: {v}");
         }
@@ -285,7 +286,7 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
         let values: Vec<String> = hop
             .settings
             .iter()
-            .map(|s| s.value_label(hop.module))
+            .map(|s| labels::value(s, hop.module))
             .collect();
         let value_w = values
             .iter()

@@ -4,6 +4,7 @@
 pub mod findings;
 pub mod fleet;
 pub mod hops;
+pub mod labels;
 pub mod probe;
 pub mod sarif;
 pub mod text;

@@ -10,6 +10,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::fix::Applicability;
 use crate::model::Origin;
+use crate::report::labels;
 use crate::rules;
 use crate::tui::action::Screen;
 use crate::tui::app::{App, ProbeView};
@@ -190,7 +191,7 @@ pub fn detail_lines(
     let sni_style = if hop.sni.sent { t.ok } else { t.none };
     lines.push(Line::from(vec![
         Span::styled("SNI     ", t.header),
-        Span::styled(v(hop.sni_label()), sni_style.add_modifier(Modifier::BOLD)),
+        Span::styled(v(labels::sni(hop)), sni_style.add_modifier(Modifier::BOLD)),
     ]));
     for w in wrap(&hop.sni.why, width.saturating_sub(10)) {
         lines.push(Line::from(vec![
@@ -331,7 +332,7 @@ pub fn detail_lines(
     let values: Vec<String> = hop
         .settings
         .iter()
-        .map(|s| v(s.value_label(hop.module)))
+        .map(|s| v(labels::value(s, hop.module)))
         .collect();
     // The value column is as wide as the longest value, leaving the origin
     // room; a value wider than that keeps its line, whole, and its origin

@@ -5,6 +5,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
+use crate::report::labels;
 use crate::rules;
 use crate::tui::action::Screen;
 use crate::tui::app::App;
@@ -47,7 +48,7 @@ impl App {
                     hop.target.raw,
                     hop.server_names.join(" "),
                     hop.listen.join(" "),
-                    hop.place(" "),
+                    labels::place(hop, " "),
                     hop.sni.name.as_deref().unwrap_or("none"),
                     self.by_hop[h]
                         .iter()
@@ -64,7 +65,7 @@ impl App {
             SortKey::Severity => rows.sort_by_key(|&h| std::cmp::Reverse(self.hop_severity[h])),
             // By where the hop lives, as the list shows it (`listen ADDR`
             // for a server without a name).
-            SortKey::Server => rows.sort_by_cached_key(|&h| m.hops[h].place(" ")),
+            SortKey::Server => rows.sort_by_cached_key(|&h| labels::place(&m.hops[h], " ")),
         }
         self.rows = rows;
         self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
@@ -129,10 +130,13 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
                     t.base,
                 )),
                 Cell::from(Span::styled(fit(2, &hop.target.raw), t.base)),
-                Cell::from(Span::styled(fit(3, &hop.sni_label()), sni_style)),
+                Cell::from(Span::styled(fit(3, &labels::sni(hop)), sni_style)),
             ];
             if wide {
-                cells.push(Cell::from(Span::styled(fit(4, &hop.place(" › ")), t.dim)));
+                cells.push(Cell::from(Span::styled(
+                    fit(4, &labels::place(hop, " › ")),
+                    t.dim,
+                )));
             }
             if probed {
                 let v = app.probes.get(&hop.id).map_or("", |p| p.verdict());

@@ -1,0 +1,100 @@
+//! One upstream TLS hop: its pass directive and target, where it lives, the
+//! SNI nginx sends, and the effective `*_ssl_*` settings on it.
+//!
+//! How a hop is built is in `hops`, how its settings are merged in
+//! `inherit`, and how they read in the views in `report::labels`.
+//! `Setting::origin_note` stays here: rule messages and the SNI
+//! explanation, which the report does not build, write it.
+
+use std::borrow::Cow;
+
+use super::directives::Spec;
+use super::inherit::Origin;
+use super::sni::{NameSource, Sni};
+use super::target::Target;
+use super::tree::{CtxId, DirRef};
+use super::Module;
+
+/// The effective value of one directive for one hop.
+#[derive(Clone, Debug)]
+pub struct Setting {
+    pub name: &'static str,
+    pub spec: &'static Spec,
+    /// Parameters joined by single spaces (repeated lines joined by `; `);
+    /// None where nginx has no default value.
+    pub value: Option<Cow<'static, str>>,
+    pub origin: Origin,
+    /// Set explicitly in an outer block rather than in the hop's own block.
+    pub inherited: bool,
+    /// Every directive line that contributes (several for repeatable ones).
+    pub lines: Vec<DirRef>,
+}
+
+impl Setting {
+    pub fn is_on(&self) -> bool {
+        self.value.as_deref() == Some("on")
+    }
+    pub fn is_default(&self) -> bool {
+        self.origin == Origin::Default
+    }
+    /// A short note of the origin: `default` or `file:line`.
+    pub fn origin_note(&self) -> String {
+        match &self.origin {
+            Origin::Default => "default".into(),
+            Origin::Explicit(p) => p.at(),
+        }
+    }
+}
+
+/// An effective header sent upstream (`proxy_set_header`), with its origin.
+#[derive(Clone, Debug)]
+pub struct Header {
+    pub value: String,
+    pub origin: Origin,
+}
+
+/// One upstream TLS hop.
+#[derive(Clone, Debug)]
+pub struct Hop {
+    /// `file:line` of the pass directive.
+    pub id: String,
+    pub pass: DirRef,
+    /// The block holding the pass directive.
+    pub ctx: CtxId,
+    /// The nearest block that can hold `*_ssl_*` settings (the hop's own).
+    pub own: CtxId,
+    pub module: Module,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub target: Target,
+    pub server: Option<CtxId>,
+    pub server_names: Vec<String>,
+    pub listen: Vec<String>,
+    pub locations: Vec<String>,
+    pub upstream: Option<usize>,
+    pub proxy_host: String,
+    pub sni: Sni,
+    /// The name the certificate is checked against (the SNI name, or the
+    /// name that would be sent), port removed.
+    pub verify_name: Option<String>,
+    /// Where the SNI/verify name comes from.
+    pub name_source: NameSource,
+    pub settings: Vec<Setting>,
+    /// The effective `Host` header (proxy hops only).
+    pub host_header: Option<Header>,
+}
+
+impl Hop {
+    pub fn context(&self) -> &'static str {
+        if self.module.is_stream() {
+            "stream"
+        } else {
+            "http"
+        }
+    }
+    /// The effective setting with a suffix (`_server_name`, `_verify`, …).
+    pub fn setting(&self, suffix: &str) -> Option<&Setting> {
+        self.settings.iter().find(|s| s.spec.suffix == suffix)
+    }
+}

@@ -1,0 +1,272 @@
+//! Hops from the context tree: every pass directive (`proxy_pass`,
+//! `grpc_pass`, `uwsgi_pass`, stream `proxy_pass`) in nginx's reading
+//! order, and for each one that opens TLS the hop with its settings, the
+//! name it sends and where it lives; the others are kept as plain passes.
+
+use super::directives::Module;
+use super::hop::{Hop, Setting};
+use super::sni::{self, Name, NameSource};
+use super::target::Target;
+use super::tree::{CtxId, DirRef, Kind};
+use super::upstreams::UpstreamKey;
+use super::vars::eval_name;
+use super::Model;
+
+/// A pass directive that does not open TLS (for rules about TLS settings
+/// that have no effect).
+#[derive(Clone, Debug)]
+pub struct PlainPass {
+    pub pass: DirRef,
+    pub ctx: CtxId,
+    pub module: Module,
+}
+
+impl Model {
+    /// Every pass directive, worked out into a hop (TLS) or a plain pass.
+    pub(super) fn collect_hops(&mut self) {
+        // Every pass directive, in reading order (TLS or not: all of them
+        // register upstreams, which decides the spelling nginx keeps).
+        let mut passes: Vec<(u32, DirRef, CtxId, Module)> = Vec::new();
+        for (ci, c) in self.tree.ctxs.iter().enumerate() {
+            let ctx = ci as CtxId;
+            let in_http = matches!(
+                c.kind,
+                Kind::Server | Kind::Location | Kind::If | Kind::LimitExcept
+            ) && self.tree.enclosing(ctx, &[Kind::Http]).is_some();
+            let in_stream = c.kind == Kind::StreamServer;
+            if !in_http && !in_stream {
+                continue;
+            }
+            for (&r, &order) in c.directives.iter().zip(&c.order) {
+                let module = match (self.dir(r).name(), in_stream) {
+                    ("proxy_pass", false) => Module::Proxy,
+                    ("grpc_pass", false) => Module::Grpc,
+                    ("uwsgi_pass", false) => Module::Uwsgi,
+                    ("proxy_pass", true) => Module::Stream,
+                    _ => continue,
+                };
+                if self.dir(r).arg(0).is_some() {
+                    passes.push((order, r, ctx, module));
+                }
+            }
+        }
+        passes.sort_by_key(|p| p.0);
+        // The upstream each pass names, worked out once per pass.
+        let keys: Vec<Option<(UpstreamKey, String)>> = passes
+            .iter()
+            .map(|&(_, r, _, module)| {
+                self.dir(r)
+                    .arg(0)
+                    .and_then(|a| self.upstream_key(module.is_stream(), a))
+            })
+            .collect();
+        let spellings = self.spellings(&passes, &keys);
+
+        // Each pass is worked out on its own, reading the model only: two
+        // threads share them on a large configuration.
+        let this = &*self;
+        let work = |range: std::ops::Range<usize>| -> Vec<Result<Hop, PlainPass>> {
+            passes[range.clone()]
+                .iter()
+                .zip(&keys[range])
+                .map(|(&(_, r, ctx, module), key)| {
+                    let raw = this.dir(r).arg(0).unwrap_or_default();
+                    let target = match module.tls_scheme() {
+                        Some(scheme) => Target::parse_http(raw, scheme),
+                        None => {
+                            let ssl_on = this
+                                .effective(ctx, "proxy_ssl")
+                                .is_some_and(|(_, l)| this.dir(l[0]).arg(0) == Some("on"));
+                            ssl_on.then(|| Target::parse_stream(raw))
+                        }
+                    };
+                    match target {
+                        Some(t) => {
+                            // The upstream's host as nginx keeps it (first spelling read).
+                            let canonical =
+                                key.as_ref().and_then(|(k, _)| spellings.get(k).cloned());
+                            Ok(this.hop(r, ctx, module, t, canonical))
+                        }
+                        None => Err(PlainPass {
+                            pass: r,
+                            ctx,
+                            module,
+                        }),
+                    }
+                })
+                .collect()
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let done = if threads < 2 || passes.len() < 256 {
+            work(0..passes.len())
+        } else {
+            let half = passes.len() / 2;
+            std::thread::scope(|s| {
+                let second = s.spawn(|| work(half..passes.len()));
+                let mut done = work(0..half);
+                match second.join() {
+                    Ok(rest) => done.extend(rest),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+                done
+            })
+        };
+        let mut hops = Vec::new();
+        let mut plain = Vec::new();
+        for d in done {
+            match d {
+                Ok(hop) => hops.push(hop),
+                Err(p) => plain.push(p),
+            }
+        }
+        hops.sort_by(|a: &Hop, b: &Hop| {
+            (a.pass.file, a.line, a.column).cmp(&(b.pass.file, b.line, b.column))
+        });
+        hops.shrink_to_fit();
+        self.hops = hops;
+        self.plain = plain;
+    }
+
+    /// The hop of one TLS pass directive. `canonical` is the upstream's
+    /// host as nginx keeps it (the first spelling it reads).
+    fn hop(
+        &self,
+        pass: DirRef,
+        ctx: CtxId,
+        module: Module,
+        target: Target,
+        canonical: Option<String>,
+    ) -> Hop {
+        let (line, column) = self.line_col(pass);
+        let own = self.own_block(ctx);
+        let settings = self.settings_at(ctx, module);
+        let server = self
+            .tree
+            .enclosing(ctx, &[Kind::Server, Kind::StreamServer]);
+        let upstream = (!target.dynamic && !target.unix)
+            .then(|| self.find_upstream(&target.host, module.is_stream()))
+            .flatten();
+
+        // `$proxy_host`: this pass's own host (and port), or what a
+        // `set $proxy_host` in the request's rewrite phase put there.
+        let (proxy_host, proxy_host_known) = self.proxy_host_var(ctx, module, &target);
+        // The name before port stripping, and where it comes from.
+        let get = |suffix: &str| settings.iter().find(|s| s.spec.suffix == suffix);
+        let name_setting = get("_name").filter(|s| !s.is_default());
+        let (name, source) = match name_setting {
+            Some(s) => {
+                let value = s.value.clone().unwrap_or_default();
+                let at = s.origin_note();
+                let static_proxy_host =
+                    (module == Module::Proxy && proxy_host_known).then_some(proxy_host.as_str());
+                (
+                    eval_name(&value, static_proxy_host),
+                    NameSource::Explicit(at),
+                )
+            }
+            None => match upstream {
+                Some(u) => (
+                    Name::Static(canonical.unwrap_or_else(|| self.upstreams[u].name.clone())),
+                    NameSource::Group,
+                ),
+                None if target.dynamic => {
+                    (Name::Dynamic(target.host.clone()), NameSource::PassHost)
+                }
+                None => (
+                    Name::Static(canonical.unwrap_or_else(|| target.host.clone())),
+                    NameSource::PassHost,
+                ),
+            },
+        };
+        let sn = get("_server_name");
+        let on = sn.is_some_and(Setting::is_on);
+        let note = sn.map_or("default".to_string(), Setting::origin_note);
+        let (sni, verify_name) = sni::predict(
+            &module.directive("server_name"),
+            (on, &note),
+            &name,
+            &source,
+        );
+
+        let host_header = (module == Module::Proxy)
+            .then(|| self.header(ctx, "proxy_set_header", "host", "$proxy_host"));
+
+        let (server_names, listen) = match server {
+            Some(s) => (
+                self.lines_in(s, "server_name")
+                    .iter()
+                    .flat_map(|&r| self.dir(r).args.iter().map(|a| a.value.to_string()))
+                    .collect(),
+                self.lines_in(s, "listen")
+                    .iter()
+                    .map(|&r| self.dir(r).args_joined())
+                    .collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let locations = self.location_chain(ctx);
+        Hop {
+            id: format!("{}:{}", self.file_name(pass), line),
+            pass,
+            ctx,
+            own,
+            module,
+            file: self.file_name(pass).to_string(),
+            line,
+            column,
+            target,
+            server,
+            server_names,
+            listen,
+            locations,
+            upstream,
+            proxy_host,
+            sni,
+            verify_name,
+            name_source: source,
+            settings,
+            host_header,
+        }
+    }
+
+    /// The enclosing blocks below the server, outermost first, as written.
+    fn location_chain(&self, ctx: CtxId) -> Vec<String> {
+        let mut chain: Vec<String> = self
+            .tree
+            .ancestors(ctx)
+            .take_while(|&c| {
+                matches!(
+                    self.tree.ctx(c).kind,
+                    Kind::Location | Kind::If | Kind::LimitExcept
+                )
+            })
+            .filter_map(|c| {
+                let opener = self.tree.ctx(c).opener?;
+                let d = self.dir(opener);
+                Some(match self.tree.ctx(c).kind {
+                    // As written: `~* "^/v1/"` keeps its quotes.
+                    Kind::Location => {
+                        let f = self.config.file(opener.file);
+                        d.args
+                            .iter()
+                            .map(|a| f.str(a.range).into_owned())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    }
+                    Kind::If => {
+                        let f = self.config.file(opener.file);
+                        let end = d.block.as_ref().map_or(d.range.end, |b| b.open);
+                        let raw = f.str(crate::conf::Range {
+                            start: d.name.range.start,
+                            end,
+                        });
+                        raw.split_whitespace().collect::<Vec<_>>().join(" ")
+                    }
+                    _ => format!("limit_except {}", d.args_joined()),
+                })
+            })
+            .collect();
+        chain.reverse();
+        chain
+    }
+}

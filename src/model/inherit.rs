@@ -1,0 +1,189 @@
+//! nginx's merge rules: the effective value of a directive for a block, and
+//! where that value comes from. This is the one place they live.
+//!
+//! Inheritance follows nginx's merge functions
+//! (`ngx_http_proxy_merge_loc_conf` and friends): each directive is merged
+//! on its own, so an unset level takes the nearest enclosing level's value,
+//! else nginx's default. The chain is location → enclosing locations →
+//! server → http (stream: server → stream). `if` and `limit_except` blocks
+//! cannot hold these directives; a pass inside them uses its location's.
+//! Order inside a block does not matter, and a directive that arrives
+//! through an `include` counts where the include is written.
+//!
+//! A scalar directive takes the first line of the level that sets it; an
+//! array directive (`proxy_ssl_conf_command`, `proxy_set_header`) takes all
+//! lines of that level, and a level with any such line replaces every
+//! inherited one.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::directives::{Module, Shape, Spec};
+use super::hop::{Header, Setting};
+use super::tree::{CtxId, DirRef};
+use super::Model;
+
+/// Where an effective value comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// nginx's default for the chosen version.
+    Default,
+    /// The directive that wins after inheritance.
+    Explicit(Box<Provenance>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    pub dir: DirRef,
+    /// The block the directive is in.
+    pub ctx: CtxId,
+    /// `http`, `server`, `location` or `stream`.
+    pub level: &'static str,
+    /// Display name of the file (shared by every provenance in it).
+    pub file: Arc<str>,
+    pub line: u32,
+}
+
+impl Provenance {
+    pub fn at(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+impl Model {
+    /// The blocks whose `*_ssl_*` settings reach `ctx`, innermost first:
+    /// `ctx` and its enclosing blocks that can hold such settings.
+    fn merge_chain(&self, ctx: CtxId) -> impl Iterator<Item = CtxId> + '_ {
+        self.tree
+            .ancestors(ctx)
+            .filter(|&c| self.tree.ctx(c).kind.holds_ssl_settings())
+    }
+
+    /// The nearest block that can hold `*_ssl_*` settings: a pass's own
+    /// level (the location around an `if` or `limit_except`).
+    pub(super) fn own_block(&self, ctx: CtxId) -> CtxId {
+        self.merge_chain(ctx).next().unwrap_or(ctx)
+    }
+
+    /// The nearest block from `ctx` outwards, among those that can hold the
+    /// directive, that sets it; with the lines there. This is nginx's merge
+    /// for a scalar (first line) and for an array (all lines of that level).
+    pub fn effective(&self, ctx: CtxId, name: &str) -> Option<(CtxId, Vec<DirRef>)> {
+        self.merge_chain(ctx).find_map(|c| {
+            let lines = self.lines_in(c, name);
+            (!lines.is_empty()).then_some((c, lines))
+        })
+    }
+
+    /// Every `*_ssl_*` directive of a module in this nginx version, with
+    /// its name, and the block and lines that set it for `ctx` as
+    /// [`Model::effective`] finds them (None: nginx's default applies).
+    pub fn effective_all(
+        &self,
+        ctx: CtxId,
+        module: Module,
+    ) -> impl Iterator<Item = (&'static Spec, &'static str, Option<(CtxId, Vec<DirRef>)>)> + '_
+    {
+        // The blocks whose settings reach `ctx`, innermost first.
+        let chain: Vec<CtxId> = self.merge_chain(ctx).collect();
+        self.specs_of(module).iter().map(move |(spec, name, id)| {
+            let found = chain.iter().find_map(|&c| {
+                let lines = self.lines_with_id(c, *id);
+                (!lines.is_empty()).then_some((c, lines))
+            });
+            (*spec, *name, found)
+        })
+    }
+
+    /// The effective value of every directive of a module at any block, as
+    /// for a hop there: nginx's merge, with provenance.
+    pub fn settings_at(&self, ctx: CtxId, module: Module) -> Vec<Setting> {
+        let own = self.own_block(ctx);
+        let mut out = Vec::with_capacity(self.specs_of(module).len());
+        for (spec, name, found) in self.effective_all(ctx, module) {
+            out.push(self.setting(name, spec, own, module, found));
+        }
+        out
+    }
+
+    /// One directive's effective value: its value where it is set (scalar:
+    /// the first line; array: every line joined by `; `), else nginx's
+    /// default for this version.
+    fn setting(
+        &self,
+        name: &'static str,
+        spec: &'static Spec,
+        own: CtxId,
+        module: Module,
+        found: Option<(CtxId, Vec<DirRef>)>,
+    ) -> Setting {
+        match found {
+            Some((at, lines)) => {
+                let value = match spec.shape {
+                    Shape::Scalar => self.dir(lines[0]).args_joined(),
+                    Shape::Array => lines
+                        .iter()
+                        .map(|&l| self.dir(l).args_joined())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                };
+                Setting {
+                    name,
+                    spec,
+                    value: Some(Cow::Owned(value)),
+                    origin: Origin::Explicit(Box::new(self.provenance(at, lines[0]))),
+                    inherited: at != own,
+                    lines,
+                }
+            }
+            None => Setting {
+                value: spec.default(module, self.version).map(Cow::Borrowed),
+                name,
+                spec,
+                origin: Origin::Default,
+                inherited: false,
+                lines: Vec::new(),
+            },
+        }
+    }
+
+    /// The effective value of one header of an array directive such as
+    /// `proxy_set_header` (a block with any such line replaces all inherited
+    /// lines), or nginx's default.
+    pub fn header(&self, ctx: CtxId, directive: &str, header: &str, default: &str) -> Header {
+        if let Some((at, lines)) = self.effective(ctx, directive) {
+            if let Some(&l) = lines.iter().find(|&&l| {
+                self.dir(l)
+                    .arg(0)
+                    .is_some_and(|h| h.eq_ignore_ascii_case(header))
+            }) {
+                return Header {
+                    value: self
+                        .dir(l)
+                        .args
+                        .get(1)
+                        .map_or(String::new(), |a| a.value.to_string()),
+                    origin: Origin::Explicit(Box::new(self.provenance(at, l))),
+                };
+            }
+        }
+        Header {
+            value: default.to_string(),
+            origin: Origin::Default,
+        }
+    }
+
+    /// Where a directive in block `ctx` is: the block, its level, file and line.
+    pub fn provenance(&self, ctx: CtxId, dir: DirRef) -> Provenance {
+        Provenance {
+            dir,
+            ctx,
+            level: self.tree.ctx(ctx).kind.level(),
+            file: Arc::clone(&self.file_names[dir.file.0 as usize]),
+            line: self
+                .config
+                .file(dir.file)
+                .line_of(self.dir(dir).range.start),
+        }
+    }
+}
