@@ -1,0 +1,184 @@
+//! Security of what hopscope does on this machine with files others wrote:
+//! the local save, `nginx -T` input, standard input, diff headers and
+//! `fix --validate`.
+//!
+//! The save tests race another user (uid 65534, through `setpriv`) against
+//! saves made as root; they need root. Without root they are skipped with
+//! a message, except in CI (env `CI` set), where that is a failure.
+
+mod common;
+
+use common::is_root;
+use hopscope::fix::save::{save_all, Pending};
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const NOBODY: u32 = 65534;
+
+/// True when the test can run as root; otherwise says why it is skipped,
+/// or fails in CI.
+fn root_or_skip(what: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{what} needs root, and CI is set: run the security tests as root in CI");
+    }
+    eprintln!("skipping {what}: not root");
+    false
+}
+
+/// A shell loop run as uid/gid 65534 with no supplementary groups, killed
+/// and reaped on drop.
+struct AsNobody(Child);
+
+impl AsNobody {
+    fn spawn(script: &str, out: Stdio) -> AsNobody {
+        let child = Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "sh",
+                "-c",
+                script,
+            ])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run setpriv (util-linux)");
+        // Let the loop start before the race begins.
+        std::thread::sleep(Duration::from_millis(200));
+        AsNobody(child)
+    }
+}
+
+impl Drop for AsNobody {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chmod(p: &Path, mode: u32) {
+    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn remove_backups(dir: &Path) {
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        if e.file_name().to_string_lossy().contains(".hopscope.bak") {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 1. The local save
+// ---------------------------------------------------------------------------
+
+/// A 0600 file being saved is never readable by another user: not its
+/// temporary file while it is written, nor its backup. Another user reads
+/// every hopscope file in the directory in a loop while root saves.
+#[test]
+fn saving_a_private_file_never_exposes_it_to_other_users() {
+    if !root_or_skip("saving_a_private_file_never_exposes_it_to_other_users") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    chmod(dir.path(), 0o755);
+    let logs = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t.conf");
+    let secret = vec![b's'; 4 << 20];
+    let fixed = vec![b'f'; 4 << 20];
+    fs::write(&target, &secret).unwrap();
+    chmod(&target, 0o600);
+    let seen = logs.path().join("seen");
+    let script = format!(
+        "while :; do for f in '{d}'/.t.conf.hopscope-* '{d}'/t.conf.hopscope.bak*; do \
+         head -c 1 \"$f\" >/dev/null 2>&1 && echo \"$f\"; done; done",
+        d = dir.path().display()
+    );
+    let reader = AsNobody::spawn(&script, Stdio::from(fs::File::create(&seen).unwrap()));
+    let started = Instant::now();
+    let mut rounds = 0;
+    while rounds < 40 && started.elapsed() < Duration::from_secs(20) {
+        let (old, new) = if rounds % 2 == 0 {
+            (&secret, &fixed)
+        } else {
+            (&fixed, &secret)
+        };
+        save_all(&[Pending {
+            path: &target,
+            loaded: old,
+            new,
+        }])
+        .unwrap();
+        assert_eq!(fs::metadata(&target).unwrap().mode() & 0o777, 0o600);
+        remove_backups(dir.path());
+        rounds += 1;
+    }
+    drop(reader);
+    let leaked = fs::read_to_string(&seen).unwrap();
+    assert!(
+        leaked.is_empty(),
+        "another user read files of a 0600 configuration during {rounds} saves:\n{}",
+        leaked.lines().take(5).collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// Another user who can write to the directory replaces hopscope's
+/// temporary names with symlinks to a root-owned file, over and over,
+/// while root saves a file they own: the root file's owner, mode and
+/// content never change.
+#[test]
+fn a_swapped_temporary_never_changes_another_file() {
+    if !root_or_skip("a_swapped_temporary_never_changes_another_file") {
+        return;
+    }
+    let vdir = tempfile::tempdir().unwrap();
+    chmod(vdir.path(), 0o755);
+    let victim = vdir.path().join("victim");
+    fs::write(&victim, b"root's file\n").unwrap();
+    chmod(&victim, 0o600);
+    let dir = tempfile::tempdir().unwrap();
+    chmod(dir.path(), 0o777);
+    let target = dir.path().join("t.conf");
+    let script = format!(
+        "while :; do for f in '{d}'/.t.conf.hopscope-*; do \
+         [ -e \"$f\" ] || [ -L \"$f\" ] || continue; [ -L \"$f\" ] && continue; \
+         rm -f \"$f\" 2>/dev/null && ln -s '{v}' \"$f\" 2>/dev/null; done; done",
+        d = dir.path().display(),
+        v = victim.display()
+    );
+    let attacker = AsNobody::spawn(&script, Stdio::null());
+    let old = vec![b'o'; 1 << 20];
+    let new = vec![b'n'; 1 << 20];
+    let started = Instant::now();
+    let mut rounds = 0;
+    while rounds < 60 && started.elapsed() < Duration::from_secs(20) {
+        let _ = fs::remove_file(&target);
+        fs::write(&target, &old).unwrap();
+        chmod(&target, 0o666);
+        std::os::unix::fs::chown(&target, Some(NOBODY), Some(NOBODY)).unwrap();
+        // Success or an error: either way nothing else may change.
+        let _ = save_all(&[Pending {
+            path: &target,
+            loaded: &old,
+            new: &new,
+        }]);
+        remove_backups(dir.path());
+        rounds += 1;
+    }
+    drop(attacker);
+    let meta = fs::metadata(&victim).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (0, 0, 0o600),
+        "the root-owned file changed owner or mode during {rounds} saves"
+    );
+    assert_eq!(fs::read(&victim).unwrap(), b"root's file\n");
+}
