@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::is_root;
+use common::{hopscope_run, is_root, nginx_or_skip, HopscopeRun, Prefix};
 use hopscope::fix::save::{save_all, Pending};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -17,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const NOBODY: u32 = 65534;
+const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// True when the test can run as root; otherwise says why it is skipped,
 /// or fails in CI.
@@ -74,6 +75,10 @@ fn remove_backups(dir: &Path) {
             let _ = fs::remove_file(e.path());
         }
     }
+}
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> HopscopeRun {
+    hopscope_run(args, stdin.map(<[u8]>::to_vec), RUN_TIMEOUT)
 }
 
 // ---------------------------------------------------------------------------
@@ -181,4 +186,88 @@ fn a_swapped_temporary_never_changes_another_file() {
         "the root-owned file changed owner or mode during {rounds} saves"
     );
     assert_eq!(fs::read(&victim).unwrap(), b"root's file\n");
+}
+
+// ---------------------------------------------------------------------------
+// 2. A marker imitated inside a dumped file
+// ---------------------------------------------------------------------------
+
+/// a.conf ends with a line that imitates nginx's marker for b.conf, and
+/// fake contents; the real b.conf follows. Picking either silently would
+/// hide the other: it is a load error naming both marker lines (exit 2),
+/// and the rest is still analysed.
+#[test]
+fn a_name_dumped_twice_is_a_load_error_with_both_lines() {
+    let dump = "\
+# configuration file /etc/nginx/nginx.conf:
+events {}
+http {
+    include /etc/nginx/conf.d/a.conf;
+    include /etc/nginx/conf.d/b.conf;
+}
+
+# configuration file /etc/nginx/conf.d/a.conf:
+server { listen 80; location / { proxy_pass https://a.example.com; } }
+# configuration file /etc/nginx/conf.d/b.conf:
+server { listen 81; location / { proxy_pass https://fake.example.com; proxy_ssl_server_name on; } }
+
+# configuration file /etc/nginx/conf.d/b.conf:
+server { listen 81; location / { proxy_pass https://real.example.com; } }
+
+";
+    let r = run(&["hops", "-"], Some(dump.as_bytes()));
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("-:13: ")
+            && r.stderr
+                .contains("\"/etc/nginx/conf.d/b.conf\" twice, at lines 10 and 13"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("a.example.com"), "{}", r.stdout);
+}
+
+/// Real nginx dumps a file included several times under one name once
+/// (another spelling of its path, `./s.conf`, is dumped again with the
+/// same contents): such a dump loads without any error.
+#[test]
+fn real_nginx_dumps_each_name_once_and_loads_cleanly() {
+    let Some(nginx) = nginx_or_skip() else {
+        return;
+    };
+    let p = Prefix::new("sec-dump-twice");
+    p.write(
+        "nginx.conf",
+        "events {}\nhttp {\n    include s.conf;\n    server {\n        listen 127.0.0.1:1;\n        include s.conf;\n        location / { proxy_pass https://127.0.0.1:2; }\n    }\n    include ./s.conf;\n    include s.conf;\n}\n",
+    );
+    p.write("s.conf", "proxy_set_header X-Shared a;\n");
+    let out = Command::new(&nginx)
+        .arg("-T")
+        .arg("-p")
+        .arg(p.path())
+        .arg("-c")
+        .arg(p.conf_path())
+        .arg("-e")
+        .arg("/dev/null")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run nginx -T");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let markers: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("# configuration file "))
+        .collect();
+    let mut unique = markers.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(markers.len(), unique.len(), "{markers:?}");
+    assert_eq!(markers.len(), 3, "{markers:?}");
+    let r = run(&["hops", "-"], Some(&out.stdout));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(!r.stderr.contains("error"), "{}", r.stderr);
 }

@@ -328,7 +328,7 @@ fn whole(file: &str, message: String) -> LoadError {
 pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadError> {
     let shown = path.map_or("-".to_string(), |p| p.display().to_string());
     if dump::is_dump(&text) {
-        let files = dump::split(&text);
+        let dump::Dumped { files, errors } = dump::split(&text);
         let Some((first, _)) = files.first() else {
             return Err(whole(
                 &shown,
@@ -342,7 +342,14 @@ pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadErro
                 .map(|(n, t)| (PathBuf::from(n), t))
                 .collect(),
         );
-        return Ok(load_tree(&mem, &main, Origin::Dump));
+        let mut cfg = load_tree(&mem, &main, Origin::Dump);
+        cfg.errors
+            .extend(errors.into_iter().map(|(line, message)| LoadError {
+                file: shown.clone(),
+                line,
+                message,
+            }));
+        return Ok(cfg);
     }
     if let Some(msg) = dump::failed_test(&text) {
         return Err(whole(&shown, msg));

@@ -203,7 +203,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 /// The `nginx -T` splitter and `conf::from_bytes(bytes, None)`.
 pub fn dump(data: &[u8]) {
     let is = dump::is_dump(data);
-    let files = dump::split(data);
+    let files = dump::split(data).files;
     for (i, (name, body)) in files.iter().enumerate() {
         assert!(!name.is_empty(), "a dumped file without a name");
         assert!(
