@@ -595,6 +595,9 @@ mod tests {
 }
 
 /// `fix`: applies proposed fixes, prints a diff or saves.
+/// Why `--write` refuses standard input that is not `nginx -T` output.
+const STDIN_NOT_WRITTEN: &str = "standard input is not nginx -T output, so it owns no files on this machine: nothing is written to the files it includes (run without --write to print the diff, and apply it with `patch -p1` where the files are)";
+
 fn run_fix(args: FixArgs) -> ExitCode {
     if let Err(code) = remote_fix_guard(&args) {
         return code;
@@ -694,6 +697,10 @@ fn run_fix(args: FixArgs) -> ExitCode {
     if !args.write {
         emit_bytes(&fix::diff::unified_bytes(&model, &outcome.changed));
         return ExitCode::SUCCESS;
+    }
+    if model.config.from_stdin {
+        eprintln!("hopscope: error: {STDIN_NOT_WRITTEN}");
+        return ExitCode::from(2);
     }
     if let Some((id, _)) = outcome
         .changed

@@ -271,3 +271,75 @@ fn real_nginx_dumps_each_name_once_and_loads_cleanly() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(!r.stderr.contains("error"), "{}", r.stderr);
 }
+
+// ---------------------------------------------------------------------------
+// 3. Standard input that is not a dump
+// ---------------------------------------------------------------------------
+
+/// Text piped in without `nginx -T` markers is read as a configuration in
+/// the current directory, and its includes from this machine's disk. It
+/// owns none of those files: `fix - --write` refuses (exit 2, nothing
+/// written) and says to print the diff; without --write the diff is shown.
+#[test]
+fn standard_input_that_is_not_a_dump_is_never_written_to_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let inc = dir.path().join("conf.d/a.conf");
+    fs::create_dir_all(inc.parent().unwrap()).unwrap();
+    let before = "server { listen 80; location / { proxy_pass https://api.example.com; } }\n";
+    fs::write(&inc, before).unwrap();
+    let stdin = format!(
+        "events {{}}\nhttp {{\n    include {}/conf.d/*.conf;\n}}\n",
+        dir.path().display()
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hopscope"));
+    cmd.args(["fix", "-", "--rule", "sni-off", "--write"])
+        .current_dir(dir.path());
+    let r = common::run_bounded(&mut cmd, Some(stdin.clone().into_bytes()), RUN_TIMEOUT);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("standard input is not nginx -T output")
+            && r.stderr.contains("without --write to print the diff"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(fs::read_to_string(&inc).unwrap(), before);
+    let leftovers: Vec<_> = fs::read_dir(inc.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n != "a.conf")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hopscope"));
+    cmd.args(["fix", "-", "--rule", "sni-off"])
+        .current_dir(dir.path());
+    let r = common::run_bounded(&mut cmd, Some(stdin.into_bytes()), RUN_TIMEOUT);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("+++ b/"), "{}", r.stdout);
+}
+
+/// nginx's own messages before the dump (what `ssh HOST nginx -T 2>&1`
+/// prints first) still make it a dump, and a dump is never written either.
+#[test]
+fn nginx_messages_before_a_dump_still_make_it_a_dump() {
+    let dump = "\
+nginx: the configuration file /etc/nginx/nginx.conf syntax is ok
+nginx: configuration file /etc/nginx/nginx.conf test is successful
+# configuration file /etc/nginx/nginx.conf:
+events {}
+http { server { listen 80; location / { proxy_pass https://api.example.com; } } }
+
+";
+    let r = run(
+        &["fix", "-", "--rule", "sni-off", "--write"],
+        Some(dump.as_bytes()),
+    );
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("is not a file on this machine (demo or nginx -T input)"),
+        "{}",
+        r.stderr
+    );
+}

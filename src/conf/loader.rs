@@ -66,6 +66,11 @@ pub struct Config {
     /// For each `include` directive, the files it pulls in, in nginx's order.
     pub includes: HashMap<(FileId, NodeId), Vec<FileId>>,
     pub errors: Vec<LoadError>,
+    /// Loaded from standard input that is not `nginx -T` output: the text
+    /// came from a pipe (perhaps after a login banner, perhaps not a
+    /// configuration at all), so the files it names on this machine are
+    /// not its own to write.
+    pub from_stdin: bool,
 }
 
 impl Config {
@@ -371,6 +376,7 @@ pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadErro
         // Standard input has no file name: call it `-` everywhere.
         let old = std::mem::replace(&mut cfg.files[0].name, "-".into());
         cfg.files[0].on_disk = false;
+        cfg.from_stdin = true;
         for e in &mut cfg.errors {
             if e.file == old {
                 e.file = "-".into();
@@ -410,6 +416,7 @@ fn load_tree_with_main(fs: &dyn Files, main: &Path, text: Vec<u8>, origin: Origi
         origin,
         includes: HashMap::new(),
         errors: Vec::new(),
+        from_stdin: false,
     };
     let mut by_key: HashMap<PathBuf, FileId> = HashMap::new();
     by_key.insert(fs.key(main), FileId(0));
