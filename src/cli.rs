@@ -695,7 +695,22 @@ fn run_fix(args: FixArgs) -> ExitCode {
         return apply_remote(&args, &model, &outcome);
     }
     if !args.write {
-        emit_bytes(&fix::diff::unified_bytes(&model, &outcome.changed));
+        let diff = match fix::diff::unified_bytes(&model, &outcome.changed) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("hopscope: error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if std::io::stdout().is_terminal() {
+            // Shown to a person: the configuration's control characters
+            // are escaped (piped, the diff keeps every byte for patch).
+            emit(&crate::visible::visible_lines(&String::from_utf8_lossy(
+                &diff,
+            )));
+        } else {
+            emit_bytes(&diff);
+        }
         return ExitCode::SUCCESS;
     }
     if model.config.from_stdin {

@@ -343,3 +343,92 @@ http { server { listen 80; location / { proxy_pass https://api.example.com; } } 
         r.stderr
     );
 }
+
+// ---------------------------------------------------------------------------
+// 4. Diff headers from dump names
+// ---------------------------------------------------------------------------
+
+/// The paths of a diff's `diff --git`, `---` and `+++` lines.
+fn header_paths(diff: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in diff.lines() {
+        if let Some(rest) = l.strip_prefix("diff --git ") {
+            out.extend(rest.split(' ').map(str::to_string));
+        } else if let Some(rest) = l.strip_prefix("--- ").or_else(|| l.strip_prefix("+++ ")) {
+            out.push(rest.to_string());
+        }
+    }
+    out
+}
+
+const HOP: &str = "server { listen 80; location / { proxy_pass https://api.example.com; } }\n";
+
+/// Dump names with `..` above the root and control characters: every diff
+/// header stays below the tree (`a/` or `b/` and no `..`), shows control
+/// characters escaped, and `patch -p1 --dry-run` finds nothing to write
+/// outside the directory it runs in.
+#[test]
+fn diff_headers_from_dump_names_never_leave_the_tree() {
+    let dump = format!(
+        "# configuration file /etc/nginx/nginx.conf:\n\
+         events {{}}\nhttp {{\n    include /../tmp/hs-outside/x.conf;\n    include /etc/nginx/conf.d/\x1bcesc.conf;\n}}\n\n\
+         # configuration file /../tmp/hs-outside/x.conf:\n{HOP}\n\
+         # configuration file /etc/nginx/conf.d/\x1bcesc.conf:\n{HOP}\n"
+    );
+    let r = run(&["fix", "-", "--rule", "sni-off"], Some(dump.as_bytes()));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let paths = header_paths(&r.stdout);
+    assert_eq!(paths.len(), 8, "{}", r.stdout);
+    for p in &paths {
+        let rel = p
+            .strip_prefix("a/")
+            .or_else(|| p.strip_prefix("b/"))
+            .unwrap_or_else(|| panic!("header path {p:?} is not below a/ or b/"));
+        assert!(
+            !rel.starts_with('/') && !rel.split('/').any(|c| c == ".." || c.is_empty()),
+            "header path {p:?} leaves the tree:\n{}",
+            r.stdout
+        );
+        assert!(!p.contains('\x1b'), "raw escape in header {p:?}");
+    }
+    assert!(
+        paths.contains(&"a/tmp/hs-outside/x.conf".to_string()),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&"a/conf.d/\\x1bcesc.conf".to_string()),
+        "{paths:?}"
+    );
+    // GNU patch as the reader of the diff: it names only files below `.`.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("patch");
+    cmd.args(["-p1", "--dry-run", "--force"])
+        .current_dir(dir.path());
+    let out = common::run_bounded(&mut cmd, Some(r.stdout.into_bytes()), RUN_TIMEOUT);
+    assert!(
+        !out.stdout.contains("..") && !out.stderr.contains("dangerous"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
+/// A relative dump name that climbs out of the tree gets no diff at all:
+/// refused with the name, exit 2.
+#[test]
+fn a_dump_name_leading_out_of_the_tree_gets_no_diff() {
+    let dump = format!(
+        "# configuration file nginx.conf:\n\
+         events {{}}\nhttp {{\n    include ../etc/hs-passwd;\n}}\n\n\
+         # configuration file ../etc/hs-passwd:\n{HOP}\n"
+    );
+    let r = run(&["fix", "-", "--rule", "sni-off"], Some(dump.as_bytes()));
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stderr, r.stdout);
+    assert!(
+        r.stderr
+            .contains("cannot make a diff of \"../etc/hs-passwd\""),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("../"), "{}", r.stdout);
+}

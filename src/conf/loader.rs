@@ -235,17 +235,21 @@ impl Files for MemFiles {
     }
 }
 
-/// Removes `.` and resolves `..` without touching the file system.
+/// Removes `.` and resolves `..` without touching the file system: `..`
+/// removes the name before it, stays at `/` (as the kernel does), and is
+/// kept only at the start of a relative path (`../../a` stays as it is).
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other.as_os_str()),
         }
     }
@@ -657,6 +661,15 @@ mod tests {
                 "b.conf:2: include cycle: nginx.conf -> a.conf -> b.conf -> nginx.conf",
             ]
         );
+    }
+
+    #[test]
+    fn normalize_keeps_leading_parents_and_stops_at_the_root() {
+        let n = |p: &str| normalize(Path::new(p)).to_string_lossy().into_owned();
+        assert_eq!(n("../../etc/passwd"), "../../etc/passwd");
+        assert_eq!(n("a/../../b"), "../b");
+        assert_eq!(n("/../etc/./x/../passwd"), "/etc/passwd");
+        assert_eq!(n("/etc/nginx/../../../x"), "/x");
     }
 
     #[test]
