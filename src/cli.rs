@@ -685,9 +685,19 @@ fn run_fix(args: FixArgs) -> ExitCode {
             eprintln!("hopscope: error: --validate needs nginx (set HOPSCOPE_NGINX or install it)");
             return ExitCode::from(2);
         };
-        if let Err(e) = fix::validate::nginx_test(&model, &outcome.changed, &nginx) {
-            eprintln!("hopscope: error: {e}; nothing was written");
-            return ExitCode::from(2);
+        match fix::validate::nginx_test(&model, &outcome.changed, &nginx) {
+            Ok(notes) => {
+                for n in notes {
+                    eprintln!("note: {n}");
+                }
+            }
+            Err(e) => {
+                eprintln!(
+                    "hopscope: error: {}; nothing was written",
+                    crate::visible::visible_lines(&e)
+                );
+                return ExitCode::from(2);
+            }
         }
         eprintln!("nginx -t accepts the fixed configuration");
     }

@@ -432,3 +432,117 @@ fn a_dump_name_leading_out_of_the_tree_gets_no_diff() {
     );
     assert!(!r.stdout.contains("../"), "{}", r.stdout);
 }
+
+// ---------------------------------------------------------------------------
+// 5. fix --validate on a tree others wrote
+// ---------------------------------------------------------------------------
+
+const FRONT: &str = "
+events {}
+http {
+    server {
+        listen 127.0.0.1:PORT;
+        location / { proxy_pass https://localhost:1; }
+    }
+}
+";
+
+fn front(p: &Prefix, head: &str, http: &str) {
+    let port = common::free_port().to_string();
+    let text = FRONT
+        .replace("PORT", &port)
+        .replace("events {}", &format!("{head}\nevents {{}}"))
+        .replace("http {", &format!("http {{\n{http}"));
+    p.write("nginx.conf", &text);
+}
+
+fn validate(p: &Prefix, nginx: &Path) -> HopscopeRun {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hopscope"));
+    cmd.args(["fix", "--rule", "sni-off", "--validate"])
+        .arg(p.path())
+        .env("HOPSCOPE_NGINX", nginx);
+    common::run_bounded(&mut cmd, None, RUN_TIMEOUT)
+}
+
+/// A module outside nginx's module directory is never loaded by the test
+/// (a path that does not exist: nginx would fail on dlopen if it tried);
+/// a note says so. A module in nginx's own directory still loads, and the
+/// directives it brings pass.
+#[test]
+fn validate_loads_no_module_from_outside_nginxs_module_directory() {
+    let Some(nginx) = nginx_or_skip() else {
+        return;
+    };
+    let evil = tempfile::tempdir().unwrap();
+    let so = evil.path().join("evil.so");
+    let p = Prefix::new("sec-validate-module");
+    front(&p, &format!("load_module {};", so.display()), "");
+    let r = validate(&p, &nginx);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("dlopen")
+            && r.stderr.contains(&format!(
+                "note: nginx.conf:2: the module \"{}\" was not loaded",
+                so.display()
+            ))
+            && r.stderr.contains("nginx -t accepts"),
+        "{}",
+        r.stderr
+    );
+
+    if let Some(load) = common::stream_load_module(&nginx).filter(|l| !l.is_empty()) {
+        let p = Prefix::new("sec-validate-own-module");
+        let port = common::free_port();
+        front(
+            &p,
+            &format!("{load}\nstream {{ server {{ listen 127.0.0.1:{port}; return ok; }} }}"),
+            "",
+        );
+        let r = validate(&p, &nginx);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert!(!r.stderr.contains("note:"), "{}", r.stderr);
+    }
+}
+
+/// Paths nginx -t creates or opens for writing, absolute and relative to
+/// the prefix: after `fix --validate` none of them exists, and the tree's
+/// own directories hold nothing new.
+#[test]
+fn validate_creates_no_file_outside_its_test_copy() {
+    let Some(nginx) = nginx_or_skip() else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().display().to_string();
+    let p = Prefix::new("sec-validate-paths");
+    front(
+        &p,
+        &format!("error_log {o}/error.log;\npid {o}/nginx.pid;\nlock_file {o}/lock;"),
+        &format!(
+            "    access_log {o}/access.log;\n    error_log logs/relative.log;\n    \
+             client_body_temp_path {o}/body;\n    proxy_temp_path tmp/proxy;\n    \
+             proxy_cache_path {o}/cache keys_zone=z:1m;\n    \
+             server {{ listen unix:{o}/sock; access_log {o}/server-access.log; }}\n"
+        ),
+    );
+    let r = validate(&p, &nginx);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.contains("nginx -t accepts"), "{}", r.stderr);
+    let made: Vec<_> = fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(made.is_empty(), "nginx -t created {made:?} in {o}");
+    for sub in ["logs", "tmp"] {
+        let made: Vec<_> = fs::read_dir(p.path().join(sub))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(
+            made.is_empty(),
+            "nginx -t created {made:?} in the tree's {sub}/"
+        );
+    }
+}
