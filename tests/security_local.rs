@@ -546,3 +546,51 @@ fn validate_creates_no_file_outside_its_test_copy() {
         );
     }
 }
+
+/// An OpenSSL engine (a library nginx -t would load) is left out with a
+/// note; a file outside the prefix, included by its absolute path, is
+/// tested as a neutralised copy too (its error log is not created); and a
+/// configuration that runs Perl code while nginx reads it is not validated.
+#[test]
+fn validate_leaves_out_engines_and_neutralises_files_outside_the_prefix() {
+    let Some(nginx) = nginx_or_skip() else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().display().to_string();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let site = elsewhere.path().join("site.conf");
+    fs::write(&site, format!("error_log {o}/from-outside.log;\n")).unwrap();
+    let p = Prefix::new("sec-validate-engine");
+    front(
+        &p,
+        &format!("ssl_engine {o}/engine;"),
+        &format!("    include {};\n", site.display()),
+    );
+    let r = validate(&p, &nginx);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("note: nginx.conf:2: ssl_engine was left out of the test")
+            && !r.stderr.contains("ENGINE_by_id"),
+        "{}",
+        r.stderr
+    );
+    let made: Vec<_> = fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(made.is_empty(), "nginx -t created {made:?} in {o}");
+
+    let p = Prefix::new("sec-validate-perl");
+    front(&p, "", &format!("    perl_require {o}/evil.pm;\n"));
+    let r = validate(&p, &nginx);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("cannot validate: nginx.conf:5 runs code from the configuration"),
+        "{}",
+        r.stderr
+    );
+}
