@@ -502,6 +502,22 @@ fn validate_loads_no_module_from_outside_nginxs_module_directory() {
         assert_eq!(r.code, Some(0), "{}", r.stderr);
         assert!(!r.stderr.contains("note:"), "{}", r.stderr);
     }
+    // Debian's form: relative to nginx's prefix (/usr/share/nginx), whose
+    // `modules` leads to nginx's module directory.
+    if Path::new("/usr/share/nginx/modules/ngx_stream_module.so").exists() {
+        let p = Prefix::new("sec-validate-relative-module");
+        let port = common::free_port();
+        front(
+            &p,
+            &format!(
+                "load_module modules/ngx_stream_module.so;\nstream {{ server {{ listen 127.0.0.1:{port}; return ok; }} }}"
+            ),
+            "",
+        );
+        let r = validate(&p, &nginx);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert!(!r.stderr.contains("note:"), "{}", r.stderr);
+    }
 }
 
 /// Paths nginx -t creates or opens for writing, absolute and relative to
