@@ -610,3 +610,31 @@ fn validate_leaves_out_engines_and_neutralises_files_outside_the_prefix() {
         r.stderr
     );
 }
+
+/// The temporary paths and pid file the test copy sets where the
+/// configuration does not: one set in an included file counts as set (a
+/// second would be a duplicate nginx rejects), and is pointed into the
+/// test copy like any other.
+#[test]
+fn validate_sees_paths_set_in_included_files() {
+    let Some(nginx) = nginx_or_skip() else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().display().to_string();
+    let p = Prefix::new("sec-validate-included-paths");
+    p.write("main.inc", &format!("pid {o}/nginx.pid;\n"));
+    p.write(
+        "http.inc",
+        &format!("proxy_temp_path {o}/proxy;\nclient_body_temp_path {o}/body;\n"),
+    );
+    front(&p, "include main.inc;", "    include http.inc;\n");
+    let r = validate(&p, &nginx);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let made: Vec<_> = fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(made.is_empty(), "nginx -t created {made:?} in {o}");
+}

@@ -90,6 +90,9 @@ struct Build {
     prefix: PathBuf,
     modules: PathBuf,
     without: Vec<String>,
+    /// nginx 1.19.5 and later take `-e`, the error log used before the
+    /// configuration is read.
+    takes_e: bool,
 }
 
 fn build_info(nginx: &Path) -> Build {
@@ -116,10 +119,31 @@ fn build_info(nginx: &Path) -> Build {
         .filter_map(|w| w.strip_suffix("_module"))
         .map(str::to_string)
         .collect();
+    let version: Vec<u32> = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("nginx/"))
+        .map(|v| v.split('.').map_while(|n| n.parse().ok()).collect())
+        .unwrap_or_default();
     Build {
         prefix,
         modules,
         without,
+        takes_e: version >= vec![1, 19, 5],
+    }
+}
+
+/// The names of the directives at one level of the configuration: `nodes`
+/// of `file`, and what their includes bring in at that level.
+fn names_at(model: &Model, file: FileId, nodes: &[u32], out: &mut Vec<String>) {
+    let cfg = &model.config;
+    for &n in nodes {
+        let d = cfg.ast(file).node(n);
+        out.push(d.name().to_string());
+        if d.name() == "include" {
+            for &t in cfg.included(file, n) {
+                names_at(model, t, &cfg.ast(t).roots, out);
+            }
+        }
     }
 }
 
@@ -221,7 +245,6 @@ impl Copy<'_> {
         let mut includes = old_includes.iter();
         let mut edits: Vec<Edit> = Vec::new();
         let edit = |r: Range, t: String| Edit::replacement(FileId(0), r, t);
-        let mut has_pid = false;
         for d in &ast.nodes {
             let name = d.name();
             if RUNS_CODE.contains(&name) {
@@ -315,7 +338,6 @@ impl Copy<'_> {
                     edits.push(edit(a.range, quote(&to)));
                 }
                 ("pid" | "lock_file", Some(a)) => {
-                    has_pid |= name == "pid";
                     let to = self.sink.for_path(&a.value);
                     edits.push(edit(a.range, quote(&to)));
                 }
@@ -341,14 +363,29 @@ impl Copy<'_> {
                 _ => {}
             }
         }
-        // Defaults nginx would create: in each top-level http block, and
-        // the pid file in the main file.
-        for &root in &ast.roots {
-            let d = ast.node(root);
-            let Some(block) = d.block.as_ref().filter(|_| d.name() == "http") else {
+        // Defaults nginx would create: in each top-level http block (what
+        // it sets, its includes included: a second temporary path there
+        // would be a duplicate), and the pid file in the main file. A fix
+        // adds no top-level block: the k-th http block of `text` is the
+        // k-th of the loaded file.
+        let old_ast = cfg.ast(id);
+        let old_http = old_ast
+            .roots
+            .iter()
+            .map(|&r| (r, old_ast.node(r)))
+            .filter(|(_, d)| d.name() == "http");
+        let new_http = ast
+            .roots
+            .iter()
+            .map(|&r| ast.node(r))
+            .filter(|d| d.name() == "http");
+        for ((_, old), new) in old_http.zip(new_http) {
+            let (Some(ob), Some(nb)) = (old.block.as_ref(), new.block.as_ref()) else {
                 continue;
             };
-            let set = |n: &str| block.children.iter().any(|&c| ast.node(c).name() == n);
+            let mut set = Vec::new();
+            names_at(self.model, id, &ob.children, &mut set);
+            let set = |n: &str| set.iter().any(|s| s == n);
             let mut add = String::new();
             if !set("access_log") {
                 add.push_str(&format!(" access_log {};", quote(&self.sink.fresh())));
@@ -358,15 +395,18 @@ impl Copy<'_> {
                     add.push_str(&format!(" {dir} {};", quote(&self.sink.fresh())));
                 }
             }
-            let at = block.open as usize + 1;
-            edits.push(Edit::insertion(FileId(0), at, add));
+            edits.push(Edit::insertion(FileId(0), nb.open as usize + 1, add));
         }
-        if id == crate::conf::Config::MAIN && !has_pid {
-            edits.push(Edit::insertion(
-                FileId(0),
-                0,
-                format!("pid {}; ", quote(&self.sink.fresh())),
-            ));
+        if id == crate::conf::Config::MAIN {
+            let mut top = Vec::new();
+            names_at(self.model, id, &old_ast.roots, &mut top);
+            if !top.iter().any(|n| n == "pid") {
+                edits.push(Edit::insertion(
+                    FileId(0),
+                    0,
+                    format!("pid {}; ", quote(&self.sink.fresh())),
+                ));
+            }
         }
         edits.sort_by_key(|e| (e.range.start, e.range.end));
         let refs: Vec<&Edit> = edits.iter().collect();
@@ -434,13 +474,15 @@ pub fn nginx_test(
         fs::write(&dest, bytes).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
     }
     let notes = copy.notes;
-    let out = Command::new(nginx)
-        .arg("-t")
+    let mut cmd = Command::new(nginx);
+    cmd.arg("-t")
         .arg("-q")
         .arg("-p")
-        .arg(format!("{}/", root.display()))
-        .arg("-e")
-        .arg(written.join("startup.log"))
+        .arg(format!("{}/", root.display()));
+    if build.takes_e {
+        cmd.arg("-e").arg(written.join("startup.log"));
+    }
+    let out = cmd
         .arg("-c")
         .arg(root.join(&main_rel))
         .stdin(Stdio::null())
