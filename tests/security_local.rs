@@ -319,6 +319,43 @@ fn standard_input_that_is_not_a_dump_is_never_written_to_disk() {
     assert!(r.stdout.contains("+++ b/"), "{}", r.stdout);
 }
 
+/// The TUI's save (`w`) refuses the same way: its files came from a pipe.
+#[test]
+fn the_tui_never_saves_files_named_by_standard_input() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use hopscope::tui::app::{App, Screen};
+    let dir = tempfile::tempdir().unwrap();
+    let inc = dir.path().join("a.conf");
+    fs::write(&inc, HOP).unwrap();
+    let text = format!("events {{}}\nhttp {{ include {}; }}\n", inc.display());
+    let cfg = hopscope::conf::from_bytes(text.into_bytes(), None).unwrap();
+    let model = hopscope::model::Model::build(cfg, hopscope::model::Version::NEWEST_STABLE);
+    let mut app = App::new(model, "standard input".into());
+    app.cursor = app
+        .rows
+        .iter()
+        .position(|&h| app.model.hops[h].id.ends_with("a.conf:1"))
+        .expect("the hop of a.conf");
+    for c in ['f', 'd', 'w'] {
+        let ev = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        if let Some(a) = hopscope::tui::keymap::action_for(app.screen(), ev) {
+            app.update(a);
+        }
+    }
+    assert_eq!(app.screen(), Screen::Diff);
+    assert!(!app.confirm_save);
+    let status = app
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert!(
+        status.contains("standard input is not nginx -T output"),
+        "{status}"
+    );
+    assert_eq!(fs::read_to_string(&inc).unwrap(), HOP);
+}
+
 /// nginx's own messages before the dump (what `ssh HOST nginx -T 2>&1`
 /// prints first) still make it a dump, and a dump is never written either.
 #[test]
