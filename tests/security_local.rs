@@ -12,7 +12,7 @@ use common::{hopscope_run, is_root, nginx_or_skip, HopscopeRun, Prefix};
 use hopscope::fix::save::{save_all, Pending};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -674,4 +674,49 @@ fn validate_sees_paths_set_in_included_files() {
         .map(|e| e.file_name())
         .collect();
     assert!(made.is_empty(), "nginx -t created {made:?} in {o}");
+}
+
+/// Opens a FIFO for reading and writing on drop: whatever still waits to
+/// open it (an nginx -t) gets it and then reads its end.
+struct FifoRelease(PathBuf);
+
+impl Drop for FifoRelease {
+    fn drop(&mut self) {
+        let _ = fs::OpenOptions::new().read(true).write(true).open(&self.0);
+    }
+}
+
+/// A CA file that is a FIFO never opens for nginx -t: the test copy's
+/// nginx is killed after the time limit and validation fails (exit 2)
+/// instead of hanging.
+#[test]
+fn validate_is_bounded_in_time() {
+    let Some(nginx) = nginx_or_skip() else {
+        return;
+    };
+    let p = Prefix::new("sec-validate-fifo");
+    let fifo = p.path().join("ca.pem");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let _release = FifoRelease(fifo.clone());
+    p.write(
+        "nginx.conf",
+        &format!(
+            "events {{}}\nhttp {{\n    server {{\n        listen 127.0.0.1:{};\n        location / {{\n            proxy_pass https://localhost:1;\n            proxy_ssl_verify on;\n            proxy_ssl_trusted_certificate {};\n        }}\n    }}\n}}\n",
+            common::free_port(),
+            fifo.display()
+        ),
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hopscope"));
+    cmd.args(["fix", "--rule", "sni-off", "--validate"])
+        .arg(p.path())
+        .env("HOPSCOPE_NGINX", &nginx)
+        .env("HOPSCOPE_VALIDATE_SECONDS", "2");
+    let r = common::run_bounded(&mut cmd, None, Duration::from_secs(15));
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("nginx -t did not finish within 2 s"),
+        "{}",
+        r.stderr
+    );
 }

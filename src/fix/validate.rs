@@ -27,8 +27,10 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::conf::{FileId, Range};
 use crate::model::Model;
@@ -414,6 +416,58 @@ impl Copy<'_> {
     }
 }
 
+/// How long nginx -t may take: `$HOPSCOPE_VALIDATE_SECONDS`, or 60 s.
+fn time_limit() -> Duration {
+    let secs = std::env::var("HOPSCOPE_VALIDATE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
+/// Runs nginx -t: (accepted, stderr). A file the configuration names may
+/// never end or never open (a FIFO): past `limit`, nginx is killed and
+/// the test fails.
+fn run_bounded(mut cmd: Command, nginx: &Path, limit: Duration) -> Result<(bool, String), String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", nginx.display()))?;
+    let mut pipe = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(p) = pipe.as_mut() {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if started.elapsed() < limit => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "nginx -t did not finish within {} s (a file the configuration names may never end, such as a FIFO)",
+                    limit.as_secs()
+                ));
+            }
+        }
+    };
+    let stderr = reader.join().unwrap_or_default();
+    Ok((
+        status.success(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    ))
+}
+
 /// Runs `nginx -t` on a test copy of the configuration with `changed`
 /// applied; returns notes on what the test left out.
 pub fn nginx_test(
@@ -482,16 +536,12 @@ pub fn nginx_test(
     if build.takes_e {
         cmd.arg("-e").arg(written.join("startup.log"));
     }
-    let out = cmd
-        .arg("-c")
-        .arg(root.join(&main_rel))
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", nginx.display()))?;
-    if out.status.success() {
+    cmd.arg("-c").arg(root.join(&main_rel));
+    let (success, stderr) = run_bounded(cmd, nginx, time_limit())?;
+    if success {
         Ok(notes)
     } else {
-        let msg = String::from_utf8_lossy(&out.stderr)
+        let msg = stderr
             .replace(&format!("{}/.hopscope-outside", root.display()), "")
             .replace(&format!("{}/", root.display()), "");
         let mut err = format!("nginx -t rejects the fixed configuration: {}", msg.trim());
