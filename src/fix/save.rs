@@ -154,20 +154,19 @@ fn restore(backup: &Path, target: &Path) -> io::Result<()> {
     })
 }
 
-/// A staged file: its name, and the open handle it was written through.
+/// A staged file: its name, and the identity of the file written there
+/// (no handle is kept open: a fix may save thousands of files).
 struct Temp {
     path: PathBuf,
-    file: File,
+    id: (u64, u64),
 }
 
 impl Temp {
-    /// True while the name still refers to the file written through the
-    /// handle (and not something another user put in its place).
+    /// True while the name still refers to the file that was written (and
+    /// not something another user put in its place).
     fn still_ours(&self, name: &Path) -> bool {
-        match (fs::symlink_metadata(name), self.file.metadata()) {
-            (Ok(n), Ok(h)) => n.file_type().is_file() && n.dev() == h.dev() && n.ino() == h.ino(),
-            _ => false,
-        }
+        fs::symlink_metadata(name)
+            .is_ok_and(|n| n.file_type().is_file() && (n.dev(), n.ino()) == self.id)
     }
 }
 
@@ -201,10 +200,11 @@ fn write_temp(
         let _ = std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()));
         f.set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))
             .map_err(io_err(&tmp, "set permissions of"))?;
-        Ok(())
+        let m = f.metadata().map_err(io_err(&tmp, "stat"))?;
+        Ok((m.dev(), m.ino()))
     })();
     match result {
-        Ok(()) => Ok(Temp { path: tmp, file: f }),
+        Ok(id) => Ok(Temp { path: tmp, id }),
         Err(e) => {
             let _ = fs::remove_file(&tmp);
             Err(e)
