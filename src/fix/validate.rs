@@ -233,7 +233,15 @@ impl Copy<'_> {
         let f = cfg.file(id);
         let parsed = crate::conf::parser::parse(text);
         let ast = &parsed;
-        let at = |r: Range| format!("{}:{}", visible(&f.name), f.line_of(r.start));
+        // Lines of `text` (a fix may have added lines to the loaded file).
+        let at = |r: Range| {
+            let line = text[..r.start as usize]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            format!("{}:{line}", visible(&f.name))
+        };
         // Include directives of the loaded file and of `text`, in order:
         // a fix never adds or removes one.
         let old_includes: Vec<u32> = cfg
