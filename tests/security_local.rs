@@ -69,6 +69,15 @@ fn chmod(p: &Path, mode: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// The names in a directory.
+fn entries(dir: impl AsRef<Path>) -> Vec<std::ffi::OsString> {
+    fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect()
+}
+
 fn remove_backups(dir: &Path) {
     for e in fs::read_dir(dir).unwrap().flatten() {
         if e.file_name().to_string_lossy().contains(".hopscope.bak") {
@@ -303,10 +312,8 @@ fn standard_input_that_is_not_a_dump_is_never_written_to_disk() {
         r.stderr
     );
     assert_eq!(fs::read_to_string(&inc).unwrap(), before);
-    let leftovers: Vec<_> = fs::read_dir(inc.parent().unwrap())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
+    let leftovers: Vec<_> = entries(inc.parent().unwrap())
+        .into_iter()
         .filter(|n| n != "a.conf")
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
@@ -581,18 +588,10 @@ fn validate_creates_no_file_outside_its_test_copy() {
     let r = validate(&p, &nginx);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(r.stderr.contains("nginx -t accepts"), "{}", r.stderr);
-    let made: Vec<_> = fs::read_dir(out.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
+    let made = entries(out.path());
     assert!(made.is_empty(), "nginx -t created {made:?} in {o}");
     for sub in ["logs", "tmp"] {
-        let made: Vec<_> = fs::read_dir(p.path().join(sub))
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
+        let made = entries(p.path().join(sub));
         assert!(
             made.is_empty(),
             "nginx -t created {made:?} in the tree's {sub}/"
@@ -629,11 +628,7 @@ fn validate_leaves_out_engines_and_neutralises_files_outside_the_prefix() {
         "{}",
         r.stderr
     );
-    let made: Vec<_> = fs::read_dir(out.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
+    let made = entries(out.path());
     assert!(made.is_empty(), "nginx -t created {made:?} in {o}");
 
     let p = Prefix::new("sec-validate-perl");
@@ -668,11 +663,7 @@ fn validate_sees_paths_set_in_included_files() {
     front(&p, "include main.inc;", "    include http.inc;\n");
     let r = validate(&p, &nginx);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let made: Vec<_> = fs::read_dir(out.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
+    let made = entries(out.path());
     assert!(made.is_empty(), "nginx -t created {made:?} in {o}");
 }
 
