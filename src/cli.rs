@@ -617,6 +617,9 @@ mod tests {
 }
 
 /// `fix`: applies proposed fixes, prints a diff or saves.
+/// Why `--write` refuses standard input that is not `nginx -T` output.
+const STDIN_NOT_WRITTEN: &str = "standard input is not nginx -T output, so it owns no files on this machine: nothing is written to the files it includes (run without --write to print the diff, and apply it with `patch -p1` where the files are)";
+
 fn run_fix(args: FixArgs) -> ExitCode {
     if let Err(code) = remote_fix_guard(&args) {
         return code;
@@ -712,9 +715,19 @@ fn run_fix(args: FixArgs) -> ExitCode {
             say!("hopscope: error: --validate needs nginx (set HOPSCOPE_NGINX or install it)");
             return ExitCode::from(2);
         };
-        if let Err(e) = fix::validate::nginx_test(&model, &outcome.changed, &nginx) {
-            say!("hopscope: error: {e}; nothing was written");
-            return ExitCode::from(2);
+        match fix::validate::nginx_test(&model, &outcome.changed, &nginx) {
+            Ok(notes) => {
+                for n in notes {
+                    say!("note: {n}");
+                }
+            }
+            Err(e) => {
+                say!(
+                    "hopscope: error: {}; nothing was written",
+                    crate::visible::visible_lines(&e)
+                );
+                return ExitCode::from(2);
+            }
         }
         say!("nginx -t accepts the fixed configuration");
     }
@@ -722,16 +735,27 @@ fn run_fix(args: FixArgs) -> ExitCode {
         return apply_remote(&args, &model, &outcome);
     }
     if !args.write {
-        let diff = fix::diff::unified_bytes(&model, &outcome.changed);
-        // On a terminal the diff is read, so control characters show as
-        // escapes; into a pipe or a file it keeps the real bytes, so that
-        // `patch` applies it.
+        let diff = match fix::diff::unified_bytes(&model, &outcome.changed) {
+            Ok(d) => d,
+            Err(e) => {
+                say!("hopscope: error: {e}");
+                return ExitCode::from(2);
+            }
+        };
         if std::io::stdout().is_terminal() {
-            emit(&String::from_utf8_lossy(&diff));
+            // Shown to a person: the configuration's control characters
+            // are escaped (piped, the diff keeps every byte for patch).
+            emit(&crate::visible::visible_lines(&String::from_utf8_lossy(
+                &diff,
+            )));
         } else {
             emit_bytes(&diff);
         }
         return ExitCode::SUCCESS;
+    }
+    if model.config.from_stdin {
+        say!("hopscope: error: {STDIN_NOT_WRITTEN}");
+        return ExitCode::from(2);
     }
     if let Some((id, _)) = outcome
         .changed

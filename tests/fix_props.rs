@@ -1030,7 +1030,8 @@ fn check_case(spec: &Spec, pick: &Pick, log: &mut Vec<String>) -> Result<(), Tes
     }
     if let Some(bin) = patch_bin() {
         if !outcome.changed.is_empty() {
-            let diff = fix::diff::unified_bytes(&model, &outcome.changed);
+            let diff = fix::diff::unified_bytes(&model, &outcome.changed)
+                .map_err(|e| TestCaseError::fail(format!("no diff: {e}")))?;
             run_patch(&bin, &b, &diff).map_err(|e| {
                 let shown = String::from_utf8_lossy(&diff);
                 TestCaseError::fail(format!("{e}\n--- diff\n{shown}"))
@@ -1073,7 +1074,7 @@ fn check_case(spec: &Spec, pick: &Pick, log: &mut Vec<String>) -> Result<(), Tes
     let again = fix::fix_all(&fixed, &sel2, &values2)
         .map_err(|e| TestCaseError::fail(format!("second fix_all refused: {e}")))?;
     if !again.changed.is_empty() {
-        let diff = fix::diff::unified(&fixed, &again.changed);
+        let diff = fix::diff::unified(&fixed, &again.changed).unwrap_or_else(|e| e);
         return Err(TestCaseError::fail(format!(
             "not idempotent; the second run changes:\n{diff}\napplied: {:?}",
             again.applied

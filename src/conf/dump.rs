@@ -75,28 +75,80 @@ pub fn failed_test(text: &[u8]) -> Option<String> {
     })
 }
 
-/// The dumped files in order: (name as written, contents).
-pub fn split(text: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut current: Option<(String, usize)> = None;
-    let finish = |cur: Option<(String, usize)>, end: usize, out: &mut Vec<(String, Vec<u8>)>| {
-        if let Some((name, start)) = cur {
-            let mut body = &text[start.min(end)..end];
-            // nginx appends one line feed after each file.
-            body = body.strip_suffix(b"\n").unwrap_or(body);
-            if !out.iter().any(|(n, _)| *n == name) {
-                out.push((name, body.to_vec()));
-            }
-        }
-    };
+/// What a dump holds: the files in order (name as written, contents), and
+/// the problems found while splitting it (1-based line, message).
+#[derive(Debug, Default)]
+pub struct Dumped {
+    pub files: Vec<(String, Vec<u8>)>,
+    pub errors: Vec<(u32, String)>,
+}
+
+/// Splits a dump into its files.
+///
+/// nginx dumps each file name once (however often it is included), so a
+/// name that comes twice means a line inside some file imitates the
+/// marker, and whichever section were picked might hide the other: that
+/// is an error naming both lines (the first section is analysed). The same
+/// goes for two spellings of one path (`/e/./a` and `/e/a`, which nginx
+/// does dump separately) with different contents; with the same contents
+/// they are the one file nginx read twice.
+pub fn split(text: &[u8]) -> Dumped {
+    // (name, body start, marker line)
+    let mut sections: Vec<(String, usize, usize, u32)> = Vec::new();
+    let mut open: Option<(String, usize, u32)> = None;
+    let mut line_no: u32 = 0;
     for (start, line) in lines(text) {
+        line_no = line_no.saturating_add(1);
         if let Some(name) = marker_name(line) {
-            finish(current.take(), start, &mut out);
+            if let Some((n, body, at)) = open.take() {
+                sections.push((n, body, start, at));
+            }
             let body_start = (start + line.len() + 1).min(text.len());
-            current = Some((String::from_utf8_lossy(name).into_owned(), body_start));
+            open = Some((
+                String::from_utf8_lossy(name).into_owned(),
+                body_start,
+                line_no,
+            ));
         }
     }
-    finish(current, text.len(), &mut out);
+    if let Some((n, body, at)) = open {
+        sections.push((n, body, text.len(), at));
+    }
+    let mut out = Dumped::default();
+    // Per kept file: its normalized name and marker line.
+    let mut kept: Vec<(std::path::PathBuf, u32)> = Vec::new();
+    for (name, start, end, at) in sections {
+        let mut body = &text[start.min(end)..end];
+        // nginx appends one line feed after each file.
+        body = body.strip_suffix(b"\n").unwrap_or(body);
+        let norm = super::loader::normalize(std::path::Path::new(&name));
+        let earlier = kept.iter().position(|(n, _)| *n == norm);
+        let Some(i) = earlier else {
+            kept.push((norm, at));
+            out.files.push((name, body.to_vec()));
+            continue;
+        };
+        let (first_name, first_body) = &out.files[i];
+        let first_at = kept[i].1;
+        if *first_name == name {
+            out.errors.push((
+                at,
+                format!(
+                    "the nginx -T output names \"{}\" twice, at lines {first_at} and {at}: nginx dumps each file once, so one of these is a line inside a file that imitates its marker; only the first is analysed",
+                    crate::visible::visible(&name)
+                ),
+            ));
+        } else if first_body != body {
+            out.errors.push((
+                at,
+                format!(
+                    "the nginx -T output holds \"{}\" at line {first_at} and \"{}\" at line {at}, one file with two different contents: one of these is a line inside a file that imitates nginx's marker; only the first is analysed",
+                    crate::visible::visible(first_name),
+                    crate::visible::visible(&name)
+                ),
+            ));
+        }
+    }
     out
 }
 
@@ -110,7 +162,7 @@ mod tests {
                   # configuration file /e/n.conf:\nhttp {\n include a;\n}\n\n\
                   # configuration file /e/a:\nno newline at end\n";
         assert!(is_dump(t));
-        let f = split(t);
+        let f = split(t).files;
         assert_eq!(f.len(), 2);
         assert_eq!(
             f[0],
@@ -140,8 +192,26 @@ mod tests {
     }
 
     #[test]
+    fn a_name_dumped_twice_is_an_error_with_both_lines() {
+        let t = b"# configuration file /e/n.conf:\ninclude a; include b;\n\n\
+                  # configuration file /e/a:\n# configuration file /e/b:\nfake;\n\n\
+                  # configuration file /e/b:\nreal;\n\n\
+                  # configuration file /e/./a:\n\n";
+        let d = split(t);
+        assert_eq!(d.files.len(), 3);
+        assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
+        assert_eq!(d.errors[0].0, 8);
+        assert!(d.errors[0].1.contains("lines 5 and 8"), "{}", d.errors[0].1);
+        // Another spelling of a file, same contents: the file nginx read twice.
+        assert!(d.files.iter().all(|(n, _)| n != "/e/./a"));
+        let d = split(b"# configuration file /e/a:\nx;\n\n# configuration file /e/./a:\ny;\n");
+        assert_eq!(d.errors.len(), 1);
+        assert_eq!(d.errors[0].0, 4);
+    }
+
+    #[test]
     fn truncated_dump_keeps_what_arrived() {
-        let f = split(b"# configuration file /e/n.conf:\nhttp {\n server {");
+        let f = split(b"# configuration file /e/n.conf:\nhttp {\n server {").files;
         assert_eq!(f[0].1, b"http {\n server {");
     }
 }

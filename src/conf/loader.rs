@@ -66,6 +66,11 @@ pub struct Config {
     /// For each `include` directive, the files it pulls in, in nginx's order.
     pub includes: HashMap<(FileId, NodeId), Vec<FileId>>,
     pub errors: Vec<LoadError>,
+    /// Loaded from standard input that is not `nginx -T` output: the text
+    /// came from a pipe (perhaps after a login banner, perhaps not a
+    /// configuration at all), so the files it names on this machine are
+    /// not its own to write.
+    pub from_stdin: bool,
 }
 
 impl Config {
@@ -230,17 +235,21 @@ impl Files for MemFiles {
     }
 }
 
-/// Removes `.` and resolves `..` without touching the file system.
+/// Removes `.` and resolves `..` without touching the file system: `..`
+/// removes the name before it, stays at `/` (as the kernel does), and is
+/// kept only at the start of a relative path (`../../a` stays as it is).
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other.as_os_str()),
         }
     }
@@ -328,7 +337,7 @@ fn whole(file: &str, message: String) -> LoadError {
 pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadError> {
     let shown = path.map_or("-".to_string(), |p| p.display().to_string());
     if dump::is_dump(&text) {
-        let files = dump::split(&text);
+        let dump::Dumped { files, errors } = dump::split(&text);
         let Some((first, _)) = files.first() else {
             return Err(whole(
                 &shown,
@@ -342,7 +351,14 @@ pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadErro
                 .map(|(n, t)| (PathBuf::from(n), t))
                 .collect(),
         );
-        return Ok(load_tree(&mem, &main, Origin::Dump));
+        let mut cfg = load_tree(&mem, &main, Origin::Dump);
+        cfg.errors
+            .extend(errors.into_iter().map(|(line, message)| LoadError {
+                file: shown.clone(),
+                line,
+                message,
+            }));
+        return Ok(cfg);
     }
     if let Some(msg) = dump::failed_test(&text) {
         return Err(whole(&shown, msg));
@@ -364,6 +380,7 @@ pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadErro
         // Standard input has no file name: call it `-` everywhere.
         let old = std::mem::replace(&mut cfg.files[0].name, "-".into());
         cfg.files[0].on_disk = false;
+        cfg.from_stdin = true;
         for e in &mut cfg.errors {
             if e.file == old {
                 e.file = "-".into();
@@ -403,6 +420,7 @@ fn load_tree_with_main(fs: &dyn Files, main: &Path, text: Vec<u8>, origin: Origi
         origin,
         includes: HashMap::new(),
         errors: Vec::new(),
+        from_stdin: false,
     };
     let mut by_key: HashMap<PathBuf, FileId> = HashMap::new();
     by_key.insert(fs.key(main), FileId(0));
@@ -643,6 +661,15 @@ mod tests {
                 "b.conf:2: include cycle: nginx.conf -> a.conf -> b.conf -> nginx.conf",
             ]
         );
+    }
+
+    #[test]
+    fn normalize_keeps_leading_parents_and_stops_at_the_root() {
+        let n = |p: &str| normalize(Path::new(p)).to_string_lossy().into_owned();
+        assert_eq!(n("../../etc/passwd"), "../../etc/passwd");
+        assert_eq!(n("a/../../b"), "../b");
+        assert_eq!(n("/../etc/./x/../passwd"), "/etc/passwd");
+        assert_eq!(n("/etc/nginx/../../../x"), "/x");
     }
 
     #[test]

@@ -14,13 +14,37 @@ use crate::model::Model;
 /// Lines of context around each change.
 const CONTEXT: usize = 3;
 
-/// The path used in diff headers.
-pub fn diff_path(model: &Model, f: &SourceFile) -> String {
+/// The path used in diff headers: the file's path relative to the prefix
+/// (a file elsewhere by its absolute path without the leading `/`, so that
+/// `patch -p1` from the prefix never reaches it), with control characters
+/// escaped. A name that would lead out of the tree (a relative `nginx -T`
+/// name starting with `..`) is refused: a diff header naming it would make
+/// `patch -p1` write outside the directory it is applied in.
+pub fn diff_path(model: &Model, f: &SourceFile) -> Result<String, String> {
+    use std::path::Component;
     let p = crate::conf::loader::normalize(&f.path);
-    match p.strip_prefix(&model.config.prefix) {
-        Ok(rel) => rel.to_string_lossy().into_owned(),
-        Err(_) => p.to_string_lossy().trim_start_matches('/').to_string(),
+    let rel = p.strip_prefix(&model.config.prefix).unwrap_or(&p);
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(n) => parts.push(n.to_string_lossy()),
+            Component::RootDir => {}
+            _ => {
+                return Err(format!(
+                    "cannot make a diff of \"{}\": its name leads out of {} (patch -p1 would write outside the tree)",
+                    crate::visible::visible(&f.name),
+                    crate::visible::visible(&model.config.prefix.to_string_lossy())
+                ))
+            }
+        }
     }
+    if parts.is_empty() {
+        return Err(format!(
+            "cannot make a diff of \"{}\": it has no file name",
+            crate::visible::visible(&f.name)
+        ));
+    }
+    Ok(crate::visible::visible(&parts.join("/")).into_owned())
 }
 
 /// A hunk range as `diff -u` writes it: `START,LEN`, `START` alone for one
@@ -41,12 +65,13 @@ fn line(out: &mut Vec<u8>, tag: u8, l: &[u8]) {
     }
 }
 
-/// The diff of every changed file, in file order, byte for byte.
-pub fn unified_bytes(model: &Model, changed: &[(FileId, Vec<u8>)]) -> Vec<u8> {
+/// The diff of every changed file, in file order, byte for byte; refused
+/// (with why) when a file's name cannot be written in a header safely.
+pub fn unified_bytes(model: &Model, changed: &[(FileId, Vec<u8>)]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     for (id, new) in changed {
         let f = model.config.file(*id);
-        let path = diff_path(model, f);
+        let path = diff_path(model, f)?;
         let old: Vec<&[u8]> = f.text.split_inclusive(|&b| b == b'\n').collect();
         let new: Vec<&[u8]> = new.split_inclusive(|&b| b == b'\n').collect();
         let ops = capture_diff_slices(Algorithm::Myers, &old, &new);
@@ -73,11 +98,11 @@ pub fn unified_bytes(model: &Model, changed: &[(FileId, Vec<u8>)]) -> Vec<u8> {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// The diff as text, for showing it (bytes that are not UTF-8 become
 /// U+FFFD); write [`unified_bytes`] wherever it is to be applied.
-pub fn unified(model: &Model, changed: &[(FileId, Vec<u8>)]) -> String {
-    String::from_utf8_lossy(&unified_bytes(model, changed)).into_owned()
+pub fn unified(model: &Model, changed: &[(FileId, Vec<u8>)]) -> Result<String, String> {
+    unified_bytes(model, changed).map(|b| String::from_utf8_lossy(&b).into_owned())
 }

@@ -3,8 +3,11 @@
 //! For each file: refuse if it changed on disk since it was loaded; keep a
 //! backup (`FILE.hopscope.bak`, or the next free `.bak.N`: a backup is never
 //! overwritten); write the new bytes to a temporary file in the same
-//! directory, fsync it, give it the original's permissions and owner, and
-//! rename it over the original (atomic on POSIX); then fsync the directory.
+//! directory, created readable by its owner only, fsync it, give it the
+//! original's permissions and owner through its open handle (never by name:
+//! a name another user swapped for a symlink gets no chmod or chown), check
+//! the name is still that file, and rename it over the original (atomic on
+//! POSIX); then fsync the directory.
 //! A symlinked file is written through to its target. With several files,
 //! every temporary file is written before any is renamed, and a failure
 //! while renaming puts back the files already replaced (atomically, from
@@ -12,7 +15,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// A file to save: where, what it held when loaded, and its new bytes.
@@ -151,33 +154,70 @@ fn restore(backup: &Path, target: &Path) -> io::Result<()> {
     })
 }
 
+/// A staged file: its name, and the identity of the file written there
+/// (no handle is kept open: a fix may save thousands of files).
+struct Temp {
+    path: PathBuf,
+    id: (u64, u64),
+}
+
+impl Temp {
+    /// True while the name still refers to the file that was written (and
+    /// not something another user put in its place).
+    fn still_ours(&self, name: &Path) -> bool {
+        fs::symlink_metadata(name)
+            .is_ok_and(|n| n.file_type().is_file() && (n.dev(), n.ino()) == self.id)
+    }
+}
+
 /// Writes bytes to a new file next to `target`, synced, with `target`'s
-/// mode and owner; returns its path.
+/// mode and owner; returns its path and handle.
+///
+/// The file is created readable by its owner only (a 0600 configuration is
+/// never readable by others while it is saved), and the final mode and
+/// owner are set on the open handle, never by name: another user who can
+/// write to the directory may replace the name with a symlink, and that
+/// must not hand them a chmod or chown of the file it points to.
 fn write_temp(
     target: &Path,
     tag: &str,
     bytes: &[u8],
     meta: &fs::Metadata,
-) -> Result<PathBuf, SaveError> {
+) -> Result<Temp, SaveError> {
     let (tmp, mut f) = at_free_temp(target, tag, |p| {
-        OpenOptions::new().write(true).create_new(true).open(p)
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(p)
     })
     .map_err(|(p, e)| io_err(&p, "create")(e))?;
     let result = (|| {
         f.write_all(bytes).map_err(io_err(&tmp, "write"))?;
         f.sync_all().map_err(io_err(&tmp, "sync"))?;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(meta.mode() & 0o7777))
+        // Keep the owner (matters when run with sudo); only root may change
+        // it. Owner first: a chown clears set-id bits the mode may carry.
+        let _ = std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()));
+        f.set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))
             .map_err(io_err(&tmp, "set permissions of"))?;
-        // Keep the owner (matters when run with sudo); only root may change it.
-        let _ = std::os::unix::fs::chown(&tmp, Some(meta.uid()), Some(meta.gid()));
-        Ok(())
+        let m = f.metadata().map_err(io_err(&tmp, "stat"))?;
+        Ok((m.dev(), m.ino()))
     })();
     match result {
-        Ok(()) => Ok(tmp),
+        Ok(id) => Ok(Temp { path: tmp, id }),
         Err(e) => {
             let _ = fs::remove_file(&tmp);
             Err(e)
         }
+    }
+}
+
+/// The error for a staged name another user replaced.
+fn replaced(path: &Path) -> SaveError {
+    SaveError::Io {
+        path: path.to_path_buf(),
+        op: "keep",
+        err: io::Error::other("it was replaced by another file while saving"),
     }
 }
 
@@ -203,10 +243,10 @@ pub fn save_all(files: &[Pending<'_>]) -> Result<Vec<Saved>, SaveError> {
         targets.push((target, meta));
     }
     // 2. Write every backup and temporary file before touching any original.
-    let mut staged: Vec<(PathBuf, PathBuf, PathBuf)> = Vec::new(); // (target, temp, backup)
-    let cleanup = |staged: &[(PathBuf, PathBuf, PathBuf)]| {
+    let mut staged: Vec<(PathBuf, Temp, PathBuf)> = Vec::new(); // (target, temp, backup)
+    let cleanup = |staged: &[(PathBuf, Temp, PathBuf)]| {
         for (_, tmp, bak) in staged {
-            let _ = fs::remove_file(tmp);
+            let _ = fs::remove_file(&tmp.path);
             let _ = fs::remove_file(bak);
         }
     };
@@ -215,8 +255,19 @@ pub fn save_all(files: &[Pending<'_>]) -> Result<Vec<Saved>, SaveError> {
             let backup = backup_path(target);
             let bak_tmp = write_temp(target, "bak", p.loaded, meta)?;
             // Never replaces an existing backup: link fails if the name exists.
-            let linked = fs::hard_link(&bak_tmp, &backup).map_err(io_err(&backup, "create backup"));
-            let _ = fs::remove_file(&bak_tmp);
+            let linked = fs::hard_link(&bak_tmp.path, &backup)
+                .map_err(io_err(&backup, "create backup"))
+                .and_then(|()| {
+                    // link(2) links a symlink put in the temporary's place
+                    // as itself: make sure the backup is the file written.
+                    if bak_tmp.still_ours(&backup) {
+                        Ok(())
+                    } else {
+                        let _ = fs::remove_file(&backup);
+                        Err(replaced(&bak_tmp.path))
+                    }
+                });
+            let _ = fs::remove_file(&bak_tmp.path);
             linked?;
             let tmp = match write_temp(target, "new", p.new, meta) {
                 Ok(t) => t,
@@ -241,8 +292,10 @@ pub fn save_all(files: &[Pending<'_>]) -> Result<Vec<Saved>, SaveError> {
         let unchanged = fs::read(target)
             .map(|now| now == files[i].loaded)
             .unwrap_or(false);
-        let res = if unchanged {
-            fs::rename(tmp, target).map_err(io_err(target, "replace"))
+        let res = if !tmp.still_ours(&tmp.path) {
+            Err(replaced(&tmp.path))
+        } else if unchanged {
+            fs::rename(&tmp.path, target).map_err(io_err(target, "replace"))
         } else {
             Err(SaveError::Changed(files[i].path.to_path_buf()))
         };

@@ -1,21 +1,43 @@
 //! `nginx -t` on the fixed configuration, before anything is written.
 //!
-//! The prefix directory is mirrored into a temporary directory with
-//! symbolic links (so certificates and other files relative to the prefix
-//! are still found), the directories on the way to each changed file are
-//! made real, and the changed files are written there. An `include` that
-//! names a file below the prefix by its absolute path is pointed into the
-//! mirror (in a copy of the including file), so nginx reads the fixed files
-//! however they are included; where that is impossible (an include in a
-//! file outside the prefix) validation is refused rather than passed. nginx
-//! then tests the mirror; the real files are never touched.
+//! The configuration is not trusted: nginx -t runs as the current user
+//! (often root) and, while testing, loads modules, opens log files and the
+//! pid file, creates temporary and cache directories and binds unix
+//! sockets. So nginx tests a copy, never the originals:
+//!
+//! - The prefix directory is mirrored into a temporary directory with
+//!   symbolic links (certificates and other files relative to the prefix
+//!   are still found), and every configuration file hopscope loaded is
+//!   written into it (the fixed text for changed files; a file outside the
+//!   prefix under `.hopscope-outside/`). Each `include` names the copies
+//!   of exactly the files hopscope loaded (a glob becomes the list of its
+//!   matches), so nginx reads the checked copies and nothing else.
+//! - Every path nginx would create or open for writing (`error_log`,
+//!   `access_log`, `pid`, `lock_file`, `*_temp_path`, `*_cache_path`,
+//!   `listen unix:`) points into the temporary directory, and so do the
+//!   defaults of those (`-e`, and explicit directives where none is set).
+//! - `load_module` loads only modules in nginx's own module directory
+//!   (`--modules-path`, or `modules` in its prefix; a relative name is
+//!   resolved against nginx's prefix, as nginx does); any other module is
+//!   not loaded, and `ssl_engine` (which loads a library) is left out, with
+//!   a note saying directives of those then fail. Configurations that run
+//!   Perl or Lua code while nginx reads them are not validated.
+//!
+//! The real files are never touched.
 
+use std::collections::HashMap;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use crate::conf::FileId;
+use crate::conf::{FileId, Range};
 use crate::model::Model;
+use crate::visible::visible;
+
+use super::plan::quote;
+use super::Edit;
 
 /// Finds the nginx binary: `$HOPSCOPE_NGINX`, `/usr/sbin/nginx`, or PATH.
 pub fn find_nginx() -> Option<PathBuf> {
@@ -64,93 +86,406 @@ fn materialize(root: &Path, original: &Path, rel: &Path) -> std::io::Result<()> 
     Ok(())
 }
 
-/// The mirror path of an absolute path below the prefix (compared as
-/// written and through symlinks), or None for a path elsewhere.
-fn into_mirror(path: &str, prefix: &Path, real_prefix: &Path, root: &Path) -> Option<PathBuf> {
-    let p = crate::conf::loader::normalize(Path::new(path));
-    if !p.is_absolute() {
-        return None;
-    }
-    [prefix, real_prefix]
-        .iter()
-        .find_map(|pre| p.strip_prefix(pre).ok())
-        .map(|rel| root.join(rel))
+/// What `nginx -V` says about where nginx keeps its modules, and which
+/// http modules with temporary paths it is built without.
+struct Build {
+    prefix: PathBuf,
+    modules: PathBuf,
+    without: Vec<String>,
+    /// nginx 1.19.5 and later take `-e`, the error log used before the
+    /// configuration is read.
+    takes_e: bool,
 }
 
-/// A file's text with every absolute `include` below the prefix pointed at
-/// the mirror, so nginx reads the fixed copies there and not the originals;
-/// None when nothing needs to change.
-fn redirect_includes(
-    text: &[u8],
-    ast: &crate::conf::Ast,
-    prefix: &Path,
-    real_prefix: &Path,
-    root: &Path,
-) -> Option<Vec<u8>> {
-    let mut edits: Vec<super::Edit> = ast
-        .nodes
-        .iter()
-        .filter(|d| d.name() == "include")
-        .filter_map(|d| {
-            let arg = d.args.first()?;
-            let to = into_mirror(&arg.value, prefix, real_prefix, root)?;
-            Some(super::Edit::replacement(
-                FileId(0),
-                arg.range,
-                super::plan::quote(&to.to_string_lossy()),
-            ))
+fn build_info(nginx: &Path) -> Build {
+    let text = Command::new(nginx)
+        .arg("-V")
+        .stdin(Stdio::null())
+        .output()
+        .map(|o| {
+            let mut t = String::from_utf8_lossy(&o.stderr).into_owned();
+            t.push_str(&String::from_utf8_lossy(&o.stdout));
+            t
         })
+        .unwrap_or_default();
+    let value = |key: &str| {
+        text.split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .map(|v| PathBuf::from(v.trim_matches(['\'', '"'])))
+    };
+    let prefix = value("--prefix=").unwrap_or_else(|| PathBuf::from("/usr/local/nginx"));
+    let modules = value("--modules-path=").unwrap_or_else(|| prefix.join("modules"));
+    let without = text
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("--without-http_"))
+        .filter_map(|w| w.strip_suffix("_module"))
+        .map(str::to_string)
         .collect();
-    if edits.is_empty() {
-        return None;
+    let version: Vec<u32> = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("nginx/"))
+        .map(|v| v.split('.').map_while(|n| n.parse().ok()).collect())
+        .unwrap_or_default();
+    Build {
+        prefix,
+        modules,
+        without,
+        takes_e: version >= vec![1, 19, 5],
     }
-    edits.sort();
-    let refs: Vec<&super::Edit> = edits.iter().collect();
-    Some(super::edit::apply(text, &refs))
 }
 
-/// Refuses to validate when nginx would read a changed file through a path
-/// the mirror cannot redirect (an include in a file outside the prefix, or
-/// an absolute path that is not below it): `nginx -t` would test the
-/// original and accept anything.
-fn check_reachable(
-    model: &Model,
-    changed: &[(FileId, Vec<u8>)],
-    real_prefix: &Path,
-) -> Result<(), String> {
+/// The names of the directives at one level of the configuration: `nodes`
+/// of `file`, and what their includes bring in at that level.
+fn names_at(model: &Model, file: FileId, nodes: &[u32], out: &mut Vec<String>) {
     let cfg = &model.config;
-    for (&(from, node), targets) in &cfg.includes {
-        let Some((id, _)) = changed.iter().find(|(id, _)| targets.contains(id)) else {
-            continue;
-        };
-        let f = cfg.file(from);
-        let arg = cfg.ast(from).node(node).arg(0).unwrap_or("");
-        let inside = f.path.starts_with(&cfg.prefix);
-        let redirectable = !Path::new(arg).is_absolute()
-            || into_mirror(arg, &cfg.prefix, real_prefix, Path::new("/")).is_some();
-        if !inside || !redirectable {
-            return Err(format!(
-                "cannot validate a change to {}: {} includes it as \"{arg}\", which a test copy of {} cannot redirect",
-                cfg.file(*id).name,
-                f.name,
-                cfg.prefix.display()
-            ));
+    for &n in nodes {
+        let d = cfg.ast(file).node(n);
+        out.push(d.name().to_string());
+        if d.name() == "include" {
+            for &t in cfg.included(file, n) {
+                names_at(model, t, &cfg.ast(t).roots, out);
+            }
         }
     }
-    Ok(())
 }
 
-/// Runs `nginx -t` on the configuration with `changed` applied.
+/// Directives that run code written in the configuration while nginx
+/// reads it.
+const RUNS_CODE: &[&str] = &[
+    "perl",
+    "perl_modules",
+    "perl_require",
+    "perl_set",
+    "init_by_lua",
+    "init_by_lua_block",
+    "init_by_lua_file",
+];
+
+/// The temporary paths nginx creates for http (directive, module that has
+/// it), set explicitly in each `http` block that does not set them, so
+/// their compiled-in defaults are not created or chowned.
+const TEMP_PATHS: &[(&str, &str)] = &[
+    ("client_body_temp_path", ""),
+    ("proxy_temp_path", "proxy"),
+    ("fastcgi_temp_path", "fastcgi"),
+    ("uwsgi_temp_path", "uwsgi"),
+    ("scgi_temp_path", "scgi"),
+];
+
+/// Where the test copy of the tree puts what nginx writes.
+struct Sink {
+    dir: PathBuf,
+    names: HashMap<String, PathBuf>,
+}
+
+impl Sink {
+    /// The stand-in for a path nginx would write: one per original path
+    /// (two servers on one unix socket still share it).
+    fn for_path(&mut self, original: &str) -> String {
+        let n = self.names.len();
+        let dir = &self.dir;
+        self.names
+            .entry(original.to_string())
+            .or_insert_with(|| dir.join(format!("w{n}")))
+            .to_string_lossy()
+            .into_owned()
+    }
+    fn fresh(&mut self) -> String {
+        let key = format!("\0{}", self.names.len());
+        self.for_path(&key)
+    }
+}
+
+/// The place of a loaded file in the test copy.
+fn mirror_of(path: &Path, prefix: &Path, root: &Path) -> PathBuf {
+    let p = crate::conf::loader::normalize(path);
+    match p.strip_prefix(prefix) {
+        Ok(rel) => root.join(rel),
+        Err(_) => {
+            let rel: PathBuf = p
+                .components()
+                .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                .collect();
+            root.join(".hopscope-outside").join(rel)
+        }
+    }
+}
+
+/// The same line breaks as `text`, nothing else: a directive left out
+/// keeps the line numbers of what follows.
+fn blank(text: &[u8], r: Range) -> String {
+    "\n".repeat(text[r.as_usize()].iter().filter(|&&b| b == b'\n').count())
+}
+
+struct Copy<'a> {
+    model: &'a Model,
+    build: &'a Build,
+    root: &'a Path,
+    sink: Sink,
+    notes: Vec<String>,
+}
+
+impl Copy<'_> {
+    /// The test copy of one file: includes to the copies, written paths to
+    /// the sink, modules checked.
+    fn file(&mut self, id: FileId, text: &[u8]) -> Result<Vec<u8>, String> {
+        let cfg = &self.model.config;
+        let f = cfg.file(id);
+        let parsed = crate::conf::parser::parse(text);
+        let ast = &parsed;
+        // Lines of `text` (a fix may have added lines to the loaded file).
+        let at = |r: Range| {
+            let line = text[..r.start as usize]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            format!("{}:{line}", visible(&f.name))
+        };
+        // Include directives of the loaded file and of `text`, in order:
+        // a fix never adds or removes one.
+        let old_includes: Vec<u32> = cfg
+            .ast(id)
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.name() == "include")
+            .map(|(i, _)| i as u32)
+            .collect();
+        let mut includes = old_includes.iter();
+        let mut edits: Vec<Edit> = Vec::new();
+        let edit = |r: Range, t: String| Edit::replacement(FileId(0), r, t);
+        for d in &ast.nodes {
+            let name = d.name();
+            if RUNS_CODE.contains(&name) {
+                return Err(format!(
+                    "cannot validate: {} runs code from the configuration while nginx -t reads it ({name})",
+                    at(d.range)
+                ));
+            }
+            let arg0 = d.args.first();
+            match (name, arg0) {
+                ("include", _) => {
+                    let Some(&node) = includes.next() else {
+                        return Err(format!(
+                            "cannot validate: {} has more include directives than were loaded",
+                            visible(&f.name)
+                        ));
+                    };
+                    let targets = cfg.included(id, node);
+                    let arg = arg0.map_or("", |a| &a.value);
+                    let copies: Vec<PathBuf> =
+                        if targets.is_empty() && !arg.contains(['*', '?', '[']) {
+                            // Not loaded (missing): nginx fails on its copy's
+                            // name, as on the original.
+                            let p = Path::new(arg);
+                            let abs = if p.is_absolute() {
+                                p.to_path_buf()
+                            } else {
+                                cfg.prefix.join(p)
+                            };
+                            vec![mirror_of(&abs, &cfg.prefix, self.root)]
+                        } else {
+                            targets
+                                .iter()
+                                .map(|t| mirror_of(&cfg.file(*t).path, &cfg.prefix, self.root))
+                                .collect()
+                        };
+                    let t = if copies.is_empty() {
+                        blank(text, d.range)
+                    } else {
+                        copies
+                            .iter()
+                            .map(|c| format!("include {};", quote(&c.to_string_lossy())))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    };
+                    edits.push(edit(d.range, t));
+                }
+                ("load_module", Some(a)) => {
+                    let p = Path::new(&*a.value);
+                    let abs = if p.is_absolute() {
+                        p.to_path_buf()
+                    } else {
+                        self.build.prefix.join(p)
+                    };
+                    let real = fs::canonicalize(&abs).ok();
+                    let dir = fs::canonicalize(&self.build.modules).ok();
+                    match (real, dir) {
+                        (Some(real), Some(dir)) if real.parent() == Some(dir.as_path()) => {
+                            edits.push(edit(a.range, quote(&real.to_string_lossy())));
+                        }
+                        _ => {
+                            self.notes.push(format!(
+                                "{}: the module \"{}\" was not loaded for the test: only modules in nginx's module directory {} are (directives of that module then fail the test)",
+                                at(d.range),
+                                visible(&a.value),
+                                visible(&self.build.modules.to_string_lossy())
+                            ));
+                            edits.push(edit(d.range, blank(text, d.range)));
+                        }
+                    }
+                }
+                ("ssl_engine", _) => {
+                    self.notes.push(format!(
+                        "{}: ssl_engine was left out of the test (it loads a library)",
+                        at(d.range)
+                    ));
+                    edits.push(edit(d.range, blank(text, d.range)));
+                }
+                ("error_log", Some(a))
+                    if !(&*a.value == "stderr"
+                        || a.value.starts_with("syslog:")
+                        || a.value.starts_with("memory:")) =>
+                {
+                    let to = self.sink.for_path(&a.value);
+                    edits.push(edit(a.range, quote(&to)));
+                }
+                ("access_log", Some(a))
+                    if !(&*a.value == "off" || a.value.starts_with("syslog:")) =>
+                {
+                    let to = self.sink.for_path(&a.value);
+                    edits.push(edit(a.range, quote(&to)));
+                }
+                ("pid" | "lock_file", Some(a)) => {
+                    let to = self.sink.for_path(&a.value);
+                    edits.push(edit(a.range, quote(&to)));
+                }
+                (
+                    "client_body_temp_path"
+                    | "proxy_temp_path"
+                    | "fastcgi_temp_path"
+                    | "uwsgi_temp_path"
+                    | "scgi_temp_path"
+                    | "proxy_cache_path"
+                    | "fastcgi_cache_path"
+                    | "uwsgi_cache_path"
+                    | "scgi_cache_path",
+                    Some(a),
+                ) => {
+                    let to = self.sink.for_path(&a.value);
+                    edits.push(edit(a.range, quote(&to)));
+                }
+                ("listen", Some(a)) if a.value.starts_with("unix:") => {
+                    let to = self.sink.for_path(&a.value);
+                    edits.push(edit(a.range, quote(&format!("unix:{to}"))));
+                }
+                _ => {}
+            }
+        }
+        // Defaults nginx would create: in each top-level http block (what
+        // it sets, its includes included: a second temporary path there
+        // would be a duplicate), and the pid file in the main file. A fix
+        // adds no top-level block: the k-th http block of `text` is the
+        // k-th of the loaded file.
+        let old_ast = cfg.ast(id);
+        let old_http = old_ast
+            .roots
+            .iter()
+            .map(|&r| (r, old_ast.node(r)))
+            .filter(|(_, d)| d.name() == "http");
+        let new_http = ast
+            .roots
+            .iter()
+            .map(|&r| ast.node(r))
+            .filter(|d| d.name() == "http");
+        for ((_, old), new) in old_http.zip(new_http) {
+            let (Some(ob), Some(nb)) = (old.block.as_ref(), new.block.as_ref()) else {
+                continue;
+            };
+            let mut set = Vec::new();
+            names_at(self.model, id, &ob.children, &mut set);
+            let set = |n: &str| set.iter().any(|s| s == n);
+            let mut add = String::new();
+            if !set("access_log") {
+                add.push_str(&format!(" access_log {};", quote(&self.sink.fresh())));
+            }
+            for (dir, module) in TEMP_PATHS {
+                if !set(dir) && !self.build.without.iter().any(|w| w == module) {
+                    add.push_str(&format!(" {dir} {};", quote(&self.sink.fresh())));
+                }
+            }
+            edits.push(Edit::insertion(FileId(0), nb.open as usize + 1, add));
+        }
+        if id == crate::conf::Config::MAIN {
+            let mut top = Vec::new();
+            names_at(self.model, id, &old_ast.roots, &mut top);
+            if !top.iter().any(|n| n == "pid") {
+                edits.push(Edit::insertion(
+                    FileId(0),
+                    0,
+                    format!("pid {}; ", quote(&self.sink.fresh())),
+                ));
+            }
+        }
+        edits.sort_by_key(|e| (e.range.start, e.range.end));
+        let refs: Vec<&Edit> = edits.iter().collect();
+        Ok(super::edit::apply(text, &refs))
+    }
+}
+
+/// How long nginx -t may take: `$HOPSCOPE_VALIDATE_SECONDS`, or 60 s.
+fn time_limit() -> Duration {
+    let secs = std::env::var("HOPSCOPE_VALIDATE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
+/// Runs nginx -t: (accepted, stderr). A file the configuration names may
+/// never end or never open (a FIFO): past `limit`, nginx is killed and
+/// the test fails.
+fn run_bounded(mut cmd: Command, nginx: &Path, limit: Duration) -> Result<(bool, String), String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", nginx.display()))?;
+    let mut pipe = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(p) = pipe.as_mut() {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if started.elapsed() < limit => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "nginx -t did not finish within {} s (a file the configuration names may never end, such as a FIFO)",
+                    limit.as_secs()
+                ));
+            }
+        }
+    };
+    let stderr = reader.join().unwrap_or_default();
+    Ok((
+        status.success(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    ))
+}
+
+/// Runs `nginx -t` on a test copy of the configuration with `changed`
+/// applied; returns notes on what the test left out.
 pub fn nginx_test(
     model: &Model,
     changed: &[(FileId, Vec<u8>)],
     nginx: &Path,
-) -> Result<(), String> {
-    let prefix = &model.config.prefix;
-    let real_prefix = fs::canonicalize(prefix).unwrap_or_else(|_| prefix.clone());
-    check_reachable(model, changed, &real_prefix)?;
-    let main = &model.config.files[0];
-    let main_rel = main
+) -> Result<Vec<String>, String> {
+    let cfg = &model.config;
+    let prefix = &cfg.prefix;
+    let main_rel = cfg.files[0]
         .path
         .strip_prefix(prefix)
         .map_err(|_| "the main file is not in its prefix directory".to_string())?
@@ -160,59 +495,67 @@ pub fn nginx_test(
         .tempdir()
         .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let root = tmp.path().join("prefix");
-    mirror(prefix, &root).map_err(|e| format!("cannot mirror {}: {e}", prefix.display()))?;
-    for (id, _) in changed {
-        let f = model.config.file(*id);
-        if f.path.strip_prefix(prefix).is_err() {
-            return Err(format!(
-                "cannot validate a change to {}: it is outside the prefix {}",
-                f.path.display(),
-                prefix.display()
-            ));
-        }
+    let written = tmp.path().join("written");
+    fs::create_dir_all(&written)
+        .map_err(|e| format!("cannot create {}: {e}", written.display()))?;
+    if prefix.is_dir() {
+        mirror(prefix, &root).map_err(|e| format!("cannot mirror {}: {e}", prefix.display()))?;
+    } else {
+        fs::create_dir_all(&root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
     }
-    // Every file below the prefix that changed, or that includes files by
-    // an absolute path into the prefix, gets its own copy in the mirror.
-    for (i, f) in model.config.files.iter().enumerate() {
-        let Ok(rel) = f.path.strip_prefix(prefix) else {
-            continue;
-        };
-        let new = changed.iter().find(|(id, _)| id.0 as usize == i);
-        let parsed;
-        let (text, ast) = match new {
-            Some((_, b)) => {
-                parsed = crate::conf::parser::parse(b);
-                (b, &parsed)
+    let build = build_info(nginx);
+    let mut copy = Copy {
+        model,
+        build: &build,
+        root: &root,
+        sink: Sink {
+            dir: written.clone(),
+            names: HashMap::new(),
+        },
+        notes: Vec::new(),
+    };
+    for (i, f) in cfg.files.iter().enumerate() {
+        let id = FileId(i as u32);
+        let text = changed
+            .iter()
+            .find(|(c, _)| *c == id)
+            .map_or(&f.text, |(_, t)| t);
+        let bytes = copy.file(id, text)?;
+        let dest = mirror_of(&f.path, prefix, &root);
+        match f.path.strip_prefix(prefix) {
+            Ok(rel) => materialize(&root, prefix, rel)
+                .map_err(|e| format!("cannot prepare {}: {e}", rel.display()))?,
+            Err(_) => {
+                if let Some(parent) = dest.parent() {
+                    fs::create_dir_all(parent)
+                        .map_err(|e| format!("cannot prepare {}: {e}", parent.display()))?;
+                }
             }
-            None => (&f.text, model.config.ast(FileId(i as u32))),
-        };
-        let bytes = match redirect_includes(text, ast, prefix, &real_prefix, &root) {
-            Some(b) => b,
-            None if new.is_some() => text.clone(),
-            None => continue,
-        };
-        materialize(&root, prefix, rel)
-            .map_err(|e| format!("cannot prepare {}: {e}", rel.display()))?;
-        let dest = root.join(rel);
+        }
         let _ = fs::remove_file(&dest);
         fs::write(&dest, bytes).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
     }
-    let out = Command::new(nginx)
-        .arg("-t")
+    let notes = copy.notes;
+    let mut cmd = Command::new(nginx);
+    cmd.arg("-t")
         .arg("-q")
         .arg("-p")
-        .arg(format!("{}/", root.display()))
-        .arg("-c")
-        .arg(root.join(&main_rel))
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", nginx.display()))?;
-    if out.status.success() {
-        Ok(())
+        .arg(format!("{}/", root.display()));
+    if build.takes_e {
+        cmd.arg("-e").arg(written.join("startup.log"));
+    }
+    cmd.arg("-c").arg(root.join(&main_rel));
+    let (success, stderr) = run_bounded(cmd, nginx, time_limit())?;
+    if success {
+        Ok(notes)
     } else {
-        let msg = String::from_utf8_lossy(&out.stderr).replace(&format!("{}/", root.display()), "");
-        Err(format!(
-            "nginx -t rejects the fixed configuration: {}",
-            msg.trim()
-        ))
+        let msg = stderr
+            .replace(&format!("{}/.hopscope-outside", root.display()), "")
+            .replace(&format!("{}/", root.display()), "");
+        let mut err = format!("nginx -t rejects the fixed configuration: {}", msg.trim());
+        for n in &notes {
+            err.push_str(&format!("; note: {n}"));
+        }
+        Err(err)
     }
 }

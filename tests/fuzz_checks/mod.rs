@@ -203,7 +203,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 /// The `nginx -T` splitter and `conf::from_bytes(bytes, None)`.
 pub fn dump(data: &[u8]) {
     let is = dump::is_dump(data);
-    let files = dump::split(data);
+    let files = dump::split(data).files;
     for (i, (name, body)) in files.iter().enumerate() {
         assert!(!name.is_empty(), "a dumped file without a name");
         assert!(
@@ -658,10 +658,20 @@ pub fn fix(data: &[u8]) {
     }
 
     // The diff applies to the loaded files and gives exactly the fixed ones.
-    let diff = fix::diff::unified_bytes(&model, &outcome.changed);
+    // A name that leads out of the tree gets no diff (its header would make
+    // patch write outside it).
+    let diff = match fix::diff::unified_bytes(&model, &outcome.changed) {
+        Ok(d) => d,
+        Err(e) => {
+            assert!(e.starts_with("cannot make a diff of"), "{e}");
+            return;
+        }
+    };
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for f in &model.config.files {
-        files.insert(fix::diff::diff_path(&model, f), f.text.clone());
+        if let Ok(p) = fix::diff::diff_path(&model, f) {
+            files.insert(p, f.text.clone());
+        }
     }
     let touched = apply_unified(&diff, &mut files).unwrap_or_else(|e| {
         panic!(
@@ -672,7 +682,7 @@ pub fn fix(data: &[u8]) {
     assert_eq!(touched.len(), outcome.changed.len());
     for (id, text) in &outcome.changed {
         let f = model.config.file(*id);
-        let path = fix::diff::diff_path(&model, f);
+        let path = fix::diff::diff_path(&model, f).expect("the diff was made");
         assert!(
             files.get(&path) == Some(text),
             "the diff of {path} does not give the fixed file"
@@ -685,7 +695,7 @@ pub fn fix(data: &[u8]) {
         Err(e) => panic!("second fix_all refused: {e}"),
     };
     if !again.changed.is_empty() {
-        let d = fix::diff::unified(&outcome.after, &again.changed);
+        let d = fix::diff::unified(&outcome.after, &again.changed).unwrap_or_else(|e| e);
         panic!("fixing twice changes more:\n{d}");
     }
 }

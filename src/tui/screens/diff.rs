@@ -33,6 +33,13 @@ impl App {
             .changed
             .iter()
             .all(|(f, _)| self.model.config.file(*f).on_disk);
+        if self.model.config.from_stdin && self.server.is_none() {
+            self.set_status(
+                true,
+                "standard input is not nginx -T output, so it owns no files on this machine: nothing is written (copy the diff with c and apply it with patch -p1 where the files are)",
+            );
+            return;
+        }
         if !on_disk && self.server.is_none() {
             self.set_status(
                 true,

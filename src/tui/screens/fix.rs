@@ -178,9 +178,16 @@ impl App {
                     .filter(|(i, t)| *t != self.model.config.files[*i].text)
                     .map(|(i, t)| (FileId(i as u32), t))
                     .collect();
+                let text = match crate::fix::diff::unified(&self.model, &changed) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.set_status(true, e);
+                        return;
+                    }
+                };
                 self.fix_probe = None;
                 self.diff = DiffView {
-                    text: crate::fix::diff::unified(&self.model, &changed),
+                    text,
                     changed,
                     scroll: 0,
                 };
