@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::conf::{self, Input};
+use crate::diagnostic::{Applicability, Finding, Severity};
 use crate::fix;
 use crate::model::{Model, Version};
 use crate::report;
 use crate::report::text::Paint;
-use crate::rules::{self, Finding, Rule, Severity};
+use crate::rules::{self, Rule};
 
 /// A line for people on stderr, like `eprintln!`, with every control
 /// character (from a file name, a config value, what a server said) shown
@@ -661,7 +662,7 @@ fn run_fix(args: FixArgs) -> ExitCode {
         }
     };
     for a in &outcome.applied {
-        let review = if a.applicability == fix::Applicability::NeedsReview {
+        let review = if a.applicability == Applicability::NeedsReview {
             " (needs review)"
         } else {
             ""

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod conf;
 pub mod demo;
+pub mod diagnostic;
 pub mod fix;
 pub mod model;
 pub mod probe;

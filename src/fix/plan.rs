@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 
 use super::edit::Edit;
-use super::{Change, Fix, FixValue};
 use crate::conf::{NodeId, Range, SourceFile};
+use crate::diagnostic::{Change, Fix, FixValue};
 use crate::model::{CtxId, DirRef, Hop, Model};
 
 /// Where the lines of a fix go.

@@ -6,14 +6,47 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::hops::{to_value, ErrorsOut, Field, SeqMap, SeqOf};
-use crate::fix::{Change, Fix, FixValue};
+use crate::diagnostic::{Change, Finding, Fix, FixValue};
+use crate::fix::plan::{self, Placement, Values};
 use crate::model::{DirRef, Model};
-use crate::rules::Finding;
 
-/// The text edits of a finding's fix, as the `edits` array of FINDING
-/// (rendered by the fix engine; the SARIF `fixes` are built from them too).
+/// The text edits of a finding's fix, as the `edits` array of FINDING (the
+/// SARIF `fixes` are built from them too): placed by the fix engine in the
+/// hop's own block with proposed values, `[{"file", "line", "column",
+/// "start", "end", "delete", "insert"}]` (byte offsets into the file as
+/// loaded; `delete` is the text replaced, empty for an insertion). Empty
+/// when the fix needs a value a person must give (see
+/// [`crate::fix::needs`]) or is not about a hop.
 pub fn edits(model: &Model, finding: &Finding) -> Value {
-    crate::fix::edits_json(model, finding)
+    let (Some(fix), Some(h)) = (&finding.fix, finding.hop) else {
+        return Value::Array(Vec::new());
+    };
+    let edits = plan::edits(
+        model,
+        &model.hops[h],
+        fix,
+        Placement::Hop,
+        &Values::default(),
+    )
+    .unwrap_or_default();
+    Value::Array(
+        edits
+            .iter()
+            .map(|e| {
+                let f = model.config.file(e.file);
+                let (line, column) = f.line_col(e.range.start);
+                serde_json::json!({
+                    "file": f.name,
+                    "line": line,
+                    "column": column,
+                    "start": e.range.start,
+                    "end": e.range.end,
+                    "delete": f.str(e.range),
+                    "insert": e.text,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// One finding as the contract's FINDING object (keys in sorted order;
@@ -196,7 +229,7 @@ impl Serialize for CheckOut<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fix::Applicability;
+    use crate::diagnostic::Applicability;
     use crate::report::testing::{dir, hop_finding, model};
     use serde_json::json;
 

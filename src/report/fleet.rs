@@ -11,8 +11,9 @@ use serde_json::{json, Map, Value};
 use serde_sarif::sarif::{Tool, ToolComponent};
 
 use super::text::Paint;
+use crate::diagnostic::Finding;
 use crate::model::Model;
-use crate::rules::{Finding, Rule};
+use crate::rules::Rule;
 use crate::visible::visible;
 
 pub const SCHEMA: &str = "hopscope.fleet/1";

@@ -5,8 +5,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::diagnostic::Finding;
 use crate::model::{Hop, Model, Origin, Setting};
-use crate::rules::Finding;
 
 // The JSON contract's objects are written straight from the model with
 // these `Serialize` impls: no JSON tree is built for a document, so a large

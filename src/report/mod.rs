@@ -132,8 +132,9 @@ pub(crate) mod testing {
 
     use crate::conf::loader::{load_tree, MemFiles};
     use crate::conf::Origin;
+    use crate::diagnostic::{Finding, Severity};
     use crate::model::{DirRef, Model, Version};
-    use crate::rules::{Doc, Finding, Rule, Severity};
+    use crate::rules::{Doc, Rule};
 
     fn no_check(_: &Model, _: &mut Vec<Finding>) {}
 
@@ -177,7 +178,7 @@ pub(crate) mod testing {
     /// A finding of [`TEST_RULE`] about the model's first hop.
     pub fn hop_finding(model: &Model, message: &str) -> Finding {
         Finding::for_hop(
-            &TEST_RULE,
+            TEST_RULE.id,
             Severity::High,
             model,
             &model.hops[0],

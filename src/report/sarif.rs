@@ -20,9 +20,9 @@ use serde_sarif::sarif::{
 };
 
 use crate::conf::{FileId, LoadError, Origin};
-use crate::fix::Applicability;
+use crate::diagnostic::{Applicability, Finding, Severity};
 use crate::model::{DirRef, Model};
-use crate::rules::{Finding, Rule, Severity};
+use crate::rules::Rule;
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 pub const INFORMATION_URI: &str = "https://github.com/hopscope/hopscope";
@@ -498,7 +498,7 @@ mod tests {
 
     #[test]
     fn literal_fixes_become_sarif_fixes() {
-        use crate::fix::{Change, Fix, FixValue};
+        use crate::diagnostic::{Change, Fix, FixValue};
         let m = model(&[("nginx.conf", CONF)]);
         let fix = |applicability| {
             Some(Fix::new(

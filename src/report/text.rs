@@ -17,9 +17,8 @@
 
 use std::fmt::Write;
 
-use crate::fix::{Applicability, Change, Fix, FixValue};
+use crate::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
 use crate::model::{DirRef, Model};
-use crate::rules::{Finding, Severity};
 use crate::visible::visible;
 
 /// ANSI styling, or none.
@@ -323,7 +322,7 @@ pub fn rule_list(rules: &[&crate::rules::Rule]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fix::Fix;
+    use crate::diagnostic::Fix;
     use crate::report::testing::{dir, hop_finding, model};
 
     const CONF: &str = "\

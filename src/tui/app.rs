@@ -12,10 +12,11 @@ use std::path::PathBuf;
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::conf::FileId;
+use crate::diagnostic::{Applicability, Finding, Severity};
 use crate::fix::engine::{impact, plan_selection};
-use crate::fix::{Applicability, Placement, Values};
+use crate::fix::{Placement, Values};
 use crate::model::{DirRef, Model, Origin};
-use crate::rules::{self, Finding, Severity};
+use crate::rules;
 
 /// The screens, one at a time, kept on a stack for "back".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -925,12 +926,12 @@ impl App {
         // The first value still missing, else the first value the fix asks for.
         let wanted = self.missing_of(idx).into_iter().next().or_else(|| {
             f.fix.as_ref()?.changes.iter().find_map(|c| match c {
-                crate::fix::Change::Set { value, .. }
-                | crate::fix::Change::SetHeader { value, .. } => match value {
-                    crate::fix::FixValue::Input { key, prompt, .. } => {
+                crate::diagnostic::Change::Set { value, .. }
+                | crate::diagnostic::Change::SetHeader { value, .. } => match value {
+                    crate::diagnostic::FixValue::Input { key, prompt, .. } => {
                         Some((format!("{hop_id}:{key}"), prompt.clone()))
                     }
-                    crate::fix::FixValue::Literal(_) => None,
+                    crate::diagnostic::FixValue::Literal(_) => None,
                 },
             })
         });

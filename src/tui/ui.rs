@@ -12,9 +12,10 @@ use super::clip::{clip, clip_line, clip_start, columns};
 use super::highlight::Highlighter;
 use super::keymap;
 use super::theme::Theme;
-use crate::fix::{Applicability, Placement};
+use crate::diagnostic::{Applicability, Severity};
+use crate::fix::Placement;
 use crate::model::Origin;
-use crate::rules::{self, Severity};
+use crate::rules;
 
 /// What rendering needs besides the state.
 pub struct Ui<'a> {
@@ -956,9 +957,9 @@ fn fix(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
             let mut missing = false;
             // Every value the fix asks a person for: typed, proposed, or missing.
             for c in &fix.changes {
-                let (crate::fix::Change::Set { value, .. }
-                | crate::fix::Change::SetHeader { value, .. }) = c;
-                let crate::fix::FixValue::Input {
+                let (crate::diagnostic::Change::Set { value, .. }
+                | crate::diagnostic::Change::SetHeader { value, .. }) = c;
+                let crate::diagnostic::FixValue::Input {
                     key,
                     prompt,
                     proposal,

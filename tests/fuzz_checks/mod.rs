@@ -414,7 +414,7 @@ pub fn model_rules(data: &[u8]) {
             let _ = model.dir(r.dir);
         }
         let _ = fix::needs(&model, f);
-        let _ = fix::edits_json(&model, f);
+        let _ = report::findings::edits(&model, f);
     }
     let errors = model.errors().count();
 
