@@ -5,7 +5,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::hops::{to_value, ErrorsOut, Field, SeqMap, SeqOf};
+use super::json::{to_value, write_pretty, ErrorsOut, Field, SeqMap, SeqOf};
 use crate::diagnostic::{Change, Finding, Fix, FixValue};
 use crate::fix::plan::{self, Placement, Values};
 use crate::model::{DirRef, Model};
@@ -203,7 +203,7 @@ pub fn write_check_document<W: std::io::Write + ?Sized>(
     findings: &[Finding],
     out: &mut W,
 ) -> std::io::Result<()> {
-    super::write_pretty(&CheckOut { model, findings }, out)
+    write_pretty(&CheckOut { model, findings }, out)
 }
 
 struct CheckOut<'a> {
