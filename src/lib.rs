@@ -14,5 +14,7 @@ pub mod probe;
 pub mod remote;
 pub mod report;
 pub mod rules;
+#[doc(hidden)]
+pub mod test_support;
 pub mod tui;
 pub mod visible;

@@ -230,7 +230,7 @@ impl Serialize for CheckOut<'_> {
 mod tests {
     use super::*;
     use crate::diagnostic::Applicability;
-    use crate::report::testing::{dir, hop_finding, model};
+    use crate::test_support::{dir, hop_finding, model};
     use serde_json::json;
 
     const CONF: &str = "http {\n    proxy_ssl_verify off;\n    server {\n        location / { proxy_pass https://api.example.com; }\n    }\n}\n";

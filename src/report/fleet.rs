@@ -378,7 +378,7 @@ pub fn sarif(hosts: &[HostAudit], rules: &[&Rule]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::testing::{hop_finding, model, TEST_RULE};
+    use crate::test_support::{hop_finding, model, TEST_RULE};
 
     const CONF: &str = "http {\n    server {\n        location / { proxy_pass https://api.example.com; }\n    }\n}\n";
 

@@ -411,7 +411,7 @@ pub fn to_json(model: &Model, rules: &[&Rule], findings: &[Finding], cwd: Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::testing::{dir, hop_finding, model, TEST_RULE};
+    use crate::test_support::{dir, hop_finding, model, TEST_RULE};
 
     const CONF: &str = "http {\n    proxy_ssl_verify off;\n    server {\n        location / { proxy_pass https://api.example.com; }\n    }\n}\n";
 

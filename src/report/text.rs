@@ -323,7 +323,7 @@ pub fn rule_list(rules: &[&crate::rules::Rule]) -> String {
 mod tests {
     use super::*;
     use crate::diagnostic::Fix;
-    use crate::report::testing::{dir, hop_finding, model};
+    use crate::test_support::{dir, hop_finding, model};
 
     const CONF: &str = "\
 http {

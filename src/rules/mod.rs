@@ -232,7 +232,7 @@ mod tests {
     fn a_finding_names_the_first_hop_of_its_pass_directive() {
         // One pass directive, two hops (the file is included twice): as
         // `Finding::for_hop` always did, findings name the first of them.
-        let m = crate::report::testing::model(&[
+        let m = crate::test_support::model(&[
             (
                 "nginx.conf",
                 "http { server { include loc.conf; } server { listen 81; include loc.conf; } }",
