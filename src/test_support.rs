@@ -8,7 +8,22 @@ use crate::conf::loader::{load_tree, MemFiles};
 use crate::conf::Origin;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::{DirRef, Model, Version};
-use crate::rules::{Doc, Rule};
+use crate::rules::{registry, Doc, Rule};
+
+/// The README's rules table (id | severity | what it flags), generated
+/// from the registry so it cannot drift from the rules.
+pub fn rules_table_markdown() -> String {
+    crate::report::rules_table(registry())
+}
+
+/// The whole `check --format json` document (`hopscope.check/1`) as a
+/// JSON value: what `check --format json` prints, read back.
+pub fn check_document(model: &Model, findings: &[Finding]) -> serde_json::Value {
+    let mut out = Vec::new();
+    crate::report::findings::write_check_document(model, findings, &mut out)
+        .expect("writing to memory does not fail");
+    serde_json::from_slice(&out).expect("the check document is JSON")
+}
 
 fn no_check(_: &Model, _: &mut Vec<Finding>) {}
 

@@ -190,14 +190,9 @@ pub fn by_hop<'a>(model: &Model, findings: &'a [Finding]) -> Vec<Vec<&'a Finding
     out
 }
 
-/// The whole `check --format json` document (`hopscope.check/1`).
-pub fn check_document(model: &Model, findings: &[Finding]) -> Value {
-    to_value(&CheckOut { model, findings })
-}
-
-/// Writes the `check --format json` document, pretty-printed with a final
-/// newline: the same text as printing [`check_document`] with `{:#}`,
-/// without building it in memory.
+/// Writes the `check --format json` document (`hopscope.check/1`),
+/// pretty-printed with a final newline, without building a JSON tree in
+/// memory.
 pub fn write_check_document<W: std::io::Write + ?Sized>(
     model: &Model,
     findings: &[Finding],
@@ -230,7 +225,7 @@ impl Serialize for CheckOut<'_> {
 mod tests {
     use super::*;
     use crate::diagnostic::Applicability;
-    use crate::test_support::{dir, hop_finding, model};
+    use crate::test_support::{check_document, dir, hop_finding, model};
     use serde_json::json;
 
     const CONF: &str = "http {\n    proxy_ssl_verify off;\n    server {\n        location / { proxy_pass https://api.example.com; }\n    }\n}\n";
