@@ -215,8 +215,10 @@ fn location(model: &Model, dir: DirRef, cwd: Option<&Path>) -> PhysicalLocation 
         .build()
 }
 
-/// FNV-1a, 64 bits: stable across platforms and releases.
-fn fnv1a(data: &str) -> u64 {
+/// FNV-1a, 64 bits: stable across platforms and releases. The only hash
+/// of the fingerprints (the fleet report's too): changing it changes every
+/// fingerprint users have stored.
+pub(crate) fn fnv1a(data: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in data.bytes() {
         h ^= u64::from(b);
