@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::conf::{self, Input};
-use crate::diagnostic::{Applicability, Finding, Severity};
+use crate::diagnostic::{self, Applicability, Finding, Severity};
 use crate::fix;
 use crate::model::{Model, Version};
 use crate::report;
@@ -392,12 +392,13 @@ fn load_status(model: &Model) -> ExitCode {
 
 /// The hops table with each hop's unsuppressed findings.
 fn hops_table(model: &Model, findings: &[Finding]) -> String {
-    let by_hop = report::findings::by_hop(model, findings);
+    let by_hop = diagnostic::by_hop(model, findings);
     report::hops::table(model, |i, _| {
         by_hop
             .get(i)
             .into_iter()
             .flatten()
+            .map(|&k| &findings[k])
             .filter(|f| f.suppressed.is_none())
             .map(|f| (format!("{}[{}]", f.severity, f.rule), f.message.clone()))
             .collect()

@@ -157,6 +157,18 @@ fn hop_index(model: &Model, hop: &Hop) -> Option<usize> {
     hops.iter().position(|h| h.pass == hop.pass)
 }
 
+/// The findings of each hop, as indices into `findings`, by hop index
+/// (findings not about a hop are left out).
+pub fn by_hop(model: &Model, findings: &[Finding]) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); model.hops.len()];
+    for (k, f) in findings.iter().enumerate() {
+        if let Some(list) = f.hop.and_then(|i| out.get_mut(i)) {
+            list.push(k);
+        }
+    }
+    out
+}
+
 /// How safe a fix is to apply without a person looking at it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Applicability {
@@ -243,5 +255,23 @@ pub fn set(module: Module, suffix: &str, value: FixValue) -> Change {
     Change::Set {
         directive: format!("{}_ssl{}", module.prefix(), suffix),
         value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_hop;
+    use crate::test_support::{hop_finding, model};
+
+    #[test]
+    fn findings_group_by_hop() {
+        let m = model(&[(
+            "nginx.conf",
+            "http { server { location / { proxy_pass https://api.example.com; } } }",
+        )]);
+        let mut loose = hop_finding(&m, "not about a hop");
+        loose.hop = None;
+        let all = [hop_finding(&m, "a"), loose, hop_finding(&m, "b")];
+        assert_eq!(by_hop(&m, &all), [vec![0, 2]]);
     }
 }

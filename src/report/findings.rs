@@ -179,17 +179,6 @@ pub fn change_json(c: &Change) -> Value {
     to_value(&ChangeOut(c))
 }
 
-/// The findings of each hop, by hop index (findings not about a hop are left out).
-pub fn by_hop<'a>(model: &Model, findings: &'a [Finding]) -> Vec<Vec<&'a Finding>> {
-    let mut out = vec![Vec::new(); model.hops.len()];
-    for f in findings {
-        if let Some(list) = f.hop.and_then(|i| out.get_mut(i)) {
-            list.push(f);
-        }
-    }
-    out
-}
-
 /// Writes the `check --format json` document (`hopscope.check/1`),
 /// pretty-printed with a final newline, without building a JSON tree in
 /// memory.
@@ -296,17 +285,5 @@ mod tests {
         assert_eq!(doc["nginx_version"], m.version.to_string());
         assert_eq!(doc["errors"], json!([]));
         assert_eq!(doc["findings"].as_array().map(Vec::len), Some(1));
-    }
-
-    #[test]
-    fn findings_group_by_hop() {
-        let m = model(&[("nginx.conf", CONF)]);
-        let mut loose = hop_finding(&m, "not about a hop");
-        loose.hop = None;
-        let all = [hop_finding(&m, "a"), loose, hop_finding(&m, "b")];
-        let groups = by_hop(&m, &all);
-        assert_eq!(groups.len(), 1);
-        let msgs: Vec<&str> = groups[0].iter().map(|f| f.message.as_str()).collect();
-        assert_eq!(msgs, ["a", "b"]);
     }
 }

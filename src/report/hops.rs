@@ -5,9 +5,9 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::findings::{by_hop, FindingOut};
+use super::findings::FindingOut;
 use super::json::{to_value, write_pretty, ErrorsOut, SeqOf};
-use crate::diagnostic::Finding;
+use crate::diagnostic::{by_hop, Finding};
 use crate::model::{Hop, Model, Origin, Setting};
 
 // The JSON contract's objects are written straight from the model with
@@ -153,8 +153,13 @@ pub fn write_document<W: std::io::Write + ?Sized>(
     let doc = DocOut {
         model,
         findings_of: |i: usize, _: &Hop| {
-            let list: &[&Finding] = by_hop.get(i).map_or(&[], Vec::as_slice);
-            SeqOf(move || list.iter().map(move |f| FindingOut { model, f }))
+            let list: &[usize] = by_hop.get(i).map_or(&[], Vec::as_slice);
+            SeqOf(move || {
+                list.iter().map(move |&k| FindingOut {
+                    model,
+                    f: &findings[k],
+                })
+            })
         },
     };
     write_pretty(&doc, out)

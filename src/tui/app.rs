@@ -307,12 +307,7 @@ impl App {
 
     fn analyse(&mut self) {
         self.findings = rules::check(&self.model);
-        self.by_hop = vec![Vec::new(); self.model.hops.len()];
-        for (i, f) in self.findings.iter().enumerate() {
-            if let Some(h) = f.hop {
-                self.by_hop[h].push(i);
-            }
-        }
+        self.by_hop = crate::diagnostic::by_hop(&self.model, &self.findings);
         self.hop_severity = self
             .by_hop
             .iter()
