@@ -18,6 +18,7 @@
 use std::fmt::Write;
 
 use crate::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
+use crate::fix::plan::quote;
 use crate::model::{DirRef, Model};
 use crate::visible::visible;
 
@@ -281,26 +282,6 @@ pub fn directive_line(c: &Change) -> String {
             value: v,
         } => format!("{directive} {header} {};", value(v)),
     }
-}
-
-/// Writes a parameter so nginx reads it back as `value`.
-fn quote(value: &str) -> String {
-    let plain = !value.is_empty()
-        && !value
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, ';' | '{' | '}' | '"' | '\'' | '#' | '\\'));
-    if plain {
-        return value.to_string();
-    }
-    let mut s = String::from("\"");
-    for c in value.chars() {
-        if c == '"' || c == '\\' {
-            s.push('\\');
-        }
-        s.push(c);
-    }
-    s.push('"');
-    s
 }
 
 /// `id  severity  summary`, one rule a line, for `explain --list`.
