@@ -50,7 +50,7 @@ pub fn edits(model: &Model, finding: &Finding) -> Value {
 }
 
 /// One finding as the contract's FINDING object (keys in sorted order;
-/// see `report::hops`).
+/// see `report::json`).
 pub(crate) struct FindingOut<'a> {
     pub model: &'a Model,
     pub f: &'a Finding,

@@ -10,13 +10,6 @@ use super::json::{to_value, write_pretty, ErrorsOut, SeqOf};
 use crate::diagnostic::{by_hop, Finding};
 use crate::model::{Hop, Model, Origin, Setting};
 
-// The JSON contract's objects are written straight from the model with
-// these `Serialize` impls: no JSON tree is built for a document, so a large
-// configuration costs neither the time nor the memory of one. Keys are
-// written in sorted order, as a `serde_json::Value` object prints them, so
-// the streamed text equals that of the `Value` functions below (which are
-// built from the same impls).
-
 /// One hop as the contract's HOP object, with its FINDING objects.
 pub(crate) struct HopOut<'a, F> {
     pub model: &'a Model,

@@ -1,6 +1,13 @@
 //! The JSON building blocks the contract's documents share (`hops` and
 //! `findings` both write with them): small serializers that stream from
 //! the model, and the pretty-printer.
+//!
+//! The JSON contract's objects are written straight from the model with
+//! `Serialize` impls: no JSON tree is built for a document, so a large
+//! configuration costs neither the time nor the memory of one. Keys are
+//! written in sorted order, as a `serde_json::Value` object prints them, so
+//! the streamed text equals that of the `Value` functions (which are built
+//! from the same impls with [`to_value`]).
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
