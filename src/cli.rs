@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::conf::{self, Input};
+use crate::diagnostic::{self, Applicability, Finding, Severity};
 use crate::fix;
 use crate::model::{Model, Version};
 use crate::report;
 use crate::report::text::Paint;
-use crate::rules::{self, Finding, Rule, Severity};
+use crate::rules::{self, Rule};
 use crate::visible::{visible, visible_lines};
 
 /// A line for people on stderr, like `eprintln!`, with every control
@@ -394,12 +395,13 @@ fn load_status(model: &Model) -> ExitCode {
 
 /// The hops table with each hop's unsuppressed findings.
 fn hops_table(model: &Model, findings: &[Finding]) -> String {
-    let by_hop = report::findings::by_hop(model, findings);
+    let by_hop = diagnostic::by_hop(model, findings);
     report::hops::table(model, |i, _| {
         by_hop
             .get(i)
             .into_iter()
             .flatten()
+            .map(|&k| &findings[k])
             .filter(|f| f.suppressed.is_none())
             .map(|f| (format!("{}[{}]", f.severity, f.rule), f.message.clone()))
             .collect()
@@ -661,7 +663,7 @@ fn run_fix(args: FixArgs) -> ExitCode {
         }
     };
     for a in &outcome.applied {
-        let review = if a.applicability == fix::Applicability::NeedsReview {
+        let review = if a.applicability == Applicability::NeedsReview {
             " (needs review)"
         } else {
             ""

@@ -8,11 +8,14 @@ pub mod cli;
 pub mod conf;
 pub mod config;
 pub mod demo;
+pub mod diagnostic;
 pub mod fix;
 pub mod model;
 pub mod probe;
 pub mod remote;
 pub mod report;
 pub mod rules;
+#[doc(hidden)]
+pub mod test_support;
 pub mod tui;
 pub mod visible;

@@ -13,7 +13,8 @@ use std::process::Command;
 use common::*;
 use hopscope::conf::{self, Input};
 use hopscope::model::{Model, Version};
-use hopscope::{report, rules};
+use hopscope::rules;
+use hopscope::test_support::check_document;
 
 const STREAM_MODULE: &str = "/usr/lib/nginx/modules/ngx_stream_module.so";
 
@@ -96,9 +97,9 @@ fn nginx_accepts_a_generated_tree_and_hopscope_finds_every_hop() {
 
     // The rules share two threads on a tree this size: the findings must
     // not depend on which thread ran which rule.
-    let first = report::findings::check_document(&model, &rules::check(&model));
+    let first = check_document(&model, &rules::check(&model));
     for _ in 0..3 {
-        let again = report::findings::check_document(&model, &rules::check(&model));
+        let again = check_document(&model, &rules::check(&model));
         assert_eq!(first, again, "the findings are the same on every run");
     }
     assert!(first["findings"].as_array().is_some_and(|f| f.len() > 100));

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use hopscope::conf::loader::{load_tree, MemFiles};
 use hopscope::conf::Origin;
+use hopscope::diagnostic::{set, Applicability, Change, Fix, FixValue};
 use hopscope::fix::engine::{apply_edits, impact};
 use hopscope::fix::plan::{edits, Placement, Values};
-use hopscope::fix::{set, Applicability, Change, Fix, FixValue};
 use hopscope::model::{Model, Module, Version};
 
 fn model(files: &[(&str, &str)]) -> Model {

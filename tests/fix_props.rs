@@ -34,10 +34,11 @@ use std::process::{Command, Stdio};
 mod required;
 
 use hopscope::conf::{self, parser, Input};
+use hopscope::diagnostic::{Applicability, Finding};
 use hopscope::fix::engine::plan_selection;
-use hopscope::fix::{self, plan, Applicability, Placement, Selection, Values};
+use hopscope::fix::{self, plan, Placement, Selection, Values};
 use hopscope::model::{Model, Version};
-use hopscope::rules::{self, Finding};
+use hopscope::rules;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestRunner};
 use required::required;

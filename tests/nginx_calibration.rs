@@ -24,8 +24,9 @@ mod common;
 
 use common::*;
 use hopscope::conf::{self, Input};
+use hopscope::diagnostic::{Finding, Severity};
 use hopscope::model::{Model, Version};
-use hopscope::rules::{self, Finding, Severity};
+use hopscope::rules;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};

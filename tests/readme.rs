@@ -6,7 +6,7 @@ const END: &str = "<!-- rules:end -->";
 
 #[test]
 fn readme_rules_table_matches_the_registry() {
-    let expected = hopscope::report::rules_table_markdown();
+    let expected = hopscope::test_support::rules_table_markdown();
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .expect("README.md is readable");
     let help = format!(

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use hopscope::conf::loader::{load_tree, MemFiles};
 use hopscope::conf::{self, Input, Origin};
-use hopscope::fix::{Applicability, Change, Fix, FixValue};
+use hopscope::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
 use hopscope::model::{Model, Version};
-use hopscope::rules::{self, Finding, Severity};
+use hopscope::rules;
 
 // ---------------------------------------------------------------------------
 // Harness

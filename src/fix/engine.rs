@@ -13,11 +13,11 @@ use std::path::PathBuf;
 
 use super::edit::{self, Edit};
 use super::plan::{self, Missing, Placement, Values};
-use super::Applicability;
 use crate::conf::loader::{load_tree, MemFiles};
 use crate::conf::FileId;
+use crate::diagnostic::{Applicability, Change, Finding, Fix};
 use crate::model::{Hop, Model};
-use crate::rules::{self, Finding};
+use crate::rules;
 
 /// Most rounds of fixing before giving up on convergence.
 pub const MAX_ROUNDS: usize = 5;
@@ -263,7 +263,7 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
                 .map(|&(fi, placement)| {
                     let own = findings[fi].hop?;
                     let changes = findings[fi].fix.iter().flat_map(|x| &x.changes);
-                    let changes: Vec<&super::Change> = changes.collect();
+                    let changes: Vec<&Change> = changes.collect();
                     stray.iter().position(|&(h, _)| {
                         own != h
                             && changes
@@ -386,7 +386,7 @@ fn collateral(
     findings: &[Finding],
     chosen: &[(usize, Placement)],
 ) -> Vec<(usize, String)> {
-    let mut planned: HashMap<usize, Vec<&super::Change>> = HashMap::new();
+    let mut planned: HashMap<usize, Vec<&Change>> = HashMap::new();
     for &(fi, _) in chosen {
         if let (Some(h), Some(fix)) = (findings[fi].hop, &findings[fi].fix) {
             planned.entry(h).or_default().extend(&fix.changes);
@@ -406,12 +406,12 @@ fn collateral(
         let planned = planned.get(&i).map_or(&[][..], Vec::as_slice);
         let sets = |name: &str| {
             planned.iter().any(|c| match c {
-                super::Change::Set { directive, .. } => directive == name,
-                super::Change::SetHeader { .. } => false,
+                Change::Set { directive, .. } => directive == name,
+                Change::SetHeader { .. } => false,
             })
         };
         let sets_host = planned.iter().any(|c| {
-            matches!(c, super::Change::SetHeader { header, .. } if header.eq_ignore_ascii_case("host"))
+            matches!(c, Change::SetHeader { header, .. } if header.eq_ignore_ascii_case("host"))
         });
         let mut what: Vec<String> = hop
             .settings
@@ -436,28 +436,21 @@ fn collateral(
 /// Whether a change planned for hop `own` lands where hop `other` reads
 /// it: in a block `other` is nested in, or on the very line `other`'s value
 /// comes from (a file included in both places).
-fn reaches(
-    model: &Model,
-    own: usize,
-    change: &super::Change,
-    placement: Placement,
-    other: usize,
-) -> bool {
-    let (super::Change::Set { directive, .. } | super::Change::SetHeader { directive, .. }) =
-        change;
+fn reaches(model: &Model, own: usize, change: &Change, placement: Placement, other: usize) -> bool {
+    let (Change::Set { directive, .. } | Change::SetHeader { directive, .. }) = change;
     let block = plan::target_block(model, &model.hops[own], directive, placement);
     let h = &model.hops[other];
     if model.tree.ancestors(h.ctx).any(|c| c == block) {
         return true;
     }
     let from: Vec<crate::model::DirRef> = match change {
-        super::Change::Set { .. } => h
+        Change::Set { .. } => h
             .settings
             .iter()
             .filter(|s| s.name == directive)
             .flat_map(|s| s.lines.iter().copied())
             .collect(),
-        super::Change::SetHeader { .. } => match h.host_header.as_ref().map(|x| &x.origin) {
+        Change::SetHeader { .. } => match h.host_header.as_ref().map(|x| &x.origin) {
             Some(crate::model::Origin::Explicit(p)) => vec![p.dir],
             _ => Vec::new(),
         },
@@ -530,7 +523,7 @@ pub fn plan_selection(
     chosen: &[(usize, Placement)],
     values: &Values,
 ) -> Result<Vec<Edit>, Vec<(String, Missing)>> {
-    let mut groups: Vec<(usize, Placement, super::Fix)> = Vec::new();
+    let mut groups: Vec<(usize, Placement, Fix)> = Vec::new();
     for &(fi, placement) in chosen {
         let f = &findings[fi];
         let (Some(fix), Some(hop)) = (&f.fix, f.hop) else {
@@ -545,18 +538,17 @@ pub fn plan_selection(
         {
             Some((_, _, merged)) => {
                 for c in &fix.changes {
-                    let same = |m: &super::Change| match (m, c) {
+                    let same = |m: &Change| match (m, c) {
+                        (Change::Set { directive: a, .. }, Change::Set { directive: b, .. }) => {
+                            a == b
+                        }
                         (
-                            super::Change::Set { directive: a, .. },
-                            super::Change::Set { directive: b, .. },
-                        ) => a == b,
-                        (
-                            super::Change::SetHeader {
+                            Change::SetHeader {
                                 directive: a,
                                 header: ha,
                                 ..
                             },
-                            super::Change::SetHeader {
+                            Change::SetHeader {
                                 directive: b,
                                 header: hb,
                                 ..

@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 
 use super::edit::Edit;
-use super::{Change, Fix, FixValue};
 use crate::conf::{NodeId, Range, SourceFile};
+use crate::diagnostic::{Change, Fix, FixValue};
 use crate::model::{CtxId, DirRef, Hop, Model};
 
 /// Where the lines of a fix go.
@@ -118,7 +118,9 @@ pub fn resolve(value: &FixValue, hop: &str, values: &Values) -> Result<String, M
     }
 }
 
-/// Writes a parameter so nginx reads it back as `value`.
+/// Writes a parameter so nginx reads it back as `value`: quoted when it is
+/// empty or holds whitespace, `;`, `{`, `}`, a quote, `#` or `\`. The one
+/// rule for every line hopscope writes or shows (the fix and its help line).
 pub fn quote(value: &str) -> String {
     let plain = !value.is_empty()
         && !value.bytes().any(|b| {
@@ -413,6 +415,9 @@ mod tests {
             "",
             "$host",
             "c:\\d",
+            // Not whitespace to nginx (only space, tab, CR and LF are).
+            "a\u{a0}b",
+            "a\u{b}b",
         ] {
             let line = format!("k {};", quote(v));
             let ast = crate::conf::parser::parse(line.as_bytes());

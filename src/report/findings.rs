@@ -5,19 +5,52 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::hops::{to_value, ErrorsOut, Field, SeqMap, SeqOf};
-use crate::fix::{Change, Fix, FixValue};
+use super::json::{to_value, write_pretty, ErrorsOut, Field, SeqMap, SeqOf};
+use crate::diagnostic::{Change, Finding, Fix, FixValue};
+use crate::fix::plan::{self, Placement, Values};
 use crate::model::{DirRef, Model};
-use crate::rules::Finding;
 
-/// The text edits of a finding's fix, as the `edits` array of FINDING
-/// (rendered by the fix engine; the SARIF `fixes` are built from them too).
+/// The text edits of a finding's fix, as the `edits` array of FINDING (the
+/// SARIF `fixes` are built from them too): placed by the fix engine in the
+/// hop's own block with proposed values, `[{"file", "line", "column",
+/// "start", "end", "delete", "insert"}]` (byte offsets into the file as
+/// loaded; `delete` is the text replaced, empty for an insertion). Empty
+/// when the fix needs a value a person must give (see
+/// [`crate::fix::needs`]) or is not about a hop.
 pub fn edits(model: &Model, finding: &Finding) -> Value {
-    crate::fix::edits_json(model, finding)
+    let (Some(fix), Some(h)) = (&finding.fix, finding.hop) else {
+        return Value::Array(Vec::new());
+    };
+    let edits = plan::edits(
+        model,
+        &model.hops[h],
+        fix,
+        Placement::Hop,
+        &Values::default(),
+    )
+    .unwrap_or_default();
+    Value::Array(
+        edits
+            .iter()
+            .map(|e| {
+                let f = model.config.file(e.file);
+                let (line, column) = f.line_col(e.range.start);
+                serde_json::json!({
+                    "file": f.name,
+                    "line": line,
+                    "column": column,
+                    "start": e.range.start,
+                    "end": e.range.end,
+                    "delete": f.str(e.range),
+                    "insert": e.text,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// One finding as the contract's FINDING object (keys in sorted order;
-/// see `report::hops`).
+/// see `report::json`).
 pub(crate) struct FindingOut<'a> {
     pub model: &'a Model,
     pub f: &'a Finding,
@@ -146,31 +179,15 @@ pub fn change_json(c: &Change) -> Value {
     to_value(&ChangeOut(c))
 }
 
-/// The findings of each hop, by hop index (findings not about a hop are left out).
-pub fn by_hop<'a>(model: &Model, findings: &'a [Finding]) -> Vec<Vec<&'a Finding>> {
-    let mut out = vec![Vec::new(); model.hops.len()];
-    for f in findings {
-        if let Some(list) = f.hop.and_then(|i| out.get_mut(i)) {
-            list.push(f);
-        }
-    }
-    out
-}
-
-/// The whole `check --format json` document (`hopscope.check/1`).
-pub fn check_document(model: &Model, findings: &[Finding]) -> Value {
-    to_value(&CheckOut { model, findings })
-}
-
-/// Writes the `check --format json` document, pretty-printed with a final
-/// newline: the same text as printing [`check_document`] with `{:#}`,
-/// without building it in memory.
+/// Writes the `check --format json` document (`hopscope.check/1`),
+/// pretty-printed with a final newline, without building a JSON tree in
+/// memory.
 pub fn write_check_document<W: std::io::Write + ?Sized>(
     model: &Model,
     findings: &[Finding],
     out: &mut W,
 ) -> std::io::Result<()> {
-    super::write_pretty(&CheckOut { model, findings }, out)
+    write_pretty(&CheckOut { model, findings }, out)
 }
 
 struct CheckOut<'a> {
@@ -196,8 +213,8 @@ impl Serialize for CheckOut<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fix::Applicability;
-    use crate::report::testing::{dir, hop_finding, model};
+    use crate::diagnostic::Applicability;
+    use crate::test_support::{check_document, dir, hop_finding, model};
     use serde_json::json;
 
     const CONF: &str = "http {\n    proxy_ssl_verify off;\n    server {\n        location / { proxy_pass https://api.example.com; }\n    }\n}\n";
@@ -268,17 +285,5 @@ mod tests {
         assert_eq!(doc["nginx_version"], m.version.to_string());
         assert_eq!(doc["errors"], json!([]));
         assert_eq!(doc["findings"].as_array().map(Vec::len), Some(1));
-    }
-
-    #[test]
-    fn findings_group_by_hop() {
-        let m = model(&[("nginx.conf", CONF)]);
-        let mut loose = hop_finding(&m, "not about a hop");
-        loose.hop = None;
-        let all = [hop_finding(&m, "a"), loose, hop_finding(&m, "b")];
-        let groups = by_hop(&m, &all);
-        assert_eq!(groups.len(), 1);
-        let msgs: Vec<&str> = groups[0].iter().map(|f| f.message.as_str()).collect();
-        assert_eq!(msgs, ["a", "b"]);
     }
 }

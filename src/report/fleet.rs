@@ -11,8 +11,9 @@ use serde_json::{json, Map, Value};
 use serde_sarif::sarif::{Tool, ToolComponent};
 
 use super::text::Paint;
+use crate::diagnostic::Finding;
 use crate::model::Model;
-use crate::rules::{Finding, Rule};
+use crate::rules::Rule;
 use crate::visible::visible;
 
 pub const SCHEMA: &str = "hopscope.fleet/1";
@@ -241,16 +242,6 @@ pub fn json(hosts: &[HostAudit]) -> Value {
     })
 }
 
-/// FNV-1a, 64 bits (as the single-host fingerprints).
-fn fnv1a(data: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in data.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
 /// `ssh://HOST` with the host percent-encoded for a URI authority.
 fn ssh_authority(host: &str) -> String {
     let mut out = String::from("ssh://");
@@ -329,7 +320,10 @@ pub fn sarif(hosts: &[HostAudit], rules: &[&Rule]) -> Value {
                         rewrite_uris(&mut r, &h.host);
                         if let Some(fp) = r["partialFingerprints"][key].as_str() {
                             let (hash, n) = fp.split_once(':').unwrap_or((fp, "1"));
-                            let new = format!("{:016x}:{n}", fnv1a(&format!("{}\0{hash}", h.host)));
+                            let new = format!(
+                                "{:016x}:{n}",
+                                super::sarif::fnv1a(&format!("{}\0{hash}", h.host))
+                            );
                             r["partialFingerprints"][key] = Value::String(new);
                         }
                         if let Some(props) = r["properties"].as_object_mut() {
@@ -377,7 +371,7 @@ pub fn sarif(hosts: &[HostAudit], rules: &[&Rule]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::testing::{hop_finding, model, TEST_RULE};
+    use crate::test_support::{hop_finding, model, TEST_RULE};
 
     const CONF: &str = "http {\n    server {\n        location / { proxy_pass https://api.example.com; }\n    }\n}\n";
 

@@ -5,30 +5,11 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::findings::FindingOut;
+use super::json::{to_value, write_pretty, ErrorsOut, SeqOf};
 use super::labels;
+use crate::diagnostic::{by_hop, Finding};
 use crate::model::{Hop, Model, Origin, Setting};
-use crate::rules::Finding;
-
-// The JSON contract's objects are written straight from the model with
-// these `Serialize` impls: no JSON tree is built for a document, so a large
-// configuration costs neither the time nor the memory of one. Keys are
-// written in sorted order, as a `serde_json::Value` object prints them, so
-// the streamed text equals that of the `Value` functions below (which are
-// built from the same impls).
-
-/// A sequence serialized from an iterator made on demand.
-pub(crate) struct SeqOf<F>(pub F);
-
-impl<F, I> Serialize for SeqOf<F>
-where
-    F: Fn() -> I,
-    I: Iterator,
-    I::Item: Serialize,
-{
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq((self.0)())
-    }
-}
 
 /// One hop as the contract's HOP object, with its FINDING objects.
 pub(crate) struct HopOut<'a, F> {
@@ -131,42 +112,6 @@ impl Serialize for SettingOut<'_> {
     }
 }
 
-/// Load errors as the contract's `errors` array.
-pub(crate) struct ErrorsOut<'a>(pub &'a Model);
-
-impl Serialize for ErrorsOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.errors().map(|e| {
-            SeqMap([
-                ("file", Field::Str(&e.file)),
-                ("line", Field::U32(e.line)),
-                ("message", Field::Str(&e.message)),
-            ])
-        }))
-    }
-}
-
-/// A small object of scalar fields, keys given in sorted order.
-pub(crate) struct SeqMap<'a, const N: usize>(pub [(&'static str, Field<'a>); N]);
-
-pub(crate) enum Field<'a> {
-    Str(&'a str),
-    U32(u32),
-}
-
-impl<const N: usize> Serialize for SeqMap<'_, N> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(N))?;
-        for (k, v) in &self.0 {
-            match v {
-                Field::Str(t) => m.serialize_entry(k, t)?,
-                Field::U32(n) => m.serialize_entry(k, n)?,
-            }
-        }
-        m.end()
-    }
-}
-
 /// One hop as the contract's HOP object. `findings` is filled by the caller.
 pub fn hop_json(model: &Model, hop: &Hop, findings: Vec<Value>) -> Value {
     to_value(&HopOut {
@@ -179,10 +124,6 @@ pub fn hop_json(model: &Model, hop: &Hop, findings: Vec<Value>) -> Value {
 /// Load errors as the contract's `errors` array.
 pub fn errors_json(model: &Model) -> Value {
     to_value(&ErrorsOut(model))
-}
-
-pub(crate) fn to_value(v: &impl Serialize) -> Value {
-    serde_json::to_value(v).expect("the report types serialize to JSON")
 }
 
 /// The whole `hops --json` document.
@@ -202,18 +143,20 @@ pub fn write_document<W: std::io::Write + ?Sized>(
     findings: &[Finding],
     out: &mut W,
 ) -> std::io::Result<()> {
-    let by_hop = super::findings::by_hop(model, findings);
+    let by_hop = by_hop(model, findings);
     let doc = DocOut {
         model,
         findings_of: |i: usize, _: &Hop| {
-            let list: &[&Finding] = by_hop.get(i).map_or(&[], Vec::as_slice);
+            let list: &[usize] = by_hop.get(i).map_or(&[], Vec::as_slice);
             SeqOf(move || {
-                list.iter()
-                    .map(move |f| super::findings::FindingOut { model, f })
+                list.iter().map(move |&k| FindingOut {
+                    model,
+                    f: &findings[k],
+                })
             })
         },
     };
-    super::write_pretty(&doc, out)
+    write_pretty(&doc, out)
 }
 
 struct DocOut<'a, F> {

@@ -20,9 +20,9 @@ use serde_sarif::sarif::{
 };
 
 use crate::conf::{FileId, LoadError, Origin};
-use crate::fix::Applicability;
+use crate::diagnostic::{Applicability, Finding, Severity};
 use crate::model::{DirRef, Model};
-use crate::rules::{Finding, Rule, Severity};
+use crate::rules::Rule;
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 pub const INFORMATION_URI: &str = "https://github.com/hopscope/hopscope";
@@ -215,8 +215,10 @@ fn location(model: &Model, dir: DirRef, cwd: Option<&Path>) -> PhysicalLocation 
         .build()
 }
 
-/// FNV-1a, 64 bits: stable across platforms and releases.
-fn fnv1a(data: &str) -> u64 {
+/// FNV-1a, 64 bits: stable across platforms and releases. The only hash
+/// of the fingerprints (the fleet report's too): changing it changes every
+/// fingerprint users have stored.
+pub(crate) fn fnv1a(data: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in data.bytes() {
         h ^= u64::from(b);
@@ -411,7 +413,7 @@ pub fn to_json(model: &Model, rules: &[&Rule], findings: &[Finding], cwd: Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::testing::{dir, hop_finding, model, TEST_RULE};
+    use crate::test_support::{dir, hop_finding, model, TEST_RULE};
 
     const CONF: &str = "http {\n    proxy_ssl_verify off;\n    server {\n        location / { proxy_pass https://api.example.com; }\n    }\n}\n";
 
@@ -498,7 +500,7 @@ mod tests {
 
     #[test]
     fn literal_fixes_become_sarif_fixes() {
-        use crate::fix::{Change, Fix, FixValue};
+        use crate::diagnostic::{Change, Fix, FixValue};
         let m = model(&[("nginx.conf", CONF)]);
         let fix = |applicability| {
             Some(Fix::new(

@@ -17,9 +17,9 @@
 
 use std::fmt::Write;
 
-use crate::fix::{Applicability, Change, Fix, FixValue};
+use crate::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
+use crate::fix::plan::quote;
 use crate::model::{DirRef, Model};
-use crate::rules::{Finding, Severity};
 use crate::visible::visible;
 
 /// ANSI styling, or none.
@@ -284,26 +284,6 @@ pub fn directive_line(c: &Change) -> String {
     }
 }
 
-/// Writes a parameter so nginx reads it back as `value`.
-fn quote(value: &str) -> String {
-    let plain = !value.is_empty()
-        && !value
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, ';' | '{' | '}' | '"' | '\'' | '#' | '\\'));
-    if plain {
-        return value.to_string();
-    }
-    let mut s = String::from("\"");
-    for c in value.chars() {
-        if c == '"' || c == '\\' {
-            s.push('\\');
-        }
-        s.push(c);
-    }
-    s.push('"');
-    s
-}
-
 /// `id  severity  summary`, one rule a line, for `explain --list`.
 pub fn rule_list(rules: &[&crate::rules::Rule]) -> String {
     let w = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
@@ -323,8 +303,8 @@ pub fn rule_list(rules: &[&crate::rules::Rule]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fix::Fix;
-    use crate::report::testing::{dir, hop_finding, model};
+    use crate::diagnostic::Fix;
+    use crate::test_support::{dir, hop_finding, model};
 
     const CONF: &str = "\
 http {

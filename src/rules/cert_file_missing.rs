@@ -5,10 +5,11 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::conf::Origin;
+use crate::diagnostic::{Finding, Severity};
 use crate::model::{Model, Setting};
 
 use super::support::{certificate_set, get, on, relate, tls_uses};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "cert-file-missing",
@@ -172,7 +173,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 model.at(r),
                 problem(&path, &bad),
             );
-            out.push(Finding::at_directive(&RULE, Severity::Error, r, msg));
+            out.push(Finding::at_directive(RULE.id, Severity::Error, r, msg));
         }
     }
 }

@@ -1,11 +1,11 @@
 //! `cert-no-key`: a client certificate without its key (nginx -t rejects
 //! it), or a key without a certificate (nginx ignores it).
 
-use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
 use crate::model::Model;
 
 use super::support::{certificate_set, get, relate, tls_uses};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "cert-no-key",
@@ -74,7 +74,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                     Fix::new(
                         format!("add {} for {value}", key.name),
                         Applicability::NeedsReview,
-                        vec![fix::set(
+                        vec![diagnostic::set(
                             u.module,
                             "_certificate_key",
                             FixValue::Input {

@@ -1,11 +1,11 @@
 //! `host-sni-mismatch`: the `Host` header nginx sends upstream names a
 //! different site than the SNI.
 
-use crate::fix::{Applicability, Change, Fix, FixValue};
+use crate::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
 use crate::model::{self, sni, Model, Module, Name, NameSource, Origin};
 
 use super::support::{name_origin, peer};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "host-sni-mismatch",
@@ -114,7 +114,8 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 value: FixValue::literal(sni_name),
             }],
         );
-        let mut f = Finding::for_hop(&RULE, Severity::Medium, model, hop, msg).with_fix(Some(fix));
+        let mut f =
+            Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg).with_fix(Some(fix));
         if let Origin::Explicit(p) = &host.origin {
             f = f.with_related(p.dir, "Host header set here");
         }

@@ -3,9 +3,6 @@
 //! `explain`, the README table, SARIF rule metadata and the TUI's teaching
 //! pane are all generated from it.
 
-use std::fmt;
-use std::str::FromStr;
-
 mod cert_file_missing;
 mod cert_no_key;
 mod host_sni_mismatch;
@@ -26,57 +23,8 @@ mod weak_ciphers;
 mod weak_protocols;
 
 use crate::conf::FileId;
-use crate::fix::Fix;
-use crate::model::{DirRef, Hop, Model};
-
-/// How bad a finding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    /// `nginx -t` rejects the configuration.
-    Error,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::Error,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
-            Severity::Info => "info",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Severity, String> {
-        Severity::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown severity \"{s}\": use error, high, medium, low or info")
-            })
-    }
-}
+use crate::diagnostic::{Finding, Severity};
+use crate::model::Model;
 
 /// A rule's documentation, in the fixed layout every rule follows.
 #[derive(Clone, Copy, Debug)]
@@ -121,99 +69,6 @@ impl Rule {
             fix = self.doc.fix_safety.trim(),
         )
     }
-}
-
-/// A related position shown with a finding (where a value comes from).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Related {
-    pub dir: DirRef,
-    pub label: String,
-}
-
-/// One problem found in the configuration.
-#[derive(Clone, Debug)]
-pub struct Finding {
-    pub rule: &'static str,
-    pub severity: Severity,
-    /// Index into `Model::hops`, when the finding is about a hop.
-    pub hop: Option<usize>,
-    /// The directive the finding points at (for a hop: its pass directive).
-    pub at: DirRef,
-    /// One line, specific to this hop: names the effective values and
-    /// where they come from.
-    pub message: String,
-    pub related: Vec<Related>,
-    pub fix: Option<Fix>,
-    /// Set when an inline `# hopscope: ignore RULE reason` comment covers it.
-    pub suppressed: Option<String>,
-}
-
-impl Finding {
-    /// A finding about a hop, pointing at its pass directive.
-    pub fn for_hop(
-        rule: &Rule,
-        severity: Severity,
-        model: &Model,
-        hop: &Hop,
-        message: String,
-    ) -> Finding {
-        let index = hop_index(model, hop);
-        Finding {
-            rule: rule.id,
-            severity,
-            hop: index,
-            at: hop.pass,
-            message,
-            related: Vec::new(),
-            fix: None,
-            suppressed: None,
-        }
-    }
-    /// A finding about a directive that is not a hop (a pass that opens no
-    /// TLS, a directive in a block where nginx rejects it).
-    pub fn at_directive(rule: &Rule, severity: Severity, at: DirRef, message: String) -> Finding {
-        Finding {
-            rule: rule.id,
-            severity,
-            hop: None,
-            at,
-            message,
-            related: Vec::new(),
-            fix: None,
-            suppressed: None,
-        }
-    }
-    pub fn with_fix(mut self, fix: Option<Fix>) -> Finding {
-        self.fix = fix;
-        self
-    }
-    pub fn with_related(mut self, dir: DirRef, label: impl Into<String>) -> Finding {
-        self.related.push(Related {
-            dir,
-            label: label.into(),
-        });
-        self
-    }
-}
-
-/// The index of the first hop in `Model::hops` with this hop's pass
-/// directive (a file included twice gives one directive two hops). Rules
-/// hand over references into that list, so the index is found from the
-/// address, without a scan: hops are sorted by position, so hops sharing a
-/// pass directive sit next to each other. A hop from elsewhere is looked
-/// up by its pass directive.
-fn hop_index(model: &Model, hop: &Hop) -> Option<usize> {
-    let hops = &model.hops;
-    let size = std::mem::size_of::<Hop>();
-    let offset = (hop as *const Hop as usize).wrapping_sub(hops.as_ptr() as usize);
-    let mut i = offset / size;
-    if offset % size == 0 && i < hops.len() && hops[i].pass == hop.pass {
-        while i > 0 && hops[i - 1].pass == hop.pass {
-            i -= 1;
-        }
-        return Some(i);
-    }
-    hops.iter().position(|h| h.pass == hop.pass)
 }
 
 /// Every rule, in the order they are documented.
@@ -377,7 +232,7 @@ mod tests {
     fn a_finding_names_the_first_hop_of_its_pass_directive() {
         // One pass directive, two hops (the file is included twice): as
         // `Finding::for_hop` always did, findings name the first of them.
-        let m = crate::report::testing::model(&[
+        let m = crate::test_support::model(&[
             (
                 "nginx.conf",
                 "http { server { include loc.conf; } server { listen 81; include loc.conf; } }",

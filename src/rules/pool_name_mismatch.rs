@@ -1,10 +1,11 @@
 //! `pool-name-mismatch`: a pool of differently named servers reached with
 //! the name of one of them.
 
+use crate::diagnostic::{Finding, Severity};
 use crate::model::Model;
 
 use super::support::{dns_hosts, name_used, relate, static_name, upstream};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "pool-name-mismatch",
@@ -75,7 +76,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             super::support::name_origin(hop),
             others.join(", "),
         );
-        let mut f = Finding::for_hop(&RULE, Severity::Medium, model, hop, msg)
+        let mut f = Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg)
             .with_related(up.dir, format!("upstream {} defined here", up.name));
         if let Some(n) = hop.setting("_name") {
             f = relate(f, n, &format!("{} set here", n.name));

@@ -3,10 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::diagnostic::{Finding, Severity};
 use crate::model::{self, Model, NameSource, Setting};
 
 use super::support::{name_used, relate};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "sni-dynamic",
@@ -109,7 +110,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 ),
             )
         };
-        let mut f = Finding::for_hop(&RULE, severity, model, hop, msg);
+        let mut f = Finding::for_hop(RULE.id, severity, model, hop, msg);
         if let Some(n) = hop.setting("_name") {
             f = relate(f, n, &format!("{} set here", n.name));
         }

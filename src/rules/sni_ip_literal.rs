@@ -1,11 +1,11 @@
 //! `sni-ip-literal`: the TLS name is an IP address, so nginx sends no SNI
 //! and a certificate check against the name fails.
 
-use crate::fix::{Applicability, Fix};
+use crate::diagnostic::{Applicability, Finding, Fix, Severity};
 use crate::model::{Model, Setting};
 
 use super::support::{is_ip_literal, name_origin, real_host_changes, relate, static_name};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "sni-ip-literal",
@@ -95,7 +95,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             Applicability::NeedsReview,
             changes,
         );
-        let mut f = Finding::for_hop(&RULE, Severity::High, model, hop, msg).with_fix(Some(fix));
+        let mut f = Finding::for_hop(RULE.id, Severity::High, model, hop, msg).with_fix(Some(fix));
         if let Some(n) = hop.setting("_name") {
             f = relate(f, n, &format!("{} set here", n.name));
         }

@@ -1,11 +1,11 @@
 //! `sni-name-ignored`: `*_ssl_name` is set, but `*_ssl_server_name` is off,
 //! so the name never reaches the ClientHello.
 
-use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
 use crate::model::{Model, Setting};
 
 use super::support::{peer, relate};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "sni-name-ignored",
@@ -75,13 +75,13 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let fix = Fix::new(
             format!("turn {} on so {value} is sent", sn.name),
             Applicability::Safe,
-            vec![fix::set(
+            vec![diagnostic::set(
                 hop.module,
                 "_server_name",
                 FixValue::literal("on"),
             )],
         );
-        let f = Finding::for_hop(&RULE, Severity::Medium, model, hop, msg).with_fix(Some(fix));
+        let f = Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg).with_fix(Some(fix));
         let f = relate(f, name, &format!("{} set here", name.name));
         out.push(relate(f, sn, &format!("{} off", sn.name)));
     }

@@ -1,10 +1,10 @@
 //! `sni-off`: a TLS hop that sends no SNI because `*_ssl_server_name` is off.
 
-use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
 use crate::model::{Model, Setting};
 
 use super::support::{group_named, is_ip_literal, peer, relate, sni_name_input, static_name};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "sni-off",
@@ -74,14 +74,18 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             sn.origin_note(),
             peer(hop)
         );
-        let mut changes = vec![fix::set(
+        let mut changes = vec![diagnostic::set(
             hop.module,
             "_server_name",
             FixValue::literal("on"),
         )];
         let group = group_named(model, hop).is_some();
         let applicability = if group {
-            changes.push(fix::set(hop.module, "_name", sni_name_input(model, hop)));
+            changes.push(diagnostic::set(
+                hop.module,
+                "_name",
+                sni_name_input(model, hop),
+            ));
             Applicability::NeedsReview
         } else if hop.sni.dynamic {
             Applicability::NeedsReview
@@ -97,11 +101,8 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         } else {
             format!("turn {} on", sn.name)
         };
-        let f = Finding::for_hop(&RULE, Severity::High, model, hop, msg).with_fix(Some(Fix::new(
-            summary,
-            applicability,
-            changes,
-        )));
+        let f = Finding::for_hop(RULE.id, Severity::High, model, hop, msg)
+            .with_fix(Some(Fix::new(summary, applicability, changes)));
         out.push(relate(f, sn, &off_label(sn)));
     }
 }

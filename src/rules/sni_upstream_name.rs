@@ -1,11 +1,11 @@
 //! `sni-upstream-name`: the SNI (or verify) name is an `upstream {}` group
 //! name such as `backend_pool`, not a host.
 
-use crate::fix::{Applicability, Fix};
+use crate::diagnostic::{Applicability, Finding, Fix, Severity};
 use crate::model::{Model, NameSource, Setting};
 
 use super::support::{group_named, real_host_changes, relate};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "sni-upstream-name",
@@ -109,7 +109,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             Applicability::NeedsReview,
             changes,
         );
-        let mut f = Finding::for_hop(&RULE, severity, model, hop, msg)
+        let mut f = Finding::for_hop(RULE.id, severity, model, hop, msg)
             .with_fix(Some(fix))
             .with_related(up.dir, format!("upstream {} defined here", up.name));
         if let Some(name) = hop.setting("_name") {

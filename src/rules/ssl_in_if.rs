@@ -1,9 +1,10 @@
 //! `ssl-in-if`: a `*_ssl_*` directive inside `if`, `limit_except` or
 //! `upstream {}`, where nginx rejects it.
 
+use crate::diagnostic::{Finding, Severity};
 use crate::model::{Kind, Model};
 
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "ssl-in-if",
@@ -85,7 +86,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 "{name} ({}) is inside {block}: nginx -t fails with '{error}'",
                 model.at(r)
             );
-            let mut f = Finding::at_directive(&RULE, Severity::Error, r, msg);
+            let mut f = Finding::at_directive(RULE.id, Severity::Error, r, msg);
             if let Some(opener) = c.opener {
                 f = f.with_related(opener, format!("{block} block"));
             }

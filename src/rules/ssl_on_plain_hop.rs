@@ -3,10 +3,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use crate::diagnostic::{Finding, Severity};
 use crate::model::{DirRef, Model, Module};
 
 use super::support::tls_uses;
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "ssl-on-plain-hop",
@@ -115,7 +116,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             )
         };
         let msg = format!("{name} {value} ({}) has no effect: {reach}", model.at(dir));
-        let mut f = Finding::at_directive(&RULE, Severity::Info, dir, msg);
+        let mut f = Finding::at_directive(RULE.id, Severity::Info, dir, msg);
         for &(p, _) in passes.iter().take(3) {
             f = f.with_related(p, "pass without TLS");
         }

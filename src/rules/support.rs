@@ -4,12 +4,12 @@
 
 use std::borrow::Cow;
 
-use crate::fix::FixValue;
+use crate::diagnostic::{Change, Finding, FixValue, Severity};
 use crate::model::{
     sni, CtxId, DirRef, Hop, Kind, Model, Module, NameSource, Origin, Setting, Upstream,
 };
 
-use super::{Finding, Rule, Severity};
+use super::Rule;
 
 /// The directive that defines an explicit setting.
 pub fn defined_at(s: &Setting) -> Option<DirRef> {
@@ -178,8 +178,8 @@ impl TlsUse<'_> {
     /// A finding at this place.
     pub fn finding(&self, rule: &Rule, severity: Severity, model: &Model, msg: String) -> Finding {
         match self.hop.and_then(|i| model.hops.get(i)) {
-            Some(hop) => Finding::for_hop(rule, severity, model, hop, msg),
-            None => Finding::at_directive(rule, severity, self.at, msg),
+            Some(hop) => Finding::for_hop(rule.id, severity, model, hop, msg),
+            None => Finding::at_directive(rule.id, severity, self.at, msg),
         }
     }
 }
@@ -265,14 +265,14 @@ pub fn certificate_set(value: Option<&str>, version: crate::model::Version) -> b
 /// The changes that make a hop send (and check) a real host name: the name
 /// a person gives (or the pool's single host name), and SNI turned on when
 /// it is off.
-pub fn real_host_changes(model: &Model, hop: &Hop) -> Vec<crate::fix::Change> {
-    let mut changes = vec![crate::fix::set(
+pub fn real_host_changes(model: &Model, hop: &Hop) -> Vec<Change> {
+    let mut changes = vec![crate::diagnostic::set(
         hop.module,
         "_name",
         sni_name_input(model, hop),
     )];
     if !hop.setting("_server_name").is_some_and(Setting::is_on) {
-        changes.push(crate::fix::set(
+        changes.push(crate::diagnostic::set(
             hop.module,
             "_server_name",
             FixValue::literal("on"),

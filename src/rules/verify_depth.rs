@@ -1,11 +1,11 @@
 //! `verify-depth`: verification with `*_ssl_verify_depth` 1 (the default)
 //! rejects longer certificate chains.
 
-use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
 use crate::model::Model;
 
 use super::support::{peer, relate};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "verify-depth",
@@ -83,13 +83,13 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let fix = Fix::new(
             format!("set {} 3", depth.name),
             Applicability::NeedsReview,
-            vec![fix::set(
+            vec![diagnostic::set(
                 hop.module,
                 "_verify_depth",
                 FixValue::literal("3"),
             )],
         );
-        let f = Finding::for_hop(&RULE, Severity::Low, model, hop, msg).with_fix(Some(fix));
+        let f = Finding::for_hop(RULE.id, Severity::Low, model, hop, msg).with_fix(Some(fix));
         out.push(relate(f, depth, &format!("{} {d}", depth.name)));
     }
 }

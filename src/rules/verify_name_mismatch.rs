@@ -1,11 +1,11 @@
 //! `verify-name-mismatch`: verification is on, but the name it checks
 //! cannot be on the upstream's certificate.
 
-use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
 use crate::model::Model;
 
 use super::support::{dns_hosts, group_named, is_ip_literal, name_origin, relate, static_name};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "verify-name-mismatch",
@@ -81,7 +81,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 [only] => Some(Fix::new(
                     format!("check the certificate against {only}"),
                     Applicability::NeedsReview,
-                    vec![fix::set(
+                    vec![diagnostic::set(
                         hop.module,
                         "_name",
                         FixValue::literal(only.clone()),
@@ -102,7 +102,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         } else {
             continue;
         };
-        let mut f = Finding::for_hop(&RULE, Severity::High, model, hop, msg).with_fix(fix);
+        let mut f = Finding::for_hop(RULE.id, Severity::High, model, hop, msg).with_fix(fix);
         f = relate(f, verify, &format!("{} on", verify.name));
         if let Some(n) = hop.setting("_name") {
             f = relate(f, n, &format!("{} set here", n.name));

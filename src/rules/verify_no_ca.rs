@@ -1,10 +1,10 @@
 //! `verify-no-ca`: `*_ssl_verify on` without a CA; `nginx -t` rejects it.
 
-use crate::fix::{self, Applicability, Fix};
+use crate::diagnostic::{self, Applicability, Finding, Fix, Severity};
 use crate::model::Model;
 
 use super::support::{ca_file_input, get, on, relate, tls_uses};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "verify-no-ca",
@@ -81,7 +81,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             Fix::new(
                 format!("add {} for {}", ca.name, u.label),
                 Applicability::NeedsReview,
-                vec![fix::set(
+                vec![diagnostic::set(
                     u.module,
                     "_trusted_certificate",
                     ca_file_input(&u.label, u.module),

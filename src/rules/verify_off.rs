@@ -1,12 +1,12 @@
 //! `verify-off`: nginx does not check the upstream's certificate.
 
-use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
 use crate::model::{Model, Setting};
 
 use super::support::{
     ca_file_input, group_named, is_ip_literal, peer, real_host_changes, relate, static_name,
 };
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "verify-off",
@@ -75,13 +75,17 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             verify.origin_note(),
             peer(hop)
         );
-        let mut changes = vec![fix::set(hop.module, "_verify", FixValue::literal("on"))];
+        let mut changes = vec![diagnostic::set(
+            hop.module,
+            "_verify",
+            FixValue::literal("on"),
+        )];
         let has_ca = hop
             .setting("_trusted_certificate")
             .and_then(|s| s.value.as_deref())
             .is_some_and(|v| !v.is_empty());
         if !has_ca {
-            changes.push(fix::set(
+            changes.push(diagnostic::set(
                 hop.module,
                 "_trusted_certificate",
                 ca_file_input(peer(hop), hop.module),
@@ -92,7 +96,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             .and_then(|s| s.value.as_deref())
             .and_then(|v| v.trim().parse::<u32>().ok());
         if depth.is_some_and(|d| d <= 1) {
-            changes.push(fix::set(
+            changes.push(diagnostic::set(
                 hop.module,
                 "_verify_depth",
                 FixValue::literal("3"),
@@ -116,7 +120,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             format!("turn {} on", verify.name)
         };
         let fix = Fix::new(summary, Applicability::NeedsReview, changes);
-        let f = Finding::for_hop(&RULE, severity, model, hop, msg).with_fix(Some(fix));
+        let f = Finding::for_hop(RULE.id, severity, model, hop, msg).with_fix(Some(fix));
         out.push(relate(f, verify, &off_label(verify)));
     }
 }

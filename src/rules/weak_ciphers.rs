@@ -1,9 +1,10 @@
 //! `weak-ciphers`: `*_ssl_ciphers` enables broken cipher suites.
 
+use crate::diagnostic::{Finding, Severity};
 use crate::model::Model;
 
 use super::support::{peer, relate};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
     id: "weak-ciphers",
@@ -110,7 +111,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             peer(hop),
             list.join(", ")
         );
-        let f = Finding::for_hop(&RULE, Severity::Medium, model, hop, msg);
+        let f = Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg);
         out.push(relate(f, c, &format!("{} set here", c.name)));
     }
 }

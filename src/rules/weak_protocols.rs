@@ -1,11 +1,11 @@
 //! `weak-protocols`: the protocols nginx offers an upstream include SSLv2,
 //! SSLv3, TLSv1 or TLSv1.1.
 
-use crate::fix::{self, Applicability, Fix, FixValue};
+use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
 use crate::model::{Model, Version};
 
 use super::support::{peer, relate};
-use super::{Doc, Finding, Rule, Severity};
+use super::{Doc, Rule};
 
 /// Protocol versions that are broken or deprecated (RFC 7568, RFC 8996).
 const WEAK: &[&str] = &["SSLv2", "SSLv3", "TLSv1", "TLSv1.1"];
@@ -84,9 +84,13 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let fix = Fix::new(
             format!("offer only {safe}"),
             Applicability::NeedsReview,
-            vec![fix::set(hop.module, "_protocols", FixValue::literal(safe))],
+            vec![diagnostic::set(
+                hop.module,
+                "_protocols",
+                FixValue::literal(safe),
+            )],
         );
-        let f = Finding::for_hop(&RULE, Severity::Medium, model, hop, msg).with_fix(Some(fix));
+        let f = Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg).with_fix(Some(fix));
         out.push(relate(f, p, &format!("{} set here", p.name)));
     }
 }

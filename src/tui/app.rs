@@ -11,9 +11,10 @@ use std::collections::HashMap;
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::conf::FileId;
+use crate::diagnostic::{Finding, Severity};
 use crate::fix::Placement;
 use crate::model::{DirRef, Model, Origin};
-use crate::rules::{self, Finding, Severity};
+use crate::rules;
 
 use super::action::{Action, Effect, Screen};
 use super::screens::detail::DetailItem;
@@ -158,12 +159,7 @@ impl App {
 
     fn analyse(&mut self) {
         self.findings = rules::check(&self.model);
-        self.by_hop = vec![Vec::new(); self.model.hops.len()];
-        for (i, f) in self.findings.iter().enumerate() {
-            if let Some(h) = f.hop {
-                self.by_hop[h].push(i);
-            }
-        }
+        self.by_hop = crate::diagnostic::by_hop(&self.model, &self.findings);
         self.hop_severity = self
             .by_hop
             .iter()

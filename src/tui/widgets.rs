@@ -15,7 +15,7 @@ use super::keymap;
 use super::text::wrap;
 use super::theme::Theme;
 use super::ui::Ui;
-use crate::rules::Severity;
+use crate::diagnostic::Severity;
 
 pub fn severity_style(t: &Theme, s: Severity) -> Style {
     match s {

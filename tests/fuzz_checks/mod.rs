@@ -414,7 +414,7 @@ pub fn model_rules(data: &[u8]) {
             let _ = model.dir(r.dir);
         }
         let _ = fix::needs(&model, f);
-        let _ = fix::edits_json(&model, f);
+        let _ = report::findings::edits(&model, f);
     }
     let errors = model.errors().count();
 
@@ -440,12 +440,13 @@ pub fn model_rules(data: &[u8]) {
     let _ = report::text::render(&model, &findings, report::text::Paint::new(false));
     let _ = report::text::render(&model, &findings, report::text::Paint::new(true));
     let _ = report::text::summary(&model, &findings, report::text::Paint::new(false));
-    let by_hop = report::findings::by_hop(&model, &findings);
+    let by_hop = hopscope::diagnostic::by_hop(&model, &findings);
     let _ = report::hops::table(&model, |i, _| {
         by_hop
             .get(i)
             .into_iter()
             .flatten()
+            .map(|&k| &findings[k])
             .map(|f| (f.rule.to_string(), f.message.clone()))
             .collect()
     });

@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
-use crate::fix::Applicability;
+use crate::diagnostic::Applicability;
 use crate::model::Origin;
 use crate::report::labels;
 use crate::rules;

@@ -9,9 +9,10 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Table
 use ratatui::Frame;
 
 use crate::conf::FileId;
+use crate::diagnostic::Applicability;
+use crate::diagnostic::Severity;
 use crate::fix::engine::{impact, plan_selection};
-use crate::fix::{Applicability, Placement, Values};
-use crate::rules::Severity;
+use crate::fix::{Placement, Values};
 use crate::tui::action::Screen;
 use crate::tui::app::App;
 use crate::tui::clip::{clip, clip_start, columns};
@@ -129,12 +130,12 @@ impl App {
         // The first value still missing, else the first value the fix asks for.
         let wanted = self.missing_of(idx).into_iter().next().or_else(|| {
             f.fix.as_ref()?.changes.iter().find_map(|c| match c {
-                crate::fix::Change::Set { value, .. }
-                | crate::fix::Change::SetHeader { value, .. } => match value {
-                    crate::fix::FixValue::Input { key, prompt, .. } => {
+                crate::diagnostic::Change::Set { value, .. }
+                | crate::diagnostic::Change::SetHeader { value, .. } => match value {
+                    crate::diagnostic::FixValue::Input { key, prompt, .. } => {
                         Some((format!("{hop_id}:{key}"), prompt.clone()))
                     }
-                    crate::fix::FixValue::Literal(_) => None,
+                    crate::diagnostic::FixValue::Literal(_) => None,
                 },
             })
         });
@@ -299,9 +300,9 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
             let mut missing = false;
             // Every value the fix asks a person for: typed, proposed, or missing.
             for c in &fix.changes {
-                let (crate::fix::Change::Set { value, .. }
-                | crate::fix::Change::SetHeader { value, .. }) = c;
-                let crate::fix::FixValue::Input {
+                let (crate::diagnostic::Change::Set { value, .. }
+                | crate::diagnostic::Change::SetHeader { value, .. }) = c;
+                let crate::diagnostic::FixValue::Input {
                     key,
                     prompt,
                     proposal,

@@ -1,0 +1,277 @@
+//! Findings and fixes as plain data: what a rule reports and what it
+//! proposes, with no behaviour beyond small constructors. `rules` builds
+//! them, `fix` turns proposals into edits, the views render them; this
+//! module imports none of those (only the model it points into).
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::model::{DirRef, Hop, Model, Module};
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    /// `nginx -t` rejects the configuration.
+    Error,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Error,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Severity, String> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown severity \"{s}\": use error, high, medium, low or info")
+            })
+    }
+}
+
+/// A related position shown with a finding (where a value comes from).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    pub dir: DirRef,
+    pub label: String,
+}
+
+/// One problem found in the configuration.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// The id of the rule that reports it (`sni-off`).
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// Index into `Model::hops`, when the finding is about a hop.
+    pub hop: Option<usize>,
+    /// The directive the finding points at (for a hop: its pass directive).
+    pub at: DirRef,
+    /// One line, specific to this hop: names the effective values and
+    /// where they come from.
+    pub message: String,
+    pub related: Vec<Related>,
+    pub fix: Option<Fix>,
+    /// Set when an inline `# hopscope: ignore RULE reason` comment covers it.
+    pub suppressed: Option<String>,
+}
+
+impl Finding {
+    /// A finding of the rule with id `rule` about a hop, pointing at its
+    /// pass directive.
+    pub fn for_hop(
+        rule: &'static str,
+        severity: Severity,
+        model: &Model,
+        hop: &Hop,
+        message: String,
+    ) -> Finding {
+        let index = hop_index(model, hop);
+        Finding {
+            rule,
+            severity,
+            hop: index,
+            at: hop.pass,
+            message,
+            related: Vec::new(),
+            fix: None,
+            suppressed: None,
+        }
+    }
+    /// A finding about a directive that is not a hop (a pass that opens no
+    /// TLS, a directive in a block where nginx rejects it).
+    pub fn at_directive(
+        rule: &'static str,
+        severity: Severity,
+        at: DirRef,
+        message: String,
+    ) -> Finding {
+        Finding {
+            rule,
+            severity,
+            hop: None,
+            at,
+            message,
+            related: Vec::new(),
+            fix: None,
+            suppressed: None,
+        }
+    }
+    pub fn with_fix(mut self, fix: Option<Fix>) -> Finding {
+        self.fix = fix;
+        self
+    }
+    pub fn with_related(mut self, dir: DirRef, label: impl Into<String>) -> Finding {
+        self.related.push(Related {
+            dir,
+            label: label.into(),
+        });
+        self
+    }
+}
+
+/// The index of the first hop in `Model::hops` with this hop's pass
+/// directive (a file included twice gives one directive two hops). Rules
+/// hand over references into that list, so the index is found from the
+/// address, without a scan: hops are sorted by position, so hops sharing a
+/// pass directive sit next to each other. A hop from elsewhere is looked
+/// up by its pass directive.
+fn hop_index(model: &Model, hop: &Hop) -> Option<usize> {
+    let hops = &model.hops;
+    let size = std::mem::size_of::<Hop>();
+    let offset = (hop as *const Hop as usize).wrapping_sub(hops.as_ptr() as usize);
+    let mut i = offset / size;
+    if offset % size == 0 && i < hops.len() && hops[i].pass == hop.pass {
+        while i > 0 && hops[i - 1].pass == hop.pass {
+            i -= 1;
+        }
+        return Some(i);
+    }
+    hops.iter().position(|h| h.pass == hop.pass)
+}
+
+/// The findings of each hop, as indices into `findings`, by hop index
+/// (findings not about a hop are left out).
+pub fn by_hop(model: &Model, findings: &[Finding]) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); model.hops.len()];
+    for (k, f) in findings.iter().enumerate() {
+        if let Some(list) = f.hop.and_then(|i| out.get_mut(i)) {
+            list.push(k);
+        }
+    }
+    out
+}
+
+/// How safe a fix is to apply without a person looking at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Applicability {
+    /// Changes only what the finding is about.
+    Safe,
+    /// May change behaviour beyond the finding (e.g. enabling verification
+    /// breaks a hop whose upstream has a bad certificate): review it.
+    NeedsReview,
+    /// Shown as advice; never applied automatically.
+    DisplayOnly,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::NeedsReview => "needs-review",
+            Applicability::DisplayOnly => "display-only",
+        }
+    }
+}
+
+/// A value in a fix: known, or to be supplied by a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FixValue {
+    Literal(String),
+    /// Asked for by `key` (`--set sni-name=api.example.com`, a text field
+    /// in the TUI). `proposal` is used when the person gives nothing, except
+    /// by `fix_all` for a rule the person did not name (a guess is never
+    /// written unasked).
+    Input {
+        key: &'static str,
+        prompt: String,
+        proposal: Option<String>,
+    },
+}
+
+impl FixValue {
+    pub fn literal(v: impl Into<String>) -> FixValue {
+        FixValue::Literal(v.into())
+    }
+}
+
+/// One change a fix makes to the effective settings of a hop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Make a scalar directive (`proxy_ssl_verify`) take this value.
+    Set { directive: String, value: FixValue },
+    /// Make one header of an array directive (`proxy_set_header Host …`)
+    /// take this value. Because a block with any such line drops all
+    /// inherited ones, the engine carries inherited lines along.
+    SetHeader {
+        directive: String,
+        header: String,
+        value: FixValue,
+    },
+}
+
+/// A proposed fix for one finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    /// One line: what the fix does.
+    pub summary: String,
+    pub applicability: Applicability,
+    pub changes: Vec<Change>,
+}
+
+impl Fix {
+    pub fn new(
+        summary: impl Into<String>,
+        applicability: Applicability,
+        changes: Vec<Change>,
+    ) -> Fix {
+        Fix {
+            summary: summary.into(),
+            applicability,
+            changes,
+        }
+    }
+}
+
+/// Convenience for rules: `set(Module::Proxy, "_server_name", "on")`.
+pub fn set(module: Module, suffix: &str, value: FixValue) -> Change {
+    Change::Set {
+        directive: format!("{}_ssl{}", module.prefix(), suffix),
+        value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_hop;
+    use crate::test_support::{hop_finding, model};
+
+    #[test]
+    fn findings_group_by_hop() {
+        let m = model(&[(
+            "nginx.conf",
+            "http { server { location / { proxy_pass https://api.example.com; } } }",
+        )]);
+        let mut loose = hop_finding(&m, "not about a hop");
+        loose.hop = None;
+        let all = [hop_finding(&m, "a"), loose, hop_finding(&m, "b")];
+        assert_eq!(by_hop(&m, &all), [vec![0, 2]]);
+    }
+}
