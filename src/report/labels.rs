@@ -43,3 +43,12 @@ pub fn value(setting: &Setting, module: Module) -> String {
         (None, None) => "-".into(),
     }
 }
+
+/// `n` things, singular or plural: `1 hop`, `2 hops`, `1 load error`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

@@ -132,7 +132,10 @@ impl App {
             let n = app.model.errors().count();
             app.status = Some(Status {
                 error: true,
-                text: format!("{n} load error(s): press E to see them; the rest is analysed"),
+                text: format!(
+                    "{}: press E to see them; the rest is analysed",
+                    crate::report::labels::count(n, "load error")
+                ),
             });
         }
         app

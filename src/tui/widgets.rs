@@ -16,6 +16,7 @@ use super::text::wrap;
 use super::theme::Theme;
 use super::ui::Ui;
 use crate::diagnostic::Severity;
+use crate::report::labels;
 
 pub fn severity_style(t: &Theme, s: Severity) -> Style {
     match s {
@@ -91,7 +92,10 @@ pub(crate) fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     // 80-column screen.
     let mut spans = vec![
         Span::styled(" hopscope ", t.title.add_modifier(Modifier::BOLD)),
-        Span::styled(format!("│ {} hops ", app.model.hops.len()), t.base),
+        Span::styled(
+            format!("│ {} ", labels::count(app.model.hops.len(), "hop")),
+            t.base,
+        ),
     ];
     let counts = app.severity_counts();
     if counts.is_empty() {
@@ -106,7 +110,7 @@ pub(crate) fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let errors = app.model.errors().count();
     if errors > 0 {
         spans.push(Span::styled(
-            format!("│ {errors} load error(s): E "),
+            format!("│ {}: E ", labels::count(errors, "load error")),
             t.status_error,
         ));
     }

@@ -13,6 +13,7 @@ use crate::diagnostic::Applicability;
 use crate::diagnostic::Severity;
 use crate::fix::engine::{impact, plan_selection};
 use crate::fix::{Placement, Values};
+use crate::report::labels;
 use crate::tui::action::Screen;
 use crate::tui::app::App;
 use crate::tui::clip::{clip, clip_start, columns};
@@ -342,7 +343,11 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
                     t.dim,
                 )));
             } else if let Some(impact) = impact {
-                let text = format!("changes {} hop(s): {}", impact.len(), impact.join(", "));
+                let text = format!(
+                    "changes {}: {}",
+                    labels::count(impact.len(), "hop"),
+                    impact.join(", ")
+                );
                 for w in wrap(&text, width) {
                     lines.push(Line::from(Span::styled(w, t.inherited)));
                 }
