@@ -121,6 +121,16 @@ pub fn resolve(value: &FixValue, hop: &str, values: &Values) -> Result<String, M
 /// Writes a parameter so nginx reads it back as `value`: quoted when it is
 /// empty or holds whitespace, `;`, `{`, `}`, a quote, `#` or `\`. The one
 /// rule for every line hopscope writes or shows (the fix and its help line).
+/// The parameters a `Set` writes for a value resolved to `v`: a rule's
+/// literal is a parameter list (`TLSv1.2 TLSv1.3`); a value a person gives
+/// is one parameter (a path may contain spaces).
+pub fn params(value: &FixValue, v: &str) -> Vec<String> {
+    match value {
+        FixValue::Literal(_) => v.split_whitespace().map(quote).collect(),
+        FixValue::Input { .. } => vec![quote(v)],
+    }
+}
+
 pub fn quote(value: &str) -> String {
     let plain = !value.is_empty()
         && !value.bytes().any(|b| {
@@ -158,10 +168,7 @@ pub fn edits(
                 // A rule's literal is a parameter list (`TLSv1.2 TLSv1.3`);
                 // a value a person gives is one parameter (a path may
                 // contain spaces).
-                let params: Vec<String> = match value {
-                    FixValue::Literal(_) => v.split_whitespace().map(quote).collect(),
-                    FixValue::Input { .. } => vec![quote(&v)],
-                };
+                let params = params(value, &v);
                 out.push(set_in_block(model, block, hop, directive, &params));
             }
             Change::SetHeader {

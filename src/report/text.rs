@@ -272,6 +272,11 @@ pub fn directive_line(c: &Change) -> String {
         FixValue::Input { key, .. } => format!("<{key}>"),
     };
     match c {
+        // As the fix writes it: a literal is a list of parameters.
+        Change::Set {
+            directive,
+            value: v @ FixValue::Literal(s),
+        } => format!("{directive} {};", crate::fix::plan::params(v, s).join(" ")),
         Change::Set {
             directive,
             value: v,
