@@ -42,8 +42,8 @@ location /payouts/ {
         use_instead: "\
 location /payouts/ {
     proxy_pass https://payouts.internal.example.com;
-    proxy_ssl_certificate     /etc/nginx/tls/gateway-client.crt;
-    proxy_ssl_certificate_key /etc/nginx/tls/gateway-client.key;
+    proxy_ssl_certificate     tls/gateway-client.crt;   # /etc/nginx/tls/..., which exists
+    proxy_ssl_certificate_key tls/gateway-client.key;
 }
 ",
         fix_safety: "\

@@ -19,7 +19,9 @@ Flags a hop whose SNI or verification name is computed per request: `*_ssl_name`
 variables, or the pass target does. It is `low` when a variable comes from the request \
 (`$host`, `$http_*`, `$arg_*`, `$cookie_*`, `$request_uri`, regex captures, the client's own \
 `$ssl_server_name` or `$ssl_preread_server_name`, or a `map`/`set` fed by one of them) and `info` \
-otherwise. Hops that neither send SNI nor verify are not reported: the name is not used.",
+otherwise. Hops that neither send SNI nor verify are not reported: the name is not used, and \
+neither are names whose variables only take values the configuration lists (a `map` or `set` \
+of literal names): every name nginx may send is then written in the configuration.",
         why: "\
 nginx evaluates the expression for every connection, strips a `:port`, and writes the result \
 into the ClientHello; with `*_ssl_verify on` it also accepts any trusted certificate valid for that \
@@ -29,8 +31,9 @@ accept the billing certificate, even though the location was meant for one tenan
 SNI-routed upstreams (ingress controllers, shared TLS terminators) then serve whatever the client \
 named. Verification keeps an outsider from impersonating the upstream, but it cannot tell a wrong \
 name from a right one when the client chose it.\n\n\
-Variables that do not come from the request (a `map` with literal values, `$server_name`) are \
-safe in this sense, but hopscope cannot check the values statically, so they are listed as `info`.",
+Variables that do not come from the request but whose values are not all written in the \
+configuration (`$server_name`, a `map` whose values hold variables) are safe in this sense, but \
+hopscope cannot check the values statically, so they are listed as `info`.",
         example: "\
 location /tenants/ {
     proxy_pass https://tenant_pool;
@@ -68,6 +71,12 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         };
         let known = known.get_or_insert_with(|| Known::new(model));
         let vars = model::variables(expr);
+        // Every variable of the name takes only values the configuration
+        // lists (a `map` or `set` of literal names): the names are known,
+        // nothing is left to the request.
+        if !vars.is_empty() && vars.iter().all(|v| listed(known, v)) {
+            continue;
+        }
         let controlled: Vec<&str> = vars
             .iter()
             .copied()
@@ -165,6 +174,17 @@ impl Known {
             defs,
         }
     }
+}
+
+/// A variable defined only by `map` and `set` with literal values: the
+/// values it may take are all written in the configuration.
+fn listed(known: &Known, var: &str) -> bool {
+    known
+        .defs
+        .get(&var.to_ascii_lowercase())
+        .is_some_and(|values| {
+            !values.is_empty() && values.iter().all(|v| model::variables(v).is_empty())
+        })
 }
 
 /// Variables whose value the client sends (or that copy one).
