@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod fix;
 pub mod model;
+pub mod parallel;
 pub mod probe;
 pub mod remote;
 pub mod report;

@@ -22,12 +22,13 @@
 //!   command travel base64-encoded, so nothing in them is ever parsed by a
 //!   shell.
 //! - [`Inventory`] reads a fleet: one host per line, or an Ansible-style
-//!   INI inventory; [`parallel_map`] audits hosts a bounded number at a time.
+//!   INI inventory ([`crate::parallel::map_bounded`] audits its hosts a
+//!   bounded number at a time).
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -1078,32 +1079,6 @@ pub fn apply(
 // Fleets
 // ---------------------------------------------------------------------------
 
-/// Maps `f` over `items`, at most `limit` at a time, keeping their order.
-pub fn parallel_map<T: Sync, R: Send>(
-    items: &[T],
-    limit: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..limit.clamp(1, items.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                let r = f(item);
-                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .map(|r| r.expect("every item is mapped"))
-        .collect()
-}
-
 /// A host of an inventory, with the variables given on its own lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct InvHost {
@@ -1801,23 +1776,6 @@ ansible_port=22
         assert_eq!(expand("a[08:10]b").unwrap(), ["a08b", "a09b", "a10b"]);
         assert_eq!(expand("[a:c]-[1:2]").unwrap().len(), 6);
         assert_eq!(expand("n[0:8:4]").unwrap(), ["n0", "n4", "n8"]);
-    }
-
-    #[test]
-    fn parallel_map_keeps_order_and_bounds() {
-        let live = AtomicUsize::new(0);
-        let most = AtomicUsize::new(0);
-        let items: Vec<u64> = (0..40).collect();
-        let out = parallel_map(&items, 3, |&x| {
-            let now = live.fetch_add(1, Ordering::SeqCst) + 1;
-            most.fetch_max(now, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(2));
-            live.fetch_sub(1, Ordering::SeqCst);
-            x * 2
-        });
-        assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
-        assert!(most.load(Ordering::SeqCst) <= 3);
-        assert!(parallel_map(&[] as &[u8], 8, |_| 0).is_empty());
     }
 
     // The apply script, run locally by `sh` (what `ssh host sh -s` runs
