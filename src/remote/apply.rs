@@ -51,183 +51,35 @@ pub struct Applied {
     pub reload: Option<Result<String, String>>,
 }
 
+/// What starts each line of the script's report (`say` in apply.sh).
 const REPORT_PREFIX: &str = "@@hopscope";
+/// The end of each heredoc that carries a file's new content.
 const HEREDOC_END: &str = "@@HOPSCOPE-DATA@@";
 
-/// The script of [`apply`] (POSIX sh, read by `sh -s`). Everything from
-/// the person or the files is base64 in it; no command but the heredocs
-/// reads standard input (which is the script itself).
+/// The apply script (POSIX sh, read by `sh -s`): what it does, the data
+/// it expects around it and its exit codes are in its header.
+const APPLY_SH: &str = include_str!("apply.sh");
+
+/// [`APPLY_SH`] with this run's data: assignments before it, then a
+/// `check`, `stage` and `commit` for each file and `finish`. Everything
+/// from the person or the files is base64 in it; no command but the
+/// heredocs reads standard input (which is the script itself).
 fn apply_script(remote: &Remote, files: &[RemoteFile<'_>], reload: bool) -> String {
-    let n = files.len();
     let mut s = String::new();
+    s.push_str("# hopscope: this run's data, then the apply script\n");
+    s.push_str(&format!("N={}\nRELOAD={}\n", files.len(), u8::from(reload)));
     s.push_str(&format!(
-        r#"# hopscope: write fixed nginx files, check with nginx -t, roll back on failure.
-set -u
-umask 077
-trap '' HUP PIPE
-PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-export PATH
-LC_ALL=C
-export LC_ALL
-N={n}
-say() {{ printf '{REPORT_PREFIX} %s\n' "$*"; }}
-if ! command -v base64 >/dev/null 2>&1; then say missing base64; exit 20; fi
-enc() {{ printf '%s' "$1" | base64 | tr -d '\n'; }}
-dec() {{ printf '%s' "$1" | base64 -d; }}
-if command -v sha256sum >/dev/null 2>&1; then sha() {{ sha256sum < "$1" | cut -d ' ' -f 1; }}
-elif command -v shasum >/dev/null 2>&1; then sha() {{ shasum -a 256 < "$1" | cut -d ' ' -f 1; }}
-elif command -v openssl >/dev/null 2>&1; then sha() {{ openssl dgst -sha256 < "$1" | sed 's/^.*= *//'; }}
-else say missing sha256sum; exit 20; fi
-W=$(mktemp -d 2>/dev/null || mktemp -d -t hopscope) || {{ say error x "$(enc 'cannot make a temporary directory')"; exit 11; }}
-get() {{ cat "$W/$1.$2" 2>/dev/null; }}
-if stat -c %u / >/dev/null 2>&1; then
-  meta() {{ stat -c '%u %g %a' "$1"; }}; node() {{ stat -c '%d:%i' "$1"; }}
-elif stat -f %u / >/dev/null 2>&1; then
-  meta() {{ stat -f '%u %g %Lp' "$1"; }}; node() {{ stat -f '%d:%i' "$1"; }}
-else say missing stat; exit 20; fi
-ME=$(id -u)
-O=$(pwd)
-# `mv -T` never moves into a directory planted at the target's name.
-: > "$W/mv"
-if mv -T "$W/mv" "$W/mvt" 2>/dev/null; then MVT=-T; else MVT=; fi
-# Each file is staged in a private directory made next to it (mktemp -d:
-# a fresh name, mode 0700, ours), entered once and then reached only
-# through the working directory: nobody else can put a name in it or
-# swap one, so no write, chmod or chown ever goes through a link someone
-# planted. The target is only ever replaced by rename (which replaces a
-# link planted at its name, never follows it), and the backup is made by
-# link (which never follows or replaces a name that exists).
-into() {{
-  iS=$(get S "$1")
-  [ -n "$iS" ] && cd "$iS" 2>/dev/null && [ "$(node . 2>/dev/null)" = "$(get I "$1")" ]
-}}
-cleanup() {{
-  u=0
-  while [ "$u" -lt "$N" ]; do
-    if into "$u"; then rm -f new bak; cd /; rmdir "$iS" 2>/dev/null; fi
-    u=$((u + 1))
-  done
-  cd /
-  rm -rf "$W"
-}}
-trap cleanup EXIT
-# put back every replaced file, drop every backup made
-undo() {{
-  u=0
-  while [ "$u" -lt "$N" ]; do
-    ut=$(get t "$u"); un=${{ut##*/}}; uB=$(get B "$u")
-    if into "$u"; then
-      if [ -e "$W/c.$u" ]; then
-        if mv -f $MVT bak "../$un" 2>>"$W/undo"; then
-          [ -n "$uB" ] && [ "../$uB" -ef "../$un" ] && rm -f "../$uB"
-        else
-          say rollback-failed "$u"
-        fi
-      elif [ -n "$uB" ] && [ "../$uB" -ef bak ]; then
-        rm -f "../$uB"
-      fi
-    elif [ -e "$W/c.$u" ]; then
-      printf 'the private directory next to %s is gone\n' "$ut" >> "$W/undo"
-      say rollback-failed "$u"
-    fi
-    u=$((u + 1))
-  done
-  cd "$O" 2>/dev/null || cd /
-}}
-failx() {{ fcode=$1; fwhat=$2; fx=$3; undo; say "$fwhat" "$fx" "$(enc "$(cat "$W/err" 2>/dev/null)")"; exit "$fcode"; }}
-why() {{ printf '%s' "$1" > "$W/err"; }}
-check() {{
-  p=$(dec "$2")
-  t=$p
-  if [ -L "$p" ]; then
-    t=$(readlink -f "$p" 2>"$W/err") || failx 11 resolve "$1"
-  fi
-  {{ [ -f "$t" ] && [ ! -L "$t" ]; }} || {{ why 'not a regular file'; failx 11 resolve "$1"; }}
-  [ -r "$t" ] || {{ why 'not readable'; failx 11 resolve "$1"; }}
-  [ "$(sha "$t")" = "$3" ] || {{ : > "$W/err"; failx 10 changed "$1"; }}
-  meta "$t" > "$W/o.$1" 2>"$W/err" || failx 11 resolve "$1"
-  printf '%s' "$t" > "$W/t.$1"
-}}
-# in the private directory of file $1 named $2 there: it is still the file
-# checked (holding $3): the same inode as its backup, or (a copied backup)
-# a regular file with the owner, mode and content it had
-same() {{
-  if [ -e "$W/L.$1" ]; then
-    [ "../$2" -ef bak ] && [ "$(sha bak)" = "$3" ]
-  else
-    [ -f "../$2" ] && [ ! -L "../$2" ] && [ "$(meta "../$2")" = "$(get o "$1")" ] && [ "$(sha "../$2")" = "$3" ]
-  fi
-}}
-stage() {{
-  t=$(get t "$1"); tn=${{t##*/}}
-  d=${{t%/*}}; [ -n "$d" ] || d=/
-  d=$(cd "$d" 2>"$W/err" && pwd -P) || failx 11 write "$1"
-  S=$(mktemp -d "${{d%/}}/.hopscope-XXXXXXXX" 2>"$W/err") || failx 11 write "$1"
-  printf '%s' "$S" > "$W/S.$1"
-  cd "$S" 2>"$W/err" || failx 11 write "$1"
-  case "$(pwd -P) $(meta . 2>/dev/null)" in
-    "$S $ME "*" 700") node . > "$W/I.$1" ;;
-    *) why "the directory $S was swapped while it was made"; failx 11 write "$1" ;;
-  esac
-  # the backup: the file itself, linked (same inode, mode and owner); or
-  # where that is not allowed (another's file without root, a filesystem
-  # without hard links) a copy with its mode (and owner, as root)
-  if ln "../$tn" bak 2>/dev/null; then
-    : > "$W/L.$1"
-    {{ [ -f bak ] && [ ! -L bak ]; }} || {{ why 'not a regular file'; failx 11 backup "$1"; }}
-    [ "$(meta bak)" = "$(get o "$1")" ] || {{ why 'its owner or mode changed'; failx 10 changed "$1"; }}
-  else
-    cp -p "../$tn" bak 2>"$W/err" || failx 11 backup "$1"
-    {{ [ -f bak ] && [ ! -L bak ]; }} || {{ why 'not a regular file'; failx 11 backup "$1"; }}
-    same "$1" "$tn" "$(get s "$1")" || {{ why 'its owner or mode changed'; failx 10 changed "$1"; }}
-  fi
-  [ "$(sha bak)" = "$(get s "$1")" ] || {{ : > "$W/err"; failx 10 changed "$1"; }}
-  base64 -d > new 2>"$W/err" || failx 11 write "$1"
-  set -- "$1" "$2" $(get o "$1")
-  # owner first: a chown clears set-id bits a chmod sets
-  chown "$3:$4" new 2>/dev/null || chgrp "$4" new 2>/dev/null
-  chmod "$5" new 2>"$W/err" || failx 11 write "$1"
-  m=$(meta new)
-  if [ "$m" != "$3 $4 $5" ]; then
-    # not root: the new file may be ours (as any editor leaves it), never another's
-    if [ "$ME" = 0 ] || [ "${{m%% *}}" != "$ME" ] || [ "${{m##* }}" != "$5" ]; then
-      why "cannot give the new file the owner $3:$4 and mode $5 of the old one (it has $m)"; failx 11 write "$1"
-    fi
-  fi
-  {{ [ -f new ] && [ ! -L new ] && [ "$(sha new)" = "$2" ]; }} || {{ why 'the written file is not what was sent'; failx 11 write "$1"; }}
-  sfx=.hopscope.bak; k=0
-  while ! ln -n bak "../$tn$sfx" 2>"$W/err"; do
-    {{ [ -e "../$tn$sfx" ] || [ -L "../$tn$sfx" ]; }} || failx 11 backup "$1"
-    k=$((k + 1)); sfx=.hopscope.bak.$k
-    [ "$k" -lt 100000 ] || {{ why 'no free backup name'; failx 11 backup "$1"; }}
-  done
-  printf '%s' "$tn$sfx" > "$W/B.$1"
-  [ "../$tn$sfx" -ef bak ] || {{ why "$t$sfx is not the backup just made"; failx 11 backup "$1"; }}
-  printf '%s' "$t$sfx" > "$W/b.$1"
-  cd "$O" 2>/dev/null || cd /
-}}
-commit() {{
-  into "$1" || {{ why 'the private directory next to it was moved'; failx 11 replace "$1"; }}
-  tn=$(get t "$1"); tn=${{tn##*/}}
-  same "$1" "$tn" "$2" || {{ : > "$W/err"; failx 10 changed "$1"; }}
-  mv -f $MVT new "../$tn" 2>"$W/err" || failx 11 replace "$1"
-  : > "$W/c.$1"
-  cd "$O" 2>/dev/null || cd /
-}}
-"#
-    ));
-    let nginx = format!(
-        "NGINX=$(dec '{}')\n",
+        "NGINX_B64='{}'\n",
         base64_encode(remote.nginx.as_bytes())
-    );
-    s.push_str(&nginx);
-    let conf = match &remote.nginx_conf {
-        Some(c) => {
-            s.push_str(&format!("CONF=$(dec '{}')\n", base64_encode(c.as_bytes())));
-            r#"-c "$CONF" "#
-        }
-        None => "",
-    };
+    ));
+    match &remote.nginx_conf {
+        Some(c) => s.push_str(&format!(
+            "HAS_CONF=1\nCONF_B64='{}'\n",
+            base64_encode(c.as_bytes())
+        )),
+        None => s.push_str("HAS_CONF=0\nCONF_B64=\n"),
+    }
+    s.push_str(APPLY_SH);
     // The rollback check compares with the sha256 of what was loaded.
     for (i, f) in files.iter().enumerate() {
         s.push_str(&format!(
@@ -258,56 +110,89 @@ commit() {{
     for (i, f) in files.iter().enumerate() {
         s.push_str(&format!("commit {i} '{}'\n", sha256_hex(f.loaded)));
     }
-    s.push_str(&format!(
-        r#"out=$("$NGINX" {conf}-t 2>&1 </dev/null); rc=$?
-if [ "$rc" -ne 0 ]; then
-  undo
-  i=0; bad=0
-  while [ "$i" -lt "$N" ]; do
-    t=$(get t "$i")
-    [ -e "$W/c.$i" ] && [ "$(sha "$t")" != "$(get s "$i")" ] && {{ say rollback-failed "$i"; bad=1; }}
-    i=$((i + 1))
-  done
-  say rejected x "$(enc "$out")"
-  [ "$bad" -eq 0 ] || {{ say undo x "$(enc "$(cat "$W/undo" 2>/dev/null)")"; exit 13; }}
-  exit 12
-fi
-say tested x "$(enc "$out")"
-i=0
-while [ "$i" -lt "$N" ]; do
-  say saved "$i" "$(enc "$(get t "$i")")" "$(enc "$(get b "$i")")"
-  i=$((i + 1))
-done
-"#
-    ));
-    if reload {
-        s.push_str(&format!(
-            "rout=$(\"$NGINX\" {conf}-s reload 2>&1 </dev/null); rrc=$?\nsay reload \"$rrc\" \"$(enc \"$rout\")\"\n"
-        ));
-    }
-    s.push_str("exit 0\n");
+    s.push_str("finish\n");
     s
 }
 
-/// One `@@hopscope WHAT INDEX [B64…]` line of the script's report.
-struct ReportLine {
-    what: String,
-    index: Option<usize>,
-    args: Vec<String>,
+/// How the apply script ended: its exit code. `apply.sh` names the same
+/// numbers in the table at its top.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ScriptExit {
+    /// Every file written and `nginx -t` passed (a reload is reported apart).
+    Applied = 0,
+    /// A file is not what was loaded (content, owner or mode): nothing changed.
+    Changed = 10,
+    /// A file could not be read, backed up, written or replaced: nothing changed.
+    WriteFailed = 11,
+    /// `nginx -t` rejected the fixed files: every file was put back.
+    RolledBack = 12,
+    /// `nginx -t` rejected them and putting a file back failed.
+    RollbackFailed = 13,
+    /// The server lacks a tool the script needs: nothing changed.
+    MissingTool = 20,
 }
 
+impl ScriptExit {
+    const ALL: [ScriptExit; 6] = [
+        ScriptExit::Applied,
+        ScriptExit::Changed,
+        ScriptExit::WriteFailed,
+        ScriptExit::RolledBack,
+        ScriptExit::RollbackFailed,
+        ScriptExit::MissingTool,
+    ];
+
+    fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The end an exit code means; None for codes the script never uses
+    /// (ssh's 255, a shell that died).
+    fn from_code(code: i32) -> Option<ScriptExit> {
+        ScriptExit::ALL.into_iter().find(|e| e.code() == code)
+    }
+}
+
+/// One `@@hopscope EVENT NUMBER [BASE64…]` line of the script's report.
+struct ReportLine {
+    /// What happened: `saved`, `tested`, `reload`, `changed`, `rejected`,
+    /// `rollback-failed`, `missing`, …
+    event: String,
+    /// The file's index (`x` when none reads as None); for `reload`, the
+    /// exit code of `nginx -s reload`.
+    number: Option<usize>,
+    /// The base64 values after it, decoded.
+    values: Vec<String>,
+}
+
+impl ReportLine {
+    /// The first value, trimmed (empty when there is none).
+    fn first_value(&self) -> String {
+        self.values
+            .first()
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// The report lines of the script's standard output (other lines are not
+/// the script's: a login banner, a tool's message).
 fn report_lines(stdout: &[u8]) -> Vec<ReportLine> {
     String::from_utf8_lossy(stdout)
         .lines()
         .filter_map(|l| l.strip_prefix(REPORT_PREFIX))
         .filter_map(|rest| {
-            let mut words = rest.split_whitespace();
-            let what = words.next()?.to_string();
-            let index = words.next().and_then(|w| w.parse().ok());
-            let args = words
-                .map(|w| String::from_utf8_lossy(&base64_decode(w)).into_owned())
+            let mut fields = rest.split_whitespace();
+            let event = fields.next()?.to_string();
+            let number = fields.next().and_then(|f| f.parse().ok());
+            let values = fields
+                .map(|f| String::from_utf8_lossy(&base64_decode(f)).into_owned())
                 .collect();
-            Some(ReportLine { what, index, args })
+            Some(ReportLine {
+                event,
+                number,
+                values,
+            })
         })
         .collect()
 }
@@ -325,12 +210,6 @@ fn read_report(
         i.and_then(|i| files.get(i))
             .map_or("a file".to_string(), |f| f.path.to_string())
     };
-    let arg = |s: &ReportLine| {
-        s.args
-            .first()
-            .map(|a| a.trim().to_string())
-            .unwrap_or_default()
-    };
     let with = |what: &str, detail: String| {
         if detail.is_empty() {
             what.to_string()
@@ -338,15 +217,19 @@ fn read_report(
             format!("{what}: {detail}")
         }
     };
-    let find = |what: &str| lines.iter().find(|s| s.what == what);
-    match code {
-        Some(0) => {
+    let find = |event: &str| lines.iter().find(|l| l.event == event);
+    let code = match code {
+        Some(255) | None => return Err(remote.error(ErrorKind::Ssh, ssh_message(stderr))),
+        Some(c) => c,
+    };
+    match ScriptExit::from_code(code) {
+        Some(ScriptExit::Applied) => {
             let written = lines
                 .iter()
-                .filter(|s| s.what == "saved")
-                .map(|s| Written {
-                    path: s.args.first().cloned().unwrap_or_default(),
-                    backup: s.args.get(1).cloned().unwrap_or_default(),
+                .filter(|l| l.event == "saved")
+                .map(|l| Written {
+                    path: l.values.first().cloned().unwrap_or_default(),
+                    backup: l.values.get(1).cloned().unwrap_or_default(),
                 })
                 .collect::<Vec<_>>();
             if written.len() != files.len() {
@@ -356,17 +239,19 @@ fn read_report(
                         .to_string(),
                 ));
             }
-            let test_output = find("tested").map(arg).unwrap_or_default();
-            let reload = find("reload").map(|s| {
-                let out = arg(s);
-                if s.index == Some(0) {
+            let test_output = find("tested")
+                .map(ReportLine::first_value)
+                .unwrap_or_default();
+            let reload = find("reload").map(|l| {
+                let out = l.first_value();
+                if l.number == Some(0) {
                     Ok(out)
                 } else {
                     let out = nginx_messages(&out);
                     Err(if out.is_empty() {
                         format!(
                             "nginx -s reload failed (exit {})",
-                            s.index.map_or(-1, |c| c as i64)
+                            l.number.map_or(-1, |c| c as i64)
                         )
                     } else {
                         out
@@ -379,24 +264,24 @@ fn read_report(
                 reload,
             })
         }
-        Some(10) => {
-            let s = find("changed");
+        Some(ScriptExit::Changed) => {
+            let l = find("changed");
             Err(remote.error(
                 ErrorKind::Changed,
                 format!(
                     "{} changed since it was loaded; nothing was changed (load it again and re-apply the fix)",
-                    name(s.and_then(|s| s.index))
+                    name(l.and_then(|l| l.number))
                 ),
             ))
         }
-        Some(11) => {
-            let s = lines.iter().find(|s| {
-                ["resolve", "write", "backup", "replace", "error"].contains(&s.what.as_str())
+        Some(ScriptExit::WriteFailed) => {
+            let l = lines.iter().find(|l| {
+                ["resolve", "write", "backup", "replace", "error"].contains(&l.event.as_str())
             });
-            let (what, i, detail) = s.map_or(("write", None, String::new()), |s| {
-                (s.what.as_str(), s.index, arg(s))
+            let (event, i, detail) = l.map_or(("write", None, String::new()), |l| {
+                (l.event.as_str(), l.number, l.first_value())
             });
-            let verb = match what {
+            let verb = match event {
                 "resolve" => "cannot read",
                 "backup" => "cannot back up",
                 "replace" => "cannot replace",
@@ -410,34 +295,45 @@ fn read_report(
                 ),
             ))
         }
-        Some(12) => {
-            let out = nginx_messages(&find("rejected").map(arg).unwrap_or_default());
+        Some(ScriptExit::RolledBack) => {
+            let out = nginx_messages(
+                &find("rejected")
+                    .map(ReportLine::first_value)
+                    .unwrap_or_default(),
+            );
             Err(remote.error(
                 ErrorKind::RolledBack,
                 format!("nginx -t rejects the fixed configuration; rolled back: every file is as it was, nothing was changed\n{out}"),
             ))
         }
-        Some(13) => {
-            let mut bad: Vec<String> = Vec::new();
-            for s in lines.iter().filter(|s| s.what == "rollback-failed") {
-                let n = name(s.index);
-                if !bad.contains(&n) {
-                    bad.push(n);
+        Some(ScriptExit::RollbackFailed) => {
+            let mut not_restored: Vec<String> = Vec::new();
+            for l in lines.iter().filter(|l| l.event == "rollback-failed") {
+                let n = name(l.number);
+                if !not_restored.contains(&n) {
+                    not_restored.push(n);
                 }
             }
-            let out = nginx_messages(&find("rejected").map(arg).unwrap_or_default());
-            let undo = find("undo").map(arg).unwrap_or_default();
+            let out = nginx_messages(
+                &find("rejected")
+                    .map(ReportLine::first_value)
+                    .unwrap_or_default(),
+            );
+            let undo = find("undo")
+                .map(ReportLine::first_value)
+                .unwrap_or_default();
             Err(remote.error(
                 ErrorKind::RollbackFailed,
                 format!(
                     "nginx -t rejects the fixed configuration and putting back {} FAILED ({undo}): restore them from their .hopscope.bak backups\n{out}",
-                    bad.join(", ")
+                    not_restored.join(", ")
                 ),
             ))
         }
-        Some(20) => {
+        Some(ScriptExit::MissingTool) => {
+            // `say missing TOOL` writes the tool's name as it is.
             let tool = find("missing")
-                .and_then(|s| s.args.first().cloned())
+                .and_then(|l| l.values.first().cloned())
                 .unwrap_or_default();
             let tool = if tool.is_empty() {
                 String::from_utf8_lossy(stdout)
@@ -455,14 +351,13 @@ fn read_report(
                 format!("the server lacks {tool}, which --apply needs; nothing was changed"),
             ))
         }
-        Some(255) | None => Err(remote.error(ErrorKind::Ssh, ssh_message(stderr))),
-        Some(c) => {
+        None => {
             let mut text = String::from_utf8_lossy(stderr).into_owned();
             text.push_str(&String::from_utf8_lossy(stdout));
             Err(remote.error(
                 ErrorKind::Command,
                 format!(
-                    "the apply script failed (exit {c}): {}{}; check the server",
+                    "the apply script failed (exit {code}): {}{}; check the server",
                     one_line_excerpt(&text),
                     failure_hint(remote, &text)
                 ),
@@ -517,6 +412,51 @@ mod tests {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     use std::process::{Command, Stdio};
+
+    #[test]
+    fn the_script_and_the_rust_side_name_the_same_exit_codes() {
+        let mut used = std::collections::BTreeSet::new();
+        for line in APPLY_SH
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+        {
+            let words: Vec<&str> = line
+                .split(|c: char| c.is_whitespace() || ";{}".contains(c))
+                .collect();
+            for pair in words.windows(2) {
+                if pair[0] == "exit" || pair[0] == "failx" {
+                    if let Ok(code) = pair[1].parse::<i32>() {
+                        used.insert(code);
+                    }
+                }
+            }
+        }
+        let table: std::collections::BTreeSet<i32> = APPLY_SH
+            .lines()
+            .skip_while(|l| !l.starts_with("# Exit codes"))
+            .skip(1)
+            .take_while(|l| l.starts_with('#'))
+            .filter_map(|l| {
+                l.trim_start_matches('#')
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        let known: std::collections::BTreeSet<i32> =
+            ScriptExit::ALL.iter().map(|e| e.code()).collect();
+        assert_eq!(used, known, "the codes apply.sh exits with");
+        assert_eq!(table, known, "the table at the top of apply.sh");
+        for e in ScriptExit::ALL {
+            assert_eq!(ScriptExit::from_code(e.code()), Some(e));
+        }
+        assert_eq!(ScriptExit::from_code(255), None);
+        assert!(APPLY_SH.contains(&format!(
+            "say() {{ printf '{REPORT_PREFIX} %s\\n' \"$*\"; }}"
+        )));
+        assert!(APPLY_SH.contains(HEREDOC_END));
+    }
 
     // The apply script, run locally by `sh` (what `ssh host sh -s` runs
     // remotely), against a fake nginx that accepts or rejects.
