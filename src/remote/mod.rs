@@ -20,10 +20,15 @@
 //!   name would otherwise make root write or give away any file). It
 //!   reloads nginx only when asked. File names, contents and the nginx
 //!   command travel base64-encoded, so nothing in them is ever parsed by a
-//!   shell.
+//!   shell. The script is `remote/apply.sh`.
 //! - [`Inventory`] reads a fleet: one host per line, or an Ansible-style
 //!   INI inventory ([`crate::parallel::map_bounded`] audits its hosts a
 //!   bounded number at a time).
+//!
+//! The files, by job: `target` (the server, its checks, the ssh command
+//! line), `process` (one ssh run with a timeout and an output cap),
+//! `nginx_output` (what nginx printed), `fetch` (`nginx -T`), `apply`
+//! (with `apply.sh`), `inventory`, and `error`.
 
 mod apply;
 mod error;
