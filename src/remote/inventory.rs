@@ -10,6 +10,8 @@ struct InventoryHost {
     vars: Vec<(String, String)>,
 }
 
+/// A group of an inventory: its hosts (indexes into the hosts), the
+/// groups it includes (`[NAME:children]`) and its `[NAME:vars]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct InventoryGroup {
     name: String,
@@ -176,7 +178,7 @@ impl Inventory {
             Vars(usize),
         }
         let mut inv = Inventory::default();
-        let mut section = Section::Hosts(inv.group("ungrouped"));
+        let mut section = Section::Hosts(inv.group_index("ungrouped"));
         for (n, raw) in text.lines().enumerate() {
             let at = |m: String| format!("line {}: {m}", n + 1);
             let line = raw.trim();
@@ -192,7 +194,7 @@ impl Inventory {
                 if name.is_empty() {
                     return Err(at("a section needs a group name".into()));
                 }
-                let g = inv.group(name);
+                let g = inv.group_index(name);
                 section = match kind {
                     "" | "hosts" => Section::Hosts(g),
                     "children" => Section::Children(g),
@@ -201,12 +203,14 @@ impl Inventory {
                 };
                 continue;
             }
-            let w = split_quoted_words(line).map_err(at)?;
-            let Some(first) = w.first() else { continue };
+            let fields = split_quoted_words(line).map_err(at)?;
+            let Some(first) = fields.first() else {
+                continue;
+            };
             match section {
                 Section::Hosts(g) => {
                     let mut vars = Vec::new();
-                    for word in &w[1..] {
+                    for word in &fields[1..] {
                         vars.push(split_key_value(word).ok_or_else(|| {
                             at(format!(
                                 "\"{word}\" is not KEY=VALUE (host lines are: HOST KEY=VALUE…)"
@@ -218,7 +222,7 @@ impl Inventory {
                     }
                     for name in expand_host_ranges(first).map_err(at)? {
                         check_destination(split_port(&name).0).map_err(at)?;
-                        let h = inv.host(&name);
+                        let h = inv.host_index(&name);
                         inv.hosts[h].vars.extend(vars.iter().cloned());
                         if !inv.groups[g].hosts.contains(&h) {
                             inv.groups[g].hosts.push(h);
@@ -227,24 +231,25 @@ impl Inventory {
                 }
                 Section::Children(g) => {
                     let child = first.clone();
-                    inv.group(&child);
+                    inv.group_index(&child);
                     if !inv.groups[g].children.contains(&child) {
                         inv.groups[g].children.push(child);
                     }
                 }
                 Section::Vars(g) => {
-                    let kv = split_key_value(line)
+                    let (key, value) = split_key_value(line)
                         .ok_or_else(|| at(format!("\"{line}\" is not KEY=VALUE")))?;
-                    let kv = (kv.0, split_quoted_words(&kv.1).map_err(at)?.join(" "));
-                    check_inventory_var(&kv.0, &kv.1).map_err(at)?;
-                    inv.groups[g].vars.push(kv);
+                    let value = split_quoted_words(&value).map_err(at)?.join(" ");
+                    check_inventory_var(&key, &value).map_err(at)?;
+                    inv.groups[g].vars.push((key, value));
                 }
             }
         }
         Ok(inv)
     }
 
-    fn group(&mut self, name: &str) -> usize {
+    /// The index of the group `name`, added when new.
+    fn group_index(&mut self, name: &str) -> usize {
         if let Some(i) = self.groups.iter().position(|g| g.name == name) {
             return i;
         }
@@ -255,7 +260,8 @@ impl Inventory {
         self.groups.len() - 1
     }
 
-    fn host(&mut self, name: &str) -> usize {
+    /// The index of the host `name`, added when new.
+    fn host_index(&mut self, name: &str) -> usize {
         if let Some(i) = self.hosts.iter().position(|h| h.name == name) {
             return i;
         }
