@@ -1119,9 +1119,9 @@ fn check_fleet(args: &CheckArgs, file: &std::path::Path) -> ExitCode {
     }
     let version = args.load.nginx_version;
     let audits =
-        crate::remote::parallel_map(&targets, usize::from(args.fleet.parallel), |r| HostAudit {
+        crate::parallel::map_bounded(targets, usize::from(args.fleet.parallel), |r| HostAudit {
             host: r.host.clone(),
-            result: load_remote(r, version).map(|model| {
+            result: load_remote(&r, version).map(|model| {
                 let findings = rules::check(&model)
                     .into_iter()
                     .filter(|f| args.keeps(f))

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod diagnostic;
 pub mod fix;
 pub mod model;
+pub mod parallel;
 pub mod probe;
 pub mod remote;
 pub mod report;

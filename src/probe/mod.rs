@@ -63,7 +63,7 @@
 //! left out, with a note per peer, and unix peers are not contacted.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use openssl::ssl::SslContext;
@@ -179,38 +179,12 @@ impl Prepared {
             known: mut out,
             order,
         } = self;
-        let next = Arc::new(Mutex::new(0usize));
-        let results: Arc<Mutex<Vec<(usize, PeerResult)>>> = Arc::new(Mutex::new(Vec::new()));
-        let workers = opts.concurrency.clamp(1, 256).min(plans.len().max(1));
-        let plans = Arc::new(plans);
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                let next = Arc::clone(&next);
-                let results = Arc::clone(&results);
-                let plans = Arc::clone(&plans);
-                s.spawn(move || loop {
-                    let job = {
-                        let Ok(mut n) = next.lock() else { return };
-                        let j = *n;
-                        *n += 1;
-                        j
-                    };
-                    let Some((i, peer, plan, ctx)) = plans.get(job) else {
-                        return;
-                    };
-                    let r = probe_peer(plan, ctx, peer, opts);
-                    if let Ok(mut res) = results.lock() {
-                        res.push((job * 1_000_000 + i, r));
-                    }
-                });
-            }
-        });
-        let mut done = match Arc::try_unwrap(results) {
-            Ok(m) => m.into_inner().unwrap_or_default(),
-            Err(a) => a.lock().map(|v| v.clone()).unwrap_or_default(),
-        };
-        done.sort_by_key(|(k, _)| *k);
-        out.extend(done.into_iter().map(|(_, r)| r));
+        let limit = opts.concurrency.clamp(1, 256);
+        out.extend(crate::parallel::map_bounded(
+            plans,
+            limit,
+            |(_, peer, plan, ctx)| probe_peer(&plan, &ctx, &peer, opts),
+        ));
         let pos = |id: &str| order.iter().position(|h| h == id).unwrap_or(usize::MAX);
         out.sort_by_key(|r| pos(&r.hop));
         out

@@ -1,0 +1,108 @@
+//! Fetching the configuration: `nginx -T` over ssh, and what its output
+//! means (a dump, or why there is none).
+
+use super::error::{ErrorKind, RemoteError};
+use super::nginx_output::{failure_hint, nginx_errors, one_line_excerpt};
+use super::process::{run_ssh, ssh_failed};
+use super::target::{shell_quote, Remote};
+
+impl Remote {
+    /// `nginx [-c PATH] ARGS`, each word quoted for a POSIX shell.
+    pub(super) fn nginx_command_line(&self, args: &[&str]) -> String {
+        let mut quoted = vec![shell_quote(&self.nginx)];
+        if let Some(c) = &self.nginx_conf {
+            quoted.push("-c".into());
+            quoted.push(shell_quote(c));
+        }
+        quoted.extend(args.iter().map(|a| shell_quote(a)));
+        quoted.join(" ")
+    }
+
+    /// The remote command line of [`fetch_dump`].
+    pub fn dump_command(&self) -> String {
+        let sudo = if self.sudo { "sudo -n " } else { "" };
+        format!("{sudo}{} 2>&1", self.nginx_command_line(&["-T"]))
+    }
+}
+
+/// The dump from its first `# configuration file PATH:` line on: what
+/// comes before (nginx's warnings in either form, a chatty login shell) is
+/// not configuration.
+fn from_first_marker(out: &[u8]) -> Option<&[u8]> {
+    const MARKER: &[u8] = b"# configuration file ";
+    let mut at = 0;
+    while at < out.len() {
+        let end = out[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(out.len(), |i| at + i);
+        let line = &out[at..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.starts_with(MARKER) && line.ends_with(b":") {
+            let dump = &out[at..];
+            return crate::conf::dump::is_dump(dump).then_some(dump);
+        }
+        at = end + 1;
+    }
+    None
+}
+
+/// Runs `nginx -T` on the server and returns its output, a dump the
+/// `nginx -T` loader reads ([`crate::conf::from_bytes`]).
+pub fn fetch_dump(remote: &Remote) -> Result<Vec<u8>, RemoteError> {
+    let finished = run_ssh(remote, &remote.dump_command(), None)?;
+    if let Some(e) = ssh_failed(remote, &finished) {
+        return Err(e);
+    }
+    let mut out = finished.stdout;
+    if finished.code == Some(0) {
+        if let Some(dump) = from_first_marker(&out) {
+            return Ok(dump.to_vec());
+        }
+    }
+    out.extend_from_slice(&finished.stderr);
+    let text = String::from_utf8_lossy(&out);
+    if let Some(msg) = nginx_errors(&text) {
+        return Err(remote.error(
+            ErrorKind::Rejected,
+            format!(
+                "nginx rejects the configuration: {msg}{}",
+                failure_hint(remote, &text)
+            ),
+        ));
+    }
+    let what = remote.dump_command();
+    match finished.code {
+        Some(0) => Err(remote.error(
+            ErrorKind::Command,
+            format!(
+                "`{what}` printed no configuration (nginx 1.9.2 or newer is needed for -T): {}",
+                one_line_excerpt(&text)
+            ),
+        )),
+        code => Err(remote.error(
+            ErrorKind::Command,
+            format!(
+                "`{what}` failed (exit {}): {}{}",
+                code.map_or("?".to_string(), |c| c.to_string()),
+                one_line_excerpt(&text),
+                failure_hint(remote, &text)
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dump_starts_at_its_first_marker() {
+        let out = b"Welcome to web1\n2026/01/02 03:04:05 [warn] 7#7: conflicting server name\n\
+                    nginx: the configuration file /e/n.conf syntax is ok\n\
+                    # configuration file /e/n.conf:\nhttp {}\n\n";
+        let dump = from_first_marker(out).unwrap();
+        assert!(dump.starts_with(b"# configuration file /e/n.conf:\n"));
+        assert!(from_first_marker(b"nginx: [emerg] x\n").is_none());
+    }
+}

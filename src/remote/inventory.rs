@@ -1,0 +1,557 @@
+//! The fleet: a host list or an Ansible-style INI inventory, and the
+//! [`Remote`] each of its hosts becomes.
+
+use super::target::{check_destination, check_host, check_user, Remote};
+
+/// A host of an inventory, with the variables given on its own lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct InventoryHost {
+    name: String,
+    vars: Vec<(String, String)>,
+}
+
+/// A group of an inventory: its hosts (indexes into the hosts), the
+/// groups it includes (`[NAME:children]`) and its `[NAME:vars]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct InventoryGroup {
+    name: String,
+    hosts: Vec<usize>,
+    children: Vec<String>,
+    vars: Vec<(String, String)>,
+}
+
+/// A fleet: one `[user@]host` per line (`#` comments), or an Ansible-style
+/// INI inventory (`[group]`, `[group:children]`, `[group:vars]`, host lines
+/// with `ansible_host=`, `ansible_user=`, `ansible_port=`,
+/// `ansible_ssh_private_key_file=`, `ansible_become=`, host ranges such as
+/// `web[01:20].example.com`; `hopscope_nginx=` and `hopscope_nginx_conf=`
+/// set `--nginx` and `--nginx-conf` for a host or group).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Inventory {
+    hosts: Vec<InventoryHost>,
+    groups: Vec<InventoryGroup>,
+}
+
+/// Splits a line into words: whitespace separates, quotes group, a word
+/// starting with `#` or `;` starts a comment.
+fn split_quoted_words(line: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                in_word = true;
+                let mut closed = false;
+                while let Some(q) = chars.next() {
+                    if q == c {
+                        closed = true;
+                        break;
+                    }
+                    if q == '\\' && c == '"' {
+                        if let Some(e) = chars.next() {
+                            cur.push(e);
+                        }
+                        continue;
+                    }
+                    cur.push(q);
+                }
+                if !closed {
+                    return Err(format!("unclosed {c}"));
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '#' | ';' if !in_word => break,
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    Ok(out)
+}
+
+/// Expands Ansible host ranges: `web[01:03]` → web01, web02, web03;
+/// `db-[a:c]` → db-a, db-b, db-c; `[1:9:2]` steps by 2.
+fn expand_host_ranges(pattern: &str) -> Result<Vec<String>, String> {
+    let Some(open) = pattern.find('[') else {
+        return Ok(vec![pattern.to_string()]);
+    };
+    let close = pattern[open..]
+        .find(']')
+        .map(|i| open + i)
+        .ok_or_else(|| format!("unclosed [ in host pattern {pattern}"))?;
+    let (head, spec, tail) = (
+        &pattern[..open],
+        &pattern[open + 1..close],
+        &pattern[close + 1..],
+    );
+    let parts: Vec<&str> = spec.split(':').collect();
+    let bad = || format!("bad host range [{spec}] in {pattern} (use [01:20] or [a:f])");
+    if !(2..=3).contains(&parts.len()) {
+        return Err(bad());
+    }
+    let step: usize = match parts.get(2) {
+        Some(s) => s.parse().ok().filter(|&s| s > 0).ok_or_else(bad)?,
+        None => 1,
+    };
+    let (a, b) = (parts[0], parts[1]);
+    let items: Vec<String> = if let (Ok(x), Ok(y)) = (a.parse::<u64>(), b.parse::<u64>()) {
+        if x > y || y - x > 10_000 {
+            return Err(bad());
+        }
+        let width = if a.len() > 1 && a.starts_with('0') {
+            a.len()
+        } else {
+            0
+        };
+        (x..=y)
+            .step_by(step)
+            .map(|n| format!("{n:0width$}"))
+            .collect()
+    } else {
+        let (Some(x), Some(y)) = (a.chars().next(), b.chars().next()) else {
+            return Err(bad());
+        };
+        if a.len() != 1 || b.len() != 1 || !x.is_ascii_alphabetic() || x > y {
+            return Err(bad());
+        }
+        (x..=y).step_by(step).map(String::from).collect()
+    };
+    let mut out = Vec::new();
+    for item in items {
+        for rest in expand_host_ranges(tail)? {
+            out.push(format!("{head}{item}{rest}"));
+        }
+    }
+    Ok(out)
+}
+
+/// `host:port`, as Ansible allows (not for IPv6 literals): the host and
+/// the port.
+fn split_port(name: &str) -> (&str, Option<&str>) {
+    match name.rsplit_once(':') {
+        Some((host, port))
+            if !host.contains(':')
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            (host, Some(port))
+        }
+        _ => (name, None),
+    }
+}
+
+/// Refuses an inventory's `ansible_host` or `ansible_user` that is not a
+/// host name (or IP address) or a user name: the person's ssh
+/// configuration may hand them to a shell (`ProxyCommand … %h`).
+fn check_inventory_var(key: &str, value: &str) -> Result<(), String> {
+    match key {
+        "ansible_host" | "ansible_ssh_host" => check_host(value),
+        "ansible_user" | "ansible_ssh_user" => check_user(value),
+        _ => return Ok(()),
+    }
+    .map_err(|e| format!("{key}: {e}"))
+}
+
+fn split_key_value(word: &str) -> Option<(String, String)> {
+    let (k, v) = word.split_once('=')?;
+    let k = k.trim();
+    (!k.is_empty()).then(|| (k.to_string(), v.trim().to_string()))
+}
+
+impl Inventory {
+    /// Reads an inventory; errors name the line.
+    pub fn parse(text: &str) -> Result<Inventory, String> {
+        enum Section {
+            Hosts(usize),
+            Children(usize),
+            Vars(usize),
+        }
+        let mut inv = Inventory::default();
+        let mut section = Section::Hosts(inv.group_index("ungrouped"));
+        for (n, raw) in text.lines().enumerate() {
+            let at = |m: String| format!("line {}: {m}", n + 1);
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+                continue;
+            }
+            if let Some(inner) = line.strip_prefix('[') {
+                let inner = inner
+                    .split_once(']')
+                    .map(|(i, _)| i.trim())
+                    .ok_or_else(|| at(format!("unclosed section header {line}")))?;
+                let (name, kind) = inner.split_once(':').unwrap_or((inner, ""));
+                if name.is_empty() {
+                    return Err(at("a section needs a group name".into()));
+                }
+                let g = inv.group_index(name);
+                section = match kind {
+                    "" | "hosts" => Section::Hosts(g),
+                    "children" => Section::Children(g),
+                    "vars" => Section::Vars(g),
+                    other => return Err(at(format!("unknown section kind \"{other}\""))),
+                };
+                continue;
+            }
+            let fields = split_quoted_words(line).map_err(at)?;
+            let Some(first) = fields.first() else {
+                continue;
+            };
+            match section {
+                Section::Hosts(g) => {
+                    let mut vars = Vec::new();
+                    for word in &fields[1..] {
+                        vars.push(split_key_value(word).ok_or_else(|| {
+                            at(format!(
+                                "\"{word}\" is not KEY=VALUE (host lines are: HOST KEY=VALUE…)"
+                            ))
+                        })?);
+                    }
+                    for (k, v) in &vars {
+                        check_inventory_var(k, v).map_err(at)?;
+                    }
+                    for name in expand_host_ranges(first).map_err(at)? {
+                        check_destination(split_port(&name).0).map_err(at)?;
+                        let h = inv.host_index(&name);
+                        inv.hosts[h].vars.extend(vars.iter().cloned());
+                        if !inv.groups[g].hosts.contains(&h) {
+                            inv.groups[g].hosts.push(h);
+                        }
+                    }
+                }
+                Section::Children(g) => {
+                    let child = first.clone();
+                    inv.group_index(&child);
+                    if !inv.groups[g].children.contains(&child) {
+                        inv.groups[g].children.push(child);
+                    }
+                }
+                Section::Vars(g) => {
+                    let (key, value) = split_key_value(line)
+                        .ok_or_else(|| at(format!("\"{line}\" is not KEY=VALUE")))?;
+                    let value = split_quoted_words(&value).map_err(at)?.join(" ");
+                    check_inventory_var(&key, &value).map_err(at)?;
+                    inv.groups[g].vars.push((key, value));
+                }
+            }
+        }
+        Ok(inv)
+    }
+
+    /// The index of the group `name`, added when new.
+    fn group_index(&mut self, name: &str) -> usize {
+        if let Some(i) = self.groups.iter().position(|g| g.name == name) {
+            return i;
+        }
+        self.groups.push(InventoryGroup {
+            name: name.to_string(),
+            ..InventoryGroup::default()
+        });
+        self.groups.len() - 1
+    }
+
+    /// The index of the host `name`, added when new.
+    fn host_index(&mut self, name: &str) -> usize {
+        if let Some(i) = self.hosts.iter().position(|h| h.name == name) {
+            return i;
+        }
+        self.hosts.push(InventoryHost {
+            name: name.to_string(),
+            vars: Vec::new(),
+        });
+        self.hosts.len() - 1
+    }
+
+    /// InventoryGroup names, in the order they appear.
+    pub fn group_names(&self) -> Vec<&str> {
+        self.groups
+            .iter()
+            .filter(|g| !g.hosts.is_empty() || !g.children.is_empty())
+            .map(|g| g.name.as_str())
+            .collect()
+    }
+
+    /// The hosts of a group and its children (indexes, in file order).
+    fn members(&self, group: &str) -> Vec<usize> {
+        let mut seen = vec![false; self.groups.len()];
+        let mut out = Vec::new();
+        let mut stack = vec![group.to_string()];
+        while let Some(name) = stack.pop() {
+            let Some(g) = self.groups.iter().position(|g| g.name == name) else {
+                continue;
+            };
+            if std::mem::replace(&mut seen[g], true) {
+                continue;
+            }
+            out.extend(self.groups[g].hosts.iter().copied());
+            stack.extend(self.groups[g].children.iter().cloned());
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Every host's name, in file order.
+    pub fn host_names(&self) -> Vec<&str> {
+        self.hosts.iter().map(|h| h.name.as_str()).collect()
+    }
+
+    /// The servers to audit: every host, or those of `group` (with its
+    /// children; `all` is every host, `ungrouped` those in no group), each
+    /// made from `base` with its inventory variables as ssh options.
+    pub fn targets(&self, group: Option<&str>, base: &Remote) -> Result<Vec<Remote>, String> {
+        let chosen: Vec<usize> = match group {
+            None | Some("all") => (0..self.hosts.len()).collect(),
+            Some("ungrouped") => (0..self.hosts.len())
+                .filter(|&h| {
+                    !self.groups.iter().any(|g| {
+                        g.name != "ungrouped"
+                            && g.name != "all"
+                            && self.members(&g.name).contains(&h)
+                    })
+                })
+                .collect(),
+            Some(g) => {
+                if !self.groups.iter().any(|x| x.name == g) {
+                    let known = self.group_names();
+                    return Err(format!(
+                        "no group \"{g}\" in the inventory (groups: {})",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ));
+                }
+                self.members(g)
+            }
+        };
+        chosen
+            .into_iter()
+            .map(|h| self.remote_for_host(h, base))
+            .collect()
+    }
+
+    /// The variables of a host: `all`'s, then its groups' (in file order),
+    /// then its own; the last value of a key wins.
+    fn host_vars(&self, h: usize) -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = Vec::new();
+        if let Some(all) = self.groups.iter().find(|g| g.name == "all") {
+            vars.extend(all.vars.iter().cloned());
+        }
+        for g in &self.groups {
+            if g.name != "all" && self.members(&g.name).contains(&h) {
+                vars.extend(g.vars.iter().cloned());
+            }
+        }
+        vars.extend(self.hosts[h].vars.iter().cloned());
+        vars
+    }
+
+    fn remote_for_host(&self, h: usize, base: &Remote) -> Result<Remote, String> {
+        let name = &self.hosts[h].name;
+        let mut r = base.clone();
+        r.host = name.clone();
+        r.destination = name.clone();
+        let mut opts: Vec<(&str, String)> = Vec::new();
+        let mut vars = self.host_vars(h);
+        // `host:port`, as Ansible allows (not for IPv6 literals): a host
+        // variable, before those written on the host's line.
+        if let (host, Some(port)) = split_port(name) {
+            r.destination = host.to_string();
+            let at = vars.len() - self.hosts[h].vars.len();
+            vars.insert(at, ("ansible_port".into(), port.to_string()));
+        }
+        let mut escalate = None;
+        for (k, v) in vars {
+            let opt = match k.as_str() {
+                "ansible_host" | "ansible_ssh_host" => "HostName",
+                "ansible_port" | "ansible_ssh_port" => {
+                    if !v.bytes().all(|b| b.is_ascii_digit()) || v.is_empty() {
+                        return Err(format!("host {name}: {k}={v} is not a port number"));
+                    }
+                    "Port"
+                }
+                "ansible_user" | "ansible_ssh_user" => "User",
+                "ansible_ssh_private_key_file" | "ansible_private_key_file" => "IdentityFile",
+                "hopscope_nginx" => {
+                    r.nginx = v;
+                    continue;
+                }
+                "hopscope_nginx_conf" => {
+                    r.nginx_conf = Some(v);
+                    continue;
+                }
+                "ansible_become" => {
+                    escalate = Some(matches!(
+                        v.to_ascii_lowercase().as_str(),
+                        "true" | "yes" | "1" | "on"
+                    ));
+                    continue;
+                }
+                _ => continue,
+            };
+            check_inventory_var(&k, &v).map_err(|e| format!("host {name}: {e}"))?;
+            if v.is_empty() || v.contains(['\n', '"']) {
+                return Err(format!("host {name}: {k}={v:?} is empty or holds a quote"));
+            }
+            // ssh reads `-o` like a configuration line: quote spaces.
+            let v = if v.contains(char::is_whitespace) {
+                format!("\"{v}\"")
+            } else {
+                v
+            };
+            opts.retain(|(o, _)| *o != opt);
+            opts.push((opt, v));
+        }
+        r.sudo = base.sudo || escalate.unwrap_or(false);
+        let mut ssh_options: Vec<String> =
+            opts.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        ssh_options.extend(base.ssh_options.iter().cloned());
+        r.ssh_options = ssh_options;
+        r.validate().map_err(|e| format!("host {name}: {e}"))?;
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_host_lists() {
+        let inv =
+            Inventory::parse("# web\nweb1\ndeploy@web2.example.com  # comment\n\nweb1\n").unwrap();
+        assert_eq!(inv.host_names(), ["web1", "deploy@web2.example.com"]);
+        let t = inv.targets(None, &Remote::new("x")).unwrap();
+        assert_eq!(t[1].destination, "deploy@web2.example.com");
+        assert!(t[0].ssh_options.is_empty());
+    }
+
+    #[test]
+    fn ansible_inventories() {
+        let text = "\
+bastion ansible_host=10.0.0.1
+
+[web]
+web[01:03].example.com ansible_user=deploy
+edge ansible_host=127.0.0.1 ansible_port=2222 ansible_user=root
+
+[db]
+db1:2200 ansible_become=true hopscope_nginx=/usr/local/nginx/sbin/nginx hopscope_nginx_conf=/srv/nginx.conf
+
+[prod:children]
+web
+db
+
+[web:vars]
+ansible_user=www
+ansible_ssh_private_key_file=\"/keys/web key\"
+
+[all:vars]
+ansible_port=22
+";
+        let inv = Inventory::parse(text).unwrap();
+        let mut base = Remote::new("x");
+        base.ssh_options = vec!["StrictHostKeyChecking=no".into()];
+        let names = |g: Option<&str>| -> Vec<String> {
+            inv.targets(g, &base)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.host)
+                .collect()
+        };
+        assert_eq!(
+            names(Some("web")),
+            [
+                "web01.example.com",
+                "web02.example.com",
+                "web03.example.com",
+                "edge"
+            ]
+        );
+        assert_eq!(names(Some("prod")).len(), 5);
+        assert_eq!(names(Some("ungrouped")), ["bastion"]);
+        assert_eq!(names(None).len(), 6);
+        let err = inv.targets(Some("nope"), &base).unwrap_err();
+        assert!(
+            err.contains("no group \"nope\"") && err.contains("web, db, prod"),
+            "{err}"
+        );
+
+        let edge = &inv.targets(Some("web"), &base).unwrap()[3];
+        assert_eq!(edge.destination, "edge");
+        assert_eq!(
+            edge.ssh_options,
+            [
+                "IdentityFile=\"/keys/web key\"",
+                "HostName=127.0.0.1",
+                "Port=2222",
+                "User=root",
+                "StrictHostKeyChecking=no"
+            ]
+        );
+        let web01 = &inv.targets(Some("web"), &base).unwrap()[0];
+        assert!(
+            web01.ssh_options.contains(&"User=deploy".to_string()),
+            "host vars win"
+        );
+        let db1 = &inv.targets(Some("db"), &base).unwrap()[0];
+        assert_eq!(db1.destination, "db1");
+        assert!(db1.sudo);
+        assert_eq!(db1.nginx, "/usr/local/nginx/sbin/nginx");
+        assert_eq!(db1.nginx_conf.as_deref(), Some("/srv/nginx.conf"));
+        assert!(!edge.sudo);
+        assert_eq!(db1.ssh_options[0], "Port=2200");
+
+        assert!(Inventory::parse("[web\nx")
+            .unwrap_err()
+            .starts_with("line 1:"));
+        // What ssh could hand a shell is refused, with its line.
+        for (text, line) in [
+            ("web1 ansible_host='$(touch /tmp/x)'\n", 1),
+            ("# fleet\nweb1 ansible_ssh_host=`id`\n", 2),
+            ("web1\n[all:vars]\nansible_user=\"a;b\"\n", 3),
+            ("web1 ansible_ssh_user=-oProxyCommand=x\n", 1),
+            ("ok\nweb$(id)\n", 2),
+            ("ok\n-oProxyCommand=x\n", 2),
+        ] {
+            let e = Inventory::parse(text).unwrap_err();
+            assert!(e.starts_with(&format!("line {line}: ")), "{text:?}: {e}");
+        }
+        let e = Inventory::parse("web1 ansible_host='$(touch /tmp/x)'\n").unwrap_err();
+        assert_eq!(
+            e,
+            "line 1: ansible_host: \"$(touch /tmp/x)\" is not a host name or an IP address"
+        );
+        assert!(Inventory::parse("[web]\nx novalue")
+            .unwrap_err()
+            .starts_with("line 2:"));
+        assert!(Inventory::parse("[web:weird]").is_err());
+        assert!(Inventory::parse("a[3:1]").is_err());
+        assert!(Inventory::parse("-oProxyCommand=x").is_err());
+        let bad_port = Inventory::parse("a ansible_port=x").unwrap();
+        assert!(bad_port.targets(None, &base).is_err());
+    }
+
+    #[test]
+    fn host_ranges() {
+        assert_eq!(expand_host_ranges("a[1:3]").unwrap(), ["a1", "a2", "a3"]);
+        assert_eq!(
+            expand_host_ranges("a[08:10]b").unwrap(),
+            ["a08b", "a09b", "a10b"]
+        );
+        assert_eq!(expand_host_ranges("[a:c]-[1:2]").unwrap().len(), 6);
+        assert_eq!(expand_host_ranges("n[0:8:4]").unwrap(), ["n0", "n4", "n8"]);
+    }
+}
