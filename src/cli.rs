@@ -698,8 +698,8 @@ fn run_fix(args: FixArgs) -> ExitCode {
         let ids: Vec<String> = outcome.applied.iter().map(|a| a.hop.clone()).collect();
         let after = fix::engine::ids_after(&model, &outcome.after, &ids);
         say!(
-            "probing the fixed {} as nginx would connect after the fix:",
-            crate::report::labels::count(after.len(), "hop")
+            "probing {} as nginx would connect after the fix:",
+            crate::report::labels::count(after.len(), "fixed hop")
         );
         // The policy follows where the configuration came from, not the
         // fixed model (which is held in memory).

@@ -1293,7 +1293,8 @@ fn probe_cli_and_fix_what_if() {
         fix.stdout
     );
     assert!(
-        fix.stderr.contains("probing the 1 fixed hop(s)"),
+        fix.stderr
+            .contains("probing 1 fixed hop as nginx would connect"),
         "{}",
         fix.stderr
     );
