@@ -22,6 +22,12 @@ pub struct PlainPass {
 }
 
 impl Model {
+    /// The index in [`Model::hops`] of the hop with this id (`file:line`
+    /// of its pass directive), if the configuration has one.
+    pub fn hop_by_id(&self, id: &str) -> Option<usize> {
+        self.hops.iter().position(|h| h.id == id)
+    }
+
     /// Every pass directive, worked out into a hop (TLS) or a plain pass.
     pub(super) fn collect_hops(&mut self) {
         // Every pass directive, in reading order (TLS or not: all of them
