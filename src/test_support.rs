@@ -66,11 +66,5 @@ pub fn dir(model: &Model, file: &str, name: &str) -> DirRef {
 
 /// A finding of [`TEST_RULE`] about the model's first hop.
 pub fn hop_finding(model: &Model, message: &str) -> Finding {
-    Finding::for_hop(
-        TEST_RULE.id,
-        Severity::High,
-        model,
-        &model.hops[0],
-        message.to_string(),
-    )
+    Finding::for_hop(TEST_RULE.id, Severity::High, model, 0, message.to_string())
 }

@@ -63,7 +63,7 @@ fn normalize(expr: &str) -> String {
 }
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         if hop.module != Module::Proxy || !hop.sni.sent || hop.target.unix {
             continue;
         }
@@ -115,7 +115,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             }],
         );
         let mut f =
-            Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg).with_fix(Some(fix));
+            Finding::for_hop(RULE.id, Severity::Medium, model, hop_index, msg).with_fix(Some(fix));
         if let Origin::Explicit(p) = &host.origin {
             f = f.with_related(p.dir, "Host header set here");
         }

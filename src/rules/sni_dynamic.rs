@@ -59,7 +59,7 @@ literal `*_ssl_name`, or map the request to a closed list of names as shown abov
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
     let mut known: Option<Known> = None;
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         if !hop.sni.dynamic || !name_used(hop) {
             continue;
         }
@@ -110,7 +110,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 ),
             )
         };
-        let mut f = Finding::for_hop(RULE.id, severity, model, hop, msg);
+        let mut f = Finding::for_hop(RULE.id, severity, model, hop_index, msg);
         if let Some(n) = hop.setting("_name") {
             f = relate(f, n, &format!("{} set here", n.name));
         }

@@ -49,7 +49,7 @@ carries, so there is no proposal unless the target is a pool with a DNS-named se
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         if hop.target.unix {
             continue;
         }
@@ -95,7 +95,8 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             Applicability::NeedsReview,
             changes,
         );
-        let mut f = Finding::for_hop(RULE.id, Severity::High, model, hop, msg).with_fix(Some(fix));
+        let mut f =
+            Finding::for_hop(RULE.id, Severity::High, model, hop_index, msg).with_fix(Some(fix));
         if let Some(n) = hop.setting("_name") {
             f = relate(f, n, &format!("{} set here", n.name));
         }

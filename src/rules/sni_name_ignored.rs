@@ -46,7 +46,7 @@ Nothing else changes; the name checked by `*_ssl_verify` stays the same.",
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         let (Some(name), Some(sn)) = (hop.setting("_name"), hop.setting("_server_name")) else {
             continue;
         };
@@ -81,7 +81,8 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 FixValue::literal("on"),
             )],
         );
-        let f = Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg).with_fix(Some(fix));
+        let f =
+            Finding::for_hop(RULE.id, Severity::Medium, model, hop_index, msg).with_fix(Some(fix));
         let f = relate(f, name, &format!("{} set here", name.name));
         out.push(relate(f, sn, &format!("{} off", sn.name)));
     }

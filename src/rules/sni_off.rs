@@ -61,7 +61,7 @@ on the backends' certificate is right. A name built from variables also needs re
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         let Some(sn) = hop.setting("_server_name") else {
             continue;
         };
@@ -101,7 +101,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         } else {
             format!("turn {} on", sn.name)
         };
-        let f = Finding::for_hop(RULE.id, Severity::High, model, hop, msg)
+        let f = Finding::for_hop(RULE.id, Severity::High, model, hop_index, msg)
             .with_fix(Some(Fix::new(summary, applicability, changes)));
         out.push(relate(f, sn, &off_label(sn)));
     }

@@ -63,7 +63,7 @@ if the backends have one.",
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         if hop.target.unix {
             continue;
         }
@@ -109,7 +109,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             Applicability::NeedsReview,
             changes,
         );
-        let mut f = Finding::for_hop(RULE.id, severity, model, hop, msg)
+        let mut f = Finding::for_hop(RULE.id, severity, model, hop_index, msg)
             .with_fix(Some(fix))
             .with_related(up.dir, format!("upstream {} defined here", up.name));
         if let Some(name) = hop.setting("_name") {

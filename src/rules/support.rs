@@ -177,8 +177,8 @@ pub struct TlsUse<'a> {
 impl TlsUse<'_> {
     /// A finding at this place.
     pub fn finding(&self, rule: &Rule, severity: Severity, model: &Model, msg: String) -> Finding {
-        match self.hop.and_then(|i| model.hops.get(i)) {
-            Some(hop) => Finding::for_hop(rule.id, severity, model, hop, msg),
+        match self.hop.filter(|&i| i < model.hops.len()) {
+            Some(i) => Finding::for_hop(rule.id, severity, model, i, msg),
             None => Finding::at_directive(rule.id, severity, self.at, msg),
         }
     }

@@ -49,7 +49,7 @@ low on purpose, keep it.",
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         let (Some(verify), Some(depth)) = (hop.setting("_verify"), hop.setting("_verify_depth"))
         else {
             continue;
@@ -89,7 +89,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 FixValue::literal("3"),
             )],
         );
-        let f = Finding::for_hop(RULE.id, Severity::Low, model, hop, msg).with_fix(Some(fix));
+        let f = Finding::for_hop(RULE.id, Severity::Low, model, hop_index, msg).with_fix(Some(fix));
         out.push(relate(f, depth, &format!("{} {d}", depth.name)));
     }
 }

@@ -54,7 +54,7 @@ the name has to come from the certificates, which hopscope cannot see: no automa
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         if hop.target.unix {
             continue;
         }
@@ -102,7 +102,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         } else {
             continue;
         };
-        let mut f = Finding::for_hop(RULE.id, Severity::High, model, hop, msg).with_fix(fix);
+        let mut f = Finding::for_hop(RULE.id, Severity::High, model, hop_index, msg).with_fix(fix);
         f = relate(f, verify, &format!("{} on", verify.name));
         if let Some(n) = hop.setting("_name") {
             f = relate(f, n, &format!("{} set here", n.name));

@@ -57,7 +57,7 @@ or the check fails.",
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         let Some(verify) = hop.setting("_verify") else {
             continue;
         };
@@ -120,7 +120,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             format!("turn {} on", verify.name)
         };
         let fix = Fix::new(summary, Applicability::NeedsReview, changes);
-        let f = Finding::for_hop(RULE.id, severity, model, hop, msg).with_fix(Some(fix));
+        let f = Finding::for_hop(RULE.id, severity, model, hop_index, msg).with_fix(Some(fix));
         out.push(relate(f, verify, &off_label(verify)));
     }
 }

@@ -92,7 +92,7 @@ pub fn weak_tokens(value: &str) -> Vec<(String, &'static str)> {
 }
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         let Some(c) = hop.setting("_ciphers") else {
             continue;
         };
@@ -111,7 +111,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             peer(hop),
             list.join(", ")
         );
-        let f = Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg);
+        let f = Finding::for_hop(RULE.id, Severity::Medium, model, hop_index, msg);
         out.push(relate(f, c, &format!("{} set here", c.name)));
     }
 }

@@ -51,7 +51,7 @@ working until it is upgraded; that is the point, but plan for it.",
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         let Some(p) = hop.setting("_protocols") else {
             continue;
         };
@@ -90,7 +90,8 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 FixValue::literal(safe),
             )],
         );
-        let f = Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg).with_fix(Some(fix));
+        let f =
+            Finding::for_hop(RULE.id, Severity::Medium, model, hop_index, msg).with_fix(Some(fix));
         out.push(relate(f, p, &format!("{} set here", p.name)));
     }
 }
