@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::model::{DirRef, Model, Module};
+use crate::model::{DirRef, Model, Module, SslDirective};
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -242,10 +242,10 @@ impl Fix {
     }
 }
 
-/// Convenience for rules: `set(Module::Proxy, "_server_name", "on")`.
-pub fn set(module: Module, suffix: &str, value: FixValue) -> Change {
+/// Convenience for rules: `set(Module::Proxy, SslDirective::ServerName, on)`.
+pub fn set(module: Module, d: SslDirective, value: FixValue) -> Change {
     Change::Set {
-        directive: format!("{}_ssl{}", module.prefix(), suffix),
+        directive: module.directive(d).to_string(),
         value,
     }
 }

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use super::directives::Spec;
+use super::directives::{Spec, SslDirective};
 use super::inherit::Origin;
 use super::sni::{NameSource, Sni};
 use super::target::Target;
@@ -93,8 +93,8 @@ impl Hop {
             "http"
         }
     }
-    /// The effective setting with a suffix (`_server_name`, `_verify`, …).
-    pub fn setting(&self, suffix: &str) -> Option<&Setting> {
-        self.settings.iter().find(|s| s.spec.suffix == suffix)
+    /// The effective setting of a directive (`ServerName`, `Verify`, …).
+    pub fn setting(&self, d: SslDirective) -> Option<&Setting> {
+        self.settings.iter().find(|s| s.spec.directive == d)
     }
 }

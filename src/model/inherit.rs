@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::directives::{Module, Shape, Spec};
+use super::directives::{Module, Shape, Spec, SslDirective};
 use super::hop::{Header, Setting};
 use super::tree::{CtxId, DirRef};
 use super::Model;
@@ -73,6 +73,16 @@ impl Model {
             let lines = self.lines_in(c, name);
             (!lines.is_empty()).then_some((c, lines))
         })
+    }
+
+    /// [`Model::effective`] for one upstream TLS directive of a module.
+    pub fn effective_ssl(
+        &self,
+        ctx: CtxId,
+        module: Module,
+        d: SslDirective,
+    ) -> Option<(CtxId, Vec<DirRef>)> {
+        self.effective(ctx, module.directive(d))
     }
 
     /// Every `*_ssl_*` directive of a module in this nginx version, with

@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::conf::{Config, Directive, LoadError};
-pub use directives::{Module, Shape, Spec};
+pub use directives::{Module, Shape, Spec, SslDirective};
 pub use hop::{Header, Hop, Setting};
 pub use hops::PlainPass;
 pub use inherit::{Origin, Provenance};

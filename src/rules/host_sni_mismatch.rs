@@ -2,7 +2,7 @@
 //! different site than the SNI.
 
 use crate::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
-use crate::model::{self, sni, Model, Module, Name, NameSource, Origin};
+use crate::model::{self, sni, Model, Module, Name, NameSource, Origin, SslDirective};
 
 use super::support::{name_origin, peer};
 use super::{Doc, Rule};
@@ -119,7 +119,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         if let Origin::Explicit(p) = &host.origin {
             f = f.with_related(p.dir, "Host header set here");
         }
-        if let Some(n) = hop.setting("_name") {
+        if let Some(n) = hop.setting(SslDirective::Name) {
             f = super::support::relate(f, n, &format!("{} set here", n.name));
         }
         out.push(f);

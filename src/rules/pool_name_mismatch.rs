@@ -2,7 +2,7 @@
 //! the name of one of them.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::Model;
+use crate::model::{Model, SslDirective};
 
 use super::support::{dns_hosts, name_used, relate, static_name, upstream};
 use super::{Doc, Rule};
@@ -78,7 +78,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         );
         let mut f = Finding::for_hop(RULE.id, Severity::Medium, model, hop_index, msg)
             .with_related(up.dir, format!("upstream {} defined here", up.name));
-        if let Some(n) = hop.setting("_name") {
+        if let Some(n) = hop.setting(SslDirective::Name) {
             f = relate(f, n, &format!("{} set here", n.name));
         }
         out.push(f);

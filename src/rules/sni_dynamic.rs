@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::{self, Model, NameSource, Setting};
+use crate::model::{self, Model, NameSource, Setting, SslDirective};
 
 use super::support::{name_used, relate};
 use super::{Doc, Rule};
@@ -75,7 +75,10 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             .collect();
         let source = match &hop.name_source {
             NameSource::Explicit(at) => {
-                format!("{} is {expr} ({at})", hop.module.directive("name"))
+                format!(
+                    "{} is {expr} ({at})",
+                    hop.module.directive(SslDirective::Name)
+                )
             }
             _ => format!(
                 "the name comes from the {} target {}",
@@ -83,7 +86,9 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 hop.target.raw
             ),
         };
-        let verified = hop.setting("_verify").is_some_and(Setting::is_on);
+        let verified = hop
+            .setting(SslDirective::Verify)
+            .is_some_and(Setting::is_on);
         let uses = match (hop.sni.sent, verified) {
             (true, true) => "the SNI nginx sends and the name the certificate must match",
             (true, false) => "the SNI nginx sends",
@@ -111,7 +116,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             )
         };
         let mut f = Finding::for_hop(RULE.id, severity, model, hop_index, msg);
-        if let Some(n) = hop.setting("_name") {
+        if let Some(n) = hop.setting(SslDirective::Name) {
             f = relate(f, n, &format!("{} set here", n.name));
         }
         out.push(f);

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::{DirRef, Model, Module};
+use crate::model::{DirRef, Model, Module, SslDirective};
 
 use super::support::tls_uses;
 use super::{Doc, Rule};
@@ -67,7 +67,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             continue;
         }
         for (spec, name, found) in model.effective_all(p.ctx, p.module) {
-            if spec.suffix.is_empty() {
+            if spec.directive == SslDirective::Ssl {
                 continue;
             }
             let Some((_, lines)) = found else {
@@ -98,7 +98,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             Some(scheme) => format!("its target is not {scheme}"),
             None => {
                 let ssl = model
-                    .effective(passes_ctx(model, first), "proxy_ssl")
+                    .effective_ssl(passes_ctx(model, first), module, SslDirective::Ssl)
                     .and_then(|(_, l)| l.first().copied());
                 match ssl {
                     Some(l) => format!("proxy_ssl is off ({})", model.at(l)),

@@ -2,7 +2,7 @@
 //! cannot be on the upstream's certificate.
 
 use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
-use crate::model::Model;
+use crate::model::{Model, SslDirective};
 
 use super::support::{dns_hosts, group_named, is_ip_literal, name_origin, relate, static_name};
 use super::{Doc, Rule};
@@ -58,7 +58,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         if hop.target.unix {
             continue;
         }
-        let Some(verify) = hop.setting("_verify").filter(|s| s.is_on()) else {
+        let Some(verify) = hop.setting(SslDirective::Verify).filter(|s| s.is_on()) else {
             continue;
         };
         let Some(name) = static_name(hop) else {
@@ -83,7 +83,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                     Applicability::NeedsReview,
                     vec![diagnostic::set(
                         hop.module,
-                        "_name",
+                        SslDirective::Name,
                         FixValue::literal(only.clone()),
                     )],
                 )),
@@ -104,7 +104,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         };
         let mut f = Finding::for_hop(RULE.id, Severity::High, model, hop_index, msg).with_fix(fix);
         f = relate(f, verify, &format!("{} on", verify.name));
-        if let Some(n) = hop.setting("_name") {
+        if let Some(n) = hop.setting(SslDirective::Name) {
             f = relate(f, n, &format!("{} set here", n.name));
         }
         out.push(f);

@@ -1,7 +1,7 @@
 //! `weak-ciphers`: `*_ssl_ciphers` enables broken cipher suites.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::Model;
+use crate::model::{Model, SslDirective};
 
 use super::support::{peer, relate};
 use super::{Doc, Rule};
@@ -93,7 +93,7 @@ pub fn weak_tokens(value: &str) -> Vec<(String, &'static str)> {
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
     for (hop_index, hop) in model.hops.iter().enumerate() {
-        let Some(c) = hop.setting("_ciphers") else {
+        let Some(c) = hop.setting(SslDirective::Ciphers) else {
             continue;
         };
         let Some(value) = c.value.as_deref() else {

@@ -2,7 +2,7 @@
 //! SSLv3, TLSv1 or TLSv1.1.
 
 use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
-use crate::model::{Model, Version};
+use crate::model::{Model, SslDirective, Version};
 
 use super::support::{peer, relate};
 use super::{Doc, Rule};
@@ -52,7 +52,7 @@ working until it is upgraded; that is the point, but plan for it.",
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
     for (hop_index, hop) in model.hops.iter().enumerate() {
-        let Some(p) = hop.setting("_protocols") else {
+        let Some(p) = hop.setting(SslDirective::Protocols) else {
             continue;
         };
         let Some(value) = p.value.as_deref() else {
@@ -86,7 +86,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             Applicability::NeedsReview,
             vec![diagnostic::set(
                 hop.module,
-                "_protocols",
+                SslDirective::Protocols,
                 FixValue::literal(safe),
             )],
         );

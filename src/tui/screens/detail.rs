@@ -9,7 +9,7 @@ use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
 use crate::diagnostic::Applicability;
-use crate::model::Origin;
+use crate::model::{Origin, SslDirective};
 use crate::report::labels;
 use crate::rules;
 use crate::tui::action::Screen;
@@ -199,7 +199,7 @@ pub fn detail_lines(
             Span::styled(w, t.dim),
         ]));
     }
-    let verify_on = hop.setting("_verify").is_some_and(|s| s.is_on());
+    let verify_on = hop.setting(SslDirective::Verify).is_some_and(|s| s.is_on());
     lines.push(Line::from(vec![
         Span::styled("verify  ", t.header),
         Span::styled(
