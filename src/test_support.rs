@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::conf::loader::{load_tree, MemFiles};
-use crate::conf::Origin;
+use crate::conf::LoadedFrom;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::{DirRef, Model, Version};
 use crate::rules::{registry, Doc, Rule};
@@ -50,7 +50,7 @@ pub fn model(files: &[(&str, &str)]) -> Model {
             .map(|(n, t)| (prefix.join(n), t.as_bytes().to_vec()))
             .collect::<Vec<(PathBuf, Vec<u8>)>>(),
     );
-    let cfg = load_tree(&mem, &prefix.join(files[0].0), Origin::Demo);
+    let cfg = load_tree(&mem, &prefix.join(files[0].0), LoadedFrom::Demo);
     Model::build(cfg, Version::NEWEST_STABLE)
 }
 

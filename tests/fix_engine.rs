@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use hopscope::conf::loader::{load_tree, MemFiles};
-use hopscope::conf::Origin;
+use hopscope::conf::LoadedFrom;
 use hopscope::diagnostic::{set, Applicability, Change, Fix, FixValue};
 use hopscope::fix::engine::{apply_edits, impact};
 use hopscope::fix::plan::{edits, Placement, Values};
@@ -22,7 +22,7 @@ fn model(files: &[(&str, &str)]) -> Model {
             })
             .collect(),
     );
-    let cfg = load_tree(&fs, Path::new("/etc/nginx/nginx.conf"), Origin::Demo);
+    let cfg = load_tree(&fs, Path::new("/etc/nginx/nginx.conf"), LoadedFrom::Demo);
     assert!(cfg.errors.is_empty(), "{:?}", cfg.errors);
     Model::build(cfg, Version::NEWEST_STABLE)
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::conf::Origin;
+use crate::conf::LoadedFrom;
 use crate::model::{Hop, Model, Module, SslDirective};
 
 /// Whether the files and unix sockets a configuration names are this
@@ -57,13 +57,13 @@ impl LocalFiles {
     /// (A model loaded over ssh is a dump; callers that know the
     /// configuration came over ssh say so with [`LocalFiles::remote`].)
     pub fn of(model: &Model) -> LocalFiles {
-        match model.config.origin {
-            Origin::Disk if model.config.files.first().is_some_and(|f| f.on_disk) => {
+        match model.config.loaded_from {
+            LoadedFrom::Disk if model.config.files.first().is_some_and(|f| f.on_disk) => {
                 LocalFiles::Use
             }
-            Origin::Disk => LocalFiles::Refuse(Source::Stdin),
-            Origin::Dump => LocalFiles::Refuse(Source::Dump),
-            Origin::Demo => LocalFiles::Refuse(Source::Demo),
+            LoadedFrom::Disk => LocalFiles::Refuse(Source::Stdin),
+            LoadedFrom::Dump => LocalFiles::Refuse(Source::Dump),
+            LoadedFrom::Demo => LocalFiles::Refuse(Source::Demo),
         }
     }
 

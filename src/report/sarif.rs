@@ -19,7 +19,7 @@ use serde_sarif::sarif::{
     Suppression, Tool, ToolComponent,
 };
 
-use crate::conf::{FileId, LoadError, Origin};
+use crate::conf::{FileId, LoadError, LoadedFrom};
 use crate::diagnostic::{Applicability, Finding, Severity};
 use crate::model::{DirRef, Model};
 use crate::rules::Rule;
@@ -170,7 +170,7 @@ fn relative_slashes(p: &Path) -> Option<String> {
 /// The artifact location of a file (see the module documentation).
 pub fn artifact_location(model: &Model, file: FileId, cwd: Option<&Path>) -> ArtifactLocation {
     let src = model.config.file(file);
-    let from_cwd = (model.config.origin == Origin::Disk && src.on_disk)
+    let from_cwd = (model.config.loaded_from == LoadedFrom::Disk && src.on_disk)
         .then_some(cwd)
         .flatten()
         .and_then(|cwd| src.path.strip_prefix(cwd).ok())

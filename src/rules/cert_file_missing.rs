@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::conf::Origin;
+use crate::conf::LoadedFrom;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::{Model, Module, Setting, SslDirective};
 
@@ -87,7 +87,7 @@ fn problem(path: &Path, bad: &Bad) -> String {
 }
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    if model.config.origin != Origin::Disk {
+    if model.config.loaded_from != LoadedFrom::Disk {
         return;
     }
     let prefix = model.config.prefix.as_path();
