@@ -73,7 +73,7 @@ pub struct Finding {
     /// Index into `Model::hops`, when the finding is about a hop.
     pub hop: Option<usize>,
     /// The directive the finding points at (for a hop: its pass directive).
-    pub at: DirRef,
+    pub dir: DirRef,
     /// One line, specific to this hop: names the effective values and
     /// where they come from.
     pub message: String,
@@ -97,7 +97,7 @@ impl Finding {
             rule,
             severity,
             hop: Some(first_with_same_pass(model, hop)),
-            at: model.hops[hop].pass,
+            dir: model.hops[hop].pass,
             message,
             related: Vec::new(),
             fix: None,
@@ -109,14 +109,14 @@ impl Finding {
     pub fn at_directive(
         rule: &'static str,
         severity: Severity,
-        at: DirRef,
+        dir: DirRef,
         message: String,
     ) -> Finding {
         Finding {
             rule,
             severity,
             hop: None,
-            at,
+            dir,
             message,
             related: Vec::new(),
             fix: None,

@@ -652,10 +652,10 @@ fn finding_key(model: &Model, f: &Finding) -> Key {
             format!("hop {file}#{rank}")
         }
         None => {
-            let d = model.dir(f.at);
+            let d = model.dir(f.dir);
             format!(
                 "{} {} {}",
-                model.config.file(f.at.file).name,
+                model.config.file(f.dir.file).name,
                 d.name(),
                 d.args_joined()
             )

@@ -78,7 +78,7 @@ fn of(m: &Model, rule: &str) -> Vec<Finding> {
 fn place(m: &Model, f: &Finding) -> String {
     match f.hop {
         Some(h) => m.hops[h].id.clone(),
-        None => m.at(f.at),
+        None => m.file_line(f.dir),
     }
 }
 
@@ -140,7 +140,7 @@ fn input_of<'a>(fx: &'a Fix, directive: &str) -> (&'static str, &'a Option<Strin
 }
 
 fn related_lines(m: &Model, f: &Finding) -> Vec<String> {
-    f.related.iter().map(|r| m.at(r.dir)).collect()
+    f.related.iter().map(|r| m.file_line(r.dir)).collect()
 }
 
 const POOL: &str = "upstream backend_pool {

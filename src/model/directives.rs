@@ -302,8 +302,8 @@ impl Spec {
         self.directive.name(m)
     }
 
-    pub fn known(&self, m: Module, at: Version) -> bool {
-        self.since[module_index(m)].is_some_and(|s| at >= s.max(m.since()))
+    pub fn known(&self, m: Module, version: Version) -> bool {
+        self.since[module_index(m)].is_some_and(|s| version >= s.max(m.since()))
     }
 
     /// The version that introduced the directive in a module.
@@ -314,13 +314,13 @@ impl Spec {
     /// nginx's default at a version, as a value would be written; `None`
     /// where nginx has no value (unset paths, or a value computed from the
     /// pass directive).
-    pub fn default(&self, m: Module, at: Version) -> Option<&'static str> {
+    pub fn default(&self, m: Module, version: Version) -> Option<&'static str> {
         match self.directive {
             SslDirective::Ssl => Some("off"),
             SslDirective::ServerName | SslDirective::Verify => Some("off"),
             SslDirective::Name => (m == Module::Proxy).then_some("$proxy_host"),
             SslDirective::VerifyDepth => Some("1"),
-            SslDirective::Protocols => Some(default_protocols(at)),
+            SslDirective::Protocols => Some(default_protocols(version)),
             SslDirective::Ciphers => Some("DEFAULT"),
             SslDirective::CertificateCache => Some("off"),
             SslDirective::SessionReuse => Some("on"),
@@ -347,12 +347,12 @@ impl Spec {
 }
 
 /// `*_ssl_protocols` default (NGX_SSL_DEFAULT_PROTOCOLS and its history).
-pub fn default_protocols(at: Version) -> &'static str {
-    if at < Version(1, 9, 1) {
+pub fn default_protocols(version: Version) -> &'static str {
+    if version < Version(1, 9, 1) {
         "SSLv3 TLSv1 TLSv1.1 TLSv1.2"
-    } else if at < Version(1, 23, 4) {
+    } else if version < Version(1, 23, 4) {
         "TLSv1 TLSv1.1 TLSv1.2"
-    } else if at < Version(1, 27, 3) {
+    } else if version < Version(1, 27, 3) {
         "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"
     } else {
         "TLSv1.2 TLSv1.3"
@@ -360,8 +360,8 @@ pub fn default_protocols(at: Version) -> &'static str {
 }
 
 /// The directives a module knows at a version, in display order.
-pub fn specs(m: Module, at: Version) -> impl Iterator<Item = &'static Spec> {
-    SPECS.iter().filter(move |s| s.known(m, at))
+pub fn specs(m: Module, version: Version) -> impl Iterator<Item = &'static Spec> {
+    SPECS.iter().filter(move |s| s.known(m, version))
 }
 
 /// Every directive name of every module (any version): what the model
@@ -413,7 +413,7 @@ mod tests {
 
     #[test]
     fn directive_sets_per_version() {
-        let names = |m, at| specs(m, at).map(|s| s.name(m)).collect::<Vec<_>>();
+        let names = |m, version| specs(m, version).map(|s| s.name(m)).collect::<Vec<_>>();
         let old = names(Module::Proxy, Version(1, 22, 1));
         assert_eq!(old.len(), 13);
         assert!(!old.contains(&"proxy_ssl_certificate_cache"));

@@ -41,7 +41,7 @@ impl Setting {
     pub fn origin_note(&self) -> String {
         match &self.origin {
             Origin::Default => "default".into(),
-            Origin::Explicit(p) => p.at(),
+            Origin::Explicit(p) => p.file_line(),
         }
     }
 }

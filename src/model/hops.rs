@@ -162,12 +162,12 @@ impl Model {
         let (name, source) = match name_setting {
             Some(s) => {
                 let value = s.value.clone().unwrap_or_default();
-                let at = s.origin_note();
+                let file_line = s.origin_note();
                 let static_proxy_host =
                     (module == Module::Proxy && proxy_host_known).then_some(proxy_host.as_str());
                 (
                     eval_name(&value, static_proxy_host),
-                    NameSource::Explicit(at),
+                    NameSource::Explicit(file_line),
                 )
             }
             None => match upstream {

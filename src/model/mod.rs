@@ -110,7 +110,7 @@ impl Model {
     }
 
     /// `file:line` of a directive.
-    pub fn at(&self, r: DirRef) -> String {
+    pub fn file_line(&self, r: DirRef) -> String {
         let line = self.config.file(r.file).line_of(self.dir(r).range.start);
         format!("{}:{}", self.file_name(r), line)
     }

@@ -122,7 +122,7 @@ pub fn predict(
     let server_name_directive = module.directive(SslDirective::ServerName);
     let name_directive = module.directive(SslDirective::Name);
     let from = match source {
-        NameSource::Explicit(at) => format!("from {name_directive} ({at})"),
+        NameSource::Explicit(file_line) => format!("from {name_directive} ({file_line})"),
         NameSource::Group => format!("the upstream group name (no {name_directive} is set)"),
         NameSource::PassHost => {
             format!("the host of the pass directive (no {name_directive} is set)")

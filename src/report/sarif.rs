@@ -250,9 +250,9 @@ pub fn fingerprint_key(model: &Model, f: &Finding) -> String {
     let hop = f
         .hop
         .and_then(|i| model.hops.get(i))
-        .map_or_else(|| model.file_name(f.at).to_string(), |h| h.file.clone());
-    let src = model.config.file(f.at.file);
-    let directive = src.line_text(src.line_of(model.dir(f.at).range.start));
+        .map_or_else(|| model.file_name(f.dir).to_string(), |h| h.file.clone());
+    let src = model.config.file(f.dir.file);
+    let directive = src.line_text(src.line_of(model.dir(f.dir).range.start));
     format!(
         "{}\0{}\0{}\0{}",
         f.rule,
@@ -353,7 +353,7 @@ pub fn document(model: &Model, rules: &[&Rule], findings: &[Finding], cwd: Optio
                 })
                 .collect();
             let primary = Location::builder()
-                .physical_location(location(model, f.at, cwd))
+                .physical_location(location(model, f.dir, cwd))
                 .build();
             let mut props = BTreeMap::new();
             props.insert("severity".to_string(), json!(f.severity.as_str()));

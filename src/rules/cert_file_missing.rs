@@ -173,7 +173,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             let msg = format!(
                 "{} ({}): {}; nginx reads it while parsing, so nginx -t {fails}",
                 d.name(),
-                model.at(r),
+                model.file_line(r),
                 problem(&path, &bad),
             );
             out.push(Finding::at_directive(RULE.id, Severity::Error, r, msg));

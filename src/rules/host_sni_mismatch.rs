@@ -89,7 +89,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         }
         let origin = match &host.origin {
             Origin::Default => "default".to_string(),
-            Origin::Explicit(p) => p.at(),
+            Origin::Explicit(p) => p.file_line(),
         };
         let host_desc = match &host_name {
             Name::Static(h) if *h != host.value => format!("{} = {h} ({origin})", host.value),

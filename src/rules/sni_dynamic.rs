@@ -74,9 +74,9 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             .filter(|v| client_controlled(known, v, 4))
             .collect();
         let source = match &hop.name_source {
-            NameSource::Explicit(at) => {
+            NameSource::Explicit(file_line) => {
                 format!(
-                    "{} is {expr} ({at})",
+                    "{} is {expr} ({file_line})",
                     hop.module.directive(SslDirective::Name)
                 )
             }

@@ -86,8 +86,8 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             ", and no real certificate or virtual host carries a group label"
         };
         let source = match &hop.name_source {
-            NameSource::Explicit(at) => format!(
-                "{} {} at {at}",
+            NameSource::Explicit(file_line) => format!(
+                "{} {} at {file_line}",
                 hop.module.directive(SslDirective::Name),
                 hop.setting(SslDirective::Name)
                     .and_then(|s| s.value.as_deref())

@@ -84,7 +84,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             };
             let msg = format!(
                 "{name} ({}) is inside {block}: nginx -t fails with '{error}'",
-                model.at(r)
+                model.file_line(r)
             );
             let mut f = Finding::at_directive(RULE.id, Severity::Error, r, msg);
             if let Some(opener) = c.opener {

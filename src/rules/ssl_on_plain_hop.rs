@@ -92,7 +92,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             "{} {} ({})",
             fd.name(),
             fd.arg(0).unwrap_or(""),
-            model.at(first)
+            model.file_line(first)
         );
         let why = match module.tls_scheme() {
             Some(scheme) => format!("its target is not {scheme}"),
@@ -101,7 +101,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                     .effective_ssl(passes_ctx(model, first), module, SslDirective::Ssl)
                     .and_then(|(_, l)| l.first().copied());
                 match ssl {
-                    Some(l) => format!("proxy_ssl is off ({})", model.at(l)),
+                    Some(l) => format!("proxy_ssl is off ({})", model.file_line(l)),
                     None => "proxy_ssl is off (default)".to_string(),
                 }
             }
@@ -115,7 +115,10 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 passes.len()
             )
         };
-        let msg = format!("{name} {value} ({}) has no effect: {reach}", model.at(dir));
+        let msg = format!(
+            "{name} {value} ({}) has no effect: {reach}",
+            model.file_line(dir)
+        );
         let mut f = Finding::at_directive(RULE.id, Severity::Info, dir, msg);
         for &(p, _) in passes.iter().take(3) {
             f = f.with_related(p, "pass without TLS");

@@ -72,7 +72,7 @@ pub fn group_named<'a>(model: &'a Model, hop: &Hop) -> Option<&'a Upstream> {
 pub fn name_origin(hop: &Hop) -> String {
     let name = hop.module.directive(SslDirective::Name);
     match &hop.name_source {
-        NameSource::Explicit(at) => format!("{name} at {at}"),
+        NameSource::Explicit(file_line) => format!("{name} at {file_line}"),
         NameSource::Group => format!("the upstream group name; no {name} is set"),
         NameSource::PassHost => {
             format!("the {} host; no {name} is set", hop.module.pass_directive())
@@ -168,7 +168,7 @@ pub fn ca_file_input(hop_or_place: &str, module: Module) -> FixValue {
 /// server with `proxy_ssl on` but no `proxy_pass`.
 pub struct TlsUse<'a> {
     /// The pass directive (or the stream `server` block).
-    pub at: DirRef,
+    pub dir: DirRef,
     pub module: Module,
     /// Index into `Model::hops`.
     pub hop: Option<usize>,
@@ -183,7 +183,7 @@ impl TlsUse<'_> {
     pub fn finding(&self, rule: &Rule, severity: Severity, model: &Model, msg: String) -> Finding {
         match self.hop.filter(|&i| i < model.hops.len()) {
             Some(i) => Finding::for_hop(rule.id, severity, model, i, msg),
-            None => Finding::at_directive(rule.id, severity, self.at, msg),
+            None => Finding::at_directive(rule.id, severity, self.dir, msg),
         }
     }
 }
@@ -195,7 +195,7 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse<'_>> {
         .iter()
         .enumerate()
         .map(|(i, h)| TlsUse {
-            at: h.pass,
+            dir: h.pass,
             module: h.module,
             hop: Some(i),
             settings: Cow::Borrowed(&h.settings),
@@ -210,7 +210,7 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse<'_>> {
         let Some(arg) = d.arg(0) else { continue };
         if arg.contains('$') {
             out.push(TlsUse {
-                at: p.pass,
+                dir: p.pass,
                 module: p.module,
                 hop: None,
                 settings: Cow::Owned(settings_at(model, p.ctx, p.module)),
@@ -236,11 +236,11 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse<'_>> {
             .is_some_and(|l| model.dir(l).arg(0) == Some("on"));
         if ssl_on {
             out.push(TlsUse {
-                at: opener,
+                dir: opener,
                 module: Module::Stream,
                 hop: None,
                 settings: Cow::Owned(settings_at(model, ctx, Module::Stream)),
-                label: Cow::Owned(format!("the stream server at {}", model.at(opener))),
+                label: Cow::Owned(format!("the stream server at {}", model.file_line(opener))),
             });
         }
     }

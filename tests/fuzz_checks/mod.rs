@@ -409,7 +409,7 @@ pub fn model_rules(data: &[u8]) {
     let findings = rules::check(&model);
     for f in &findings {
         assert!(f.hop.map_or(true, |h| h < model.hops.len()));
-        let _ = model.dir(f.at);
+        let _ = model.dir(f.dir);
         for r in &f.related {
             let _ = model.dir(r.dir);
         }
