@@ -86,7 +86,10 @@ pub struct Hop {
 }
 
 impl Hop {
-    pub fn context(&self) -> &'static str {
+    /// The nginx subsystem the hop runs in, `http` or `stream` (the JSON
+    /// `context` field). "Context" in the model means a block of the
+    /// context tree ([`CtxId`]).
+    pub fn subsystem(&self) -> &'static str {
         if self.module.is_stream() {
             "stream"
         } else {

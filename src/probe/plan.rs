@@ -313,8 +313,8 @@ impl Plan {
         }
     }
 
-    /// Everything [`context`] reads from the plan.
-    pub(crate) fn context_key(&self) -> String {
+    /// Everything [`ssl_context`](super::tls::ssl_context) reads from the plan.
+    pub(crate) fn ssl_context_key(&self) -> String {
         format!(
             "{:?}",
             (

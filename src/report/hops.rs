@@ -23,7 +23,7 @@ impl<F: Serialize> Serialize for HopOut<'_, F> {
         let (model, hop) = (self.model, self.hop);
         let mut m = s.serialize_map(Some(17))?;
         m.serialize_entry("column", &hop.column)?;
-        m.serialize_entry("context", hop.context())?;
+        m.serialize_entry("context", hop.subsystem())?;
         m.serialize_entry("directive", hop.module.pass_directive())?;
         m.serialize_entry("file", &hop.file)?;
         m.serialize_entry("findings", &self.findings)?;

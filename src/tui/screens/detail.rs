@@ -159,7 +159,7 @@ pub fn detail_lines(
         ),
         Span::styled(v(format!("  {}:{}", hop.file, hop.line)), t.dim),
     ]));
-    let mut place_spans = vec![Span::styled(v(format!("{} ", hop.context())), t.dim)];
+    let mut place_spans = vec![Span::styled(v(format!("{} ", hop.subsystem())), t.dim)];
     if !hop.server_names.is_empty() {
         place_spans.push(Span::styled(
             v(format!("server {} ", hop.server_names.join(" "))),
