@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use hopscope::conf::loader::{load_tree, MemFiles};
-use hopscope::conf::{parser, Config, Origin};
+use hopscope::conf::{parser, Config, LoadedFrom};
 use hopscope::model::{Model, Version};
 use hopscope::{report, rules};
 
@@ -45,7 +45,7 @@ fn tree() -> (Vec<(PathBuf, Vec<u8>)>, usize) {
 }
 
 fn load(mem: &MemFiles) -> Config {
-    load_tree(mem, &Path::new(PREFIX).join("nginx.conf"), Origin::Demo)
+    load_tree(mem, &Path::new(PREFIX).join("nginx.conf"), LoadedFrom::Demo)
 }
 
 fn stages(c: &mut Criterion) {

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use hopscope::conf::loader::{load_tree, MemFiles};
-use hopscope::conf::{self, Config, Input, Origin};
+use hopscope::conf::{self, Config, Input, LoadedFrom};
 use hopscope::model::{Model, Version};
 use hopscope::tui::action::Action;
 use hopscope::tui::app::App;
@@ -46,7 +46,7 @@ fn generated(n: usize, files: usize) -> MemFiles {
 }
 
 fn load(mem: &MemFiles) -> Config {
-    load_tree(mem, &Path::new(PREFIX).join("nginx.conf"), Origin::Demo)
+    load_tree(mem, &Path::new(PREFIX).join("nginx.conf"), LoadedFrom::Demo)
 }
 
 struct Screen {

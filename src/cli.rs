@@ -637,7 +637,7 @@ fn run_fix(args: FixArgs) -> ExitCode {
         }
     }
     for h in args.hop.iter() {
-        if !model.hops.iter().any(|x| &x.id == h) {
+        if model.hop_by_id(h).is_none() {
             say!("hopscope: error: no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)");
             return ExitCode::from(2);
         }
@@ -875,7 +875,7 @@ fn run_probe(args: ProbeArgs) -> ExitCode {
         Err(code) => return code,
     };
     for h in &args.hop {
-        if !model.hops.iter().any(|x| &x.id == h) {
+        if model.hop_by_id(h).is_none() {
             say!("hopscope: error: no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)");
             return ExitCode::from(2);
         }

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::model::{DirRef, Hop, Model, Module};
+use crate::model::{DirRef, Model, Module, SslDirective};
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,7 +73,7 @@ pub struct Finding {
     /// Index into `Model::hops`, when the finding is about a hop.
     pub hop: Option<usize>,
     /// The directive the finding points at (for a hop: its pass directive).
-    pub at: DirRef,
+    pub dir: DirRef,
     /// One line, specific to this hop: names the effective values and
     /// where they come from.
     pub message: String,
@@ -84,21 +84,20 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding of the rule with id `rule` about a hop, pointing at its
-    /// pass directive.
+    /// A finding of the rule with id `rule` about hop `hop` (its index in
+    /// `Model::hops`), pointing at its pass directive.
     pub fn for_hop(
         rule: &'static str,
         severity: Severity,
         model: &Model,
-        hop: &Hop,
+        hop: usize,
         message: String,
     ) -> Finding {
-        let index = hop_index(model, hop);
         Finding {
             rule,
             severity,
-            hop: index,
-            at: hop.pass,
+            hop: Some(first_with_same_pass(model, hop)),
+            dir: model.hops[hop].pass,
             message,
             related: Vec::new(),
             fix: None,
@@ -110,14 +109,14 @@ impl Finding {
     pub fn at_directive(
         rule: &'static str,
         severity: Severity,
-        at: DirRef,
+        dir: DirRef,
         message: String,
     ) -> Finding {
         Finding {
             rule,
             severity,
             hop: None,
-            at,
+            dir,
             message,
             related: Vec::new(),
             fix: None,
@@ -137,24 +136,17 @@ impl Finding {
     }
 }
 
-/// The index of the first hop in `Model::hops` with this hop's pass
-/// directive (a file included twice gives one directive two hops). Rules
-/// hand over references into that list, so the index is found from the
-/// address, without a scan: hops are sorted by position, so hops sharing a
-/// pass directive sit next to each other. A hop from elsewhere is looked
-/// up by its pass directive.
-fn hop_index(model: &Model, hop: &Hop) -> Option<usize> {
+/// The first hop in `Model::hops` with the pass directive of hop `index`
+/// (a file included twice gives one directive two hops; its findings go to
+/// the first). Hops are sorted by position, so hops sharing a pass
+/// directive sit next to each other.
+fn first_with_same_pass(model: &Model, index: usize) -> usize {
     let hops = &model.hops;
-    let size = std::mem::size_of::<Hop>();
-    let offset = (hop as *const Hop as usize).wrapping_sub(hops.as_ptr() as usize);
-    let mut i = offset / size;
-    if offset % size == 0 && i < hops.len() && hops[i].pass == hop.pass {
-        while i > 0 && hops[i - 1].pass == hop.pass {
-            i -= 1;
-        }
-        return Some(i);
+    let mut i = index;
+    while i > 0 && hops[i - 1].pass == hops[index].pass {
+        i -= 1;
     }
-    hops.iter().position(|h| h.pass == hop.pass)
+    i
 }
 
 /// The findings of each hop, as indices into `findings`, by hop index
@@ -250,10 +242,10 @@ impl Fix {
     }
 }
 
-/// Convenience for rules: `set(Module::Proxy, "_server_name", "on")`.
-pub fn set(module: Module, suffix: &str, value: FixValue) -> Change {
+/// Convenience for rules: `set(Module::Proxy, SslDirective::ServerName, on)`.
+pub fn set(module: Module, d: SslDirective, value: FixValue) -> Change {
     Change::Set {
-        directive: format!("{}_ssl{}", module.prefix(), suffix),
+        directive: module.directive(d).to_string(),
         value,
     }
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::conf::loader::{load_tree, MemFiles};
-use crate::conf::Origin;
+use crate::conf::LoadedFrom;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::{DirRef, Model, Version};
 use crate::rules::{registry, Doc, Rule};
@@ -50,7 +50,7 @@ pub fn model(files: &[(&str, &str)]) -> Model {
             .map(|(n, t)| (prefix.join(n), t.as_bytes().to_vec()))
             .collect::<Vec<(PathBuf, Vec<u8>)>>(),
     );
-    let cfg = load_tree(&mem, &prefix.join(files[0].0), Origin::Demo);
+    let cfg = load_tree(&mem, &prefix.join(files[0].0), LoadedFrom::Demo);
     Model::build(cfg, Version::NEWEST_STABLE)
 }
 
@@ -66,11 +66,5 @@ pub fn dir(model: &Model, file: &str, name: &str) -> DirRef {
 
 /// A finding of [`TEST_RULE`] about the model's first hop.
 pub fn hop_finding(model: &Model, message: &str) -> Finding {
-    Finding::for_hop(
-        TEST_RULE.id,
-        Severity::High,
-        model,
-        &model.hops[0],
-        message.to_string(),
-    )
+    Finding::for_hop(TEST_RULE.id, Severity::High, model, 0, message.to_string())
 }

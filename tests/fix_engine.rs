@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use hopscope::conf::loader::{load_tree, MemFiles};
-use hopscope::conf::Origin;
+use hopscope::conf::LoadedFrom;
 use hopscope::diagnostic::{set, Applicability, Change, Fix, FixValue};
 use hopscope::fix::engine::{apply_edits, impact};
 use hopscope::fix::plan::{edits, Placement, Values};
-use hopscope::model::{Model, Module, Version};
+use hopscope::model::{Model, Module, SslDirective, Version};
 
 fn model(files: &[(&str, &str)]) -> Model {
     let fs = MemFiles::new(
@@ -22,7 +22,7 @@ fn model(files: &[(&str, &str)]) -> Model {
             })
             .collect(),
     );
-    let cfg = load_tree(&fs, Path::new("/etc/nginx/nginx.conf"), Origin::Demo);
+    let cfg = load_tree(&fs, Path::new("/etc/nginx/nginx.conf"), LoadedFrom::Demo);
     assert!(cfg.errors.is_empty(), "{:?}", cfg.errors);
     Model::build(cfg, Version::NEWEST_STABLE)
 }
@@ -60,8 +60,16 @@ http {
 fn inserts_with_the_indentation_of_its_neighbours_and_nothing_else_changes() {
     let m = model(&[("nginx.conf", POOL)]);
     let f = fix(vec![
-        set(Module::Proxy, "_server_name", FixValue::literal("on")),
-        set(Module::Proxy, "_name", FixValue::literal("api.example.com")),
+        set(
+            Module::Proxy,
+            SslDirective::ServerName,
+            FixValue::literal("on"),
+        ),
+        set(
+            Module::Proxy,
+            SslDirective::Name,
+            FixValue::literal("api.example.com"),
+        ),
     ]);
     let out = apply(&m, 0, &f, Placement::Hop);
     let expected = POOL.replace(
@@ -78,7 +86,11 @@ fn inserts_with_the_indentation_of_its_neighbours_and_nothing_else_changes() {
 fn replaces_in_place_at_the_defining_block_and_reports_the_impact() {
     let src = "http {\n  proxy_ssl_verify off; # copied from a blog\n  server {\n    location / { proxy_pass https://a.example; }\n    location /x { proxy_pass https://b.example; }\n  }\n}\n";
     let m = model(&[("nginx.conf", src)]);
-    let f = fix(vec![set(Module::Proxy, "_verify", FixValue::literal("on"))]);
+    let f = fix(vec![set(
+        Module::Proxy,
+        SslDirective::Verify,
+        FixValue::literal("on"),
+    )]);
     let e = edits(&m, &m.hops[0], &f, Placement::Defining, &Values::default()).unwrap();
     let out = String::from_utf8(apply_edits(&m, &e).remove(0)).unwrap();
     assert_eq!(
@@ -106,7 +118,7 @@ fn edits_go_into_the_included_file_that_defines_the_value() {
     ]);
     let f = fix(vec![set(
         Module::Proxy,
-        "_server_name",
+        SslDirective::ServerName,
         FixValue::literal("on"),
     )]);
     let out = apply(&m, 0, &f, Placement::Defining);
@@ -146,7 +158,7 @@ fn crlf_files_get_crlf_lines() {
     let m = model(&[("nginx.conf", src)]);
     let f = fix(vec![set(
         Module::Proxy,
-        "_server_name",
+        SslDirective::ServerName,
         FixValue::literal("on"),
     )]);
     let out = apply(&m, 0, &f, Placement::Hop);
@@ -164,7 +176,7 @@ fn values_a_person_must_give_are_reported_not_invented() {
     let m = model(&[("nginx.conf", POOL)]);
     let f = fix(vec![set(
         Module::Proxy,
-        "_name",
+        SslDirective::Name,
         FixValue::Input {
             key: "sni-name",
             prompt: "the upstream's host name".into(),
@@ -189,7 +201,7 @@ fn stream_hops_get_fixed_in_their_server() {
     let m = model(&[("nginx.conf", src)]);
     let f = fix(vec![set(
         Module::Stream,
-        "_server_name",
+        SslDirective::ServerName,
         FixValue::literal("on"),
     )]);
     let out = apply(&m, 0, &f, Placement::Hop);
@@ -208,7 +220,7 @@ fn a_rule_literal_is_a_parameter_list_and_a_typed_value_one_parameter() {
     let m = model(&[("nginx.conf", src)]);
     let f = fix(vec![set(
         Module::Proxy,
-        "_protocols",
+        SslDirective::Protocols,
         FixValue::literal("TLSv1.2 TLSv1.3"),
     )]);
     let out = apply(&m, 0, &f, Placement::Hop);
@@ -218,12 +230,17 @@ fn a_rule_literal_is_a_parameter_list_and_a_typed_value_one_parameter() {
         out[0]
     );
     let after = hopscope::fix::engine::reanalyze(&m, &[out[0].clone().into_bytes()]);
-    let d = after.dir(after.hops[0].setting("_protocols").unwrap().lines[0]);
+    let d = after.dir(
+        after.hops[0]
+            .setting(SslDirective::Protocols)
+            .unwrap()
+            .lines[0],
+    );
     assert_eq!(d.args.len(), 2, "two parameters, as nginx expects");
 
     let f = fix(vec![set(
         Module::Proxy,
-        "_trusted_certificate",
+        SslDirective::TrustedCertificate,
         FixValue::Input {
             key: "ca-file",
             prompt: "CA".into(),

@@ -652,10 +652,10 @@ fn finding_key(model: &Model, f: &Finding) -> Key {
             format!("hop {file}#{rank}")
         }
         None => {
-            let d = model.dir(f.at);
+            let d = model.dir(f.dir);
             format!(
                 "{} {} {}",
-                model.config.file(f.at.file).name,
+                model.config.file(f.dir.file).name,
                 d.name(),
                 d.args_joined()
             )
@@ -945,12 +945,17 @@ fn explained(
     }
     if let Some((b, a)) = hop {
         let used = |h: &hopscope::model::Hop| {
-            h.sni.sent || h.setting("_verify").is_some_and(|s| s.is_on())
+            h.sni.sent
+                || h.setting(hopscope::model::SslDirective::Verify)
+                    .is_some_and(|s| s.is_on())
         };
         if NAME_RULES.contains(&rule.as_str()) && !used(&before.hops[b]) && used(&after.hops[a]) {
             return Some("the TLS name is used (sent or verified) only now");
         }
-        let named = |h: &hopscope::model::Hop| h.setting("_name").is_some_and(|s| !s.is_default());
+        let named = |h: &hopscope::model::Hop| {
+            h.setting(hopscope::model::SslDirective::Name)
+                .is_some_and(|s| !s.is_default())
+        };
         if rule == "sni-name-ignored" && !named(&before.hops[b]) && named(&after.hops[a]) {
             let k = keys_of(before);
             let sni_off_before = ["sni-off", "sni-ip-literal"]

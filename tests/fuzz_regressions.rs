@@ -98,7 +98,7 @@ fn a_file_named_twice_in_a_virtual_tree_is_one_file() {
     let input = b"stream{include stream.d/*;\x1e@stream.d/tls-backends.conf\nserver{proxy_pass p;proxy_ssl on d;}server{proxy_pass l;proxy_ssl on;\x1e@stream.d/tls-backends.conf";
     all(input);
     // The tree as the loader sees it: the glob includes the file once.
-    let cfg = fuzz_checks::load_virtual(input, hopscope::conf::Origin::Demo);
+    let cfg = fuzz_checks::load_virtual(input, hopscope::conf::LoadedFrom::Demo);
     assert_eq!(cfg.files.len(), 2);
     let included: Vec<_> = cfg.includes.values().flatten().collect();
     assert_eq!(included.len(), 1, "{included:?}");

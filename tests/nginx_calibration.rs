@@ -319,7 +319,15 @@ fn error_findings_match_nginx_t() {
             .collect();
         let show = |fs: &[&Finding]| {
             fs.iter()
-                .map(|f| format!("  {}[{}] {}: {}", f.severity, f.rule, m.at(f.at), f.message))
+                .map(|f| {
+                    format!(
+                        "  {}[{}] {}: {}",
+                        f.severity,
+                        f.rule,
+                        m.file_line(f.dir),
+                        f.message
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         };

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use hopscope::conf::loader::{load_tree, MemFiles};
-use hopscope::conf::{self, Input, Origin};
+use hopscope::conf::{self, Input, LoadedFrom};
 use hopscope::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
 use hopscope::model::{Model, Version};
 use hopscope::rules;
@@ -27,7 +27,7 @@ fn model_files(files: &[(&str, &str)], version: Version) -> Model {
             .map(|(n, t)| (prefix.join(n), t.as_bytes().to_vec()))
             .collect(),
     );
-    let cfg = load_tree(&mem, &prefix.join(files[0].0), Origin::Demo);
+    let cfg = load_tree(&mem, &prefix.join(files[0].0), LoadedFrom::Demo);
     let m = Model::build(cfg, version);
     let errors: Vec<String> = m.errors().map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "load errors: {errors:?}");
@@ -78,7 +78,7 @@ fn of(m: &Model, rule: &str) -> Vec<Finding> {
 fn place(m: &Model, f: &Finding) -> String {
     match f.hop {
         Some(h) => m.hops[h].id.clone(),
-        None => m.at(f.at),
+        None => m.file_line(f.dir),
     }
 }
 
@@ -140,7 +140,7 @@ fn input_of<'a>(fx: &'a Fix, directive: &str) -> (&'static str, &'a Option<Strin
 }
 
 fn related_lines(m: &Model, f: &Finding) -> Vec<String> {
-    f.related.iter().map(|r| m.at(r.dir)).collect()
+    f.related.iter().map(|r| m.file_line(r.dir)).collect()
 }
 
 const POOL: &str = "upstream backend_pool {
@@ -856,7 +856,7 @@ fn disk(conf: &str, files: &[&str]) -> (tempfile::TempDir, Model) {
         std::fs::write(p, "x").expect("write file");
     }
     let cfg = conf::load(&Input::Path(dir.path().join("nginx.conf"))).expect("load");
-    assert_eq!(cfg.origin, Origin::Disk);
+    assert_eq!(cfg.loaded_from, LoadedFrom::Disk);
     (dir, Model::build(cfg, NEWEST))
 }
 

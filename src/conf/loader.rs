@@ -22,9 +22,10 @@ pub const MAX_FILE_BYTES: u64 = 128 << 20;
 /// Most files one configuration may pull in.
 pub const MAX_FILES: usize = 20_000;
 
-/// Where the configuration came from.
+/// Where a configuration was loaded from (not to be confused with where a
+/// setting comes from: `model::Origin`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
+pub enum LoadedFrom {
     /// Files on this machine.
     Disk,
     /// The output of `nginx -T`: file contents as dumped, nothing on disk.
@@ -62,7 +63,7 @@ pub struct Config {
     pub asts: Vec<Ast>,
     /// The main file is always `FileId(0)`.
     pub prefix: PathBuf,
-    pub origin: Origin,
+    pub loaded_from: LoadedFrom,
     /// For each `include` directive, the files it pulls in, in nginx's order.
     pub includes: HashMap<(FileId, NodeId), Vec<FileId>>,
     pub errors: Vec<LoadError>,
@@ -270,7 +271,7 @@ pub fn load(input: &Input) -> Result<Config, LoadError> {
             Ok(load_tree(
                 &MemFiles::new(files),
                 &prefix.join(crate::demo::MAIN),
-                Origin::Demo,
+                LoadedFrom::Demo,
             ))
         }
         Input::Stdin => {
@@ -351,7 +352,7 @@ pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadErro
                 .map(|(n, t)| (PathBuf::from(n), t))
                 .collect(),
         );
-        let mut cfg = load_tree(&mem, &main, Origin::Dump);
+        let mut cfg = load_tree(&mem, &main, LoadedFrom::Dump);
         cfg.errors
             .extend(errors.into_iter().map(|(line, message)| LoadError {
                 file: shown.clone(),
@@ -375,7 +376,7 @@ pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadErro
             .unwrap_or_else(|_| PathBuf::from("/"))
             .join("nginx.conf"),
     };
-    let mut cfg = load_tree_with_main(&DiskFiles, &main, text, Origin::Disk);
+    let mut cfg = load_tree_with_main(&DiskFiles, &main, text, LoadedFrom::Disk);
     if path.is_none() {
         // Standard input has no file name: call it `-` everywhere.
         let old = std::mem::replace(&mut cfg.files[0].name, "-".into());
@@ -392,11 +393,11 @@ pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadErro
 
 /// Loads the tree under `main` from `fs`. The main file must be readable
 /// (check before calling); a read error here is recorded like any other.
-pub fn load_tree(fs: &dyn Files, main: &Path, origin: Origin) -> Config {
+pub fn load_tree(fs: &dyn Files, main: &Path, loaded_from: LoadedFrom) -> Config {
     match fs.read(main) {
-        Ok(text) => load_tree_with_main(fs, main, text, origin),
+        Ok(text) => load_tree_with_main(fs, main, text, loaded_from),
         Err(m) => {
-            let mut cfg = load_tree_with_main(fs, main, Vec::new(), origin);
+            let mut cfg = load_tree_with_main(fs, main, Vec::new(), loaded_from);
             cfg.errors.push(whole(&cfg.files[0].name, m));
             cfg
         }
@@ -411,13 +412,18 @@ fn display_name(prefix: &Path, path: &Path) -> String {
     }
 }
 
-fn load_tree_with_main(fs: &dyn Files, main: &Path, text: Vec<u8>, origin: Origin) -> Config {
+fn load_tree_with_main(
+    fs: &dyn Files,
+    main: &Path,
+    text: Vec<u8>,
+    loaded_from: LoadedFrom,
+) -> Config {
     let prefix = normalize(main.parent().unwrap_or(Path::new("/")));
     let mut cfg = Config {
         files: Vec::new(),
         asts: Vec::new(),
         prefix: prefix.clone(),
-        origin,
+        loaded_from,
         includes: HashMap::new(),
         errors: Vec::new(),
         from_stdin: false,
@@ -512,7 +518,7 @@ fn add_file(cfg: &mut Config, fs: &dyn Files, path: &Path, text: Vec<u8>) -> Fil
     let id = FileId(cfg.files.len() as u32);
     // nginx -T input keeps the names of the dump (contract: "as named in
     // the dump"); files on disk and the demo are named from the prefix.
-    let name = if cfg.origin == Origin::Dump {
+    let name = if cfg.loaded_from == LoadedFrom::Dump {
         normalize(path).to_string_lossy().into_owned()
     } else {
         display_name(&cfg.prefix, path)
@@ -610,7 +616,7 @@ mod tests {
                 })
                 .collect(),
         );
-        load_tree(&fs, Path::new("/etc/nginx/nginx.conf"), Origin::Demo)
+        load_tree(&fs, Path::new("/etc/nginx/nginx.conf"), LoadedFrom::Demo)
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub fn reanalyze(model: &Model, texts: &[Vec<u8>]) -> Model {
         .map(|(f, t)| (f.path.clone(), t.clone()))
         .collect();
     let mem = MemFiles::new(files);
-    let mut new = load_tree(&mem, &cfg.files[0].path, cfg.origin);
+    let mut new = load_tree(&mem, &cfg.files[0].path, cfg.loaded_from);
     new.prefix.clone_from(&cfg.prefix);
     for f in &mut new.files {
         if let Some(old) = cfg.files.iter().find(|o| o.path == f.path) {

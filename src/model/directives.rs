@@ -50,9 +50,10 @@ impl Module {
             Module::Uwsgi => "uwsgi_pass",
         }
     }
-    /// `proxy_ssl_server_name`, `grpc_ssl_verify`, …
-    pub fn directive(self, suffix: &str) -> String {
-        format!("{}_ssl_{}", self.prefix(), suffix)
+    /// The module's name for a directive: `proxy_ssl_server_name`,
+    /// `grpc_ssl_verify`, …
+    pub fn directive(self, d: SslDirective) -> &'static str {
+        d.name(self)
     }
     pub fn is_stream(self) -> bool {
         self == Module::Stream
@@ -77,6 +78,109 @@ impl Module {
     }
 }
 
+/// An upstream TLS directive, whichever module writes it: `Verify` is
+/// `proxy_ssl_verify`, `grpc_ssl_verify` and `uwsgi_ssl_verify` (and the
+/// stream module's `proxy_ssl_verify`). [`SslDirective::name`] gives the
+/// module's spelling, so a misspelt directive does not compile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SslDirective {
+    /// `proxy_ssl` (stream only): whether the hop opens TLS.
+    Ssl,
+    /// `*_ssl_server_name`: whether SNI is sent.
+    ServerName,
+    /// `*_ssl_name`: the name sent and verified.
+    Name,
+    /// `*_ssl_verify`: whether the certificate is checked.
+    Verify,
+    /// `*_ssl_verify_depth`.
+    VerifyDepth,
+    /// `*_ssl_trusted_certificate`: the CA bundle.
+    TrustedCertificate,
+    /// `*_ssl_crl`.
+    Crl,
+    /// `*_ssl_protocols`.
+    Protocols,
+    /// `*_ssl_ciphers`.
+    Ciphers,
+    /// `*_ssl_certificate`: the client certificate.
+    Certificate,
+    /// `*_ssl_certificate_key`.
+    CertificateKey,
+    /// `*_ssl_password_file`.
+    PasswordFile,
+    /// `*_ssl_certificate_cache`.
+    CertificateCache,
+    /// `*_ssl_session_reuse`.
+    SessionReuse,
+    /// `*_ssl_conf_command`.
+    ConfCommand,
+    /// `proxy_ssl_alpn` (stream only).
+    Alpn,
+}
+
+impl SslDirective {
+    /// Every directive, in the order hopscope lists them.
+    pub const ALL: [SslDirective; 16] = [
+        SslDirective::Ssl,
+        SslDirective::ServerName,
+        SslDirective::Name,
+        SslDirective::Verify,
+        SslDirective::VerifyDepth,
+        SslDirective::TrustedCertificate,
+        SslDirective::Crl,
+        SslDirective::Protocols,
+        SslDirective::Ciphers,
+        SslDirective::Certificate,
+        SslDirective::CertificateKey,
+        SslDirective::PasswordFile,
+        SslDirective::CertificateCache,
+        SslDirective::SessionReuse,
+        SslDirective::ConfCommand,
+        SslDirective::Alpn,
+    ];
+
+    /// The part after `<prefix>_ssl` (`_server_name`), or "" for stream
+    /// `proxy_ssl`.
+    fn suffix(self) -> &'static str {
+        match self {
+            SslDirective::Ssl => "",
+            SslDirective::ServerName => "_server_name",
+            SslDirective::Name => "_name",
+            SslDirective::Verify => "_verify",
+            SslDirective::VerifyDepth => "_verify_depth",
+            SslDirective::TrustedCertificate => "_trusted_certificate",
+            SslDirective::Crl => "_crl",
+            SslDirective::Protocols => "_protocols",
+            SslDirective::Ciphers => "_ciphers",
+            SslDirective::Certificate => "_certificate",
+            SslDirective::CertificateKey => "_certificate_key",
+            SslDirective::PasswordFile => "_password_file",
+            SslDirective::CertificateCache => "_certificate_cache",
+            SslDirective::SessionReuse => "_session_reuse",
+            SslDirective::ConfCommand => "_conf_command",
+            SslDirective::Alpn => "_alpn",
+        }
+    }
+
+    /// The directive's full name in a module (`grpc_ssl_verify`). Names are
+    /// made once per process (one per directive and module), so every
+    /// setting of every hop shares them.
+    pub fn name(self, m: Module) -> &'static str {
+        static NAMES: OnceLock<Vec<[&'static str; 4]>> = OnceLock::new();
+        let names = NAMES.get_or_init(|| {
+            SslDirective::ALL
+                .iter()
+                .map(|d| {
+                    Module::ALL.map(|m| {
+                        &*Box::leak(format!("{}_ssl{}", m.prefix(), d.suffix()).into_boxed_str())
+                    })
+                })
+                .collect()
+        });
+        names[self as usize][module_index(m)]
+    }
+}
+
 /// How nginx stores a directive, which decides how it merges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
@@ -89,8 +193,7 @@ pub enum Shape {
 /// One upstream TLS directive of one module.
 #[derive(Clone, Copy, Debug)]
 pub struct Spec {
-    /// The part after `<prefix>_ssl` (`_server_name`), or "" for stream `proxy_ssl`.
-    pub suffix: &'static str,
+    pub directive: SslDirective,
     pub shape: Shape,
     since: [Option<Version>; 4],
 }
@@ -103,82 +206,82 @@ const fn v(a: u16, b: u16, c: u16) -> Option<Version> {
 /// module: proxy, grpc, uwsgi, stream (None: the module lacks it).
 static SPECS: &[Spec] = &[
     Spec {
-        suffix: "",
+        directive: SslDirective::Ssl,
         shape: Shape::Scalar,
         since: [None, None, None, v(1, 9, 0)],
     },
     Spec {
-        suffix: "_server_name",
+        directive: SslDirective::ServerName,
         shape: Shape::Scalar,
         since: [v(1, 7, 0), v(1, 13, 10), v(1, 7, 0), v(1, 9, 0)],
     },
     Spec {
-        suffix: "_name",
+        directive: SslDirective::Name,
         shape: Shape::Scalar,
         since: [v(1, 7, 0), v(1, 13, 10), v(1, 7, 0), v(1, 9, 0)],
     },
     Spec {
-        suffix: "_verify",
+        directive: SslDirective::Verify,
         shape: Shape::Scalar,
         since: [v(1, 7, 0), v(1, 13, 10), v(1, 7, 0), v(1, 9, 0)],
     },
     Spec {
-        suffix: "_verify_depth",
+        directive: SslDirective::VerifyDepth,
         shape: Shape::Scalar,
         since: [v(1, 7, 0), v(1, 13, 10), v(1, 7, 0), v(1, 9, 0)],
     },
     Spec {
-        suffix: "_trusted_certificate",
+        directive: SslDirective::TrustedCertificate,
         shape: Shape::Scalar,
         since: [v(1, 7, 0), v(1, 13, 10), v(1, 7, 0), v(1, 9, 0)],
     },
     Spec {
-        suffix: "_crl",
+        directive: SslDirective::Crl,
         shape: Shape::Scalar,
         since: [v(1, 7, 0), v(1, 13, 10), v(1, 7, 0), v(1, 9, 0)],
     },
     Spec {
-        suffix: "_protocols",
+        directive: SslDirective::Protocols,
         shape: Shape::Scalar,
         since: [v(1, 5, 6), v(1, 13, 10), v(1, 5, 8), v(1, 9, 0)],
     },
     Spec {
-        suffix: "_ciphers",
+        directive: SslDirective::Ciphers,
         shape: Shape::Scalar,
         since: [v(1, 5, 6), v(1, 13, 10), v(1, 5, 8), v(1, 9, 0)],
     },
     Spec {
-        suffix: "_certificate",
+        directive: SslDirective::Certificate,
         shape: Shape::Scalar,
         since: [v(1, 7, 8), v(1, 13, 10), v(1, 7, 8), v(1, 9, 0)],
     },
     Spec {
-        suffix: "_certificate_key",
+        directive: SslDirective::CertificateKey,
         shape: Shape::Scalar,
         since: [v(1, 7, 8), v(1, 13, 10), v(1, 7, 8), v(1, 9, 0)],
     },
     Spec {
-        suffix: "_password_file",
+        directive: SslDirective::PasswordFile,
         shape: Shape::Scalar,
         since: [v(1, 7, 8), v(1, 13, 10), v(1, 7, 8), v(1, 9, 0)],
     },
     Spec {
-        suffix: "_certificate_cache",
+        directive: SslDirective::CertificateCache,
         shape: Shape::Scalar,
         since: [v(1, 27, 4), v(1, 27, 4), v(1, 27, 4), v(1, 27, 4)],
     },
     Spec {
-        suffix: "_session_reuse",
+        directive: SslDirective::SessionReuse,
         shape: Shape::Scalar,
         since: [v(1, 5, 6), v(1, 13, 10), v(1, 5, 8), v(1, 9, 0)],
     },
     Spec {
-        suffix: "_conf_command",
+        directive: SslDirective::ConfCommand,
         shape: Shape::Array,
         since: [v(1, 19, 4), v(1, 19, 4), v(1, 19, 4), v(1, 19, 4)],
     },
     Spec {
-        suffix: "_alpn",
+        directive: SslDirective::Alpn,
         shape: Shape::Scalar,
         since: [None, None, None, v(1, 31, 0)],
     },
@@ -194,30 +297,13 @@ fn module_index(m: Module) -> usize {
 }
 
 impl Spec {
-    /// The directive's full name for a module. Names are made once per
-    /// process (one per spec and module), so every setting of every hop
-    /// shares them.
+    /// The directive's full name for a module.
     pub fn name(&self, m: Module) -> &'static str {
-        static NAMES: OnceLock<Vec<[&'static str; 4]>> = OnceLock::new();
-        let names = NAMES.get_or_init(|| {
-            SPECS
-                .iter()
-                .map(|s| {
-                    Module::ALL.map(|m| {
-                        &*Box::leak(format!("{}_ssl{}", m.prefix(), s.suffix).into_boxed_str())
-                    })
-                })
-                .collect()
-        });
-        let at = SPECS
-            .iter()
-            .position(|s| std::ptr::eq(s, self))
-            .expect("every Spec lives in SPECS");
-        names[at][module_index(m)]
+        self.directive.name(m)
     }
 
-    pub fn known(&self, m: Module, at: Version) -> bool {
-        self.since[module_index(m)].is_some_and(|s| at >= s.max(m.since()))
+    pub fn known(&self, m: Module, version: Version) -> bool {
+        self.since[module_index(m)].is_some_and(|s| version >= s.max(m.since()))
     }
 
     /// The version that introduced the directive in a module.
@@ -228,39 +314,45 @@ impl Spec {
     /// nginx's default at a version, as a value would be written; `None`
     /// where nginx has no value (unset paths, or a value computed from the
     /// pass directive).
-    pub fn default(&self, m: Module, at: Version) -> Option<&'static str> {
-        match self.suffix {
-            "" => Some("off"),
-            "_server_name" | "_verify" => Some("off"),
-            "_name" => (m == Module::Proxy).then_some("$proxy_host"),
-            "_verify_depth" => Some("1"),
-            "_protocols" => Some(default_protocols(at)),
-            "_ciphers" => Some("DEFAULT"),
-            "_certificate_cache" => Some("off"),
-            "_session_reuse" => Some("on"),
-            _ => None,
+    pub fn default(&self, m: Module, version: Version) -> Option<&'static str> {
+        match self.directive {
+            SslDirective::Ssl => Some("off"),
+            SslDirective::ServerName | SslDirective::Verify => Some("off"),
+            SslDirective::Name => (m == Module::Proxy).then_some("$proxy_host"),
+            SslDirective::VerifyDepth => Some("1"),
+            SslDirective::Protocols => Some(default_protocols(version)),
+            SslDirective::Ciphers => Some("DEFAULT"),
+            SslDirective::CertificateCache => Some("off"),
+            SslDirective::SessionReuse => Some("on"),
+            SslDirective::TrustedCertificate
+            | SslDirective::Crl
+            | SslDirective::Certificate
+            | SslDirective::CertificateKey
+            | SslDirective::PasswordFile
+            | SslDirective::ConfCommand
+            | SslDirective::Alpn => None,
         }
     }
 
     /// How the default reads to a person when there is no literal value.
     pub fn default_description(&self, m: Module) -> Option<&'static str> {
-        match (self.suffix, m) {
-            ("_name", Module::Proxy) => None,
-            ("_name", Module::Grpc) => Some("host from grpc_pass"),
-            ("_name", Module::Uwsgi) => Some("host from uwsgi_pass"),
-            ("_name", Module::Stream) => Some("host from proxy_pass"),
+        match (self.directive, m) {
+            (SslDirective::Name, Module::Proxy) => None,
+            (SslDirective::Name, Module::Grpc) => Some("host from grpc_pass"),
+            (SslDirective::Name, Module::Uwsgi) => Some("host from uwsgi_pass"),
+            (SslDirective::Name, Module::Stream) => Some("host from proxy_pass"),
             _ => None,
         }
     }
 }
 
 /// `*_ssl_protocols` default (NGX_SSL_DEFAULT_PROTOCOLS and its history).
-pub fn default_protocols(at: Version) -> &'static str {
-    if at < Version(1, 9, 1) {
+pub fn default_protocols(version: Version) -> &'static str {
+    if version < Version(1, 9, 1) {
         "SSLv3 TLSv1 TLSv1.1 TLSv1.2"
-    } else if at < Version(1, 23, 4) {
+    } else if version < Version(1, 23, 4) {
         "TLSv1 TLSv1.1 TLSv1.2"
-    } else if at < Version(1, 27, 3) {
+    } else if version < Version(1, 27, 3) {
         "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"
     } else {
         "TLSv1.2 TLSv1.3"
@@ -268,8 +360,8 @@ pub fn default_protocols(at: Version) -> &'static str {
 }
 
 /// The directives a module knows at a version, in display order.
-pub fn specs(m: Module, at: Version) -> impl Iterator<Item = &'static Spec> {
-    SPECS.iter().filter(move |s| s.known(m, at))
+pub fn specs(m: Module, version: Version) -> impl Iterator<Item = &'static Spec> {
+    SPECS.iter().filter(move |s| s.known(m, version))
 }
 
 /// Every directive name of every module (any version): what the model
@@ -295,7 +387,10 @@ mod tests {
 
     #[test]
     fn defaults_follow_the_version() {
-        let p = SPECS.iter().find(|s| s.suffix == "_protocols").unwrap();
+        let p = SPECS
+            .iter()
+            .find(|s| s.directive == SslDirective::Protocols)
+            .unwrap();
         assert_eq!(
             p.default(Module::Proxy, Version(1, 22, 1)),
             Some("TLSv1 TLSv1.1 TLSv1.2")
@@ -311,8 +406,14 @@ mod tests {
     }
 
     #[test]
+    fn the_table_lists_every_directive_once_in_order() {
+        let listed: Vec<SslDirective> = SPECS.iter().map(|s| s.directive).collect();
+        assert_eq!(listed, SslDirective::ALL);
+    }
+
+    #[test]
     fn directive_sets_per_version() {
-        let names = |m, at| specs(m, at).map(|s| s.name(m)).collect::<Vec<_>>();
+        let names = |m, version| specs(m, version).map(|s| s.name(m)).collect::<Vec<_>>();
         let old = names(Module::Proxy, Version(1, 22, 1));
         assert_eq!(old.len(), 13);
         assert!(!old.contains(&"proxy_ssl_certificate_cache"));

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use super::directives::Spec;
+use super::directives::{Spec, SslDirective};
 use super::inherit::Origin;
 use super::sni::{NameSource, Sni};
 use super::target::Target;
@@ -41,7 +41,7 @@ impl Setting {
     pub fn origin_note(&self) -> String {
         match &self.origin {
             Origin::Default => "default".into(),
-            Origin::Explicit(p) => p.at(),
+            Origin::Explicit(p) => p.file_line(),
         }
     }
 }
@@ -86,15 +86,18 @@ pub struct Hop {
 }
 
 impl Hop {
-    pub fn context(&self) -> &'static str {
+    /// The nginx subsystem the hop runs in, `http` or `stream` (the JSON
+    /// `context` field). "Context" in the model means a block of the
+    /// context tree ([`CtxId`]).
+    pub fn subsystem(&self) -> &'static str {
         if self.module.is_stream() {
             "stream"
         } else {
             "http"
         }
     }
-    /// The effective setting with a suffix (`_server_name`, `_verify`, …).
-    pub fn setting(&self, suffix: &str) -> Option<&Setting> {
-        self.settings.iter().find(|s| s.spec.suffix == suffix)
+    /// The effective setting of a directive (`ServerName`, `Verify`, …).
+    pub fn setting(&self, d: SslDirective) -> Option<&Setting> {
+        self.settings.iter().find(|s| s.spec.directive == d)
     }
 }

@@ -3,7 +3,7 @@
 //! order, and for each one that opens TLS the hop with its settings, the
 //! name it sends and where it lives; the others are kept as plain passes.
 
-use super::directives::Module;
+use super::directives::{Module, SslDirective};
 use super::hop::{Hop, Setting};
 use super::sni::{self, Name, NameSource};
 use super::target::Target;
@@ -22,6 +22,12 @@ pub struct PlainPass {
 }
 
 impl Model {
+    /// The index in [`Model::hops`] of the hop with this id (`file:line`
+    /// of its pass directive), if the configuration has one.
+    pub fn hop_by_id(&self, id: &str) -> Option<usize> {
+        self.hops.iter().position(|h| h.id == id)
+    }
+
     /// Every pass directive, worked out into a hop (TLS) or a plain pass.
     pub(super) fn collect_hops(&mut self) {
         // Every pass directive, in reading order (TLS or not: all of them
@@ -75,7 +81,7 @@ impl Model {
                         Some(scheme) => Target::parse_http(raw, scheme),
                         None => {
                             let ssl_on = this
-                                .effective(ctx, "proxy_ssl")
+                                .effective_ssl(ctx, module, SslDirective::Ssl)
                                 .is_some_and(|(_, l)| this.dir(l[0]).arg(0) == Some("on"));
                             ssl_on.then(|| Target::parse_stream(raw))
                         }
@@ -151,17 +157,17 @@ impl Model {
         // `set $proxy_host` in the request's rewrite phase put there.
         let (proxy_host, proxy_host_known) = self.proxy_host_var(ctx, module, &target);
         // The name before port stripping, and where it comes from.
-        let get = |suffix: &str| settings.iter().find(|s| s.spec.suffix == suffix);
-        let name_setting = get("_name").filter(|s| !s.is_default());
+        let get = |d: SslDirective| settings.iter().find(|s| s.spec.directive == d);
+        let name_setting = get(SslDirective::Name).filter(|s| !s.is_default());
         let (name, source) = match name_setting {
             Some(s) => {
                 let value = s.value.clone().unwrap_or_default();
-                let at = s.origin_note();
+                let file_line = s.origin_note();
                 let static_proxy_host =
                     (module == Module::Proxy && proxy_host_known).then_some(proxy_host.as_str());
                 (
                     eval_name(&value, static_proxy_host),
-                    NameSource::Explicit(at),
+                    NameSource::Explicit(file_line),
                 )
             }
             None => match upstream {
@@ -178,15 +184,10 @@ impl Model {
                 ),
             },
         };
-        let sn = get("_server_name");
+        let sn = get(SslDirective::ServerName);
         let on = sn.is_some_and(Setting::is_on);
         let note = sn.map_or("default".to_string(), Setting::origin_note);
-        let (sni, verify_name) = sni::predict(
-            &module.directive("server_name"),
-            (on, &note),
-            &name,
-            &source,
-        );
+        let (sni, verify_name) = sni::predict(module, (on, &note), &name, &source);
 
         let host_header = (module == Module::Proxy)
             .then(|| self.header(ctx, "proxy_set_header", "host", "$proxy_host"));

@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::directives::{Module, Shape, Spec};
+use super::directives::{Module, Shape, Spec, SslDirective};
 use super::hop::{Header, Setting};
 use super::tree::{CtxId, DirRef};
 use super::Model;
@@ -45,7 +45,8 @@ pub struct Provenance {
 }
 
 impl Provenance {
-    pub fn at(&self) -> String {
+    /// `file:line` of the directive.
+    pub fn file_line(&self) -> String {
         format!("{}:{}", self.file, self.line)
     }
 }
@@ -73,6 +74,16 @@ impl Model {
             let lines = self.lines_in(c, name);
             (!lines.is_empty()).then_some((c, lines))
         })
+    }
+
+    /// [`Model::effective`] for one upstream TLS directive of a module.
+    pub fn effective_ssl(
+        &self,
+        ctx: CtxId,
+        module: Module,
+        d: SslDirective,
+    ) -> Option<(CtxId, Vec<DirRef>)> {
+        self.effective(ctx, module.directive(d))
     }
 
     /// Every `*_ssl_*` directive of a module in this nginx version, with
@@ -118,7 +129,7 @@ impl Model {
         found: Option<(CtxId, Vec<DirRef>)>,
     ) -> Setting {
         match found {
-            Some((at, lines)) => {
+            Some((block, lines)) => {
                 let value = match spec.shape {
                     Shape::Scalar => self.dir(lines[0]).args_joined(),
                     Shape::Array => lines
@@ -131,8 +142,8 @@ impl Model {
                     name,
                     spec,
                     value: Some(Cow::Owned(value)),
-                    origin: Origin::Explicit(Box::new(self.provenance(at, lines[0]))),
-                    inherited: at != own,
+                    origin: Origin::Explicit(Box::new(self.provenance(block, lines[0]))),
+                    inherited: block != own,
                     lines,
                 }
             }
@@ -151,7 +162,7 @@ impl Model {
     /// `proxy_set_header` (a block with any such line replaces all inherited
     /// lines), or nginx's default.
     pub fn header(&self, ctx: CtxId, directive: &str, header: &str, default: &str) -> Header {
-        if let Some((at, lines)) = self.effective(ctx, directive) {
+        if let Some((block, lines)) = self.effective(ctx, directive) {
             if let Some(&l) = lines.iter().find(|&&l| {
                 self.dir(l)
                     .arg(0)
@@ -163,7 +174,7 @@ impl Model {
                         .args
                         .get(1)
                         .map_or(String::new(), |a| a.value.to_string()),
-                    origin: Origin::Explicit(Box::new(self.provenance(at, l))),
+                    origin: Origin::Explicit(Box::new(self.provenance(block, l))),
                 };
             }
         }

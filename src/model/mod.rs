@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::conf::{Config, Directive, LoadError};
-pub use directives::{Module, Shape, Spec};
+pub use directives::{Module, Shape, Spec, SslDirective};
 pub use hop::{Header, Hop, Setting};
 pub use hops::PlainPass;
 pub use inherit::{Origin, Provenance};
@@ -110,7 +110,7 @@ impl Model {
     }
 
     /// `file:line` of a directive.
-    pub fn at(&self, r: DirRef) -> String {
+    pub fn file_line(&self, r: DirRef) -> String {
         let line = self.config.file(r.file).line_of(self.dir(r).range.start);
         format!("{}:{}", self.file_name(r), line)
     }

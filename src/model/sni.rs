@@ -20,6 +20,8 @@
 
 use serde::Serialize;
 
+use super::directives::{Module, SslDirective};
+
 /// The SNI prediction, as in the JSON contract.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Sni {
@@ -108,23 +110,22 @@ pub fn literal_refusal(name: &str) -> Option<String> {
     }
 }
 
-/// Runs the algorithm. `server_name` is the effective `*_ssl_server_name`
-/// with a short note of where it comes from (`default`, `nginx.conf:12`).
-/// Returns the SNI and the verify name.
+/// Runs the algorithm for a hop of `module`. `server_name` is the effective
+/// `*_ssl_server_name` with a short note of where it comes from (`default`,
+/// `nginx.conf:12`). Returns the SNI and the verify name.
 pub fn predict(
-    server_name_directive: &str,
+    module: Module,
     server_name: (bool, &str),
     name: &Name,
     source: &NameSource,
 ) -> (Sni, Option<String>) {
-    let prefix = server_name_directive
-        .strip_suffix("_ssl_server_name")
-        .unwrap_or("proxy");
+    let server_name_directive = module.directive(SslDirective::ServerName);
+    let name_directive = module.directive(SslDirective::Name);
     let from = match source {
-        NameSource::Explicit(at) => format!("from {prefix}_ssl_name ({at})"),
-        NameSource::Group => format!("the upstream group name (no {prefix}_ssl_name is set)"),
+        NameSource::Explicit(file_line) => format!("from {name_directive} ({file_line})"),
+        NameSource::Group => format!("the upstream group name (no {name_directive} is set)"),
         NameSource::PassHost => {
-            format!("the host of the pass directive (no {prefix}_ssl_name is set)")
+            format!("the host of the pass directive (no {name_directive} is set)")
         }
     };
     let (on, on_from) = server_name;
@@ -216,7 +217,7 @@ mod tests {
     fn predictions() {
         let on = (true, "nginx.conf:3");
         let off = (false, "default");
-        let d = "proxy_ssl_server_name";
+        let d = Module::Proxy;
         let group = Name::Static("backend".into());
         let (s, v) = predict(d, off, &group, &NameSource::Group);
         assert!(!s.sent);

@@ -80,7 +80,7 @@ pub use result::{Cert, PeerResult, Verification};
 pub use tls::explain_failure;
 
 use plan::Plan;
-use tls::{context, probe_peer};
+use tls::{probe_peer, ssl_context};
 
 /// How to probe.
 #[derive(Clone, Copy, Debug)]
@@ -98,7 +98,7 @@ impl Default for Options {
     }
 }
 
-/// One peer to probe: hop index, peer, the hop's plan and context.
+/// One peer to probe: hop index, peer, the hop's plan and OpenSSL context.
 type Job = (usize, String, Arc<Plan>, Arc<Result<SslContext, String>>);
 
 /// Probes the given hops (all when `only` is empty), bounded in concurrency,
@@ -147,7 +147,7 @@ pub fn prepare(model: &Model, only: &[String], files: LocalFiles) -> Prepared {
     // CPU, which a context per peer paid again for every peer (the peers of
     // a 200-server pool took longer than their own timeouts).
     let mut by_hop: HashMap<usize, Arc<Plan>> = HashMap::new();
-    let mut contexts: HashMap<String, Arc<Result<SslContext, String>>> = HashMap::new();
+    let mut ssl_contexts: HashMap<String, Arc<Result<SslContext, String>>> = HashMap::new();
     let plans: Vec<Job> = jobs
         .into_iter()
         .map(|(i, p)| {
@@ -157,9 +157,9 @@ pub fn prepare(model: &Model, only: &[String], files: LocalFiles) -> Prepared {
                     .or_insert_with(|| Arc::new(Plan::for_hop(model, &model.hops[i], files))),
             );
             let ctx = Arc::clone(
-                contexts
-                    .entry(plan.context_key())
-                    .or_insert_with(|| Arc::new(context(&plan))),
+                ssl_contexts
+                    .entry(plan.ssl_context_key())
+                    .or_insert_with(|| Arc::new(ssl_context(&plan))),
             );
             (i, p, plan, ctx)
         })

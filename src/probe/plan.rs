@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::conf::Origin;
-use crate::model::{Hop, Model, Module};
+use crate::conf::LoadedFrom;
+use crate::model::{Hop, Model, Module, SslDirective};
 
 /// Whether the files and unix sockets a configuration names are this
 /// machine's.
@@ -57,13 +57,13 @@ impl LocalFiles {
     /// (A model loaded over ssh is a dump; callers that know the
     /// configuration came over ssh say so with [`LocalFiles::remote`].)
     pub fn of(model: &Model) -> LocalFiles {
-        match model.config.origin {
-            Origin::Disk if model.config.files.first().is_some_and(|f| f.on_disk) => {
+        match model.config.loaded_from {
+            LoadedFrom::Disk if model.config.files.first().is_some_and(|f| f.on_disk) => {
                 LocalFiles::Use
             }
-            Origin::Disk => LocalFiles::Refuse(Source::Stdin),
-            Origin::Dump => LocalFiles::Refuse(Source::Dump),
-            Origin::Demo => LocalFiles::Refuse(Source::Demo),
+            LoadedFrom::Disk => LocalFiles::Refuse(Source::Stdin),
+            LoadedFrom::Dump => LocalFiles::Refuse(Source::Dump),
+            LoadedFrom::Demo => LocalFiles::Refuse(Source::Demo),
         }
     }
 
@@ -173,11 +173,11 @@ pub(crate) enum FileSetting {
 pub(crate) fn file_setting(
     model: &Model,
     hop: &Hop,
-    suffix: &str,
+    directive: SslDirective,
     files: LocalFiles,
     notes: &mut Vec<String>,
 ) -> FileSetting {
-    let Some(s) = hop.setting(suffix) else {
+    let Some(s) = hop.setting(directive) else {
         return FileSetting::Unset;
     };
     let Some(v) = s.value.as_deref().filter(|v| !v.is_empty()) else {
@@ -219,8 +219,8 @@ impl FileSetting {
 impl Plan {
     pub(crate) fn for_hop(model: &Model, hop: &Hop, files: LocalFiles) -> Plan {
         let mut notes = Vec::new();
-        let value = |suffix: &str| {
-            hop.setting(suffix)
+        let value = |d: SslDirective| {
+            hop.setting(d)
                 .and_then(|s| s.value.as_deref().map(str::to_string))
         };
         let (sni, sni_note) = match (&hop.sni.name, hop.sni.sent, hop.sni.dynamic) {
@@ -234,7 +234,7 @@ impl Plan {
             _ => (None, None),
         };
         let verify_name = hop.verify_name.clone().filter(|n| !n.contains('$'));
-        let depth = value("_verify_depth")
+        let depth = value(SslDirective::VerifyDepth)
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(1);
         let why = match files {
@@ -242,7 +242,13 @@ impl Plan {
             LocalFiles::Refuse(source) => source.says(),
         };
         let mut ca_left_out = None;
-        let ca = match file_setting(model, hop, "_trusted_certificate", files, &mut notes) {
+        let ca = match file_setting(
+            model,
+            hop,
+            SslDirective::TrustedCertificate,
+            files,
+            &mut notes,
+        ) {
             FileSetting::NotLocal(name, path) => {
                 notes.push(format!(
                     "{name} {} not read: {why}; verification is checked against the system CA bundle instead (pass --local-files to use this machine's files)",
@@ -253,14 +259,14 @@ impl Plan {
             }
             other => other.path(),
         };
-        match file_setting(model, hop, "_crl", files, &mut notes) {
+        match file_setting(model, hop, SslDirective::Crl, files, &mut notes) {
             FileSetting::Path(_) | FileSetting::NotLocal(..) => notes.push(
                 "the probe does not check the CRL: a revoked certificate still passes here".into(),
             ),
             FileSetting::Unset | FileSetting::LeftOut => {}
         }
-        let cert = file_setting(model, hop, "_certificate", files, &mut notes);
-        let key = file_setting(model, hop, "_certificate_key", files, &mut notes);
+        let cert = file_setting(model, hop, SslDirective::Certificate, files, &mut notes);
+        let key = file_setting(model, hop, SslDirective::CertificateKey, files, &mut notes);
         let named: Vec<String> = [&cert, &key]
             .iter()
             .filter_map(|f| match f {
@@ -276,7 +282,7 @@ impl Plan {
         }
         let (cert, key) = (cert.path(), key.path());
         if hop
-            .setting("_password_file")
+            .setting(SslDirective::PasswordFile)
             .and_then(|s| s.value.as_ref())
             .is_some()
         {
@@ -289,13 +295,13 @@ impl Plan {
             sni,
             sni_note,
             verify_name,
-            verify_on: hop.setting("_verify").is_some_and(|s| s.is_on()),
-            protocols: value("_protocols")
+            verify_on: hop.setting(SslDirective::Verify).is_some_and(|s| s.is_on()),
+            protocols: value(SslDirective::Protocols)
                 .unwrap_or_default()
                 .split_whitespace()
                 .map(str::to_string)
                 .collect(),
-            ciphers: value("_ciphers"),
+            ciphers: value(SslDirective::Ciphers),
             ca,
             ca_left_out,
             depth,
@@ -307,8 +313,8 @@ impl Plan {
         }
     }
 
-    /// Everything [`context`] reads from the plan.
-    pub(crate) fn context_key(&self) -> String {
+    /// Everything [`ssl_context`](super::tls::ssl_context) reads from the plan.
+    pub(crate) fn ssl_context_key(&self) -> String {
         format!(
             "{:?}",
             (

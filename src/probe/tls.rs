@@ -27,7 +27,7 @@ pub(crate) fn version(name: &str) -> Option<SslVersion> {
 
 /// Builds the client context as nginx's `ngx_ssl_create` + the module's
 /// `set_ssl` would.
-pub(crate) fn context(plan: &Plan) -> Result<SslContext, String> {
+pub(crate) fn ssl_context(plan: &Plan) -> Result<SslContext, String> {
     let mut b = SslContextBuilder::new(SslMethod::tls_client()).map_err(|e| e.to_string())?;
     let order = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
     let enabled: Vec<&str> = order

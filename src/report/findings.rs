@@ -59,11 +59,11 @@ pub(crate) struct FindingOut<'a> {
 impl Serialize for FindingOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (model, f) = (self.model, self.f);
-        let (line, column) = model.line_col(f.at);
+        let (line, column) = model.line_col(f.dir);
         let hop = f.hop.and_then(|i| model.hops.get(i)).map(|h| h.id.as_str());
         let mut m = s.serialize_map(Some(10))?;
         m.serialize_entry("column", &column)?;
-        m.serialize_entry("file", model.file_name(f.at))?;
+        m.serialize_entry("file", model.file_name(f.dir))?;
         let fix = f.fix.as_ref().map(|fix| FixOut { model, f, fix });
         m.serialize_entry("fix", &fix)?;
         m.serialize_entry("hop", &hop)?;

@@ -23,7 +23,7 @@ impl<F: Serialize> Serialize for HopOut<'_, F> {
         let (model, hop) = (self.model, self.hop);
         let mut m = s.serialize_map(Some(17))?;
         m.serialize_entry("column", &hop.column)?;
-        m.serialize_entry("context", hop.context())?;
+        m.serialize_entry("context", hop.subsystem())?;
         m.serialize_entry("directive", hop.module.pass_directive())?;
         m.serialize_entry("file", &hop.file)?;
         m.serialize_entry("findings", &self.findings)?;
@@ -240,7 +240,7 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
         for (s, value) in hop.settings.iter().zip(values) {
             let origin = match &s.origin {
                 Origin::Default => format!("default (nginx {})", model.version),
-                Origin::Explicit(p) => format!("{} ({})", p.at(), p.level),
+                Origin::Explicit(p) => format!("{} ({})", p.file_line(), p.level),
             };
             let _ = writeln!(out, "  {:<34} {value:<value_w$}  {origin}", s.name);
         }

@@ -19,7 +19,7 @@ use serde_sarif::sarif::{
     Suppression, Tool, ToolComponent,
 };
 
-use crate::conf::{FileId, LoadError, Origin};
+use crate::conf::{FileId, LoadError, LoadedFrom};
 use crate::diagnostic::{Applicability, Finding, Severity};
 use crate::model::{DirRef, Model};
 use crate::rules::Rule;
@@ -170,7 +170,7 @@ fn relative_slashes(p: &Path) -> Option<String> {
 /// The artifact location of a file (see the module documentation).
 pub fn artifact_location(model: &Model, file: FileId, cwd: Option<&Path>) -> ArtifactLocation {
     let src = model.config.file(file);
-    let from_cwd = (model.config.origin == Origin::Disk && src.on_disk)
+    let from_cwd = (model.config.loaded_from == LoadedFrom::Disk && src.on_disk)
         .then_some(cwd)
         .flatten()
         .and_then(|cwd| src.path.strip_prefix(cwd).ok())
@@ -250,9 +250,9 @@ pub fn fingerprint_key(model: &Model, f: &Finding) -> String {
     let hop = f
         .hop
         .and_then(|i| model.hops.get(i))
-        .map_or_else(|| model.file_name(f.at).to_string(), |h| h.file.clone());
-    let src = model.config.file(f.at.file);
-    let directive = src.line_text(src.line_of(model.dir(f.at).range.start));
+        .map_or_else(|| model.file_name(f.dir).to_string(), |h| h.file.clone());
+    let src = model.config.file(f.dir.file);
+    let directive = src.line_text(src.line_of(model.dir(f.dir).range.start));
     format!(
         "{}\0{}\0{}\0{}",
         f.rule,
@@ -353,7 +353,7 @@ pub fn document(model: &Model, rules: &[&Rule], findings: &[Finding], cwd: Optio
                 })
                 .collect();
             let primary = Location::builder()
-                .physical_location(location(model, f.at, cwd))
+                .physical_location(location(model, f.dir, cwd))
                 .build();
             let mut props = BTreeMap::new();
             props.insert("severity".to_string(), json!(f.severity.as_str()));

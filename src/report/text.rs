@@ -123,7 +123,7 @@ pub fn summary(model: &Model, findings: &[Finding], paint: Paint) -> String {
 /// One finding: header, primary snippet, notes with their snippets, help.
 pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
     let mut out = String::new();
-    let lines = std::iter::once(f.at)
+    let lines = std::iter::once(f.dir)
         .chain(f.related.iter().map(|r| r.dir))
         .map(|d| model.line_col(d).0);
     let width = lines.max().unwrap_or(1).to_string().len();
@@ -137,7 +137,7 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
         paint.paint(&format!("{}[{}]", f.severity, f.rule), sev),
         paint.paint(&format!(": {}", visible(&f.message)), BOLD)
     );
-    snippet(&mut out, model, f.at, width, '^', sev, paint);
+    snippet(&mut out, model, f.dir, width, '^', sev, paint);
     for r in &f.related {
         let _ = writeln!(out, "{pad} {gutter}");
         let _ = writeln!(

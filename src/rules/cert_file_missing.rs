@@ -4,9 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::conf::Origin;
+use crate::conf::LoadedFrom;
 use crate::diagnostic::{Finding, Severity};
-use crate::model::{Model, Setting};
+use crate::model::{Model, Module, Setting, SslDirective};
 
 use super::support::{certificate_set, get, on, relate, tls_uses};
 use super::{Doc, Rule};
@@ -87,16 +87,16 @@ fn problem(path: &Path, bad: &Bad) -> String {
 }
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    if model.config.origin != Origin::Disk {
+    if model.config.loaded_from != LoadedFrom::Disk {
         return;
     }
     let prefix = model.config.prefix.as_path();
     let mut checked: HashMap<PathBuf, Option<Bad>> = HashMap::new();
     for u in tls_uses(model) {
         let s = &u.settings;
-        let verify = on(s, "_verify");
-        let cert = get(s, "_certificate");
-        let key = get(s, "_certificate_key");
+        let verify = on(s, SslDirective::Verify);
+        let cert = get(s, SslDirective::Certificate);
+        let key = get(s, SslDirective::CertificateKey);
         let cert_v = cert.and_then(|c| c.value.as_deref());
         let key_v = key.and_then(|k| k.value.as_deref());
         let literal = |v: Option<&str>| {
@@ -111,8 +111,8 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             items.extend(cert.map(|c| (c, true)));
             items.extend(key.map(|k| (k, true)));
         }
-        for suffix in ["_trusted_certificate", "_crl"] {
-            if let Some(st) = get(s, suffix) {
+        for d in [SslDirective::TrustedCertificate, SslDirective::Crl] {
+            if let Some(st) = get(s, d) {
                 if st.value.as_deref().is_some_and(|v| !v.is_empty()) {
                     items.push((st, verify));
                 }
@@ -137,7 +137,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                     Severity::Low,
                     format!(
                         "nginx does not load it while {} is off, but turning verification on will make nginx -t fail",
-                        u.module.directive("verify")
+                        u.module.directive(SslDirective::Verify)
                     ),
                 )
             };
@@ -157,7 +157,10 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
     for c in &model.tree.ctxs {
         for &r in &c.directives {
             let d = model.dir(r);
-            if !d.name().ends_with("_ssl_password_file") || !seen.insert(r) {
+            let password_file = Module::ALL
+                .iter()
+                .any(|&m| d.name() == m.directive(SslDirective::PasswordFile));
+            if !password_file || !seen.insert(r) {
                 continue;
             }
             let Some(value) = d.arg(0) else { continue };
@@ -170,7 +173,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             let msg = format!(
                 "{} ({}): {}; nginx reads it while parsing, so nginx -t {fails}",
                 d.name(),
-                model.at(r),
+                model.file_line(r),
                 problem(&path, &bad),
             );
             out.push(Finding::at_directive(RULE.id, Severity::Error, r, msg));

@@ -2,7 +2,7 @@
 //! it), or a key without a certificate (nginx ignores it).
 
 use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
-use crate::model::Model;
+use crate::model::{Model, SslDirective};
 
 use super::support::{certificate_set, get, relate, tls_uses};
 use super::{Doc, Rule};
@@ -53,8 +53,8 @@ certificate is missing or the key is a leftover.",
 fn check(model: &Model, out: &mut Vec<Finding>) {
     for u in tls_uses(model) {
         let (Some(cert), Some(key)) = (
-            get(&u.settings, "_certificate"),
-            get(&u.settings, "_certificate_key"),
+            get(&u.settings, SslDirective::Certificate),
+            get(&u.settings, SslDirective::CertificateKey),
         ) else {
             continue;
         };
@@ -76,7 +76,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                         Applicability::NeedsReview,
                         vec![diagnostic::set(
                             u.module,
-                            "_certificate_key",
+                            SslDirective::CertificateKey,
                             FixValue::Input {
                                 key: "client-key",
                                 prompt: format!(

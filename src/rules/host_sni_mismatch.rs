@@ -2,7 +2,7 @@
 //! different site than the SNI.
 
 use crate::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
-use crate::model::{self, sni, Model, Module, Name, NameSource, Origin};
+use crate::model::{self, sni, Model, Module, Name, NameSource, Origin, SslDirective};
 
 use super::support::{name_origin, peer};
 use super::{Doc, Rule};
@@ -63,7 +63,7 @@ fn normalize(expr: &str) -> String {
 }
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         if hop.module != Module::Proxy || !hop.sni.sent || hop.target.unix {
             continue;
         }
@@ -89,7 +89,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         }
         let origin = match &host.origin {
             Origin::Default => "default".to_string(),
-            Origin::Explicit(p) => p.at(),
+            Origin::Explicit(p) => p.file_line(),
         };
         let host_desc = match &host_name {
             Name::Static(h) if *h != host.value => format!("{} = {h} ({origin})", host.value),
@@ -115,11 +115,11 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             }],
         );
         let mut f =
-            Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg).with_fix(Some(fix));
+            Finding::for_hop(RULE.id, Severity::Medium, model, hop_index, msg).with_fix(Some(fix));
         if let Origin::Explicit(p) = &host.origin {
             f = f.with_related(p.dir, "Host header set here");
         }
-        if let Some(n) = hop.setting("_name") {
+        if let Some(n) = hop.setting(SslDirective::Name) {
             f = super::support::relate(f, n, &format!("{} set here", n.name));
         }
         out.push(f);

@@ -122,9 +122,9 @@ pub fn check(model: &Model) -> Vec<Finding> {
         .map(|f| {
             let line = model
                 .config
-                .file(f.at.file)
-                .line_of(model.dir(f.at).range.start);
-            (f.at.file, line, std::cmp::Reverse(f.severity), f.rule)
+                .file(f.dir.file)
+                .line_of(model.dir(f.dir).range.start);
+            (f.dir.file, line, std::cmp::Reverse(f.severity), f.rule)
         })
         .collect();
     let mut order: Vec<usize> = (0..out.len()).collect();
@@ -195,7 +195,7 @@ fn run_all(model: &Model) -> Vec<Finding> {
 /// directive (trailing) or on the line just above it. `all` matches every
 /// rule. Returns the reason (possibly empty) when the finding is covered.
 pub fn suppression(model: &Model, f: &Finding) -> Option<String> {
-    std::iter::once(f.at)
+    std::iter::once(f.dir)
         .chain(f.related.iter().map(|r| r.dir))
         .find_map(|d| {
             let line = model.config.file(d.file).line_of(model.dir(d).range.start);

@@ -2,7 +2,7 @@
 //! the name of one of them.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::Model;
+use crate::model::{Model, SslDirective};
 
 use super::support::{dns_hosts, name_used, relate, static_name, upstream};
 use super::{Doc, Rule};
@@ -53,7 +53,7 @@ No automatic fix: the remedy is a certificate name that all servers share (then 
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         if !name_used(hop) {
             continue;
         }
@@ -76,9 +76,9 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             super::support::name_origin(hop),
             others.join(", "),
         );
-        let mut f = Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg)
+        let mut f = Finding::for_hop(RULE.id, Severity::Medium, model, hop_index, msg)
             .with_related(up.dir, format!("upstream {} defined here", up.name));
-        if let Some(n) = hop.setting("_name") {
+        if let Some(n) = hop.setting(SslDirective::Name) {
             f = relate(f, n, &format!("{} set here", n.name));
         }
         out.push(f);

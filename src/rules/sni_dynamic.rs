@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::{self, Model, NameSource, Setting};
+use crate::model::{self, Model, NameSource, Setting, SslDirective};
 
 use super::support::{name_used, relate};
 use super::{Doc, Rule};
@@ -62,7 +62,7 @@ literal `*_ssl_name`, or map the request to a closed list of names as shown abov
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
     let mut known: Option<Known> = None;
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         if !hop.sni.dynamic || !name_used(hop) {
             continue;
         }
@@ -83,8 +83,11 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             .filter(|v| client_controlled(known, v, 4))
             .collect();
         let source = match &hop.name_source {
-            NameSource::Explicit(at) => {
-                format!("{} is {expr} ({at})", hop.module.directive("name"))
+            NameSource::Explicit(file_line) => {
+                format!(
+                    "{} is {expr} ({file_line})",
+                    hop.module.directive(SslDirective::Name)
+                )
             }
             _ => format!(
                 "the name comes from the {} target {}",
@@ -92,7 +95,9 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 hop.target.raw
             ),
         };
-        let verified = hop.setting("_verify").is_some_and(Setting::is_on);
+        let verified = hop
+            .setting(SslDirective::Verify)
+            .is_some_and(Setting::is_on);
         let uses = match (hop.sni.sent, verified) {
             (true, true) => "the SNI nginx sends and the name the certificate must match",
             (true, false) => "the SNI nginx sends",
@@ -119,8 +124,8 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 ),
             )
         };
-        let mut f = Finding::for_hop(RULE.id, severity, model, hop, msg);
-        if let Some(n) = hop.setting("_name") {
+        let mut f = Finding::for_hop(RULE.id, severity, model, hop_index, msg);
+        if let Some(n) = hop.setting(SslDirective::Name) {
             f = relate(f, n, &format!("{} set here", n.name));
         }
         out.push(f);

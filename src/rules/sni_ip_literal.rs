@@ -2,7 +2,7 @@
 //! and a certificate check against the name fails.
 
 use crate::diagnostic::{Applicability, Finding, Fix, Severity};
-use crate::model::{Model, Setting};
+use crate::model::{Model, Setting, SslDirective};
 
 use super::support::{is_ip_literal, name_origin, real_host_changes, relate, static_name};
 use super::{Doc, Rule};
@@ -49,7 +49,7 @@ carries, so there is no proposal unless the target is a pool with a DNS-named se
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         if hop.target.unix {
             continue;
         }
@@ -61,7 +61,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         } else {
             "IPv4"
         };
-        let sn = hop.setting("_server_name");
+        let sn = hop.setting(SslDirective::ServerName);
         let sni_note = match sn {
             Some(s) if s.is_on() => format!(
                 "nginx sends no SNI (RFC 6066 forbids addresses) even though {} is on ({})",
@@ -75,7 +75,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             ),
             None => "nginx sends no SNI".to_string(),
         };
-        let verify = hop.setting("_verify");
+        let verify = hop.setting(SslDirective::Verify);
         let verify_note = if verify.is_some_and(Setting::is_on) {
             ", and the certificate check against it fails (nginx matches host names only)"
         } else {
@@ -90,13 +90,14 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let fix = Fix::new(
             format!(
                 "name the server's host in {} and send it",
-                hop.module.directive("name")
+                hop.module.directive(SslDirective::Name)
             ),
             Applicability::NeedsReview,
             changes,
         );
-        let mut f = Finding::for_hop(RULE.id, Severity::High, model, hop, msg).with_fix(Some(fix));
-        if let Some(n) = hop.setting("_name") {
+        let mut f =
+            Finding::for_hop(RULE.id, Severity::High, model, hop_index, msg).with_fix(Some(fix));
+        if let Some(n) = hop.setting(SslDirective::Name) {
             f = relate(f, n, &format!("{} set here", n.name));
         }
         out.push(f);

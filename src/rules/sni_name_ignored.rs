@@ -2,7 +2,7 @@
 //! so the name never reaches the ClientHello.
 
 use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
-use crate::model::{Model, Setting};
+use crate::model::{Model, Setting, SslDirective};
 
 use super::support::{peer, relate};
 use super::{Doc, Rule};
@@ -46,15 +46,21 @@ Nothing else changes; the name checked by `*_ssl_verify` stays the same.",
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
-        let (Some(name), Some(sn)) = (hop.setting("_name"), hop.setting("_server_name")) else {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
+        let (Some(name), Some(sn)) = (
+            hop.setting(SslDirective::Name),
+            hop.setting(SslDirective::ServerName),
+        ) else {
             continue;
         };
         if name.is_default() || sn.is_on() {
             continue;
         }
         let value = name.value.as_deref().unwrap_or("");
-        let use_note = if hop.setting("_verify").is_some_and(Setting::is_on) {
+        let use_note = if hop
+            .setting(SslDirective::Verify)
+            .is_some_and(Setting::is_on)
+        {
             format!(
                 "; it is only used to check the certificate of {}",
                 peer(hop)
@@ -62,7 +68,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         } else {
             format!(
                 "; with {} off it has no effect at all",
-                hop.module.directive("verify")
+                hop.module.directive(SslDirective::Verify)
             )
         };
         let msg = format!(
@@ -77,11 +83,12 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             Applicability::Safe,
             vec![diagnostic::set(
                 hop.module,
-                "_server_name",
+                SslDirective::ServerName,
                 FixValue::literal("on"),
             )],
         );
-        let f = Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg).with_fix(Some(fix));
+        let f =
+            Finding::for_hop(RULE.id, Severity::Medium, model, hop_index, msg).with_fix(Some(fix));
         let f = relate(f, name, &format!("{} set here", name.name));
         out.push(relate(f, sn, &format!("{} off", sn.name)));
     }

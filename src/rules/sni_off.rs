@@ -1,7 +1,7 @@
 //! `sni-off`: a TLS hop that sends no SNI because `*_ssl_server_name` is off.
 
 use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
-use crate::model::{Model, Setting};
+use crate::model::{Model, Setting, SslDirective};
 
 use super::support::{group_named, is_ip_literal, peer, relate, sni_name_input, static_name};
 use super::{Doc, Rule};
@@ -61,8 +61,8 @@ on the backends' certificate is right. A name built from variables also needs re
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
-        let Some(sn) = hop.setting("_server_name") else {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
+        let Some(sn) = hop.setting(SslDirective::ServerName) else {
             continue;
         };
         if sn.is_on() || hop.target.unix || static_name(hop).is_some_and(is_ip_literal) {
@@ -76,14 +76,14 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         );
         let mut changes = vec![diagnostic::set(
             hop.module,
-            "_server_name",
+            SslDirective::ServerName,
             FixValue::literal("on"),
         )];
         let group = group_named(model, hop).is_some();
         let applicability = if group {
             changes.push(diagnostic::set(
                 hop.module,
-                "_name",
+                SslDirective::Name,
                 sni_name_input(model, hop),
             ));
             Applicability::NeedsReview
@@ -96,12 +96,12 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             format!(
                 "turn {} on and name a real host in {}",
                 sn.name,
-                hop.module.directive("name")
+                hop.module.directive(SslDirective::Name)
             )
         } else {
             format!("turn {} on", sn.name)
         };
-        let f = Finding::for_hop(RULE.id, Severity::High, model, hop, msg)
+        let f = Finding::for_hop(RULE.id, Severity::High, model, hop_index, msg)
             .with_fix(Some(Fix::new(summary, applicability, changes)));
         out.push(relate(f, sn, &off_label(sn)));
     }

@@ -2,7 +2,7 @@
 //! name such as `backend_pool`, not a host.
 
 use crate::diagnostic::{Applicability, Finding, Fix, Severity};
-use crate::model::{Model, NameSource, Setting};
+use crate::model::{Model, NameSource, Setting, SslDirective};
 
 use super::support::{group_named, real_host_changes, relate};
 use super::{Doc, Rule};
@@ -63,14 +63,14 @@ if the backends have one.",
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         if hop.target.unix {
             continue;
         }
         let Some(up) = group_named(model, hop) else {
             continue;
         };
-        let verify = hop.setting("_verify");
+        let verify = hop.setting(SslDirective::Verify);
         let sent = hop.sni.sent;
         let verified = verify.is_some_and(Setting::is_on);
         let fqdn = up.name.contains('.') && super::support::is_dns_name(&up.name);
@@ -86,14 +86,14 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             ", and no real certificate or virtual host carries a group label"
         };
         let source = match &hop.name_source {
-            NameSource::Explicit(at) => format!(
-                "{} {} at {at}",
-                hop.module.directive("name"),
-                hop.setting("_name")
+            NameSource::Explicit(file_line) => format!(
+                "{} {} at {file_line}",
+                hop.module.directive(SslDirective::Name),
+                hop.setting(SslDirective::Name)
                     .and_then(|s| s.value.as_deref())
                     .unwrap_or("")
             ),
-            _ => format!("no {} is set", hop.module.directive("name")),
+            _ => format!("no {} is set", hop.module.directive(SslDirective::Name)),
         };
         let msg = format!(
             "the TLS name for {} is its upstream group name \"{}\" ({source}): {what}{tail}",
@@ -104,15 +104,15 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let fix = Fix::new(
             format!(
                 "name a real host in {} instead of the group name",
-                hop.module.directive("name")
+                hop.module.directive(SslDirective::Name)
             ),
             Applicability::NeedsReview,
             changes,
         );
-        let mut f = Finding::for_hop(RULE.id, severity, model, hop, msg)
+        let mut f = Finding::for_hop(RULE.id, severity, model, hop_index, msg)
             .with_fix(Some(fix))
             .with_related(up.dir, format!("upstream {} defined here", up.name));
-        if let Some(name) = hop.setting("_name") {
+        if let Some(name) = hop.setting(SslDirective::Name) {
             f = relate(f, name, &format!("{} set here", name.name));
         }
         out.push(f);

@@ -2,7 +2,7 @@
 //! `upstream {}`, where nginx rejects it.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::{Kind, Model};
+use crate::model::{Kind, Model, Module, SslDirective};
 
 use super::{Doc, Rule};
 
@@ -73,7 +73,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 .any(|p| name.starts_with(p));
             let error = if http_ssl {
                 format!("\"{name}\" directive is not allowed here")
-            } else if name == "proxy_ssl" {
+            } else if name == Module::Stream.directive(SslDirective::Ssl) {
                 if c.kind == Kind::StreamUpstream || stream_loaded {
                     format!("\"{name}\" directive is not allowed here")
                 } else {
@@ -84,7 +84,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             };
             let msg = format!(
                 "{name} ({}) is inside {block}: nginx -t fails with '{error}'",
-                model.at(r)
+                model.file_line(r)
             );
             let mut f = Finding::at_directive(RULE.id, Severity::Error, r, msg);
             if let Some(opener) = c.opener {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::{DirRef, Model, Module};
+use crate::model::{DirRef, Model, Module, SslDirective};
 
 use super::support::tls_uses;
 use super::{Doc, Rule};
@@ -67,7 +67,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             continue;
         }
         for (spec, name, found) in model.effective_all(p.ctx, p.module) {
-            if spec.suffix.is_empty() {
+            if spec.directive == SslDirective::Ssl {
                 continue;
             }
             let Some((_, lines)) = found else {
@@ -92,16 +92,16 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             "{} {} ({})",
             fd.name(),
             fd.arg(0).unwrap_or(""),
-            model.at(first)
+            model.file_line(first)
         );
         let why = match module.tls_scheme() {
             Some(scheme) => format!("its target is not {scheme}"),
             None => {
                 let ssl = model
-                    .effective(passes_ctx(model, first), "proxy_ssl")
+                    .effective_ssl(passes_ctx(model, first), module, SslDirective::Ssl)
                     .and_then(|(_, l)| l.first().copied());
                 match ssl {
-                    Some(l) => format!("proxy_ssl is off ({})", model.at(l)),
+                    Some(l) => format!("proxy_ssl is off ({})", model.file_line(l)),
                     None => "proxy_ssl is off (default)".to_string(),
                 }
             }
@@ -115,7 +115,10 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 passes.len()
             )
         };
-        let msg = format!("{name} {value} ({}) has no effect: {reach}", model.at(dir));
+        let msg = format!(
+            "{name} {value} ({}) has no effect: {reach}",
+            model.file_line(dir)
+        );
         let mut f = Finding::at_directive(RULE.id, Severity::Info, dir, msg);
         for &(p, _) in passes.iter().take(3) {
             f = f.with_related(p, "pass without TLS");

@@ -6,7 +6,8 @@ use std::borrow::Cow;
 
 use crate::diagnostic::{Change, Finding, FixValue, Severity};
 use crate::model::{
-    sni, CtxId, DirRef, Hop, Kind, Model, Module, NameSource, Origin, Setting, Upstream,
+    sni, CtxId, DirRef, Hop, Kind, Model, Module, NameSource, Origin, Setting, SslDirective,
+    Upstream,
 };
 
 use super::Rule;
@@ -28,14 +29,14 @@ pub fn relate(f: Finding, s: &Setting, label: &str) -> Finding {
     }
 }
 
-/// The effective setting with a suffix in a list of settings.
-pub fn get<'a>(settings: &'a [Setting], suffix: &str) -> Option<&'a Setting> {
-    settings.iter().find(|s| s.spec.suffix == suffix)
+/// The effective setting of a directive in a list of settings.
+pub fn get(settings: &[Setting], d: SslDirective) -> Option<&Setting> {
+    settings.iter().find(|s| s.spec.directive == d)
 }
 
 /// True when the setting's value is `on`.
-pub fn on(settings: &[Setting], suffix: &str) -> bool {
-    get(settings, suffix).is_some_and(Setting::is_on)
+pub fn on(settings: &[Setting], d: SslDirective) -> bool {
+    get(settings, d).is_some_and(Setting::is_on)
 }
 
 /// What a hop talks to, as people name it: the `upstream {}` group, or the
@@ -69,9 +70,9 @@ pub fn group_named<'a>(model: &'a Model, hop: &Hop) -> Option<&'a Upstream> {
 /// Where the SNI/verify name comes from, for messages: `proxy_ssl_name at
 /// a.conf:3`, `the upstream group name; no grpc_ssl_name is set`.
 pub fn name_origin(hop: &Hop) -> String {
-    let name = hop.module.directive("name");
+    let name = hop.module.directive(SslDirective::Name);
     match &hop.name_source {
-        NameSource::Explicit(at) => format!("{name} at {at}"),
+        NameSource::Explicit(file_line) => format!("{name} at {file_line}"),
         NameSource::Group => format!("the upstream group name; no {name} is set"),
         NameSource::PassHost => {
             format!("the {} host; no {name} is set", hop.module.pass_directive())
@@ -81,7 +82,10 @@ pub fn name_origin(hop: &Hop) -> String {
 
 /// The name is used: sent as SNI or checked against the certificate.
 pub fn name_used(hop: &Hop) -> bool {
-    hop.sni.sent || hop.setting("_verify").is_some_and(Setting::is_on)
+    hop.sni.sent
+        || hop
+            .setting(SslDirective::Verify)
+            .is_some_and(Setting::is_on)
 }
 
 /// An IPv4 literal as nginx reads one, or an IPv6 literal in brackets.
@@ -140,7 +144,7 @@ pub fn sni_name_input(model: &Model, hop: &Hop) -> FixValue {
         prompt: format!(
             "Host name on the certificate of {} (sent as SNI and checked by {})",
             peer(hop),
-            hop.module.directive("verify")
+            hop.module.directive(SslDirective::Verify)
         ),
         proposal,
     }
@@ -152,7 +156,7 @@ pub fn ca_file_input(hop_or_place: &str, module: Module) -> FixValue {
         key: "ca-file",
         prompt: format!(
             "CA bundle (PEM) that signed the certificate of {hop_or_place}, for {}",
-            module.directive("trusted_certificate")
+            module.directive(SslDirective::TrustedCertificate)
         ),
         proposal: Some("/etc/ssl/certs/ca-certificates.crt".into()),
     }
@@ -164,7 +168,7 @@ pub fn ca_file_input(hop_or_place: &str, module: Module) -> FixValue {
 /// server with `proxy_ssl on` but no `proxy_pass`.
 pub struct TlsUse<'a> {
     /// The pass directive (or the stream `server` block).
-    pub at: DirRef,
+    pub dir: DirRef,
     pub module: Module,
     /// Index into `Model::hops`.
     pub hop: Option<usize>,
@@ -177,9 +181,9 @@ pub struct TlsUse<'a> {
 impl TlsUse<'_> {
     /// A finding at this place.
     pub fn finding(&self, rule: &Rule, severity: Severity, model: &Model, msg: String) -> Finding {
-        match self.hop.and_then(|i| model.hops.get(i)) {
-            Some(hop) => Finding::for_hop(rule.id, severity, model, hop, msg),
-            None => Finding::at_directive(rule.id, severity, self.at, msg),
+        match self.hop.filter(|&i| i < model.hops.len()) {
+            Some(i) => Finding::for_hop(rule.id, severity, model, i, msg),
+            None => Finding::at_directive(rule.id, severity, self.dir, msg),
         }
     }
 }
@@ -191,7 +195,7 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse<'_>> {
         .iter()
         .enumerate()
         .map(|(i, h)| TlsUse {
-            at: h.pass,
+            dir: h.pass,
             module: h.module,
             hop: Some(i),
             settings: Cow::Borrowed(&h.settings),
@@ -206,7 +210,7 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse<'_>> {
         let Some(arg) = d.arg(0) else { continue };
         if arg.contains('$') {
             out.push(TlsUse {
-                at: p.pass,
+                dir: p.pass,
                 module: p.module,
                 hop: None,
                 settings: Cow::Owned(settings_at(model, p.ctx, p.module)),
@@ -227,16 +231,16 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse<'_>> {
             continue;
         }
         let ssl_on = model
-            .effective(ctx, "proxy_ssl")
+            .effective_ssl(ctx, Module::Stream, SslDirective::Ssl)
             .and_then(|(_, l)| l.first().copied())
             .is_some_and(|l| model.dir(l).arg(0) == Some("on"));
         if ssl_on {
             out.push(TlsUse {
-                at: opener,
+                dir: opener,
                 module: Module::Stream,
                 hop: None,
                 settings: Cow::Owned(settings_at(model, ctx, Module::Stream)),
-                label: Cow::Owned(format!("the stream server at {}", model.at(opener))),
+                label: Cow::Owned(format!("the stream server at {}", model.file_line(opener))),
             });
         }
     }
@@ -268,13 +272,16 @@ pub fn certificate_set(value: Option<&str>, version: crate::model::Version) -> b
 pub fn real_host_changes(model: &Model, hop: &Hop) -> Vec<Change> {
     let mut changes = vec![crate::diagnostic::set(
         hop.module,
-        "_name",
+        SslDirective::Name,
         sni_name_input(model, hop),
     )];
-    if !hop.setting("_server_name").is_some_and(Setting::is_on) {
+    if !hop
+        .setting(SslDirective::ServerName)
+        .is_some_and(Setting::is_on)
+    {
         changes.push(crate::diagnostic::set(
             hop.module,
-            "_server_name",
+            SslDirective::ServerName,
             FixValue::literal("on"),
         ));
     }

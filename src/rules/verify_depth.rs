@@ -2,7 +2,7 @@
 //! rejects longer certificate chains.
 
 use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
-use crate::model::Model;
+use crate::model::{Model, SslDirective};
 
 use super::support::{peer, relate};
 use super::{Doc, Rule};
@@ -49,9 +49,11 @@ low on purpose, keep it.",
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
-        let (Some(verify), Some(depth)) = (hop.setting("_verify"), hop.setting("_verify_depth"))
-        else {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
+        let (Some(verify), Some(depth)) = (
+            hop.setting(SslDirective::Verify),
+            hop.setting(SslDirective::VerifyDepth),
+        ) else {
             continue;
         };
         if !verify.is_on() {
@@ -85,11 +87,11 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             Applicability::NeedsReview,
             vec![diagnostic::set(
                 hop.module,
-                "_verify_depth",
+                SslDirective::VerifyDepth,
                 FixValue::literal("3"),
             )],
         );
-        let f = Finding::for_hop(RULE.id, Severity::Low, model, hop, msg).with_fix(Some(fix));
+        let f = Finding::for_hop(RULE.id, Severity::Low, model, hop_index, msg).with_fix(Some(fix));
         out.push(relate(f, depth, &format!("{} {d}", depth.name)));
     }
 }

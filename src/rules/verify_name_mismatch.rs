@@ -2,7 +2,7 @@
 //! cannot be on the upstream's certificate.
 
 use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
-use crate::model::Model;
+use crate::model::{Model, SslDirective};
 
 use super::support::{dns_hosts, group_named, is_ip_literal, name_origin, relate, static_name};
 use super::{Doc, Rule};
@@ -54,11 +54,11 @@ the name has to come from the certificates, which hopscope cannot see: no automa
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
         if hop.target.unix {
             continue;
         }
-        let Some(verify) = hop.setting("_verify").filter(|s| s.is_on()) else {
+        let Some(verify) = hop.setting(SslDirective::Verify).filter(|s| s.is_on()) else {
             continue;
         };
         let Some(name) = static_name(hop) else {
@@ -83,7 +83,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                     Applicability::NeedsReview,
                     vec![diagnostic::set(
                         hop.module,
-                        "_name",
+                        SslDirective::Name,
                         FixValue::literal(only.clone()),
                     )],
                 )),
@@ -102,9 +102,9 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         } else {
             continue;
         };
-        let mut f = Finding::for_hop(RULE.id, Severity::High, model, hop, msg).with_fix(fix);
+        let mut f = Finding::for_hop(RULE.id, Severity::High, model, hop_index, msg).with_fix(fix);
         f = relate(f, verify, &format!("{} on", verify.name));
-        if let Some(n) = hop.setting("_name") {
+        if let Some(n) = hop.setting(SslDirective::Name) {
             f = relate(f, n, &format!("{} set here", n.name));
         }
         out.push(f);

@@ -1,7 +1,7 @@
 //! `verify-no-ca`: `*_ssl_verify on` without a CA; `nginx -t` rejects it.
 
 use crate::diagnostic::{self, Applicability, Finding, Fix, Severity};
-use crate::model::Model;
+use crate::model::{Model, SslDirective};
 
 use super::support::{ca_file_input, get, on, relate, tls_uses};
 use super::{Doc, Rule};
@@ -53,16 +53,16 @@ without `proxy_pass`) get no automatic fix.",
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
     for u in tls_uses(model) {
-        if !on(&u.settings, "_verify") {
+        if !on(&u.settings, SslDirective::Verify) {
             continue;
         }
-        let Some(ca) = get(&u.settings, "_trusted_certificate") else {
+        let Some(ca) = get(&u.settings, SslDirective::TrustedCertificate) else {
             continue;
         };
         if ca.value.as_deref().is_some_and(|v| !v.is_empty()) {
             continue;
         }
-        let Some(verify) = get(&u.settings, "_verify") else {
+        let Some(verify) = get(&u.settings, SslDirective::Verify) else {
             continue;
         };
         let ca_state = match ca.value.as_deref() {
@@ -83,7 +83,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 Applicability::NeedsReview,
                 vec![diagnostic::set(
                     u.module,
-                    "_trusted_certificate",
+                    SslDirective::TrustedCertificate,
                     ca_file_input(&u.label, u.module),
                 )],
             )

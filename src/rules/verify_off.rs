@@ -1,7 +1,7 @@
 //! `verify-off`: nginx does not check the upstream's certificate.
 
 use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
-use crate::model::{Model, Setting};
+use crate::model::{Model, Setting, SslDirective};
 
 use super::support::{
     ca_file_input, group_named, is_ip_literal, peer, real_host_changes, relate, static_name,
@@ -57,8 +57,8 @@ or the check fails.",
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
-        let Some(verify) = hop.setting("_verify") else {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
+        let Some(verify) = hop.setting(SslDirective::Verify) else {
             continue;
         };
         if verify.is_on() {
@@ -77,28 +77,28 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         );
         let mut changes = vec![diagnostic::set(
             hop.module,
-            "_verify",
+            SslDirective::Verify,
             FixValue::literal("on"),
         )];
         let has_ca = hop
-            .setting("_trusted_certificate")
+            .setting(SslDirective::TrustedCertificate)
             .and_then(|s| s.value.as_deref())
             .is_some_and(|v| !v.is_empty());
         if !has_ca {
             changes.push(diagnostic::set(
                 hop.module,
-                "_trusted_certificate",
+                SslDirective::TrustedCertificate,
                 ca_file_input(peer(hop), hop.module),
             ));
         }
         let depth = hop
-            .setting("_verify_depth")
+            .setting(SslDirective::VerifyDepth)
             .and_then(|s| s.value.as_deref())
             .and_then(|v| v.trim().parse::<u32>().ok());
         if depth.is_some_and(|d| d <= 1) {
             changes.push(diagnostic::set(
                 hop.module,
-                "_verify_depth",
+                SslDirective::VerifyDepth,
                 FixValue::literal("3"),
             ));
         }
@@ -113,14 +113,14 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             format!(
                 "turn {} on and check the certificate against a real host name in {} (today: {})",
                 verify.name,
-                hop.module.directive("name"),
+                hop.module.directive(SslDirective::Name),
                 static_name(hop).unwrap_or("")
             )
         } else {
             format!("turn {} on", verify.name)
         };
         let fix = Fix::new(summary, Applicability::NeedsReview, changes);
-        let f = Finding::for_hop(RULE.id, severity, model, hop, msg).with_fix(Some(fix));
+        let f = Finding::for_hop(RULE.id, severity, model, hop_index, msg).with_fix(Some(fix));
         out.push(relate(f, verify, &off_label(verify)));
     }
 }

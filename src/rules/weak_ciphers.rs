@@ -1,7 +1,7 @@
 //! `weak-ciphers`: `*_ssl_ciphers` enables broken cipher suites.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::Model;
+use crate::model::{Model, SslDirective};
 
 use super::support::{peer, relate};
 use super::{Doc, Rule};
@@ -92,8 +92,8 @@ pub fn weak_tokens(value: &str) -> Vec<(String, &'static str)> {
 }
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
-        let Some(c) = hop.setting("_ciphers") else {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
+        let Some(c) = hop.setting(SslDirective::Ciphers) else {
             continue;
         };
         let Some(value) = c.value.as_deref() else {
@@ -111,7 +111,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             peer(hop),
             list.join(", ")
         );
-        let f = Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg);
+        let f = Finding::for_hop(RULE.id, Severity::Medium, model, hop_index, msg);
         out.push(relate(f, c, &format!("{} set here", c.name)));
     }
 }

@@ -2,7 +2,7 @@
 //! SSLv3, TLSv1 or TLSv1.1.
 
 use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
-use crate::model::{Model, Version};
+use crate::model::{Model, SslDirective, Version};
 
 use super::support::{peer, relate};
 use super::{Doc, Rule};
@@ -51,8 +51,8 @@ working until it is upgraded; that is the point, but plan for it.",
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    for hop in &model.hops {
-        let Some(p) = hop.setting("_protocols") else {
+    for (hop_index, hop) in model.hops.iter().enumerate() {
+        let Some(p) = hop.setting(SslDirective::Protocols) else {
             continue;
         };
         let Some(value) = p.value.as_deref() else {
@@ -86,11 +86,12 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             Applicability::NeedsReview,
             vec![diagnostic::set(
                 hop.module,
-                "_protocols",
+                SslDirective::Protocols,
                 FixValue::literal(safe),
             )],
         );
-        let f = Finding::for_hop(RULE.id, Severity::Medium, model, hop, msg).with_fix(Some(fix));
+        let f =
+            Finding::for_hop(RULE.id, Severity::Medium, model, hop_index, msg).with_fix(Some(fix));
         out.push(relate(f, p, &format!("{} set here", p.name)));
     }
 }

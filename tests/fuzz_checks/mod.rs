@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use hopscope::conf::lexer::{Lexer, TokenKind};
 use hopscope::conf::loader::{load_tree, MemFiles, MAX_FILES};
 use hopscope::conf::parser::{self, MAX_DEPTH};
-use hopscope::conf::{self, dump, Config, Origin};
+use hopscope::conf::{self, dump, Config, LoadedFrom};
 use hopscope::fix::{self, engine, Placement, Selection, Values};
 use hopscope::model::{Model, Version};
 use hopscope::report;
@@ -233,7 +233,7 @@ pub fn dump(data: &[u8]) {
         Ok(cfg) => {
             assert!(!cfg.files.is_empty());
             if is {
-                assert_eq!(cfg.origin, Origin::Dump);
+                assert_eq!(cfg.loaded_from, LoadedFrom::Dump);
             }
             config_invariants(&cfg);
             let model = Model::build(cfg, Version::NEWEST_STABLE);
@@ -288,7 +288,7 @@ pub fn virtual_tree(data: &[u8]) -> (Vec<(PathBuf, Vec<u8>)>, PathBuf) {
 }
 
 /// Loads [`virtual_tree`]`(data)` from memory.
-pub fn load_virtual(data: &[u8], origin: Origin) -> Config {
+pub fn load_virtual(data: &[u8], origin: LoadedFrom) -> Config {
     let (files, main) = virtual_tree(data);
     load_tree(&MemFiles::new(files), &main, origin)
 }
@@ -374,9 +374,9 @@ fn model_invariants(model: &Model) {
 /// The include loader over a virtual tree, and the model built on it.
 pub fn loader(data: &[u8]) {
     let origin = if data.len() % 2 == 0 {
-        Origin::Demo
+        LoadedFrom::Demo
     } else {
-        Origin::Dump
+        LoadedFrom::Dump
     };
     let cfg = load_virtual(data, origin);
     config_invariants(&cfg);
@@ -402,14 +402,14 @@ fn json_of(bytes: &[u8], what: &str) -> serde_json::Value {
 
 /// Model, rules and every report.
 pub fn model_rules(data: &[u8]) {
-    let cfg = load_virtual(data, Origin::Demo);
+    let cfg = load_virtual(data, LoadedFrom::Demo);
     let version = VERSIONS[data.len() % VERSIONS.len()];
     let model = Model::build(cfg, version);
     model_invariants(&model);
     let findings = rules::check(&model);
     for f in &findings {
         assert!(f.hop.map_or(true, |h| h < model.hops.len()));
-        let _ = model.dir(f.at);
+        let _ = model.dir(f.dir);
         for r in &f.related {
             let _ = model.dir(r.dir);
         }
@@ -620,7 +620,7 @@ fn new_errors(before: &Model, after: &Model) -> Vec<(String, String)> {
 
 /// The fix engine: see the module documentation.
 pub fn fix(data: &[u8]) {
-    let cfg = load_virtual(data, Origin::Demo);
+    let cfg = load_virtual(data, LoadedFrom::Demo);
     let model = Model::build(cfg, Version::NEWEST_STABLE);
     let (sel, values) = selection(data);
 

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
 use crate::diagnostic::Applicability;
-use crate::model::Origin;
+use crate::model::{Origin, SslDirective};
 use crate::report::labels;
 use crate::rules;
 use crate::tui::action::Screen;
@@ -146,8 +146,8 @@ pub fn detail_lines(
     let m = &app.model;
     let hop = &m.hops[h];
     let mut lines: Vec<Line<'static>> = Vec::new();
-    let mut at: Vec<usize> = Vec::new();
-    at.push(lines.len());
+    let mut item_starts: Vec<usize> = Vec::new();
+    item_starts.push(lines.len());
     lines.push(Line::from(vec![
         Span::styled(
             v(format!(
@@ -159,7 +159,7 @@ pub fn detail_lines(
         ),
         Span::styled(v(format!("  {}:{}", hop.file, hop.line)), t.dim),
     ]));
-    let mut place_spans = vec![Span::styled(v(format!("{} ", hop.context())), t.dim)];
+    let mut place_spans = vec![Span::styled(v(format!("{} ", hop.subsystem())), t.dim)];
     if !hop.server_names.is_empty() {
         place_spans.push(Span::styled(
             v(format!("server {} ", hop.server_names.join(" "))),
@@ -199,7 +199,7 @@ pub fn detail_lines(
             Span::styled(w, t.dim),
         ]));
     }
-    let verify_on = hop.setting("_verify").is_some_and(|s| s.is_on());
+    let verify_on = hop.setting(SslDirective::Verify).is_some_and(|s| s.is_on());
     lines.push(Line::from(vec![
         Span::styled("verify  ", t.header),
         Span::styled(
@@ -218,7 +218,7 @@ pub fn detail_lines(
     if let Some(host) = &hop.host_header {
         let note = match &host.origin {
             Origin::Default => "  (nginx default)".to_string(),
-            Origin::Explicit(p) => format!("  ({})", p.at()),
+            Origin::Explicit(p) => format!("  ({})", p.file_line()),
         };
         let shown = if host.value == "$proxy_host" {
             format!("$proxy_host = {}", hop.proxy_host)
@@ -269,7 +269,7 @@ pub fn detail_lines(
     let selected = app.selected_detail();
     for &fi in fs {
         let finding = &app.findings[fi];
-        at.push(lines.len());
+        item_starts.push(lines.len());
         let mut spans = vec![
             Span::styled(
                 format!("{:<6}", badge(Some(finding.severity))),
@@ -351,13 +351,14 @@ pub fn detail_lines(
         Span::styled("from", t.header),
     ]));
     for (s, value) in hop.settings.iter().zip(values) {
-        at.push(lines.len());
+        item_starts.push(lines.len());
         let (style, from) = match &s.origin {
             Origin::Default => (t.default_value, format!("default (nginx {})", m.version)),
-            Origin::Explicit(p) if s.inherited => {
-                (t.inherited, format!("{} ({}, inherited)", p.at(), p.level))
-            }
-            Origin::Explicit(p) => (t.explicit, format!("{} ({})", p.at(), p.level)),
+            Origin::Explicit(p) if s.inherited => (
+                t.inherited,
+                format!("{} ({}, inherited)", p.file_line(), p.level),
+            ),
+            Origin::Explicit(p) => (t.explicit, format!("{} ({})", p.file_line(), p.level)),
         };
         let name = Span::styled(format!("{:<name_w$}", s.name), style);
         if value.width() < value_w {
@@ -374,7 +375,7 @@ pub fn detail_lines(
             ]));
         }
     }
-    (lines, at)
+    (lines, item_starts)
 }
 
 /// `text` followed by spaces up to `width` columns.
@@ -386,10 +387,10 @@ pub(crate) fn pad(text: &str, width: usize) -> String {
 pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect, h: usize, focus: bool) {
     let t = ui.theme;
     let width = r.width.saturating_sub(2) as usize;
-    let (lines, at) = detail_lines(app, h, t, width);
+    let (lines, item_starts) = detail_lines(app, h, t, width);
     let height = r.height.saturating_sub(2) as usize;
     let cursor_line = if focus {
-        at.get(app.detail_cursor).copied().unwrap_or(0)
+        item_starts.get(app.detail_cursor).copied().unwrap_or(0)
     } else {
         0
     };

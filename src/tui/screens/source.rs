@@ -15,15 +15,15 @@ use crate::tui::widgets::*;
 impl App {
     /// Opens the source view at a directive, with the selected hop's
     /// inheritance chain marked.
-    pub fn show_source(&mut self, at: DirRef) {
-        let (line, _) = self.model.line_col(at);
-        self.source = Some((at.file, line));
+    pub fn show_source(&mut self, dir: DirRef) {
+        let (line, _) = self.model.line_col(dir);
+        self.source = Some((dir.file, line));
         self.source_scroll = line.saturating_sub(1);
         self.source_marks = self.chain_marks();
         self.mark_index = self
             .source_marks
             .iter()
-            .position(|(d, _)| *d == at)
+            .position(|(d, _)| *d == dir)
             .unwrap_or(0);
         if self.screen() == Screen::Source {
             return;
@@ -87,11 +87,11 @@ impl App {
         let (line, _) = self.model.line_col(d);
         self.source = Some((d.file, line));
         self.source_scroll = line.saturating_sub(1);
-        let at = self.model.at(d);
+        let file_line = self.model.file_line(d);
         let note = if wrapped { " (wrapped around)" } else { "" };
         self.set_status(
             false,
-            format!("{}/{n} of the chain{note} · {at}: {label}", next + 1),
+            format!("{}/{n} of the chain{note} · {file_line}: {label}", next + 1),
         );
     }
 }
