@@ -136,6 +136,8 @@ pub(crate) fn has_port(addr: &str) -> bool {
 /// Everything needed to reproduce a hop's handshake, resolved up front so
 /// workers need no model.
 #[derive(Clone, Debug)]
+// Without the `probe` feature only the parts reports need are read.
+#[cfg_attr(not(feature = "probe"), allow(dead_code))]
 pub(crate) struct Plan {
     pub(crate) hop: String,
     pub(crate) sni: Option<String>,

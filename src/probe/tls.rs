@@ -4,9 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub(crate) use openssl::ssl::SslContext;
 use openssl::ssl::{
-    HandshakeError, Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslVerifyMode,
-    SslVersion,
+    HandshakeError, Ssl, SslContextBuilder, SslMethod, SslOptions, SslVerifyMode, SslVersion,
 };
 use openssl::x509::{X509Ref, X509VerifyResult};
 

@@ -19,7 +19,7 @@ fn base64_decode(s: &str) -> Vec<u8> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    openssl::sha::sha256(bytes)
+    <sha2::Sha256 as sha2::Digest>::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

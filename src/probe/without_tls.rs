@@ -1,0 +1,42 @@
+//! The handshake in a build without the `probe` feature (no OpenSSL): every
+//! peer is reported as not probed, with the reason, so the reports and the
+//! TUI say what happened instead of failing to build or to run.
+
+use super::plan::Plan;
+use super::result::PeerResult;
+use super::Options;
+
+/// No TLS library: nothing to configure.
+pub(crate) type SslContext = ();
+
+pub(crate) fn ssl_context(_plan: &Plan) -> Result<SslContext, String> {
+    Ok(())
+}
+
+pub(crate) fn probe_peer(
+    plan: &Plan,
+    _ctx: &Result<SslContext, String>,
+    peer: &str,
+    _opts: Options,
+) -> PeerResult {
+    PeerResult {
+        hop: plan.hop.clone(),
+        peer: peer.to_string(),
+        address: None,
+        probeable: false,
+        sni: plan.sni.clone(),
+        verify_name: plan.verify_name.clone(),
+        connected: false,
+        error: Some(
+            "not probed: this hopscope was built without the probe feature (no TLS library)"
+                .to_string(),
+        ),
+        protocol: None,
+        cipher: None,
+        chain: Vec::new(),
+        name_matches: None,
+        verification: None,
+        notes: plan.notes.clone(),
+        millis: 0,
+    }
+}
