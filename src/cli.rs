@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::conf::{self, Input};
 use crate::diagnostic::{self, Applicability, Finding, Severity};
 use crate::fix;
+use crate::jobs::Source;
 use crate::model::{Model, Version};
 use crate::report;
 use crate::report::text::Paint;
@@ -315,26 +315,25 @@ impl CheckArgs {
 }
 
 impl LoadArgs {
-    pub fn input(&self) -> Input {
-        match &self.path {
-            None => Input::Demo,
-            Some(p) if p.as_os_str() == "-" => Input::Stdin,
-            Some(p) => Input::Path(p.clone()),
-        }
+    /// What to load: `--ssh`'s server, else the path (none: the demo,
+    /// `-`: standard input).
+    pub fn source(&self) -> Result<Source, String> {
+        Ok(match self.remote.target()? {
+            Some(remote) => Source::Ssh(remote),
+            None => Source::from_arg(self.path.as_deref()),
+        })
     }
 
     /// Loads and analyses, or explains on stderr why it cannot.
     pub fn model(&self) -> Result<Model, ExitCode> {
-        if let Some(remote) = self.remote_model() {
-            return remote;
-        }
-        match conf::load(&self.input()) {
-            Ok(cfg) => Ok(Model::build(cfg, self.nginx_version)),
-            Err(e) => {
-                say!("hopscope: error: {e}");
-                Err(ExitCode::from(2))
-            }
-        }
+        let source = self.source().map_err(|e| {
+            say!("hopscope: error: {e}");
+            ExitCode::from(2)
+        })?;
+        source.load(self.nginx_version).map_err(|e| {
+            say!("hopscope: error: {e}");
+            ExitCode::from(2)
+        })
     }
 }
 
@@ -485,25 +484,33 @@ fn tui(cli: &Cli) -> ExitCode {
     let note = (!theme::no_color() && cli.theme.is_none())
         .then(|| theme::color_note(support, term.as_deref()))
         .flatten();
-    let input = cli.load.input();
-    let label = match &input {
-        Input::Demo => "demo (built-in tour of the pitfalls)".to_string(),
-        Input::Stdin => "standard input".to_string(),
-        Input::Path(p) => p.display().to_string(),
+    let source = match cli.load.source() {
+        Ok(s) => s,
+        Err(e) => {
+            say!("hopscope: error: {e}");
+            return ExitCode::from(2);
+        }
     };
-    // --ssh: `nginx -T` of the server, held in memory for the UI.
-    let (label, remote, dump) = match remote_tui_input(&cli.load) {
-        Ok(Some((dump, shown, remote))) => (shown, Some(remote), Some(dump)),
-        Ok(None) => (label, None, None),
-        Err(code) => return code,
+    // --ssh: `nginx -T` of the server, fetched before the UI starts and
+    // held in memory for it.
+    let dump = match source.remote() {
+        Some(remote) => {
+            say!("hopscope: running nginx -T on {} over ssh…", remote.host);
+            match crate::jobs::fetch(remote) {
+                Ok(dump) => Some(dump),
+                Err(e) => {
+                    say!("hopscope: error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        None => None,
     };
     let opts = crate::tui::run::Options {
-        input,
+        source,
         version: cli.load.nginx_version,
         theme,
-        label,
         note,
-        remote,
         dump,
     };
     match crate::tui::run::run(opts) {
@@ -1046,50 +1053,6 @@ pub struct FleetArgs {
     pub parallel: u16,
 }
 
-/// Runs `nginx -T` on a server and analyses what it printed.
-fn load_remote(remote: &crate::remote::Remote, version: Version) -> Result<Model, String> {
-    let dump = crate::remote::fetch_dump(remote).map_err(|e| e.to_string())?;
-    let cfg = conf::from_bytes(dump, None).map_err(|e| format!("ssh {}: {e}", remote.host))?;
-    Ok(Model::build(cfg, version))
-}
-
-impl LoadArgs {
-    /// With `--ssh`: the server's configuration (or why not, on stderr).
-    fn remote_model(&self) -> Option<Result<Model, ExitCode>> {
-        let remote = match self.remote.target() {
-            Ok(None) => return None,
-            Ok(Some(r)) => r,
-            Err(e) => {
-                say!("hopscope: error: {e}");
-                return Some(Err(ExitCode::from(2)));
-            }
-        };
-        Some(load_remote(&remote, self.nginx_version).map_err(|e| {
-            say!("hopscope: error: {}", visible_lines(&e));
-            ExitCode::from(2)
-        }))
-    }
-}
-
-/// For the terminal UI with `--ssh`: the server's `nginx -T` (kept in
-/// memory, never in a file here), the label to show, and the server.
-fn remote_tui_input(
-    load: &LoadArgs,
-) -> Result<Option<(Vec<u8>, String, crate::remote::Remote)>, ExitCode> {
-    let fail = |e: String| {
-        say!("hopscope: error: {e}");
-        ExitCode::from(2)
-    };
-    let Some(remote) = load.remote.target().map_err(fail)? else {
-        return Ok(None);
-    };
-    say!("hopscope: running nginx -T on {} over ssh…", remote.host);
-    let dump = crate::remote::fetch_dump(&remote)
-        .map_err(|e| fail(visible_lines(&e.to_string()).into_owned()))?;
-    let label = format!("ssh {} (nginx -T)", remote.host);
-    Ok(Some((dump, label, remote)))
-}
-
 /// `check --ssh-hosts FILE`: every host audited (a bounded number at a
 /// time), one report; exit 2 when a host could not be audited.
 fn check_fleet(args: &CheckArgs, file: &std::path::Path) -> ExitCode {
@@ -1121,13 +1084,16 @@ fn check_fleet(args: &CheckArgs, file: &std::path::Path) -> ExitCode {
     let audits =
         crate::remote::parallel_map(&targets, usize::from(args.fleet.parallel), |r| HostAudit {
             host: r.host.clone(),
-            result: load_remote(r, version).map(|model| {
-                let findings = rules::check(&model)
-                    .into_iter()
-                    .filter(|f| args.keeps(f))
-                    .collect();
-                Audited { model, findings }
-            }),
+            result: Source::Ssh(r.clone())
+                .load(version)
+                .map_err(|e| e.to_string())
+                .map(|model| {
+                    let findings = rules::check(&model)
+                        .into_iter()
+                        .filter(|f| args.keeps(f))
+                        .collect();
+                    Audited { model, findings }
+                }),
         });
     let selected = args.selected_rules();
     match args.format {

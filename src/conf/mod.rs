@@ -10,6 +10,6 @@ pub mod loader;
 pub mod parser;
 pub mod source;
 
-pub use loader::{from_bytes, load, Config, Input, LoadError, Origin};
+pub use loader::{from_bytes, load, load_files, Config, Input, LoadError, Origin};
 pub use parser::{Ast, Block, Directive, NodeId, Word};
 pub use source::{FileId, Range, SourceFile};
