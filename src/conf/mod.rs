@@ -1,7 +1,8 @@
 //! Loading nginx configuration: bytes → tokens → lossless trees → the set of
 //! files nginx reads, with every position kept.
 //!
-//! Public surface: [`load`] and [`Input`], the resulting [`Config`], and the
+//! Public surface: [`load`] and [`Input`] (files on this machine),
+//! [`load_files`] (a tree held in memory), the resulting [`Config`], and the
 //! tree types in [`parser`].
 
 pub mod dump;

@@ -1,5 +1,8 @@
-//! The runner: owns the terminal, loads in the background, turns events
-//! into actions and performs the effects the app asks for.
+//! The runner: owns the terminal, turns events into actions and performs
+//! the effects the app asks for. Loading, probing and saving run as jobs
+//! (`crate::jobs`); the loop waits on the one channel where their reports
+//! arrive with the terminal's keys, mouse, resizes and signals, and draws
+//! after each.
 //!
 //! The terminal is restored on every way out: normal exit, error, panic
 //! (a hook restores it before the panic message), SIGTERM, SIGINT and
