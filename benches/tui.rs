@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use hopscope::conf::loader::{load_tree, MemFiles};
-use hopscope::conf::{self, Config, Input, LoadedFrom};
+use hopscope::conf::{Config, LoadedFrom};
 use hopscope::model::{Model, Version};
 use hopscope::tui::action::Action;
 use hopscope::tui::app::App;
@@ -122,7 +122,9 @@ fn first_frame(c: &mut Criterion, label: &str, load_cfg: &dyn Fn() -> Config) {
 
 fn tui(c: &mut Criterion) {
     first_frame(c, "demo", &|| {
-        conf::load(&Input::Demo).expect("the demo loads")
+        hopscope::jobs::Source::Demo
+            .config()
+            .expect("the demo loads")
     });
     let mem = generated(100_000, 500);
     first_frame(c, "1e5", &|| load(&mem));

@@ -9,6 +9,9 @@
 
 pub const MAIN: &str = "nginx.conf";
 
+/// Where the demo tree pretends to live, as nginx would name its files.
+pub const PREFIX: &str = "/etc/nginx";
+
 pub const FILES: &[(&str, &[u8])] = &[
     ("nginx.conf", include_bytes!("../assets/demo/nginx.conf")),
     (

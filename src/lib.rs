@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod diagnostic;
 pub mod fix;
+pub mod jobs;
 pub mod model;
 pub mod parallel;
 pub mod probe;

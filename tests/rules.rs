@@ -1331,7 +1331,7 @@ fn a_clean_hop_has_no_findings() {
 
 #[test]
 fn the_demo_yields_exactly_the_expected_findings() {
-    let cfg = conf::load(&Input::Demo).expect("demo loads");
+    let cfg = hopscope::jobs::Source::Demo.config().expect("demo loads");
     let m = Model::build(cfg, NEWEST);
     let got: BTreeSet<(String, String, String)> = all(&m)
         .iter()

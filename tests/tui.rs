@@ -15,7 +15,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 fn demo_app() -> App {
-    let cfg = conf::load(&Input::Demo).unwrap();
+    let cfg = hopscope::jobs::Source::Demo.config().unwrap();
     App::new(
         Model::build(cfg, Version::NEWEST_STABLE),
         "demo (built-in)".into(),

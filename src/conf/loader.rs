@@ -95,15 +95,15 @@ impl Config {
     }
 }
 
-/// What the user asked to load.
+/// What to read from this machine. The demo and a server over SSH are
+/// sources too, loaded by the jobs layer (`crate::jobs::Source`) with
+/// [`load_files`] and [`from_bytes`].
 #[derive(Clone, Debug)]
 pub enum Input {
     /// An nginx.conf, a directory holding one, or a file with `nginx -T` output.
     Path(PathBuf),
     /// Standard input: `nginx -T` output, or a single configuration file.
     Stdin,
-    /// The embedded demo tree.
-    Demo,
 }
 
 /// A file system nginx reads from: the real one, or the files of a dump.
@@ -262,18 +262,6 @@ pub fn normalize(path: &Path) -> PathBuf {
 /// every other problem is listed in [`Config::errors`].
 pub fn load(input: &Input) -> Result<Config, LoadError> {
     match input {
-        Input::Demo => {
-            let prefix = PathBuf::from("/etc/nginx");
-            let files = crate::demo::FILES
-                .iter()
-                .map(|(name, text)| (prefix.join(name), text.to_vec()))
-                .collect();
-            Ok(load_tree(
-                &MemFiles::new(files),
-                &prefix.join(crate::demo::MAIN),
-                LoadedFrom::Demo,
-            ))
-        }
         Input::Stdin => {
             // Standard input redirected from a file too large is refused
             // before reading it (a pipe can only be read up to the limit).
@@ -322,6 +310,12 @@ pub fn load(input: &Input) -> Result<Config, LoadError> {
             from_bytes(text, Some(&path))
         }
     }
+}
+
+/// Loads a tree held in memory (the demo): `files` by absolute path, the
+/// main file `main` among them.
+pub fn load_files(files: Vec<(PathBuf, Vec<u8>)>, main: &Path, loaded_from: LoadedFrom) -> Config {
+    load_tree(&MemFiles::new(files), main, loaded_from)
 }
 
 fn whole(file: &str, message: String) -> LoadError {

@@ -1,7 +1,8 @@
 //! Loading nginx configuration: bytes → tokens → lossless trees → the set of
 //! files nginx reads, with every position kept.
 //!
-//! Public surface: [`load`] and [`Input`], the resulting [`Config`], and the
+//! Public surface: [`load`] and [`Input`] (files on this machine),
+//! [`load_files`] (a tree held in memory), the resulting [`Config`], and the
 //! tree types in [`parser`].
 
 pub mod dump;
@@ -10,6 +11,6 @@ pub mod loader;
 pub mod parser;
 pub mod source;
 
-pub use loader::{from_bytes, load, Config, Input, LoadError, LoadedFrom};
+pub use loader::{from_bytes, load, load_files, Config, Input, LoadError, LoadedFrom};
 pub use parser::{Ast, Block, Directive, NodeId, Word};
 pub use source::{FileId, Range, SourceFile};

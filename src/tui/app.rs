@@ -578,11 +578,10 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conf::{self, Input};
     use crate::model::Version;
 
     fn demo() -> App {
-        let cfg = conf::load(&Input::Demo).unwrap();
+        let cfg = crate::jobs::Source::Demo.config().unwrap();
         App::new(Model::build(cfg, Version::NEWEST_STABLE), "demo".into())
     }
 
@@ -626,7 +625,12 @@ mod tests {
     #[test]
     fn a_reload_reports_a_save_only_after_one() {
         let mut app = demo();
-        let model = || Model::build(conf::load(&Input::Demo).unwrap(), Version::NEWEST_STABLE);
+        let model = || {
+            Model::build(
+                crate::jobs::Source::Demo.config().unwrap(),
+                Version::NEWEST_STABLE,
+            )
+        };
         app.update(Action::CycleSort);
         app.on_reloaded(Ok(model()));
         let text = app.status.clone().unwrap().text;

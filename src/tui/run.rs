@@ -1,5 +1,8 @@
-//! The runner: owns the terminal, loads in the background, turns events
-//! into actions and performs the effects the app asks for.
+//! The runner: owns the terminal, turns events into actions and performs
+//! the effects the app asks for. Loading, probing and saving run as jobs
+//! (`crate::jobs`); the loop waits on the one channel where their reports
+//! arrive with the terminal's keys, mouse, resizes and signals, and draws
+//! after each.
 //!
 //! The terminal is restored on every way out: normal exit, error, panic
 //! (a hook restores it before the panic message), SIGTERM, SIGINT and
@@ -8,15 +11,14 @@
 //! a shell). A panic while loading becomes a load error on screen instead
 //! of tearing the terminal down under a running UI.
 
-use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{
-    self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind, MouseEventKind,
+    self, DisableMouseCapture, EnableMouseCapture, KeyEventKind, MouseEventKind,
 };
 use crossterm::execute;
 use ratatui::style::Modifier;
@@ -30,30 +32,26 @@ use super::highlight::Highlighter;
 use super::keymap;
 use super::theme::Theme;
 use super::ui::{self, Ui};
-use crate::conf::{self, Input};
-use crate::fix::save::{save_all, Pending};
-use crate::model::{Model, Version};
+use crate::jobs::{self, Done, Event, Jobs, Load, LocalFile, Source};
+use crate::model::Version;
 
 /// What the TUI needs to start.
 pub struct Options {
-    pub input: Input,
+    pub source: Source,
     pub version: Version,
     pub theme: Theme,
-    pub label: String,
     /// A note for the status line once loaded (e.g. about the terminal).
     pub note: Option<String>,
-    /// `--ssh`: the server `input` (its `nginx -T`) came from. Saving
-    /// writes there and reloading runs `nginx -T` there again.
-    pub remote: Option<crate::remote::Remote>,
-    /// `--ssh`: the server's `nginx -T`, loaded from memory instead of
-    /// `input`. It is never written to a file on this machine, so no way
-    /// out (a hang-up, a kill) can leave the server's configuration behind.
+    /// `--ssh`: the server's `nginx -T`, fetched already and loaded from
+    /// memory. It is never written to a file on this machine, so no way
+    /// out (a hang-up, a kill) can leave the server's configuration
+    /// behind. Reloading runs `nginx -T` there again.
     pub dump: Option<Vec<u8>>,
 }
 
 /// Fault injection for tests/tui_faults.rs, in debug builds only: with
 /// `HOPSCOPE_TEST_PANIC=draw` the draw closure panics once the first frame
-/// is on screen; with `=load` the loading thread panics. Read once per run.
+/// is on screen; with `=load` the loading job panics. Read once per run.
 /// Release builds never read the variable: this returns `None` there.
 #[cfg(debug_assertions)]
 fn test_fault() -> Option<String> {
@@ -65,113 +63,12 @@ fn test_fault() -> Option<String> {
     None
 }
 
-thread_local! {
-    /// The panic message of a loading thread, kept by the panic hook for
-    /// [`spawn_load`] to report.
-    static LOAD_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Loads and analyses on a background thread. A panic there (a bug) is
-/// reported as a load error: the UI keeps running and says so.
-fn spawn_load(
-    input: Input,
-    dump: Option<Vec<u8>>,
-    version: Version,
-    fault: bool,
-) -> Receiver<Result<Model, String>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let result = std::panic::catch_unwind(|| {
-            if fault {
-                panic!("fault injected by HOPSCOPE_TEST_PANIC=load");
-            }
-            let cfg = match dump {
-                Some(dump) => conf::from_bytes(dump, None),
-                None => conf::load(&input),
-            };
-            cfg.map(|cfg| Model::build(cfg, version))
-                .map_err(|e| e.to_string())
-        })
-        .unwrap_or_else(|_| {
-            let what = LOAD_PANIC
-                .with(|p| p.borrow_mut().take())
-                .unwrap_or_else(|| "a panic".into());
-            Err(format!(
-                "hopscope crashed while loading (a bug, please report it): {what}"
-            ))
-        });
-        let _ = tx.send(result);
-    });
-    rx
-}
-
-/// Loads the configuration again: from the server over SSH when it came
-/// from there, else as at the start.
-fn spawn_reload(opts: &Options) -> Receiver<Result<Model, String>> {
-    let Some(remote) = opts.remote.clone() else {
-        return spawn_load(opts.input.clone(), None, opts.version, false);
-    };
-    let (tx, rx) = mpsc::channel();
-    let version = opts.version;
-    std::thread::spawn(move || {
-        let result = crate::remote::fetch_dump(&remote)
-            .map_err(|e| e.to_string())
-            .and_then(|dump| {
-                conf::from_bytes(dump, None)
-                    .map(|cfg| Model::build(cfg, version))
-                    .map_err(|e| format!("ssh {}: {e}", remote.host))
-            });
-        let _ = tx.send(result);
-    });
-    rx
-}
-
-/// Writes fixed files on the server in the background: the result is what
-/// the status line says (each file and its backup, and `nginx -t`'s verdict).
-fn spawn_remote_save(
-    remote: crate::remote::Remote,
-    files: Vec<(String, Vec<u8>, Vec<u8>)>,
-) -> Receiver<Result<Vec<String>, String>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let list: Vec<crate::remote::RemoteFile<'_>> = files
-            .iter()
-            .map(|(path, loaded, new)| crate::remote::RemoteFile { path, loaded, new })
-            .collect();
-        // Kept short: the status line also says how the findings changed.
-        let result = crate::remote::apply(&remote, &list, false)
-            .map(|applied| {
-                let backups: Vec<&str> = applied
-                    .written
-                    .iter()
-                    .map(|w| w.backup.strip_prefix(&w.path).unwrap_or(&w.backup))
-                    .collect();
-                let paths: Vec<&str> = applied.written.iter().map(|w| w.path.as_str()).collect();
-                vec![format!(
-                    "{} on {} (backup {}, nginx -t ok, nginx not reloaded)",
-                    paths.join(", "),
-                    remote.host,
-                    backups.join(", ")
-                )]
-            })
-            .map_err(|e| e.to_string());
-        let _ = tx.send(result);
-    });
-    rx
-}
-
-/// A probe in the background: where its results arrive, and the hop ids it
-/// was asked for (None: the what-if probe of the previewed fix).
-type RunningProbe = (Receiver<Vec<crate::probe::PeerResult>>, Option<Vec<String>>);
-
-/// Runs a prepared probe on its own thread; the result arrives on the channel.
-fn spawn_probe(work: crate::probe::Prepared) -> Receiver<Vec<crate::probe::PeerResult>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(work.run(crate::probe::Options::default()));
-    });
-    rx
-}
+/// The signals that end the UI (the terminal is restored first).
+const SIGNALS: [i32; 3] = [
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGINT,
+];
 
 fn restore_terminal() {
     let _ = execute!(io::stdout(), DisableMouseCapture);
@@ -179,52 +76,59 @@ fn restore_terminal() {
 }
 
 /// Records the number of the first SIGTERM, SIGINT or SIGHUP so the loop
-/// exits and restores the terminal instead of dying with it in raw mode.
-/// A second one while the first is handled ends the process at once, so a
-/// stuck loop can never trap anyone.
-fn watch_signals(caught: &Arc<AtomicUsize>) {
+/// exits and restores the terminal instead of dying with it in raw mode
+/// (the loop hears of it on its channel). A second one while the first is
+/// handled ends the process at once, so a stuck loop can never trap anyone.
+fn watch_signals(caught: &Arc<AtomicUsize>, jobs: &Jobs) {
     let again = Arc::new(AtomicBool::new(false));
-    for sig in [
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-        signal_hook::consts::SIGINT,
-    ] {
+    for sig in SIGNALS {
         let _ =
             signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&again));
         let _ = signal_hook::flag::register(sig, Arc::clone(&again));
         let _ = signal_hook::flag::register_usize(sig, Arc::clone(caught), sig as usize);
     }
+    let _ = jobs::events::spawn_signals(jobs.sender(), &SIGNALS);
 }
 
 /// Runs the TUI until the person quits. Reads keys from the terminal even
 /// when standard input is a pipe (`nginx -T | hopscope -`).
 pub fn run(mut opts: Options) -> io::Result<()> {
     let fault = test_fault();
-    // The hook comes first: the loading thread may panic at once.
+    // The hook comes first: the loading job may panic at once.
     let prev = std::panic::take_hook();
     let ui_thread = std::thread::current().id();
     std::panic::set_hook(Box::new(move |info| {
         if std::thread::current().id() != ui_thread {
-            // A loading thread: spawn_load shows it as a load error.
-            // Restoring or printing here would garble the running UI.
-            LOAD_PANIC.with(|p| *p.borrow_mut() = Some(info.to_string()));
+            // A job's thread: the job reports it (a load shows it as a
+            // load error). Restoring or printing here would garble the
+            // running UI.
+            jobs::remember_panic(info.to_string());
             return;
         }
         restore_terminal();
         prev(info);
     }));
-    // Standard input (`-`) is read by the loading thread; keys come from
+    let (jobs, rx) = Jobs::new();
+    // Standard input (`-`) is read by the loading job; keys come from
     // the terminal (/dev/tty), so the two never compete.
-    let rx = spawn_load(
-        opts.input.clone(),
-        opts.dump.take(),
-        opts.version,
-        fault.as_deref() == Some("load"),
-    );
+    let first = match (fault.as_deref(), opts.dump.take()) {
+        (Some("load"), _) => Load::Panic,
+        (_, Some(dump)) => Load::Dump(dump),
+        (_, None) => Load::Source(opts.source.clone()),
+    };
+    jobs.load(first, opts.version);
     let caught = Arc::new(AtomicUsize::new(0));
-    watch_signals(&caught);
-    let result = take_terminal()
-        .and_then(|terminal| event_loop(terminal, &opts, rx, &caught, fault.as_deref()));
+    watch_signals(&caught, &jobs);
+    let result = take_terminal().and_then(|terminal| {
+        jobs::events::spawn_input(jobs.sender());
+        Runner {
+            opts: &opts,
+            jobs: &jobs,
+            writing: None,
+            clipboard: None,
+        }
+        .event_loop(terminal, &rx, fault.as_deref())
+    });
     restore_terminal();
     // A caught signal wins over a terminal error (a hang-up also breaks
     // the terminal): die of it now that the terminal is restored.
@@ -263,318 +167,349 @@ fn suspend(terminal: &mut DefaultTerminal) -> io::Result<()> {
     terminal.clear()
 }
 
-/// How a save is reported: the file as the configuration names it, and
-/// its backup, short when it sits next to the file (`.hopscope.bak`: the
-/// file's name plus that suffix).
-fn saved_note(name: &str, saved: &crate::fix::save::Saved) -> String {
-    let backup = saved.backup.to_string_lossy();
-    let backup = backup
-        .strip_prefix(saved.path.to_string_lossy().as_ref())
-        .map(|suffix| suffix.to_string())
-        .unwrap_or_else(|| backup.to_string());
-    format!("{name} (backup {backup})")
-}
-
 enum State {
     Loading(Instant),
     Failed(String),
     Ready(Box<App>),
 }
 
-fn event_loop(
-    mut terminal: DefaultTerminal,
-    opts: &Options,
-    rx: Receiver<Result<Model, String>>,
-    caught: &AtomicUsize,
-    fault: Option<&str>,
-) -> io::Result<()> {
-    let mut frames = 0u64;
-    let highlighter = Highlighter::new().ok();
-    let ui = Ui {
-        theme: &opts.theme,
-        highlighter: highlighter.as_ref(),
-    };
-    let mut state = State::Loading(Instant::now());
-    let mut pending: Option<Receiver<Result<Model, String>>> = Some(rx);
-    let mut clipboard: Option<arboard::Clipboard> = None;
-    // Probes running in the background: their results, and the hop ids
-    // asked for (None: the what-if probe of the previewed fix).
-    let mut probes: Vec<RunningProbe> = Vec::new();
-    // A write on the server (`--ssh`) in the background.
-    let mut saving: Option<Receiver<Result<Vec<String>, String>>> = None;
-    loop {
-        if caught.load(Ordering::Relaxed) != 0 {
-            return Ok(());
-        }
-        if let (State::Ready(app), Some(rx)) = (&mut state, &saving) {
-            let result = match rx.try_recv() {
-                Ok(result) => Some(result),
-                Err(mpsc::TryRecvError::Empty) => None,
-                Err(mpsc::TryRecvError::Disconnected) => Some(Err(
-                    "the write on the server stopped unexpectedly: look for .hopscope.bak files there"
-                        .into(),
-                )),
+/// A write in progress: quitting waits for it, and a second one waits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Writing {
+    Here,
+    Server,
+}
+
+/// What the loop keeps besides the screen's state.
+struct Runner<'a> {
+    opts: &'a Options,
+    jobs: &'a Jobs,
+    writing: Option<Writing>,
+    clipboard: Option<arboard::Clipboard>,
+}
+
+impl Runner<'_> {
+    /// Draws, then waits on the one channel for the next key, resize,
+    /// signal or job report, until the person quits.
+    fn event_loop(
+        mut self,
+        mut terminal: DefaultTerminal,
+        rx: &Receiver<Event>,
+        fault: Option<&str>,
+    ) -> io::Result<()> {
+        let opts = self.opts;
+        let mut frames = 0u64;
+        let highlighter = Highlighter::new().ok();
+        let ui = Ui {
+            theme: &opts.theme,
+            highlighter: highlighter.as_ref(),
+        };
+        let label = opts.source.label();
+        let mut state = State::Loading(Instant::now());
+        loop {
+            let size = terminal.size()?;
+            if let State::Ready(app) = &mut state {
+                app.page = size.height.saturating_sub(6) as usize;
+                app.area = (size.width, size.height);
+            }
+            let panic_now = frames > 0 && fault == Some("draw");
+            frames += 1;
+            terminal.draw(|f| match &state {
+                _ if panic_now => panic!("fault injected by HOPSCOPE_TEST_PANIC=draw"),
+                State::Ready(app) => ui::draw(f, app, &ui),
+                State::Loading(since) => {
+                    let secs = since.elapsed().as_secs_f32();
+                    let text = vec![
+                        Line::from(Span::styled(
+                            format!(" hopscope: loading {label} … {secs:.1}s"),
+                            opts.theme.title,
+                        )),
+                        Line::from(Span::styled(" q quits", opts.theme.dim)),
+                    ];
+                    f.render_widget(Paragraph::new(text).style(opts.theme.base), f.area());
+                }
+                State::Failed(e) => {
+                    // The whole error, wrapped: it can be long and have lines.
+                    let mut text = vec![Line::from(Span::styled(
+                        " hopscope: cannot load the configuration",
+                        opts.theme.status_error.add_modifier(Modifier::BOLD),
+                    ))];
+                    text.extend(
+                        e.lines()
+                            .map(|l| Line::from(Span::styled(format!(" {l}"), opts.theme.base))),
+                    );
+                    text.push(Line::from(Span::styled(" q quits", opts.theme.dim)));
+                    f.render_widget(
+                        Paragraph::new(text)
+                            .style(opts.theme.base)
+                            .wrap(ratatui::widgets::Wrap { trim: false }),
+                        f.area(),
+                    );
+                }
+            })?;
+            // While loading, the clock on screen ticks every tenth of a
+            // second; otherwise nothing changes until something happens.
+            let ev = if matches!(state, State::Loading(_)) {
+                match rx.recv_timeout(Duration::from_millis(100)) {
+                    Ok(ev) => ev,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                }
+            } else {
+                match rx.recv() {
+                    Ok(ev) => ev,
+                    Err(_) => return Ok(()),
+                }
             };
-            if let Some(result) = result {
-                saving = None;
+            let effects = match ev {
+                Event::Signal(_) => return Ok(()),
+                Event::InputFailed(e) => return Err(e),
+                Event::Resize => continue,
+                Event::Done(done) => {
+                    state = self.finished(state, done);
+                    continue;
+                }
+                Event::Key(k) => {
+                    let State::Ready(app) = &mut state else {
+                        if k.kind == KeyEventKind::Press
+                            && keymap::action_for(Screen::List, k) == Some(Action::Quit)
+                        {
+                            return Ok(());
+                        }
+                        continue;
+                    };
+                    if k.kind != KeyEventKind::Press {
+                        continue;
+                    }
+                    key_effects(app, k)
+                }
+                Event::Mouse(m) => {
+                    let State::Ready(app) = &mut state else {
+                        continue;
+                    };
+                    match m.kind {
+                        MouseEventKind::ScrollDown => app.update(Action::Scroll(3)),
+                        MouseEventKind::ScrollUp => app.update(Action::Scroll(-3)),
+                        MouseEventKind::Down(event::MouseButton::Left) if !app.capturing() => {
+                            let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+                            match ui::row_at(app, area, m.column, m.row) {
+                                Some(row) => app.update(Action::Click(row)),
+                                None => Vec::new(),
+                            }
+                        }
+                        _ => Vec::new(),
+                    }
+                }
+            };
+            let State::Ready(app) = &mut state else {
+                continue;
+            };
+            for effect in effects {
+                self.perform(effect, app, &mut terminal)?;
+            }
+            if app.quit {
+                // A write is never abandoned half way: quitting waits for
+                // it (ssh's own timeout bounds the wait on a server).
+                if let Some(writing) = self.writing.take() {
+                    if writing == Writing::Server {
+                        let host = app.server.clone().unwrap_or_default();
+                        app.status = Some(Status {
+                            error: false,
+                            text: format!("finishing the write on {host} before quitting…"),
+                        });
+                        terminal.draw(|f| ui::draw(f, app, &ui))?;
+                    }
+                    while let Ok(ev) = rx.recv() {
+                        if let Event::Done(Done::Saved(_)) = ev {
+                            break;
+                        }
+                    }
+                }
+                return Ok(());
+            }
+        }
+    }
+
+    /// A job's report: the screen's next state.
+    fn finished(&mut self, state: State, done: Done) -> State {
+        match (state, done) {
+            (State::Ready(mut app), Done::Loaded(r)) => {
+                app.on_reloaded(r.map(|m| *m).map_err(|e| e.to_string()));
+                State::Ready(app)
+            }
+            (_, Done::Loaded(Ok(model))) => {
+                let mut app = App::new(*model, self.opts.source.label());
+                app.server = self.opts.source.remote().map(|r| r.host.clone());
+                if let (None, Some(note)) = (&app.status, &self.opts.note) {
+                    app.status = Some(Status {
+                        error: false,
+                        text: note.clone(),
+                    });
+                }
+                State::Ready(Box::new(app))
+            }
+            (_, Done::Loaded(Err(e))) => State::Failed(e.to_string()),
+            (State::Ready(mut app), Done::Saved(result)) => {
+                self.writing = None;
                 for e in app.on_saved(result) {
                     if e == Effect::Reload {
-                        pending = Some(spawn_reload(opts));
+                        self.reload();
                     }
                 }
+                State::Ready(app)
             }
-        }
-        if let State::Ready(app) = &mut state {
-            probes.retain(|(rx, asked)| match rx.try_recv() {
-                Ok(results) => {
-                    match asked {
-                        Some(ids) => app.on_probed(results, ids),
-                        None => app.on_fix_probed(results),
-                    }
-                    false
-                }
-                Err(mpsc::TryRecvError::Empty) => true,
-                Err(mpsc::TryRecvError::Disconnected) => {
-                    for id in asked.iter().flatten() {
-                        app.probes.remove(id);
-                    }
-                    app.status = Some(Status {
-                        error: true,
-                        text: "the probe stopped unexpectedly; nothing was contacted since".into(),
-                    });
-                    false
-                }
-            });
-        }
-        if let Some(rx) = &pending {
-            if let Ok(result) = rx.try_recv() {
-                pending = None;
-                state = match (state, result) {
-                    (State::Ready(mut app), r) => {
-                        app.on_reloaded(r);
-                        State::Ready(app)
-                    }
-                    (_, Ok(model)) => {
-                        let mut app = App::new(model, opts.label.clone());
-                        app.server = opts.remote.as_ref().map(|r| r.host.clone());
-                        if let (None, Some(note)) = (&app.status, &opts.note) {
-                            app.status = Some(Status {
-                                error: false,
-                                text: note.clone(),
-                            });
+            (State::Ready(mut app), Done::Probed { asked, results }) => {
+                match (results, &asked) {
+                    (Some(results), Some(ids)) => app.on_probed(results, ids),
+                    (Some(results), None) => app.on_fix_probed(results),
+                    (None, _) => {
+                        for id in asked.iter().flatten() {
+                            app.probes.remove(id);
                         }
-                        State::Ready(Box::new(app))
-                    }
-                    (_, Err(e)) => State::Failed(e),
-                };
-            }
-        }
-        let size = terminal.size()?;
-        if let State::Ready(app) = &mut state {
-            app.page = size.height.saturating_sub(6) as usize;
-            app.area = (size.width, size.height);
-        }
-        let panic_now = frames > 0 && fault == Some("draw");
-        frames += 1;
-        terminal.draw(|f| match &state {
-            _ if panic_now => panic!("fault injected by HOPSCOPE_TEST_PANIC=draw"),
-            State::Ready(app) => ui::draw(f, app, &ui),
-            State::Loading(since) => {
-                let secs = since.elapsed().as_secs_f32();
-                let text = vec![
-                    Line::from(Span::styled(
-                        format!(" hopscope: loading {} … {secs:.1}s", opts.label),
-                        opts.theme.title,
-                    )),
-                    Line::from(Span::styled(" q quits", opts.theme.dim)),
-                ];
-                f.render_widget(Paragraph::new(text).style(opts.theme.base), f.area());
-            }
-            State::Failed(e) => {
-                // The whole error, wrapped: it can be long and have lines.
-                let mut text = vec![Line::from(Span::styled(
-                    " hopscope: cannot load the configuration",
-                    opts.theme.status_error.add_modifier(Modifier::BOLD),
-                ))];
-                text.extend(
-                    e.lines()
-                        .map(|l| Line::from(Span::styled(format!(" {l}"), opts.theme.base))),
-                );
-                text.push(Line::from(Span::styled(" q quits", opts.theme.dim)));
-                f.render_widget(
-                    Paragraph::new(text)
-                        .style(opts.theme.base)
-                        .wrap(ratatui::widgets::Wrap { trim: false }),
-                    f.area(),
-                );
-            }
-        })?;
-        if !event::poll(Duration::from_millis(100))? {
-            continue;
-        }
-        let ev = event::read()?;
-        let app = match &mut state {
-            State::Ready(app) => app,
-            _ => {
-                if let Event::Key(k) = ev {
-                    if k.kind == KeyEventKind::Press
-                        && keymap::action_for(Screen::List, k) == Some(Action::Quit)
-                    {
-                        return Ok(());
-                    }
-                }
-                continue;
-            }
-        };
-        let effects = match ev {
-            Event::Key(k) if k.kind == KeyEventKind::Press => {
-                let ctrl_c = k.code == event::KeyCode::Char('c')
-                    && k.modifiers.contains(event::KeyModifiers::CONTROL);
-                let ctrl_z = k.code == event::KeyCode::Char('z')
-                    && k.modifiers.contains(event::KeyModifiers::CONTROL);
-                if ctrl_c {
-                    // Ctrl-C quits even while a text field has the keys.
-                    app.update(Action::Quit)
-                } else if ctrl_z {
-                    // So does Ctrl-Z suspend, as in any terminal program.
-                    app.update(Action::Suspend)
-                } else if app.confirm_save
-                    && matches!(
-                        k.code,
-                        event::KeyCode::Char('y') | event::KeyCode::Char('Y')
-                    )
-                {
-                    app.confirm()
-                } else if app.capturing() {
-                    app.input(k);
-                    Vec::new()
-                } else {
-                    match keymap::action_for(app.screen(), k) {
-                        Some(a) => app.update(a),
-                        None => Vec::new(),
-                    }
-                }
-            }
-            Event::Mouse(m) => match m.kind {
-                MouseEventKind::ScrollDown => app.update(Action::Scroll(3)),
-                MouseEventKind::ScrollUp => app.update(Action::Scroll(-3)),
-                MouseEventKind::Down(event::MouseButton::Left) if !app.capturing() => {
-                    let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
-                    match ui::row_at(app, area, m.column, m.row) {
-                        Some(row) => app.update(Action::Click(row)),
-                        None => Vec::new(),
-                    }
-                }
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
-        for effect in effects {
-            match effect {
-                Effect::Suspend => suspend(&mut terminal)?,
-                Effect::Copy(text) => {
-                    let how = copy(&mut clipboard, &text);
-                    app.on_copied(how.as_deref().map_err(Clone::clone));
-                }
-                Effect::Save(files) => {
-                    let pend: Vec<Pending> = files
-                        .iter()
-                        .map(|(p, old, new)| Pending {
-                            path: p,
-                            loaded: old,
-                            new,
-                        })
-                        .collect();
-                    let result = save_all(&pend)
-                        .map(|saved| {
-                            // Results come in the order of the files.
-                            files
-                                .iter()
-                                .zip(&saved)
-                                .map(|((path, _, _), s)| {
-                                    let name = app
-                                        .model
-                                        .config
-                                        .files
-                                        .iter()
-                                        .find(|f| f.path == *path)
-                                        .map_or_else(
-                                            || path.display().to_string(),
-                                            |f| f.name.clone(),
-                                        );
-                                    saved_note(&name, s)
-                                })
-                                .collect()
-                        })
-                        .map_err(|e| e.to_string());
-                    for e in app.on_saved(result) {
-                        if e == Effect::Reload {
-                            pending = Some(spawn_reload(opts));
-                        }
-                    }
-                }
-                Effect::SaveRemote(files) => match (&opts.remote, &saving) {
-                    (Some(remote), None) => saving = Some(spawn_remote_save(remote.clone(), files)),
-                    (Some(_), Some(_)) => {
                         app.status = Some(Status {
                             error: true,
-                            text: "the last write on the server has not finished yet".into(),
-                        });
-                    }
-                    (None, _) => {}
-                },
-                Effect::Probe(ids) => {
-                    let files =
-                        crate::probe::LocalFiles::choose(&app.model, opts.remote.is_some(), false);
-                    let work = crate::probe::prepare(&app.model, &ids, files);
-                    probes.push((spawn_probe(work), Some(ids)));
-                }
-                Effect::ProbeFixed(ids) => {
-                    let mut texts: Vec<Vec<u8>> = app
-                        .model
-                        .config
-                        .files
-                        .iter()
-                        .map(|f| f.text.clone())
-                        .collect();
-                    for (id, new) in &app.diff.changed {
-                        texts[id.0 as usize].clone_from(new);
-                    }
-                    let after = crate::fix::engine::reanalyze(&app.model, &texts);
-                    let fixed = crate::fix::engine::ids_after(&app.model, &after, &ids);
-                    let files =
-                        crate::probe::LocalFiles::choose(&app.model, opts.remote.is_some(), false);
-                    let work = crate::probe::prepare(&after, &fixed, files);
-                    probes.push((spawn_probe(work), None));
-                }
-                Effect::Reload => {
-                    if matches!(opts.input, Input::Stdin) {
-                        // A pipe cannot be read twice: say so rather than
-                        // ignore the key.
-                        app.status = Some(Status {
-                            error: true,
-                            text: "standard input cannot be read again: run the command again to reload"
+                            text: "the probe stopped unexpectedly; nothing was contacted since"
                                 .into(),
                         });
-                    } else {
-                        pending = Some(spawn_reload(opts));
                     }
+                }
+                State::Ready(app)
+            }
+            // Saves and probes start from a loaded configuration only.
+            (state, _) => state,
+        }
+    }
+
+    /// Loads the configuration again: from the server over SSH when it
+    /// came from there, else as at the start.
+    fn reload(&self) {
+        self.jobs
+            .load(Load::Source(self.opts.source.clone()), self.opts.version);
+    }
+
+    /// Does what the app asked for.
+    fn perform(
+        &mut self,
+        effect: Effect,
+        app: &mut App,
+        terminal: &mut DefaultTerminal,
+    ) -> io::Result<()> {
+        let remote = self.opts.source.remote();
+        match effect {
+            Effect::Suspend => suspend(terminal)?,
+            Effect::Copy(text) => {
+                let how = copy(&mut self.clipboard, &text);
+                app.on_copied(how.as_deref().map_err(Clone::clone));
+            }
+            Effect::Save(files) => {
+                if self.writing.is_some() {
+                    app.status = Some(Status {
+                        error: true,
+                        text: "the last save has not finished yet".into(),
+                    });
+                    return Ok(());
+                }
+                let files = files
+                    .into_iter()
+                    .map(|(path, loaded, new)| {
+                        let name = app
+                            .model
+                            .config
+                            .files
+                            .iter()
+                            .find(|f| f.path == path)
+                            .map_or_else(|| path.display().to_string(), |f| f.name.clone());
+                        LocalFile {
+                            path,
+                            loaded,
+                            new,
+                            name,
+                        }
+                    })
+                    .collect();
+                self.writing = Some(Writing::Here);
+                self.jobs.save(files);
+            }
+            Effect::SaveRemote(files) => match (remote, self.writing) {
+                (Some(remote), None) => {
+                    self.writing = Some(Writing::Server);
+                    self.jobs.save_remote(remote.clone(), files);
+                }
+                (Some(_), Some(_)) => {
+                    app.status = Some(Status {
+                        error: true,
+                        text: "the last write on the server has not finished yet".into(),
+                    });
+                }
+                (None, _) => {}
+            },
+            Effect::Probe(ids) => {
+                let files = crate::probe::LocalFiles::choose(&app.model, remote.is_some(), false);
+                let work = crate::probe::prepare(&app.model, &ids, files);
+                self.jobs.probe(work, Some(ids));
+            }
+            Effect::ProbeFixed(ids) => {
+                let mut texts: Vec<Vec<u8>> = app
+                    .model
+                    .config
+                    .files
+                    .iter()
+                    .map(|f| f.text.clone())
+                    .collect();
+                for (id, new) in &app.diff.changed {
+                    texts[id.0 as usize].clone_from(new);
+                }
+                let after = crate::fix::engine::reanalyze(&app.model, &texts);
+                let fixed = crate::fix::engine::ids_after(&app.model, &after, &ids);
+                let files = crate::probe::LocalFiles::choose(&app.model, remote.is_some(), false);
+                let work = crate::probe::prepare(&after, &fixed, files);
+                self.jobs.probe(work, None);
+            }
+            Effect::Reload => {
+                if self.opts.source.rereadable() {
+                    self.reload();
+                } else {
+                    // A pipe cannot be read twice: say so rather than
+                    // ignore the key.
+                    app.status = Some(Status {
+                        error: true,
+                        text:
+                            "standard input cannot be read again: run the command again to reload"
+                                .into(),
+                    });
                 }
             }
         }
-        if app.quit {
-            // A write on the server is never abandoned half way: quitting
-            // waits for it (ssh's own timeout bounds the wait).
-            if let Some(rx) = saving.take() {
-                let host = app.server.clone().unwrap_or_default();
-                app.status = Some(Status {
-                    error: false,
-                    text: format!("finishing the write on {host} before quitting…"),
-                });
-                terminal.draw(|f| ui::draw(f, app, &ui))?;
-                let _ = rx.recv();
-            }
-            return Ok(());
+        Ok(())
+    }
+}
+
+/// What a key press asks of the app.
+fn key_effects(app: &mut App, k: event::KeyEvent) -> Vec<Effect> {
+    let ctrl_c =
+        k.code == event::KeyCode::Char('c') && k.modifiers.contains(event::KeyModifiers::CONTROL);
+    let ctrl_z =
+        k.code == event::KeyCode::Char('z') && k.modifiers.contains(event::KeyModifiers::CONTROL);
+    if ctrl_c {
+        // Ctrl-C quits even while a text field has the keys.
+        app.update(Action::Quit)
+    } else if ctrl_z {
+        // So does Ctrl-Z suspend, as in any terminal program.
+        app.update(Action::Suspend)
+    } else if app.confirm_save
+        && matches!(
+            k.code,
+            event::KeyCode::Char('y') | event::KeyCode::Char('Y')
+        )
+    {
+        app.confirm()
+    } else if app.capturing() {
+        app.input(k);
+        Vec::new()
+    } else {
+        match keymap::action_for(app.screen(), k) {
+            Some(a) => app.update(a),
+            None => Vec::new(),
         }
     }
 }

@@ -1,0 +1,532 @@
+//! The command line's arguments: clap's structs, their help text and
+//! examples, and the checks of their values.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::error::fail;
+use crate::diagnostic::{Finding, Severity};
+use crate::jobs::Source;
+use crate::model::{Model, Version};
+use crate::rules::{self, Rule};
+
+const EXAMPLES: &str = "\
+Examples:
+  hopscope                              explore the built-in demo in the terminal UI
+  hopscope /etc/nginx                   explore a live configuration
+  nginx -T | hopscope -                 explore what nginx really loaded (works over SSH)
+  hopscope --ssh web1 --sudo            explore a server's configuration over SSH
+  hopscope hops /etc/nginx --json       every upstream TLS hop with effective settings
+  hopscope check /etc/nginx             findings, as compiler-style diagnostics
+  hopscope explain sni-off              what a rule flags, why, and how to fix it
+  hopscope hops --nginx-version 1.22.1  the demo with nginx 1.22's defaults";
+
+const HOPS_EXAMPLES: &str = "\
+Examples:
+  hopscope hops                         the hops of the built-in demo
+  hopscope hops /etc/nginx              every hop: target, SNI, verify name, settings
+  hopscope hops /etc/nginx --json       the same as JSON (hopscope.hops/1), with findings
+  nginx -T 2>/dev/null | hopscope hops -   what nginx really loaded";
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  hopscope check /etc/nginx                       diagnostics for every finding at low or above
+  hopscope check /etc/nginx --min-severity high   only high and error findings (and exit code)
+  hopscope check --rule sni-off --rule verify-off only these rules
+  hopscope check /etc/nginx --ignore verify-off   every rule but one
+  hopscope check . --format sarif > hopscope.sarif   for GitHub code scanning
+  nginx -T 2>/dev/null | hopscope check - --format json
+  hopscope check --ssh deploy@web1 --sudo         a server over SSH (runs nginx -T there)
+  hopscope check --ssh-hosts hosts.ini --ssh-group web --format json   a fleet, 8 hosts at a time
+
+Exit status: 0 no unsuppressed finding at or above --min-severity; 1 some;
+2 usage error, or part of the configuration could not be loaded (the
+findings are still printed).
+
+Suppress a finding with a comment on the directive's line or the line above:
+  proxy_pass https://backend;  # hopscope: ignore sni-off backend has one name";
+
+const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  hopscope explain --list               every rule with its severity and summary
+  hopscope explain sni-off              the teaching text of one rule";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  hopscope completions bash > /etc/bash_completion.d/hopscope
+  hopscope completions zsh > \"${fpath[1]}/_hopscope\"
+  hopscope completions fish > ~/.config/fish/completions/hopscope.fish";
+
+const FIX_EXAMPLES: &str = "\
+Examples:
+  hopscope fix /etc/nginx                              the diff of every fix (nothing is written)
+  hopscope fix /etc/nginx --rule sni-off --write       turn SNI on where it is off, and save
+  hopscope fix /etc/nginx --hop conf.d/api.conf:12 --set sni-name=api.example.com --write --validate
+  nginx -T | hopscope fix - > fix.diff                 a patch for a remote server (apply with patch -p1 in /etc/nginx)
+  hopscope fix --ssh web1 --sudo --rule sni-off --apply --reload   fix on the server: backups, nginx -t, rollback
+
+Exit status: 0 something was fixed; 1 nothing to fix; 2 error.
+Values: sni-name (host name the upstream's certificate is for), ca-file (CA bundle),
+client-key (key of the client certificate); KEY=VALUE applies to every hop, HOP:KEY=VALUE to one.
+A proposed value (e.g. the system CA bundle for ca-file) is used only for a rule named with --rule.";
+
+/// Where `fix` puts new lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlacementArg {
+    /// The hop's own block (location, or stream server): changes only that block.
+    Hop,
+    /// The block that sets the value today (may be http or a shared include).
+    Defining,
+}
+
+impl From<PlacementArg> for crate::fix::Placement {
+    fn from(p: PlacementArg) -> Self {
+        match p {
+            PlacementArg::Hop => crate::fix::Placement::Hop,
+            PlacementArg::Defining => crate::fix::Placement::Defining,
+        }
+    }
+}
+
+const PROBE_EXAMPLES: &str = "\
+Examples:
+  hopscope probe /etc/nginx                        every peer of every hop, as nginx would connect
+  hopscope probe /etc/nginx --hop conf.d/api.conf:12 --format json
+  hopscope fix /etc/nginx --set sni-name=api.example.com --probe   would the fixed hops connect?
+
+Per peer: connected or not and why in plain words, protocol and cipher, the
+certificate chain, whether the verify name matches, and whether the chain
+passes with the hop's CA and depth. Only the peers the configuration names
+are contacted. A dump, standard input or --ssh names files on another
+machine: their client certificates, CA files and unix sockets are left out
+(with a note) unless --local-files says they are this machine's. Exit
+status: 0 every probed peer works as configured; 1 some do not; 2 error.";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  hopscope man > /usr/local/share/man/man1/hopscope.1
+  hopscope man | man -l -";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hopscope",
+    version,
+    about = "Audit the TLS hops nginx makes to its upstreams: effective settings, the SNI nginx really sends, risks that teach, safe fixes.",
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Terminal UI theme: dark, light, high-contrast, or a TOML file
+    /// (default: `theme` in ~/.config/hopscope/config.toml, else dark;
+    /// monochrome when NO_COLOR is set).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LoadArgs {
+    /// nginx.conf, a directory holding one, a file with `nginx -T` output, or
+    /// `-` for standard input. Without it: the built-in demo.
+    pub path: Option<PathBuf>,
+    /// The nginx version whose defaults and directives apply.
+    #[arg(long, value_name = "X.Y.Z", default_value_t = Version::NEWEST_STABLE, value_parser = parse_version, global = true)]
+    pub nginx_version: Version,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    s.parse()
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+/// A known rule id, or an error that lists the valid ones.
+fn parse_rule(s: &str) -> Result<&'static str, String> {
+    rules::find(s).map(|r| r.id).ok_or_else(|| unknown_rule(s))
+}
+
+pub fn unknown_rule(id: &str) -> String {
+    let ids: Vec<&str> = rules::registry().iter().map(|r| r.id).collect();
+    if ids.is_empty() {
+        return format!("unknown rule \"{id}\" (no rules are registered)");
+    }
+    let guess = ids
+        .iter()
+        .map(|known| (edit_distance(id, known), *known))
+        .filter(|&(d, _)| d <= 3)
+        .min();
+    let hint = guess.map_or(String::new(), |(_, g)| format!(" (did you mean \"{g}\"?)"));
+    format!(
+        "unknown rule \"{id}\"{hint}; valid rules: {}",
+        ids.join(", ")
+    )
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List every upstream TLS hop with the effective value and origin of each *_ssl_* directive.
+    #[command(after_help = HOPS_EXAMPLES)]
+    Hops {
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Print the JSON document of the output contract (hopscope.hops/1).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Report findings: hops that send no or the wrong SNI, skip certificate checks, and more.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
+    /// Explain a rule: what it flags, why it matters, an example and its fix.
+    #[command(after_help = EXPLAIN_EXAMPLES)]
+    Explain {
+        /// The rule id (see `hopscope explain --list`).
+        #[arg(value_name = "RULE", value_parser = parse_rule, required_unless_present = "list")]
+        rule: Option<&'static str>,
+        /// List every rule: id, severity, summary.
+        #[arg(long, conflicts_with = "rule")]
+        list: bool,
+    },
+    /// Apply proposed fixes: print a unified diff, or save safely.
+    #[command(after_help = FIX_EXAMPLES)]
+    Fix(FixArgs),
+    /// Open TLS to every peer of each hop exactly as nginx would, and report what it answers.
+    #[command(after_help = PROBE_EXAMPLES)]
+    Probe(ProbeArgs),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(after_help = MAN_EXAMPLES)]
+    Man,
+}
+
+/// Output format of `check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Diagnostics like a compiler's, with the source line underlined.
+    Text,
+    /// The JSON document of the output contract (hopscope.check/1).
+    Json,
+    /// SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+    Sarif,
+}
+
+/// When to colour text output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When standard output is a terminal and NO_COLOR is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// `always`/`never` win; `auto` colours a terminal unless `NO_COLOR`
+    /// is set to a non-empty value.
+    pub fn resolve(self, is_terminal: bool, no_color: Option<&str>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_terminal && !matches!(no_color, Some(v) if !v.is_empty()),
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Report (and fail on) findings at or above this severity:
+    /// error, high, medium, low or info.
+    #[arg(long, value_name = "S", default_value_t = Severity::Low, value_parser = parse_severity)]
+    pub min_severity: Severity,
+    /// Run only this rule (repeatable).
+    #[arg(long = "rule", value_name = "ID", value_parser = parse_rule)]
+    pub rules: Vec<&'static str>,
+    /// Skip this rule (repeatable).
+    #[arg(long = "ignore", value_name = "ID", value_parser = parse_rule)]
+    pub ignore: Vec<&'static str>,
+    /// Colour the text output.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+impl CheckArgs {
+    /// The rules selected by `--rule` and `--ignore`, in registry order.
+    pub fn selected_rules(&self) -> Vec<&'static Rule> {
+        rules::registry()
+            .iter()
+            .copied()
+            .filter(|r| self.rules.is_empty() || self.rules.contains(&r.id))
+            .filter(|r| !self.ignore.contains(&r.id))
+            .collect()
+    }
+
+    /// Whether a finding passes the rule and severity filters.
+    pub fn keeps(&self, f: &Finding) -> bool {
+        (self.rules.is_empty() || self.rules.contains(&f.rule))
+            && !self.ignore.contains(&f.rule)
+            && f.severity >= self.min_severity
+    }
+}
+
+impl LoadArgs {
+    /// What to load: `--ssh`'s server, else the path (none: the demo,
+    /// `-`: standard input).
+    pub fn source(&self) -> Result<Source, String> {
+        Ok(match self.remote.target()? {
+            Some(remote) => Source::Ssh(remote),
+            None => Source::from_arg(self.path.as_deref()),
+        })
+    }
+
+    /// Loads and analyses, or explains on stderr why it cannot.
+    pub fn model(&self) -> Result<Model, ExitCode> {
+        let source = self.source().map_err(fail)?;
+        source.load(self.nginx_version).map_err(fail)
+    }
+}
+
+/// Output format of `probe`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProbeFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Probe only this hop, by id FILE:LINE (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub hop: Vec<String>,
+    /// Seconds each peer gets in all: connect, handshake and the wait for a
+    /// refusal after it (one deadline, however slowly the peer answers).
+    #[arg(long, value_name = "S", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// How many peers to probe at once.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub concurrency: usize,
+    #[arg(long, value_enum, default_value_t = ProbeFormat::Text)]
+    pub format: ProbeFormat,
+    /// The files and unix sockets the configuration names are on this machine:
+    /// present its client certificates, read its CA files and connect to its
+    /// unix sockets even for a dump, standard input or --ssh (a tree loaded
+    /// from disk always does).
+    #[arg(long)]
+    pub local_files: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Fix only findings of this rule (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub rule: Vec<String>,
+    /// Fix only this hop, by id FILE:LINE (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub hop: Vec<String>,
+    /// A value a fix needs: sni-name, ca-file, client-key (KEY=VALUE for every hop, HOP:KEY=VALUE for one).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Where lines go: the hop's own block, or the block that sets the value today.
+    #[arg(long, value_enum, default_value_t = PlacementArg::Hop)]
+    pub placement: PlacementArg,
+    /// Leave out fixes that need review (e.g. turning verification on).
+    #[arg(long)]
+    pub safe_only: bool,
+    /// Print the unified diff (the default).
+    #[arg(long, conflicts_with = "write")]
+    pub diff: bool,
+    /// Save the files: atomically, with a backup, refusing files changed since loading.
+    #[arg(long)]
+    pub write: bool,
+    /// Run `nginx -t` on a temporary copy with the fix applied first; refuse on failure.
+    #[arg(long)]
+    pub validate: bool,
+    /// Also probe the fixed hops' peers as nginx would connect after the fix
+    /// (what-if: nothing needs to be written for this).
+    #[arg(long)]
+    pub probe: bool,
+    /// With --probe: the files and unix sockets the configuration names are on
+    /// this machine; use them even for a dump, standard input or --ssh.
+    #[arg(long, requires = "probe")]
+    pub local_files: bool,
+    /// With --ssh: write the fixed files on the server (backups kept), run
+    /// `nginx -t` there, and put every file back if it fails.
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: reload nginx on the server once `nginx -t` accepts the fix.
+    #[arg(long, requires = "apply")]
+    pub reload: bool,
+}
+
+/// `--ssh` and its companions: load the configuration from a server, with
+/// the system ssh client.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RemoteArgs {
+    /// Audit a server over SSH: run `nginx -T` there with the system ssh
+    /// client (~/.ssh/config, agents and jump hosts apply; batch mode: no prompts).
+    #[arg(
+        long,
+        help_heading = "Over SSH",
+        value_name = "[USER@]HOST",
+        conflicts_with = "path"
+    )]
+    pub ssh: Option<String>,
+    /// Run nginx (and fix --apply) on the server under `sudo -n` (passwordless sudo).
+    #[arg(long, help_heading = "Over SSH")]
+    pub sudo: bool,
+    /// The ssh configuration file (`ssh -F FILE`).
+    #[arg(long, help_heading = "Over SSH", value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+    /// An ssh option (`ssh -o OPT`, e.g. Port=2222); repeatable.
+    #[arg(long = "ssh-option", help_heading = "Over SSH", value_name = "OPT")]
+    pub ssh_option: Vec<String>,
+    /// The nginx binary on the server [default: nginx].
+    #[arg(long, help_heading = "Over SSH", value_name = "CMD")]
+    pub nginx: Option<String>,
+    /// The main configuration file on the server (`nginx -c PATH`; default: nginx's own).
+    #[arg(long, help_heading = "Over SSH", value_name = "PATH")]
+    pub nginx_conf: Option<String>,
+    /// Seconds one ssh run may take (connecting, nginx, answering).
+    #[arg(
+        long,
+        help_heading = "Over SSH",
+        value_name = "S",
+        default_value_t = 30.0
+    )]
+    pub ssh_timeout: f64,
+}
+
+impl RemoteArgs {
+    /// A server reached as `destination`, with these options.
+    pub fn base(&self, destination: &str) -> Result<crate::remote::Remote, String> {
+        let t = self.ssh_timeout;
+        if !(t.is_finite() && t > 0.0 && t <= 3600.0) {
+            return Err(format!(
+                "--ssh-timeout must be between 0 and 3600 seconds, got {t}"
+            ));
+        }
+        let mut r = crate::remote::Remote::new(destination);
+        r.sudo = self.sudo;
+        r.ssh_config.clone_from(&self.ssh_config);
+        r.ssh_options.clone_from(&self.ssh_option);
+        if let Some(n) = &self.nginx {
+            r.nginx.clone_from(n);
+        }
+        r.nginx_conf.clone_from(&self.nginx_conf);
+        r.timeout = std::time::Duration::from_secs_f64(t);
+        r.validate()?;
+        Ok(r)
+    }
+
+    /// The `--ssh` server, if any; the companions alone are a usage error.
+    pub fn target(&self) -> Result<Option<crate::remote::Remote>, String> {
+        match &self.ssh {
+            Some(host) => self.base(host).map(Some),
+            None if self.sudo
+                || self.ssh_config.is_some()
+                || !self.ssh_option.is_empty()
+                || self.nginx.is_some()
+                || self.nginx_conf.is_some() =>
+            {
+                Err(
+                    "--sudo, --ssh-config, --ssh-option, --nginx and --nginx-conf go with --ssh HOST (or check --ssh-hosts FILE)"
+                        .into(),
+                )
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// `check --ssh-hosts`: many servers, one report.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FleetArgs {
+    /// Audit every host of FILE over SSH: one [user@]host per line (# comments),
+    /// or an Ansible INI inventory (ansible_host/user/port become ssh options).
+    #[arg(long, help_heading = "Fleet", value_name = "FILE", conflicts_with_all = ["path", "ssh"])]
+    pub ssh_hosts: Option<PathBuf>,
+    /// Only the hosts of this inventory group (and of its children).
+    #[arg(
+        long,
+        help_heading = "Fleet",
+        value_name = "NAME",
+        requires = "ssh_hosts"
+    )]
+    pub ssh_group: Option<String>,
+    /// How many hosts to audit at once.
+    #[arg(
+        long,
+        help_heading = "Fleet",
+        value_name = "N",
+        default_value_t = 8,
+        requires = "ssh_hosts",
+        value_parser = clap::value_parser!(u16).range(1..=256)
+    )]
+    pub parallel: u16,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn color_choice() {
+        use ColorChoice::*;
+        assert!(Always.resolve(false, Some("1")));
+        assert!(!Never.resolve(true, None));
+        assert!(Auto.resolve(true, None));
+        assert!(Auto.resolve(true, Some("")), "an empty NO_COLOR is ignored");
+        assert!(!Auto.resolve(true, Some("1")));
+        assert!(!Auto.resolve(false, None));
+    }
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("sni-of", "sni-off"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

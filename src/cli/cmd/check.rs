@@ -1,0 +1,65 @@
+//! `hopscope check`: findings at or above a severity, as text, JSON or
+//! SARIF.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use super::exit_without_freeing;
+use crate::cli::args::{CheckArgs, Format};
+use crate::cli::error::print_load_errors;
+use crate::cli::output::{emit_raw, emit_with};
+use crate::diagnostic::Finding;
+use crate::model::Model;
+use crate::report;
+use crate::report::text::Paint;
+use crate::rules;
+
+/// `check`: findings at or above the threshold, in the chosen format.
+pub fn check(args: &CheckArgs) -> ExitCode {
+    if let Some(file) = &args.fleet.ssh_hosts {
+        return super::fleet::run(args, file);
+    }
+    let model = match args.load.model() {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let selected = args.selected_rules();
+    let findings: Vec<Finding> = rules::check(&model)
+        .into_iter()
+        .filter(|f| args.keeps(f))
+        .collect();
+    match args.format {
+        Format::Text => {
+            let color = args.color.resolve(
+                std::io::stdout().is_terminal(),
+                std::env::var("NO_COLOR").ok().as_deref(),
+            );
+            emit_raw(&report::text::render(&model, &findings, Paint::new(color)));
+        }
+        Format::Json => {
+            emit_with(|out| report::findings::write_check_document(&model, &findings, out));
+            print_load_errors(&model);
+        }
+        Format::Sarif => {
+            let cwd = std::env::current_dir().ok();
+            let doc = report::sarif::to_json(&model, &selected, &findings, cwd.as_deref());
+            emit_raw(&format!("{doc:#}\n"));
+            print_load_errors(&model);
+        }
+    }
+    let code = ExitCode::from(check_status(&model, &findings));
+    exit_without_freeing(model, findings);
+    code
+}
+
+/// 2 when part of the configuration could not be loaded, else 1 when an
+/// unsuppressed finding remains, else 0.
+pub fn check_status(model: &Model, findings: &[Finding]) -> u8 {
+    if model.errors().next().is_some() {
+        2
+    } else if findings.iter().any(|f| f.suppressed.is_none()) {
+        1
+    } else {
+        0
+    }
+}

@@ -1,0 +1,252 @@
+//! `hopscope fix`: proposed fixes as a diff, saved here (`--write`), or
+//! applied on a server over SSH (`--apply`).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use crate::cli::args::FixArgs;
+use crate::cli::error::{fail, print_load_errors};
+use crate::cli::output::{emit, emit_bytes, say_text};
+use crate::diagnostic::Applicability;
+use crate::fix;
+use crate::model::Model;
+use crate::visible::visible;
+
+/// Why `--write` refuses standard input that is not `nginx -T` output.
+const STDIN_NOT_WRITTEN: &str = "standard input is not nginx -T output, so it owns no files on this machine: nothing is written to the files it includes (run without --write to print the diff, and apply it with `patch -p1` where the files are)";
+
+/// `fix`: applies proposed fixes, prints a diff or saves.
+pub fn run(args: &FixArgs) -> ExitCode {
+    if let Err(code) = remote_fix_guard(args) {
+        return code;
+    }
+    let model = match args.load.model() {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    for r in args.rule.iter() {
+        if crate::rules::find(r).is_none() {
+            return fail(format_args!(
+                "unknown rule \"{r}\" (see `hopscope explain --list`)"
+            ));
+        }
+    }
+    for h in args.hop.iter() {
+        if model.hop_by_id(h).is_none() {
+            return fail(format_args!(
+                "no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)"
+            ));
+        }
+    }
+    let mut values = fix::Values::default();
+    for s in &args.set {
+        if let Err(e) = values.set(s) {
+            return fail(e);
+        }
+    }
+    let sel = fix::Selection {
+        rules: args.rule.clone(),
+        hops: args.hop.clone(),
+        safe_only: args.safe_only,
+        placement: args.placement.into(),
+    };
+    let outcome = match fix::fix_all(&model, &sel, &values) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    for a in &outcome.applied {
+        let review = if a.applicability == Applicability::NeedsReview {
+            " (needs review)"
+        } else {
+            ""
+        };
+        say!("fixed: {} [{}] {}{review}", a.hop, a.rule, a.summary);
+    }
+    for s in &outcome.skipped {
+        match &s.missing {
+            Some(m) if m.proposal.is_some() => say!(
+                "not fixed: {} [{}] {} (give it with --set {}:{}=VALUE, or accept the proposal with --rule {})",
+                s.hop, s.rule, s.reason, s.hop, m.key, s.rule
+            ),
+            Some(m) => say!(
+                "not fixed: {} [{}] {} (give it with --set {}:{}=VALUE)",
+                s.hop, s.rule, s.reason, s.hop, m.key
+            ),
+            None => say!("not fixed: {} [{}] {}", s.hop, s.rule, s.reason),
+        }
+    }
+    if outcome.changed.is_empty() {
+        if model.errors().next().is_some() {
+            // Hops inside blocks a syntax error left open get no fix: say
+            // why, with the errors.
+            print_load_errors(&model);
+            say!("nothing to fix (no fix is offered inside a block a syntax error left open)");
+        } else {
+            say!("nothing to fix");
+        }
+        return ExitCode::from(1);
+    }
+    if args.probe {
+        let ids: Vec<String> = outcome.applied.iter().map(|a| a.hop.clone()).collect();
+        let after = fix::engine::ids_after(&model, &outcome.after, &ids);
+        say!(
+            "probing {} as nginx would connect after the fix:",
+            crate::report::labels::count(after.len(), "fixed hop")
+        );
+        // The policy follows where the configuration came from, not the
+        // fixed model (which is held in memory).
+        let files = crate::probe::LocalFiles::choose(
+            &model,
+            args.load.remote.ssh.is_some(),
+            args.local_files,
+        );
+        let results = crate::probe::prepare(&outcome.after, &after, files)
+            .run(crate::probe::Options::default());
+        say_text(&crate::report::probe::text(&results));
+    }
+    if args.validate {
+        let Some(nginx) = fix::validate::find_nginx() else {
+            return fail("--validate needs nginx (set HOPSCOPE_NGINX or install it)");
+        };
+        match fix::validate::nginx_test(&model, &outcome.changed, &nginx) {
+            Ok(notes) => {
+                for n in notes {
+                    say!("note: {n}");
+                }
+            }
+            Err(e) => {
+                return fail(format_args!("{e}; nothing was written"));
+            }
+        }
+        say!("nginx -t accepts the fixed configuration");
+    }
+    if args.apply {
+        return apply_remote(args, &model, &outcome);
+    }
+    if !args.write {
+        let diff = match fix::diff::unified_bytes(&model, &outcome.changed) {
+            Ok(d) => d,
+            Err(e) => return fail(e),
+        };
+        if std::io::stdout().is_terminal() {
+            // Shown to a person: the configuration's control characters
+            // are escaped (piped, the diff keeps every byte for patch).
+            emit(&String::from_utf8_lossy(&diff));
+        } else {
+            emit_bytes(&diff);
+        }
+        return ExitCode::SUCCESS;
+    }
+    if model.config.from_stdin {
+        return fail(STDIN_NOT_WRITTEN);
+    }
+    if let Some((id, _)) = outcome
+        .changed
+        .iter()
+        .find(|(id, _)| !model.config.file(*id).on_disk)
+    {
+        return fail(format_args!(
+            "{} is not a file on this machine (demo or nginx -T input): use --diff and apply it with `patch -p1` in {}",
+            model.config.file(*id).name,
+            model.config.prefix.display()
+        ));
+    }
+    let pending: Vec<fix::save::Pending> = outcome
+        .changed
+        .iter()
+        .map(|(id, new)| {
+            let f = model.config.file(*id);
+            fix::save::Pending {
+                path: &f.path,
+                loaded: &f.text,
+                new,
+            }
+        })
+        .collect();
+    match fix::save::save_all(&pending) {
+        Ok(saved) => {
+            for s in saved {
+                say!(
+                    "wrote {} (backup: {})",
+                    s.path.display(),
+                    s.backup.display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// `fix` options that make no sense with (or without) `--ssh`.
+fn remote_fix_guard(args: &FixArgs) -> Result<(), ExitCode> {
+    let ssh = args.load.remote.ssh.is_some();
+    let refused = if args.apply && !ssh {
+        Some("--apply writes on a server and needs --ssh HOST (for files on this machine, use --write)")
+    } else if ssh && args.write {
+        Some("--write saves files on this machine; with --ssh use --apply: it writes the files on the server (with backups), runs nginx -t there and rolls back if it fails")
+    } else if ssh && args.validate {
+        Some("--validate runs nginx -t on this machine; with --ssh, --apply runs nginx -t on the server and rolls back if it fails")
+    } else {
+        None
+    };
+    match refused {
+        Some(m) => Err(fail(m)),
+        None => Ok(()),
+    }
+}
+
+/// `fix --ssh HOST --apply [--reload]`: writes the fixed files on the
+/// server, all or nothing, checked by nginx -t there.
+fn apply_remote(args: &FixArgs, model: &Model, outcome: &fix::Outcome) -> ExitCode {
+    let remote = match args.load.remote.target() {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return fail("--apply needs --ssh HOST");
+        }
+        Err(e) => return fail(e),
+    };
+    let paths: Vec<String> = outcome
+        .changed
+        .iter()
+        .map(|(id, _)| model.config.file(*id).path.to_string_lossy().into_owned())
+        .collect();
+    let files: Vec<crate::remote::RemoteFile> = outcome
+        .changed
+        .iter()
+        .zip(&paths)
+        .map(|((id, new), path)| crate::remote::RemoteFile {
+            path,
+            loaded: &model.config.file(*id).text,
+            new,
+        })
+        .collect();
+    let host = &remote.host;
+    match crate::remote::apply(&remote, &files, args.reload) {
+        Ok(done) => {
+            for w in &done.written {
+                say!(
+                    "ssh {host}: wrote {} (backup: {})",
+                    visible(&w.path),
+                    visible(&w.backup)
+                );
+            }
+            say!("ssh {host}: nginx -t accepts the fixed configuration");
+            match &done.reload {
+                None => {
+                    say!(
+                        "ssh {host}: nginx was not reloaded (add --reload, or reload it yourself)"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Some(Ok(_)) => {
+                    say!("ssh {host}: nginx reloaded");
+                    ExitCode::SUCCESS
+                }
+                Some(Err(e)) => fail(format_args!("ssh {host}: the fix is saved and nginx -t accepts it, but the reload failed: {e}")),
+            }
+        }
+        // What the server said (nginx, ssh, the script), escaped.
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,64 @@
+//! `hopscope probe`: TLS to every peer of each hop, as nginx would
+//! connect.
+
+use std::process::ExitCode;
+
+use crate::cli::args::{ProbeArgs, ProbeFormat};
+use crate::cli::error::{fail, load_status};
+use crate::cli::output::{emit, emit_raw};
+
+fn probe_options(timeout: f64, concurrency: usize) -> Result<crate::probe::Options, String> {
+    if !(timeout.is_finite() && timeout > 0.0 && timeout <= 600.0) {
+        return Err(format!(
+            "--timeout must be between 0 and 600 seconds, got {timeout}"
+        ));
+    }
+    Ok(crate::probe::Options {
+        timeout: std::time::Duration::from_secs_f64(timeout),
+        concurrency: concurrency.clamp(1, 256),
+    })
+}
+
+/// Prints probe results; the exit status says whether every probed peer works.
+fn report_probe(results: &[crate::probe::PeerResult], format: ProbeFormat) -> ExitCode {
+    match format {
+        ProbeFormat::Text => emit(&crate::report::probe::text(results)),
+        ProbeFormat::Json => {
+            let doc = serde_json::json!({"schema": "hopscope.probe/1", "results": results});
+            emit_raw(&format!("{doc:#}\n"));
+        }
+    }
+    let failing = results.iter().filter(|r| r.probeable && !r.ok()).count();
+    if failing > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `probe`: handshakes with every peer, as nginx would make them.
+pub fn run(args: &ProbeArgs) -> ExitCode {
+    let opts = match probe_options(args.timeout, args.concurrency) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let model = match args.load.model() {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    for h in &args.hop {
+        if model.hop_by_id(h).is_none() {
+            return fail(format_args!(
+                "no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)"
+            ));
+        }
+    }
+    let files =
+        crate::probe::LocalFiles::choose(&model, args.load.remote.ssh.is_some(), args.local_files);
+    let results = crate::probe::prepare(&model, &args.hop, files).run(opts);
+    let code = report_probe(&results, args.format);
+    if model.errors().next().is_some() {
+        return load_status(&model);
+    }
+    code
+}

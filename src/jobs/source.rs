@@ -1,0 +1,124 @@
+//! One way to load a source: the demo, a tree or dump on this machine,
+//! standard input, or a server's `nginx -T` over SSH, each to a [`Model`]
+//! or a [`LoadFailure`] that says why not.
+
+use std::path::PathBuf;
+
+use crate::conf::{self, Config, Input, LoadError, LoadedFrom};
+use crate::model::{Model, Version};
+use crate::remote::{Remote, RemoteError};
+
+/// Where a configuration comes from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// The demo tree built into hopscope.
+    Demo,
+    /// An nginx.conf, a directory holding one, or a file with `nginx -T` output.
+    Path(PathBuf),
+    /// Standard input: `nginx -T` output, or a single configuration file.
+    /// It can be read once only.
+    Stdin,
+    /// A server's `nginx -T`, run over SSH (and held in memory only).
+    Ssh(Remote),
+}
+
+/// Why nothing could be loaded. Shows as the message people have always
+/// seen for it.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadFailure {
+    /// The files, dump or standard input are not a configuration.
+    #[error("{0}")]
+    Config(LoadError),
+    /// ssh, or nginx on the server, failed (`ssh HOST: …`).
+    #[error("{0}")]
+    Fetch(RemoteError),
+    /// The server's `nginx -T` is not a configuration.
+    #[error("ssh {host}: {error}")]
+    Dump { host: String, error: LoadError },
+    /// A bug: loading panicked.
+    #[error("hopscope crashed while loading (a bug, please report it): {0}")]
+    Crashed(String),
+}
+
+impl Source {
+    /// A path argument: none is the demo, `-` is standard input.
+    pub fn from_arg(path: Option<&std::path::Path>) -> Source {
+        match path {
+            None => Source::Demo,
+            Some(p) if p.as_os_str() == "-" => Source::Stdin,
+            Some(p) => Source::Path(p.to_path_buf()),
+        }
+    }
+
+    /// How the terminal UI names the source.
+    pub fn label(&self) -> String {
+        match self {
+            Source::Demo => "demo (built-in tour of the pitfalls)".to_string(),
+            Source::Stdin => "standard input".to_string(),
+            Source::Path(p) => p.display().to_string(),
+            Source::Ssh(r) => format!("ssh {} (nginx -T)", r.host),
+        }
+    }
+
+    /// The server, for a source over SSH.
+    pub fn remote(&self) -> Option<&Remote> {
+        match self {
+            Source::Ssh(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether loading again reads the source again (a pipe cannot).
+    pub fn rereadable(&self) -> bool {
+        !matches!(self, Source::Stdin)
+    }
+
+    /// The configuration, not yet analysed.
+    pub fn config(&self) -> Result<Config, LoadFailure> {
+        match self {
+            Source::Demo => Ok(demo()),
+            Source::Path(p) => conf::load(&Input::Path(p.clone())).map_err(LoadFailure::Config),
+            Source::Stdin => conf::load(&Input::Stdin).map_err(LoadFailure::Config),
+            Source::Ssh(remote) => {
+                let dump = crate::remote::fetch_dump(remote).map_err(LoadFailure::Fetch)?;
+                from_dump(remote, dump)
+            }
+        }
+    }
+
+    /// Loads and analyses for nginx `version`.
+    pub fn load(&self, version: Version) -> Result<Model, LoadFailure> {
+        self.config().map(|cfg| Model::build(cfg, version))
+    }
+}
+
+/// The demo tree, as if it were in [`crate::demo::PREFIX`].
+fn demo() -> Config {
+    let prefix = PathBuf::from(crate::demo::PREFIX);
+    let files = crate::demo::FILES
+        .iter()
+        .map(|(name, text)| (prefix.join(name), text.to_vec()))
+        .collect();
+    conf::load_files(files, &prefix.join(crate::demo::MAIN), LoadedFrom::Demo)
+}
+
+/// A server's `nginx -T` output, already fetched.
+fn from_dump(remote: &Remote, dump: Vec<u8>) -> Result<Config, LoadFailure> {
+    conf::from_bytes(dump, None).map_err(|error| LoadFailure::Dump {
+        host: remote.host.clone(),
+        error,
+    })
+}
+
+/// An `nginx -T` output held in memory (what the terminal UI was started
+/// with over SSH), analysed for `version`.
+pub fn load_dump(dump: Vec<u8>, version: Version) -> Result<Model, LoadFailure> {
+    conf::from_bytes(dump, None)
+        .map(|cfg| Model::build(cfg, version))
+        .map_err(LoadFailure::Config)
+}
+
+/// Runs `nginx -T` on a server: the dump, kept in memory.
+pub fn fetch(remote: &Remote) -> Result<Vec<u8>, LoadFailure> {
+    crate::remote::fetch_dump(remote).map_err(LoadFailure::Fetch)
+}
