@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use crate::conf::LoadedFrom;
 use crate::model::{Hop, Model, Module, SslDirective};
 
+use super::result::PeerResult;
+
 /// Whether the files and unix sockets a configuration names are this
 /// machine's.
 ///
@@ -219,6 +221,16 @@ impl FileSetting {
 }
 
 impl Plan {
+    /// The result for `peer` before the handshake: the hop's SNI, verify
+    /// name and notes.
+    pub(crate) fn result_for(&self, peer: &str) -> PeerResult {
+        let mut r = PeerResult::blank(self.hop.clone(), peer.to_string());
+        r.sni = self.sni.clone();
+        r.verify_name = self.verify_name.clone();
+        r.notes = self.notes.clone();
+        r
+    }
+
     pub(crate) fn for_hop(model: &Model, hop: &Hop, files: LocalFiles) -> Plan {
         let mut notes = Vec::new();
         let value = |d: SslDirective| {

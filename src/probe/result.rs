@@ -57,8 +57,13 @@ pub struct PeerResult {
 
 impl PeerResult {
     pub(crate) fn new(hop: &Hop, peer: String) -> PeerResult {
+        PeerResult::blank(hop.id.clone(), peer)
+    }
+
+    /// A peer of the hop `hop` (its id) before anything is known of it.
+    pub(crate) fn blank(hop: String, peer: String) -> PeerResult {
         PeerResult {
-            hop: hop.id.clone(),
+            hop,
             peer,
             address: None,
             probeable: true,

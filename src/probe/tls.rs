@@ -173,23 +173,7 @@ pub(crate) fn probe_peer(
     opts: Options,
 ) -> PeerResult {
     let start = Instant::now();
-    let mut r = PeerResult {
-        hop: plan.hop.clone(),
-        peer: peer.to_string(),
-        address: None,
-        probeable: true,
-        sni: plan.sni.clone(),
-        verify_name: plan.verify_name.clone(),
-        connected: false,
-        error: None,
-        protocol: None,
-        cipher: None,
-        chain: Vec::new(),
-        name_matches: None,
-        verification: None,
-        notes: plan.notes.clone(),
-        millis: 0,
-    };
+    let mut r = plan.result_for(peer);
     if let Some(n) = &plan.sni_note {
         r.notes.push(n.clone());
     }

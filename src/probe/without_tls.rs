@@ -19,24 +19,11 @@ pub(crate) fn probe_peer(
     peer: &str,
     _opts: Options,
 ) -> PeerResult {
-    PeerResult {
-        hop: plan.hop.clone(),
-        peer: peer.to_string(),
-        address: None,
-        probeable: false,
-        sni: plan.sni.clone(),
-        verify_name: plan.verify_name.clone(),
-        connected: false,
-        error: Some(
-            "not probed: this hopscope was built without the probe feature (no TLS library)"
-                .to_string(),
-        ),
-        protocol: None,
-        cipher: None,
-        chain: Vec::new(),
-        name_matches: None,
-        verification: None,
-        notes: plan.notes.clone(),
-        millis: 0,
-    }
+    let mut r = plan.result_for(peer);
+    r.probeable = false;
+    r.error = Some(
+        "not probed: this hopscope was built without the probe feature (no TLS library)"
+            .to_string(),
+    );
+    r
 }
