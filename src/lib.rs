@@ -4,6 +4,7 @@
 //! and their effective settings, and the views render them.
 #![forbid(unsafe_code)]
 
+pub mod changed;
 pub mod cli;
 pub mod conf;
 pub mod config;

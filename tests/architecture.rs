@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// data flows load → parse → model → rules → fixes → views.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("visible", &[]),
+    ("changed", &[]),
     ("parallel", &[]),
     ("config", &[]),
     ("demo", &[]),
@@ -17,12 +18,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("model", &["conf", "visible"]),
     ("diagnostic", &["model", "conf"]),
     ("rules", &["diagnostic", "model", "conf", "visible"]),
-    ("fix", &["rules", "diagnostic", "model", "conf", "visible"]),
+    (
+        "fix",
+        &["rules", "diagnostic", "model", "conf", "visible", "changed"],
+    ),
     ("probe", &["model", "conf", "visible", "parallel"]),
-    ("remote", &["conf", "visible", "parallel"]),
+    ("remote", &["conf", "visible", "parallel", "changed"]),
     (
         "jobs",
         &[
+            "changed",
             "conf",
             "demo",
             "model",
@@ -56,6 +61,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "tui",
         &[
+            "changed",
             "jobs",
             "report",
             "fix",
@@ -72,6 +78,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
+            "changed",
             "jobs",
             "tui",
             "report",

@@ -17,7 +17,8 @@
 mod common;
 
 use common::{hopscope_run, is_root, required, run_bounded, HopscopeRun};
-use hopscope::fix::save::{save_all, Pending, SaveError};
+use hopscope::changed::ChangedFile;
+use hopscope::fix::save::{save_all, SaveError};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -172,8 +173,13 @@ fn fix_write(path: &Path) -> HopscopeRun {
     run
 }
 
-fn pending<'a>(path: &'a Path, loaded: &'a [u8], new: &'a [u8]) -> Pending<'a> {
-    Pending { path, loaded, new }
+fn pending(path: &Path, loaded: &[u8], new: &[u8]) -> ChangedFile<PathBuf> {
+    ChangedFile {
+        name: path.display().to_string(),
+        path: path.to_path_buf(),
+        loaded: loaded.to_vec(),
+        new: new.to_vec(),
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -9,7 +9,8 @@
 mod common;
 
 use common::{hopscope_run, is_root, nginx_or_skip, HopscopeRun, Prefix};
-use hopscope::fix::save::{save_all, Pending};
+use hopscope::changed::ChangedFile;
+use hopscope::fix::save::save_all;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -125,12 +126,7 @@ fn saving_a_private_file_never_exposes_it_to_other_users() {
         } else {
             (&fixed, &secret)
         };
-        save_all(&[Pending {
-            path: &target,
-            loaded: old,
-            new,
-        }])
-        .unwrap();
+        save_all(&[changed(&target, old, new)]).unwrap();
         assert_eq!(fs::metadata(&target).unwrap().mode() & 0o777, 0o600);
         remove_backups(dir.path());
         rounds += 1;
@@ -179,11 +175,7 @@ fn a_swapped_temporary_never_changes_another_file() {
         chmod(&target, 0o666);
         std::os::unix::fs::chown(&target, Some(NOBODY), Some(NOBODY)).unwrap();
         // Success or an error: either way nothing else may change.
-        let _ = save_all(&[Pending {
-            path: &target,
-            loaded: &old,
-            new: &new,
-        }]);
+        let _ = save_all(&[changed(&target, &old, &new)]);
         remove_backups(dir.path());
         rounds += 1;
     }
@@ -711,4 +703,13 @@ fn validate_is_bounded_in_time() {
         "{}",
         r.stderr
     );
+}
+
+fn changed(path: &Path, loaded: &[u8], new: &[u8]) -> ChangedFile<std::path::PathBuf> {
+    ChangedFile {
+        name: path.display().to_string(),
+        path: path.to_path_buf(),
+        loaded: loaded.to_vec(),
+        new: new.to_vec(),
+    }
 }

@@ -374,16 +374,8 @@ fn fix_apply_that_nginx_rejects_is_rolled_back() {
     let api = tree.path().join("conf.d/api.conf").display().to_string();
     let main_now = fs::read(&main).unwrap();
     let files = [
-        hopscope::remote::RemoteFile {
-            path: &main,
-            loaded: &main_now,
-            new: b"# replaced\n",
-        },
-        hopscope::remote::RemoteFile {
-            path: &api,
-            loaded: b"what it held an hour ago",
-            new: b"# replaced\n",
-        },
+        changed(&main, &main_now, b"# replaced\n"),
+        changed(&api, b"what it held an hour ago", b"# replaced\n"),
     ];
     let err = hopscope::remote::apply(&remote, &files, false).unwrap_err();
     assert_eq!(err.kind, hopscope::remote::ErrorKind::Changed);
@@ -741,4 +733,13 @@ fn quitting_during_a_write_on_the_server_waits_for_it() {
         tui_tmux::apply_diff(&original, &diff)
     );
     tui_tmux::assert_terminal_usable(&t);
+}
+
+fn changed(path: &str, loaded: &[u8], new: &[u8]) -> hopscope::changed::ChangedFile<String> {
+    hopscope::changed::ChangedFile {
+        name: path.to_string(),
+        path: path.to_string(),
+        loaded: loaded.to_vec(),
+        new: new.to_vec(),
+    }
 }

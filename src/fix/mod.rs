@@ -37,3 +37,24 @@ pub fn needs(model: &Model, finding: &Finding) -> Vec<Missing> {
         })
         .collect()
 }
+
+/// The files a fix changes, as every writer takes them: the configuration's
+/// name of each, its path on this machine, what was loaded and the new
+/// bytes.
+pub fn changed_files(
+    model: &Model,
+    changed: &[(crate::conf::FileId, Vec<u8>)],
+) -> Vec<crate::changed::ChangedFile<std::path::PathBuf>> {
+    changed
+        .iter()
+        .map(|(id, new)| {
+            let f = model.config.file(*id);
+            crate::changed::ChangedFile {
+                name: f.name.clone(),
+                path: f.path.clone(),
+                loaded: f.text.clone(),
+                new: new.clone(),
+            }
+        })
+        .collect()
+}

@@ -18,12 +18,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// A file to save: where, what it held when loaded, and its new bytes.
-pub struct Pending<'a> {
-    pub path: &'a Path,
-    pub loaded: &'a [u8],
-    pub new: &'a [u8],
-}
+use crate::changed::ChangedFile;
 
 /// What a save did, per file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,11 +225,11 @@ fn sync_dir(path: &Path) {
 }
 
 /// Saves every file or none.
-pub fn save_all(files: &[Pending<'_>]) -> Result<Vec<Saved>, SaveError> {
+pub fn save_all(files: &[ChangedFile<PathBuf>]) -> Result<Vec<Saved>, SaveError> {
     // 1. Resolve targets and check nothing changed since loading.
     let mut targets = Vec::with_capacity(files.len());
     for p in files {
-        let target = fs::canonicalize(p.path).map_err(io_err(p.path, "resolve"))?;
+        let target = fs::canonicalize(&p.path).map_err(io_err(&p.path, "resolve"))?;
         let now = fs::read(&target).map_err(io_err(&target, "read"))?;
         if now != p.loaded {
             return Err(SaveError::Changed(p.path.to_path_buf()));
@@ -253,7 +248,7 @@ pub fn save_all(files: &[Pending<'_>]) -> Result<Vec<Saved>, SaveError> {
     for (p, (target, meta)) in files.iter().zip(&targets) {
         let step = (|| {
             let backup = backup_path(target);
-            let bak_tmp = write_temp(target, "bak", p.loaded, meta)?;
+            let bak_tmp = write_temp(target, "bak", &p.loaded, meta)?;
             // Never replaces an existing backup: link fails if the name exists.
             let linked = fs::hard_link(&bak_tmp.path, &backup)
                 .map_err(io_err(&backup, "create backup"))
@@ -269,7 +264,7 @@ pub fn save_all(files: &[Pending<'_>]) -> Result<Vec<Saved>, SaveError> {
                 });
             let _ = fs::remove_file(&bak_tmp.path);
             linked?;
-            let tmp = match write_temp(target, "new", p.new, meta) {
+            let tmp = match write_temp(target, "new", &p.new, meta) {
                 Ok(t) => t,
                 Err(e) => {
                     let _ = fs::remove_file(&backup);
@@ -335,39 +330,33 @@ pub fn save_all(files: &[Pending<'_>]) -> Result<Vec<Saved>, SaveError> {
 mod tests {
     use super::*;
 
+    fn changed(path: &Path, loaded: &[u8], new: &[u8]) -> ChangedFile<PathBuf> {
+        ChangedFile {
+            name: path.display().to_string(),
+            path: path.to_path_buf(),
+            loaded: loaded.to_vec(),
+            new: new.to_vec(),
+        }
+    }
+
     #[test]
     fn saves_with_backup_and_refuses_changed_files() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.conf");
         fs::write(&a, b"old\n").unwrap();
         fs::set_permissions(&a, fs::Permissions::from_mode(0o640)).unwrap();
-        let saved = save_all(&[Pending {
-            path: &a,
-            loaded: b"old\n",
-            new: b"new\n",
-        }])
-        .unwrap();
+        let saved = save_all(&[changed(&a, b"old\n", b"new\n")]).unwrap();
         assert_eq!(fs::read(&a).unwrap(), b"new\n");
         assert_eq!(fs::read(&saved[0].backup).unwrap(), b"old\n");
         assert_eq!(fs::metadata(&a).unwrap().mode() & 0o777, 0o640);
 
         // A second save keeps the first backup and picks the next name.
-        let saved2 = save_all(&[Pending {
-            path: &a,
-            loaded: b"new\n",
-            new: b"newer\n",
-        }])
-        .unwrap();
+        let saved2 = save_all(&[changed(&a, b"new\n", b"newer\n")]).unwrap();
         assert_ne!(saved2[0].backup, saved[0].backup);
         assert_eq!(fs::read(&saved[0].backup).unwrap(), b"old\n");
 
         // Loaded content no longer on disk: refused, nothing written.
-        let err = save_all(&[Pending {
-            path: &a,
-            loaded: b"stale\n",
-            new: b"x\n",
-        }])
-        .unwrap_err();
+        let err = save_all(&[changed(&a, b"stale\n", b"x\n")]).unwrap_err();
         assert!(matches!(err, SaveError::Changed(_)));
         assert_eq!(fs::read(&a).unwrap(), b"newer\n");
         let leftovers: Vec<_> = fs::read_dir(dir.path())
@@ -385,12 +374,7 @@ mod tests {
         let link = dir.path().join("link.conf");
         fs::write(&real, b"a").unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        save_all(&[Pending {
-            path: &link,
-            loaded: b"a",
-            new: b"b",
-        }])
-        .unwrap();
+        save_all(&[changed(&link, b"a", b"b")]).unwrap();
         assert!(fs::symlink_metadata(&link)
             .unwrap()
             .file_type()

@@ -23,10 +23,11 @@ use std::sync::mpsc::{self, Receiver, Sender};
 pub use events::Event;
 pub use source::{fetch, load_dump, LoadFailure, Source};
 
-use crate::fix::save::{save_all, Pending, Saved};
+use crate::changed::ChangedFile;
+use crate::fix::save::{save_all, Saved};
 use crate::model::{Model, Version};
 use crate::probe::{PeerResult, Prepared};
-use crate::remote::{Remote, RemoteFile};
+use crate::remote::Remote;
 
 /// What a finished job reports.
 pub enum Done {
@@ -53,19 +54,6 @@ pub enum Load {
     #[doc(hidden)]
     Panic,
 }
-
-/// A file to save on this machine: where, the bytes as loaded, the new
-/// bytes, and the name the configuration gives it (for the note).
-pub struct LocalFile {
-    pub path: PathBuf,
-    pub loaded: Vec<u8>,
-    pub new: Vec<u8>,
-    pub name: String,
-}
-
-/// A file to write on a server: its path there, the bytes as loaded, the
-/// new bytes.
-pub type ServerFile = (String, Vec<u8>, Vec<u8>);
 
 thread_local! {
     /// The panic message of a job's thread, kept by [`remember_panic`].
@@ -141,18 +129,10 @@ impl Jobs {
 
     /// Saves files on this machine, all or none (atomically, with backups,
     /// refusing files changed since loading).
-    pub fn save(&self, files: Vec<LocalFile>) {
+    pub fn save(&self, files: Vec<ChangedFile<PathBuf>>) {
         self.spawn(
             move || {
-                let pending: Vec<Pending> = files
-                    .iter()
-                    .map(|f| Pending {
-                        path: &f.path,
-                        loaded: &f.loaded,
-                        new: &f.new,
-                    })
-                    .collect();
-                save_all(&pending)
+                save_all(&files)
                     .map(|saved| {
                         // Results come in the order of the files.
                         files
@@ -173,7 +153,7 @@ impl Jobs {
 
     /// Writes fixed files on the server (backups, `nginx -t`, every file put
     /// back if it fails); nginx is not reloaded.
-    pub fn save_remote(&self, remote: Remote, files: Vec<ServerFile>) {
+    pub fn save_remote(&self, remote: Remote, files: Vec<ChangedFile<String>>) {
         self.spawn(
             move || remote_save(&remote, &files),
             |r| {
@@ -199,13 +179,9 @@ fn saved_note(name: &str, saved: &Saved) -> String {
 
 /// The write on the server, and what the status line says of it (each
 /// file and its backup, and `nginx -t`'s verdict).
-fn remote_save(remote: &Remote, files: &[ServerFile]) -> Result<Vec<String>, String> {
-    let list: Vec<RemoteFile<'_>> = files
-        .iter()
-        .map(|(path, loaded, new)| RemoteFile { path, loaded, new })
-        .collect();
+fn remote_save(remote: &Remote, files: &[ChangedFile<String>]) -> Result<Vec<String>, String> {
     // Kept short: the status line also says how the findings changed.
-    crate::remote::apply(remote, &list, false)
+    crate::remote::apply(remote, files, false)
         .map(|applied| {
             let backups: Vec<&str> = applied
                 .written

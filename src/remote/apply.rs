@@ -7,6 +7,7 @@ use super::error::{ErrorKind, RemoteError};
 use super::nginx_output::{failure_hint, nginx_messages, one_line_excerpt};
 use super::process::{run_ssh, ssh_message};
 use super::target::Remote;
+use crate::changed::ChangedFile;
 
 fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -23,14 +24,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// A file to write on the server: its path there (as nginx named it), what
-/// it held when loaded, and its new bytes.
-pub struct RemoteFile<'a> {
-    pub path: &'a str,
-    pub loaded: &'a [u8],
-    pub new: &'a [u8],
 }
 
 /// A file written on the server.
@@ -64,7 +57,7 @@ const APPLY_SH: &str = include_str!("apply.sh");
 /// `check`, `stage` and `commit` for each file and `finish`. Everything
 /// from the person or the files is base64 in it; no command but the
 /// heredocs reads standard input (which is the script itself).
-fn apply_script(remote: &Remote, files: &[RemoteFile<'_>], reload: bool) -> String {
+fn apply_script(remote: &Remote, files: &[ChangedFile<String>], reload: bool) -> String {
     let mut s = String::new();
     s.push_str("# hopscope: this run's data, then the apply script\n");
     s.push_str(&format!("N={}\nRELOAD={}\n", files.len(), u8::from(reload)));
@@ -84,22 +77,22 @@ fn apply_script(remote: &Remote, files: &[RemoteFile<'_>], reload: bool) -> Stri
     for (i, f) in files.iter().enumerate() {
         s.push_str(&format!(
             "printf '%s' '{}' > \"$W/s.{i}\"\n",
-            sha256_hex(f.loaded)
+            sha256_hex(&f.loaded)
         ));
     }
     for (i, f) in files.iter().enumerate() {
         s.push_str(&format!(
             "check {i} '{}' '{}'\n",
             base64_encode(f.path.as_bytes()),
-            sha256_hex(f.loaded)
+            sha256_hex(&f.loaded)
         ));
     }
     for (i, f) in files.iter().enumerate() {
         s.push_str(&format!(
             "stage {i} '{}' <<'{HEREDOC_END}'\n",
-            sha256_hex(f.new)
+            sha256_hex(&f.new)
         ));
-        let data = base64_encode(f.new);
+        let data = base64_encode(&f.new);
         for chunk in data.as_bytes().chunks(76) {
             s.push_str(std::str::from_utf8(chunk).unwrap_or_default());
             s.push('\n');
@@ -108,7 +101,7 @@ fn apply_script(remote: &Remote, files: &[RemoteFile<'_>], reload: bool) -> Stri
         s.push('\n');
     }
     for (i, f) in files.iter().enumerate() {
-        s.push_str(&format!("commit {i} '{}'\n", sha256_hex(f.loaded)));
+        s.push_str(&format!("commit {i} '{}'\n", sha256_hex(&f.loaded)));
     }
     s.push_str("finish\n");
     s
@@ -200,7 +193,7 @@ fn report_lines(stdout: &[u8]) -> Vec<ReportLine> {
 /// Reads the report of [`apply_script`]: what was written, or why nothing was.
 fn read_report(
     remote: &Remote,
-    files: &[RemoteFile<'_>],
+    files: &[ChangedFile<String>],
     code: Option<i32>,
     stdout: &[u8],
     stderr: &[u8],
@@ -371,7 +364,7 @@ fn read_report(
 /// `nginx -s reload` if `reload`.
 pub fn apply(
     remote: &Remote,
-    files: &[RemoteFile<'_>],
+    files: &[ChangedFile<String>],
     reload: bool,
 ) -> Result<Applied, RemoteError> {
     if let Some(f) = files.iter().find(|f| !f.path.starts_with('/')) {

@@ -38,7 +38,7 @@ mod nginx_output;
 mod process;
 mod target;
 
-pub use apply::{apply, Applied, RemoteFile, Written};
+pub use apply::{apply, Applied, Written};
 pub use error::{ErrorKind, RemoteError};
 pub use fetch::fetch_dump;
 pub use inventory::Inventory;

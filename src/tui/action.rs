@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::changed::ChangedFile;
+
 /// The screens, one at a time, kept on a stack for "back".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Screen {
@@ -79,11 +81,11 @@ pub enum Action {
 pub enum Effect {
     /// Put this text on the clipboard.
     Copy(String),
-    /// Write these files safely (path, bytes as loaded, new bytes).
-    Save(Vec<(PathBuf, Vec<u8>, Vec<u8>)>),
-    /// Write these files on the server (path there, bytes as loaded, new
-    /// bytes): backups, `nginx -t`, and every file put back if it fails.
-    SaveRemote(Vec<(String, Vec<u8>, Vec<u8>)>),
+    /// Write these files safely on this machine.
+    Save(Vec<ChangedFile<PathBuf>>),
+    /// Write these files on the server (paths as it names them): backups,
+    /// `nginx -t`, and every file put back if it fails.
+    SaveRemote(Vec<ChangedFile<String>>),
     /// Load the configuration again.
     Reload,
     /// Probe these hops (ids) of the loaded configuration.

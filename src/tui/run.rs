@@ -32,7 +32,7 @@ use super::highlight::Highlighter;
 use super::keymap;
 use super::theme::Theme;
 use super::ui::{self, Ui};
-use crate::jobs::{self, Done, Event, Jobs, Load, LocalFile, Source};
+use crate::jobs::{self, Done, Event, Jobs, Load, Source};
 use crate::model::Version;
 
 /// What the TUI needs to start.
@@ -409,24 +409,6 @@ impl Runner<'_> {
                     });
                     return Ok(());
                 }
-                let files = files
-                    .into_iter()
-                    .map(|(path, loaded, new)| {
-                        let name = app
-                            .model
-                            .config
-                            .files
-                            .iter()
-                            .find(|f| f.path == path)
-                            .map_or_else(|| path.display().to_string(), |f| f.name.clone());
-                        LocalFile {
-                            path,
-                            loaded,
-                            new,
-                            name,
-                        }
-                    })
-                    .collect();
                 self.writing = Some(Writing::Here);
                 self.jobs.save(files);
             }

@@ -151,19 +151,8 @@ pub fn run(args: &FixArgs) -> ExitCode {
             model.config.prefix.display()
         ));
     }
-    let pending: Vec<fix::save::Pending> = outcome
-        .changed
-        .iter()
-        .map(|(id, new)| {
-            let f = model.config.file(*id);
-            fix::save::Pending {
-                path: &f.path,
-                loaded: &f.text,
-                new,
-            }
-        })
-        .collect();
-    match fix::save::save_all(&pending) {
+    let files = fix::changed_files(&model, &outcome.changed);
+    match fix::save::save_all(&files) {
         Ok(saved) => {
             for s in saved {
                 say!(
@@ -206,20 +195,10 @@ fn apply_remote(args: &FixArgs, model: &Model, outcome: &fix::Outcome) -> ExitCo
         }
         Err(e) => return fail(e),
     };
-    let paths: Vec<String> = outcome
-        .changed
-        .iter()
-        .map(|(id, _)| model.config.file(*id).path.to_string_lossy().into_owned())
-        .collect();
-    let files: Vec<crate::remote::RemoteFile> = outcome
-        .changed
-        .iter()
-        .zip(&paths)
-        .map(|((id, new), path)| crate::remote::RemoteFile {
-            path,
-            loaded: &model.config.file(*id).text,
-            new,
-        })
+    // The paths as the server names them (absolute).
+    let files: Vec<_> = fix::changed_files(model, &outcome.changed)
+        .into_iter()
+        .map(|f| f.on_server())
         .collect();
     let host = &remote.host;
     match crate::remote::apply(&remote, &files, args.reload) {

@@ -77,14 +77,14 @@ impl Site {
         r.nginx_conf = Some(self.path("it's nginx.conf"));
         r
     }
-    fn run(&self, files: &[RemoteFile<'_>], reload: bool) -> Result<Applied, RemoteError> {
+    fn run(&self, files: &[ChangedFile<String>], reload: bool) -> Result<Applied, RemoteError> {
         self.run_with(Command::new("sh"), files, reload)
     }
     /// The script run by `sh` as `shell` starts it (another user).
     fn run_with(
         &self,
         shell: Command,
-        files: &[RemoteFile<'_>],
+        files: &[ChangedFile<String>],
         reload: bool,
     ) -> Result<Applied, RemoteError> {
         self.run_for(&self.remote(), shell, files, reload)
@@ -94,7 +94,7 @@ impl Site {
         &self,
         remote: &Remote,
         mut shell: Command,
-        files: &[RemoteFile<'_>],
+        files: &[ChangedFile<String>],
         reload: bool,
     ) -> Result<Applied, RemoteError> {
         let script = apply_script(remote, files, reload);
@@ -138,16 +138,8 @@ fn apply_writes_with_backups_and_keeps_mode() {
     let link = site.path("link.conf");
     std::os::unix::fs::symlink(&b, &link).unwrap();
     let files = [
-        RemoteFile {
-            path: &a,
-            loaded: b"old a\n",
-            new: b"new a\n\x00\xff",
-        },
-        RemoteFile {
-            path: &link,
-            loaded: b"old b",
-            new: b"new b\n",
-        },
+        changed(&a, b"old a\n", b"new a\n\x00\xff"),
+        changed(&link, b"old b", b"new b\n"),
     ];
     let done = site.run(&files, true).unwrap();
     assert_eq!(std::fs::read(&a).unwrap(), b"new a\n\x00\xff");
@@ -204,11 +196,7 @@ fn apply_without_nginx_conf_runs_nginx_without_c() {
         .env("HAS_CONF", "1")
         .env("CONF", "/elsewhere.conf")
         .env("CONF_B64", "L2Vsc2V3aGVyZS5jb25m");
-    let files = [RemoteFile {
-        path: &a,
-        loaded: b"A",
-        new: b"A2",
-    }];
+    let files = [changed(&a, b"A", b"A2")];
     let done = site.run_for(&remote, shell, &files, true).unwrap();
     assert_eq!(done.test_output, "nginx: args -t");
     assert_eq!(done.reload, Some(Ok("nginx: args -s reload".to_string())));
@@ -241,11 +229,7 @@ fn apply_without_root_backs_up_another_users_file_by_a_copy() {
     std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut nobody = Command::new(setpriv);
     nobody.args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh"]);
-    let files = [RemoteFile {
-        path: &a,
-        loaded: b"old a\n",
-        new: b"new a\n",
-    }];
+    let files = [changed(&a, b"old a\n", b"new a\n")];
     let done = site.run_with(nobody, &files, false).unwrap();
     assert_eq!(std::fs::read(&a).unwrap(), b"new a\n");
     let meta = std::fs::metadata(&a).unwrap();
@@ -267,18 +251,7 @@ fn apply_refuses_changed_files_and_rolls_back_rejected_ones() {
     std::fs::write(&a, b"A").unwrap();
     std::fs::write(&b, b"B now").unwrap();
     let before = site.entries();
-    let files = [
-        RemoteFile {
-            path: &a,
-            loaded: b"A",
-            new: b"A2",
-        },
-        RemoteFile {
-            path: &b,
-            loaded: b"B then",
-            new: b"B2",
-        },
-    ];
+    let files = [changed(&a, b"A", b"A2"), changed(&b, b"B then", b"B2")];
     let e = site.run(&files, false).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Changed);
     assert!(
@@ -294,18 +267,7 @@ fn apply_refuses_changed_files_and_rolls_back_rejected_ones() {
     std::fs::write(&a, b"A").unwrap();
     std::fs::write(&b, b"B").unwrap();
     let before = bad.entries();
-    let files = [
-        RemoteFile {
-            path: &a,
-            loaded: b"A",
-            new: b"A2",
-        },
-        RemoteFile {
-            path: &b,
-            loaded: b"B",
-            new: b"B2",
-        },
-    ];
+    let files = [changed(&a, b"A", b"A2"), changed(&b, b"B", b"B2")];
     let e = bad.run(&files, true).unwrap_err();
     assert_eq!(e.kind, ErrorKind::RolledBack, "{e}");
     assert!(e.message.contains("[emerg] unknown directive"), "{e}");
@@ -320,15 +282,17 @@ fn apply_refuses_changed_files_and_rolls_back_rejected_ones() {
 
     let missing = site.path("gone.conf");
     let e = site
-        .run(
-            &[RemoteFile {
-                path: &missing,
-                loaded: b"",
-                new: b"x",
-            }],
-            false,
-        )
+        .run(&[changed(&missing, b"", b"x")], false)
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Write);
     assert!(e.to_string().contains("not a regular file"), "{e}");
+}
+
+fn changed(path: &str, loaded: &[u8], new: &[u8]) -> ChangedFile<String> {
+    ChangedFile {
+        name: path.to_string(),
+        path: path.to_string(),
+        loaded: loaded.to_vec(),
+        new: new.to_vec(),
+    }
 }

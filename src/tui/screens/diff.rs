@@ -1,7 +1,5 @@
 //! The diff of the picked fixes: scroll, copy, probe, save.
 
-use std::path::PathBuf;
-
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -56,21 +54,10 @@ impl App {
             return Vec::new();
         }
         self.confirm_save = false;
-        let files: Vec<(PathBuf, Vec<u8>, Vec<u8>)> = self
-            .diff
-            .changed
-            .iter()
-            .map(|(f, new)| {
-                let src = self.model.config.file(*f);
-                (src.path.clone(), src.text.clone(), new.clone())
-            })
-            .collect();
+        let files = crate::fix::changed_files(&self.model, &self.diff.changed);
         if let Some(host) = &self.server {
             // The paths as the server names them (absolute).
-            let files = files
-                .into_iter()
-                .map(|(p, old, new)| (p.to_string_lossy().into_owned(), old, new))
-                .collect();
+            let files = files.into_iter().map(|f| f.on_server()).collect();
             self.set_status(false, format!("writing on {host} (then nginx -t there)…"));
             return vec![Effect::SaveRemote(files)];
         }
