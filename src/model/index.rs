@@ -2,8 +2,7 @@
 //! name id, so that the merge (`inherit`) and the hop builder find a
 //! directive in a block without comparing names.
 
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use rustc_hash::FxHashMap;
 
 use super::directives::{self, Module, Spec};
 use super::tree::{CtxId, DirRef, Tree};
@@ -14,8 +13,10 @@ use crate::conf::Config;
 /// A `*_ssl_*` directive of one module: its spec, full name and name id.
 pub(super) type SpecName = (&'static Spec, &'static str, u16);
 
-/// Name id of each indexed directive name.
-pub(super) type NameIds = HashMap<String, u16, BuildHasherDefault<NameHasher>>;
+/// Name id of each indexed directive name. FxHash (as in rustc): every
+/// directive of the configuration is looked up here once, and the keys
+/// are the fixed table of names, so hostile input cannot make it degrade.
+pub(super) type NameIds = FxHashMap<String, u16>;
 
 /// Per context: the indexed directives written there, with their name ids.
 pub(super) type Index = Vec<Vec<(u16, DirRef)>>;
@@ -27,37 +28,6 @@ const EXTRA_NAMES: &[&str] = &[
     "server_name",
     "listen",
 ];
-
-/// A fast hash for the fixed table of directive names the model indexes
-/// (FxHash, as in rustc): every directive of the configuration is looked
-/// up in it once. The table's keys are fixed, so hostile input cannot
-/// make it degrade.
-#[derive(Default, Clone, Copy)]
-pub(super) struct NameHasher(u64);
-
-impl std::hash::Hasher for NameHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
-        }
-    }
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl NameHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
 
 /// The name ids, and each block's indexed directives.
 pub(super) fn build(config: &Config, tree: &Tree) -> (Index, NameIds) {

@@ -299,21 +299,14 @@ fn validate(entry: &Entry, text: &str, wanted: usize) -> (usize, bool) {
     (entry.checkpoints.len().min(wanted), false)
 }
 
-/// A fast non-cryptographic hash (FxHash-style over 8-byte words). The
-/// length is folded in, so chunks differing only by trailing zeros differ.
+/// A fast non-cryptographic hash of a chunk (FxHash); the length is folded
+/// in, so chunks differing only by trailing zeros differ.
 fn hash(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let mut h = bytes.len() as u64;
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        let mut buf = [0u8; 8];
-        buf.copy_from_slice(w);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
-    }
-    let mut buf = [0u8; 8];
-    let rest = words.remainder();
-    buf[..rest.len()].copy_from_slice(rest);
-    (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K)
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write_usize(bytes.len());
+    h.write(bytes);
+    h.finish()
 }
 
 /// One pass of the parser over part of a text.
