@@ -27,367 +27,261 @@ use Screen::*;
 
 const LISTS: &[Screen] = &[List, Detail, Source, Fix, Diff, Explain, Rules, Errors];
 
+/// A binding without Ctrl, not in the footer.
+const fn key(
+    keys: &'static str,
+    codes: &'static [KeyCode],
+    action: Action,
+    screens: &'static [Screen],
+    desc: &'static str,
+) -> Binding {
+    Binding {
+        keys,
+        codes,
+        ctrl: false,
+        action,
+        screens,
+        desc,
+        hint: false,
+        short: "",
+    }
+}
+
+impl Binding {
+    /// Pressed with Ctrl.
+    const fn ctrl(self) -> Binding {
+        Binding { ctrl: true, ..self }
+    }
+    /// Shown in the footer of its screens as `short`.
+    const fn hint(self, short: &'static str) -> Binding {
+        Binding {
+            hint: true,
+            short,
+            ..self
+        }
+    }
+    /// Its footer word, where it is not shown by default.
+    const fn short(self, short: &'static str) -> Binding {
+        Binding { short, ..self }
+    }
+}
+
 pub const KEYMAP: &[Binding] = &[
-    Binding {
-        keys: "j/↓",
-        codes: &[Char('j'), Down],
-        ctrl: false,
-        action: Action::Down,
-        screens: LISTS,
-        desc: "move down",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "k/↑",
-        codes: &[Char('k'), Up],
-        ctrl: false,
-        action: Action::Up,
-        screens: LISTS,
-        desc: "move up",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "PgDn/^d",
-        codes: &[PageDown],
-        ctrl: false,
-        action: Action::PageDown,
-        screens: LISTS,
-        desc: "page down",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "",
-        codes: &[Char('d')],
-        ctrl: true,
-        action: Action::PageDown,
-        screens: LISTS,
-        desc: "page down",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "PgUp/^u",
-        codes: &[PageUp],
-        ctrl: false,
-        action: Action::PageUp,
-        screens: LISTS,
-        desc: "page up",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "",
-        codes: &[Char('u')],
-        ctrl: true,
-        action: Action::PageUp,
-        screens: LISTS,
-        desc: "page up",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "g/Home",
-        codes: &[Char('g'), Home],
-        ctrl: false,
-        action: Action::Top,
-        screens: LISTS,
-        desc: "first line",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "G/End",
-        codes: &[Char('G'), End],
-        ctrl: false,
-        action: Action::Bottom,
-        screens: LISTS,
-        desc: "last line",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "Enter",
-        codes: &[Enter],
-        ctrl: false,
-        action: Action::Open,
-        screens: &[List],
-        desc: "open the hop: settings, SNI, findings",
-        hint: true,
-        short: "open",
-    },
-    Binding {
-        keys: "Enter",
-        codes: &[Enter],
-        ctrl: false,
-        action: Action::Open,
-        screens: &[Detail],
-        desc: "go to the source of the selected line, or explain the finding",
-        hint: true,
-        short: "open",
-    },
-    Binding {
-        keys: "Enter",
-        codes: &[Enter],
-        ctrl: false,
-        action: Action::Open,
-        screens: &[Rules],
-        desc: "explain the rule",
-        hint: true,
-        short: "explain",
-    },
-    Binding {
-        keys: "/",
-        codes: &[Char('/')],
-        ctrl: false,
-        action: Action::StartFilter,
-        screens: &[List],
-        desc: "filter hops by name, rule, file or SNI",
-        hint: true,
-        short: "filter",
-    },
-    Binding {
-        keys: "s",
-        codes: &[Char('s')],
-        ctrl: false,
-        action: Action::CycleSort,
-        screens: &[List],
-        desc: "sort by file, severity or server",
-        hint: true,
-        short: "sort",
-    },
-    Binding {
-        keys: "f",
-        codes: &[Char('f')],
-        ctrl: false,
-        action: Action::StartFix,
-        screens: &[List, Detail],
-        desc: "fix: pick fixes for this hop",
-        hint: true,
-        short: "fix",
-    },
-    Binding {
-        keys: "F",
-        codes: &[Char('F')],
-        ctrl: false,
-        action: Action::StartFixAll,
-        screens: &[List, Detail],
-        desc: "fix: pick among all fixable findings",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "o",
-        codes: &[Char('o')],
-        ctrl: false,
-        action: Action::GoSource,
-        screens: &[List, Detail],
-        desc: "source of the hop's pass directive",
-        hint: true,
-        short: "source",
-    },
-    Binding {
-        keys: "n",
-        codes: &[Char('n')],
-        ctrl: false,
-        action: Action::NextMark,
-        screens: &[Source],
-        desc: "next line of the inheritance chain, outwards from the hop",
-        hint: true,
-        short: "next in chain",
-    },
-    Binding {
-        keys: "N",
-        codes: &[Char('N')],
-        ctrl: false,
-        action: Action::PrevMark,
-        screens: &[Source],
-        desc: "previous line of the inheritance chain, back towards the hop",
-        hint: true,
-        short: "prev",
-    },
-    Binding {
-        keys: "x",
-        codes: &[Char('x')],
-        ctrl: false,
-        action: Action::Explain,
-        screens: &[Detail, Fix],
-        desc: "explain the selected finding's rule",
-        hint: true,
-        short: "explain",
-    },
-    Binding {
-        keys: "R",
-        codes: &[Char('R')],
-        ctrl: false,
-        action: Action::ShowRules,
-        screens: &[List, Detail],
-        desc: "all rules, to learn the pitfalls",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "E",
-        codes: &[Char('E')],
-        ctrl: false,
-        action: Action::ShowErrors,
-        screens: &[List, Detail, Source, Fix, Diff, Explain, Rules],
-        desc: "configuration load errors",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "Space",
-        codes: &[Char(' ')],
-        ctrl: false,
-        action: Action::Toggle,
-        screens: &[Fix],
-        desc: "select or unselect the fix",
-        hint: true,
-        short: "select",
-    },
-    Binding {
-        keys: "p",
-        codes: &[Char('p')],
-        ctrl: false,
-        action: Action::TogglePlacement,
-        screens: &[Fix],
-        desc: "put the fix in the hop's block or the defining block",
-        hint: true,
-        short: "placement",
-    },
-    Binding {
-        keys: "e",
-        codes: &[Char('e')],
-        ctrl: false,
-        action: Action::EditValue,
-        screens: &[Fix],
-        desc: "type a value the fix needs (host name, CA file)",
-        hint: true,
-        short: "value",
-    },
-    Binding {
-        keys: "d/Enter",
-        codes: &[Char('d'), Enter],
-        ctrl: false,
-        action: Action::Preview,
-        screens: &[Fix],
-        desc: "preview the unified diff of the selected fixes",
-        hint: true,
-        short: "diff",
-    },
-    Binding {
-        keys: "c",
-        codes: &[Char('c')],
-        ctrl: false,
-        action: Action::Copy,
-        screens: &[Diff],
-        desc: "copy the diff (clipboard, or OSC 52 over SSH)",
-        hint: true,
-        short: "copy",
-    },
-    Binding {
-        keys: "w",
-        codes: &[Char('w')],
-        ctrl: false,
-        action: Action::Save,
-        screens: &[Diff],
-        desc: "save: atomic write with a backup",
-        hint: true,
-        short: "save",
-    },
-    Binding {
-        keys: "Esc/⌫",
-        codes: &[Esc, Backspace],
-        ctrl: false,
-        action: Action::Back,
-        screens: &[Detail, Source, Fix, Diff, Explain, Rules, Errors],
-        desc: "back",
-        hint: true,
-        short: "back",
-    },
-    Binding {
-        keys: "Esc",
-        codes: &[Esc],
-        ctrl: false,
-        action: Action::Back,
-        screens: &[List],
-        desc: "clear the filter",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "P",
-        codes: &[Char('P')],
-        ctrl: false,
-        action: Action::Probe,
-        screens: &[List, Detail],
-        desc: "probe: a handshake with the hop's peers, as nginx would make it",
-        hint: false,
-        short: "probe",
-    },
-    Binding {
-        keys: "P",
-        codes: &[Char('P')],
-        ctrl: false,
-        action: Action::Probe,
-        screens: &[Diff],
-        desc: "probe the fixed hops as they would connect after the fix (nothing is written)",
-        hint: true,
-        short: "probe fix",
-    },
-    Binding {
-        keys: "r",
-        codes: &[Char('r')],
-        ctrl: false,
-        action: Action::Reload,
-        screens: &[List],
-        desc: "reload the configuration",
-        hint: false,
-        short: "",
-    },
-    Binding {
-        keys: "?",
-        codes: &[Char('?')],
-        ctrl: false,
-        action: Action::Help,
-        screens: &[],
-        desc: "keys of this screen",
-        hint: true,
-        short: "keys",
-    },
-    Binding {
-        keys: "q",
-        codes: &[Char('q')],
-        ctrl: false,
-        action: Action::Quit,
-        screens: &[],
-        desc: "quit",
-        hint: true,
-        short: "quit",
-    },
-    Binding {
-        keys: "Ctrl-Z",
-        codes: &[Char('z')],
-        ctrl: true,
-        action: Action::Suspend,
-        screens: &[],
-        desc: "suspend to the shell (fg comes back)",
-        hint: false,
-        short: "suspend",
-    },
-    Binding {
-        keys: "",
-        codes: &[Char('c')],
-        ctrl: true,
-        action: Action::Quit,
-        screens: &[],
-        desc: "quit",
-        hint: false,
-        short: "quit",
-    },
+    key("j/↓", &[Char('j'), Down], Action::Down, LISTS, "move down"),
+    key("k/↑", &[Char('k'), Up], Action::Up, LISTS, "move up"),
+    key("PgDn/^d", &[PageDown], Action::PageDown, LISTS, "page down"),
+    key("", &[Char('d')], Action::PageDown, LISTS, "page down").ctrl(),
+    key("PgUp/^u", &[PageUp], Action::PageUp, LISTS, "page up"),
+    key("", &[Char('u')], Action::PageUp, LISTS, "page up").ctrl(),
+    key(
+        "g/Home",
+        &[Char('g'), Home],
+        Action::Top,
+        LISTS,
+        "first line",
+    ),
+    key(
+        "G/End",
+        &[Char('G'), End],
+        Action::Bottom,
+        LISTS,
+        "last line",
+    ),
+    key(
+        "Enter",
+        &[Enter],
+        Action::Open,
+        &[List],
+        "open the hop: settings, SNI, findings",
+    )
+    .hint("open"),
+    key(
+        "Enter",
+        &[Enter],
+        Action::Open,
+        &[Detail],
+        "go to the source of the selected line, or explain the finding",
+    )
+    .hint("open"),
+    key(
+        "Enter",
+        &[Enter],
+        Action::Open,
+        &[Rules],
+        "explain the rule",
+    )
+    .hint("explain"),
+    key(
+        "/",
+        &[Char('/')],
+        Action::StartFilter,
+        &[List],
+        "filter hops by name, rule, file or SNI",
+    )
+    .hint("filter"),
+    key(
+        "s",
+        &[Char('s')],
+        Action::CycleSort,
+        &[List],
+        "sort by file, severity or server",
+    )
+    .hint("sort"),
+    key(
+        "f",
+        &[Char('f')],
+        Action::StartFix,
+        &[List, Detail],
+        "fix: pick fixes for this hop",
+    )
+    .hint("fix"),
+    key(
+        "F",
+        &[Char('F')],
+        Action::StartFixAll,
+        &[List, Detail],
+        "fix: pick among all fixable findings",
+    ),
+    key(
+        "o",
+        &[Char('o')],
+        Action::GoSource,
+        &[List, Detail],
+        "source of the hop's pass directive",
+    )
+    .hint("source"),
+    key(
+        "n",
+        &[Char('n')],
+        Action::NextMark,
+        &[Source],
+        "next line of the inheritance chain, outwards from the hop",
+    )
+    .hint("next in chain"),
+    key(
+        "N",
+        &[Char('N')],
+        Action::PrevMark,
+        &[Source],
+        "previous line of the inheritance chain, back towards the hop",
+    )
+    .hint("prev"),
+    key(
+        "x",
+        &[Char('x')],
+        Action::Explain,
+        &[Detail, Fix],
+        "explain the selected finding's rule",
+    )
+    .hint("explain"),
+    key(
+        "R",
+        &[Char('R')],
+        Action::ShowRules,
+        &[List, Detail],
+        "all rules, to learn the pitfalls",
+    ),
+    key(
+        "E",
+        &[Char('E')],
+        Action::ShowErrors,
+        &[List, Detail, Source, Fix, Diff, Explain, Rules],
+        "configuration load errors",
+    ),
+    key(
+        "Space",
+        &[Char(' ')],
+        Action::Toggle,
+        &[Fix],
+        "select or unselect the fix",
+    )
+    .hint("select"),
+    key(
+        "p",
+        &[Char('p')],
+        Action::TogglePlacement,
+        &[Fix],
+        "put the fix in the hop's block or the defining block",
+    )
+    .hint("placement"),
+    key(
+        "e",
+        &[Char('e')],
+        Action::EditValue,
+        &[Fix],
+        "type a value the fix needs (host name, CA file)",
+    )
+    .hint("value"),
+    key(
+        "d/Enter",
+        &[Char('d'), Enter],
+        Action::Preview,
+        &[Fix],
+        "preview the unified diff of the selected fixes",
+    )
+    .hint("diff"),
+    key(
+        "c",
+        &[Char('c')],
+        Action::Copy,
+        &[Diff],
+        "copy the diff (clipboard, or OSC 52 over SSH)",
+    )
+    .hint("copy"),
+    key(
+        "w",
+        &[Char('w')],
+        Action::Save,
+        &[Diff],
+        "save: atomic write with a backup",
+    )
+    .hint("save"),
+    key(
+        "Esc/⌫",
+        &[Esc, Backspace],
+        Action::Back,
+        &[Detail, Source, Fix, Diff, Explain, Rules, Errors],
+        "back",
+    )
+    .hint("back"),
+    key("Esc", &[Esc], Action::Back, &[List], "clear the filter"),
+    key(
+        "P",
+        &[Char('P')],
+        Action::Probe,
+        &[List, Detail],
+        "probe: a handshake with the hop's peers, as nginx would make it",
+    )
+    .short("probe"),
+    key(
+        "P",
+        &[Char('P')],
+        Action::Probe,
+        &[Diff],
+        "probe the fixed hops as they would connect after the fix (nothing is written)",
+    )
+    .hint("probe fix"),
+    key(
+        "r",
+        &[Char('r')],
+        Action::Reload,
+        &[List],
+        "reload the configuration",
+    ),
+    key("?", &[Char('?')], Action::Help, &[], "keys of this screen").hint("keys"),
+    key("q", &[Char('q')], Action::Quit, &[], "quit").hint("quit"),
+    key(
+        "Ctrl-Z",
+        &[Char('z')],
+        Action::Suspend,
+        &[],
+        "suspend to the shell (fg comes back)",
+    )
+    .ctrl()
+    .short("suspend"),
+    key("", &[Char('c')], Action::Quit, &[], "quit")
+        .ctrl()
+        .short("quit"),
 ];
 
 /// The action a key triggers on a screen.
@@ -408,4 +302,70 @@ pub fn bindings(screen: Screen) -> impl Iterator<Item = &'static Binding> {
     KEYMAP.iter().filter(move |b| {
         !b.keys.is_empty() && (b.screens.is_empty() || b.screens.contains(&screen))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctrl(c: char) -> KeyEvent {
+        KeyEvent::new(Char(c), KeyModifiers::CONTROL)
+    }
+
+    #[test]
+    fn ctrl_c_quits_and_ctrl_z_suspends_on_every_screen() {
+        for screen in [List, Detail, Source, Fix, Diff, Explain, Rules, Errors] {
+            assert_eq!(
+                action_for(screen, ctrl('c')),
+                Some(Action::Quit),
+                "{screen:?}"
+            );
+            assert_eq!(
+                action_for(screen, ctrl('z')),
+                Some(Action::Suspend),
+                "{screen:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_action_a_key_can_give_has_a_binding() {
+        use Action::*;
+        for action in [
+            Quit,
+            Suspend,
+            Up,
+            Down,
+            PageUp,
+            PageDown,
+            Top,
+            Bottom,
+            Open,
+            Back,
+            StartFilter,
+            CycleSort,
+            StartFix,
+            StartFixAll,
+            GoSource,
+            NextMark,
+            PrevMark,
+            Explain,
+            ShowRules,
+            ShowErrors,
+            Toggle,
+            TogglePlacement,
+            EditValue,
+            Preview,
+            Copy,
+            Save,
+            Reload,
+            Help,
+            Probe,
+        ] {
+            assert!(
+                KEYMAP.iter().any(|b| b.action == action),
+                "{action:?} has no key"
+            );
+        }
+    }
 }
