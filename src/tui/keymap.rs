@@ -327,45 +327,4 @@ mod tests {
             );
         }
     }
-
-    #[test]
-    fn every_action_a_key_can_give_has_a_binding() {
-        use Action::*;
-        for action in [
-            Quit,
-            Suspend,
-            Up,
-            Down,
-            PageUp,
-            PageDown,
-            Top,
-            Bottom,
-            Open,
-            Back,
-            StartFilter,
-            CycleSort,
-            StartFix,
-            StartFixAll,
-            GoSource,
-            NextMark,
-            PrevMark,
-            Explain,
-            ShowRules,
-            ShowErrors,
-            Toggle,
-            TogglePlacement,
-            EditValue,
-            Preview,
-            Copy,
-            Save,
-            Reload,
-            Help,
-            Probe,
-        ] {
-            assert!(
-                KEYMAP.iter().any(|b| b.action == action),
-                "{action:?} has no key"
-            );
-        }
-    }
 }
