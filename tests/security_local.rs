@@ -634,6 +634,19 @@ fn validate_leaves_out_engines_and_neutralises_files_outside_the_prefix() {
         "{}",
         r.stderr
     );
+
+    // njs runs a module's top-level code when it loads it.
+    let p = Prefix::new("sec-validate-njs");
+    front(&p, "", &format!("    js_import {o}/evil.js;\n"));
+    let r = validate(&p, &nginx);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "cannot validate: nginx.conf:5 runs code from the configuration while nginx -t reads it (js_import)"
+        ),
+        "{}",
+        r.stderr
+    );
 }
 
 /// The temporary paths and pid file the test copy sets where the

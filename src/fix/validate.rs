@@ -21,7 +21,7 @@
 //!   resolved against nginx's prefix, as nginx does); any other module is
 //!   not loaded, and `ssl_engine` (which loads a library) is left out, with
 //!   a note saying directives of those then fail. Configurations that run
-//!   Perl or Lua code while nginx reads them are not validated.
+//!   Perl, Lua or njs code while nginx reads them are not validated.
 //!
 //! The real files are never touched.
 
@@ -159,6 +159,9 @@ const RUNS_CODE: &[&str] = &[
     "init_by_lua",
     "init_by_lua_block",
     "init_by_lua_file",
+    // njs compiles and runs a module's top-level code when it loads it.
+    "js_import",
+    "js_include",
 ];
 
 /// The temporary paths nginx creates for http (directive, module that has
