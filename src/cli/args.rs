@@ -451,7 +451,7 @@ impl RemoteArgs {
         }
         r.nginx_conf.clone_from(&self.nginx_conf);
         r.timeout = std::time::Duration::from_secs_f64(t);
-        r.validate()?;
+        r.validate().map_err(|e| e.to_string())?;
         Ok(r)
     }
 
