@@ -143,10 +143,12 @@ pub struct LoadArgs {
 
 fn parse_version(s: &str) -> Result<Version, String> {
     s.parse()
+        .map_err(|e: crate::model::VersionError| e.to_string())
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
+        .map_err(|e: crate::diagnostic::SeverityError| e.to_string())
 }
 
 /// A known rule id, or an error that lists the valid ones.
