@@ -45,15 +45,18 @@ impl fmt::Display for Severity {
     }
 }
 
+/// A severity name that is none of [`Severity::ALL`]; keeps the text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity \"{0}\": use error, high, medium, low or info")]
+pub struct SeverityError(pub String);
+
 impl FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Severity, String> {
+    type Err = SeverityError;
+    fn from_str(s: &str) -> Result<Severity, SeverityError> {
         Severity::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown severity \"{s}\": use error, high, medium, low or info")
-            })
+            .ok_or_else(|| SeverityError(s.to_string()))
     }
 }
 

@@ -1080,7 +1080,7 @@ fn check_case(spec: &Spec, pick: &Pick, log: &mut Vec<String>) -> Result<(), Tes
     let again = fix::fix_all(&fixed, &sel2, &values2)
         .map_err(|e| TestCaseError::fail(format!("second fix_all refused: {e}")))?;
     if !again.changed.is_empty() {
-        let diff = fix::diff::unified(&fixed, &again.changed).unwrap_or_else(|e| e);
+        let diff = fix::diff::unified(&fixed, &again.changed).unwrap_or_else(|e| e.to_string());
         return Err(TestCaseError::fail(format!(
             "not idempotent; the second run changes:\n{diff}\napplied: {:?}",
             again.applied

@@ -143,10 +143,12 @@ pub struct LoadArgs {
 
 fn parse_version(s: &str) -> Result<Version, String> {
     s.parse()
+        .map_err(|e: crate::model::VersionError| e.to_string())
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
+        .map_err(|e: crate::diagnostic::SeverityError| e.to_string())
 }
 
 /// A known rule id, or an error that lists the valid ones.
@@ -451,7 +453,7 @@ impl RemoteArgs {
         }
         r.nginx_conf.clone_from(&self.nginx_conf);
         r.timeout = std::time::Duration::from_secs_f64(t);
-        r.validate()?;
+        r.validate().map_err(|e| e.to_string())?;
         Ok(r)
     }
 

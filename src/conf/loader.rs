@@ -106,11 +106,42 @@ pub enum Input {
     Stdin,
 }
 
+/// Why a file of the configuration could not be read, or an include
+/// pattern not matched; the message is recorded as a load error.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file system refused (shown without Rust's `(os error N)`).
+    #[error("{}", io_message(.0))]
+    Io(#[source] std::io::Error),
+    /// The path is a directory.
+    #[error("is a directory")]
+    Directory,
+    /// A FIFO, a device or a socket: reading it could block or never end.
+    #[error("not a regular file")]
+    NotRegular,
+    /// Over [`MAX_FILE_BYTES`].
+    #[error(
+        "file is {} MiB; hopscope reads configuration files up to {} MiB",
+        .size >> 20,
+        MAX_FILE_BYTES >> 20
+    )]
+    TooLarge { size: u64 },
+    /// The file grew past [`MAX_FILE_BYTES`] while it was read.
+    #[error("file grew past {} MiB while reading", MAX_FILE_BYTES >> 20)]
+    Grew,
+    /// A dump (or the demo) does not hold the file.
+    #[error("not in the configuration dump")]
+    NotInDump,
+    /// The include pattern is not a valid glob.
+    #[error("{0}")]
+    Pattern(#[from] glob::PatternError),
+}
+
 /// A file system nginx reads from: the real one, or the files of a dump.
 pub trait Files {
-    fn read(&self, path: &Path) -> Result<Vec<u8>, String>;
+    fn read(&self, path: &Path) -> Result<Vec<u8>, FileError>;
     /// Paths matching an nginx include glob, in nginx's (byte-wise) order.
-    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String>;
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, FileError>;
     /// The identity of a file, so one file is loaded once.
     fn key(&self, path: &Path) -> PathBuf;
     fn on_disk(&self) -> bool;
@@ -137,38 +168,31 @@ fn io_message(e: &std::io::Error) -> String {
 pub struct DiskFiles;
 
 impl Files for DiskFiles {
-    fn read(&self, path: &Path) -> Result<Vec<u8>, String> {
-        let meta = std::fs::metadata(path).map_err(|e| io_message(&e))?;
+    fn read(&self, path: &Path) -> Result<Vec<u8>, FileError> {
+        let meta = std::fs::metadata(path).map_err(FileError::Io)?;
         if meta.is_dir() {
-            return Err("is a directory".into());
+            return Err(FileError::Directory);
         }
         if !meta.is_file() {
-            return Err("not a regular file".into());
+            return Err(FileError::NotRegular);
         }
         if meta.len() > MAX_FILE_BYTES {
-            return Err(format!(
-                "file is {} MiB; hopscope reads configuration files up to {} MiB",
-                meta.len() >> 20,
-                MAX_FILE_BYTES >> 20
-            ));
+            return Err(FileError::TooLarge { size: meta.len() });
         }
-        let f = std::fs::File::open(path).map_err(|e| io_message(&e))?;
+        let f = std::fs::File::open(path).map_err(FileError::Io)?;
         let mut buf = Vec::with_capacity(meta.len() as usize);
         f.take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut buf)
-            .map_err(|e| io_message(&e))?;
+            .map_err(FileError::Io)?;
         if buf.len() as u64 > MAX_FILE_BYTES {
-            return Err(format!(
-                "file grew past {} MiB while reading",
-                MAX_FILE_BYTES >> 20
-            ));
+            return Err(FileError::Grew);
         }
         Ok(buf)
     }
 
-    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String> {
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, FileError> {
         let pat = pattern.to_string_lossy();
-        let paths = glob::glob_with(&pat, glob_options()).map_err(|e| e.to_string())?;
+        let paths = glob::glob_with(&pat, glob_options())?;
         let mut out: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
         out.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
         Ok(out)
@@ -205,18 +229,17 @@ impl MemFiles {
 }
 
 impl Files for MemFiles {
-    fn read(&self, path: &Path) -> Result<Vec<u8>, String> {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, FileError> {
         let key = normalize(path);
         self.files
             .iter()
             .find(|(p, _)| *p == key)
             .map(|(_, t)| t.clone())
-            .ok_or_else(|| "not in the configuration dump".to_string())
+            .ok_or(FileError::NotInDump)
     }
 
-    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String> {
-        let pat =
-            glob::Pattern::new(&normalize(pattern).to_string_lossy()).map_err(|e| e.to_string())?;
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, FileError> {
+        let pat = glob::Pattern::new(&normalize(pattern).to_string_lossy())?;
         let mut out: Vec<PathBuf> = self
             .files
             .iter()
@@ -306,7 +329,7 @@ pub fn load(input: &Input) -> Result<Config, LoadError> {
             };
             let text = DiskFiles
                 .read(&path)
-                .map_err(|m| whole(&path.display().to_string(), m))?;
+                .map_err(|e| whole(&path.display().to_string(), e.to_string()))?;
             from_bytes(text, Some(&path))
         }
     }
@@ -390,9 +413,9 @@ pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadErro
 pub fn load_tree(fs: &dyn Files, main: &Path, loaded_from: LoadedFrom) -> Config {
     match fs.read(main) {
         Ok(text) => load_tree_with_main(fs, main, text, loaded_from),
-        Err(m) => {
+        Err(e) => {
             let mut cfg = load_tree_with_main(fs, main, Vec::new(), loaded_from);
-            cfg.errors.push(whole(&cfg.files[0].name, m));
+            cfg.errors.push(whole(&cfg.files[0].name, e.to_string()));
             cfg
         }
     }

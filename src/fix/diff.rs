@@ -6,10 +6,31 @@
 //! with CRLF endings, a stray `\r` or bytes that are not UTF-8 (a Latin-1
 //! comment) patches back to exactly the fixed bytes.
 
+use std::path::PathBuf;
+
 use similar::{capture_diff_slices, group_diff_ops, Algorithm, DiffTag};
 
 use crate::conf::{FileId, SourceFile};
 use crate::model::Model;
+use crate::visible::visible;
+
+/// Why a diff cannot be made: a file's name cannot be written in a diff
+/// header safely. The names are kept as loaded; the message shows them
+/// with control characters escaped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DiffError {
+    /// The name leads out of the prefix (`..`), so `patch -p1` would
+    /// write outside the tree it is applied in.
+    #[error(
+        "cannot make a diff of \"{}\": its name leads out of {} (patch -p1 would write outside the tree)",
+        visible(.name),
+        visible(&.prefix.to_string_lossy())
+    )]
+    LeadsOutOfTree { name: String, prefix: PathBuf },
+    /// The name has no file name part (it is empty or the prefix itself).
+    #[error("cannot make a diff of \"{}\": it has no file name", visible(.name))]
+    NoFileName { name: String },
+}
 
 /// Lines of context around each change.
 const CONTEXT: usize = 3;
@@ -20,7 +41,7 @@ const CONTEXT: usize = 3;
 /// escaped. A name that would lead out of the tree (a relative `nginx -T`
 /// name starting with `..`) is refused: a diff header naming it would make
 /// `patch -p1` write outside the directory it is applied in.
-pub fn diff_path(model: &Model, f: &SourceFile) -> Result<String, String> {
+pub fn diff_path(model: &Model, f: &SourceFile) -> Result<String, DiffError> {
     use std::path::Component;
     let p = crate::conf::loader::normalize(&f.path);
     let rel = p.strip_prefix(&model.config.prefix).unwrap_or(&p);
@@ -30,21 +51,19 @@ pub fn diff_path(model: &Model, f: &SourceFile) -> Result<String, String> {
             Component::Normal(n) => parts.push(n.to_string_lossy()),
             Component::RootDir => {}
             _ => {
-                return Err(format!(
-                    "cannot make a diff of \"{}\": its name leads out of {} (patch -p1 would write outside the tree)",
-                    crate::visible::visible(&f.name),
-                    crate::visible::visible(&model.config.prefix.to_string_lossy())
-                ))
+                return Err(DiffError::LeadsOutOfTree {
+                    name: f.name.clone(),
+                    prefix: model.config.prefix.clone(),
+                })
             }
         }
     }
     if parts.is_empty() {
-        return Err(format!(
-            "cannot make a diff of \"{}\": it has no file name",
-            crate::visible::visible(&f.name)
-        ));
+        return Err(DiffError::NoFileName {
+            name: f.name.clone(),
+        });
     }
-    Ok(crate::visible::visible(&parts.join("/")).into_owned())
+    Ok(visible(&parts.join("/")).into_owned())
 }
 
 /// A hunk range as `diff -u` writes it: `START,LEN`, `START` alone for one
@@ -67,7 +86,7 @@ fn line(out: &mut Vec<u8>, tag: u8, l: &[u8]) {
 
 /// The diff of every changed file, in file order, byte for byte; refused
 /// (with why) when a file's name cannot be written in a header safely.
-pub fn unified_bytes(model: &Model, changed: &[(FileId, Vec<u8>)]) -> Result<Vec<u8>, String> {
+pub fn unified_bytes(model: &Model, changed: &[(FileId, Vec<u8>)]) -> Result<Vec<u8>, DiffError> {
     let mut out = Vec::new();
     for (id, new) in changed {
         let f = model.config.file(*id);
@@ -103,6 +122,6 @@ pub fn unified_bytes(model: &Model, changed: &[(FileId, Vec<u8>)]) -> Result<Vec
 
 /// The diff as text, for showing it (bytes that are not UTF-8 become
 /// U+FFFD); write [`unified_bytes`] wherever it is to be applied.
-pub fn unified(model: &Model, changed: &[(FileId, Vec<u8>)]) -> Result<String, String> {
+pub fn unified(model: &Model, changed: &[(FileId, Vec<u8>)]) -> Result<String, DiffError> {
     unified_bytes(model, changed).map(|b| String::from_utf8_lossy(&b).into_owned())
 }

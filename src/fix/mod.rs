@@ -20,7 +20,7 @@ pub mod validate;
 
 pub use edit::Edit;
 pub use engine::{fix_all, Applied, FixError, Outcome, Selection, Skipped};
-pub use plan::{Missing, Placement, Values};
+pub use plan::{Missing, Placement, ValueError, Values};
 
 /// The values a person must give before a finding's fix can be written.
 pub fn needs(model: &Model, finding: &Finding) -> Vec<Missing> {

@@ -45,16 +45,25 @@ pub struct Values {
     given_only: bool,
 }
 
+/// Why a `--set` value was refused; each keeps the text as given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// No `=` between the key and the value.
+    #[error("--set takes KEY=VALUE (or HOP:KEY=VALUE), got \"{0}\"")]
+    NoEquals(String),
+    /// The key or the value is empty.
+    #[error("--set takes KEY=VALUE with both parts non-empty, got \"{0}\"")]
+    EmptyPart(String),
+}
+
 impl Values {
     /// Parses `KEY=VALUE` or `HOP-ID:KEY=VALUE`.
-    pub fn set(&mut self, spec: &str) -> Result<(), String> {
+    pub fn set(&mut self, spec: &str) -> Result<(), ValueError> {
         let (k, v) = spec
             .split_once('=')
-            .ok_or_else(|| format!("--set takes KEY=VALUE (or HOP:KEY=VALUE), got \"{spec}\""))?;
+            .ok_or_else(|| ValueError::NoEquals(spec.to_string()))?;
         if k.is_empty() || v.is_empty() {
-            return Err(format!(
-                "--set takes KEY=VALUE with both parts non-empty, got \"{spec}\""
-            ));
+            return Err(ValueError::EmptyPart(spec.to_string()));
         }
         self.map.insert(k.to_string(), v.to_string());
         Ok(())
@@ -440,6 +449,13 @@ mod tests {
         v.set("x.conf:3:sni-name=b.example").unwrap();
         assert_eq!(v.get("x.conf:3", "sni-name"), Some("b.example"));
         assert_eq!(v.get("y.conf:1", "sni-name"), Some("a.example"));
-        assert!(v.set("novalue").is_err());
+        assert_eq!(
+            v.set("novalue"),
+            Err(ValueError::NoEquals("novalue".to_string()))
+        );
+        assert_eq!(
+            v.set("=x").unwrap_err().to_string(),
+            "--set takes KEY=VALUE with both parts non-empty, got \"=x\""
+        );
     }
 }

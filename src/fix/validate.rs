@@ -39,6 +39,77 @@ use crate::visible::visible;
 use super::plan::quote;
 use super::Edit;
 
+/// Why `nginx -t` could not test the fixed configuration, or what it
+/// said against it.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    /// The main file's path does not start with the prefix, so the test
+    /// copy has no place for it.
+    #[error("the main file is not in its prefix directory")]
+    MainOutsidePrefix,
+    /// The temporary directory for the test copy could not be made.
+    #[error("cannot create a temporary directory: {0}")]
+    TempDir(#[source] std::io::Error),
+    /// A directory of the test copy could not be made.
+    #[error("cannot create {}: {source}", .path.display())]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The prefix directory could not be mirrored into the test copy.
+    #[error("cannot mirror {}: {source}", .path.display())]
+    Mirror {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The directories leading to a file's copy could not be made.
+    #[error("cannot prepare {}: {source}", .path.display())]
+    Prepare {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A file's copy could not be written.
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A directive that runs code while nginx reads the configuration
+    /// (Perl, Lua): it is not tested. `file` is shown escaped.
+    #[error(
+        "cannot validate: {}:{line} runs code from the configuration while nginx -t reads it ({directive})",
+        visible(.file)
+    )]
+    RunsCode {
+        file: String,
+        line: usize,
+        directive: String,
+    },
+    /// The text to test has an include directive the loaded file did not.
+    #[error(
+        "cannot validate: {} has more include directives than were loaded",
+        visible(.file)
+    )]
+    MoreIncludes { file: String },
+    /// nginx could not be started.
+    #[error("cannot run {}: {source}", .nginx.display())]
+    Run {
+        nginx: PathBuf,
+        source: std::io::Error,
+    },
+    /// nginx -t ran past its time limit and was killed.
+    #[error("nginx -t did not finish within {seconds} s (a file the configuration names may never end, such as a FIFO)")]
+    TimedOut { seconds: u64 },
+    /// nginx -t rejected the configuration: what it said (paths of the
+    /// test copy taken out), and the notes on what the test left out.
+    #[error("nginx -t rejects the fixed configuration: {message}{}", notes_suffix(.notes))]
+    Rejected { message: String, notes: Vec<String> },
+}
+
+fn notes_suffix(notes: &[String]) -> String {
+    notes.iter().map(|n| format!("; note: {n}")).collect()
+}
+
 /// Finds the nginx binary: `$HOPSCOPE_NGINX`, `/usr/sbin/nginx`, or PATH.
 pub fn find_nginx() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("HOPSCOPE_NGINX") {
@@ -231,20 +302,20 @@ struct Copy<'a> {
 impl Copy<'_> {
     /// The test copy of one file: includes to the copies, written paths to
     /// the sink, modules checked.
-    fn file(&mut self, id: FileId, text: &[u8]) -> Result<Vec<u8>, String> {
+    fn file(&mut self, id: FileId, text: &[u8]) -> Result<Vec<u8>, ValidateError> {
         let cfg = &self.model.config;
         let f = cfg.file(id);
         let parsed = crate::conf::parser::parse(text);
         let ast = &parsed;
         // Lines of `text` (a fix may have added lines to the loaded file).
-        let at = |r: Range| {
-            let line = text[..r.start as usize]
+        let line_of = |r: Range| {
+            text[..r.start as usize]
                 .iter()
                 .filter(|&&b| b == b'\n')
                 .count()
-                + 1;
-            format!("{}:{line}", visible(&f.name))
+                + 1
         };
+        let at = |r: Range| format!("{}:{}", visible(&f.name), line_of(r));
         // Include directives of the loaded file and of `text`, in order:
         // a fix never adds or removes one.
         let old_includes: Vec<u32> = cfg
@@ -261,19 +332,19 @@ impl Copy<'_> {
         for d in &ast.nodes {
             let name = d.name();
             if RUNS_CODE.contains(&name) {
-                return Err(format!(
-                    "cannot validate: {} runs code from the configuration while nginx -t reads it ({name})",
-                    at(d.range)
-                ));
+                return Err(ValidateError::RunsCode {
+                    file: f.name.clone(),
+                    line: line_of(d.range),
+                    directive: name.to_string(),
+                });
             }
             let arg0 = d.args.first();
             match (name, arg0) {
                 ("include", _) => {
                     let Some(&node) = includes.next() else {
-                        return Err(format!(
-                            "cannot validate: {} has more include directives than were loaded",
-                            visible(&f.name)
-                        ));
+                        return Err(ValidateError::MoreIncludes {
+                            file: f.name.clone(),
+                        });
                     };
                     let targets = cfg.included(id, node);
                     let arg = arg0.map_or("", |a| &a.value);
@@ -440,13 +511,20 @@ fn time_limit() -> Duration {
 /// Runs nginx -t: (accepted, stderr). A file the configuration names may
 /// never end or never open (a FIFO): past `limit`, nginx is killed and
 /// the test fails.
-fn run_bounded(mut cmd: Command, nginx: &Path, limit: Duration) -> Result<(bool, String), String> {
+fn run_bounded(
+    mut cmd: Command,
+    nginx: &Path,
+    limit: Duration,
+) -> Result<(bool, String), ValidateError> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", nginx.display()))?;
+        .map_err(|source| ValidateError::Run {
+            nginx: nginx.to_path_buf(),
+            source,
+        })?;
     let mut pipe = child.stderr.take();
     let reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
@@ -465,10 +543,9 @@ fn run_bounded(mut cmd: Command, nginx: &Path, limit: Duration) -> Result<(bool,
             Ok(None) | Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!(
-                    "nginx -t did not finish within {} s (a file the configuration names may never end, such as a FIFO)",
-                    limit.as_secs()
-                ));
+                return Err(ValidateError::TimedOut {
+                    seconds: limit.as_secs(),
+                });
             }
         }
     };
@@ -485,26 +562,34 @@ pub fn nginx_test(
     model: &Model,
     changed: &[(FileId, Vec<u8>)],
     nginx: &Path,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ValidateError> {
     let cfg = &model.config;
     let prefix = &cfg.prefix;
     let main_rel = cfg.files[0]
         .path
         .strip_prefix(prefix)
-        .map_err(|_| "the main file is not in its prefix directory".to_string())?
+        .map_err(|_| ValidateError::MainOutsidePrefix)?
         .to_path_buf();
     let tmp = tempfile::Builder::new()
         .prefix("hopscope-validate-")
         .tempdir()
-        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        .map_err(ValidateError::TempDir)?;
     let root = tmp.path().join("prefix");
     let written = tmp.path().join("written");
-    fs::create_dir_all(&written)
-        .map_err(|e| format!("cannot create {}: {e}", written.display()))?;
+    fs::create_dir_all(&written).map_err(|source| ValidateError::Create {
+        path: written.clone(),
+        source,
+    })?;
     if prefix.is_dir() {
-        mirror(prefix, &root).map_err(|e| format!("cannot mirror {}: {e}", prefix.display()))?;
+        mirror(prefix, &root).map_err(|source| ValidateError::Mirror {
+            path: prefix.clone(),
+            source,
+        })?;
     } else {
-        fs::create_dir_all(&root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
+        fs::create_dir_all(&root).map_err(|source| ValidateError::Create {
+            path: root.clone(),
+            source,
+        })?;
     }
     let build = build_info(nginx);
     let mut copy = Copy {
@@ -526,17 +611,26 @@ pub fn nginx_test(
         let bytes = copy.file(id, text)?;
         let dest = mirror_of(&f.path, prefix, &root);
         match f.path.strip_prefix(prefix) {
-            Ok(rel) => materialize(&root, prefix, rel)
-                .map_err(|e| format!("cannot prepare {}: {e}", rel.display()))?,
+            Ok(rel) => {
+                materialize(&root, prefix, rel).map_err(|source| ValidateError::Prepare {
+                    path: rel.to_path_buf(),
+                    source,
+                })?
+            }
             Err(_) => {
                 if let Some(parent) = dest.parent() {
-                    fs::create_dir_all(parent)
-                        .map_err(|e| format!("cannot prepare {}: {e}", parent.display()))?;
+                    fs::create_dir_all(parent).map_err(|source| ValidateError::Prepare {
+                        path: parent.to_path_buf(),
+                        source,
+                    })?;
                 }
             }
         }
         let _ = fs::remove_file(&dest);
-        fs::write(&dest, bytes).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+        fs::write(&dest, bytes).map_err(|source| ValidateError::Write {
+            path: dest.clone(),
+            source,
+        })?;
     }
     let notes = copy.notes;
     let mut cmd = Command::new(nginx);
@@ -555,10 +649,9 @@ pub fn nginx_test(
         let msg = stderr
             .replace(&format!("{}/.hopscope-outside", root.display()), "")
             .replace(&format!("{}/", root.display()), "");
-        let mut err = format!("nginx -t rejects the fixed configuration: {}", msg.trim());
-        for n in &notes {
-            err.push_str(&format!("; note: {n}"));
-        }
-        Err(err)
+        Err(ValidateError::Rejected {
+            message: msg.trim().to_string(),
+            notes,
+        })
     }
 }

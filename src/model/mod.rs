@@ -41,7 +41,7 @@ pub use target::Target;
 pub use tree::{Ctx, CtxId, DirRef, Kind, Tree};
 pub use upstreams::Upstream;
 pub use vars::{eval_name, variable_at, variables};
-pub use version::Version;
+pub use version::{Version, VersionError};
 
 /// The analysed configuration.
 pub struct Model {

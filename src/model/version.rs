@@ -22,10 +22,32 @@ impl fmt::Display for Version {
     }
 }
 
+/// Why a text is not an nginx version hopscope can model.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VersionError {
+    /// Not `X.Y` or `X.Y.Z` (optionally after `nginx/`); keeps the text.
+    #[error("invalid nginx version \"{0}\": expected X.Y or X.Y.Z, e.g. 1.26.3")]
+    Invalid(String),
+    /// Older than the first release with the upstream TLS directives.
+    #[error(
+        "nginx {} predates the upstream TLS directives hopscope models (from {})",
+        .0,
+        Version::OLDEST
+    )]
+    TooOld(Version),
+    /// Newer than the newest release whose defaults hopscope knows.
+    #[error(
+        "nginx {} is newer than the newest release hopscope knows ({}); its defaults are unknown",
+        .0,
+        Version::NEWEST
+    )]
+    TooNew(Version),
+}
+
 impl FromStr for Version {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Version, String> {
-        let bad = || format!("invalid nginx version \"{s}\": expected X.Y or X.Y.Z, e.g. 1.26.3");
+    type Err = VersionError;
+    fn from_str(s: &str) -> Result<Version, VersionError> {
+        let bad = || VersionError::Invalid(s.to_string());
         let parts: Vec<&str> = s.trim().trim_start_matches("nginx/").split('.').collect();
         if !(2..=3).contains(&parts.len()) {
             return Err(bad());
@@ -37,16 +59,10 @@ impl FromStr for Version {
             parts.get(2).map_or(Ok(0), |p| num(p))?,
         );
         if v < Version::OLDEST {
-            return Err(format!(
-                "nginx {v} predates the upstream TLS directives hopscope models (from {})",
-                Version::OLDEST
-            ));
+            return Err(VersionError::TooOld(v));
         }
         if v > Version::NEWEST {
-            return Err(format!(
-                "nginx {v} is newer than the newest release hopscope knows ({}); its defaults are unknown",
-                Version::NEWEST
-            ));
+            return Err(VersionError::TooNew(v));
         }
         Ok(v)
     }
@@ -64,7 +80,10 @@ mod tests {
             "1.26.3"
         );
         assert!(Version(1, 23, 4) > Version(1, 22, 1));
-        assert!("2.0.0".parse::<Version>().is_err());
+        assert_eq!(
+            "2.0.0".parse::<Version>(),
+            Err(VersionError::TooNew(Version(2, 0, 0)))
+        );
         assert!("1.x".parse::<Version>().is_err());
     }
 }

@@ -1,5 +1,7 @@
 //! What went wrong with a remote operation.
 
+use crate::visible::visible;
+
 /// What went wrong with a remote operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -36,3 +38,36 @@ impl std::fmt::Display for RemoteError {
 }
 
 impl std::error::Error for RemoteError {}
+
+/// Why a server cannot be reached as given: a destination, host or user
+/// name ssh could hand to a shell, or an option that is not one line.
+/// Names are kept as given; the message shows them with control
+/// characters escaped.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// Not a host name or an IP address.
+    #[error("\"{}\" is not a host name or an IP address", visible(.0))]
+    NotAHost(String),
+    /// Not a user name.
+    #[error("\"{}\" is not a user name", visible(.0))]
+    NotAUser(String),
+    /// Not the shape `[user@]host` (or `ssh://[user@]host[:port]`).
+    #[error("not [user@]host")]
+    NotUserAtHost,
+    /// The destination is refused, for the reason in `why` (its shape,
+    /// its user or its host).
+    #[error(
+        "\"{}\" is not an ssh destination ([user@]host): {why}",
+        visible(.destination)
+    )]
+    NotADestination {
+        destination: String,
+        why: Box<TargetError>,
+    },
+    /// `--nginx` is empty.
+    #[error("--nginx must name the nginx binary on the server")]
+    NoNginx,
+    /// An ssh option holds a line break (ssh reads `-o` as one line).
+    #[error("ssh option {0:?} holds a line break")]
+    OptionLineBreak(String),
+}

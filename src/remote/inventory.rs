@@ -1,7 +1,91 @@
 //! The fleet: a host list or an Ansible-style INI inventory, and the
 //! [`Remote`] each of its hosts becomes.
 
+use super::error::TargetError;
 use super::target::{check_destination, check_host, check_user, Remote};
+
+/// Why an inventory cannot be read, or a host of it cannot be reached as
+/// it says.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InventoryError {
+    /// A line of the inventory (counted from 1) cannot be read.
+    #[error("line {line}: {problem}")]
+    Line { line: usize, problem: LineProblem },
+    /// `--ssh-group` names no group of the inventory.
+    #[error("no group \"{group}\" in the inventory (groups: {})", group_list(.known))]
+    NoGroup { group: String, known: Vec<String> },
+    /// A host's variables do not make a server to reach.
+    #[error("host {host}: {problem}")]
+    Host { host: String, problem: HostProblem },
+}
+
+fn group_list(known: &[String]) -> String {
+    if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    }
+}
+
+/// What is wrong with a line of an inventory.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LineProblem {
+    /// A quote that is not closed on its line.
+    #[error("unclosed {0}")]
+    UnclosedQuote(char),
+    /// A host range with no `]`.
+    #[error("unclosed [ in host pattern {0}")]
+    UnclosedRange(String),
+    /// A host range that is not `[01:20]`, `[a:f]` or with a step.
+    #[error("bad host range [{spec}] in {pattern} (use [01:20] or [a:f])")]
+    BadRange { spec: String, pattern: String },
+    /// A `[` section header with no `]`.
+    #[error("unclosed section header {0}")]
+    UnclosedSection(String),
+    /// `[]` or `[:vars]`.
+    #[error("a section needs a group name")]
+    NoGroupName,
+    /// `[group:KIND]` with a kind other than hosts, children or vars.
+    #[error("unknown section kind \"{0}\"")]
+    UnknownSectionKind(String),
+    /// A word after a host that is not a variable.
+    #[error("\"{0}\" is not KEY=VALUE (host lines are: HOST KEY=VALUE…)")]
+    HostWordNotKeyValue(String),
+    /// A line of a `[group:vars]` section that is not a variable.
+    #[error("\"{0}\" is not KEY=VALUE")]
+    VarNotKeyValue(String),
+    /// An `ansible_host` or `ansible_user` that ssh could hand a shell.
+    #[error(transparent)]
+    Var(BadVar),
+    /// A host that is not an ssh destination.
+    #[error(transparent)]
+    Destination(TargetError),
+}
+
+/// What is wrong with the variables of one host.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HostProblem {
+    /// `ansible_port` that is not a number.
+    #[error("{key}={value} is not a port number")]
+    NotAPort { key: String, value: String },
+    /// An `ansible_host` or `ansible_user` that ssh could hand a shell.
+    #[error(transparent)]
+    Var(BadVar),
+    /// A value that is empty or holds a quote or a line break.
+    #[error("{key}={value:?} is empty or holds a quote")]
+    EmptyOrQuote { key: String, value: String },
+    /// The server made of the host is refused ([`Remote::validate`]).
+    #[error(transparent)]
+    Target(TargetError),
+}
+
+/// An inventory variable (`key`) whose value is not a host or user name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {why}")]
+pub struct BadVar {
+    pub key: String,
+    pub why: TargetError,
+}
 
 /// A host of an inventory, with the variables given on its own lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,7 +118,7 @@ pub struct Inventory {
 
 /// Splits a line into words: whitespace separates, quotes group, a word
 /// starting with `#` or `;` starts a comment.
-fn split_quoted_words(line: &str) -> Result<Vec<String>, String> {
+fn split_quoted_words(line: &str) -> Result<Vec<String>, LineProblem> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -58,7 +142,7 @@ fn split_quoted_words(line: &str) -> Result<Vec<String>, String> {
                     cur.push(q);
                 }
                 if !closed {
-                    return Err(format!("unclosed {c}"));
+                    return Err(LineProblem::UnclosedQuote(c));
                 }
             }
             c if c.is_whitespace() => {
@@ -82,21 +166,24 @@ fn split_quoted_words(line: &str) -> Result<Vec<String>, String> {
 
 /// Expands Ansible host ranges: `web[01:03]` → web01, web02, web03;
 /// `db-[a:c]` → db-a, db-b, db-c; `[1:9:2]` steps by 2.
-fn expand_host_ranges(pattern: &str) -> Result<Vec<String>, String> {
+fn expand_host_ranges(pattern: &str) -> Result<Vec<String>, LineProblem> {
     let Some(open) = pattern.find('[') else {
         return Ok(vec![pattern.to_string()]);
     };
     let close = pattern[open..]
         .find(']')
         .map(|i| open + i)
-        .ok_or_else(|| format!("unclosed [ in host pattern {pattern}"))?;
+        .ok_or_else(|| LineProblem::UnclosedRange(pattern.to_string()))?;
     let (head, spec, tail) = (
         &pattern[..open],
         &pattern[open + 1..close],
         &pattern[close + 1..],
     );
     let parts: Vec<&str> = spec.split(':').collect();
-    let bad = || format!("bad host range [{spec}] in {pattern} (use [01:20] or [a:f])");
+    let bad = || LineProblem::BadRange {
+        spec: spec.to_string(),
+        pattern: pattern.to_string(),
+    };
     if !(2..=3).contains(&parts.len()) {
         return Err(bad());
     }
@@ -154,13 +241,16 @@ fn split_port(name: &str) -> (&str, Option<&str>) {
 /// Refuses an inventory's `ansible_host` or `ansible_user` that is not a
 /// host name (or IP address) or a user name: the person's ssh
 /// configuration may hand them to a shell (`ProxyCommand … %h`).
-fn check_inventory_var(key: &str, value: &str) -> Result<(), String> {
+fn check_inventory_var(key: &str, value: &str) -> Result<(), BadVar> {
     match key {
         "ansible_host" | "ansible_ssh_host" => check_host(value),
         "ansible_user" | "ansible_ssh_user" => check_user(value),
         _ => return Ok(()),
     }
-    .map_err(|e| format!("{key}: {e}"))
+    .map_err(|why| BadVar {
+        key: key.to_string(),
+        why,
+    })
 }
 
 fn split_key_value(word: &str) -> Option<(String, String)> {
@@ -171,7 +261,7 @@ fn split_key_value(word: &str) -> Option<(String, String)> {
 
 impl Inventory {
     /// Reads an inventory; errors name the line.
-    pub fn parse(text: &str) -> Result<Inventory, String> {
+    pub fn parse(text: &str) -> Result<Inventory, InventoryError> {
         enum Section {
             Hosts(usize),
             Children(usize),
@@ -180,7 +270,10 @@ impl Inventory {
         let mut inv = Inventory::default();
         let mut section = Section::Hosts(inv.group_index("ungrouped"));
         for (n, raw) in text.lines().enumerate() {
-            let at = |m: String| format!("line {}: {m}", n + 1);
+            let at = |problem: LineProblem| InventoryError::Line {
+                line: n + 1,
+                problem,
+            };
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
                 continue;
@@ -189,17 +282,17 @@ impl Inventory {
                 let inner = inner
                     .split_once(']')
                     .map(|(i, _)| i.trim())
-                    .ok_or_else(|| at(format!("unclosed section header {line}")))?;
+                    .ok_or_else(|| at(LineProblem::UnclosedSection(line.to_string())))?;
                 let (name, kind) = inner.split_once(':').unwrap_or((inner, ""));
                 if name.is_empty() {
-                    return Err(at("a section needs a group name".into()));
+                    return Err(at(LineProblem::NoGroupName));
                 }
                 let g = inv.group_index(name);
                 section = match kind {
                     "" | "hosts" => Section::Hosts(g),
                     "children" => Section::Children(g),
                     "vars" => Section::Vars(g),
-                    other => return Err(at(format!("unknown section kind \"{other}\""))),
+                    other => return Err(at(LineProblem::UnknownSectionKind(other.to_string()))),
                 };
                 continue;
             }
@@ -211,17 +304,18 @@ impl Inventory {
                 Section::Hosts(g) => {
                     let mut vars = Vec::new();
                     for word in &fields[1..] {
-                        vars.push(split_key_value(word).ok_or_else(|| {
-                            at(format!(
-                                "\"{word}\" is not KEY=VALUE (host lines are: HOST KEY=VALUE…)"
-                            ))
-                        })?);
+                        vars.push(
+                            split_key_value(word).ok_or_else(|| {
+                                at(LineProblem::HostWordNotKeyValue(word.clone()))
+                            })?,
+                        );
                     }
                     for (k, v) in &vars {
-                        check_inventory_var(k, v).map_err(at)?;
+                        check_inventory_var(k, v).map_err(|e| at(LineProblem::Var(e)))?;
                     }
                     for name in expand_host_ranges(first).map_err(at)? {
-                        check_destination(split_port(&name).0).map_err(at)?;
+                        check_destination(split_port(&name).0)
+                            .map_err(|e| at(LineProblem::Destination(e)))?;
                         let h = inv.host_index(&name);
                         inv.hosts[h].vars.extend(vars.iter().cloned());
                         if !inv.groups[g].hosts.contains(&h) {
@@ -238,9 +332,9 @@ impl Inventory {
                 }
                 Section::Vars(g) => {
                     let (key, value) = split_key_value(line)
-                        .ok_or_else(|| at(format!("\"{line}\" is not KEY=VALUE")))?;
+                        .ok_or_else(|| at(LineProblem::VarNotKeyValue(line.to_string())))?;
                     let value = split_quoted_words(&value).map_err(at)?.join(" ");
-                    check_inventory_var(&key, &value).map_err(at)?;
+                    check_inventory_var(&key, &value).map_err(|e| at(LineProblem::Var(e)))?;
                     inv.groups[g].vars.push((key, value));
                 }
             }
@@ -309,7 +403,11 @@ impl Inventory {
     /// The servers to audit: every host, or those of `group` (with its
     /// children; `all` is every host, `ungrouped` those in no group), each
     /// made from `base` with its inventory variables as ssh options.
-    pub fn targets(&self, group: Option<&str>, base: &Remote) -> Result<Vec<Remote>, String> {
+    pub fn targets(
+        &self,
+        group: Option<&str>,
+        base: &Remote,
+    ) -> Result<Vec<Remote>, InventoryError> {
         let chosen: Vec<usize> = match group {
             None | Some("all") => (0..self.hosts.len()).collect(),
             Some("ungrouped") => (0..self.hosts.len())
@@ -323,15 +421,10 @@ impl Inventory {
                 .collect(),
             Some(g) => {
                 if !self.groups.iter().any(|x| x.name == g) {
-                    let known = self.group_names();
-                    return Err(format!(
-                        "no group \"{g}\" in the inventory (groups: {})",
-                        if known.is_empty() {
-                            "none".to_string()
-                        } else {
-                            known.join(", ")
-                        }
-                    ));
+                    return Err(InventoryError::NoGroup {
+                        group: g.to_string(),
+                        known: self.group_names().into_iter().map(String::from).collect(),
+                    });
                 }
                 self.members(g)
             }
@@ -358,8 +451,12 @@ impl Inventory {
         vars
     }
 
-    fn remote_for_host(&self, h: usize, base: &Remote) -> Result<Remote, String> {
+    fn remote_for_host(&self, h: usize, base: &Remote) -> Result<Remote, InventoryError> {
         let name = &self.hosts[h].name;
+        let refused = |problem: HostProblem| InventoryError::Host {
+            host: name.clone(),
+            problem,
+        };
         let mut r = base.clone();
         r.host = name.clone();
         r.destination = name.clone();
@@ -378,7 +475,7 @@ impl Inventory {
                 "ansible_host" | "ansible_ssh_host" => "HostName",
                 "ansible_port" | "ansible_ssh_port" => {
                     if !v.bytes().all(|b| b.is_ascii_digit()) || v.is_empty() {
-                        return Err(format!("host {name}: {k}={v} is not a port number"));
+                        return Err(refused(HostProblem::NotAPort { key: k, value: v }));
                     }
                     "Port"
                 }
@@ -401,9 +498,9 @@ impl Inventory {
                 }
                 _ => continue,
             };
-            check_inventory_var(&k, &v).map_err(|e| format!("host {name}: {e}"))?;
+            check_inventory_var(&k, &v).map_err(|e| refused(HostProblem::Var(e)))?;
             if v.is_empty() || v.contains(['\n', '"']) {
-                return Err(format!("host {name}: {k}={v:?} is empty or holds a quote"));
+                return Err(refused(HostProblem::EmptyOrQuote { key: k, value: v }));
             }
             // ssh reads `-o` like a configuration line: quote spaces.
             let v = if v.contains(char::is_whitespace) {
@@ -419,7 +516,7 @@ impl Inventory {
             opts.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
         ssh_options.extend(base.ssh_options.iter().cloned());
         r.ssh_options = ssh_options;
-        r.validate().map_err(|e| format!("host {name}: {e}"))?;
+        r.validate().map_err(|e| refused(HostProblem::Target(e)))?;
         Ok(r)
     }
 }
@@ -483,7 +580,7 @@ ansible_port=22
         assert_eq!(names(Some("prod")).len(), 5);
         assert_eq!(names(Some("ungrouped")), ["bastion"]);
         assert_eq!(names(None).len(), 6);
-        let err = inv.targets(Some("nope"), &base).unwrap_err();
+        let err = inv.targets(Some("nope"), &base).unwrap_err().to_string();
         assert!(
             err.contains("no group \"nope\"") && err.contains("web, db, prod"),
             "{err}"
@@ -516,6 +613,7 @@ ansible_port=22
 
         assert!(Inventory::parse("[web\nx")
             .unwrap_err()
+            .to_string()
             .starts_with("line 1:"));
         // What ssh could hand a shell is refused, with its line.
         for (text, line) in [
@@ -526,16 +624,27 @@ ansible_port=22
             ("ok\nweb$(id)\n", 2),
             ("ok\n-oProxyCommand=x\n", 2),
         ] {
-            let e = Inventory::parse(text).unwrap_err();
+            let e = Inventory::parse(text).unwrap_err().to_string();
             assert!(e.starts_with(&format!("line {line}: ")), "{text:?}: {e}");
         }
         let e = Inventory::parse("web1 ansible_host='$(touch /tmp/x)'\n").unwrap_err();
         assert_eq!(
             e,
+            InventoryError::Line {
+                line: 1,
+                problem: LineProblem::Var(BadVar {
+                    key: "ansible_host".into(),
+                    why: TargetError::NotAHost("$(touch /tmp/x)".into()),
+                }),
+            }
+        );
+        assert_eq!(
+            e.to_string(),
             "line 1: ansible_host: \"$(touch /tmp/x)\" is not a host name or an IP address"
         );
         assert!(Inventory::parse("[web]\nx novalue")
             .unwrap_err()
+            .to_string()
             .starts_with("line 2:"));
         assert!(Inventory::parse("[web:weird]").is_err());
         assert!(Inventory::parse("a[3:1]").is_err());

@@ -39,9 +39,9 @@ mod process;
 mod target;
 
 pub use apply::{apply, Applied, Written};
-pub use error::{ErrorKind, RemoteError};
+pub use error::{ErrorKind, RemoteError, TargetError};
 pub use fetch::fetch_dump;
-pub use inventory::Inventory;
+pub use inventory::{BadVar, HostProblem, Inventory, InventoryError, LineProblem};
 pub use process::MAX_OUTPUT;
 pub use target::{
     check_destination, check_host, check_user, Remote, ALWAYS_SSH_OPTIONS, DEFAULT_TIMEOUT,

@@ -74,7 +74,7 @@ pub(super) fn run_ssh(
 ) -> Result<Finished, RemoteError> {
     remote
         .validate()
-        .map_err(|m| remote.error(ErrorKind::Ssh, m))?;
+        .map_err(|e| remote.error(ErrorKind::Ssh, e.to_string()))?;
     let mut cmd = remote.ssh_command(remote_command);
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()

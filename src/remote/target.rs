@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use super::error::{ErrorKind, RemoteError};
+use super::error::{ErrorKind, RemoteError, TargetError};
 
 /// Default bound of one ssh run (connect, run, answer).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,14 +52,14 @@ impl Remote {
     }
 
     /// Refuses destinations that are not `[user@]host` ([`check_destination`]).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), TargetError> {
         check_destination(&self.destination)?;
         if self.nginx.is_empty() {
-            return Err("--nginx must name the nginx binary on the server".into());
+            return Err(TargetError::NoNginx);
         }
         for o in &self.ssh_options {
             if o.contains('\n') {
-                return Err(format!("ssh option {o:?} holds a line break"));
+                return Err(TargetError::OptionLineBreak(o.clone()));
             }
         }
         Ok(())
@@ -100,7 +100,7 @@ impl Remote {
 /// `-` for an option, and a person's ssh configuration may hand the host
 /// to a shell (`ProxyCommand … %h`): only the characters of host names
 /// (letters, digits, `-`, `.`, `_`) and IP literals pass.
-pub fn check_host(host: &str) -> Result<(), String> {
+pub fn check_host(host: &str) -> Result<(), TargetError> {
     let ip = |h: &str| h.parse::<std::net::IpAddr>().is_ok();
     // An IPv6 address with its zone: fe80::1%eth0.
     let scoped = |h: &str| {
@@ -121,17 +121,14 @@ pub fn check_host(host: &str) -> Result<(), String> {
     if name || ip(host) || scoped(host) {
         Ok(())
     } else {
-        Err(format!(
-            "\"{}\" is not a host name or an IP address",
-            crate::visible::visible(host)
-        ))
+        Err(TargetError::NotAHost(host.to_string()))
     }
 }
 
 /// Refuses what is not a user name (letters, digits, `-`, `.`, `_`, and
 /// `@` for domain accounts; not starting with `-`): ssh's configuration
 /// may hand the user to a shell too (`%r`).
-pub fn check_user(user: &str) -> Result<(), String> {
+pub fn check_user(user: &str) -> Result<(), TargetError> {
     let ok = !user.is_empty()
         && user.len() <= 256
         && !user.starts_with('-')
@@ -141,10 +138,7 @@ pub fn check_user(user: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "\"{}\" is not a user name",
-            crate::visible::visible(user)
-        ))
+        Err(TargetError::NotAUser(user.to_string()))
     }
 }
 
@@ -152,7 +146,7 @@ pub fn check_user(user: &str) -> Result<(), String> {
 /// `ssh://[user@]host[:port]`, checked by [`check_user`] and
 /// [`check_host`]. The one check for `--ssh`, inventory hosts and their
 /// `ansible_host` and `ansible_user`.
-pub fn check_destination(destination: &str) -> Result<(), String> {
+pub fn check_destination(destination: &str) -> Result<(), TargetError> {
     let uri = destination.strip_prefix("ssh://");
     let rest = uri.unwrap_or(destination);
     let (user, host) = match rest.rsplit_once('@') {
@@ -178,14 +172,12 @@ pub fn check_destination(destination: &str) -> Result<(), String> {
         }
     };
     let why = match host {
-        None => Err("not [user@]host".to_string()),
+        None => Err(TargetError::NotUserAtHost),
         Some(h) => user.map_or(Ok(()), check_user).and_then(|()| check_host(h)),
     };
-    why.map_err(|e| {
-        format!(
-            "\"{}\" is not an ssh destination ([user@]host): {e}",
-            crate::visible::visible(destination)
-        )
+    why.map_err(|why| TargetError::NotADestination {
+        destination: destination.to_string(),
+        why: Box::new(why),
     })
 }
 
@@ -312,16 +304,28 @@ mod tests {
             "ssh://web1:x",
             "ssh://[::1",
         ] {
-            let e = check_destination(bad).unwrap_err();
+            let e = check_destination(bad).unwrap_err().to_string();
             assert!(e.contains("is not an ssh destination"), "{bad}: {e}");
         }
         assert!(check_host("$(touch /tmp/x)")
             .unwrap_err()
+            .to_string()
             .contains("is not a host name or an IP address"));
         assert!(check_user("x y")
             .unwrap_err()
+            .to_string()
             .contains("is not a user name"));
         // Control characters are shown escaped.
-        assert!(check_host("a\x1b[2Jb").unwrap_err().contains("\\x1b"));
+        assert!(check_host("a\x1b[2Jb")
+            .unwrap_err()
+            .to_string()
+            .contains("\\x1b"));
+        assert_eq!(
+            check_destination("deploy@").unwrap_err(),
+            TargetError::NotADestination {
+                destination: "deploy@".into(),
+                why: Box::new(TargetError::NotAHost(String::new())),
+            }
+        );
     }
 }

@@ -664,7 +664,7 @@ pub fn fix(data: &[u8]) {
     let diff = match fix::diff::unified_bytes(&model, &outcome.changed) {
         Ok(d) => d,
         Err(e) => {
-            assert!(e.starts_with("cannot make a diff of"), "{e}");
+            assert!(e.to_string().starts_with("cannot make a diff of"), "{e}");
             return;
         }
     };
@@ -696,7 +696,8 @@ pub fn fix(data: &[u8]) {
         Err(e) => panic!("second fix_all refused: {e}"),
     };
     if !again.changed.is_empty() {
-        let d = fix::diff::unified(&outcome.after, &again.changed).unwrap_or_else(|e| e);
+        let d =
+            fix::diff::unified(&outcome.after, &again.changed).unwrap_or_else(|e| e.to_string());
         panic!("fixing twice changes more:\n{d}");
     }
 }

@@ -125,6 +125,21 @@ struct Entry {
     checkpoints: Vec<Checkpoint>,
 }
 
+/// Why the embedded nginx grammar could not be loaded (the TUI then shows
+/// the configuration without colours).
+#[derive(Debug, thiserror::Error)]
+pub enum HighlightError {
+    /// The grammar does not parse.
+    #[error("nginx grammar: {0}")]
+    Grammar(#[source] syntect::parsing::ParseSyntaxError),
+    /// The grammar parses but defines no syntax.
+    #[error("nginx grammar: no syntax defined")]
+    NoSyntax,
+    /// A scope the theme maps is not a valid scope name.
+    #[error("nginx grammar: {0:?}")]
+    Scope(syntect::parsing::ParseScopeError),
+}
+
 /// Loads the grammar once; highlights any number of texts.
 pub struct Highlighter {
     syntaxes: SyntaxSet,
@@ -141,20 +156,20 @@ impl std::fmt::Debug for Highlighter {
 
 impl Highlighter {
     /// Builds the syntax set from the embedded grammar.
-    pub fn new() -> Result<Highlighter, String> {
+    pub fn new() -> Result<Highlighter, HighlightError> {
         let def = SyntaxDefinition::load_from_str(NGINX_SYNTAX, false, Some("nginx"))
-            .map_err(|e| format!("nginx grammar: {e}"))?;
+            .map_err(HighlightError::Grammar)?;
         let mut builder = SyntaxSetBuilder::new();
         builder.add(def);
         let syntaxes = builder.build();
         if syntaxes.syntaxes().is_empty() {
-            return Err("nginx grammar: no syntax defined".to_string());
+            return Err(HighlightError::NoSyntax);
         }
         let scope_slots = SCOPE_SLOTS
             .iter()
             .map(|(s, slot)| Scope::new(s).map(|scope| (scope, *slot)))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("nginx grammar: {e:?}"))?;
+            .map_err(HighlightError::Scope)?;
         Ok(Highlighter {
             syntaxes,
             scope_slots,

@@ -183,7 +183,7 @@ impl App {
                 let text = match crate::fix::diff::unified(&self.model, &changed) {
                     Ok(t) => t,
                     Err(e) => {
-                        self.set_status(true, e);
+                        self.set_status(true, e.to_string());
                         return;
                     }
                 };
