@@ -1,0 +1,161 @@
+//! The file systems the loader reads: the real one, refusing anything but
+//! regular files of a bounded size, and files held in memory (a dump, the
+//! demo).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::{normalize, MAX_FILE_BYTES};
+
+/// Why a file of the configuration could not be read, or an include
+/// pattern not matched; the message is recorded as a load error.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file system refused (shown without Rust's `(os error N)`).
+    #[error("{}", io_message(.0))]
+    Io(#[source] std::io::Error),
+    /// The path is a directory.
+    #[error("is a directory")]
+    Directory,
+    /// A FIFO, a device or a socket: reading it could block or never end.
+    #[error("not a regular file")]
+    NotRegular,
+    /// Over [`MAX_FILE_BYTES`].
+    #[error(
+        "file is {} MiB; hopscope reads configuration files up to {} MiB",
+        .size >> 20,
+        MAX_FILE_BYTES >> 20
+    )]
+    TooLarge { size: u64 },
+    /// The file grew past [`MAX_FILE_BYTES`] while it was read.
+    #[error("file grew past {} MiB while reading", MAX_FILE_BYTES >> 20)]
+    Grew,
+    /// A dump (or the demo) does not hold the file.
+    #[error("not in the configuration dump")]
+    NotInDump,
+    /// The include pattern is not a valid glob.
+    #[error("{0}")]
+    Pattern(#[from] glob::PatternError),
+}
+
+/// A file system nginx reads from: the real one, or the files of a dump.
+pub trait Files {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, FileError>;
+    /// Paths matching an nginx include glob, in nginx's (byte-wise) order.
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, FileError>;
+    /// The identity of a file, so one file is loaded once.
+    fn key(&self, path: &Path) -> PathBuf;
+    fn on_disk(&self) -> bool;
+}
+
+fn glob_options() -> glob::MatchOptions {
+    glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    }
+}
+
+pub(super) fn io_message(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// The real file system. Refuses anything but regular files (a FIFO or a
+/// device would block or never end) and files over [`MAX_FILE_BYTES`].
+pub struct DiskFiles;
+
+impl Files for DiskFiles {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, FileError> {
+        let meta = std::fs::metadata(path).map_err(FileError::Io)?;
+        if meta.is_dir() {
+            return Err(FileError::Directory);
+        }
+        if !meta.is_file() {
+            return Err(FileError::NotRegular);
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(FileError::TooLarge { size: meta.len() });
+        }
+        let f = std::fs::File::open(path).map_err(FileError::Io)?;
+        let mut buf = Vec::with_capacity(meta.len() as usize);
+        f.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut buf)
+            .map_err(FileError::Io)?;
+        if buf.len() as u64 > MAX_FILE_BYTES {
+            return Err(FileError::Grew);
+        }
+        Ok(buf)
+    }
+
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, FileError> {
+        let pat = pattern.to_string_lossy();
+        let paths = glob::glob_with(&pat, glob_options())?;
+        let mut out: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+        out.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+        Ok(out)
+    }
+
+    fn key(&self, path: &Path) -> PathBuf {
+        std::fs::canonicalize(path).unwrap_or_else(|_| normalize(path))
+    }
+
+    fn on_disk(&self) -> bool {
+        true
+    }
+}
+
+/// Files held in memory, addressed by absolute path (a dump, the demo).
+pub struct MemFiles {
+    files: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl MemFiles {
+    /// Two entries naming the same file once normalized (a dump that
+    /// names `/etc/nginx/./a.conf` and `/etc/nginx/a.conf`) are one file:
+    /// the first is kept, as [`Files::read`] would find it, so that a glob
+    /// matches it once.
+    pub fn new(files: Vec<(PathBuf, Vec<u8>)>) -> MemFiles {
+        let mut seen = std::collections::HashSet::new();
+        let files = files
+            .into_iter()
+            .map(|(p, t)| (normalize(&p), t))
+            .filter(|(p, _)| seen.insert(p.clone()))
+            .collect();
+        MemFiles { files }
+    }
+}
+
+impl Files for MemFiles {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, FileError> {
+        let key = normalize(path);
+        self.files
+            .iter()
+            .find(|(p, _)| *p == key)
+            .map(|(_, t)| t.clone())
+            .ok_or(FileError::NotInDump)
+    }
+
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, FileError> {
+        let pat = glob::Pattern::new(&normalize(pattern).to_string_lossy())?;
+        let mut out: Vec<PathBuf> = self
+            .files
+            .iter()
+            .filter(|(p, _)| pat.matches_with(&p.to_string_lossy(), glob_options()))
+            .map(|(p, _)| p.clone())
+            .collect();
+        out.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+        Ok(out)
+    }
+
+    fn key(&self, path: &Path) -> PathBuf {
+        normalize(path)
+    }
+
+    fn on_disk(&self) -> bool {
+        false
+    }
+}
