@@ -130,33 +130,9 @@ fn tui(c: &mut Criterion) {
     first_frame(c, "1e5", &|| load(&mem));
 }
 
-/// A file of `n` lines of varied nginx syntax.
-fn nginx_lines(n: usize) -> String {
-    let block = [
-        "# upstream {i}",
-        "upstream pool_{i} {",
-        "    server 10.0.{i}.1:8443 max_fails=3 fail_timeout=30s;",
-        "}",
-        "server {",
-        "    listen 443 ssl; server_name app{i}.example.com;",
-        "    location ~* ^/api/(v[0-9]+)/ {",
-        "        proxy_pass https://pool_{i}$request_uri;",
-        "        proxy_ssl_server_name on;",
-        "        proxy_set_header Host \"app{i}.internal\";",
-        "    }",
-        "}",
-    ];
-    let mut out = String::new();
-    for k in 0..n {
-        out.push_str(&block[k % block.len()].replace("{i}", &(k / block.len()).to_string()));
-        out.push('\n');
-    }
-    out
-}
-
 fn highlighting(c: &mut Criterion) {
     let theme = Theme::default();
-    let text = nginx_lines(100_000);
+    let text = hopscope::test_support::nginx_lines(100_000);
     let mut g = c.benchmark_group("highlight 50 lines of 100k");
     g.sample_size(10).measurement_time(Duration::from_secs(5));
     let warm = Highlighter::new().expect("the nginx syntax loads");

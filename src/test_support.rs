@@ -68,3 +68,27 @@ pub fn dir(model: &Model, file: &str, name: &str) -> DirRef {
 pub fn hop_finding(model: &Model, message: &str) -> Finding {
     Finding::for_hop(TEST_RULE.id, Severity::High, model, 0, message.to_string())
 }
+
+/// A config of `n` lines (roughly the shape of real ones).
+pub fn nginx_lines(n: usize) -> String {
+    let block = [
+        "# upstream {i}",
+        "upstream pool_{i} {",
+        "    server 10.0.{i}.1:8443 max_fails=3 fail_timeout=30s;",
+        "}",
+        "server {",
+        "    listen 443 ssl; server_name app{i}.example.com;",
+        "    location ~* ^/api/(v[0-9]+)/ {",
+        "        proxy_pass https://pool_{i}$request_uri;",
+        "        proxy_ssl_server_name on;",
+        "        proxy_set_header Host \"app{i}.internal\";",
+        "    }",
+        "}",
+    ];
+    let mut out = String::new();
+    for k in 0..n {
+        out.push_str(&block[k % block.len()].replace("{i}", &(k / block.len()).to_string()));
+        out.push('\n');
+    }
+    out
+}

@@ -120,7 +120,7 @@ fn strings_and_comments_span_correctly() {
 fn window_matches_full_render_and_cache_is_consistent() {
     let hl = Highlighter::new().unwrap();
     let t = theme();
-    let text = generated(3000);
+    let text = crate::test_support::nginx_lines(3000);
     let full = hl.highlight_lines(&text, 0, usize::MAX, &t);
     assert_eq!(full.len(), 3000);
     for first in [0, 255, 256, 257, 1000, 2990, 2999, 3000, 5000] {
@@ -149,7 +149,7 @@ fn window_matches_full_render_and_cache_is_consistent() {
         full[2500..2505].to_vec()
     );
     // Several files at once.
-    let other = generated(1000).replace("proxy", "grpc");
+    let other = crate::test_support::nginx_lines(1000).replace("proxy", "grpc");
     let other_full = hl.highlight_lines(&other, 0, usize::MAX, &t);
     for _ in 0..2 {
         assert_eq!(
@@ -173,7 +173,7 @@ fn highlighter_can_be_shared() {
 fn prepare_fills_the_cache() {
     let hl = Highlighter::new().unwrap();
     let t = theme();
-    let text = generated(2000);
+    let text = crate::test_support::nginx_lines(2000);
     let full = Highlighter::new()
         .unwrap()
         .highlight_lines(&text, 0, usize::MAX, &t);
@@ -318,28 +318,4 @@ fn crlf_lines() {
     assert_eq!(lines.len(), 2);
     let text: String = lines[1].spans.iter().map(|s| s.content.as_ref()).collect();
     assert_eq!(text, "b 2;");
-}
-
-/// A config of `n` lines (roughly the shape of real ones).
-fn generated(n: usize) -> String {
-    let block = [
-        "# upstream {i}",
-        "upstream pool_{i} {",
-        "    server 10.0.{i}.1:8443 max_fails=3 fail_timeout=30s;",
-        "}",
-        "server {",
-        "    listen 443 ssl; server_name app{i}.example.com;",
-        "    location ~* ^/api/(v[0-9]+)/ {",
-        "        proxy_pass https://pool_{i}$request_uri;",
-        "        proxy_ssl_server_name on;",
-        "        proxy_set_header Host \"app{i}.internal\";",
-        "    }",
-        "}",
-    ];
-    let mut out = String::new();
-    for k in 0..n {
-        out.push_str(&block[k % block.len()].replace("{i}", &(k / block.len()).to_string()));
-        out.push('\n');
-    }
-    out
 }
