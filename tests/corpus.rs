@@ -466,9 +466,6 @@ fn nginx_case(
     bad: &mut Vec<String>,
 ) -> (usize, usize) {
     let reqs: Vec<&JudgedHop> = c.hops.iter().filter(|h| h.request.is_some()).collect();
-    if reqs.is_empty() {
-        return (0, 0);
-    }
     let dns = dns::Dns::start();
     let echo_port = free_port();
     let up = Prefix::new("corpus-echo");
@@ -578,6 +575,9 @@ fn nginx_case(
         bad.push(format!(
             "{name}: nginx: the adapted copy fails nginx -t:\n{err}"
         ));
+        return (0, 0);
+    }
+    if reqs.is_empty() {
         return (0, 0);
     }
     let mut echo = match Nginx::start(bin, up.path(), &[echo_port]) {
