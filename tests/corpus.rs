@@ -362,7 +362,15 @@ fn judge_case(name: &str, dir: &Path, c: &Case, bad: &mut Vec<String>) -> Figure
             .as_str()
             .and_then(|h| h.split_once('@'))
             .map(|(_, v)| v.to_string());
-        let key = (rule.clone(), id_of(&at, &via));
+        // judged at the line it points at, or else at its hop's pass line
+        // (where a finding points may move between a setting and the pass)
+        let mut key = (rule.clone(), id_of(&at, &via));
+        if let Some(hop) = f["hop"].as_str() {
+            let by_hop = (rule.clone(), hop.to_string());
+            if !judged.contains_key(&key) && judged.contains_key(&by_hop) {
+                key = by_hop;
+            }
+        }
         fig.reported += 1;
         reported_keys.insert(key.clone());
         match judged.get(&key) {
