@@ -92,6 +92,8 @@ pub struct Directive {
     pub ctx: Vec<String>,
     pub start: usize,
     pub end: usize,
+    /// byte span of each argument token (quotes included)
+    pub spans: Vec<(usize, usize)>,
     pub block: bool,
 }
 
@@ -110,6 +112,7 @@ pub fn directives(src: &str) -> Vec<Directive> {
                     ctx: ctx.clone(),
                     start: cur[0].start,
                     end: t.end,
+                    spans: cur[1..].iter().map(|t| (t.start, t.end)).collect(),
                     block,
                 });
                 if block {
@@ -257,6 +260,7 @@ pub fn adapt_file(
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut server_seen: BTreeMap<usize, BTreeSet<u16>> = BTreeMap::new();
     let mut server_idx = 0usize;
+    let mut map_var = String::new();
     let ds = directives(src);
     for d in &ds {
         // an included file does not say where it is included: a pass
@@ -372,43 +376,54 @@ pub fn adapt_file(
             "server" if in_upstream => Some(format!("server 127.0.0.1:{echo};")),
             "set" if d.args.len() == 2 => {
                 let v = adapt_value(&d.args[0], &d.args[1], &echo);
-                (v != d.args[1]).then(|| line(n, &[d.args[0].clone(), v]))
+                if v != d.args[1] {
+                    edits.push((d.spans[1].0, d.spans[1].1, quote(&v)));
+                }
+                None
             }
             _ if PASSES.contains(&n) && !d.args.is_empty() => {
                 let t = &d.args[0];
                 let (scheme, host, port, tail) = split_target(t);
                 let lower = host.to_lowercase();
-                if t.starts_with("unix:") || host.is_empty() || host.contains('$') {
+                let _ = port;
+                let new = if t.starts_with("unix:") || host.is_empty() || host.contains('$') {
                     None
                 } else if is_ipv4(&host) || host.starts_with('[') {
-                    Some(line(n, &[format!("{scheme}127.0.0.1:{echo}{tail}")]))
+                    Some(format!("{scheme}127.0.0.1:{echo}{tail}"))
                 } else if groups.contains(&(top.to_string(), lower.clone())) {
                     None
                 } else if t.contains('$') {
                     // resolved per request through the resolver: keep the
                     // host, move the port to the echo
                     adapted.names.insert(lower);
-                    Some(line(n, &[format!("{scheme}{host}:{echo}{tail}")]))
+                    Some(format!("{scheme}{host}:{echo}{tail}"))
                 } else {
                     adapted.names.insert(lower.clone());
                     added.insert((top.to_string(), lower));
-                    let _ = port;
-                    Some(line(n, &[format!("{scheme}{host}{tail}")]))
+                    Some(format!("{scheme}{host}{tail}"))
+                };
+                if let Some(v) = new {
+                    edits.push((d.spans[0].0, d.spans[0].1, quote(&v)));
                 }
+                None
             }
             _ => None,
         };
-        // map entries: `key value;` lines inside a map block
-        let rep = match rep {
-            None if d.ctx.last().map(String::as_str) == Some("map")
-                && d.args.len() == 1
-                && !d.block =>
-            {
-                let v = adapt_value("$port_or_url", &d.args[0], &echo);
-                (v != d.args[0]).then(|| line(&quote(&d.name), &[v]))
+        // map entries: `key value;` lines inside a map block, judged by
+        // the name of the variable the map sets
+        if n == "map" && d.block {
+            map_var = d.args.get(1).cloned().unwrap_or_default();
+        }
+        if rep.is_none()
+            && d.ctx.last().map(String::as_str) == Some("map")
+            && d.args.len() == 1
+            && !d.block
+        {
+            let v = adapt_value(&map_var, &d.args[0], &echo);
+            if v != d.args[0] {
+                edits.push((d.spans[0].0, d.spans[0].1, quote(&v)));
             }
-            r => r,
-        };
+        }
         if let Some(r) = rep {
             edits.push((d.start, d.end, r));
         }
