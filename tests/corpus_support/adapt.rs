@@ -221,12 +221,11 @@ pub fn groups(files: &[(String, String)]) -> BTreeSet<(String, String)> {
     for (_, src) in files {
         for d in directives(src) {
             if d.name == "upstream" && d.block && !d.args.is_empty() {
-                let top = if d.ctx.iter().any(|c| c == "stream") {
-                    "stream"
-                } else {
-                    "http"
-                };
-                out.insert((top.to_string(), d.args[0].to_lowercase()));
+                // the context of an upstream in an included file is not
+                // known here: the name counts for both
+                for top in ["http", "stream"] {
+                    out.insert((top.to_string(), d.args[0].to_lowercase()));
+                }
             }
         }
     }
@@ -260,7 +259,12 @@ pub fn adapt_file(
     let mut server_idx = 0usize;
     let ds = directives(src);
     for d in &ds {
-        let top = if d.ctx.first().map(String::as_str) == Some("stream") {
+        // an included file does not say where it is included: a pass
+        // without a scheme is a stream one
+        let top = if d.ctx.first().map(String::as_str) == Some("stream")
+            || (PASSES.contains(&d.name.as_str())
+                && d.args.first().is_some_and(|a| !a.contains("://")))
+        {
             "stream"
         } else {
             "http"
