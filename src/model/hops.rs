@@ -7,7 +7,7 @@ use super::directives::{Module, SslDirective};
 use super::hop::{Hop, Setting};
 use super::sni::{self, Name, NameSource};
 use super::target::Target;
-use super::tree::{CtxId, DirRef, Kind};
+use super::tree::{CtxId, DirRef, Kind, ViaId};
 use super::upstreams::UpstreamKey;
 use super::vars::eval_name;
 use super::Model;
@@ -23,7 +23,8 @@ pub struct PlainPass {
 
 impl Model {
     /// The index in [`Model::hops`] of the hop with this id (`file:line`
-    /// of its pass directive), if the configuration has one.
+    /// of its pass directive, with its include suffix when it has one),
+    /// if the configuration has one.
     pub fn hop_by_id(&self, id: &str) -> Option<usize> {
         self.hops.iter().position(|h| h.id == id)
     }
@@ -33,6 +34,8 @@ impl Model {
         // Every pass directive, in reading order (TLS or not: all of them
         // register upstreams, which decides the spelling nginx keeps).
         let mut passes: Vec<(u32, DirRef, CtxId, Module)> = Vec::new();
+        // The include chain of each pass (parallel to `passes`).
+        let mut vias: Vec<(u32, ViaId)> = Vec::new();
         for (ci, c) in self.tree.ctxs.iter().enumerate() {
             let ctx = ci as CtxId;
             let in_http = matches!(
@@ -43,7 +46,7 @@ impl Model {
             if !in_http && !in_stream {
                 continue;
             }
-            for (&r, &order) in c.directives.iter().zip(&c.order) {
+            for (i, (&r, &order)) in c.directives.iter().zip(&c.order).enumerate() {
                 let module = match (self.dir(r).name(), in_stream) {
                     ("proxy_pass", false) => Module::Proxy,
                     ("grpc_pass", false) => Module::Grpc,
@@ -53,10 +56,12 @@ impl Model {
                 };
                 if self.dir(r).arg(0).is_some() {
                     passes.push((order, r, ctx, module));
+                    vias.push((order, c.via_at(i)));
                 }
             }
         }
         passes.sort_by_key(|p| p.0);
+        vias.sort_by_key(|v| v.0);
         // The upstream each pass names, worked out once per pass.
         let keys: Vec<Option<(UpstreamKey, String)>> = passes
             .iter()
@@ -119,9 +124,12 @@ impl Model {
         };
         let mut hops = Vec::new();
         let mut plain = Vec::new();
-        for d in done {
+        for (d, &(_, via)) in done.into_iter().zip(&vias) {
             match d {
-                Ok(hop) => hops.push(hop),
+                Ok(mut hop) => {
+                    hop.via = self.tree.via_chain(via);
+                    hops.push(hop);
+                }
                 Err(p) => plain.push(p),
             }
         }
@@ -131,6 +139,7 @@ impl Model {
         hops.shrink_to_fit();
         self.hops = hops;
         self.plain = plain;
+        self.assign_ids();
     }
 
     /// The hop of one TLS pass directive. `canonical` is the upstream's
@@ -209,6 +218,7 @@ impl Model {
         Hop {
             id: format!("{}:{}", self.file_name(pass), line),
             pass,
+            via: Vec::new(),
             ctx,
             own,
             module,
