@@ -33,9 +33,7 @@ pub fn run(args: &FixArgs) -> ExitCode {
     }
     for h in args.hop.iter() {
         if model.hop_by_id(h).is_none() {
-            return fail(format_args!(
-                "no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)"
-            ));
+            return fail(crate::cli::error::no_hop(&model, h));
         }
     }
     let mut values = fix::Values::default();
@@ -60,7 +58,20 @@ pub fn run(args: &FixArgs) -> ExitCode {
         } else {
             ""
         };
-        say!("fixed: {} [{}] {}{review}", a.hop, a.rule, a.summary);
+        let shared = if a.shared_with.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (the same lines serve {}: the block is in a file both include paths read)",
+                a.shared_with.join(", ")
+            )
+        };
+        say!(
+            "fixed: {} [{}] {}{review}{shared}",
+            a.hop,
+            a.rule,
+            a.summary
+        );
     }
     for s in &outcome.skipped {
         match &s.missing {
