@@ -170,9 +170,10 @@ fn include_path(out: &mut String, model: &Model, hop: usize, pad: &str, paint: P
     let _ = writeln!(out, "{pad} {}", paint.paint("|", BLUE));
     let _ = writeln!(
         out,
-        "{pad} = {}: hop {} (via {via}); this line is reached through {} include paths",
+        "{pad} = {}: hop {} (via {}); this line is reached through {} include paths",
         paint.paint("note", GREEN),
         visible(&h.id),
+        visible(&via),
         others + 1
     );
 }
