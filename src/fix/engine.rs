@@ -8,13 +8,14 @@
 //! would inherit (a nested location, a shared include, `http`) is held back
 //! unless that hop's own fix for the same setting is applied with it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::edit::{self, Edit};
 pub use super::hop_keys::ids_after;
 use super::hop_keys::{HopKeys, Ids};
 use super::plan::{self, Missing, Placement, Values};
+use super::reach::{self, collateral, reaches, shared_with};
 use crate::conf::loader::{load_tree, MemFiles};
 use crate::conf::FileId;
 use crate::diagnostic::{Applicability, Change, Finding, Fix};
@@ -270,39 +271,7 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
                 let other = names
                     .original_id(&keys, *h)
                     .unwrap_or_else(|| model.hops[*h].id.clone());
-                // The same pass directive through another include path: the
-                // block is in a file nginx reads for both.
-                let own = findings[fi]
-                    .hop
-                    .filter(|&own| model.hops[own].pass == model.hops[*h].pass);
-                let reason = if let Some(own) = own {
-                    let (mine, theirs) = (&model.hops[own], &model.hops[*h]);
-                    // The include nearest the pass that only this path has.
-                    let inc = mine
-                        .via
-                        .iter()
-                        .rev()
-                        .zip(
-                            theirs
-                                .via
-                                .iter()
-                                .rev()
-                                .map(Some)
-                                .chain(std::iter::repeat(None)),
-                        )
-                        .find(|(m, t)| Some(*m) != *t)
-                        .map_or_else(String::new, |(m, _)| model.file_line(*m));
-                    format!(
-                        "would also change {what} of {other}, the same {} through another include path: the line would go into {}, which both paths include. Fix both together (--hop {} --hop {other}) if both need it, or write the line by hand in the block around the include at {inc}",
-                        model.dir(mine.pass).name(),
-                        model.file_name(model.tree.ctx(mine.own).opener.unwrap_or(mine.pass)),
-                        a.hop
-                    )
-                } else {
-                    format!(
-                        "would also change {what} of {other}, which reads the same lines and whose own fix is not applied: fix both together, with the values they need"
-                    )
-                };
+                let reason = reach::held_back(model, findings[fi].hop, *h, what, &other, &a.hop);
                 if seen.insert((a.rule, a.hop.clone())) {
                     skipped.push(Skipped {
                         rule: a.rule,
@@ -380,110 +349,6 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
         skipped,
         after,
     })
-}
-
-/// Hops (indices of `model`) whose effective settings or Host header the
-/// planned round changes although none of their own chosen fixes sets that
-/// directive, with what changes.
-fn collateral(
-    model: &Model,
-    next: &Model,
-    findings: &[Finding],
-    chosen: &[(usize, Placement)],
-) -> Vec<(usize, String)> {
-    let mut planned: HashMap<usize, Vec<&Change>> = HashMap::new();
-    for &(fi, _) in chosen {
-        if let (Some(h), Some(fix)) = (findings[fi].hop, &findings[fi].fix) {
-            planned.entry(h).or_default().extend(&fix.changes);
-        }
-    }
-    let (keys, next_keys) = (HopKeys::new(model), HopKeys::new(next));
-    let mut out = Vec::new();
-    for i in 0..model.hops.len() {
-        let Some(new) = next_keys.find(keys.key(i)).map(|j| &next.hops[j]) else {
-            continue;
-        };
-        let hop = &model.hops[i];
-        let planned = planned.get(&i).map_or(&[][..], Vec::as_slice);
-        let sets = |name: &str| {
-            planned.iter().any(|c| match c {
-                Change::Set { directive, .. } => directive == name,
-                Change::SetHeader { .. } => false,
-            })
-        };
-        let sets_host = planned.iter().any(|c| {
-            matches!(c, Change::SetHeader { header, .. } if header.eq_ignore_ascii_case("host"))
-        });
-        let mut what: Vec<String> = hop
-            .settings
-            .iter()
-            .filter(|s| {
-                let now = new.settings.iter().find(|n| n.name == s.name);
-                now.is_some_and(|n| n.value != s.value) && !sets(s.name)
-            })
-            .map(|s| s.name.to_string())
-            .collect();
-        let host = |h: &Hop| h.host_header.as_ref().map(|x| x.value.clone());
-        if host(hop) != host(new) && !sets_host {
-            what.push("the Host header".into());
-        }
-        if !what.is_empty() {
-            out.push((i, what.join(", ")));
-        }
-    }
-    out
-}
-
-/// The other hops of a finding's pass directive (other include paths)
-/// whose blocks its fix writes into: the lines are in a file both include.
-fn shared_with(model: &Model, finding: &Finding, placement: Placement) -> Vec<usize> {
-    let (Some(own), Some(fix)) = (finding.hop, &finding.fix) else {
-        return Vec::new();
-    };
-    model
-        .other_paths(own)
-        .into_iter()
-        .filter(|&h| {
-            fix.changes
-                .iter()
-                .any(|ch| reaches(model, own, ch, placement, h))
-        })
-        .collect()
-}
-
-/// Whether a change planned for hop `own` lands where hop `other` reads
-/// it: in a block `other` is nested in, or on the very line `other`'s value
-/// comes from (a file included in both places).
-fn reaches(model: &Model, own: usize, change: &Change, placement: Placement, other: usize) -> bool {
-    let (Change::Set { directive, .. } | Change::SetHeader { directive, .. }) = change;
-    let block = plan::target_block(model, &model.hops[own], directive, placement);
-    let h = &model.hops[other];
-    // A block in a file included in several places is one text for all of
-    // them: the same opener, another context.
-    let opener = model.tree.ctx(block).opener;
-    if model
-        .tree
-        .ancestors(h.ctx)
-        .any(|c| c == block || (opener.is_some() && model.tree.ctx(c).opener == opener))
-    {
-        return true;
-    }
-    let from: Vec<crate::model::DirRef> = match change {
-        Change::Set { .. } => h
-            .settings
-            .iter()
-            .filter(|s| s.name == directive)
-            .flat_map(|s| s.lines.iter().copied())
-            .collect(),
-        Change::SetHeader { .. } => match h.host_header.as_ref().map(|x| &x.origin) {
-            Some(crate::model::Origin::Explicit(p)) => vec![p.dir],
-            _ => Vec::new(),
-        },
-    };
-    model
-        .lines_in(block, directive)
-        .iter()
-        .any(|l| from.contains(l))
 }
 
 /// What a hop looks like to someone reading its effective settings: every

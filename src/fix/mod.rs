@@ -16,6 +16,7 @@ pub mod edit;
 pub mod engine;
 mod hop_keys;
 pub mod plan;
+mod reach;
 pub mod save;
 pub mod validate;
 
