@@ -286,6 +286,21 @@ mod tests {
             .filter(|f| f.rule == "ssl-in-if")
             .count();
         assert_eq!(in_if, 1);
+        // A plain pass in a shared file is one directive, not two.
+        let m = crate::test_support::model(&[
+            (
+                "nginx.conf",
+                "http { proxy_ssl_verify on; server { include loc.conf; } server { listen 81; include loc.conf; } }",
+            ),
+            ("loc.conf", "location / { proxy_pass http://api.example.com; }"),
+        ]);
+        let dead: Vec<String> = super::check(&m)
+            .into_iter()
+            .filter(|f| f.rule == "ssl-on-plain-hop")
+            .map(|f| f.message)
+            .collect();
+        assert_eq!(dead.len(), 1, "{dead:?}");
+        assert!(dead[0].contains("the only pass it reaches"), "{dead:?}");
     }
 
     #[test]
