@@ -3,6 +3,8 @@
 //! order, and for each one that opens TLS the hop with its settings, the
 //! name it sends and where it lives; the others are kept as plain passes.
 
+use std::collections::HashMap;
+
 use super::directives::{Module, SslDirective};
 use super::hop::{Hop, Setting};
 use super::sni::{self, Name, NameSource};
@@ -34,8 +36,9 @@ impl Model {
         // Every pass directive, in reading order (TLS or not: all of them
         // register upstreams, which decides the spelling nginx keeps).
         let mut passes: Vec<(u32, DirRef, CtxId, Module)> = Vec::new();
-        // The include chain of each pass (parallel to `passes`).
-        let mut vias: Vec<(u32, ViaId)> = Vec::new();
+        // The include chain of each pass reached through an include, by
+        // its position in reading order.
+        let mut via_of: HashMap<u32, ViaId> = HashMap::new();
         for (ci, c) in self.tree.ctxs.iter().enumerate() {
             let ctx = ci as CtxId;
             let in_http = matches!(
@@ -56,12 +59,16 @@ impl Model {
                 };
                 if self.dir(r).arg(0).is_some() {
                     passes.push((order, r, ctx, module));
-                    vias.push((order, c.via_at(i)));
+                    match c.via_at(i) {
+                        0 => {}
+                        via => {
+                            via_of.insert(order, via);
+                        }
+                    }
                 }
             }
         }
         passes.sort_by_key(|p| p.0);
-        vias.sort_by_key(|v| v.0);
         // The upstream each pass names, worked out once per pass.
         let keys: Vec<Option<(UpstreamKey, String)>> = passes
             .iter()
@@ -124,10 +131,12 @@ impl Model {
         };
         let mut hops = Vec::new();
         let mut plain = Vec::new();
-        for (d, &(_, via)) in done.into_iter().zip(&vias) {
+        for (d, &(order, ..)) in done.into_iter().zip(&passes) {
             match d {
                 Ok(mut hop) => {
-                    hop.via = self.tree.via_chain(via);
+                    hop.via = via_of
+                        .get(&order)
+                        .map_or_else(Vec::new, |&v| self.tree.via_chain(v));
                     hops.push(hop);
                 }
                 Err(p) => plain.push(p),
