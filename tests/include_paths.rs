@@ -329,6 +329,18 @@ fn fix_and_set_reach_the_path_they_name() {
         r.stderr
     );
 
+    let r = in_dir(
+        dir.path(),
+        &["fix", "--set", "common.conf:2:sni-name=x.example"],
+    );
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr
+            .contains("\"common.conf:2\" is reached through 2 include paths"),
+        "{}",
+        r.stderr
+    );
+
     // --set HOP:KEY=VALUE with suffixed ids: each path gets its own name.
     let set_a = format!("--set={A}:sni-name=a.internal.example");
     let r = in_dir(

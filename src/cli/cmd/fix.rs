@@ -41,6 +41,14 @@ pub fn run(args: &FixArgs) -> ExitCode {
         if let Err(e) = values.set(s) {
             return fail(e);
         }
+        // `HOP:KEY=VALUE` with the bare `file:line` of a directive that
+        // several include paths reach would name none of its hops.
+        let key = s.split_once('=').map_or(s.as_str(), |(k, _)| k);
+        if let Some((hop, _)) = key.rsplit_once(':') {
+            if model.hop_by_id(hop).is_none() && !model.ids_at(hop).is_empty() {
+                return fail(crate::cli::error::no_hop(&model, hop));
+            }
+        }
     }
     let sel = fix::Selection {
         rules: args.rule.clone(),
