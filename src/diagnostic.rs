@@ -99,7 +99,7 @@ impl Finding {
         Finding {
             rule,
             severity,
-            hop: Some(first_with_same_pass(model, hop)),
+            hop: Some(hop),
             dir: model.hops[hop].pass,
             message,
             related: Vec::new(),
@@ -137,19 +137,6 @@ impl Finding {
         });
         self
     }
-}
-
-/// The first hop in `Model::hops` with the pass directive of hop `index`
-/// (a file included twice gives one directive two hops; its findings go to
-/// the first). Hops are sorted by position, so hops sharing a pass
-/// directive sit next to each other.
-fn first_with_same_pass(model: &Model, index: usize) -> usize {
-    let hops = &model.hops;
-    let mut i = index;
-    while i > 0 && hops[i - 1].pass == hops[index].pass {
-        i -= 1;
-    }
-    i
 }
 
 /// The findings of each hop, as indices into `findings`, by hop index

@@ -2,7 +2,8 @@
 //! what it reads from the same tree on disk.
 //!
 //! A multi-file configuration is generated (globs at main, http, server,
-//! location and upstream level, nested includes, one file included twice,
+//! location and upstream level, nested includes, files included twice (one
+//! of them holding a pass directive: one hop per include path),
 //! an empty glob, http/grpc/uwsgi/stream hops). Then:
 //! - `nginx -T -p PREFIX -c PREFIX/nginx.conf` is run for real and its
 //!   stdout fed to `hopscope hops - --json` (stdin), saved to a file outside
@@ -167,6 +168,12 @@ fn build(with_stream: bool) -> Tree {
     a.open("location /plain/");
     a.line("proxy_pass http://backend;");
     a.close();
+    // A pass directive in a file included twice: one hop per include
+    // path, ids suffixed with the include (see `snippets/pass.conf`).
+    a.open("location /twice-a/");
+    a.line("proxy_ssl_name twice-a.example;");
+    let twice_a = a.line("include snippets/pass.conf;");
+    a.close();
     a.close();
     prefix.write_conf(&a);
 
@@ -184,6 +191,16 @@ fn build(with_stream: bool) -> Tree {
     let l = b.line("uwsgi_pass suwsgi://127.0.0.1:9447;");
     rec(&mut hops, &b, l);
     b.close();
+    b.open("location /twice-b/");
+    let twice_b = b.line("include snippets/pass.conf;");
+    b.close();
+    let mut p = ConfFile::new("snippets/pass.conf");
+    p.line("# included by servers.d/a.conf and servers.d/b.conf");
+    let l = p.line("proxy_pass https://backend;");
+    prefix.write_conf(&p);
+    for (inc, at) in [(&a, twice_a), (&b, twice_b)] {
+        hops.push(format!("{}:{l}@{}:{at}", p.rel, inc.rel));
+    }
     let hops_before_cut = hops.clone();
     b.open("location /v/");
     let cut_line = b.line("proxy_ssl_verify on;");
@@ -310,6 +327,9 @@ fn names_used(doc: &Value) -> BTreeSet<String> {
     }
     for h in doc["hops"].as_array().into_iter().flatten() {
         out.insert(h["file"].as_str().unwrap_or("").to_string());
+        for v in h["via"].as_array().into_iter().flatten() {
+            out.insert(v["file"].as_str().unwrap_or("").to_string());
+        }
         if let Some(f) = h["upstream"]["file"].as_str() {
             out.insert(f.to_string());
         }

@@ -13,8 +13,9 @@
 //! `https://$host`, direct `https://127.0.0.1:PORT`).
 //!
 //! While generating, the test records for every hop the id hopscope must use
-//! (`file:line` of the pass directive), the request that reaches it and the
-//! SNI it expects. Two assertions, both collected before failing once:
+//! (`file:line` of the pass directive; for a file included from several
+//! places, one hop per include path, `file:line@INCLUDE…`), the request
+//! that reaches it and the SNI it expects. Two assertions, both collected before failing once:
 //! 1. harness: the expectation equals what nginx really sent (a mismatch is
 //!    a bug of this harness or a surprise from nginx);
 //! 2. hopscope: for every hop, `sni` (and `proxy_host`) predicted by
@@ -274,6 +275,23 @@ impl Front {
         host: Option<&str>,
     ) {
         let line = f.line(format!("proxy_pass {};", target.url));
+        let id = format!("{}:{line}", f.rel);
+        self.record(id, chain, target, method, port, path, host);
+    }
+
+    /// Record a hop with the request that reaches it (its `proxy_pass` is
+    /// written by the caller: once for a file included in several places).
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        id: String,
+        chain: &[(&str, &Lvl)],
+        target: &Target,
+        method: &'static str,
+        port: u16,
+        path: &str,
+        host: Option<&str>,
+    ) {
         let host = host
             .map(str::to_string)
             .unwrap_or_else(|| format!("hop{}{}.test:8080", self.hops.len(), self.label));
@@ -294,7 +312,7 @@ impl Front {
             .collect::<Vec<_>>()
             .join(" > ");
         self.hops.push(Hop {
-            id: format!("{}:{line}", f.rel),
+            id,
             summary: format!("[{}] {summary} > proxy_pass {}", self.label, target.url),
             method,
             port,
@@ -843,6 +861,90 @@ impl Front {
         f.close();
         s.write_name_only(f);
         f.close(); // server SP2
+
+        self.included_twice(f, http);
+    }
+
+    /// Server SP3: files included from several places. `twice.conf` holds
+    /// one `proxy_pass`, included by three locations with different
+    /// settings; `outer.conf` is included by two locations and includes
+    /// `inner.conf` twice (directly, and in a nested regex location that
+    /// sets a name), so one `proxy_pass` line is four hops. Each path is a
+    /// hop of its own: id `file:line@INCLUDE…` (the includes, innermost
+    /// first, as far as they tell the paths apart), reached by its own
+    /// request, with the SNI of its own surroundings.
+    fn included_twice(&mut self, f: &mut ConfFile, http: &Lvl) {
+        let p = self.port();
+        let stag = format!("server :{p}");
+        let s = Lvl::none();
+        let mut twice = ConfFile::new("conf.d/twice.conf");
+        twice.line("# one proxy_pass, three locations");
+        let t = t_group("");
+        let twice_line = twice.line(format!("proxy_pass {};", t.url));
+        self.save(&twice);
+        let mut inner = ConfFile::new("conf.d/inner.conf");
+        let ti = t_api("");
+        let inner_line = inner.line(format!("proxy_pass {};", ti.url));
+        self.save(&inner);
+        let mut outer = ConfFile::new("conf.d/outer.conf");
+        let direct = outer.line("include conf.d/inner.conf;");
+        let deep = Lvl::named("deep.a.example");
+        outer.open("location ~ ^/nest[12]/deep/");
+        deep.write(&mut outer);
+        let nested = outer.line("include conf.d/inner.conf;");
+        outer.close();
+        self.save(&outer);
+
+        f.open("server");
+        f.line(format!("listen 127.0.0.1:{p};"));
+        for (path, l) in [
+            ("/tw1/", Lvl::on()),
+            ("/tw2/", Lvl::on_named("tw2.a.example")),
+            ("/tw3/", Lvl::none()),
+        ] {
+            let tag = format!("location {path}");
+            f.open(&tag);
+            l.write(f);
+            let inc = f.line("include conf.d/twice.conf;");
+            f.close();
+            let id = format!("{}:{twice_line}@{}:{inc}", twice.rel, f.rel);
+            let chain = [("http", http), (stag.as_str(), &s), (tag.as_str(), &l)];
+            self.record(id, &chain, &t, "GET", p, &format!("{path}x"), None);
+        }
+        for (path, l) in [
+            ("/nest1/", Lvl::on_named("nest1.a.example")),
+            ("/nest2/", Lvl::none()),
+        ] {
+            let tag = format!("location {path}");
+            f.open(&tag);
+            l.write(f);
+            let inc = f.line("include conf.d/outer.conf;");
+            f.close();
+            let id = |via: usize| {
+                format!(
+                    "{}:{inner_line}@{}:{via}@{}:{inc}",
+                    inner.rel, outer.rel, f.rel
+                )
+            };
+            let chain = [("http", http), (stag.as_str(), &s), (tag.as_str(), &l)];
+            self.record(id(direct), &chain, &ti, "GET", p, &format!("{path}x"), None);
+            let chain = [
+                ("http", http),
+                (stag.as_str(), &s),
+                (tag.as_str(), &l),
+                ("location ~ deep", &deep),
+            ];
+            self.record(
+                id(nested),
+                &chain,
+                &ti,
+                "GET",
+                p,
+                &format!("{path}deep/x"),
+                None,
+            );
+        }
+        f.close(); // server SP3
     }
 }
 

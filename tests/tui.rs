@@ -475,3 +475,121 @@ fn clicks_in_the_fix_picker_select_then_toggle() {
     // Below the fixes, in what the fix does: not a row.
     assert_eq!(ui::row_at(&app, area, x, 20), None);
 }
+
+/// A file with a pass directive included from two locations: two hops, and
+/// the TUI shows, selects, details and fixes each one as itself.
+#[test]
+fn a_file_included_twice_is_two_hops_in_every_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        "http {\n    server {\n        server_name app.example.com;\n        location /a {\n            proxy_ssl_server_name on;\n            include common.conf;\n        }\n        location /b {\n            include common.conf;\n        }\n    }\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("common.conf"),
+        "# shared\nproxy_pass https://api.example.com;\n",
+    )
+    .unwrap();
+    let load = || {
+        let cfg = conf::load(&Input::Path(dir.path().join("nginx.conf"))).unwrap();
+        Model::build(cfg, Version::NEWEST_STABLE)
+    };
+    let mut app = App::new(load(), "nginx.conf".into());
+    let (a, b) = ("common.conf:2@nginx.conf:6", "common.conf:2@nginx.conf:9");
+    let list = screen_text(&render(&app, 160, 48));
+    assert!(list.contains(a) && list.contains(b), "{list}");
+
+    // Found by its id, and kept selected across a reload.
+    press(&mut app, &[KeyCode::Char('/')]);
+    type_text(&mut app, "@nginx.conf:9");
+    press(&mut app, &[KeyCode::Enter]);
+    assert_eq!(app.rows.len(), 1);
+    assert_eq!(app.model.hops[app.rows[0]].id, b);
+    press(&mut app, &[KeyCode::Char('/')]);
+    press(&mut app, &[KeyCode::Esc]);
+    select_hop(&mut app, b);
+    app.replace_model(load());
+    let h = app.selected_hop().unwrap();
+    assert_eq!(app.model.hops[h].id, b);
+
+    // Its detail: the include path, its own SNI and its own findings.
+    press(&mut app, &[KeyCode::Enter]);
+    assert_eq!(app.screen(), Screen::Detail);
+    let detail = screen_text(&render(&app, 160, 48));
+    assert!(detail.contains(&format!("Hop {b}")), "{detail}");
+    assert!(detail.contains("via nginx.conf:9"), "{detail}");
+    assert!(detail.contains("app.example.com › /b"), "{detail}");
+    assert!(detail.contains("sni-off"), "{detail}");
+    let rules = |app: &App, id: &str| -> Vec<&'static str> {
+        let h = app.model.hop_by_id(id).unwrap();
+        app.by_hop[h]
+            .iter()
+            .map(|&i| app.findings[i].rule)
+            .collect()
+    };
+    assert!(rules(&app, b).contains(&"sni-off"));
+    assert!(!rules(&app, a).contains(&"sni-off"));
+
+    // Its fix goes into its own location, and changes only this hop.
+    press(&mut app, &[KeyCode::Char('f')]);
+    assert_eq!(app.screen(), Screen::Fix);
+    let item = app
+        .fix
+        .items
+        .iter()
+        .position(|i| app.findings[i.finding].rule == "sni-off")
+        .unwrap();
+    app.fix.cursor = item;
+    assert_eq!(app.impact_of(item), [b]);
+    for (i, it) in app.fix.items.iter_mut().enumerate() {
+        it.checked = i == item;
+    }
+    press(&mut app, &[KeyCode::Char('d')]);
+    assert_eq!(app.screen(), Screen::Diff);
+    assert!(
+        app.diff.text.contains(
+            "         location /b {\n+            proxy_ssl_server_name on;\n             include common.conf;"
+        ),
+        "{}",
+        app.diff.text
+    );
+}
+
+/// When the hop's own block is inside the shared file, the fix screen says
+/// that the fix changes both include paths.
+#[test]
+fn a_fix_in_a_shared_file_shows_it_changes_both_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        "http {\n    server {\n        listen 80;\n        include loc.conf;\n    }\n    server {\n        listen 81;\n        include loc.conf;\n    }\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("loc.conf"),
+        "location / {\n    proxy_pass https://api.example.com;\n}\n",
+    )
+    .unwrap();
+    let cfg = conf::load(&Input::Path(dir.path().join("nginx.conf"))).unwrap();
+    let mut app = App::new(
+        Model::build(cfg, Version::NEWEST_STABLE),
+        "nginx.conf".into(),
+    );
+    let (a, b) = ("loc.conf:2@nginx.conf:4", "loc.conf:2@nginx.conf:8");
+    select_hop(&mut app, a);
+    press(&mut app, &[KeyCode::Char('f')]);
+    let item = app
+        .fix
+        .items
+        .iter()
+        .position(|i| app.findings[i.finding].rule == "sni-off")
+        .unwrap();
+    app.fix.cursor = item;
+    assert_eq!(app.impact_of(item), [a, b]);
+    let text = screen_text(&render(&app, 160, 48));
+    assert!(
+        text.contains(&format!("changes 2 hops: {a}, {b}")),
+        "{text}"
+    );
+}

@@ -332,7 +332,7 @@ pub enum ProbeFormat {
 pub struct ProbeArgs {
     #[command(flatten)]
     pub load: LoadArgs,
-    /// Probe only this hop, by id FILE:LINE (repeatable).
+    /// Probe only this hop, by id FILE:LINE (FILE:LINE@INCLUDE… for one include path of a file included in several places; repeatable).
     #[arg(long, value_name = "ID")]
     pub hop: Vec<String>,
     /// Seconds each peer gets in all: connect, handshake and the wait for a
@@ -359,7 +359,7 @@ pub struct FixArgs {
     /// Fix only findings of this rule (repeatable).
     #[arg(long, value_name = "ID")]
     pub rule: Vec<String>,
-    /// Fix only this hop, by id FILE:LINE (repeatable).
+    /// Fix only this hop, by id FILE:LINE (FILE:LINE@INCLUDE… for one include path of a file included in several places; repeatable).
     #[arg(long, value_name = "ID")]
     pub hop: Vec<String>,
     /// A value a fix needs: sni-name, ca-file, client-key (KEY=VALUE for every hop, HOP:KEY=VALUE for one).

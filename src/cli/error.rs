@@ -33,3 +33,19 @@ pub fn load_status(model: &Model) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+/// Why a hop id given on the command line names no hop: ids are
+/// `FILE:LINE`, and a pass directive reached through several include
+/// paths has one id per path, which the message lists.
+pub fn no_hop(model: &Model, id: &str) -> String {
+    let paths = model.ids_at(id);
+    if paths.is_empty() {
+        format!("no hop \"{id}\" (ids are FILE:LINE, see `hopscope hops`)")
+    } else {
+        format!(
+            "\"{id}\" is reached through {} include paths, one hop each: name one of {}",
+            paths.len(),
+            paths.join(", ")
+        )
+    }
+}

@@ -8,11 +8,14 @@
 //! would inherit (a nested location, a shared include, `http`) is held back
 //! unless that hop's own fix for the same setting is applied with it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::edit::{self, Edit};
+pub use super::hop_keys::ids_after;
+use super::hop_keys::{HopKeys, Ids};
 use super::plan::{self, Missing, Placement, Values};
+use super::reach::{self, collateral, reaches, shared_with};
 use crate::conf::loader::{load_tree, MemFiles};
 use crate::conf::FileId;
 use crate::diagnostic::{Applicability, Change, Finding, Fix};
@@ -43,6 +46,10 @@ pub struct Applied {
     pub hop: String,
     pub summary: String,
     pub applicability: Applicability,
+    /// Other include paths of the same pass directive whose settings the
+    /// same lines set (the fix's block is in a file both paths include),
+    /// by their ids in the configuration as loaded.
+    pub shared_with: Vec<String>,
 }
 
 /// A fix that was not applied, and why.
@@ -103,31 +110,11 @@ pub fn reanalyze(model: &Model, texts: &[Vec<u8>]) -> Model {
     Model::build(new, model.version)
 }
 
-/// A hop's identity that survives inserted lines: its file and its rank
-/// among the hops of that file (fixes never add or remove pass directives).
-fn stable_key(model: &Model, hop: &Hop) -> (String, usize) {
-    let rank = model
-        .hops
-        .iter()
-        .filter(|h| h.file == hop.file && (h.line, h.column) < (hop.line, hop.column))
-        .count();
-    (hop.file.clone(), rank)
-}
-
-fn original_id(original: &Model, key: &(String, usize)) -> Option<String> {
-    original
-        .hops
-        .iter()
-        .filter(|h| h.file == key.0)
-        .nth(key.1)
-        .map(|h| h.id.clone())
-}
-
 /// The findings of a model that a selection wants fixed, with their hop's
 /// original id.
 fn wanted<'a>(
-    original: &Model,
-    model: &Model,
+    names: &Ids,
+    keys: &HopKeys,
     findings: &'a [Finding],
     sel: &Selection,
 ) -> Vec<(usize, &'a Finding, String)> {
@@ -137,8 +124,7 @@ fn wanted<'a>(
         .filter(|(_, f)| f.suppressed.is_none() && f.fix.is_some())
         .filter(|(_, f)| sel.rules.is_empty() || sel.rules.iter().any(|r| r == f.rule))
         .filter_map(|(i, f)| {
-            let hop = &model.hops[f.hop?];
-            let id = original_id(original, &stable_key(model, hop))?;
+            let id = names.original_id(keys, f.hop?)?;
             (sel.hops.is_empty() || sel.hops.contains(&id)).then_some((i, f, id))
         })
         .collect()
@@ -158,16 +144,18 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
     let mut seen: BTreeSet<(&'static str, String)> = BTreeSet::new();
     let base_errors = original.errors().count();
     let mut current: Option<Model> = None;
+    let names = Ids::new(original);
 
     for _round in 0..MAX_ROUNDS {
         let model = current.as_ref().unwrap_or(original);
         let findings = rules::check(model);
+        let keys = HopKeys::new(model);
         let mut chosen: Vec<(usize, Placement)> = Vec::new();
         let mut round_applied = Vec::new();
         // Values are keyed by the hop ids the person sees: the original ones.
         let mut vals = values.clone();
-        for hop in &model.hops {
-            if let Some(id) = original_id(original, &stable_key(model, hop)) {
+        for (i, hop) in model.hops.iter().enumerate() {
+            if let Some(id) = names.original_id(&keys, i) {
                 for k in ["sni-name", "ca-file", "client-key", "client-cert"] {
                     if let Some(v) = values.get(&id, k) {
                         vals.insert(format!("{}:{k}", hop.id), v);
@@ -175,7 +163,7 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
                 }
             }
         }
-        for (fi, f, id) in wanted(original, model, &findings, sel) {
+        for (fi, f, id) in wanted(&names, &keys, &findings, sel) {
             let Some(fix) = &f.fix else { continue };
             let key = (f.rule, id.clone());
             let skip = |reason: String, missing: Option<Missing>| Skipped {
@@ -218,6 +206,7 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
                         hop: id,
                         summary: fix.summary.clone(),
                         applicability: fix.applicability,
+                        shared_with: Vec::new(),
                     });
                 }
                 Err(m) => {
@@ -275,19 +264,19 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
             if blame.iter().all(Option::is_none) {
                 blame.iter_mut().for_each(|b| *b = Some(0));
             }
-            for (b, a) in blame.iter().zip(&round_applied) {
+            for ((b, a), &(fi, _)) in blame.iter().zip(&round_applied).zip(&chosen) {
                 let Some((h, what)) = b.map(|j| &stray[j]) else {
                     continue;
                 };
-                let other = original_id(original, &stable_key(model, &model.hops[*h]))
+                let other = names
+                    .original_id(&keys, *h)
                     .unwrap_or_else(|| model.hops[*h].id.clone());
+                let reason = reach::held_back(model, findings[fi].hop, *h, what, &other, &a.hop);
                 if seen.insert((a.rule, a.hop.clone())) {
                     skipped.push(Skipped {
                         rule: a.rule,
                         hop: a.hop.clone(),
-                        reason: format!(
-                            "would also change {what} of {other}, which reads the same lines and whose own fix is not applied: fix both together, with the values they need"
-                        ),
+                        reason,
                         missing: None,
                     });
                 }
@@ -300,6 +289,12 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
         };
         let Some(next) = next else { break };
         texts = new_texts;
+        for (a, &(fi, placement)) in round_applied.iter_mut().zip(&chosen) {
+            a.shared_with = shared_with(model, &findings[fi], placement)
+                .into_iter()
+                .filter_map(|h| names.original_id(&keys, h))
+                .collect();
+        }
         for a in round_applied {
             if !applied.iter().any(|x| x.rule == a.rule && x.hop == a.hop) {
                 applied.push(a);
@@ -324,12 +319,13 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
     // Applied fixes whose finding is still there did not take (an overlap
     // that never resolved): report them honestly.
     let remaining = rules::check(&after);
+    let after_keys = HopKeys::new(&after);
     let mut still = Vec::new();
     applied.retain(|a| {
         let left = remaining.iter().any(|f| {
             f.rule == a.rule
                 && f.hop
-                    .and_then(|h| original_id(original, &stable_key(&after, &after.hops[h])))
+                    .and_then(|h| names.original_id(&after_keys, h))
                     .as_deref()
                     == Some(a.hop.as_str())
         });
@@ -353,112 +349,6 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
         skipped,
         after,
     })
-}
-
-/// The stable key of every hop (see [`stable_key`]), without comparing
-/// every hop with every other.
-fn stable_keys(model: &Model) -> Vec<(String, usize)> {
-    let mut order: Vec<usize> = (0..model.hops.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (x, y) = (&model.hops[a], &model.hops[b]);
-        (&x.file, x.line, x.column).cmp(&(&y.file, y.line, y.column))
-    });
-    let mut keys = vec![(String::new(), 0); model.hops.len()];
-    let mut rank = 0;
-    for (n, &i) in order.iter().enumerate() {
-        let file = &model.hops[i].file;
-        rank = if n > 0 && model.hops[order[n - 1]].file == *file {
-            rank + 1
-        } else {
-            0
-        };
-        keys[i] = (file.clone(), rank);
-    }
-    keys
-}
-
-/// Hops (indices of `model`) whose effective settings or Host header the
-/// planned round changes although none of their own chosen fixes sets that
-/// directive, with what changes.
-fn collateral(
-    model: &Model,
-    next: &Model,
-    findings: &[Finding],
-    chosen: &[(usize, Placement)],
-) -> Vec<(usize, String)> {
-    let mut planned: HashMap<usize, Vec<&Change>> = HashMap::new();
-    for &(fi, _) in chosen {
-        if let (Some(h), Some(fix)) = (findings[fi].hop, &findings[fi].fix) {
-            planned.entry(h).or_default().extend(&fix.changes);
-        }
-    }
-    let next_index: HashMap<(String, usize), usize> = stable_keys(next)
-        .into_iter()
-        .enumerate()
-        .map(|(i, k)| (k, i))
-        .collect();
-    let mut out = Vec::new();
-    for (i, key) in stable_keys(model).into_iter().enumerate() {
-        let Some(new) = next_index.get(&key).map(|&j| &next.hops[j]) else {
-            continue;
-        };
-        let hop = &model.hops[i];
-        let planned = planned.get(&i).map_or(&[][..], Vec::as_slice);
-        let sets = |name: &str| {
-            planned.iter().any(|c| match c {
-                Change::Set { directive, .. } => directive == name,
-                Change::SetHeader { .. } => false,
-            })
-        };
-        let sets_host = planned.iter().any(|c| {
-            matches!(c, Change::SetHeader { header, .. } if header.eq_ignore_ascii_case("host"))
-        });
-        let mut what: Vec<String> = hop
-            .settings
-            .iter()
-            .filter(|s| {
-                let now = new.settings.iter().find(|n| n.name == s.name);
-                now.is_some_and(|n| n.value != s.value) && !sets(s.name)
-            })
-            .map(|s| s.name.to_string())
-            .collect();
-        let host = |h: &Hop| h.host_header.as_ref().map(|x| x.value.clone());
-        if host(hop) != host(new) && !sets_host {
-            what.push("the Host header".into());
-        }
-        if !what.is_empty() {
-            out.push((i, what.join(", ")));
-        }
-    }
-    out
-}
-
-/// Whether a change planned for hop `own` lands where hop `other` reads
-/// it: in a block `other` is nested in, or on the very line `other`'s value
-/// comes from (a file included in both places).
-fn reaches(model: &Model, own: usize, change: &Change, placement: Placement, other: usize) -> bool {
-    let (Change::Set { directive, .. } | Change::SetHeader { directive, .. }) = change;
-    let block = plan::target_block(model, &model.hops[own], directive, placement);
-    let h = &model.hops[other];
-    if model.tree.ancestors(h.ctx).any(|c| c == block) {
-        return true;
-    }
-    let from: Vec<crate::model::DirRef> = match change {
-        Change::Set { .. } => h
-            .settings
-            .iter()
-            .filter(|s| s.name == directive)
-            .flat_map(|s| s.lines.iter().copied())
-            .collect(),
-        Change::SetHeader { .. } => match h.host_header.as_ref().map(|x| &x.origin) {
-            Some(crate::model::Origin::Explicit(p)) => vec![p.dir],
-            _ => Vec::new(),
-        },
-    };
-    model
-        .lines_in(block, directive)
-        .iter()
-        .any(|l| from.contains(l))
 }
 
 /// What a hop looks like to someone reading its effective settings: every
@@ -501,15 +391,13 @@ pub fn apply_edits(model: &Model, edits: &[Edit]) -> Vec<Vec<u8>> {
 /// in a shared block or include never surprises anyone.
 pub fn impact(model: &Model, edits: &[Edit]) -> Vec<String> {
     let after = reanalyze(model, &apply_edits(model, edits));
-    model
-        .hops
-        .iter()
-        .filter(|hop| {
-            let key = stable_key(model, hop);
-            let new = after.hops.iter().filter(|h| h.file == key.0).nth(key.1);
-            new.map_or(true, |n| observable(n) != observable(hop))
+    let (keys, after_keys) = (HopKeys::new(model), HopKeys::new(&after));
+    (0..model.hops.len())
+        .filter(|&i| {
+            let new = after_keys.find(keys.key(i)).map(|j| &after.hops[j]);
+            new.map_or(true, |n| observable(n) != observable(&model.hops[i]))
         })
-        .map(|h| h.id.clone())
+        .map(|i| model.hops[i].id.clone())
         .collect()
 }
 
@@ -578,17 +466,4 @@ pub fn plan_selection(
     } else {
         Err(missing)
     }
-}
-
-/// The ids, in a fixed configuration, of hops named by their ids in the
-/// configuration as loaded (inserted lines move line numbers).
-pub fn ids_after(original: &Model, after: &Model, ids: &[String]) -> Vec<String> {
-    after
-        .hops
-        .iter()
-        .filter(|h| {
-            original_id(original, &stable_key(after, h)).is_some_and(|id| ids.contains(&id))
-        })
-        .map(|h| h.id.clone())
-        .collect()
 }

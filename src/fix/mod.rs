@@ -14,7 +14,9 @@ use crate::model::Model;
 pub mod diff;
 pub mod edit;
 pub mod engine;
+mod hop_keys;
 pub mod plan;
+mod reach;
 pub mod save;
 pub mod validate;
 

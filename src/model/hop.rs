@@ -56,9 +56,14 @@ pub struct Header {
 /// One upstream TLS hop.
 #[derive(Clone, Debug)]
 pub struct Hop {
-    /// `file:line` of the pass directive.
+    /// `file:line` of the pass directive; when the directive is reached
+    /// through several include paths, each path's hop adds the includes
+    /// that tell it apart (`file:line@INC…`, see `model::ident`).
     pub id: String,
     pub pass: DirRef,
+    /// The include directives from the main file to the pass directive,
+    /// outermost first (empty when no include is on the way).
+    pub via: Vec<DirRef>,
     /// The block holding the pass directive.
     pub ctx: CtxId,
     /// The nearest block that can hold `*_ssl_*` settings (the hop's own).

@@ -3,11 +3,13 @@
 //! order, and for each one that opens TLS the hop with its settings, the
 //! name it sends and where it lives; the others are kept as plain passes.
 
+use std::collections::HashMap;
+
 use super::directives::{Module, SslDirective};
 use super::hop::{Hop, Setting};
 use super::sni::{self, Name, NameSource};
 use super::target::Target;
-use super::tree::{CtxId, DirRef, Kind};
+use super::tree::{CtxId, DirRef, Kind, ViaId};
 use super::upstreams::UpstreamKey;
 use super::vars::eval_name;
 use super::Model;
@@ -23,7 +25,8 @@ pub struct PlainPass {
 
 impl Model {
     /// The index in [`Model::hops`] of the hop with this id (`file:line`
-    /// of its pass directive), if the configuration has one.
+    /// of its pass directive, with its include suffix when it has one),
+    /// if the configuration has one.
     pub fn hop_by_id(&self, id: &str) -> Option<usize> {
         self.hops.iter().position(|h| h.id == id)
     }
@@ -33,6 +36,9 @@ impl Model {
         // Every pass directive, in reading order (TLS or not: all of them
         // register upstreams, which decides the spelling nginx keeps).
         let mut passes: Vec<(u32, DirRef, CtxId, Module)> = Vec::new();
+        // The include chain of each pass reached through an include, by
+        // its position in reading order.
+        let mut via_of: HashMap<u32, ViaId> = HashMap::new();
         for (ci, c) in self.tree.ctxs.iter().enumerate() {
             let ctx = ci as CtxId;
             let in_http = matches!(
@@ -43,7 +49,7 @@ impl Model {
             if !in_http && !in_stream {
                 continue;
             }
-            for (&r, &order) in c.directives.iter().zip(&c.order) {
+            for (i, (&r, &order)) in c.directives.iter().zip(&c.order).enumerate() {
                 let module = match (self.dir(r).name(), in_stream) {
                     ("proxy_pass", false) => Module::Proxy,
                     ("grpc_pass", false) => Module::Grpc,
@@ -53,6 +59,12 @@ impl Model {
                 };
                 if self.dir(r).arg(0).is_some() {
                     passes.push((order, r, ctx, module));
+                    match c.via_at(i) {
+                        0 => {}
+                        via => {
+                            via_of.insert(order, via);
+                        }
+                    }
                 }
             }
         }
@@ -119,9 +131,14 @@ impl Model {
         };
         let mut hops = Vec::new();
         let mut plain = Vec::new();
-        for d in done {
+        for (d, &(order, ..)) in done.into_iter().zip(&passes) {
             match d {
-                Ok(hop) => hops.push(hop),
+                Ok(mut hop) => {
+                    hop.via = via_of
+                        .get(&order)
+                        .map_or_else(Vec::new, |&v| self.tree.via_chain(v));
+                    hops.push(hop);
+                }
                 Err(p) => plain.push(p),
             }
         }
@@ -131,6 +148,7 @@ impl Model {
         hops.shrink_to_fit();
         self.hops = hops;
         self.plain = plain;
+        self.assign_ids();
     }
 
     /// The hop of one TLS pass directive. `canonical` is the upstream's
@@ -209,6 +227,7 @@ impl Model {
         Hop {
             id: format!("{}:{}", self.file_name(pass), line),
             pass,
+            via: Vec::new(),
             ctx,
             own,
             module,

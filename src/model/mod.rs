@@ -11,6 +11,7 @@
 //! - `vars`: variables evaluated statically (`$proxy_host`, `set`);
 //! - `upstreams`: `upstream {}` groups and which one a pass names;
 //! - `hops`: the pass directives and the hops built from them;
+//! - `ident`: hop ids, one per include path of a pass directive;
 //! - `hop`: the hop and the settings on it;
 //! - `sni`: nginx's SNI algorithm, statically; `target`: a pass target;
 //! - `directives`: the per-version table of `*_ssl_*` directives;
@@ -19,6 +20,7 @@
 pub mod directives;
 mod hop;
 mod hops;
+mod ident;
 mod index;
 mod inherit;
 pub mod sni;
@@ -38,7 +40,7 @@ pub use hops::PlainPass;
 pub use inherit::{Origin, Provenance};
 pub use sni::{Name, NameSource, Sni};
 pub use target::Target;
-pub use tree::{Ctx, CtxId, DirRef, Kind, Tree};
+pub use tree::{Ctx, CtxId, DirRef, Kind, Tree, Via, ViaId};
 pub use upstreams::Upstream;
 pub use vars::{eval_name, variable_at, variables};
 pub use version::{Version, VersionError};

@@ -7,8 +7,14 @@
 //! location, while its position still names the included file. The walk is
 //! iterative and bounded, so neither deep nesting nor an include diamond
 //! repeated many times can exhaust the stack or the memory.
+//!
+//! A file included in two places is read once but spliced twice: its
+//! directives appear in two contexts, with the same [`DirRef`]. So a
+//! `DirRef` names a place in a file, not a place in the tree; what tells
+//! the two apart is the context and the include chain ([`Via`]) each copy
+//! was reached through.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use crate::conf::{Config, FileId, LoadError, NodeId};
 
@@ -21,6 +27,18 @@ pub struct DirRef {
 
 /// Index of a context in [`Tree::ctxs`].
 pub type CtxId = u32;
+
+/// An include chain: 0 for the main file's own tree, else `n` for
+/// `Tree::vias[n - 1]`.
+pub type ViaId = u32;
+
+/// One step of an include chain: the `include` directive, and the chain
+/// that reached it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Via {
+    pub include: DirRef,
+    pub outer: ViaId,
+}
 
 /// The kinds of block that matter for upstream TLS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -97,15 +115,49 @@ pub struct Ctx {
     /// The position of each directive in nginx's reading order over the
     /// whole configuration (parallel to `directives`).
     pub order: Vec<u32>,
+    /// The include chain of the directives, run-length coded: from index
+    /// `start` of `directives` on (to the next run), they were reached
+    /// through chain `via`. See [`Ctx::via_at`].
+    pub via_runs: Vec<(u32, ViaId)>,
     pub children: Vec<CtxId>,
+}
+
+impl Ctx {
+    fn new(kind: Kind, parent: Option<CtxId>, opener: Option<DirRef>) -> Ctx {
+        Ctx {
+            kind,
+            parent,
+            opener,
+            directives: Vec::new(),
+            order: Vec::new(),
+            via_runs: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
+    /// The include chain through which `directives[index]` was reached.
+    pub fn via_at(&self, index: usize) -> ViaId {
+        let i = self
+            .via_runs
+            .partition_point(|&(start, _)| start as usize <= index);
+        i.checked_sub(1).map_or(0, |i| self.via_runs[i].1)
+    }
+
+    fn push(&mut self, dir: DirRef, order: u32, via: ViaId) {
+        if self.via_runs.last().map_or(0, |r| r.1) != via {
+            self.via_runs.push((self.directives.len() as u32, via));
+        }
+        self.directives.push(dir);
+        self.order.push(order);
+    }
 }
 
 /// The whole context tree of a configuration.
 #[derive(Clone, Debug, Default)]
 pub struct Tree {
     pub ctxs: Vec<Ctx>,
-    /// The block opened by a directive, for every modelled block.
-    pub ctx_of: HashMap<DirRef, CtxId>,
+    /// Every include chain walked ([`ViaId`] `n` is `vias[n - 1]`).
+    pub vias: Vec<Via>,
     pub errors: Vec<LoadError>,
 }
 
@@ -118,14 +170,7 @@ pub const MAX_DEPTH: usize = 2000;
 impl Tree {
     pub fn build(cfg: &Config) -> Tree {
         let mut tree = Tree::default();
-        tree.ctxs.push(Ctx {
-            kind: Kind::Main,
-            parent: None,
-            opener: None,
-            directives: Vec::new(),
-            order: Vec::new(),
-            children: Vec::new(),
-        });
+        tree.ctxs.push(Ctx::new(Kind::Main, None, None));
         if cfg.files.is_empty() {
             return tree;
         }
@@ -134,6 +179,7 @@ impl Tree {
         struct Frame<'a> {
             ctx: CtxId,
             depth: usize,
+            via: ViaId,
             file: FileId,
             nodes: &'a [NodeId],
             next: usize,
@@ -142,18 +188,20 @@ impl Tree {
         let mut stack = vec![Frame {
             ctx: 0,
             depth: 0,
+            via: 0,
             file: main,
             nodes: &cfg.ast(main).roots,
             next: 0,
         }];
         let mut visits = 0usize;
+        let mut too_deep: HashSet<DirRef> = HashSet::new();
         while let Some(top) = stack.last_mut() {
             let Some(&node) = top.nodes.get(top.next) else {
                 stack.pop();
                 continue;
             };
             top.next += 1;
-            let (ctx, depth, file) = (top.ctx, top.depth, top.file);
+            let (ctx, depth, via, file) = (top.ctx, top.depth, top.via, top.file);
             visits += 1;
             if visits > MAX_VISITS {
                 tree.errors.push(LoadError {
@@ -169,10 +217,20 @@ impl Tree {
             let here = DirRef { file, node };
             if d.name() == "include" {
                 // Included files' directives belong to the including block.
-                for &inc in cfg.included(file, node).iter().rev() {
+                let targets = cfg.included(file, node);
+                if targets.is_empty() {
+                    continue;
+                }
+                tree.vias.push(Via {
+                    include: here,
+                    outer: via,
+                });
+                let inner = tree.vias.len() as ViaId;
+                for &inc in targets.iter().rev() {
                     stack.push(Frame {
                         ctx,
                         depth,
+                        via: inner,
                         file: inc,
                         nodes: &cfg.ast(inc).roots,
                         next: 0,
@@ -180,8 +238,7 @@ impl Tree {
                 }
                 continue;
             }
-            tree.ctxs[ctx as usize].directives.push(here);
-            tree.ctxs[ctx as usize].order.push(visits as u32);
+            tree.ctxs[ctx as usize].push(here, visits as u32, via);
             let Some(block) = &d.block else { continue };
             let kind = child_kind(tree.ctxs[ctx as usize].kind, d.name());
             if kind == Kind::Other {
@@ -189,29 +246,27 @@ impl Tree {
             }
             if depth + 1 > MAX_DEPTH {
                 let f = cfg.file(file);
-                tree.errors.push(LoadError {
+                let e = LoadError {
                     file: f.name.clone(),
                     line: f.line_of(d.range.start),
                     message: format!(
                         "blocks are nested more than {MAX_DEPTH} levels deep across includes"
                     ),
-                });
+                };
+                // A file included in several places reaches the limit at
+                // the same line each time: one error.
+                if too_deep.insert(here) {
+                    tree.errors.push(e);
+                }
                 continue;
             }
             let id = tree.ctxs.len() as CtxId;
-            tree.ctxs.push(Ctx {
-                kind,
-                parent: Some(ctx),
-                opener: Some(here),
-                directives: Vec::new(),
-                order: Vec::new(),
-                children: Vec::new(),
-            });
+            tree.ctxs.push(Ctx::new(kind, Some(ctx), Some(here)));
             tree.ctxs[ctx as usize].children.push(id);
-            tree.ctx_of.insert(here, id);
             stack.push(Frame {
                 ctx: id,
                 depth: depth + 1,
+                via,
                 file,
                 nodes: &block.children,
                 next: 0,
@@ -227,6 +282,18 @@ impl Tree {
     /// The context and its ancestors, innermost first.
     pub fn ancestors(&self, id: CtxId) -> impl Iterator<Item = CtxId> + '_ {
         std::iter::successors(Some(id), move |&c| self.ctxs[c as usize].parent)
+    }
+
+    /// The include directives of a chain, outermost first (empty for the
+    /// main file's own tree).
+    pub fn via_chain(&self, via: ViaId) -> Vec<DirRef> {
+        let mut out: Vec<DirRef> = std::iter::successors(via.checked_sub(1), |&i| {
+            self.vias[i as usize].outer.checked_sub(1)
+        })
+        .map(|i| self.vias[i as usize].include)
+        .collect();
+        out.reverse();
+        out
     }
 
     /// The nearest enclosing context of a kind (the context itself included).

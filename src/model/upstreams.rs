@@ -30,8 +30,10 @@ pub(super) type UpstreamKey = (bool, String, Option<String>);
 impl Model {
     pub(super) fn collect_upstreams(&mut self) {
         // Reading order of each block opener in the contexts that hold
-        // upstream blocks, looked up once instead of per upstream.
-        let mut opener_order: HashMap<DirRef, u32> = HashMap::new();
+        // upstream blocks, looked up once instead of per upstream. Keyed
+        // by the parent too: a file included in two places puts the same
+        // directive in two contexts.
+        let mut opener_order: HashMap<(CtxId, DirRef), u32> = HashMap::new();
         let mut indexed = vec![false; self.tree.ctxs.len()];
         for c in &self.tree.ctxs {
             if !matches!(c.kind, Kind::Upstream | Kind::StreamUpstream) {
@@ -42,13 +44,9 @@ impl Model {
                 continue;
             }
             let parent = self.tree.ctx(p);
-            opener_order.extend(
-                parent
-                    .directives
-                    .iter()
-                    .copied()
-                    .zip(parent.order.iter().copied()),
-            );
+            for (&d, &o) in parent.directives.iter().zip(&parent.order) {
+                opener_order.entry((p, d)).or_insert(o);
+            }
         }
         for (i, c) in self.tree.ctxs.iter().enumerate() {
             if !matches!(c.kind, Kind::Upstream | Kind::StreamUpstream) {
@@ -63,7 +61,11 @@ impl Model {
                 .filter(|&&r| self.dir(r).name() == "server")
                 .filter_map(|&r| self.dir(r).arg(0).map(str::to_string))
                 .collect();
-            let order = opener_order.get(&opener).copied().unwrap_or(0);
+            let order = c
+                .parent
+                .and_then(|p| opener_order.get(&(p, opener)))
+                .copied()
+                .unwrap_or(0);
             let up = Upstream {
                 order,
                 name: name.to_string(),

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::findings::FindingOut;
-use super::json::{to_value, write_pretty, ErrorsOut, SeqOf};
+use super::json::{to_value, write_pretty, ErrorsOut, Field, SeqMap, SeqOf};
 use super::labels;
 use crate::diagnostic::{by_hop, Finding};
 use crate::model::{Hop, Model, Origin, Setting};
@@ -21,7 +21,7 @@ pub(crate) struct HopOut<'a, F> {
 impl<F: Serialize> Serialize for HopOut<'_, F> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (model, hop) = (self.model, self.hop);
-        let mut m = s.serialize_map(Some(17))?;
+        let mut m = s.serialize_map(Some(18))?;
         m.serialize_entry("column", &hop.column)?;
         m.serialize_entry("context", hop.subsystem())?;
         m.serialize_entry("directive", hop.module.pass_directive())?;
@@ -40,7 +40,23 @@ impl<F: Serialize> Serialize for HopOut<'_, F> {
         let upstream = hop.upstream.map(|u| UpstreamOut(&model.upstreams[u]));
         m.serialize_entry("upstream", &upstream)?;
         m.serialize_entry("verify_name", &hop.verify_name)?;
+        m.serialize_entry("via", &ViaOut(model, &hop.via))?;
         m.end()
+    }
+}
+
+/// A hop's include chain: `[{"file", "line"}]`, outermost first.
+struct ViaOut<'a>(&'a Model, &'a [crate::model::DirRef]);
+
+impl Serialize for ViaOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ViaOut(model, via) = *self;
+        s.collect_seq(via.iter().map(|&d| {
+            SeqMap([
+                ("file", Field::Str(model.file_name(d))),
+                ("line", Field::U32(model.line_col(d).0)),
+            ])
+        }))
     }
 }
 
@@ -220,6 +236,9 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
             hop.target.raw,
             labels::place(hop, " > ")
         );
+        if let Some(via) = labels::via(model, hop) {
+            let _ = writeln!(out, "  via {via}");
+        }
         let _ = writeln!(out, "  SNI: {} — {}", labels::sni(hop), hop.sni.why);
         if let Some(v) = &hop.verify_name {
             let _ = writeln!(out, "  verify name: {v}");

@@ -2,7 +2,7 @@
 //! TUI and the command line show for a hop and its settings. The model
 //! holds the facts; the wording is here.
 
-use crate::model::{Hop, Module, Setting};
+use crate::model::{Hop, Model, Module, Setting};
 
 /// Where the hop lives, for people: the server's first name (or, for a
 /// server without one, such as every stream server, its first `listen`
@@ -22,6 +22,18 @@ pub fn place(hop: &Hop, sep: &str) -> String {
         (true, false) => locations,
         (false, false) => format!("{server} {locations}"),
     }
+}
+
+/// The include chain that reaches a hop, for people, outermost first:
+/// `nginx.conf:30 → sites/a.conf:7`; None when no include is on the way.
+pub fn via(model: &Model, hop: &Hop) -> Option<String> {
+    (!hop.via.is_empty()).then(|| {
+        hop.via
+            .iter()
+            .map(|&d| model.file_line(d))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    })
 }
 
 /// The SNI nginx sends, for people: the name (marked when it is worked out

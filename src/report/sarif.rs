@@ -246,20 +246,41 @@ fn without_line_numbers(s: &str) -> String {
 
 /// The line-independent identity of a finding: rule, file of the hop (or
 /// the finding), the directive's text and the message without line numbers.
+/// For a pass directive reached through several include paths, also the
+/// path: each include's file and text, and where the hop lives (server
+/// and locations), so that the hops of one line keep fingerprints of
+/// their own.
 pub fn fingerprint_key(model: &Model, f: &Finding) -> String {
     let hop = f
         .hop
         .and_then(|i| model.hops.get(i))
         .map_or_else(|| model.file_name(f.dir).to_string(), |h| h.file.clone());
-    let src = model.config.file(f.dir.file);
-    let directive = src.line_text(src.line_of(model.dir(f.dir).range.start));
-    format!(
+    let line_of = |d: DirRef| {
+        let src = model.config.file(d.file);
+        let text = src.line_text(src.line_of(model.dir(d).range.start));
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let mut key = format!(
         "{}\0{}\0{}\0{}",
         f.rule,
         hop,
-        directive.split_whitespace().collect::<Vec<_>>().join(" "),
+        line_of(f.dir),
         without_line_numbers(&f.message)
-    )
+    );
+    if let Some(h) = f.hop.filter(|&h| !model.other_paths(h).is_empty()) {
+        let h = &model.hops[h];
+        for &d in &h.via {
+            key.push('\0');
+            key.push_str(model.file_name(d));
+            key.push(' ');
+            key.push_str(&line_of(d));
+        }
+        key.push('\0');
+        key.push_str(&h.listen.join(","));
+        key.push('\0');
+        key.push_str(&crate::report::labels::place(h, " > "));
+    }
+    key
 }
 
 /// SARIF `fixes` from the finding's contract edits (none for a fix that is
@@ -340,18 +361,34 @@ pub fn document(model: &Model, rules: &[&Rule], findings: &[Finding], cwd: Optio
             *n += 1;
             let mut fp = BTreeMap::new();
             fp.insert(FINGERPRINT_KEY.to_string(), format!("{hash:016x}:{n}"));
+            // A pass directive reached through several include paths: the
+            // includes on this hop's path are part of where it is.
+            let path = f
+                .hop
+                .filter(|&h| !model.other_paths(h).is_empty())
+                .map(|h| &model.hops[h]);
+            let includes = path.map_or(&[][..], |h| h.via.as_slice());
             let related: Vec<Location> = f
                 .related
                 .iter()
+                .map(|r| (r.dir, r.label.clone()))
+                .chain(includes.iter().map(|&d| {
+                    let id = path.map_or("", |h| h.id.as_str());
+                    (d, format!("include on the path to hop {id}"))
+                }))
                 .enumerate()
-                .map(|(i, r)| {
+                .map(|(i, (dir, label))| {
                     Location::builder()
                         .id(i as i64)
-                        .physical_location(location(model, r.dir, cwd))
-                        .message(message(r.label.clone()))
+                        .physical_location(location(model, dir, cwd))
+                        .message(message(label))
                         .build()
                 })
                 .collect();
+            let text = match path.and_then(|h| crate::report::labels::via(model, h)) {
+                Some(via) => format!("{} (via {via})", f.message),
+                None => f.message.clone(),
+            };
             let primary = Location::builder()
                 .physical_location(location(model, f.dir, cwd))
                 .build();
@@ -366,7 +403,7 @@ pub fn document(model: &Model, rules: &[&Rule], findings: &[Finding], cwd: Optio
             let base = Result::builder()
                 .rule_id(f.rule)
                 .level(level(f.severity))
-                .message(message(f.message.clone()))
+                .message(message(text))
                 .locations(vec![primary])
                 .partial_fingerprints(fp)
                 .properties(PropertyBag::builder().additional_properties(props).build());

@@ -138,6 +138,9 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
         paint.paint(&format!(": {}", visible(&f.message)), BOLD)
     );
     snippet(&mut out, model, f.dir, width, '^', sev, paint);
+    if let Some(h) = f.hop {
+        include_path(&mut out, model, h, &pad, paint);
+    }
     for r in &f.related {
         let _ = writeln!(out, "{pad} {gutter}");
         let _ = writeln!(
@@ -153,6 +156,26 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
         help(&mut out, fix, &pad, paint);
     }
     out
+}
+
+/// For a pass directive reached through several include paths: which
+/// path this finding is about (its hop id and include chain).
+fn include_path(out: &mut String, model: &Model, hop: usize, pad: &str, paint: Paint) {
+    let others = model.other_paths(hop).len();
+    if others == 0 {
+        return;
+    }
+    let h = &model.hops[hop];
+    let via = crate::report::labels::via(model, h).unwrap_or_default();
+    let _ = writeln!(out, "{pad} {}", paint.paint("|", BLUE));
+    let _ = writeln!(
+        out,
+        "{pad} = {}: hop {} (via {}); this line is reached through {} include paths",
+        paint.paint("note", GREEN),
+        visible(&h.id),
+        visible(&via),
+        others + 1
+    );
 }
 
 /// ` --> file:line:col`, then the directive's first line with its span

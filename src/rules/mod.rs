@@ -117,6 +117,8 @@ pub fn check(model: &Model) -> Vec<Finding> {
     }
     // The line of each finding is looked up once, not per comparison, and
     // the (large) findings are moved once, not by every step of the sort.
+    // Findings on one pass directive reached through several include
+    // paths follow the order of their hops.
     let keys: Vec<_> = out
         .iter()
         .map(|f| {
@@ -124,12 +126,23 @@ pub fn check(model: &Model) -> Vec<Finding> {
                 .config
                 .file(f.dir.file)
                 .line_of(model.dir(f.dir).range.start);
-            (f.dir.file, line, std::cmp::Reverse(f.severity), f.rule)
+            (
+                f.dir.file,
+                line,
+                std::cmp::Reverse(f.severity),
+                f.rule,
+                f.hop,
+            )
         })
         .collect();
     let mut order: Vec<usize> = (0..out.len()).collect();
     order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
     apply_order(&mut out, &order);
+    // A directive in a file included in several places is checked once
+    // per place: a finding that is not about a hop and says the same thing
+    // each time is reported once.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| f.hop.is_some() || seen.insert((f.rule, f.dir, f.message.clone())));
     out
 }
 
@@ -229,13 +242,13 @@ mod tests {
     use super::apply_order;
 
     #[test]
-    fn a_finding_names_the_first_hop_of_its_pass_directive() {
-        // One pass directive, two hops (the file is included twice): as
-        // `Finding::for_hop` always did, findings name the first of them.
+    fn each_include_path_of_a_pass_gets_its_own_findings() {
+        // One pass directive, two hops (the file is included twice, once
+        // where SNI is on): the finding about SNI names the hop without it.
         let m = crate::test_support::model(&[
             (
                 "nginx.conf",
-                "http { server { include loc.conf; } server { listen 81; include loc.conf; } }",
+                "http { server { proxy_ssl_server_name on; include loc.conf; } server { listen 81; include loc.conf; } }",
             ),
             (
                 "loc.conf",
@@ -245,8 +258,49 @@ mod tests {
         assert_eq!(m.hops.len(), 2);
         assert_eq!(m.hops[0].pass, m.hops[1].pass);
         let findings = super::check(&m);
-        assert!(!findings.is_empty());
-        assert!(findings.iter().all(|f| f.hop == Some(0)));
+        let sni_off: Vec<Option<usize>> = findings
+            .iter()
+            .filter(|f| f.rule == "sni-off")
+            .map(|f| f.hop)
+            .collect();
+        assert_eq!(sni_off, [Some(1)]);
+        // Findings of both hops, in the order of the hops.
+        let hops: Vec<usize> = findings.iter().filter_map(|f| f.hop).collect();
+        assert!(hops.contains(&0) && hops.contains(&1));
+    }
+
+    #[test]
+    fn a_finding_outside_hops_in_a_shared_file_is_reported_once() {
+        let m = crate::test_support::model(&[
+            (
+                "nginx.conf",
+                "http { server { include loc.conf; } server { listen 81; include loc.conf; } }",
+            ),
+            (
+                "loc.conf",
+                "location / { if ($x) { proxy_ssl_server_name on; } proxy_pass https://api.example.com; }",
+            ),
+        ]);
+        let in_if = super::check(&m)
+            .into_iter()
+            .filter(|f| f.rule == "ssl-in-if")
+            .count();
+        assert_eq!(in_if, 1);
+        // A plain pass in a shared file is one directive, not two.
+        let m = crate::test_support::model(&[
+            (
+                "nginx.conf",
+                "http { proxy_ssl_verify on; server { include loc.conf; } server { listen 81; include loc.conf; } }",
+            ),
+            ("loc.conf", "location / { proxy_pass http://api.example.com; }"),
+        ]);
+        let dead: Vec<String> = super::check(&m)
+            .into_iter()
+            .filter(|f| f.rule == "ssl-on-plain-hop")
+            .map(|f| f.message)
+            .collect();
+        assert_eq!(dead.len(), 1, "{dead:?}");
+        assert!(dead[0].contains("the only pass it reaches"), "{dead:?}");
     }
 
     #[test]

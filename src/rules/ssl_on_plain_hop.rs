@@ -75,10 +75,15 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             };
             for l in lines {
                 if !used.contains(&l) {
-                    dead.entry(l)
+                    let reached = &mut dead
+                        .entry(l)
                         .or_insert_with(|| (name.to_string(), Vec::new()))
-                        .1
-                        .push((p.pass, p.module));
+                        .1;
+                    // A pass in a file included in several places is one
+                    // directive, however many paths reach it.
+                    if !reached.contains(&(p.pass, p.module)) {
+                        reached.push((p.pass, p.module));
+                    }
                 }
             }
         }

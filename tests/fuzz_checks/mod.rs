@@ -360,11 +360,28 @@ fn model_invariants(model: &Model) {
             "context depth {depth}"
         );
     }
+    let mut ids = std::collections::HashSet::new();
     for (i, h) in model.hops.iter().enumerate() {
         let _ = model.dir(h.pass);
         assert!((h.ctx as usize) < tree.ctxs.len());
         assert!(h.upstream.map_or(true, |u| u < model.upstreams.len()));
         assert!(!h.id.is_empty(), "hop {i} has no id");
+        assert!(ids.insert(h.id.as_str()), "two hops with id {}", h.id);
+        // The include chain leads from the main file to the pass: each
+        // include is in the file the one before pulled in.
+        let files: Vec<_> = h.via.iter().map(|d| d.file).chain([h.pass.file]).collect();
+        assert_eq!(files[0], hopscope::conf::Config::MAIN, "hop {}", h.id);
+        for (k, &inc) in h.via.iter().enumerate() {
+            assert_eq!(model.dir(inc).name(), "include", "hop {}", h.id);
+            assert!(
+                model
+                    .config
+                    .included(inc.file, inc.node)
+                    .contains(&files[k + 1]),
+                "hop {}: its include chain is broken at step {k}",
+                h.id
+            );
+        }
     }
     for e in model.errors() {
         let _ = e.to_string();

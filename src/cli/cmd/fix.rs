@@ -33,15 +33,21 @@ pub fn run(args: &FixArgs) -> ExitCode {
     }
     for h in args.hop.iter() {
         if model.hop_by_id(h).is_none() {
-            return fail(format_args!(
-                "no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)"
-            ));
+            return fail(crate::cli::error::no_hop(&model, h));
         }
     }
     let mut values = fix::Values::default();
     for s in &args.set {
         if let Err(e) = values.set(s) {
             return fail(e);
+        }
+        // `HOP:KEY=VALUE` with the bare `file:line` of a directive that
+        // several include paths reach would name none of its hops.
+        let key = s.split_once('=').map_or(s.as_str(), |(k, _)| k);
+        if let Some((hop, _)) = key.rsplit_once(':') {
+            if model.hop_by_id(hop).is_none() && !model.ids_at(hop).is_empty() {
+                return fail(crate::cli::error::no_hop(&model, hop));
+            }
         }
     }
     let sel = fix::Selection {
@@ -60,7 +66,20 @@ pub fn run(args: &FixArgs) -> ExitCode {
         } else {
             ""
         };
-        say!("fixed: {} [{}] {}{review}", a.hop, a.rule, a.summary);
+        let shared = if a.shared_with.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (the same lines serve {}: the block is in a file both include paths read)",
+                a.shared_with.join(", ")
+            )
+        };
+        say!(
+            "fixed: {} [{}] {}{review}{shared}",
+            a.hop,
+            a.rule,
+            a.summary
+        );
     }
     for s in &outcome.skipped {
         match &s.missing {

@@ -48,9 +48,7 @@ pub fn run(args: &ProbeArgs) -> ExitCode {
     };
     for h in &args.hop {
         if model.hop_by_id(h).is_none() {
-            return fail(format_args!(
-                "no hop \"{h}\" (ids are FILE:LINE, see `hopscope hops`)"
-            ));
+            return fail(crate::cli::error::no_hop(&model, h));
         }
     }
     let files =

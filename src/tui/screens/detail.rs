@@ -179,6 +179,12 @@ pub fn detail_lines(
         ));
     }
     lines.push(Line::from(place_spans));
+    if let Some(via) = labels::via(m, hop) {
+        lines.push(Line::from(vec![
+            Span::styled("via ", t.dim),
+            Span::styled(v(via), t.base),
+        ]));
+    }
     if let Some(u) = hop.upstream {
         let u = &m.upstreams[u];
         lines.push(Line::from(vec![

@@ -32,8 +32,10 @@ impl App {
     }
 
     /// The selected hop's inheritance chain, in the order nginx merges it:
-    /// the pass directive, then each explicitly set value from the hop's
-    /// own block outwards (location, enclosing locations, server, http).
+    /// the pass directive, the includes that lead to it (innermost first:
+    /// for a file included in several places, they say which path this hop
+    /// is), then each explicitly set value from the hop's own block
+    /// outwards (location, enclosing locations, server, http).
     pub(crate) fn chain_marks(&self) -> Vec<(DirRef, String)> {
         let Some(h) = self.selected_hop() else {
             return Vec::new();
@@ -63,6 +65,9 @@ impl App {
             hop.pass,
             format!("{} (the hop)", hop.module.pass_directive()),
         )];
+        for &inc in hop.via.iter().rev() {
+            marks.push((inc, "include (on the hop's path)".to_string()));
+        }
         for (_, d, label) in set {
             if !marks.iter().any(|(m, _)| *m == d) {
                 marks.push((d, label));
