@@ -8,7 +8,10 @@
 //! - `index`: per block, the directives the model looks up, by name;
 //! - `inherit`: nginx's merge rules, the effective value of a directive for
 //!   a block and its provenance;
-//! - `vars`: variables evaluated statically (`$proxy_host`, `set`);
+//! - `vars`: `$proxy_host` and `*_ssl_name` values; `eval`: variables
+//!   evaluated statically (`set` along the rewrite chain, `map`, `geo`,
+//!   `js_var`, `$scheme`);
+//! - `variants`: passes whose scheme or address comes from variables;
 //! - `upstreams`: `upstream {}` groups and which one a pass names;
 //! - `hops`: the pass directives and the hops built from them;
 //! - `hop`: the hop and the settings on it;
@@ -17,6 +20,7 @@
 //! - `version`: nginx versions.
 
 pub mod directives;
+mod eval;
 mod hop;
 mod hops;
 mod index;
@@ -25,6 +29,7 @@ pub mod sni;
 pub mod target;
 pub mod tree;
 mod upstreams;
+mod variants;
 mod vars;
 pub mod version;
 
@@ -33,6 +38,7 @@ use std::sync::Arc;
 
 use crate::conf::{Config, Directive, LoadError};
 pub use directives::{Module, Shape, Spec, SslDirective};
+pub use eval::{Alt, Env, Seg};
 pub use hop::{Header, Hop, Setting};
 pub use hops::PlainPass;
 pub use inherit::{Origin, Provenance};
@@ -40,6 +46,7 @@ pub use sni::{Name, NameSource, Sni};
 pub use target::Target;
 pub use tree::{Ctx, CtxId, DirRef, Kind, Tree};
 pub use upstreams::Upstream;
+pub use variants::{TlsWhen, Variant};
 pub use vars::{eval_name, variable_at, variables};
 pub use version::{Version, VersionError};
 
@@ -61,6 +68,8 @@ pub struct Model {
     spec_names: Vec<(Module, Vec<index::SpecName>)>,
     /// Display name of each file, shared by the provenances that name it.
     file_names: Vec<Arc<str>>,
+    /// `map`/`geo` blocks and the variables `set` assigns.
+    defs: eval::Defs,
 }
 
 impl Model {
@@ -85,7 +94,9 @@ impl Model {
             upstream_ids: HashMap::new(),
             spec_names,
             file_names,
+            defs: eval::Defs::default(),
         };
+        model.defs = eval::Defs::collect(&model);
         model.collect_upstreams();
         model.collect_hops();
         model
