@@ -20,11 +20,11 @@
 //! Anything else (request variables, regex captures, variables of other
 //! modules) is unknown: it stays a variable in the value.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
+use super::defs::{MapDef, SchemeOf, OVER_PLAIN, OVER_TLS};
 use super::tree::{CtxId, DirRef, Kind};
 use super::vars::variable_at;
-use super::version::Version;
 use super::Model;
 
 /// Most values one variable (or one evaluated expression) is followed
@@ -144,199 +144,7 @@ impl Env {
     }
 }
 
-/// What the configuration declares about variables, gathered once:
-/// `map`/`geo` blocks, `js_var` lines, and which names some `set` assigns.
-#[derive(Clone, Debug, Default)]
-pub struct Defs {
-    /// Lower-cased variable → its map (or geo) entries.
-    maps: HashMap<String, MapDef>,
-    /// Lower-cased names some `set` assigns anywhere.
-    set_anywhere: HashSet<String>,
-}
-
-#[derive(Clone, Debug)]
-struct MapDef {
-    /// The source as written (`$host`; `$remote_addr` for geo).
-    source: String,
-    /// (key as written, value) for every entry, `default` last.
-    entries: Vec<(String, String)>,
-    /// An `include` inside the block lists entries this model does not read.
-    open: bool,
-    /// Whether the key of an entry is a regex (`~…`) — and the block a geo.
-    geo: bool,
-}
-
-impl Defs {
-    /// Whether some `set` anywhere assigns this variable.
-    pub fn sets(&self, var: &str) -> bool {
-        self.set_anywhere.contains(&var.to_ascii_lowercase())
-    }
-
-    pub(super) fn collect(model: &Model) -> Defs {
-        let mut defs = Defs::default();
-        for (fi, ast) in model.config.asts.iter().enumerate() {
-            for (id, d) in ast.nodes.iter().enumerate() {
-                match d.name() {
-                    "set" => {
-                        if let Some(v) = d.arg(0).and_then(|a| a.strip_prefix('$')) {
-                            defs.set_anywhere.insert(v.to_ascii_lowercase());
-                        }
-                    }
-                    "map" | "geo" if d.block.is_some() => {
-                        let geo = d.name() == "geo";
-                        let (source, var) = match (geo, d.args.len()) {
-                            (true, 1) => ("$remote_addr", d.arg(0)),
-                            _ => (d.arg(0).unwrap_or_default(), d.arg(1)),
-                        };
-                        let Some(var) = var.and_then(|v| v.strip_prefix('$')) else {
-                            continue;
-                        };
-                        let file = crate::conf::FileId(fi as u32);
-                        let mut def = MapDef {
-                            source: source.to_string(),
-                            entries: Vec::new(),
-                            open: false,
-                            geo,
-                        };
-                        map_entries(model, file, ast.children(id as u32), &mut def, 0);
-                        if !def.entries.iter().any(|(k, _)| k == "default") {
-                            def.entries.push(("default".into(), String::new()));
-                        }
-                        defs.maps.entry(var.to_ascii_lowercase()).or_insert(def);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        defs
-    }
-}
-
-/// The entries of a map or geo block, following `include` lines.
-fn map_entries(
-    model: &Model,
-    file: crate::conf::FileId,
-    nodes: &[crate::conf::NodeId],
-    def: &mut MapDef,
-    depth: u8,
-) {
-    let ast = model.config.ast(file);
-    for &n in nodes {
-        let e = ast.node(n);
-        match (e.name(), e.arg(0)) {
-            ("include", _) => {
-                let files = model.config.included(file, n);
-                if files.is_empty() || depth > 4 {
-                    def.open = true;
-                }
-                for &inc in files {
-                    let roots = &model.config.ast(inc).roots;
-                    map_entries(model, inc, roots, def, depth + 1);
-                }
-            }
-            ("hostnames" | "volatile" | "ranges", None) => {}
-            ("delete" | "proxy" | "proxy_recursive", _) if def.geo => {}
-            (key, Some(value)) => def.entries.push((key.to_string(), value.to_string())),
-            _ => {}
-        }
-    }
-}
-
-/// Whether a `listen` line's parameters make its socket TLS.
-fn listen_tls(args: &str) -> bool {
-    args.split_whitespace()
-        .skip(1)
-        .any(|p| p == "ssl" || p == "quic")
-}
-
-/// The address of a `listen` line, as nginx groups sockets (`443`,
-/// `*:443` and `0.0.0.0:443` are one socket).
-fn listen_addr(args: &str) -> String {
-    let a = args
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if a.bytes().all(|b| b.is_ascii_digit()) {
-        return format!("*:{a}");
-    }
-    match a.strip_prefix("0.0.0.0:") {
-        Some(port) => format!("*:{port}"),
-        None => a,
-    }
-}
-
-/// What `$scheme` is for requests to a server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SchemeOf {
-    Https,
-    Http,
-    Either,
-}
-
-/// The texts used for the two halves of `$scheme`.
-pub const OVER_TLS: &str = "the request arrived over TLS ($scheme)";
-pub const OVER_PLAIN: &str = "the request arrived over plain HTTP ($scheme)";
-
 impl Model {
-    /// `$scheme` for requests to `server`: every `listen` socket TLS (the
-    /// `ssl` parameter on any server of that address counts, as nginx
-    /// merges it per socket; `ssl on` before 1.25.1), none, or some.
-    pub(super) fn scheme_of(&self, server: Option<CtxId>) -> SchemeOf {
-        let Some(server) = server else {
-            return SchemeOf::Either;
-        };
-        let ssl_on = self.version < Version(1, 25, 1)
-            && self
-                .effective(server, "ssl")
-                .is_some_and(|(_, l)| self.dir(l[0]).arg(0) == Some("on"));
-        if ssl_on {
-            return SchemeOf::Https;
-        }
-        let listens = self.lines_in(server, "listen");
-        if listens.is_empty() {
-            return SchemeOf::Http; // nginx listens on *:80 (or 8000)
-        }
-        let mut tls_sockets: Option<HashSet<String>> = None;
-        let (mut tls, mut plain) = (0, 0);
-        for l in listens {
-            let args = self.dir(l).args_joined();
-            if listen_tls(&args) {
-                tls += 1;
-                continue;
-            }
-            // A socket another server declares `ssl` is TLS here too.
-            let sockets = tls_sockets.get_or_insert_with(|| self.tls_sockets());
-            if sockets.contains(&listen_addr(&args)) {
-                tls += 1;
-            } else {
-                plain += 1;
-            }
-        }
-        match (tls, plain) {
-            (_, 0) => SchemeOf::Https,
-            (0, _) => SchemeOf::Http,
-            _ => SchemeOf::Either,
-        }
-    }
-
-    /// Every http socket some server declares with `ssl`.
-    fn tls_sockets(&self) -> HashSet<String> {
-        let mut out = HashSet::new();
-        for (i, c) in self.tree.ctxs.iter().enumerate() {
-            if c.kind != Kind::Server {
-                continue;
-            }
-            for l in self.lines_in(i as CtxId, "listen") {
-                let args = self.dir(l).args_joined();
-                if listen_tls(&args) {
-                    out.insert(listen_addr(&args));
-                }
-            }
-        }
-        out
-    }
-
     /// The variables when the pass in `ctx` runs: the rewrite directives of
     /// its server, then of its innermost location (with the `if` holding
     /// the pass, if any, taken).
@@ -373,6 +181,32 @@ impl Model {
             location,
         };
         run.eval(value, env, 0)
+    }
+}
+
+impl Model {
+    /// Every value `value` (a complex value) may take for a request to the
+    /// pass in `ctx`, when the configuration gives them all (`set`, `map`,
+    /// `js_var` constants); None when some part is known only per request.
+    /// `proxy_host` is `$proxy_host`, when known.
+    pub fn known_values(
+        &self,
+        ctx: CtxId,
+        value: &str,
+        proxy_host: Option<&str>,
+    ) -> Option<Vec<String>> {
+        let mut env = self.rewrite_env(ctx);
+        if let Some(ph) = proxy_host {
+            env.set("proxy_host", vec![Alt::lit(ph)]);
+        }
+        let mut out: Vec<String> = Vec::new();
+        for a in self.eval_value(ctx, &env, value) {
+            let v = a.known()?;
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        Some(out)
     }
 }
 
@@ -425,7 +259,7 @@ impl Run<'_> {
                     }
                     let mut inner = env.clone();
                     self.level(block, &mut inner, None);
-                    let cond = format!("{} ({})", if_text(m, r), m.file_line(r));
+                    let cond = format!("the {} at {} is taken", if_text(m, r), m.file_line(r));
                     self.merge(env, inner, &cond);
                 }
                 "break" | "return" => return,
@@ -526,7 +360,7 @@ impl Run<'_> {
             }
             return vec![Alt::unknown(var)];
         }
-        if m.defs.set_anywhere.contains(&lower) {
+        if m.defs.sets(&lower) {
             // Declared by a `set` this request does not run: nginx reads
             // an uninitialized variable as empty.
             let mut a = Alt::lit("");

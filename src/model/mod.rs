@@ -19,6 +19,7 @@
 //! - `directives`: the per-version table of `*_ssl_*` directives;
 //! - `version`: nginx versions.
 
+mod defs;
 pub mod directives;
 mod eval;
 mod hop;
@@ -69,7 +70,7 @@ pub struct Model {
     /// Display name of each file, shared by the provenances that name it.
     file_names: Vec<Arc<str>>,
     /// `map`/`geo` blocks and the variables `set` assigns.
-    defs: eval::Defs,
+    defs: defs::Defs,
 }
 
 impl Model {
@@ -94,9 +95,9 @@ impl Model {
             upstream_ids: HashMap::new(),
             spec_names,
             file_names,
-            defs: eval::Defs::default(),
+            defs: defs::Defs::default(),
         };
-        model.defs = eval::Defs::collect(&model);
+        model.defs = defs::Defs::collect(&model);
         model.collect_upstreams();
         model.collect_hops();
         model

@@ -13,8 +13,9 @@
 
 use std::collections::HashMap;
 
+use super::defs::OVER_TLS;
 use super::directives::{Module, SslDirective};
-use super::eval::{render, Alt, Env, Seg, OVER_TLS};
+use super::eval::{render, Alt, Env, Seg};
 use super::hop::Setting;
 use super::sni::{self, Name, NameSource, Sni};
 use super::target::{authority_len, Target};
@@ -462,3 +463,6 @@ fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> String {
     }
     out.join(" or ")
 }
+
+#[cfg(test)]
+mod tests;

@@ -448,6 +448,34 @@ fn build_front(up: u16, localhost_ok: bool) -> Front {
         "b.example.com",
     );
 
+    // A plain `listen` on a socket another server declares `ssl`: nginx
+    // merges `ssl` per socket, so this server's requests arrive over TLS.
+    let p6 = free_port();
+    fr.ports.push(p6);
+    f.open("server");
+    f.line(format!("listen 127.0.0.1:{p6} ssl;"));
+    f.line("server_name other.test;");
+    tls_server(&mut f);
+    f.close();
+    f.open("server");
+    f.line(format!("listen 127.0.0.1:{p6};"));
+    f.line("server_name client.test;");
+    tls_server(&mut f);
+    f.open("location /sch/");
+    let id = fr.pass(&mut f, "$scheme://a.example.com");
+    f.close();
+    f.close();
+    let r6 = free_port();
+    fr.relays.push((p6, r6));
+    fr.req(
+        &id,
+        r6,
+        "/sch/x",
+        "https://a.example.com",
+        "a.example.com",
+        "a.example.com",
+    );
+
     let p5 = free_port();
     fr.ports.push(p5);
     f.open("server");
