@@ -263,14 +263,11 @@ impl Run<'_> {
                     self.merge(env, inner, &cond);
                 }
                 "break" | "return" => return,
-                "rewrite" => match d.arg(2) {
-                    Some("last" | "break") => {
-                        may_stop.get_or_insert_with(|| {
-                            format!("the rewrite at {} does not match", m.file_line(r))
-                        });
-                    }
-                    _ => {}
-                },
+                "rewrite" if matches!(d.arg(2), Some("last" | "break")) => {
+                    may_stop.get_or_insert_with(|| {
+                        format!("the rewrite at {} does not match", m.file_line(r))
+                    });
+                }
                 _ => {}
             }
         }
@@ -391,6 +388,14 @@ impl Run<'_> {
     }
 
     fn map_values(&self, def: &MapDef, env: &Env, depth: u8) -> Vec<Alt> {
+        // Every entry gives the same literal: no key decides anything.
+        if let Some((_, first)) = def.entries.first() {
+            if !first.contains('$') && def.entries.iter().all(|(_, v)| v == first) {
+                let mut a = Alt::lit(first);
+                a.resolved = true;
+                return vec![a];
+            }
+        }
         let mut out = Vec::new();
         for (key, value) in &def.entries {
             let cond = if key == "default" {

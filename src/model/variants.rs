@@ -104,7 +104,8 @@ impl Model {
             if scheme == Scheme::Plain {
                 continue;
             }
-            let cond = (!literal).then(|| scheme_condition(alt, scheme, first_var.as_deref()));
+            let cond =
+                (!literal).then(|| scheme_condition(alt, scheme, first_var.as_deref(), module));
             if let Some(text) = &cond {
                 if !texts.contains(text) {
                     texts.push(text.clone());
@@ -154,8 +155,13 @@ fn scheme_of(alt: &Alt, module: Module) -> Scheme {
 
 /// The condition under which a value opens TLS, naming the variable that
 /// holds the scheme.
-fn scheme_condition(alt: &Alt, scheme: Scheme, first_var: Option<&str>) -> String {
+fn scheme_condition(alt: &Alt, scheme: Scheme, first_var: Option<&str>, module: Module) -> String {
     let var = first_var.unwrap_or("scheme");
+    let tls = module
+        .tls_scheme()
+        .unwrap_or_default()
+        .trim_end_matches("://");
+    let a = if tls == "https" { "an" } else { "a" };
     let conds = if alt.when.is_empty() {
         String::new()
     } else {
@@ -170,16 +176,21 @@ fn scheme_condition(alt: &Alt, scheme: Scheme, first_var: Option<&str>) -> Strin
         }
     }
     if scheme == Scheme::Unknown {
+        // The pass's own variable, and what it was set from.
+        let name = |v: &str| match bind_of(alt, var) {
+            Some(from) if !v.eq_ignore_ascii_case(var) => format!("${var} ({from})"),
+            _ => format!("${v}"),
+        };
         let what = match alt.segs.first() {
-            Some(Seg::Var(v)) if alt.render().contains("://") => format!("${v} is https"),
-            Some(Seg::Var(v)) => format!("${v} is an https URL"),
-            _ => format!("the scheme in ${var} is https"),
+            Some(Seg::Var(v)) if alt.render().contains("://") => format!("{} is {tls}", name(v)),
+            Some(Seg::Var(v)) => format!("{} is {a} {tls} URL", name(v)),
+            _ => format!("the scheme in ${var} is {tls}"),
         };
         return format!("{what} (not known statically){conds}");
     }
     match bind_of(alt, var) {
         Some(value) => format!("${var} = {value}{conds}"),
-        None => format!("${var} gives an https URL{conds}"),
+        None => format!("${var} gives {a} {tls} URL{conds}"),
     }
 }
 

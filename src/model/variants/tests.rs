@@ -137,8 +137,8 @@ fn map_values_are_followed_with_the_key_that_selects_them() {
          server { location / { proxy_pass $sch://api.example.com; } }",
     );
     let h = only(&m);
-    assert_eq!(when(h).1, true);
-    assert_eq!(h.sni.dynamic, false);
+    assert!(when(h).1);
+    assert!(!h.sni.dynamic);
     assert_eq!(h.verify_name.as_deref(), Some("api.example.com"));
 }
 
@@ -164,12 +164,12 @@ fn the_scheme_follows_the_listen_lines() {
     let m = http(&format!(
         "server {{ listen 8443 ssl; server_name a; }} server {{ listen 8443; {pass} }}"
     ));
-    assert_eq!(when(only(&m)).1, true);
+    assert!(when(only(&m)).1);
     // `ssl on` until 1.25.1.
     let text = format!("events {{}}\nhttp {{ server {{ listen 443; ssl on; {pass} }} }}\n");
     let m = model(&[("nginx.conf", &text)]);
     let old = Model::build(m.config, Version(1, 22, 1));
-    assert_eq!(when(only(&old)).1, true);
+    assert!(when(only(&old)).1);
     let m = model(&[("nginx.conf", &text)]);
     assert!(m.hops.is_empty(), "`ssl on` is gone in {}", m.version);
 }
@@ -218,7 +218,7 @@ fn the_rewrite_chain_is_the_one_nginx_runs() {
     // Server-level sets run before the location's.
     let m =
         http("server { set $s http; location / { set $s https; proxy_pass $s://x.example.com; } }");
-    assert_eq!(when(only(&m)).1, true);
+    assert!(when(only(&m)).1);
 }
 
 #[test]
@@ -245,6 +245,23 @@ fn unknown_values_are_possible_hops() {
         )
     );
     assert!(h.variants.is_empty() && h.sni.dynamic);
+    // SWAG with the scheme from a header: named by the pass's variable.
+    let m = http(
+        "server { location / { set $upstream_proto $http_x_forwarded_proto;\n\
+         set $upstream_app app.example.com;\n\
+         proxy_pass $upstream_proto://$upstream_app; } }",
+    );
+    let h = only(&m);
+    assert_eq!(
+        when(h),
+        (
+            "$upstream_proto ($http_x_forwarded_proto) is https (not known statically)",
+            false
+        )
+    );
+    assert_eq!(h.verify_name.as_deref(), Some("app.example.com"));
+    let m = http("server { location / { grpc_pass $g; } }");
+    assert_eq!(when(only(&m)).0, "$g is a grpcs URL (not known statically)");
     // A variable set elsewhere but not for this request is empty: no URL.
     let m = http(
         "server { location /a/ { set $u https://a.example.com; }\n\
