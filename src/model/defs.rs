@@ -17,6 +17,8 @@ pub struct Defs {
     pub(super) maps: HashMap<String, MapDef>,
     /// Lower-cased names some `set` assigns anywhere.
     set_anywhere: HashSet<String>,
+    /// Every http socket some server declares with `ssl`.
+    tls_sockets: HashSet<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -73,6 +75,7 @@ impl Defs {
                 }
             }
         }
+        defs.tls_sockets = model.tls_sockets();
         defs
     }
 }
@@ -162,7 +165,6 @@ impl Model {
         if listens.is_empty() {
             return SchemeOf::Http; // nginx listens on *:80 (or 8000)
         }
-        let mut tls_sockets: Option<HashSet<String>> = None;
         let (mut tls, mut plain) = (0, 0);
         for l in listens {
             let args = self.dir(l).args_joined();
@@ -171,8 +173,7 @@ impl Model {
                 continue;
             }
             // A socket another server declares `ssl` is TLS here too.
-            let sockets = tls_sockets.get_or_insert_with(|| self.tls_sockets());
-            if sockets.contains(&listen_addr(&args)) {
+            if self.defs.tls_sockets.contains(&listen_addr(&args)) {
                 tls += 1;
             } else {
                 plain += 1;

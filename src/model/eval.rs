@@ -32,6 +32,8 @@ use super::Model;
 const MAX_ALTS: usize = 32;
 /// How deep `map` values naming other variables are followed.
 const MAX_DEPTH: u8 = 6;
+/// How many values one evaluation computes at most.
+const MAX_WORK: usize = 20_000;
 
 /// A piece of an evaluated value: literal text, or a variable whose value
 /// is not known statically.
@@ -162,6 +164,7 @@ impl Model {
             model: self,
             server,
             location,
+            work: Default::default(),
         };
         run.level(server, &mut env, None);
         if let Some(l) = location {
@@ -179,6 +182,7 @@ impl Model {
             model: self,
             server: server.unwrap_or(ctx),
             location,
+            work: Default::default(),
         };
         run.eval(value, env, 0)
     }
@@ -215,6 +219,9 @@ struct Run<'a> {
     model: &'a Model,
     server: CtxId,
     location: Option<CtxId>,
+    /// Values computed so far: past [`MAX_WORK`], the rest is unknown (maps
+    /// of maps can multiply).
+    work: std::cell::Cell<usize>,
 }
 
 impl Run<'_> {
@@ -352,8 +359,9 @@ impl Run<'_> {
             return alts;
         }
         if let Some(def) = m.defs.maps.get(&lower) {
-            if !def.open && depth < MAX_DEPTH {
-                return self.map_values(def, env, depth);
+            self.work.set(self.work.get() + def.entries.len());
+            if !def.open && depth < MAX_DEPTH && self.work.get() <= MAX_WORK {
+                return self.map_values(var, def, env, depth);
             }
             return vec![Alt::unknown(var)];
         }
@@ -387,7 +395,14 @@ impl Run<'_> {
         })
     }
 
-    fn map_values(&self, def: &MapDef, env: &Env, depth: u8) -> Vec<Alt> {
+    fn map_values(&self, var: &str, def: &MapDef, env: &Env, depth: u8) -> Vec<Alt> {
+        let unknown = || vec![Alt::unknown(var)];
+        // More distinct values than are followed: unknown, without the work.
+        let distinct: std::collections::HashSet<&str> =
+            def.entries.iter().map(|(_, v)| v.as_str()).collect();
+        if distinct.len() > MAX_ALTS {
+            return unknown();
+        }
         // Every entry gives the same literal: no key decides anything.
         if let Some((_, first)) = def.entries.first() {
             if !first.contains('$') && def.entries.iter().all(|(_, v)| v == first) {
@@ -413,7 +428,7 @@ impl Run<'_> {
             }
         }
         if out.len() > MAX_ALTS {
-            return vec![Alt::unknown(&def.source.replace('$', ""))];
+            return unknown();
         }
         out
     }
@@ -440,7 +455,7 @@ impl Run<'_> {
                 alts.iter_mut().for_each(|a| a.push(&seg));
                 continue;
             }
-            let values = match env.get(var) {
+            let mut values = match env.get(var) {
                 Some(v) => {
                     let mut v = v.to_vec();
                     v.iter_mut().for_each(|a| a.resolved = true);
@@ -449,6 +464,10 @@ impl Run<'_> {
                 None if depth < MAX_DEPTH => self.unset(var, env, depth),
                 None => vec![Alt::unknown(var)],
             };
+            if alts.len() * values.len() > MAX_ALTS {
+                // Too many combinations to follow: this variable is unknown.
+                values = vec![Alt::unknown(var)];
+            }
             let mut next = Vec::with_capacity(alts.len() * values.len());
             for a in &alts {
                 for v in &values {
@@ -465,10 +484,6 @@ impl Run<'_> {
                     }
                     next.push(joined);
                 }
-            }
-            if next.len() > MAX_ALTS {
-                // Too many combinations to follow: unknown from here.
-                return vec![Alt::unknown(var)];
             }
             alts = next;
         }
