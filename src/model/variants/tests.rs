@@ -354,3 +354,29 @@ fn grpc_and_uwsgi_schemes() {
         ]
     );
 }
+
+#[test]
+fn maps_of_maps_stay_bounded() {
+    // Eight maps of 40 entries, each value naming the next map: followed
+    // in full they would multiply to 40^8 values.
+    let mut body = String::new();
+    for k in 0..8 {
+        body.push_str(&format!("map $arg_{k} $m{k} {{\n"));
+        for e in 0..40 {
+            let next = if k < 7 {
+                format!("$m{}", k + 1)
+            } else {
+                format!("https://h{e}.example.com")
+            };
+            body.push_str(&format!("k{e} {next};\n"));
+        }
+        body.push_str("}\n");
+    }
+    body.push_str("server { location / { set $a $m0; proxy_pass $a; } }");
+    let started = std::time::Instant::now();
+    let m = http(&body);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let h = only(&m);
+    assert!(!h.tls.certain());
+    assert!(h.variants.len() <= 32);
+}
