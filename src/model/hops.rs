@@ -3,14 +3,12 @@
 //! order, and for each one that opens TLS the hop with its settings, the
 //! name it sends and where it lives; the others are kept as plain passes.
 
-use std::collections::HashMap;
-
 use super::directives::{Module, SslDirective};
 use super::hop::Hop;
 use super::target::Target;
 use super::tree::{CtxId, DirRef, Kind};
 use super::upstreams::UpstreamKey;
-use super::variants::{PassEval, TlsWhen, Variant};
+use super::variants::{PassEval, Upstreams};
 use super::Model;
 
 /// A pass directive that does not open TLS (for rules about TLS settings
@@ -139,10 +137,7 @@ impl Model {
         ctx: CtxId,
         module: Module,
         target: Target,
-        upstreams: (
-            &HashMap<UpstreamKey, String>,
-            Option<&(UpstreamKey, String)>,
-        ),
+        upstreams: Upstreams<'_>,
         eval: Option<PassEval>,
     ) -> Hop {
         let (line, column) = self.line_col(pass);
@@ -151,59 +146,10 @@ impl Model {
         let server = self
             .tree
             .enclosing(ctx, &[Kind::Server, Kind::StreamServer]);
-        let (spellings, key) = upstreams;
-        let (tls, values, env) = match eval {
-            Some(e) => (e.tls, e.values, Some(e.env)),
-            None => (
-                TlsWhen::Literal,
-                Vec::new(),
-                (!module.is_stream() && self.needs_env(module, &settings))
-                    .then(|| self.rewrite_env(ctx)),
-            ),
-        };
-        let var_pass = target.raw.contains('$') && !module.is_stream();
-        let look = |t: &Target| {
-            let (upstream, canonical) = if var_pass {
-                // Evaluated per request: found by name at run time.
-                self.runtime_upstream(t, spellings)
-            } else {
-                let upstream = (!t.dynamic && !t.unix)
-                    .then(|| self.find_upstream(&t.host, module.is_stream()))
-                    .flatten();
-                // The upstream's host as nginx keeps it (first spelling read).
-                (upstream, key.and_then(|(k, _)| spellings.get(k).cloned()))
-            };
-            self.look(ctx, module, &settings, env.as_ref(), t, upstream, canonical)
-        };
-        let variants: Vec<Variant> = values
-            .into_iter()
-            .map(|(t, when)| {
-                let l = look(&t);
-                Variant {
-                    when,
-                    target: t,
-                    upstream: l.upstream,
-                    proxy_host: l.proxy_host,
-                    sni: l.sni,
-                    verify_name: l.verify_name,
-                }
-            })
-            .collect();
-        let (target, top) = match variants.as_slice() {
-            [] => {
-                let l = look(&target);
-                (target, l)
-            }
-            [one] => {
-                let l = look(&one.target);
-                let t = Target {
-                    raw: target.raw,
-                    ..one.target.clone()
-                };
-                (t, l)
-            }
-            many => self.common(target, many, look),
-        };
+        // What it talks to and the names it uses, for each value of a
+        // pass built from variables.
+        let (target, top, tls, variants) =
+            self.resolve_target(ctx, module, &settings, target, upstreams, eval);
         let host_header = (module == Module::Proxy)
             .then(|| self.header(ctx, "proxy_set_header", "host", "$proxy_host"));
 

@@ -475,5 +475,82 @@ fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> String {
     out.join(" or ")
 }
 
+/// The spelling nginx keeps for each upstream, and one pass's key among them.
+pub(super) type Upstreams<'a> = (
+    &'a HashMap<UpstreamKey, String>,
+    Option<&'a (UpstreamKey, String)>,
+);
+
+impl Model {
+    /// What a TLS pass talks to and the names it uses: its target (the
+    /// evaluated one when it takes one value), upstream, `$proxy_host`,
+    /// SNI and verify name; when it opens TLS; and, for a pass built from
+    /// variables, the same per value.
+    pub(super) fn resolve_target(
+        &self,
+        ctx: CtxId,
+        module: Module,
+        settings: &[Setting],
+        target: Target,
+        upstreams: Upstreams<'_>,
+        eval: Option<PassEval>,
+    ) -> (Target, Look, TlsWhen, Vec<Variant>) {
+        let (spellings, key) = upstreams;
+        let (tls, values, env) = match eval {
+            Some(e) => (e.tls, e.values, Some(e.env)),
+            None => (
+                TlsWhen::Literal,
+                Vec::new(),
+                (!module.is_stream() && self.needs_env(module, settings))
+                    .then(|| self.rewrite_env(ctx)),
+            ),
+        };
+        let var_pass = target.raw.contains('$') && !module.is_stream();
+        let look = |t: &Target| {
+            let (upstream, canonical) = if var_pass {
+                // Evaluated per request: found by name at run time.
+                self.runtime_upstream(t, spellings)
+            } else {
+                let upstream = (!t.dynamic && !t.unix)
+                    .then(|| self.find_upstream(&t.host, module.is_stream()))
+                    .flatten();
+                // The upstream's host as nginx keeps it (first spelling read).
+                (upstream, key.and_then(|(k, _)| spellings.get(k).cloned()))
+            };
+            self.look(ctx, module, settings, env.as_ref(), t, upstream, canonical)
+        };
+        let variants: Vec<Variant> = values
+            .into_iter()
+            .map(|(t, when)| {
+                let l = look(&t);
+                Variant {
+                    when,
+                    target: t,
+                    upstream: l.upstream,
+                    proxy_host: l.proxy_host,
+                    sni: l.sni,
+                    verify_name: l.verify_name,
+                }
+            })
+            .collect();
+        let (target, top) = match variants.as_slice() {
+            [] => {
+                let l = look(&target);
+                (target, l)
+            }
+            [one] => {
+                let l = look(&one.target);
+                let t = Target {
+                    raw: target.raw,
+                    ..one.target.clone()
+                };
+                (t, l)
+            }
+            many => self.common(target, many, look),
+        };
+        (target, top, tls, variants)
+    }
+}
+
 #[cfg(test)]
 mod tests;
