@@ -264,7 +264,8 @@ impl Model {
     /// (`ngx_http_upstream_init_request`): an `upstream {}` group of that
     /// name when the URL has no port, else the implicit upstream of a
     /// literal pass with the same host and port; with the host as nginx
-    /// keeps it (the first spelling it read).
+    /// keeps it (the first spelling it read), or, for a name it resolves,
+    /// the name lower-cased.
     pub(super) fn runtime_upstream(
         &self,
         t: &Target,
@@ -285,7 +286,14 @@ impl Model {
             _ => None,
         };
         let port = t.port.clone().or(default_port);
-        (None, spellings.get(&(false, lower, port)).cloned())
+        if let Some(spelling) = spellings.get(&(false, lower.clone(), port)) {
+            return (None, Some(spelling.clone()));
+        }
+        // Resolved with `resolver`: nginx's resolver lower-cases the name
+        // in place, and the SNI name is that same text (seen on nginx
+        // 1.22). Addresses are not resolved.
+        let address = t.host.starts_with('[') || super::sni::ngx_inet_addr(&t.host);
+        (None, (!address).then_some(lower))
     }
 
     /// The upstream, `$proxy_host`, SNI and verify name of one target.

@@ -25,7 +25,80 @@ use super::common::oracle::*;
 use super::common::*;
 use super::{run_hopscope, show};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A DNS responder on 127.0.0.1 that answers every A question with
+/// 127.0.0.1 (and other questions with no answer), for nginx's `resolver`.
+/// Stopped and joined on drop.
+struct Dns {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Dns {
+    fn start() -> Dns {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind the DNS responder");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("read timeout");
+        let port = sock.local_addr().expect("local addr").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while !flag.load(Ordering::Relaxed) {
+                let Ok((n, peer)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                if let Some(answer) = dns_answer(&buf[..n]) {
+                    let _ = sock.send_to(&answer, peer);
+                }
+            }
+        });
+        Dns {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The answer to one DNS query: the question echoed, and for type A one
+/// record, 127.0.0.1.
+fn dns_answer(q: &[u8]) -> Option<Vec<u8>> {
+    let mut end = 12;
+    loop {
+        let len = *q.get(end)? as usize;
+        end += 1 + len;
+        if len == 0 {
+            break;
+        }
+    }
+    let qtype = u16::from_be_bytes([*q.get(end)?, *q.get(end + 1)?]);
+    let question = q.get(12..end + 4)?;
+    let a = qtype == 1;
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(&q[..2]); // id
+    out.extend_from_slice(&[0x81, 0x80, 0, 1, 0, u8::from(a), 0, 0, 0, 0]);
+    out.extend_from_slice(question);
+    if a {
+        out.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1]);
+    }
+    Some(out)
+}
 
 /// One pass directive of the generated front.
 struct Pass {
@@ -83,7 +156,7 @@ impl Front {
     }
 }
 
-fn build_front(up: u16, localhost_ok: bool) -> Front {
+fn build_front(up: u16, localhost_ok: bool, dns: u16) -> Front {
     let prefix = Prefix::new("front-vars");
     let leaf = TestCa::new(&prefix.path().join("pki")).leaf("front", &["front.test"]);
     let mut fr = Front {
@@ -402,6 +475,68 @@ fn build_front(up: u16, localhost_ok: bool) -> Front {
     );
     f.close(); // S1
 
+    // ---- S7: names no upstream has, resolved with `resolver` ------------
+    // (a DNS responder in this test answers 127.0.0.1 for every name): the
+    // case in production. nginx's resolver lower-cases the name in place,
+    // so the SNI is the URL's host lower-cased; $proxy_host (the Host
+    // header, built before the lookup) keeps the URL's spelling.
+    let p7 = free_port();
+    fr.ports.push(p7);
+    f.open("server");
+    f.line(format!("listen 127.0.0.1:{p7};"));
+    f.line(format!("resolver 127.0.0.1:{dns} ipv6=off;"));
+    f.line("set $forward_scheme https;");
+    f.line("set $server \"App.Example.net\";");
+    f.line(format!("set $port {up};"));
+    let mut npm3 = ConfFile::new("conf.d/proxy-resolved.conf");
+    let line = npm3.line("proxy_pass $forward_scheme://$server:$port$request_uri;");
+    let id = format!("{}:{line}", npm3.rel);
+    fr.prefix.write_conf(&npm3);
+    fr.passes.push(Pass {
+        id: id.clone(),
+        literal: false,
+    });
+    f.open("location /npm/");
+    f.line("include conf.d/proxy-resolved.conf;");
+    f.close();
+    let host = format!("App.Example.net:{up}");
+    fr.req(
+        &id,
+        p7,
+        "/npm/x",
+        &format!("https://{host}"),
+        "app.example.net",
+        &host,
+    );
+    f.open("location /swag/");
+    f.line("set $upstream_app Swag.Example.net;");
+    f.line(format!("set $upstream_port {up};"));
+    f.line("set $upstream_proto https;");
+    let id = fr.pass(&mut f, "$upstream_proto://$upstream_app:$upstream_port");
+    f.close();
+    let host = format!("Swag.Example.net:{up}");
+    fr.req(
+        &id,
+        p7,
+        "/swag/x",
+        &format!("https://{host}"),
+        "swag.example.net",
+        &host,
+    );
+    f.open("location ~ ^/lit/(.*)$");
+    let id = fr.pass(&mut f, &format!("https://Lit.Example.net:{up}/$1"));
+    f.close();
+    let host = format!("Lit.Example.net:{up}");
+    fr.req(
+        &id,
+        p7,
+        "/lit/x",
+        &format!("https://{host}"),
+        "lit.example.net",
+        &host,
+    );
+    f.close(); // S7
+
     // ---- $scheme: TLS-only, mixed and plain-only servers ----------------
     let tls_server = |f: &mut ConfFile| {
         f.line(format!("ssl_certificate {};", leaf.cert.display()));
@@ -577,7 +712,8 @@ fn variable_passes_match_real_nginx() {
     };
     let started = Instant::now();
     let up = free_port();
-    let fr = build_front(up, localhost_is_only_127());
+    let dns = Dns::start();
+    let fr = build_front(up, localhost_is_only_127(), dns.port);
     let (ok, err) = nginx_test(&nginx, fr.prefix.path());
     assert!(
         ok,

@@ -93,6 +93,15 @@ fn a_whole_url_in_a_variable_and_an_upstream_group() {
     assert_eq!(h.upstream, Some(0));
     assert_eq!(h.sni.name.as_deref(), Some("api.example.com"));
     assert_eq!(h.proxy_host, "API.example.com");
+    // A name nginx resolves goes out lower-cased (its resolver lower-cases
+    // it in place); the Host header keeps the spelling.
+    let m = http(
+        "server { proxy_ssl_server_name on; location ~ ^/(.*)$ {\n\
+         proxy_pass https://App.Example.net/$1; } }",
+    );
+    let h = only(&m);
+    assert_eq!(h.sni.name.as_deref(), Some("app.example.net"));
+    assert_eq!(h.proxy_host, "App.Example.net");
     // A group never matches a URL with a port.
     let m = http(
         "upstream api.example.com { server 10.0.0.1:443; }\n\
