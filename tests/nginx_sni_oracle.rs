@@ -23,6 +23,10 @@
 //!    count matches.
 
 mod common;
+/// Passes whose scheme or address comes from variables (`set`, `map`,
+/// `$scheme`).
+#[path = "nginx_sni_oracle/vars.rs"]
+mod vars;
 
 use common::oracle::*;
 use common::*;

@@ -593,3 +593,30 @@ fn a_fix_in_a_shared_file_shows_it_changes_both_paths() {
         "{text}"
     );
 }
+
+#[test]
+fn the_detail_of_a_pass_built_from_variables_says_when_it_opens_tls() {
+    let m = hopscope::test_support::model(&[(
+        "nginx.conf",
+        "events {}\nhttp {\n\
+         server {\n listen 80;\n listen 443 ssl;\n server_name app.example.com;\n\
+         location / {\n set $upstream_app api.example.com;\n\
+         proxy_pass $scheme://$upstream_app;\n }\n }\n}\n",
+    )]);
+    let mut app = App::new(m, "test".into());
+    press(&mut app, &[KeyCode::Enter]);
+    let text = screen_text(&render(&app, 160, 48));
+    assert!(
+        text.contains("TLS     only when the request arrived over TLS ($scheme); other requests do not use TLS here (possible hop)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("value   the request arrived over TLS ($scheme), $upstream_app = api.example.com: https://api.example.com (proxy_host api.example.com), SNI none"),
+        "{text}"
+    );
+    // The findings say under which condition.
+    assert!(
+        text.contains("when the request arrived over TLS ($scheme): proxy_ssl_server_name is off"),
+        "{text}"
+    );
+}

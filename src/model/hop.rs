@@ -13,6 +13,7 @@ use super::inherit::Origin;
 use super::sni::{NameSource, Sni};
 use super::target::Target;
 use super::tree::{CtxId, DirRef};
+use super::variants::{TlsWhen, Variant};
 use super::Module;
 
 /// The effective value of one directive for one hop.
@@ -88,6 +89,12 @@ pub struct Hop {
     pub settings: Vec<Setting>,
     /// The effective `Host` header (proxy hops only).
     pub host_header: Option<Header>,
+    /// Whether, and when, the pass opens TLS (its scheme may come from
+    /// variables).
+    pub tls: TlsWhen,
+    /// For a target built from variables whose values the configuration
+    /// gives: one entry per value that opens TLS. Empty otherwise.
+    pub variants: Vec<Variant>,
 }
 
 impl Hop {

@@ -6,12 +6,11 @@
 use std::collections::HashMap;
 
 use super::directives::{Module, SslDirective};
-use super::hop::{Hop, Setting};
-use super::sni::{self, Name, NameSource};
+use super::hop::Hop;
 use super::target::Target;
 use super::tree::{CtxId, DirRef, Kind, ViaId};
 use super::upstreams::UpstreamKey;
-use super::vars::eval_name;
+use super::variants::{PassEval, Upstreams};
 use super::Model;
 
 /// A pass directive that does not open TLS (for rules about TLS settings
@@ -90,20 +89,17 @@ impl Model {
                 .map(|(&(_, r, ctx, module), key)| {
                     let raw = this.dir(r).arg(0).unwrap_or_default();
                     let target = match module.tls_scheme() {
-                        Some(scheme) => Target::parse_http(raw, scheme),
+                        Some(scheme) => this.http_target(ctx, module, raw, scheme),
                         None => {
                             let ssl_on = this
                                 .effective_ssl(ctx, module, SslDirective::Ssl)
                                 .is_some_and(|(_, l)| this.dir(l[0]).arg(0) == Some("on"));
-                            ssl_on.then(|| Target::parse_stream(raw))
+                            ssl_on.then(|| (Target::parse_stream(raw), None))
                         }
                     };
                     match target {
-                        Some(t) => {
-                            // The upstream's host as nginx keeps it (first spelling read).
-                            let canonical =
-                                key.as_ref().and_then(|(k, _)| spellings.get(k).cloned());
-                            Ok(this.hop(r, ctx, module, t, canonical))
+                        Some((t, eval)) => {
+                            Ok(this.hop(r, ctx, module, t, (&spellings, key.as_ref()), eval))
                         }
                         None => Err(PlainPass {
                             pass: r,
@@ -151,15 +147,16 @@ impl Model {
         self.assign_ids();
     }
 
-    /// The hop of one TLS pass directive. `canonical` is the upstream's
-    /// host as nginx keeps it (the first spelling it reads).
+    /// The hop of one TLS pass directive. `upstreams` holds the spelling
+    /// nginx keeps for each upstream and this pass's key among them.
     fn hop(
         &self,
         pass: DirRef,
         ctx: CtxId,
         module: Module,
         target: Target,
-        canonical: Option<String>,
+        upstreams: Upstreams<'_>,
+        eval: Option<PassEval>,
     ) -> Hop {
         let (line, column) = self.line_col(pass);
         let own = self.own_block(ctx);
@@ -167,46 +164,10 @@ impl Model {
         let server = self
             .tree
             .enclosing(ctx, &[Kind::Server, Kind::StreamServer]);
-        let upstream = (!target.dynamic && !target.unix)
-            .then(|| self.find_upstream(&target.host, module.is_stream()))
-            .flatten();
-
-        // `$proxy_host`: this pass's own host (and port), or what a
-        // `set $proxy_host` in the request's rewrite phase put there.
-        let (proxy_host, proxy_host_known) = self.proxy_host_var(ctx, module, &target);
-        // The name before port stripping, and where it comes from.
-        let get = |d: SslDirective| settings.iter().find(|s| s.spec.directive == d);
-        let name_setting = get(SslDirective::Name).filter(|s| !s.is_default());
-        let (name, source) = match name_setting {
-            Some(s) => {
-                let value = s.value.clone().unwrap_or_default();
-                let file_line = s.origin_note();
-                let static_proxy_host =
-                    (module == Module::Proxy && proxy_host_known).then_some(proxy_host.as_str());
-                (
-                    eval_name(&value, static_proxy_host),
-                    NameSource::Explicit(file_line),
-                )
-            }
-            None => match upstream {
-                Some(u) => (
-                    Name::Static(canonical.unwrap_or_else(|| self.upstreams[u].name.clone())),
-                    NameSource::Group,
-                ),
-                None if target.dynamic => {
-                    (Name::Dynamic(target.host.clone()), NameSource::PassHost)
-                }
-                None => (
-                    Name::Static(canonical.unwrap_or_else(|| target.host.clone())),
-                    NameSource::PassHost,
-                ),
-            },
-        };
-        let sn = get(SslDirective::ServerName);
-        let on = sn.is_some_and(Setting::is_on);
-        let note = sn.map_or("default".to_string(), Setting::origin_note);
-        let (sni, verify_name) = sni::predict(module, (on, &note), &name, &source);
-
+        // What it talks to and the names it uses, for each value of a
+        // pass built from variables.
+        let (target, top, tls, variants) =
+            self.resolve_target(ctx, module, &settings, target, upstreams, eval);
         let host_header = (module == Module::Proxy)
             .then(|| self.header(ctx, "proxy_set_header", "host", "$proxy_host"));
 
@@ -239,13 +200,15 @@ impl Model {
             server_names,
             listen,
             locations,
-            upstream,
-            proxy_host,
-            sni,
-            verify_name,
-            name_source: source,
+            upstream: top.upstream,
+            proxy_host: top.proxy_host,
+            sni: top.sni,
+            verify_name: top.verify_name,
+            name_source: top.source,
             settings,
             host_header,
+            tls,
+            variants,
         }
     }
 

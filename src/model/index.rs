@@ -27,6 +27,8 @@ const EXTRA_NAMES: &[&str] = &[
     "grpc_set_header",
     "server_name",
     "listen",
+    "ssl",
+    "js_var",
 ];
 
 /// The name ids, and each block's indexed directives.

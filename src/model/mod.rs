@@ -8,7 +8,10 @@
 //! - `index`: per block, the directives the model looks up, by name;
 //! - `inherit`: nginx's merge rules, the effective value of a directive for
 //!   a block and its provenance;
-//! - `vars`: variables evaluated statically (`$proxy_host`, `set`);
+//! - `vars`: `$proxy_host` and `*_ssl_name` values; `eval`: variables
+//!   evaluated statically (`set` along the rewrite chain, `map`, `geo`,
+//!   `js_var`, `$scheme`);
+//! - `variants`: passes whose scheme or address comes from variables;
 //! - `upstreams`: `upstream {}` groups and which one a pass names;
 //! - `hops`: the pass directives and the hops built from them;
 //! - `ident`: hop ids, one per include path of a pass directive;
@@ -17,7 +20,9 @@
 //! - `directives`: the per-version table of `*_ssl_*` directives;
 //! - `version`: nginx versions.
 
+mod defs;
 pub mod directives;
+mod eval;
 mod hop;
 mod hops;
 mod ident;
@@ -27,6 +32,7 @@ pub mod sni;
 pub mod target;
 pub mod tree;
 mod upstreams;
+mod variants;
 mod vars;
 pub mod version;
 
@@ -35,6 +41,7 @@ use std::sync::Arc;
 
 use crate::conf::{Config, Directive, LoadError};
 pub use directives::{Module, Shape, Spec, SslDirective};
+pub use eval::{Alt, Env, Seg};
 pub use hop::{Header, Hop, Setting};
 pub use hops::PlainPass;
 pub use inherit::{Origin, Provenance};
@@ -42,6 +49,7 @@ pub use sni::{Name, NameSource, Sni};
 pub use target::Target;
 pub use tree::{Ctx, CtxId, DirRef, Kind, Tree, Via, ViaId};
 pub use upstreams::Upstream;
+pub use variants::{TlsWhen, Variant};
 pub use vars::{eval_name, variable_at, variables};
 pub use version::{Version, VersionError};
 
@@ -63,6 +71,8 @@ pub struct Model {
     spec_names: Vec<(Module, Vec<index::SpecName>)>,
     /// Display name of each file, shared by the provenances that name it.
     file_names: Vec<Arc<str>>,
+    /// `map`/`geo` blocks and the variables `set` assigns.
+    defs: defs::Defs,
 }
 
 impl Model {
@@ -87,7 +97,9 @@ impl Model {
             upstream_ids: HashMap::new(),
             spec_names,
             file_names,
+            defs: defs::Defs::default(),
         };
+        model.defs = defs::Defs::collect(&model);
         model.collect_upstreams();
         model.collect_hops();
         model

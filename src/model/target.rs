@@ -15,7 +15,8 @@ pub struct Target {
     /// Everything from the first `/` after the authority.
     pub uri: String,
     pub unix: bool,
-    /// The address contains variables, so it is evaluated per request.
+    /// The scheme, host or port contains variables, so the address is
+    /// known only per request (variables in the URI part leave it static).
     pub dynamic: bool,
 }
 
@@ -44,7 +45,7 @@ impl Target {
             port: None,
             uri: String::new(),
             unix: false,
-            dynamic: raw.contains('$'),
+            dynamic: false,
         };
         if let Some(path) = rest.strip_prefix("unix:") {
             t.unix = true;
@@ -56,13 +57,16 @@ impl Target {
                 }
                 None => t.host = path.to_string(),
             }
+            t.dynamic = t.host.contains('$');
             return t;
         }
-        let (authority, uri) = match rest.find('/') {
-            Some(i) if uri_part => (&rest[..i], &rest[i..]),
-            _ => (rest, ""),
+        let (authority, uri) = if uri_part {
+            rest.split_at(authority_len(rest))
+        } else {
+            (rest, "")
         };
         t.uri = uri.to_string();
+        t.dynamic = authority.contains('$');
         let host_end = if authority.starts_with('[') {
             authority.find(']').map_or(authority.len(), |i| i + 1)
         } else {
@@ -87,6 +91,32 @@ impl Target {
             _ => self.host.clone(),
         }
     }
+}
+
+/// Variables whose value starts a URI (`/…`, or `?`/nothing for
+/// `$is_args`): written right after the host, they end the authority.
+const URI_VARIABLES: &[&str] = &["request_uri", "uri", "document_uri", "is_args"];
+
+/// The length of the authority (`host[:port]`) at the start of `rest`: up
+/// to the first `/` or `?` (as `ngx_parse_url` reads it), or a variable
+/// that starts a URI.
+pub fn authority_len(rest: &str) -> usize {
+    let b = rest.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' | b'?' => return i,
+            b'$' => {
+                let (var, len) = super::vars::variable_at(&rest[i + 1..]);
+                if URI_VARIABLES.iter().any(|u| var.eq_ignore_ascii_case(u)) {
+                    return i;
+                }
+                i += 1 + len;
+            }
+            _ => i += 1,
+        }
+    }
+    b.len()
 }
 
 #[cfg(test)]
@@ -121,6 +151,26 @@ mod tests {
             Target::parse_http("https://$up/x", "https://")
                 .unwrap()
                 .dynamic
+        );
+        // Variables in the URI part leave the address static.
+        for raw in [
+            "https://api.example.com/$1",
+            "https://api.example.com$request_uri",
+            "https://backend${uri}",
+            "https://api.example.com?x=$arg_x",
+        ] {
+            let t = Target::parse_http(raw, "https://").unwrap();
+            assert!(!t.dynamic, "{raw}");
+            assert!(
+                matches!(t.host.as_str(), "api.example.com" | "backend"),
+                "{raw}"
+            );
+        }
+        let t = Target::parse_http("https://$server:$port$request_uri", "https://").unwrap();
+        assert!(t.dynamic);
+        assert_eq!(
+            (t.host.as_str(), t.uri.as_str()),
+            ("$server", "$request_uri")
         );
         let s = Target::parse_stream("backend.example.com:443");
         assert_eq!(

@@ -297,6 +297,16 @@ impl Tree {
     }
 
     /// The nearest enclosing context of a kind (the context itself included).
+    /// The block a block directive of `parent` opens (its own, on this
+    /// include path: a file included twice opens one block per path).
+    pub fn child_opened_by(&self, parent: CtxId, opener: DirRef) -> Option<CtxId> {
+        self.ctx(parent)
+            .children
+            .iter()
+            .copied()
+            .find(|&c| self.ctx(c).opener == Some(opener))
+    }
+
     pub fn enclosing(&self, id: CtxId, kinds: &[Kind]) -> Option<CtxId> {
         self.ancestors(id)
             .find(|&c| kinds.contains(&self.ctxs[c as usize].kind))

@@ -4,78 +4,56 @@
 //! a value names. Any other variable is known only per request.
 
 use super::directives::Module;
+use super::eval::{Env, Seg};
 use super::sni::Name;
 use super::target::Target;
-use super::tree::{CtxId, Kind};
 use super::Model;
 
 impl Model {
-    /// What `$proxy_host` holds for a pass in `ctx`: this pass's own host
-    /// (and port), or what a `set $proxy_host` in the request's rewrite
-    /// phase put there; and whether that is known without a request.
+    /// What `$proxy_host` holds for a pass to `target`: the target's own
+    /// host (and port), or what a `set $proxy_host` in the request's
+    /// rewrite phase put there (`env`, when the hop needed it); and
+    /// whether that is known without a request.
     pub(super) fn proxy_host_var(
         &self,
-        ctx: CtxId,
         module: Module,
         target: &Target,
+        env: Option<&Env>,
     ) -> (String, bool) {
-        let override_host = (module == Module::Proxy)
-            .then(|| self.proxy_host_override(ctx))
+        let own = match module {
+            Module::Stream => target.raw.clone(),
+            Module::Uwsgi => target.proxy_host(""),
+            _ => target.proxy_host("443"),
+        };
+        let set = (module == Module::Proxy)
+            .then(|| env.and_then(|e| e.get("proxy_host")))
             .flatten();
-        let proxy_host = match (&override_host, module) {
-            (Some(Name::Static(v)), _) => v.clone(),
-            (Some(Name::Dynamic(v)), _) => v.clone(),
-            (None, Module::Stream) => target.raw.clone(),
-            (None, Module::Uwsgi) => target.proxy_host(""),
-            (None, _) => target.proxy_host("443"),
+        let Some(alts) = set else {
+            return (own, !target.dynamic);
         };
-        let known = !target.dynamic && !matches!(override_host, Some(Name::Dynamic(_)));
-        (proxy_host, known)
-    }
-
-    /// `set $proxy_host …` in the rewrite phase of the hop's request: the
-    /// innermost location (and any `if` inside it) first, else the server.
-    /// The variable is changeable, so such a `set` decides what
-    /// `$proxy_host` holds for `*_ssl_name $proxy_host` and the Host header.
-    fn proxy_host_override(&self, ctx: CtxId) -> Option<Name> {
-        let set_in = |c: CtxId| -> Option<String> {
-            self.tree
-                .ctx(c)
-                .directives
-                .iter()
-                .rev()
-                .map(|&r| self.dir(r))
-                .find(|d| d.name() == "set" && d.arg(0) == Some("$proxy_host"))
-                .map(|d| d.arg(1).unwrap_or_default().to_string())
-        };
-        let as_name = |v: String| {
-            if v.contains('$') {
-                Name::Dynamic("$proxy_host".into())
-            } else {
-                Name::Static(v)
-            }
-        };
-        let mut location = None;
-        for c in self.tree.ancestors(ctx) {
-            match self.tree.ctx(c).kind {
-                // A `set` inside `if` runs only for some requests.
-                Kind::If | Kind::LimitExcept if set_in(c).is_some() => {
-                    return Some(Name::Dynamic("$proxy_host".into()));
+        // Each value the `set`s leave; the module's own where none ran.
+        let mut values: Vec<(String, bool)> = Vec::new();
+        for a in alts {
+            let v = match a.segs.as_slice() {
+                [Seg::Var(v)] if v.eq_ignore_ascii_case("proxy_host") => {
+                    (own.clone(), !target.dynamic)
                 }
-                Kind::Location => {
-                    location = Some(c);
-                    break;
-                }
-                _ => {}
+                _ => match a.known() {
+                    Some(k) => (k, true),
+                    None => (a.render(), false),
+                },
+            };
+            if !values.contains(&v) {
+                values.push(v);
             }
         }
-        // Rewrite directives of outer locations do not run for a nested
-        // one; the server's run for every request.
-        let server = self.tree.enclosing(ctx, &[Kind::Server]);
-        location
-            .and_then(set_in)
-            .or_else(|| server.and_then(set_in))
-            .map(as_name)
+        match values.as_slice() {
+            [(v, known)] => (v.clone(), *known),
+            _ => {
+                let all: Vec<&str> = values.iter().map(|(v, _)| v.as_str()).collect();
+                (all.join(" or "), false)
+            }
+        }
     }
 }
 

@@ -21,7 +21,7 @@ pub(crate) struct HopOut<'a, F> {
 impl<F: Serialize> Serialize for HopOut<'_, F> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (model, hop) = (self.model, self.hop);
-        let mut m = s.serialize_map(Some(18))?;
+        let mut m = s.serialize_map(Some(20))?;
         m.serialize_entry("column", &hop.column)?;
         m.serialize_entry("context", hop.subsystem())?;
         m.serialize_entry("directive", hop.module.pass_directive())?;
@@ -37,8 +37,10 @@ impl<F: Serialize> Serialize for HopOut<'_, F> {
         m.serialize_entry("settings", &Settings(&hop.settings))?;
         m.serialize_entry("sni", &SniOut(&hop.sni))?;
         m.serialize_entry("target", &hop.target.raw)?;
+        m.serialize_entry("tls_when", &hop.tls.text())?;
         let upstream = hop.upstream.map(|u| UpstreamOut(&model.upstreams[u]));
         m.serialize_entry("upstream", &upstream)?;
+        m.serialize_entry("variants", &SeqOf(|| hop.variants.iter().map(VariantOut)))?;
         m.serialize_entry("verify_name", &hop.verify_name)?;
         m.serialize_entry("via", &ViaOut(model, &hop.via))?;
         m.end()
@@ -70,6 +72,22 @@ impl Serialize for UpstreamOut<'_> {
         m.serialize_entry("line", &u.line)?;
         m.serialize_entry("name", &u.name)?;
         m.serialize_entry("servers", &u.servers)?;
+        m.end()
+    }
+}
+
+/// One value of a pass built from variables (`variants`).
+struct VariantOut<'a>(&'a crate::model::Variant);
+
+impl Serialize for VariantOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("proxy_host", &v.proxy_host)?;
+        m.serialize_entry("sni", &SniOut(&v.sni))?;
+        m.serialize_entry("target", &v.target.raw)?;
+        m.serialize_entry("verify_name", &v.verify_name)?;
+        m.serialize_entry("when", &v.when)?;
         m.end()
     }
 }
@@ -238,6 +256,12 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
         );
         if let Some(via) = labels::via(model, hop) {
             let _ = writeln!(out, "  via {via}");
+        }
+        if let Some(when) = labels::tls_when(hop) {
+            let _ = writeln!(out, "  TLS: {when}");
+        }
+        for v in &hop.variants {
+            let _ = writeln!(out, "  value: {}", labels::variant(v));
         }
         let _ = writeln!(out, "  SNI: {} — {}", labels::sni(hop), hop.sni.why);
         if let Some(v) = &hop.verify_name {

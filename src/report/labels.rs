@@ -2,7 +2,7 @@
 //! TUI and the command line show for a hop and its settings. The model
 //! holds the facts; the wording is here.
 
-use crate::model::{Hop, Model, Module, Setting};
+use crate::model::{Hop, Model, Module, Setting, Sni, TlsWhen, Variant};
 
 /// Where the hop lives, for people: the server's first name (or, for a
 /// server without one, such as every stream server, its first `listen`
@@ -39,11 +39,43 @@ pub fn via(model: &Model, hop: &Hop) -> Option<String> {
 /// The SNI nginx sends, for people: the name (marked when it is worked out
 /// per request), or `none`.
 pub fn sni(hop: &Hop) -> String {
-    match (&hop.sni.name, hop.sni.sent) {
-        (Some(n), true) if hop.sni.dynamic => format!("{n} (per request)"),
+    sni_of(&hop.sni)
+}
+
+fn sni_of(sni: &Sni) -> String {
+    match (&sni.name, sni.sent) {
+        (Some(n), true) if sni.dynamic => format!("{n} (per request)"),
         (Some(n), true) => n.clone(),
         _ => "none".into(),
     }
+}
+
+/// When a hop whose scheme comes from variables opens TLS, for people;
+/// None for a literal scheme.
+pub fn tls_when(hop: &Hop) -> Option<String> {
+    match &hop.tls {
+        TlsWhen::Literal => None,
+        TlsWhen::Vars {
+            text,
+            certain: true,
+        } => Some(format!("always ({text})")),
+        TlsWhen::Vars { text, .. } => Some(format!(
+            "only when {text}; other requests do not use TLS here (possible hop)"
+        )),
+    }
+}
+
+/// One value of a pass built from variables, for people: when it is
+/// taken, the URL nginx builds, and the names it uses.
+pub fn variant(v: &Variant) -> String {
+    format!(
+        "{}: {} (proxy_host {}), SNI {}, verify name {}",
+        v.when,
+        v.target.raw,
+        v.proxy_host,
+        sni_of(&v.sni),
+        v.verify_name.as_deref().unwrap_or("-")
+    )
 }
 
 /// A setting's value for people: the value, else how nginx's default reads

@@ -74,8 +74,21 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             continue;
         }
         let static_proxy_host = (!hop.target.dynamic).then_some(hop.proxy_host.as_str());
-        let host_name = model::eval_name(&host.value, static_proxy_host);
+        // Values the configuration gives (`set`, `map`, `js_var`) are not
+        // taken from the request.
+        let listed = (host.value.contains('$') && !host.value.eq_ignore_ascii_case("$proxy_host"))
+            .then(|| model.known_values(hop.ctx, &host.value, static_proxy_host))
+            .flatten()
+            .filter(|v| !v.is_empty());
+        let host_name = match listed.as_deref() {
+            Some([one]) => Name::Static(one.clone()),
+            _ => model::eval_name(&host.value, static_proxy_host),
+        };
         let differs = match (&host_name, hop.sni.dynamic) {
+            (Name::Dynamic(_), false) if listed.is_some() => listed
+                .iter()
+                .flatten()
+                .any(|h| !sni::strip_port(h).eq_ignore_ascii_case(sni_name)),
             (Name::Static(h), false) => !sni::strip_port(h).eq_ignore_ascii_case(sni_name),
             (Name::Static(_), true) | (Name::Dynamic(_), false) => true,
             (Name::Dynamic(h), true) => {
@@ -94,7 +107,10 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let host_desc = match &host_name {
             Name::Static(h) if *h != host.value => format!("{} = {h} ({origin})", host.value),
             Name::Static(h) => format!("{h} ({origin})"),
-            Name::Dynamic(h) => format!("{h}, taken from each request ({origin})"),
+            Name::Dynamic(h) => match &listed {
+                Some(values) => format!("{h}, one of {} ({origin})", values.join(", ")),
+                None => format!("{h}, taken from each request ({origin})"),
+            },
         };
         let sni_desc = if hop.sni.dynamic {
             format!("{sni_name}, computed per request ({})", name_origin(hop))

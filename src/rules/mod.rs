@@ -104,6 +104,7 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 pub fn check(model: &Model) -> Vec<Finding> {
     let mut out = run_all(model);
     for f in &mut out {
+        conditional(model, f);
         f.suppressed = suppression(model, f);
         // No automatic fix inside blocks a syntax error left open: lines
         // placed by a tree that stops short of the file's real structure
@@ -202,6 +203,26 @@ fn run_all(model: &Model) -> Vec<Finding> {
         out.shrink_to_fit();
         out
     })
+}
+
+/// A finding on a hop that opens TLS only for some requests (its scheme
+/// comes from the request, or from values chosen per request) says under
+/// which condition, and is at most `medium`: a break under conditions the
+/// configuration does not decide. `error` stays: nginx sets up TLS for
+/// every pass with variables, so `nginx -t` checks it all the same.
+fn conditional(model: &Model, f: &mut Finding) {
+    let Some(hop) = f.hop.and_then(|h| model.hops.get(h)) else {
+        return;
+    };
+    if hop.tls.certain() {
+        return;
+    }
+    if let Some(when) = hop.tls.text() {
+        f.message = format!("when {when}: {}", f.message);
+    }
+    if f.severity == Severity::High {
+        f.severity = Severity::Medium;
+    }
 }
 
 /// `# hopscope: ignore RULE[,RULE…] reason` on the line of the finding's

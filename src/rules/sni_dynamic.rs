@@ -109,7 +109,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 Severity::Info,
                 format!(
                     "{source}: {uses} to {} is computed per request from {}, which hopscope cannot check statically",
-                    hop.proxy_host,
+                    super::support::peer(hop),
                     list.join(", ")
                 ),
             )
@@ -119,7 +119,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 Severity::Low,
                 format!(
                     "{source}: the client chooses {uses} to {} through {}",
-                    hop.proxy_host,
+                    super::support::peer(hop),
                     list.join(", ")
                 ),
             )

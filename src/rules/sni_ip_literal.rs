@@ -83,7 +83,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         };
         let msg = format!(
             "the TLS name for {} is the {family} literal {name} ({}): {sni_note}{verify_note}",
-            hop.proxy_host,
+            super::support::peer(hop),
             name_origin(hop),
         );
         let changes = real_host_changes(model, hop);

@@ -97,7 +97,8 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         };
         let msg = format!(
             "the TLS name for {} is its upstream group name \"{}\" ({source}): {what}{tail}",
-            hop.proxy_host, up.name,
+            super::support::peer(hop),
+            up.name,
         );
         let severity = if fqdn { Severity::Low } else { Severity::High };
         let changes = real_host_changes(model, hop);

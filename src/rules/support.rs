@@ -40,9 +40,19 @@ pub fn on(settings: &[Setting], d: SslDirective) -> bool {
 }
 
 /// What a hop talks to, as people name it: the `upstream {}` group, or the
-/// host (and non-default port) of the pass directive.
-pub fn peer(hop: &Hop) -> &str {
-    &hop.proxy_host
+/// host (and non-default port) of the pass directive (of the URL it builds,
+/// for a pass with variables). Not `$proxy_host` itself: a `set
+/// $proxy_host` changes the variable, not the peer.
+pub fn peer(hop: &Hop) -> Cow<'_, str> {
+    if hop.target.dynamic || hop.module.is_stream() {
+        return Cow::Borrowed(&hop.proxy_host);
+    }
+    let default_port = if hop.module == Module::Uwsgi {
+        ""
+    } else {
+        "443"
+    };
+    Cow::Owned(hop.target.proxy_host(default_port))
 }
 
 /// The `upstream {}` block a hop targets.
@@ -199,7 +209,7 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse<'_>> {
             module: h.module,
             hop: Some(i),
             settings: Cow::Borrowed(&h.settings),
-            label: Cow::Borrowed(peer(h)),
+            label: peer(h),
         })
         .collect();
     for p in &model.plain {

@@ -73,7 +73,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 "{} is on ({}) and checks the certificate of {} against the group name \"{name}\" ({}), while its servers are {}: every handshake fails with 'upstream SSL certificate does not match \"{name}\"'",
                 verify.name,
                 verify.origin_note(),
-                hop.proxy_host,
+                super::support::peer(hop),
                 name_origin(hop),
                 hosts.join(", ")
             );
@@ -95,7 +95,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 "{} is on ({}) and checks the certificate of {} against the address {name} ({}): nginx matches host names only, so the check fails unless the certificate has no DNS names and its common name is {name}",
                 verify.name,
                 verify.origin_note(),
-                hop.proxy_host,
+                super::support::peer(hop),
                 name_origin(hop),
             );
             (msg, None)

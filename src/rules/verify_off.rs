@@ -88,7 +88,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             changes.push(diagnostic::set(
                 hop.module,
                 SslDirective::TrustedCertificate,
-                ca_file_input(peer(hop), hop.module),
+                ca_file_input(&peer(hop), hop.module),
             ));
         }
         let depth = hop

@@ -193,6 +193,31 @@ pub fn detail_lines(
             Span::styled(v(u.servers.join(", ")), t.base),
         ]));
     }
+    // A pass built from variables: when it opens TLS, and its values.
+    if let Some(when) = labels::tls_when(hop) {
+        for (i, w) in wrap(&when, width.saturating_sub(10))
+            .into_iter()
+            .enumerate()
+        {
+            let head = if i == 0 { "TLS     " } else { "        " };
+            lines.push(Line::from(vec![
+                Span::styled(head, t.header),
+                Span::styled(w, t.base),
+            ]));
+        }
+    }
+    for variant in &hop.variants {
+        for (i, w) in wrap(&labels::variant(variant), width.saturating_sub(10))
+            .into_iter()
+            .enumerate()
+        {
+            let head = if i == 0 { "value   " } else { "        " };
+            lines.push(Line::from(vec![
+                Span::styled(head, t.header),
+                Span::styled(w, t.dim),
+            ]));
+        }
+    }
     lines.push(Line::default());
     let sni_style = if hop.sni.sent { t.ok } else { t.none };
     lines.push(Line::from(vec![
