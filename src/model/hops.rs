@@ -144,7 +144,18 @@ impl Model {
         hops.shrink_to_fit();
         self.hops = hops;
         self.plain = plain;
-        self.assign_ids();
+        // Every include path of each pass directive reached more than one
+        // way, TLS or not.
+        let mut paths: HashMap<DirRef, Vec<Vec<DirRef>>> = HashMap::new();
+        for &(order, r, ..) in &passes {
+            if let Some(&v) = via_of.get(&order) {
+                let mut chain = self.tree.via_chain(v);
+                chain.reverse();
+                paths.entry(r).or_default().push(chain);
+            }
+        }
+        paths.retain(|_, chains| chains.len() > 1);
+        self.assign_ids(&paths);
     }
 
     /// The hop of one TLS pass directive. `upstreams` holds the spelling

@@ -21,32 +21,23 @@ use super::tree::DirRef;
 use super::Model;
 
 impl Model {
-    /// Gives every hop its id (hops are sorted by position, so the hops of
-    /// one pass directive are next to each other, in reading order).
-    pub(super) fn assign_ids(&mut self) {
-        let mut start = 0;
-        while start < self.hops.len() {
-            let pass = self.hops[start].pass;
-            let len = self.hops[start..]
-                .iter()
-                .take_while(|h| h.pass == pass)
-                .count();
-            if len > 1 {
-                let chains: Vec<Vec<DirRef>> = self.hops[start..start + len]
-                    .iter()
-                    .map(|h| h.via.iter().rev().copied().collect())
-                    .collect();
-                for (k, chain) in chains.iter().enumerate() {
-                    let n = distinguishing_len(&chains, k);
-                    let mut id = self.hops[start + k].id.clone();
-                    for &inc in &chain[..n] {
-                        id.push('@');
-                        id.push_str(&self.file_line(inc));
-                    }
-                    self.hops[start + k].id = id;
-                }
+    /// Gives every hop its id. `paths` holds, for each pass directive
+    /// reached through several include paths, every path's include chain
+    /// (innermost first), TLS or not: an id says which path it is among
+    /// all of them, so it does not change when another path's scheme does.
+    pub(super) fn assign_ids(&mut self, paths: &HashMap<DirRef, Vec<Vec<DirRef>>>) {
+        for i in 0..self.hops.len() {
+            let Some(chains) = paths.get(&self.hops[i].pass) else {
+                continue;
+            };
+            let mine: Vec<DirRef> = self.hops[i].via.iter().rev().copied().collect();
+            let n = distinguishing_len(chains, &mine);
+            let mut id = self.hops[i].id.clone();
+            for &inc in &mine[..n] {
+                id.push('@');
+                id.push_str(&self.file_line(inc));
             }
-            start += len;
+            self.hops[i].id = id;
         }
         let mut seen: HashMap<String, usize> = HashMap::new();
         for hop in &mut self.hops {
@@ -89,17 +80,16 @@ impl Model {
     }
 }
 
-/// How many includes of `chains[k]` (innermost first) tell it from every
-/// other chain: the shortest prefix no other chain starts with (the whole
-/// chain when none is that short).
-fn distinguishing_len(chains: &[Vec<DirRef>], k: usize) -> usize {
-    let mine = &chains[k];
+/// How many includes of `mine` (innermost first) tell it from every
+/// other chain of `chains`: the shortest prefix no other chain starts with
+/// (the whole chain when none is that short).
+fn distinguishing_len(chains: &[Vec<DirRef>], mine: &[DirRef]) -> usize {
     (1..=mine.len())
         .find(|&n| {
             chains
                 .iter()
-                .enumerate()
-                .all(|(j, other)| j == k || other.get(..n) != Some(&mine[..n]))
+                .filter(|other| other.as_slice() != mine)
+                .all(|other| other.get(..n) != Some(&mine[..n]))
         })
         .unwrap_or(mine.len())
 }
@@ -137,6 +127,24 @@ mod tests {
         assert_eq!(
             got,
             pairs(&[("nginx.conf:3", &[]), ("b.conf:1", &["nginx.conf:5"]),])
+        );
+    }
+
+    #[test]
+    fn an_id_names_its_path_even_when_the_other_paths_are_plain() {
+        // Nginx Proxy Manager's shape: one proxy.conf for every host, TLS
+        // for some. Turning another host's scheme to https must not rename
+        // this hop, so the id tells the paths apart among all of them.
+        let got = ids(&[
+            (
+                "nginx.conf",
+                "http {\n server {\n  set $s https;\n  location / { include proxy.conf; }\n }\n server {\n  set $s http;\n  location / { include proxy.conf; }\n }\n}\n",
+            ),
+            ("proxy.conf", "proxy_pass $s://api.example.com;\n"),
+        ]);
+        assert_eq!(
+            got,
+            pairs(&[("proxy.conf:1@nginx.conf:4", &["nginx.conf:4"])])
         );
     }
 
