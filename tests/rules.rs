@@ -874,10 +874,28 @@ fn cert_file_missing_relative_to_the_prefix() {
     assert!(f.fix.is_none());
 }
 
+/// A tree installed at `ROOT/etc/nginx`, analysed with `--root ROOT`:
+/// absolute names are looked up under ROOT.
+fn rooted(conf: &str, files: &[&str]) -> (tempfile::TempDir, Model) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().canonicalize().expect("canonical");
+    let etc = root.join("etc/nginx");
+    std::fs::create_dir_all(&etc).expect("mkdir");
+    std::fs::write(etc.join("nginx.conf"), conf).expect("write conf");
+    for f in files {
+        let p = root.join(f.trim_start_matches('/'));
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, "x").expect("write file");
+    }
+    let mut cfg = conf::load(&Input::Path(etc.join("nginx.conf"))).expect("load");
+    cfg.root = Some(root);
+    (dir, Model::build(cfg, NEWEST))
+}
+
 #[test]
 fn cert_file_missing_ca_is_error_only_with_verification() {
-    let c = http("proxy_ssl_trusted_certificate /nonexistent/hopscope/ca.pem;\nserver {\n location /off/ { proxy_pass https://a.example.com; }\n location /on/ { proxy_pass https://b.example.com; proxy_ssl_verify on; proxy_ssl_crl crl.pem; }\n}");
-    let (_dir, m) = disk(&c, &[]);
+    let c = http("proxy_ssl_trusted_certificate /etc/hopscope-test/ca.pem;\nserver {\n location /off/ { proxy_pass https://a.example.com; }\n location /on/ { proxy_pass https://b.example.com; proxy_ssl_verify on; proxy_ssl_crl crl.pem; }\n}");
+    let (dir, m) = rooted(&c, &[]);
     let fs = of(&m, "cert-file-missing");
     let got: Vec<(String, Severity, bool)> = fs
         .iter()
@@ -900,6 +918,81 @@ fn cert_file_missing_ca_is_error_only_with_verification() {
     assert!(fs[0]
         .message
         .contains("nginx does not load it while proxy_ssl_verify is off"));
+    // the server's /etc/hopscope-test/ca.pem is looked up under the root
+    let mapped = dir
+        .path()
+        .canonicalize()
+        .unwrap()
+        .join("etc/hopscope-test/ca.pem");
+    assert!(
+        fs[0].message.contains(&mapped.display().to_string()),
+        "{}",
+        fs[0].message
+    );
+}
+
+#[test]
+fn cert_file_missing_is_silent_on_a_copy_for_server_paths_and_says_so() {
+    // A repository copy names the server's /etc/ssl files, which exist only
+    // there: nothing to report, and the hop says the check was not made.
+    let c = http("server {\n location / { proxy_pass https://a.example.com; proxy_ssl_verify on; proxy_ssl_trusted_certificate /etc/ssl/hopscope-test/ca.pem; proxy_ssl_certificate /etc/ssl/hopscope-test/c.crt; proxy_ssl_certificate_key /etc/ssl/hopscope-test/c.key; }\n}");
+    let (_dir, m) = disk(&c, &[]);
+    none(&m, "cert-file-missing");
+    let why = hopscope::report::labels::files_not_checked(&m, &m.hops[0]).expect("a note");
+    assert!(
+        why.starts_with("certificate files not checked: the tree was loaded from a copy"),
+        "{why}"
+    );
+    assert!(why.contains("--root"), "{why}");
+    // The same tree under --root: looked up there, and reported.
+    let (_dir, m) = rooted(&c, &["/etc/ssl/hopscope-test/c.crt"]);
+    let got: Vec<String> = of(&m, "cert-file-missing")
+        .iter()
+        .map(|f| f.message.split(' ').next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        got,
+        ["proxy_ssl_certificate_key", "proxy_ssl_trusted_certificate"]
+    );
+    assert_eq!(
+        hopscope::report::labels::files_not_checked(&m, &m.hops[0]),
+        None
+    );
+    // Everything present: nothing.
+    let (_dir, m) = rooted(
+        &c,
+        &[
+            "/etc/ssl/hopscope-test/c.crt",
+            "/etc/ssl/hopscope-test/c.key",
+            "/etc/ssl/hopscope-test/ca.pem",
+        ],
+    );
+    none(&m, "cert-file-missing");
+}
+
+#[test]
+fn cert_file_missing_never_follows_a_path_out_of_the_root() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    let c = http("server {\n location / { proxy_pass https://a.example.com; proxy_ssl_verify on; proxy_ssl_trusted_certificate /etc/ssl/out/ca.pem; proxy_ssl_crl /../../../x.crl; }\n}");
+    let (dir, m) = rooted(&c, &[]);
+    std::fs::create_dir_all(dir.path().join("etc/ssl")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("etc/ssl/out")).unwrap();
+    none(&m, "cert-file-missing");
+    let why = hopscope::report::labels::files_not_checked(&m, &m.hops[0]).expect("a note");
+    assert!(why.contains("leads out of --root"), "{why}");
+}
+
+#[test]
+fn cert_file_missing_reads_nothing_here_for_a_dump() {
+    // nginx -T output names the server's files: even a path that is
+    // missing here is not looked up.
+    let dump = "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp { server { location / { proxy_pass https://a.example.com; proxy_ssl_verify on; proxy_ssl_trusted_certificate /nonexistent/hopscope/ca.pem; } } }\n";
+    let cfg = conf::from_bytes(dump.as_bytes().to_vec(), None).expect("dump");
+    assert_eq!(cfg.loaded_from, LoadedFrom::Dump);
+    let m = Model::build(cfg, NEWEST);
+    none(&m, "cert-file-missing");
+    let why = hopscope::report::labels::files_not_checked(&m, &m.hops[0]).expect("a note");
+    assert!(why.contains("nginx -T output"), "{why}");
 }
 
 #[test]

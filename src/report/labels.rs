@@ -2,7 +2,7 @@
 //! TUI and the command line show for a hop and its settings. The model
 //! holds the facts; the wording is here.
 
-use crate::model::{Hop, Module, Setting};
+use crate::model::{Hop, Model, Module, Setting};
 
 /// Where the hop lives, for people: the server's first name (or, for a
 /// server without one, such as every stream server, its first `listen`
@@ -51,4 +51,10 @@ pub fn count(n: usize, noun: &str) -> String {
     } else {
         format!("{n} {noun}s")
     }
+}
+
+/// Why the certificate, key, CA or CRL files a hop names were not looked
+/// up on this machine (a copy of the tree, `nginx -T` output), when so.
+pub fn files_not_checked(model: &Model, hop: &Hop) -> Option<String> {
+    crate::rules::files_not_checked(model, hop)
 }

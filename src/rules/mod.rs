@@ -25,6 +25,7 @@ mod weak_protocols;
 use crate::conf::FileId;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::Model;
+pub use cert_file_missing::not_checked as files_not_checked;
 
 /// A rule's documentation, in the fixed layout every rule follows.
 #[derive(Clone, Copy, Debug)]
