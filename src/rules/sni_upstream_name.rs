@@ -58,6 +58,8 @@ Needs review. The fix sets `*_ssl_name` for the hop (and `*_ssl_server_name on` 
 The name is asked for as `sni-name`; the proposal is the first DNS name among the pool's servers, \
 which is right only when that name is on every server's certificate. Prefer a shared service name \
 if the backends have one.",
+        severity_text: "\
+`high` when verification is on: the certificate is checked against a group label no certificate carries, and every handshake fails. `medium` when the label is only sent as SNI: an upstream that serves several names answers with its default site or refuses. `low` when neither happens yet (SNI and verification are off: the label is used as soon as either is switched on), and for a group named like a host (`api.example.com`), which is right if the servers' certificates carry that name.",
     },
     check,
 };
@@ -99,7 +101,13 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             "the TLS name for {} is its upstream group name \"{}\" ({source}): {what}{tail}",
             hop.proxy_host, up.name,
         );
-        let severity = if fqdn { Severity::Low } else { Severity::High };
+        // A label checked against the certificate fails every handshake;
+        // sent as SNI it may pick the wrong site; unused yet, it waits.
+        let severity = match (fqdn, sent, verified) {
+            (false, _, true) => Severity::High,
+            (false, true, false) => Severity::Medium,
+            _ => Severity::Low,
+        };
         let changes = real_host_changes(model, hop);
         let fix = Fix::new(
             format!(
