@@ -131,10 +131,15 @@ fn off_label(s: &Setting) -> String {
 /// `info` for a hop on this machine, `medium` otherwise (see the rule's
 /// severity text).
 fn severity(model: &Model, hop: &crate::model::Hop) -> Severity {
+    severity_for(model, hop, static_name(hop))
+}
+
+/// The severity of sending no SNI where `name` would be the name.
+fn severity_for(model: &Model, hop: &crate::model::Hop, name: Option<&str>) -> Severity {
     if hop_reach(model, hop) == Reach::Loopback {
         return Severity::Info;
     }
-    match static_name(hop) {
+    match name.filter(|_| !hop.target.dynamic) {
         Some(name) if is_dns_name(name) && host_reach(name) == Reach::Public => Severity::High,
         _ => Severity::Medium,
     }
@@ -161,7 +166,10 @@ fn empty_name(model: &Model, hop_index: usize) -> Option<Finding> {
             ),
         )
     } else {
-        (severity(model, hop), String::new())
+        (
+            severity_for(model, hop, Some(&hop.target.host)),
+            String::new(),
+        )
     };
     let msg = format!(
         "{} is empty ({}): nginx sends no SNI to {}{tail}",
