@@ -1710,8 +1710,46 @@ fn sni_other_host_silent_cases() {
     silent("server {\n proxy_ssl_server_name on;\n proxy_ssl_name s3.amazonaws.com;\n location /a/ { proxy_pass https://s3.amazonaws.com; }\n location /b/ { proxy_pass https://bucket.s3.amazonaws.com; }\n}");
     // a name nobody's hop matches: a shared certificate name, not another host's
     silent("server {\n proxy_ssl_server_name on;\n proxy_ssl_name gateway.internal;\n location /a/ { proxy_pass https://a.internal; }\n location /b/ { proxy_pass https://b.internal; }\n}");
-    // neither sent nor checked: nothing on the wire (sni-name-ignored's)
-    silent("server {\n proxy_ssl_name api.example.com;\n location /a/ { proxy_pass https://api.example.com; }\n location /b/ { proxy_pass https://b.example.com; }\n}");
+    // a snippet included in the hop's own block only is the hop's
+    let m = model_files(
+        &[
+            (
+                "nginx.conf",
+                "events {}\nhttp {\n server {\n  proxy_ssl_server_name on;\n  location /a/ {\n   include tls.conf;\n   proxy_pass https://b.internal;\n   location /a/x/ { proxy_pass https://10.0.0.7:8443; }\n  }\n }\n}\n",
+            ),
+            ("tls.conf", "proxy_ssl_name api.example.com;\n"),
+        ],
+        NEWEST,
+    );
+    none(&m, "sni-other-host");
+}
+
+#[test]
+fn sni_other_host_before_sni_is_on_is_low_and_makes_turning_sni_on_need_review() {
+    // Neither sent nor checked yet: the wrong name waits, and the fixes
+    // that would send it are no longer safe.
+    let c = http("server {\n proxy_ssl_name api.example.com;\n location /a/ { proxy_pass https://api.example.com; }\n location /b/ { proxy_pass https://b.example.com; }\n}");
+    let m = model(&c);
+    let f = one(&m, "sni-other-host", &at(&c, "/b/"));
+    assert_eq!(f.severity, Severity::Low);
+    for rule in ["sni-off", "sni-name-ignored"] {
+        let fs = of(&m, rule);
+        let at_b: Vec<&Finding> = fs
+            .iter()
+            .filter(|f| place(&m, f) == at(&c, "/b/"))
+            .collect();
+        assert_eq!(at_b.len(), 1, "{rule}");
+        assert_eq!(
+            fix(at_b[0]).applicability,
+            Applicability::NeedsReview,
+            "{rule}"
+        );
+        let at_a: Vec<&Finding> = fs
+            .iter()
+            .filter(|f| place(&m, f) == at(&c, "/a/"))
+            .collect();
+        assert_eq!(fix(at_a[0]).applicability, Applicability::Safe, "{rule}");
+    }
 }
 
 // ---------------------------------------------------------------------------

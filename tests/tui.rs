@@ -203,7 +203,8 @@ fn detail_to_source_and_back() {
 #[test]
 fn fix_flow_previews_a_diff_and_refuses_to_save_the_demo() {
     let mut app = demo_app();
-    select_hop(&mut app, "conf.d/api-gateway.conf:18");
+    // The hop whose public name is never sent: a high finding.
+    select_hop(&mut app, "conf.d/api-gateway.conf:26");
     press(&mut app, &[KeyCode::Char('f')]);
     assert_eq!(app.screen(), Screen::Fix);
     assert!(!app.fix.items.is_empty());

@@ -80,9 +80,17 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             sn.name,
             sn.origin_note(),
         );
+        // A name written for another host is not safe to send (see
+        // sni-other-host).
+        let applicability = if super::sni_other_host::written_for_other(model, hop_index).is_some()
+        {
+            Applicability::NeedsReview
+        } else {
+            Applicability::Safe
+        };
         let fix = Fix::new(
             format!("turn {} on so {value} is sent", sn.name),
-            Applicability::Safe,
+            applicability,
             vec![diagnostic::set(
                 hop.module,
                 SslDirective::ServerName,

@@ -102,7 +102,11 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 sni_name_input(model, hop),
             ));
             Applicability::NeedsReview
-        } else if hop.sni.dynamic {
+        } else if hop.sni.dynamic
+            || super::sni_other_host::written_for_other(model, hop_index).is_some()
+        {
+            // The name that would be sent is another host's (see
+            // sni-other-host): turning SNI on sends it.
             Applicability::NeedsReview
         } else {
             Applicability::Safe

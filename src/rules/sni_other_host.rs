@@ -69,7 +69,8 @@ automatic fix; move the other pass (or the name) to a location of its own.",
 `high` when verification is on: the certificate of the target is checked against the other \
 host's name, and the handshake fails unless that certificate also carries it. `medium` with \
 verification off: the wrong name still reaches the upstream as SNI, which may answer from the \
-other host's site or refuse.",
+other host's site or refuse. `low` while neither SNI nor verification is on: nothing uses the name \
+yet, but switching either on (the fix of `sni-off` or `sni-name-ignored`) would.",
     },
     check,
 };
@@ -86,66 +87,89 @@ fn name_fits(model: &Model, hop: &Hop, name: &str) -> bool {
     }
 }
 
+/// The hop a literal `*_ssl_name` of hop `hop_index` was written for,
+/// when it reaches this hop to a different host: the name and the owner.
+pub(super) fn written_for_other<'m>(
+    model: &'m Model,
+    hop_index: usize,
+) -> Option<(&'m str, &'m Hop)> {
+    let hop = &model.hops[hop_index];
+    if hop.target.unix || hop.target.dynamic || hop.upstream.is_some() {
+        return None;
+    }
+    let target = hop.target.host.as_str();
+    if !is_dns_name(target) {
+        return None;
+    }
+    let setting = hop.setting(SslDirective::Name)?;
+    let Origin::Explicit(place) = &setting.origin else {
+        return None;
+    };
+    let name = setting.value.as_deref().filter(|n| is_dns_name(n))?;
+    let (name_l, target_l) = (name.to_ascii_lowercase(), target.to_ascii_lowercase());
+    if name_l == target_l || target_l.ends_with(&format!(".{name_l}")) {
+        return None;
+    }
+    // Written in an enclosing block, or in a snippet that another block
+    // includes too; a name in the hop's own block (its own include
+    // included) is the hop's.
+    let outer = place.ctx != hop.ctx;
+    model
+        .hops
+        .iter()
+        .enumerate()
+        .find(|(i, h)| {
+            *i != hop_index
+                && h.setting(SslDirective::Name).is_some_and(|s| {
+                    matches!(&s.origin, Origin::Explicit(p)
+                        if p.dir == place.dir && (outer || p.ctx != place.ctx))
+                })
+                && name_fits(model, h, name)
+        })
+        .map(|(_, owner)| (name, owner))
+}
+
 fn check(model: &Model, out: &mut Vec<Finding>) {
     for (hop_index, hop) in model.hops.iter().enumerate() {
-        if hop.target.unix || hop.target.dynamic || hop.upstream.is_some() {
+        let Some((name, owner)) = written_for_other(model, hop_index) else {
             continue;
-        }
-        let target = hop.target.host.as_str();
-        if !is_dns_name(target) {
-            continue;
-        }
+        };
         let Some(setting) = hop.setting(SslDirective::Name) else {
             continue;
         };
         let Origin::Explicit(place) = &setting.origin else {
             continue;
         };
-        let Some(name) = setting.value.as_deref().filter(|n| is_dns_name(n)) else {
-            continue;
-        };
-        let (name_l, target_l) = (name.to_ascii_lowercase(), target.to_ascii_lowercase());
-        if name_l == target_l || target_l.ends_with(&format!(".{name_l}")) {
-            continue;
-        }
-        let sent = hop.sni.sent;
+        let target = hop.target.host.as_str();
         let verified = hop
             .setting(SslDirective::Verify)
             .is_some_and(Setting::is_on);
-        if !sent && !verified {
-            continue;
-        }
-        // Written elsewhere: an enclosing block, or an included file.
-        let pass_file = hop.pass.file;
-        if place.ctx == hop.ctx && place.dir.file == pass_file {
-            continue;
-        }
-        // …for another hop, where it is right.
-        let Some(owner) = model.hops.iter().enumerate().find(|(i, h)| {
-            *i != hop_index
-                && h.setting(SslDirective::Name)
-                    .is_some_and(|s| matches!(&s.origin, Origin::Explicit(p) if p.dir == place.dir))
-                && name_fits(model, h, name)
-        }) else {
-            continue;
-        };
         let (severity, effect) = if verified {
             (
                 Severity::High,
-                "nginx sends it as SNI and checks the certificate against it, so the handshake fails unless that certificate also carries it",
+                if hop.sni.sent {
+                    "nginx sends it as SNI and checks the certificate against it, so the handshake fails unless that certificate also carries it"
+                } else {
+                    "nginx checks the certificate against it, so the handshake fails unless that certificate also carries it"
+                },
             )
-        } else {
+        } else if hop.sni.sent {
             (
                 Severity::Medium,
                 "nginx sends it as SNI, so the upstream may answer from another site or refuse",
+            )
+        } else {
+            (
+                Severity::Low,
+                "nothing uses it yet, but turning SNI or verification on sends or checks the other host's name",
             )
         };
         let msg = format!(
             "{} {name} ({}) was written for {} ({}) but reaches this hop to {target}: {effect}",
             setting.name,
             place.file_line(),
-            owner.1.proxy_host,
-            owner.1.id,
+            owner.proxy_host,
+            owner.id,
         );
         // A hop inside `if` reads its location's settings: a name set
         // there would change the hop the name was written for as well.
