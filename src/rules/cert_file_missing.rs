@@ -82,10 +82,7 @@ fn resolve(model: &Model, value: &str) -> Option<PathBuf> {
 }
 
 /// The file settings of a place that nginx loads or may load.
-fn named_files<'s>(
-    settings: &'s [Setting],
-    version: crate::model::Version,
-) -> Vec<(&'s Setting, bool)> {
+fn named_files(settings: &[Setting], version: crate::model::Version) -> Vec<(&Setting, bool)> {
     let verify = on(settings, SslDirective::Verify);
     let cert = get(settings, SslDirective::Certificate);
     let key = get(settings, SslDirective::CertificateKey);

@@ -89,10 +89,7 @@ fn name_fits(model: &Model, hop: &Hop, name: &str) -> bool {
 
 /// The hop a literal `*_ssl_name` of hop `hop_index` was written for,
 /// when it reaches this hop to a different host: the name and the owner.
-pub(super) fn written_for_other<'m>(
-    model: &'m Model,
-    hop_index: usize,
-) -> Option<(&'m str, &'m Hop)> {
+pub(super) fn written_for_other(model: &Model, hop_index: usize) -> Option<(&str, &Hop)> {
     let hop = &model.hops[hop_index];
     if hop.target.unix || hop.target.dynamic || hop.upstream.is_some() {
         return None;
