@@ -436,14 +436,25 @@ fn sni_upstream_name_in_stream() {
 }
 
 #[test]
+fn sni_upstream_name_leaves_a_verified_group_of_named_servers_to_verify_name_mismatch() {
+    // nginx's admin guide: a group named like a host, verified, servers
+    // backend1/backend2: one problem, every handshake fails.
+    let c = http("upstream backend.example.com { server backend1.example.com:443; server backend2.example.com:443; }\nserver {\n location / { proxy_pass https://backend.example.com; proxy_ssl_verify on; proxy_ssl_trusted_certificate /ca.pem; }\n}");
+    let m = model(&c);
+    none(&m, "sni-upstream-name");
+    one(&m, "verify-name-mismatch", &at(&c, "proxy_pass"));
+}
+
+#[test]
 fn sni_upstream_name_severity_follows_what_uses_the_label() {
     let sev = |extra: &str| {
         let c = http(&format!(
-            "{POOL}\nserver {{\n location / {{ proxy_pass https://backend_pool; {extra} }}\n}}"
+            "upstream backend_pool {{ server 10.0.0.1:443; server 10.0.0.2:443; }}\nserver {{\n location / {{ proxy_pass https://backend_pool; {extra} }}\n}}"
         ));
         one(&model(&c), "sni-upstream-name", &at(&c, "proxy_pass")).severity
     };
-    // checked against the certificate: every handshake fails
+    // checked against the certificate: every handshake fails (servers
+    // named by address: verify-name-mismatch has no host name to offer)
     assert_eq!(
         sev("proxy_ssl_verify on; proxy_ssl_trusted_certificate /ca.pem;"),
         Severity::High
@@ -462,8 +473,8 @@ fn sni_ip_literal_ipv4_with_sni_on() {
     let m = model(&c);
     let f = one(&m, "sni-ip-literal", &at(&c, "proxy_pass"));
     // Verification off and a private address: the hop works, only the
-    // missing SNI is left.
-    assert_eq!(f.severity, Severity::Low);
+    // missing SNI is left, which a service at a private address ignores.
+    assert_eq!(f.severity, Severity::Info);
     assert_eq!(
         f.message,
         format!(
@@ -496,8 +507,8 @@ fn sni_ip_literal_severity_follows_verification_and_the_address() {
     assert_eq!(sev("127.0.0.1:8443", true), Severity::High);
     // Without it, only the missing SNI: by how far the address is.
     assert_eq!(sev("203.0.113.9", false), Severity::Medium);
-    assert_eq!(sev("192.168.1.20", false), Severity::Low);
-    assert_eq!(sev("[fd00::5]", false), Severity::Low);
+    assert_eq!(sev("192.168.1.20", false), Severity::Info);
+    assert_eq!(sev("[fd00::5]", false), Severity::Info);
     assert_eq!(sev("127.0.0.1:8443", false), Severity::Info);
     assert_eq!(sev("[::1]:8443", false), Severity::Info);
 }
@@ -1810,7 +1821,7 @@ fn the_demo_yields_exactly_the_expected_findings() {
         e("conf.d/api-gateway.conf:26", "verify-off", "medium"),
         // IP target (sni-off is left to sni-ip-literal); a private address
         // with verification off
-        e("conf.d/ingest.conf:24", "sni-ip-literal", "low"),
+        e("conf.d/ingest.conf:24", "sni-ip-literal", "info"),
         e("conf.d/ingest.conf:24", "verify-off", "medium"),
         // Host $host next to a literal SNI: chosen, so information
         e("conf.d/ingest.conf:32", "host-sni-mismatch", "info"),

@@ -32,12 +32,16 @@ with no DNS names at all whose common name happens to be the address.",
 location /v2/ingest {
     proxy_pass https://10.0.4.22:443;
     proxy_ssl_server_name on;    # still no SNI: the name is an address
+    proxy_ssl_verify on;         # checks the certificate against 10.0.4.22
+    proxy_ssl_trusted_certificate /etc/nginx/certs/internal-ca.pem;
 }
 ",
         use_instead: "\
 location /v2/ingest {
     proxy_pass https://10.0.4.22:443;
     proxy_ssl_server_name on;
+    proxy_ssl_verify on;
+    proxy_ssl_trusted_certificate /etc/nginx/certs/internal-ca.pem;
     proxy_ssl_name ingest.internal.example.com;   # the name on its certificate
     proxy_set_header Host ingest.internal.example.com;
 }
@@ -47,7 +51,7 @@ Needs review. The fix sets `*_ssl_name` (and `*_ssl_server_name on` when it is o
 is asked for as `sni-name`: an address says nothing about which name the server's certificate \
 carries, so there is no proposal unless the target is a pool with a DNS-named server.",
         severity_text: "\
-`high` when verification is on: nginx matches host names only, so the check against the address fails every handshake. With verification off the hop works but sends no SNI: `medium` for a public address (which may serve many names), `low` for a private one (RFC 1918, RFC 6598, link-local, IPv6 ULA), `info` for a loopback address, where the server is this machine's own.",
+`high` when verification is on: nginx matches host names only, so the check against the address fails every handshake. With verification off the hop works but sends no SNI: `medium` for a public address (which may serve many names); `info` for a private one (RFC 1918, RFC 6598, link-local, IPv6 ULA) or a loopback address: a service at a private address answers without SNI as with it (a Proxmox or NAS web interface), and its missing name matters only once verification is turned on, which `verify-off` reports.",
     },
     check,
 };
@@ -86,8 +90,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         // nearer the server is.
         let severity = match (verified, host_reach(name)) {
             (true, _) => Severity::High,
-            (false, Reach::Loopback) => Severity::Info,
-            (false, Reach::Private) => Severity::Low,
+            (false, Reach::Loopback | Reach::Private) => Severity::Info,
             (false, _) => Severity::Medium,
         };
         let verify_note = if verified {
