@@ -476,3 +476,26 @@ fn clicks_in_the_fix_picker_select_then_toggle() {
     // Below the fixes, in what the fix does: not a row.
     assert_eq!(ui::row_at(&app, area, x, 20), None);
 }
+
+/// A copy of a server's tree: the hop's detail says its certificate files
+/// were not checked, and how to check them.
+#[test]
+fn the_detail_says_when_certificate_files_were_not_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf_path = dir.path().join("nginx.conf");
+    std::fs::write(
+        &conf_path,
+        "events {}\nhttp { server { listen 80; location / { proxy_pass https://api.example.com; proxy_ssl_verify on; proxy_ssl_trusted_certificate /etc/ssl/hopscope-test/ca.pem; } } }\n",
+    )
+    .unwrap();
+    let cfg = conf::load(&Input::Path(conf_path)).unwrap();
+    let mut app = App::new(Model::build(cfg, Version::NEWEST_STABLE), "copy".into());
+    press(&mut app, &[KeyCode::Enter]);
+    assert_eq!(app.screen(), Screen::Detail);
+    let text = screen_text(&render(&app, 160, 48));
+    assert!(
+        text.contains("files   certificate files not checked: the tree was loaded from a copy"),
+        "{text}"
+    );
+    assert!(text.contains("use --root DIR"), "{text}");
+}
