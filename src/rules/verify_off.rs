@@ -17,7 +17,8 @@ pub const RULE: Rule = Rule {
         what: "\
 Flags a TLS hop whose effective `*_ssl_verify` is `off`. Written `off` explicitly it is `high` \
 (someone switched the check off, usually to silence an error); left at nginx's default it is \
-`medium`.",
+`medium`. A hop that stays on this machine (`localhost`, 127.0.0.0/8, `[::1]`, `unix:`) is `info` \
+either way: there is no network path to attack.",
         why: "\
 Without verification nginx completes the handshake with whatever certificate it is shown: \
 self-signed, expired, issued for another name, or made up a second ago. The connection is \
