@@ -50,7 +50,11 @@ location /payouts/ {
 No automatic fix: hopscope cannot know where the file should come from. Install the file or \
 correct the path.",
         severity_text: "\
-`error` where `nginx -t` loads the file and fails; `low` for a CA or CRL that is loaded only once verification is switched on. Files are looked up only where this machine holds them: a tree in its installed place (`/etc/nginx` and the other prefixes nginx builds use), the tree's own directory, or the copy of the server's files given with `--root DIR` (never a path out of it); the hop's detail says when its files could not be checked.",
+`error` where `nginx -t` loads the file and fails; `low` for a CA or CRL that is loaded only once \
+verification is switched on. Files are looked up only where this machine holds them: a tree in \
+its installed place (`/etc/nginx` and the other prefixes nginx builds use), the tree's own \
+directory, or the copy of the server's files given with `--root DIR` (never a path out of it); \
+the hop's detail says when its files could not be checked.",
     },
     check,
 };

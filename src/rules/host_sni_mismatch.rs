@@ -53,7 +53,13 @@ build links or redirects from Host will see the internal name instead of the cli
 original in `X-Forwarded-Host` if they need it. Because a block with any `proxy_set_header` drops \
 all inherited ones, the fix engine carries the inherited headers into the block.",
         severity_text: "\
-`medium` when the Host header is nginx's default (`$proxy_host`: the group name or the pass target) and the SNI names another host: nobody chose that Host, and an upstream that picks its site by Host answers from the wrong one. `low` for such a hop that stays on this machine. `info` when `proxy_set_header Host` was written on purpose (`$host`, `$http_host`, a literal): a backend that serves the client's host name is a common design, and only its owner knows; and `info` for a Host under the SNI name's domain (`bucket.s3.amazonaws.com` with SNI `s3.amazonaws.com`: virtual-hosted buckets share the domain's wildcard certificate).",
+`medium` when the Host header is nginx's default (`$proxy_host`: the group name or the pass \
+target) and the SNI names another host: nobody chose that Host, and an upstream that picks its \
+site by Host answers from the wrong one. `low` for such a hop that stays on this machine. `info` \
+when `proxy_set_header Host` was written on purpose (`$host`, `$http_host`, a literal): a backend \
+that serves the client's host name is a common design, and only its owner knows; and `info` for a \
+Host under the SNI name's domain (`bucket.s3.amazonaws.com` with SNI `s3.amazonaws.com`: \
+virtual-hosted buckets share the domain's wildcard certificate).",
     },
     check,
 };

@@ -51,7 +51,12 @@ Needs review. The fix sets `*_ssl_name` (and `*_ssl_server_name on` when it is o
 is asked for as `sni-name`: an address says nothing about which name the server's certificate \
 carries, so there is no proposal unless the target is a pool with a DNS-named server.",
         severity_text: "\
-`high` when verification is on: nginx matches host names only, so the check against the address fails every handshake. With verification off the hop works but sends no SNI: `medium` for a public address (which may serve many names); `info` for a private one (RFC 1918, RFC 6598, link-local, IPv6 ULA) or a loopback address: a service at a private address answers without SNI as with it (a Proxmox or NAS web interface), and its missing name matters only once verification is turned on, which `verify-off` reports.",
+`high` when verification is on: nginx matches host names only, so the check against the address \
+fails every handshake. With verification off the hop works but sends no SNI: `medium` for a \
+public address (which may serve many names); `info` for a private one (RFC 1918, RFC 6598, \
+link-local, IPv6 ULA) or a loopback address: a service at a private address answers without SNI \
+as with it (a Proxmox or NAS web interface), and its missing name matters only once verification \
+is turned on, which `verify-off` reports.",
     },
     check,
 };

@@ -44,7 +44,9 @@ location /v1/ {
 Safe: the fix sets `*_ssl_server_name on` for the hop, so the name someone already chose is sent. \
 Nothing else changes; the name checked by `*_ssl_verify` stays the same.",
         severity_text: "\
-`medium`: someone chose a name that nginx never sends, so the upstream picks its certificate and site without it; whether that breaks depends on the upstream, which the configuration does not say.",
+`medium`: someone chose a name that nginx never sends, so the upstream picks its certificate and \
+site without it; whether that breaks depends on the upstream, which the configuration does not \
+say.",
     },
     check,
 };

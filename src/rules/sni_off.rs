@@ -62,9 +62,15 @@ pool's servers (give another with `--set sni-name=HOST`); that needs review, bec
 on the backends' certificate is right. A name built from variables also needs review (see \
 `sni-dynamic`). Unix-socket targets are not reported.",
         severity_text: "\
-`high` when the name nginx would send is a public DNS name: hosts reached over the internet are often shared (CDNs, hosting platforms, SNI-routing balancers), refuse or misroute a ClientHello without SNI, and the hop breaks as configured. `medium` for internal names (a single label such as a container name, `.internal`, `.local`, `.svc` and other reserved suffixes, or a label such as `internal` in the name), group names and names built from variables: whether the upstream serves more than one name is not in the configuration. `info` for a hop that stays on this machine (`localhost`, 127.0.0.0/8, `[::1]`, `unix:`), whose server is yours. An empty `*_ssl_name` is \
-`high` with verification on (nginx fails every handshake with `upstream SSL certificate does not \
-match \"\"`), else as for SNI off.",
+`high` when the name nginx would send is a public DNS name: hosts reached over the internet are \
+often shared (CDNs, hosting platforms, SNI-routing balancers), refuse or misroute a ClientHello \
+without SNI, and the hop breaks as configured. `medium` for internal names (a single label such \
+as a container name, `.internal`, `.local`, `.svc` and other reserved suffixes, or a label such \
+as `internal` in the name), group names and names built from variables: whether the upstream \
+serves more than one name is not in the configuration. `info` for a hop that stays on this \
+machine (`localhost`, 127.0.0.0/8, `[::1]`, `unix:`), whose server is yours. An empty \
+`*_ssl_name` is `high` with verification on (nginx fails every handshake with `upstream SSL \
+certificate does not match \"\"`), else as for SNI off.",
     },
     check,
 };

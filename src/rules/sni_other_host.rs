@@ -66,11 +66,11 @@ and verification use the host nginx connects to. A hop inside `if` reads its loc
 settings and cannot have its own: when the name is written in that very location, there is no \
 automatic fix; move the other pass (or the name) to a location of its own.",
         severity_text: "\
-`high` when verification is on: the certificate of the target is checked against the other \
-host's name, and the handshake fails unless that certificate also carries it. `medium` with \
-verification off: the wrong name still reaches the upstream as SNI, which may answer from the \
-other host's site or refuse. `low` while neither SNI nor verification is on: nothing uses the name \
-yet, but switching either on (the fix of `sni-off` or `sni-name-ignored`) would.",
+`high` when verification is on: the certificate of the target is checked against the other host's \
+name, and the handshake fails unless that certificate also carries it. `medium` with verification \
+off: the wrong name still reaches the upstream as SNI, which may answer from the other host's \
+site or refuse. `low` while neither SNI nor verification is on: nothing uses the name yet, but \
+switching either on (the fix of `sni-off` or `sni-name-ignored`) would.",
     },
     check,
 };

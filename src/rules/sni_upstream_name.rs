@@ -57,7 +57,13 @@ The name is asked for as `sni-name`; the proposal is the first DNS name among th
 which is right only when that name is on every server's certificate. Prefer a shared service name \
 if the backends have one.",
         severity_text: "\
-`high` when verification is on: the certificate is checked against a group label no certificate carries, and every handshake fails (when the group's servers have host names, `verify-name-mismatch` reports it instead, once). `medium` when the label is only sent as SNI: an upstream that serves several names answers with its default site or refuses. `low` when neither happens yet (SNI and verification are off: the label is used as soon as either is switched on), and for a group named like a host (`api.example.com`), which is right if the servers' certificates carry that name.",
+`high` when verification is on: the certificate is checked against a group label no certificate \
+carries, and every handshake fails (when the group's servers have host names, \
+`verify-name-mismatch` reports it instead, once). `medium` when the label is only sent as SNI: an \
+upstream that serves several names answers with its default site or refuses. `low` when neither \
+happens yet (SNI and verification are off: the label is used as soon as either is switched on), \
+and for a group named like a host (`api.example.com`), which is right if the servers' \
+certificates carry that name.",
     },
     check,
 };

@@ -50,7 +50,8 @@ A fix is proposed only when the answer is obvious: a pool whose servers all shar
 (for example the same host on several ports) gets `*_ssl_name` set to it, for review. Otherwise \
 the name has to come from the certificates, which hopscope cannot see: no automatic fix.",
         severity_text: "\
-`high`: verification is on and the name it checks cannot be on the certificate, so every handshake fails as configured.",
+`high`: verification is on and the name it checks cannot be on the certificate, so every \
+handshake fails as configured.",
     },
     check,
 };

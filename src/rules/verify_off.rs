@@ -55,7 +55,12 @@ covers public CAs), and when `*_ssl_verify_depth` is 1 or less it sets 3. It doe
 if the hop's name is a group name or an address, fix `sni-upstream-name` or `sni-ip-literal` as well \
 or the check fails.",
         severity_text: "\
-As the output contract fixes it: `high` when `*_ssl_verify off` is written (someone switched the check off) and `medium` when it is nginx's default, for every hop that crosses a network, private ones included (any host on the segment can answer in the upstream's place). `info` for a hop that stays on this machine (`localhost`, 127.0.0.0/8, `[::1]`, `unix:`): nobody is on the path between nginx and its own loopback, so there is nobody to impersonate the upstream (the usual case is a local service with a self-signed certificate, such as Proxmox's pveproxy on 8006).",
+As the output contract fixes it: `high` when `*_ssl_verify off` is written (someone switched the \
+check off) and `medium` when it is nginx's default, for every hop that crosses a network, private \
+ones included (any host on the segment can answer in the upstream's place). `info` for a hop that \
+stays on this machine (`localhost`, 127.0.0.0/8, `[::1]`, `unix:`): nobody is on the path between \
+nginx and its own loopback, so there is nobody to impersonate the upstream (the usual case is a \
+local service with a self-signed certificate, such as Proxmox's pveproxy on 8006).",
     },
     check,
 };

@@ -47,7 +47,10 @@ Needs review: the fix sets `*_ssl_protocols TLSv1.2 TLSv1.3` for the hop (`TLSv1
 older than 1.13.0, which has no TLSv1.3). An upstream that only speaks an old version stops \
 working until it is upgraded; that is the point, but plan for it.",
         severity_text: "\
-`medium` when the hop offers only SSLv3, TLSv1 or TLSv1.1: every connection uses a broken protocol. `low` when TLSv1.2 or TLSv1.3 is offered too: an upstream that supports them negotiates them (the handshake's transcript protects the choice), so the weak ones matter only for an upstream that supports nothing better.",
+`medium` when the hop offers only SSLv3, TLSv1 or TLSv1.1: every connection uses a broken \
+protocol. `low` when TLSv1.2 or TLSv1.3 is offered too: an upstream that supports them negotiates \
+them (the handshake's transcript protects the choice), so the weak ones matter only for an \
+upstream that supports nothing better.",
     },
     check,
 };
