@@ -37,6 +37,7 @@ pub static TEST_RULE: Rule = Rule {
         example: "proxy_pass https://backend;\n",
         use_instead: "proxy_ssl_server_name on;\nproxy_pass https://backend;\n",
         fix_safety: "Safe.",
+        severity_text: "`high`, always.",
     },
     check: no_check,
 };

@@ -161,7 +161,8 @@ fn findings_exit_1() {
     let dir = conf(&[("nginx.conf", POOL)]);
     let out = run(&["check", path(&dir)]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("high[sni-off]: "), "{}", out.stdout);
+    // an internal pool without SNI: medium by the severity policy
+    assert!(out.stdout.contains("medium[sni-off]: "), "{}", out.stdout);
     assert!(
         out.stdout.contains(" --> nginx.conf:10:13\n"),
         "{}",
@@ -792,4 +793,53 @@ fn help_has_examples_and_version() {
         version.stdout,
         format!("hopscope {}\n", env!("CARGO_PKG_VERSION"))
     );
+}
+
+/// A copy of a server's tree names `/etc/ssl/…` files that exist only on
+/// the server: `check` looks nothing up there and `hops` says so; with
+/// `--root DIR` the paths are looked up under DIR.
+#[test]
+fn root_maps_the_servers_files_and_a_copy_says_they_were_not_checked() {
+    let conf_text = "events {}\nhttp {\n  server {\n    listen 80;\n    location / {\n      proxy_pass https://api.example.com;\n      proxy_ssl_verify on;\n      proxy_ssl_trusted_certificate /etc/ssl/hopscope-test/ca.pem;\n    }\n  }\n}\n";
+    let dir = conf(&[("etc/nginx/nginx.conf", conf_text)]);
+    let main = dir.path().join("etc/nginx/nginx.conf");
+    let main = main.to_str().expect("utf-8 path");
+    let root = dir.path().to_str().expect("utf-8 path");
+
+    let copy = run(&["check", main, "--format", "json"]);
+    let doc: Value = serde_json::from_str(&copy.stdout).expect("json");
+    let rules: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(!rules.contains(&"cert-file-missing"), "{rules:?}");
+    let hops = run(&["hops", main]);
+    assert!(
+        hops.stdout
+            .contains("  note: certificate files not checked: the tree was loaded from a copy"),
+        "{}",
+        hops.stdout
+    );
+    let json = run(&["hops", main, "--json"]);
+    let doc: Value = serde_json::from_str(&json.stdout).expect("json");
+    assert!(doc["hops"][0]["files_not_checked"]
+        .as_str()
+        .is_some_and(|w| w.contains("--root")));
+
+    let rooted = run(&["check", "--root", root, main]);
+    assert_eq!(rooted.code, 1, "{}{}", rooted.stdout, rooted.stderr);
+    let mapped = Path::new(root).join("etc/ssl/hopscope-test/ca.pem");
+    assert!(
+        rooted.stdout.contains(&format!(
+            "error[cert-file-missing]: proxy_ssl_trusted_certificate (nginx.conf:8) for api.example.com: {} does not exist",
+            mapped.display()
+        )),
+        "{}",
+        rooted.stdout
+    );
+    let json = run(&["hops", "--root", root, main, "--json"]);
+    let doc: Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(doc["hops"][0]["files_not_checked"], Value::Null);
 }

@@ -254,3 +254,51 @@ fn a_rule_literal_is_a_parameter_list_and_a_typed_value_one_parameter() {
         out[0]
     );
 }
+
+/// Fixing everything never rewrites a `proxy_set_header Host` someone
+/// wrote: turning SNI on (sni-off) or naming the host (sni-ip-literal)
+/// makes the Host differ from the SNI, and host-sni-mismatch then only
+/// advises.
+#[test]
+fn fixing_everything_leaves_a_chosen_host_header_alone() {
+    let conf = "\
+http {
+    server {
+        listen 80;
+        server_name app.example.com;
+        location / {
+            proxy_pass https://api.example.com;
+            proxy_set_header Host $host;
+        }
+        location /b/ {
+            proxy_pass https://10.0.0.5;
+            proxy_set_header Host app.example.com;
+        }
+        location /c/ {
+            proxy_pass https://api.example.com;
+            proxy_set_header Host $http_host;
+        }
+    }
+}
+";
+    let m = model(&[("nginx.conf", conf)]);
+    let mut values = Values::default();
+    values.set("sni-name=api.example.com").unwrap();
+    values
+        .set("ca-file=/etc/ssl/certs/ca-certificates.crt")
+        .unwrap();
+    let out =
+        hopscope::fix::engine::fix_all(&m, &hopscope::fix::engine::Selection::default(), &values)
+            .expect("fixes apply");
+    let text = String::from_utf8(out.changed[0].1.clone()).unwrap();
+    assert!(text.contains("proxy_ssl_server_name on;"), "{text}");
+    for host in [
+        "proxy_set_header Host $host;",
+        "proxy_set_header Host app.example.com;",
+        "proxy_set_header Host $http_host;",
+    ] {
+        assert!(text.contains(host), "{host} was rewritten:\n{text}");
+    }
+    assert_eq!(text.matches("proxy_set_header Host").count(), 3, "{text}");
+    assert!(out.applied.iter().all(|a| a.rule != "host-sni-mismatch"));
+}

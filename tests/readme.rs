@@ -22,3 +22,27 @@ fn readme_rules_table_matches_the_registry() {
         "the README's rules table is out of date. {help}"
     );
 }
+
+#[test]
+fn readme_states_the_severity_policy_every_rule_explains() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md is readable");
+    let section = readme
+        .split("### Severity\n")
+        .nth(1)
+        .and_then(|rest| rest.split(START).next())
+        .expect("README.md has a `### Severity` section before the rules table");
+    // One line of prose per level, backticks aside.
+    let prose = section
+        .replace('`', "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for (severity, meaning) in hopscope::rules::SEVERITY_POLICY {
+        let line = format!("{severity}: {meaning}");
+        assert!(
+            prose.contains(&line),
+            "the Severity section must say: {line}"
+        );
+    }
+}

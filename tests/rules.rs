@@ -365,7 +365,8 @@ fn sni_upstream_name_when_the_group_name_is_sent() {
     ));
     let m = model(&c);
     let f = one(&m, "sni-upstream-name", &at(&c, "proxy_pass"));
-    assert_eq!(f.severity, Severity::High);
+    // Sent, not checked: an upstream with several sites may misroute.
+    assert_eq!(f.severity, Severity::Medium);
     assert_eq!(
         f.message,
         "the TLS name for backend_pool is its upstream group name \"backend_pool\" (no proxy_ssl_name is set): nginx sends it as SNI, and no real certificate or virtual host carries a group label"
@@ -434,6 +435,34 @@ fn sni_upstream_name_in_stream() {
     assert_eq!(proposal.as_deref(), Some("redis-1.example.com"));
 }
 
+#[test]
+fn sni_upstream_name_leaves_a_verified_group_of_named_servers_to_verify_name_mismatch() {
+    // nginx's admin guide: a group named like a host, verified, servers
+    // backend1/backend2: one problem, every handshake fails.
+    let c = http("upstream backend.example.com { server backend1.example.com:443; server backend2.example.com:443; }\nserver {\n location / { proxy_pass https://backend.example.com; proxy_ssl_verify on; proxy_ssl_trusted_certificate /ca.pem; }\n}");
+    let m = model(&c);
+    none(&m, "sni-upstream-name");
+    one(&m, "verify-name-mismatch", &at(&c, "proxy_pass"));
+}
+
+#[test]
+fn sni_upstream_name_severity_follows_what_uses_the_label() {
+    let sev = |extra: &str| {
+        let c = http(&format!(
+            "upstream backend_pool {{ server 10.0.0.1:443; server 10.0.0.2:443; }}\nserver {{\n location / {{ proxy_pass https://backend_pool; {extra} }}\n}}"
+        ));
+        one(&model(&c), "sni-upstream-name", &at(&c, "proxy_pass")).severity
+    };
+    // checked against the certificate: every handshake fails (servers
+    // named by address: verify-name-mismatch has no host name to offer)
+    assert_eq!(
+        sev("proxy_ssl_verify on; proxy_ssl_trusted_certificate /ca.pem;"),
+        Severity::High
+    );
+    // neither sent nor checked yet: waits for SNI or verification
+    assert_eq!(sev(""), Severity::Low);
+}
+
 // ---------------------------------------------------------------------------
 // sni-ip-literal
 // ---------------------------------------------------------------------------
@@ -443,7 +472,9 @@ fn sni_ip_literal_ipv4_with_sni_on() {
     let c = http("server {\n proxy_ssl_server_name on;\n location / { proxy_pass https://10.0.4.22:443; }\n}");
     let m = model(&c);
     let f = one(&m, "sni-ip-literal", &at(&c, "proxy_pass"));
-    assert_eq!(f.severity, Severity::High);
+    // Verification off and a private address: the hop works, only the
+    // missing SNI is left, which a service at a private address ignores.
+    assert_eq!(f.severity, Severity::Info);
     assert_eq!(
         f.message,
         format!(
@@ -456,6 +487,30 @@ fn sni_ip_literal_ipv4_with_sni_on() {
     assert_eq!(fx.changes.len(), 1, "SNI is already on");
     let (key, proposal) = input_of(fx, "proxy_ssl_name");
     assert_eq!((key, proposal.as_deref()), ("sni-name", None));
+}
+
+#[test]
+fn sni_ip_literal_severity_follows_verification_and_the_address() {
+    let sev = |target: &str, verify: bool| {
+        let v = if verify {
+            "proxy_ssl_verify on; proxy_ssl_trusted_certificate /ca.pem;"
+        } else {
+            ""
+        };
+        let c = http(&format!(
+            "server {{\n location / {{ proxy_pass https://{target}; {v} }}\n}}"
+        ));
+        one(&model(&c), "sni-ip-literal", &at(&c, "proxy_pass")).severity
+    };
+    // With verification on the check against the address fails: high.
+    assert_eq!(sev("10.0.0.5", true), Severity::High);
+    assert_eq!(sev("127.0.0.1:8443", true), Severity::High);
+    // Without it, only the missing SNI: by how far the address is.
+    assert_eq!(sev("203.0.113.9", false), Severity::Medium);
+    assert_eq!(sev("192.168.1.20", false), Severity::Info);
+    assert_eq!(sev("[fd00::5]", false), Severity::Info);
+    assert_eq!(sev("127.0.0.1:8443", false), Severity::Info);
+    assert_eq!(sev("[::1]:8443", false), Severity::Info);
 }
 
 #[test]
@@ -874,10 +929,28 @@ fn cert_file_missing_relative_to_the_prefix() {
     assert!(f.fix.is_none());
 }
 
+/// A tree installed at `ROOT/etc/nginx`, analysed with `--root ROOT`:
+/// absolute names are looked up under ROOT.
+fn rooted(conf: &str, files: &[&str]) -> (tempfile::TempDir, Model) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().canonicalize().expect("canonical");
+    let etc = root.join("etc/nginx");
+    std::fs::create_dir_all(&etc).expect("mkdir");
+    std::fs::write(etc.join("nginx.conf"), conf).expect("write conf");
+    for f in files {
+        let p = root.join(f.trim_start_matches('/'));
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, "x").expect("write file");
+    }
+    let mut cfg = conf::load(&Input::Path(etc.join("nginx.conf"))).expect("load");
+    cfg.root = Some(root);
+    (dir, Model::build(cfg, NEWEST))
+}
+
 #[test]
 fn cert_file_missing_ca_is_error_only_with_verification() {
-    let c = http("proxy_ssl_trusted_certificate /nonexistent/hopscope/ca.pem;\nserver {\n location /off/ { proxy_pass https://a.example.com; }\n location /on/ { proxy_pass https://b.example.com; proxy_ssl_verify on; proxy_ssl_crl crl.pem; }\n}");
-    let (_dir, m) = disk(&c, &[]);
+    let c = http("proxy_ssl_trusted_certificate /etc/hopscope-test/ca.pem;\nserver {\n location /off/ { proxy_pass https://a.example.com; }\n location /on/ { proxy_pass https://b.example.com; proxy_ssl_verify on; proxy_ssl_crl crl.pem; }\n}");
+    let (dir, m) = rooted(&c, &[]);
     let fs = of(&m, "cert-file-missing");
     let got: Vec<(String, Severity, bool)> = fs
         .iter()
@@ -900,6 +973,81 @@ fn cert_file_missing_ca_is_error_only_with_verification() {
     assert!(fs[0]
         .message
         .contains("nginx does not load it while proxy_ssl_verify is off"));
+    // the server's /etc/hopscope-test/ca.pem is looked up under the root
+    let mapped = dir
+        .path()
+        .canonicalize()
+        .unwrap()
+        .join("etc/hopscope-test/ca.pem");
+    assert!(
+        fs[0].message.contains(&mapped.display().to_string()),
+        "{}",
+        fs[0].message
+    );
+}
+
+#[test]
+fn cert_file_missing_is_silent_on_a_copy_for_server_paths_and_says_so() {
+    // A repository copy names the server's /etc/ssl files, which exist only
+    // there: nothing to report, and the hop says the check was not made.
+    let c = http("server {\n location / { proxy_pass https://a.example.com; proxy_ssl_verify on; proxy_ssl_trusted_certificate /etc/ssl/hopscope-test/ca.pem; proxy_ssl_certificate /etc/ssl/hopscope-test/c.crt; proxy_ssl_certificate_key /etc/ssl/hopscope-test/c.key; }\n}");
+    let (_dir, m) = disk(&c, &[]);
+    none(&m, "cert-file-missing");
+    let why = hopscope::report::labels::files_not_checked(&m, &m.hops[0]).expect("a note");
+    assert!(
+        why.starts_with("certificate files not checked: the tree was loaded from a copy"),
+        "{why}"
+    );
+    assert!(why.contains("--root"), "{why}");
+    // The same tree under --root: looked up there, and reported.
+    let (_dir, m) = rooted(&c, &["/etc/ssl/hopscope-test/c.crt"]);
+    let got: Vec<String> = of(&m, "cert-file-missing")
+        .iter()
+        .map(|f| f.message.split(' ').next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        got,
+        ["proxy_ssl_certificate_key", "proxy_ssl_trusted_certificate"]
+    );
+    assert_eq!(
+        hopscope::report::labels::files_not_checked(&m, &m.hops[0]),
+        None
+    );
+    // Everything present: nothing.
+    let (_dir, m) = rooted(
+        &c,
+        &[
+            "/etc/ssl/hopscope-test/c.crt",
+            "/etc/ssl/hopscope-test/c.key",
+            "/etc/ssl/hopscope-test/ca.pem",
+        ],
+    );
+    none(&m, "cert-file-missing");
+}
+
+#[test]
+fn cert_file_missing_never_follows_a_path_out_of_the_root() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    let c = http("server {\n location / { proxy_pass https://a.example.com; proxy_ssl_verify on; proxy_ssl_trusted_certificate /etc/ssl/out/ca.pem; proxy_ssl_crl /../../../x.crl; }\n}");
+    let (dir, m) = rooted(&c, &[]);
+    std::fs::create_dir_all(dir.path().join("etc/ssl")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("etc/ssl/out")).unwrap();
+    none(&m, "cert-file-missing");
+    let why = hopscope::report::labels::files_not_checked(&m, &m.hops[0]).expect("a note");
+    assert!(why.contains("leads out of --root"), "{why}");
+}
+
+#[test]
+fn cert_file_missing_reads_nothing_here_for_a_dump() {
+    // nginx -T output names the server's files: even a path that is
+    // missing here is not looked up.
+    let dump = "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp { server { location / { proxy_pass https://a.example.com; proxy_ssl_verify on; proxy_ssl_trusted_certificate /nonexistent/hopscope/ca.pem; } } }\n";
+    let cfg = conf::from_bytes(dump.as_bytes().to_vec(), None).expect("dump");
+    assert_eq!(cfg.loaded_from, LoadedFrom::Dump);
+    let m = Model::build(cfg, NEWEST);
+    none(&m, "cert-file-missing");
+    let why = hopscope::report::labels::files_not_checked(&m, &m.hops[0]).expect("a note");
+    assert!(why.contains("nginx -T output"), "{why}");
 }
 
 #[test]
@@ -936,11 +1084,19 @@ fn cert_file_missing_empty_certificate_in_1_22() {
 // ---------------------------------------------------------------------------
 
 #[test]
+fn weak_protocols_only_weak_ones_is_medium() {
+    let c = http("server {\n location / { proxy_pass https://erp.example.com; proxy_ssl_protocols TLSv1 TLSv1.1; }\n}");
+    let f = one(&model(&c), "weak-protocols", &at(&c, "proxy_pass"));
+    assert_eq!(f.severity, Severity::Medium);
+}
+
+#[test]
 fn weak_protocols_explicit_and_through_the_default() {
     let c = http("server {\n location /erp/ { proxy_pass https://erp.example.com:8443; proxy_ssl_protocols TLSv1 TLSv1.2; }\n location /new/ { proxy_pass https://new.example.com; }\n}");
     let m = model(&c);
     let f = one(&m, "weak-protocols", &at(&c, "/erp/"));
-    assert_eq!(f.severity, Severity::Medium);
+    // TLSv1.2 is offered too: an upstream that has it negotiates it.
+    assert_eq!(f.severity, Severity::Low);
     assert_eq!(
         f.message,
         format!(
@@ -1010,7 +1166,7 @@ fn host_sni_mismatch_default_host_is_the_group_name() {
     assert_eq!(f.severity, Severity::Medium);
     assert_eq!(
         f.message,
-        format!("the Host header sent to backend_pool is $proxy_host = backend_pool (default), but the SNI is api.internal.example.com (proxy_ssl_name at {}): an upstream that picks its site by Host answers from a different one (or with 421)", at(&c, "proxy_pass"))
+        format!("the Host header sent to backend_pool is $proxy_host = backend_pool (default), but the SNI is api.internal.example.com (proxy_ssl_name at {}): nobody chose this Host (it is nginx's default, $proxy_host), and an upstream that picks its site by Host answers from a different one (or with 421)", at(&c, "proxy_pass"))
     );
     let fx = fix(&f);
     assert_eq!(fx.applicability, Applicability::NeedsReview);
@@ -1038,6 +1194,48 @@ fn host_sni_mismatch_the_enterprise_pattern() {
         f.message
     );
     assert!(related_lines(&m, &f).contains(&at(&c, "Host $host")));
+    // A Host someone wrote is their design: information, and advice only.
+    assert_eq!(f.severity, Severity::Info);
+    assert_eq!(fix(&f).applicability, Applicability::DisplayOnly);
+}
+
+#[test]
+fn host_sni_mismatch_a_chosen_host_is_information_and_never_rewritten() {
+    // $http_host and a literal are chosen too.
+    for host in ["$http_host", "app.example.com", "$host"] {
+        let c = http(&format!("server {{\n proxy_ssl_server_name on;\n location / {{ proxy_pass https://backend.internal.example.com; proxy_set_header Host {host}; }}\n}}"));
+        let m = model(&c);
+        let f = one(&m, "host-sni-mismatch", &at(&c, "proxy_pass"));
+        assert_eq!(f.severity, Severity::Info, "{host}");
+        assert!(f.message.contains("set on purpose"), "{}", f.message);
+        assert_eq!(fix(&f).applicability, Applicability::DisplayOnly, "{host}");
+    }
+    // Written as `$proxy_host`, it is nginx's default: still medium.
+    let c = http(&format!("{POOL}\nserver {{\n proxy_ssl_server_name on;\n location / {{ proxy_pass https://backend_pool; proxy_ssl_name api.internal.example.com; proxy_set_header Host $proxy_host; }}\n}}"));
+    let f = one(&model(&c), "host-sni-mismatch", &at(&c, "proxy_pass"));
+    assert_eq!(f.severity, Severity::Medium);
+    assert_eq!(fix(&f).applicability, Applicability::NeedsReview);
+}
+
+#[test]
+fn host_sni_mismatch_s3_virtual_hosted_bucket_is_information() {
+    // Virtual-hosted S3: Host is the bucket under the SNI's domain, which
+    // the endpoint's wildcard certificate covers.
+    let c = http("server {\n proxy_ssl_server_name on;\n location / { proxy_pass https://s3.amazonaws.com; proxy_set_header Host my-bucket.s3.amazonaws.com; }\n}");
+    let f = one(&model(&c), "host-sni-mismatch", &at(&c, "proxy_pass"));
+    assert_eq!(f.severity, Severity::Info);
+    assert!(f.message.contains("virtual-hosted"), "{}", f.message);
+    // …also when nginx's default Host is the bucket name.
+    let c = http("server {\n proxy_ssl_server_name on;\n location / { proxy_pass https://my-bucket.s3.amazonaws.com; proxy_ssl_name s3.amazonaws.com; }\n}");
+    let f = one(&model(&c), "host-sni-mismatch", &at(&c, "proxy_pass"));
+    assert_eq!(f.severity, Severity::Info);
+}
+
+#[test]
+fn host_sni_mismatch_default_host_on_loopback_is_low() {
+    let c = http("server {\n proxy_ssl_server_name on;\n location / { proxy_pass https://127.0.0.1:8443; proxy_ssl_name app.example.com; }\n}");
+    let f = one(&model(&c), "host-sni-mismatch", &at(&c, "proxy_pass"));
+    assert_eq!(f.severity, Severity::Low);
 }
 
 #[test]
@@ -1065,6 +1263,7 @@ fn host_sni_mismatch_dynamic_sni_with_a_fixed_host() {
         "{}",
         f.message
     );
+    assert_eq!(f.severity, Severity::Medium);
 }
 
 // ---------------------------------------------------------------------------
@@ -1195,6 +1394,7 @@ const IDS: &[&str] = &[
     "sni-upstream-name",
     "sni-ip-literal",
     "sni-dynamic",
+    "sni-other-host",
     "verify-off",
     "verify-no-ca",
     "verify-name-mismatch",
@@ -1220,6 +1420,7 @@ fn the_registry_holds_every_rule_with_its_documentation() {
             ("example", r.doc.example),
             ("use_instead", r.doc.use_instead),
             ("fix_safety", r.doc.fix_safety),
+            ("severity_text", r.doc.severity_text),
         ] {
             assert!(text.trim().len() > 20, "{}: {section} is too short", r.id);
         }
@@ -1230,9 +1431,12 @@ fn the_registry_holds_every_rule_with_its_documentation() {
             "## Example",
             "## Use instead",
             "## Fix safety",
+            "## Severity",
         ] {
             assert!(e.contains(h), "{}: {h}", r.id);
         }
+        // every rule states the common policy
+        assert!(e.contains(&rules::policy_text()), "{}", r.id);
         assert!(!r.summary.contains('\n'));
         assert_eq!(r.id, r.id.to_ascii_lowercase());
     }
@@ -1258,6 +1462,7 @@ server {{
  location /5/ {{ proxy_pass https://backend_pool; proxy_ssl_server_name on; proxy_ssl_name backend-1.internal.example.com; proxy_ssl_certificate /c.crt; }}
  location /6/ {{ proxy_pass http://plain.example.com; proxy_ssl_verify on; if ($host) {{ proxy_ssl_name x; }} }}
  location /7/ {{ proxy_pass https://backend_pool; proxy_ssl_verify on; proxy_ssl_trusted_certificate /ca.pem; }}
+ location /8/ {{ proxy_pass https://10.0.0.8; proxy_ssl_server_name on; proxy_ssl_name api.internal.example.com; if ($request_method = POST) {{ proxy_pass https://writer.internal.example.com; }} }}
 }}"
     ))
 }
@@ -1326,6 +1531,271 @@ fn a_clean_hop_has_no_findings() {
 }
 
 // ---------------------------------------------------------------------------
+// Severity calibration: where a hop goes decides how much SNI off and
+// verification off matter.
+// ---------------------------------------------------------------------------
+
+fn sev_of(conf: &str, rule: &str) -> Severity {
+    one(&model(conf), rule, &at(conf, "proxy_pass")).severity
+}
+
+#[test]
+fn sni_off_is_high_only_for_a_public_name() {
+    let hop = |target: &str| {
+        http(&format!(
+            "server {{\n location / {{ proxy_pass https://{target}; }}\n}}"
+        ))
+    };
+    // Public names: shared hosts on the internet need SNI.
+    assert_eq!(sev_of(&hop("api.github.com"), "sni-off"), Severity::High);
+    assert_eq!(
+        sev_of(&hop("my-bucket.s3.amazonaws.com"), "sni-off"),
+        Severity::High
+    );
+    // Internal names: whether the upstream has several sites is unknown.
+    for internal in [
+        "keycloak:8443",
+        "api.internal.example.com",
+        "app.svc.cluster.local",
+        "nas.lan",
+        "ha.local:8123",
+    ] {
+        assert_eq!(
+            sev_of(&hop(internal), "sni-off"),
+            Severity::Medium,
+            "{internal}"
+        );
+    }
+    // This machine: the server is yours.
+    assert_eq!(sev_of(&hop("localhost:8443"), "sni-off"), Severity::Info);
+    // A pool of servers on this machine.
+    let c = http("upstream local_app { server 127.0.0.1:8443; server unix:/run/app.sock; }\nserver {\n location / { proxy_pass https://local_app; proxy_ssl_name app.example.com; }\n}");
+    assert_eq!(sev_of(&c, "sni-off"), Severity::Info);
+}
+
+#[test]
+fn sni_name_ignored_is_silent_for_the_default_written_out() {
+    // Hosting panels write `proxy_ssl_name $proxy_host;` next to
+    // `proxy_ssl_server_name off;`: one problem, reported by sni-off.
+    let c = http("server {\n location / { proxy_pass https://origin.example.net; proxy_ssl_server_name off; proxy_ssl_name $proxy_host; }\n}");
+    let m = model(&c);
+    none(&m, "sni-name-ignored");
+    one(&m, "sni-off", &at(&c, "proxy_pass"));
+}
+
+#[test]
+fn sni_off_reports_an_empty_ssl_name() {
+    // proxy_ssl_name "" with SNI on: nginx sends none (see
+    // tests/nginx_empty_name.rs for real nginx).
+    let c = http("server {\n proxy_ssl_server_name on;\n proxy_ssl_name \"\";\n location /a/ { proxy_pass https://api.example.com; }\n location /b/ { proxy_pass https://b.example.com; proxy_ssl_verify on; proxy_ssl_trusted_certificate /ca.pem; }\n}");
+    let m = model(&c);
+    let fs = of(&m, "sni-off");
+    let got: Vec<(String, Severity)> = fs.iter().map(|f| (place(&m, f), f.severity)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (at(&c, "/a/"), Severity::High),
+            (at(&c, "/b/"), Severity::High)
+        ]
+    );
+    assert!(
+        fs[0].message.starts_with("proxy_ssl_name is empty"),
+        "{}",
+        fs[0].message
+    );
+    assert!(
+        fs[1].message.contains("against the empty name"),
+        "{}",
+        fs[1].message
+    );
+    assert_eq!(
+        fix(&fs[0]).changes,
+        vec![set("proxy_ssl_name", "$proxy_host")]
+    );
+}
+
+#[test]
+fn verify_off_on_this_machine_is_info_and_keeps_the_contract_elsewhere() {
+    let hop = |target: &str, v: &str| {
+        http(&format!(
+            "server {{\n location / {{ proxy_pass https://{target}; {v} }}\n}}"
+        ))
+    };
+    for local in [
+        "127.0.0.1:8443",
+        "localhost:8443",
+        "[::1]:8443",
+        "unix:/run/app.sock",
+    ] {
+        assert_eq!(
+            sev_of(&hop(local, ""), "verify-off"),
+            Severity::Info,
+            "{local}"
+        );
+        assert_eq!(
+            sev_of(&hop(local, "proxy_ssl_verify off;"), "verify-off"),
+            Severity::Info,
+            "{local}"
+        );
+    }
+    let m = model(&hop("127.0.0.1:8443", ""));
+    assert!(of(&m, "verify-off")[0]
+        .message
+        .contains("stays on this machine"));
+    // Private networks are networks: the contract's severities.
+    assert_eq!(sev_of(&hop("10.0.0.5", ""), "verify-off"), Severity::Medium);
+    assert_eq!(
+        sev_of(&hop("10.0.0.5", "proxy_ssl_verify off;"), "verify-off"),
+        Severity::High
+    );
+    assert_eq!(
+        sev_of(
+            &hop("api.example.com", "proxy_ssl_verify off;"),
+            "verify-off"
+        ),
+        Severity::High
+    );
+}
+
+// ---------------------------------------------------------------------------
+// sni-other-host
+// ---------------------------------------------------------------------------
+
+#[test]
+fn sni_other_host_a_name_written_for_another_hop() {
+    let c = http("server {\n proxy_ssl_server_name on;\n proxy_ssl_name api.internal.example.com;\n location /api/ { proxy_pass https://10.0.8.10; }\n location /reports/ { proxy_pass https://reports.internal.example.com; }\n location /verified/ { proxy_pass https://billing.internal.example.com; proxy_ssl_verify on; proxy_ssl_trusted_certificate /ca.pem; }\n}");
+    let m = model(&c);
+    let fs = of(&m, "sni-other-host");
+    let got: Vec<(String, Severity)> = fs.iter().map(|f| (place(&m, f), f.severity)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (at(&c, "/reports/"), Severity::Medium),
+            (at(&c, "/verified/"), Severity::High)
+        ]
+    );
+    assert_eq!(
+        fs[0].message,
+        format!(
+            "proxy_ssl_name api.internal.example.com ({}) was written for 10.0.8.10 ({}) but reaches this hop to reports.internal.example.com: nginx sends it as SNI, so the upstream may answer from another site or refuse",
+            at(&c, "proxy_ssl_name"),
+            at(&c, "/api/")
+        )
+    );
+    let fx = fix(&fs[0]);
+    assert_eq!(fx.applicability, Applicability::NeedsReview);
+    assert_eq!(
+        fx.changes,
+        vec![set("proxy_ssl_name", "reports.internal.example.com")]
+    );
+}
+
+#[test]
+fn sni_other_host_in_if_has_no_automatic_fix() {
+    // The demo's case: a hop inside `if` reads its location's name.
+    let c = http("server {\n proxy_ssl_server_name on;\n location /api/ {\n  proxy_pass https://10.0.8.10;\n  proxy_ssl_name api.internal.example.com;\n  if ($request_method = POST) {\n   proxy_pass https://writer.internal.example.com;\n  }\n }\n}");
+    let m = model(&c);
+    let f = one(&m, "sni-other-host", &at(&c, "writer"));
+    assert!(f.fix.is_none());
+}
+
+#[test]
+fn sni_other_host_through_a_snippet_included_twice() {
+    let m = model_files(
+        &[
+            (
+                "nginx.conf",
+                "events {}\nhttp {\n server {\n  proxy_ssl_server_name on;\n  location /a/ { proxy_pass https://a.example.com; include tls.conf; }\n  location /b/ { proxy_pass https://b.example.com; include tls.conf; }\n }\n}\n",
+            ),
+            ("tls.conf", "proxy_ssl_name a.example.com;\n"),
+        ],
+        NEWEST,
+    );
+    let fs = of(&m, "sni-other-host");
+    assert_eq!(fs.len(), 1, "{fs:#?}");
+    assert_eq!(place(&m, &fs[0]), "nginx.conf:6");
+}
+
+#[test]
+fn sni_other_host_silent_cases() {
+    let silent = |body: &str| none(&model(&http(body)), "sni-other-host");
+    // the hop the name was written for; a name in the hop's own block
+    silent("server {\n proxy_ssl_server_name on;\n location / { proxy_pass https://cdn-origin.example.net; proxy_ssl_name www.example.com; }\n}");
+    // an IP target with a literal name is the recommended fix of sni-ip-literal
+    silent("server {\n proxy_ssl_server_name on;\n proxy_ssl_name api.example.com;\n location /a/ { proxy_pass https://api.example.com; }\n location /b/ { proxy_pass https://10.0.0.5; }\n}");
+    // a group (its servers include the name, or share a certificate name)
+    silent(&format!("{POOL}\nserver {{\n proxy_ssl_server_name on;\n proxy_ssl_name backend-1.internal.example.com;\n location /a/ {{ proxy_pass https://backend-1.internal.example.com; }}\n location /b/ {{ proxy_pass https://backend_pool; }}\n}}"));
+    // a variable name, $proxy_host included
+    silent("server {\n proxy_ssl_server_name on;\n proxy_ssl_name $proxy_host;\n location /a/ { proxy_pass https://a.example.com; }\n location /b/ { proxy_pass https://b.example.com; }\n}");
+    // the target is under the name's domain (S3 buckets)
+    silent("server {\n proxy_ssl_server_name on;\n proxy_ssl_name s3.amazonaws.com;\n location /a/ { proxy_pass https://s3.amazonaws.com; }\n location /b/ { proxy_pass https://bucket.s3.amazonaws.com; }\n}");
+    // a name nobody's hop matches: a shared certificate name, not another host's
+    silent("server {\n proxy_ssl_server_name on;\n proxy_ssl_name gateway.internal;\n location /a/ { proxy_pass https://a.internal; }\n location /b/ { proxy_pass https://b.internal; }\n}");
+    // a snippet included in the hop's own block only is the hop's
+    let m = model_files(
+        &[
+            (
+                "nginx.conf",
+                "events {}\nhttp {\n server {\n  proxy_ssl_server_name on;\n  location /a/ {\n   include tls.conf;\n   proxy_pass https://b.internal;\n   location /a/x/ { proxy_pass https://10.0.0.7:8443; }\n  }\n }\n}\n",
+            ),
+            ("tls.conf", "proxy_ssl_name api.example.com;\n"),
+        ],
+        NEWEST,
+    );
+    none(&m, "sni-other-host");
+}
+
+#[test]
+fn sni_other_host_before_sni_is_on_is_low_and_makes_turning_sni_on_need_review() {
+    // Neither sent nor checked yet: the wrong name waits, and the fixes
+    // that would send it are no longer safe.
+    let c = http("server {\n proxy_ssl_name api.example.com;\n location /a/ { proxy_pass https://api.example.com; }\n location /b/ { proxy_pass https://b.example.com; }\n}");
+    let m = model(&c);
+    let f = one(&m, "sni-other-host", &at(&c, "/b/"));
+    assert_eq!(f.severity, Severity::Low);
+    for rule in ["sni-off", "sni-name-ignored"] {
+        let fs = of(&m, rule);
+        let at_b: Vec<&Finding> = fs
+            .iter()
+            .filter(|f| place(&m, f) == at(&c, "/b/"))
+            .collect();
+        assert_eq!(at_b.len(), 1, "{rule}");
+        assert_eq!(
+            fix(at_b[0]).applicability,
+            Applicability::NeedsReview,
+            "{rule}"
+        );
+        let at_a: Vec<&Finding> = fs
+            .iter()
+            .filter(|f| place(&m, f) == at(&c, "/a/"))
+            .collect();
+        assert_eq!(fix(at_a[0]).applicability, Applicability::Safe, "{rule}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// ssl-on-plain-hop with variables
+// ---------------------------------------------------------------------------
+
+#[test]
+fn ssl_on_plain_hop_for_variable_uris_after_a_plain_scheme() {
+    let c = http("server {\n set $backend app.internal:8080;\n location / { proxy_pass http://$backend; proxy_ssl_verify on; proxy_ssl_trusted_certificate /ca.pem; }\n location ~ ^/x/(.*)$ { proxy_pass http://app/$1; proxy_ssl_server_name on; }\n location /s/ { proxy_pass $scheme://app; proxy_ssl_name app.example.com; }\n location /u/ { proxy_pass $upstream_url; proxy_ssl_server_name on; }\n}");
+    let m = model(&c);
+    let places: Vec<String> = of(&m, "ssl-on-plain-hop")
+        .iter()
+        .map(|f| place(&m, f))
+        .collect();
+    assert_eq!(
+        places,
+        vec![
+            at(&c, "proxy_ssl_verify on"),
+            at(&c, "proxy_ssl_verify on"),
+            at(&c, "http://app/$1"),
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------
 // The demo
 // ---------------------------------------------------------------------------
 
@@ -1340,48 +1810,57 @@ fn the_demo_yields_exactly_the_expected_findings() {
     let e = |p: &str, r: &str, s: &str| (p.to_string(), r.to_string(), s.to_string());
     let expected: BTreeSet<(String, String, String)> = [
         // the incident: a pool, no SNI, the group name, nothing verified
-        e("conf.d/api-gateway.conf:18", "sni-off", "high"),
-        e("conf.d/api-gateway.conf:18", "sni-upstream-name", "high"),
+        // (an internal pool: whether it has several sites is not said)
+        e("conf.d/api-gateway.conf:18", "sni-off", "medium"),
+        e("conf.d/api-gateway.conf:18", "sni-upstream-name", "low"),
         e("conf.d/api-gateway.conf:18", "verify-off", "medium"),
-        // half a fix: proxy_ssl_name without proxy_ssl_server_name
+        // half a fix: proxy_ssl_name without proxy_ssl_server_name; the
+        // public name it means to send is not sent
         e("conf.d/api-gateway.conf:26", "sni-off", "high"),
         e("conf.d/api-gateway.conf:26", "sni-name-ignored", "medium"),
         e("conf.d/api-gateway.conf:26", "verify-off", "medium"),
-        // IP target (sni-off is left to sni-ip-literal)
-        e("conf.d/ingest.conf:24", "sni-ip-literal", "high"),
+        // IP target (sni-off is left to sni-ip-literal); a private address
+        // with verification off
+        e("conf.d/ingest.conf:24", "sni-ip-literal", "info"),
         e("conf.d/ingest.conf:24", "verify-off", "medium"),
-        // Host $host next to a literal SNI
-        e("conf.d/ingest.conf:32", "host-sni-mismatch", "medium"),
+        // Host $host next to a literal SNI: chosen, so information
+        e("conf.d/ingest.conf:32", "host-sni-mismatch", "info"),
         e("conf.d/ingest.conf:32", "verify-off", "medium"),
         // default Host = group name, SNI = real name
         e("conf.d/ingest.conf:40", "host-sni-mismatch", "medium"),
         e("conf.d/ingest.conf:40", "verify-off", "medium"),
         // nested location, settings from the snippet: clean
         // suwsgi: none of the proxy_ssl_* settings reach it
-        e("conf.d/intranet.conf:29", "sni-off", "high"),
+        e("conf.d/intranet.conf:29", "sni-off", "medium"),
         e("conf.d/intranet.conf:29", "verify-off", "medium"),
-        // IP target with a real name; and the hop inside if
+        // IP target with a real name; and the hop inside if, which gets
+        // that name for another host
         e("conf.d/intranet.conf:35", "verify-off", "medium"),
         e("conf.d/intranet.conf:43", "verify-off", "medium"),
+        e("conf.d/intranet.conf:43", "sni-other-host", "medium"),
         // SNI from $host; Host stays the group name
         e("conf.d/intranet.conf:51", "sni-dynamic", "low"),
         e("conf.d/intranet.conf:51", "host-sni-mismatch", "medium"),
         e("conf.d/intranet.conf:51", "verify-off", "medium"),
-        // TLSv1 re-enabled
-        e("conf.d/intranet.conf:58", "weak-protocols", "medium"),
+        // TLSv1 re-enabled next to TLSv1.2
+        e("conf.d/intranet.conf:58", "weak-protocols", "low"),
         e("conf.d/intranet.conf:58", "verify-off", "medium"),
         // grpcs: verified, but no grpc_ssl_server_name; depth left at 1
-        e("conf.d/intranet.conf:67", "sni-off", "high"),
+        e("conf.d/intranet.conf:67", "sni-off", "medium"),
         e("conf.d/intranet.conf:67", "verify-depth", "low"),
         // the wrong fix: verify off, no SNI, group name
-        e("conf.d/payments.conf:30", "sni-off", "high"),
-        e("conf.d/payments.conf:30", "sni-upstream-name", "high"),
+        e("conf.d/payments.conf:30", "sni-off", "medium"),
+        e("conf.d/payments.conf:30", "sni-upstream-name", "low"),
         e("conf.d/payments.conf:30", "verify-off", "high"),
         // payments.conf:16 and :39 are the good examples: clean
         // LDAPS: verified with the default depth
         e("stream.d/tls-backends.conf:16", "verify-depth", "low"),
         // Redis: SNI is the group name, verification off
-        e("stream.d/tls-backends.conf:26", "sni-upstream-name", "high"),
+        e(
+            "stream.d/tls-backends.conf:26",
+            "sni-upstream-name",
+            "medium",
+        ),
         e("stream.d/tls-backends.conf:26", "verify-off", "medium"),
     ]
     .into_iter()

@@ -203,7 +203,8 @@ fn detail_to_source_and_back() {
 #[test]
 fn fix_flow_previews_a_diff_and_refuses_to_save_the_demo() {
     let mut app = demo_app();
-    select_hop(&mut app, "conf.d/api-gateway.conf:18");
+    // The hop whose public name is never sent: a high finding.
+    select_hop(&mut app, "conf.d/api-gateway.conf:26");
     press(&mut app, &[KeyCode::Char('f')]);
     assert_eq!(app.screen(), Screen::Fix);
     assert!(!app.fix.items.is_empty());
@@ -619,4 +620,27 @@ fn the_detail_of_a_pass_built_from_variables_says_when_it_opens_tls() {
         text.contains("when the request arrived over TLS ($scheme): proxy_ssl_server_name is off"),
         "{text}"
     );
+}
+
+/// A copy of a server's tree: the hop's detail says its certificate files
+/// were not checked, and how to check them.
+#[test]
+fn the_detail_says_when_certificate_files_were_not_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf_path = dir.path().join("nginx.conf");
+    std::fs::write(
+        &conf_path,
+        "events {}\nhttp { server { listen 80; location / { proxy_pass https://api.example.com; proxy_ssl_verify on; proxy_ssl_trusted_certificate /etc/ssl/hopscope-test/ca.pem; } } }\n",
+    )
+    .unwrap();
+    let cfg = conf::load(&Input::Path(conf_path)).unwrap();
+    let mut app = App::new(Model::build(cfg, Version::NEWEST_STABLE), "copy".into());
+    press(&mut app, &[KeyCode::Enter]);
+    assert_eq!(app.screen(), Screen::Detail);
+    let text = screen_text(&render(&app, 160, 48));
+    assert!(
+        text.contains("files   certificate files not checked: the tree was loaded from a copy"),
+        "{text}"
+    );
+    assert!(text.contains("use --root DIR"), "{text}");
 }

@@ -276,8 +276,14 @@ fn fix_save_and_quit_in_a_real_terminal() {
 
     // 2. The incident hop: its fix needs a host name, typed in the field.
     t.key_then("Escape", "Hops (17)");
+    // Its findings are medium and low (an internal pool): none start
+    // selected; pick sni-off and sni-upstream-name.
     open_hop(&t, "conf.d/api-gateway.conf:18");
-    t.key_then("f", "Fixes (2 selected of 3)");
+    t.key_then("f", "Fixes (0 selected of 3)");
+    t.keys(&["Space"]);
+    t.wait_text("Fixes (1 selected of 3)");
+    t.keys(&["j", "j", "Space"]);
+    t.wait_text("Fixes (2 selected of 3)");
     t.key_then("d", "press e to type it");
     let screen = t.key_then("e", "Type the value");
     assert!(screen.contains("Enter set · Esc cancel"), "{screen}");
@@ -381,7 +387,8 @@ fn keys_work_while_standard_input_is_a_pipe() {
     t.keys(&["j"]);
     let screen = t.key_then("Enter", "Hop /etc/nginx/conf.d/payments.conf:30");
     assert!(screen.contains("proxy_ssl_verify"), "{screen}");
-    t.key_then("f", "Fixes (3 selected of 3)");
+    // Only verify-off (written off) is high and starts selected.
+    t.key_then("f", "Fixes (1 selected of 3)");
     t.key_then("d", "press e to type what");
     t.key_then("e", "Type the value");
     t.type_text("payments.internal.example.com");

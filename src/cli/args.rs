@@ -137,6 +137,13 @@ pub struct LoadArgs {
     /// The nginx version whose defaults and directives apply.
     #[arg(long, value_name = "X.Y.Z", default_value_t = Version::NEWEST_STABLE, value_parser = parse_version, global = true)]
     pub nginx_version: Version,
+    /// A copy of the server's file system: certificate, key, CA and
+    /// password files are looked up under DIR (`/etc/ssl/x.pem` is
+    /// DIR/etc/ssl/x.pem), never outside it. Without it they are looked up
+    /// only for a tree in its installed place (/etc/nginx, …), or inside the
+    /// tree's own directory.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub root: Option<PathBuf>,
     #[command(flatten)]
     pub remote: RemoteArgs,
 }
@@ -317,7 +324,9 @@ impl LoadArgs {
     /// Loads and analyses, or explains on stderr why it cannot.
     pub fn model(&self) -> Result<Model, ExitCode> {
         let source = self.source().map_err(fail)?;
-        source.load(self.nginx_version).map_err(fail)
+        source
+            .load_rooted(self.nginx_version, self.root.as_deref())
+            .map_err(fail)
     }
 }
 

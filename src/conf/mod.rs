@@ -8,6 +8,7 @@
 pub mod dump;
 pub mod lexer;
 pub mod loader;
+pub mod local_files;
 pub mod parser;
 pub mod source;
 

@@ -101,6 +101,7 @@ pub fn reanalyze(model: &Model, texts: &[Vec<u8>]) -> Model {
     let mem = MemFiles::new(files);
     let mut new = load_tree(&mem, &cfg.files[0].path, cfg.loaded_from);
     new.prefix.clone_from(&cfg.prefix);
+    new.root.clone_from(&cfg.root);
     for f in &mut new.files {
         if let Some(old) = cfg.files.iter().find(|o| o.path == f.path) {
             f.on_disk = old.on_disk;

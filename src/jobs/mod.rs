@@ -105,11 +105,16 @@ impl Jobs {
 
     /// Loads and analyses for `version`; a panic (a bug) is reported as a
     /// load failure.
-    pub fn load(&self, what: Load, version: Version) {
+    pub fn load(&self, what: Load, version: Version, root: Option<std::path::PathBuf>) {
         self.spawn(
             move || match what {
-                Load::Source(source) => source.load(version).map(Box::new),
-                Load::Dump(dump) => load_dump(dump, version).map(Box::new),
+                Load::Source(source) => source.load_rooted(version, root.as_deref()).map(Box::new),
+                Load::Dump(dump) => load_dump(dump, version)
+                    .map(|mut m| {
+                        m.config.root = root;
+                        m
+                    })
+                    .map(Box::new),
                 Load::Panic => panic!("fault injected by HOPSCOPE_TEST_PANIC=load"),
             },
             |r| Done::Loaded(r.unwrap_or_else(|what| Err(LoadFailure::Crashed(what)))),

@@ -88,7 +88,20 @@ impl Source {
 
     /// Loads and analyses for nginx `version`.
     pub fn load(&self, version: Version) -> Result<Model, LoadFailure> {
-        self.config().map(|cfg| Model::build(cfg, version))
+        self.load_rooted(version, None)
+    }
+
+    /// Loads and analyses for nginx `version`, looking the files the
+    /// configuration names up under `root` (`--root DIR`) when given.
+    pub fn load_rooted(
+        &self,
+        version: Version,
+        root: Option<&std::path::Path>,
+    ) -> Result<Model, LoadFailure> {
+        self.config().map(|mut cfg| {
+            cfg.root = root.map(std::path::Path::to_path_buf);
+            Model::build(cfg, version)
+        })
     }
 }
 

@@ -21,11 +21,12 @@ pub(crate) struct HopOut<'a, F> {
 impl<F: Serialize> Serialize for HopOut<'_, F> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (model, hop) = (self.model, self.hop);
-        let mut m = s.serialize_map(Some(20))?;
+        let mut m = s.serialize_map(Some(21))?;
         m.serialize_entry("column", &hop.column)?;
         m.serialize_entry("context", hop.subsystem())?;
         m.serialize_entry("directive", hop.module.pass_directive())?;
         m.serialize_entry("file", &hop.file)?;
+        m.serialize_entry("files_not_checked", &labels::files_not_checked(model, hop))?;
         m.serialize_entry("findings", &self.findings)?;
         m.serialize_entry("id", &hop.id)?;
         m.serialize_entry("line", &hop.line)?;
@@ -286,6 +287,9 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
                 Origin::Explicit(p) => format!("{} ({})", p.file_line(), p.level),
             };
             let _ = writeln!(out, "  {:<34} {value:<value_w$}  {origin}", s.name);
+        }
+        if let Some(why) = labels::files_not_checked(model, hop) {
+            let _ = writeln!(out, "  note: {why}");
         }
         for (label, msg) in findings_of(index, hop) {
             let _ = writeln!(out, "  ! {label}: {msg}");

@@ -96,3 +96,9 @@ pub fn count(n: usize, noun: &str) -> String {
         format!("{n} {noun}s")
     }
 }
+
+/// Why the certificate, key, CA or CRL files a hop names were not looked
+/// up on this machine (a copy of the tree, `nginx -T` output), when so.
+pub fn files_not_checked(model: &Model, hop: &Hop) -> Option<String> {
+    crate::rules::files_not_checked(model, hop)
+}

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::conf::LoadedFrom;
+use crate::conf::local_files::Local;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::{Model, Module, Setting, SslDirective};
 
@@ -49,6 +49,12 @@ location /payouts/ {
         fix_safety: "\
 No automatic fix: hopscope cannot know where the file should come from. Install the file or \
 correct the path.",
+        severity_text: "\
+`error` where `nginx -t` loads the file and fails; `low` for a CA or CRL that is loaded only once \
+verification is switched on. Files are looked up only where this machine holds them: a tree in \
+its installed place (`/etc/nginx` and the other prefixes nginx builds use), the tree's own \
+directory, or the copy of the server's files given with `--root DIR` (never a path out of it); \
+the hop's detail says when its files could not be checked.",
     },
     check,
 };
@@ -70,13 +76,61 @@ fn status(path: &Path) -> Option<Bad> {
     }
 }
 
-fn resolve(prefix: &Path, value: &str) -> PathBuf {
-    let p = Path::new(value);
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        prefix.join(p)
+/// Where a named file is looked up, or nothing when it is not (see
+/// [`crate::conf::local_files`]).
+fn resolve(model: &Model, value: &str) -> Option<PathBuf> {
+    match model.config.local_file(value) {
+        Local::At(p) => Some(p),
+        Local::NotChecked(_) => None,
     }
+}
+
+/// The file settings of a place that nginx loads or may load.
+fn named_files(settings: &[Setting], version: crate::model::Version) -> Vec<(&Setting, bool)> {
+    let verify = on(settings, SslDirective::Verify);
+    let cert = get(settings, SslDirective::Certificate);
+    let key = get(settings, SslDirective::CertificateKey);
+    let cert_v = cert.and_then(|c| c.value.as_deref());
+    let key_v = key.and_then(|k| k.value.as_deref());
+    let literal = |v: Option<&str>| {
+        v.is_some_and(|v| !v.contains('$') && !v.starts_with("data:") && !v.starts_with("engine:"))
+    };
+    // nginx loads the pair at nginx -t only when both are files.
+    let pair = certificate_set(cert_v, version) && literal(cert_v) && literal(key_v);
+    let mut items: Vec<(&Setting, bool)> = Vec::new();
+    if pair {
+        items.extend(cert.map(|c| (c, true)));
+        items.extend(key.map(|k| (k, true)));
+    }
+    for d in [SslDirective::TrustedCertificate, SslDirective::Crl] {
+        if let Some(st) = get(settings, d) {
+            if st
+                .value
+                .as_deref()
+                .is_some_and(|v| !v.is_empty() && !v.contains('$'))
+            {
+                items.push((st, verify));
+            }
+        }
+    }
+    items
+}
+
+/// Why the files a hop names were not looked up, when some were not: the
+/// first reason, for the hop's detail (`hops`, the TUI). None when the hop
+/// names no file or every file it names was checked.
+pub fn not_checked(model: &Model, hop: &crate::model::Hop) -> Option<String> {
+    // The demo's files are made up: nothing to say about them.
+    if model.config.loaded_from == crate::conf::LoadedFrom::Demo {
+        return None;
+    }
+    named_files(&hop.settings, model.version)
+        .into_iter()
+        .filter_map(|(s, _)| s.value.as_deref())
+        .find_map(|v| match model.config.local_file(v) {
+            Local::At(_) => None,
+            Local::NotChecked(why) => Some(why),
+        })
 }
 
 fn problem(path: &Path, bad: &Bad) -> String {
@@ -87,42 +141,16 @@ fn problem(path: &Path, bad: &Bad) -> String {
 }
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    if model.config.loaded_from != LoadedFrom::Disk {
-        return;
-    }
-    let prefix = model.config.prefix.as_path();
     let mut checked: HashMap<PathBuf, Option<Bad>> = HashMap::new();
     for u in tls_uses(model) {
-        let s = &u.settings;
-        let verify = on(s, SslDirective::Verify);
-        let cert = get(s, SslDirective::Certificate);
-        let key = get(s, SslDirective::CertificateKey);
-        let cert_v = cert.and_then(|c| c.value.as_deref());
-        let key_v = key.and_then(|k| k.value.as_deref());
-        let literal = |v: Option<&str>| {
-            v.is_some_and(|v| {
-                !v.contains('$') && !v.starts_with("data:") && !v.starts_with("engine:")
-            })
-        };
-        // nginx loads the pair at nginx -t only when both are files.
-        let pair = certificate_set(cert_v, model.version) && literal(cert_v) && literal(key_v);
-        let mut items: Vec<(&Setting, bool)> = Vec::new();
-        if pair {
-            items.extend(cert.map(|c| (c, true)));
-            items.extend(key.map(|k| (k, true)));
-        }
-        for d in [SslDirective::TrustedCertificate, SslDirective::Crl] {
-            if let Some(st) = get(s, d) {
-                if st.value.as_deref().is_some_and(|v| !v.is_empty()) {
-                    items.push((st, verify));
-                }
-            }
-        }
+        let items = named_files(&u.settings, model.version);
         for (st, loaded) in items {
             let Some(value) = st.value.as_deref() else {
                 continue;
             };
-            let path = resolve(prefix, value);
+            let Some(path) = resolve(model, value) else {
+                continue;
+            };
             // Many hops name the same few files: look each up once.
             let Some(bad) = *checked.entry(path.clone()).or_insert_with(|| status(&path)) else {
                 continue;
@@ -164,7 +192,9 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 continue;
             }
             let Some(value) = d.arg(0) else { continue };
-            let path = resolve(prefix, value);
+            let Some(path) = resolve(model, value) else {
+                continue;
+            };
             let Some(bad) = status(&path) else { continue };
             let fails = match bad {
                 Bad::Missing => format!("fails with 'open() \"{}\" failed'", path.display()),

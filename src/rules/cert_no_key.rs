@@ -46,6 +46,9 @@ Needs review. For a certificate without a key, the fix adds `*_ssl_certificate_k
 as `client-key` (proposed from the certificate's file name, `.crt` -> `.key`); check that the key \
 belongs to the certificate. A key without a certificate gets no automatic fix: either the \
 certificate is missing or the key is a leftover.",
+        severity_text: "\
+`error` for a certificate without a key (`nginx -t` rejects it); `low` for a key without a \
+certificate (nginx ignores the key).",
     },
     check,
 };

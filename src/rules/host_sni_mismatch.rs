@@ -4,7 +4,7 @@
 use crate::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
 use crate::model::{self, sni, Model, Module, Name, NameSource, Origin, SslDirective};
 
-use super::support::{name_origin, peer};
+use super::support::{hop_reach, name_origin, peer, Reach};
 use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
@@ -15,10 +15,10 @@ pub const RULE: Rule = Rule {
         what: "\
 Flags an http proxy hop that sends SNI while the effective `Host` header names something else. \
 The Host header defaults to `$proxy_host` (for an `upstream {}` target: the group name); hopscope \
-resolves that statically and compares host names without port, ignoring case. It also flags the \
-widely copied `proxy_set_header Host $host;` next to a literal `proxy_ssl_name`, where the HTTP \
-name is whatever the client sent and the TLS name is fixed, and the opposite case of an SNI taken \
-from the request with a fixed Host.",
+resolves that statically and compares host names without port, ignoring case. A Host written on \
+purpose (`proxy_set_header Host $host;`, `$http_host`, a literal) next to another SNI is reported \
+too, for information only: a backend that serves the client's host name is a common design, and \
+hopscope never rewrites a Host someone chose.",
         why: "\
 SNI and Host are chosen separately: `proxy_ssl_name` never changes the Host header, and \
 `proxy_set_header Host` never changes the SNI. An upstream that hosts several sites selects the \
@@ -33,7 +33,7 @@ location /search/ {
     proxy_pass https://search_pool;
     proxy_ssl_server_name on;
     proxy_ssl_name search.internal.example.com;
-    proxy_set_header Host $host;          # ingest.example.com, not the search site
+    # no proxy_set_header Host: nginx sends Host: search_pool
 }
 ",
         use_instead: "\
@@ -46,10 +46,20 @@ location /search/ {
 }
 ",
         fix_safety: "\
-Needs review: the fix makes the hop send `proxy_set_header Host` with the SNI name. Backends that \
+Needs review, and only where the Host is nginx's default: the fix makes the hop send \
+`proxy_set_header Host` with the SNI name. A Host someone wrote is never rewritten automatically \
+(the finding carries the change as advice), by this fix or as a side effect of another. Backends that \
 build links or redirects from Host will see the internal name instead of the client's; pass the \
 original in `X-Forwarded-Host` if they need it. Because a block with any `proxy_set_header` drops \
 all inherited ones, the fix engine carries the inherited headers into the block.",
+        severity_text: "\
+`medium` when the Host header is nginx's default (`$proxy_host`: the group name or the pass \
+target) and the SNI names another host: nobody chose that Host, and an upstream that picks its \
+site by Host answers from the wrong one. `low` for such a hop that stays on this machine. `info` \
+when `proxy_set_header Host` was written on purpose (`$host`, `$http_host`, a literal): a backend \
+that serves the client's host name is a common design, and only its owner knows; and `info` for a \
+Host under the SNI name's domain (`bucket.s3.amazonaws.com` with SNI `s3.amazonaws.com`: \
+virtual-hosted buckets share the domain's wildcard certificate).",
     },
     check,
 };
@@ -117,21 +127,70 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         } else {
             format!("{sni_name} ({})", name_origin(hop))
         };
+        // A Host someone wrote (`$host`, `$http_host`, a literal) is a
+        // design choice: reported for information, never rewritten by an
+        // automatic fix. So is a Host under the SNI's domain (S3's
+        // virtual-hosted buckets).
+        let deliberate = matches!(host.origin, Origin::Explicit(_))
+            && normalize(&host.value) != "$proxy_host"
+            && normalize(&host.value) != "${proxy_host}";
+        let under_sni = match &host_name {
+            Name::Static(h) if !hop.sni.dynamic => {
+                let h = sni::strip_port(h).to_ascii_lowercase();
+                h.ends_with(&format!(".{}", sni_name.to_ascii_lowercase()))
+            }
+            _ => false,
+        };
+        let (severity, tail, applicability) = if under_sni {
+            (
+                Severity::Info,
+                "a name under the SNI's domain, which a wildcard certificate for it covers (virtual-hosted style, as S3 buckets use); an upstream that routes by Host serves it",
+                Applicability::DisplayOnly,
+            )
+        } else if deliberate {
+            (
+                Severity::Info,
+                "the Host was set on purpose, which is right for a backend that serves that name; an upstream that picks its site by Host and knows only the SNI name answers from a different one (or with 421)",
+                Applicability::DisplayOnly,
+            )
+        } else if hop_reach(model, hop) == Reach::Loopback {
+            (
+                Severity::Low,
+                "nginx's default Host, on a hop to this machine: a local server that picks its site by Host answers from a different one",
+                Applicability::NeedsReview,
+            )
+        } else {
+            (
+                Severity::Medium,
+                "nobody chose this Host (it is nginx's default, $proxy_host), and an upstream that picks its site by Host answers from a different one (or with 421)",
+                Applicability::NeedsReview,
+            )
+        };
         let msg = format!(
-            "the Host header sent to {} is {host_desc}, but the SNI is {sni_desc}: an upstream that picks its site by Host answers from a different one (or with 421)",
+            "the Host header sent to {} is {host_desc}, but the SNI is {sni_desc}: {tail}",
             peer(hop)
         );
+        let summary = if applicability == Applicability::DisplayOnly {
+            format!("if the upstream must see the SNI name, send Host: {sni_name} (advice: the Host was chosen, so it is not rewritten automatically)")
+        } else {
+            format!(
+                "send Host: {sni_name}, the SNI name, instead of nginx's default {}",
+                match &host_name {
+                    Name::Static(h) => h.as_str(),
+                    Name::Dynamic(h) => h.as_str(),
+                }
+            )
+        };
         let fix = Fix::new(
-            format!("send Host: {sni_name}, the SNI name"),
-            Applicability::NeedsReview,
+            summary,
+            applicability,
             vec![Change::SetHeader {
                 directive: "proxy_set_header".into(),
                 header: "Host".into(),
                 value: FixValue::literal(sni_name),
             }],
         );
-        let mut f =
-            Finding::for_hop(RULE.id, Severity::Medium, model, hop_index, msg).with_fix(Some(fix));
+        let mut f = Finding::for_hop(RULE.id, severity, model, hop_index, msg).with_fix(Some(fix));
         if let Origin::Explicit(p) = &host.origin {
             f = f.with_related(p.dir, "Host header set here");
         }

@@ -11,6 +11,7 @@ mod sni_dynamic;
 mod sni_ip_literal;
 mod sni_name_ignored;
 mod sni_off;
+mod sni_other_host;
 mod sni_upstream_name;
 mod ssl_in_if;
 mod ssl_on_plain_hop;
@@ -25,6 +26,7 @@ mod weak_protocols;
 use crate::conf::FileId;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::Model;
+pub use cert_file_missing::not_checked as files_not_checked;
 
 /// A rule's documentation, in the fixed layout every rule follows.
 #[derive(Clone, Copy, Debug)]
@@ -40,7 +42,25 @@ pub struct Doc {
     pub use_instead: &'static str,
     /// What the automatic fix does and when it needs review (or why there is none).
     pub fix_safety: &'static str,
+    /// Which severity the rule reports when, measured against [`SEVERITY_POLICY`].
+    pub severity_text: &'static str,
 }
+
+/// What each severity means, for every rule alike (the README's
+/// "Severity" section says the same).
+pub const SEVERITY_POLICY: &[(Severity, &str)] = &[
+    (Severity::Error, "nginx -t rejects the configuration"),
+    (
+        Severity::High,
+        "on the wire, as configured, this hop breaks or can be impersonated",
+    ),
+    (
+        Severity::Medium,
+        "a real weakness, or a break under conditions the configuration does not decide",
+    ),
+    (Severity::Low, "hygiene"),
+    (Severity::Info, "worth knowing"),
+];
 
 /// A rule: identity, documentation and the check.
 pub struct Rule {
@@ -58,7 +78,7 @@ impl Rule {
     /// The teaching text, as `hopscope explain` prints it.
     pub fn explain(&self) -> String {
         format!(
-            "{id} ({sev}): {summary}\n\n## What it does\n{what}\n\n## Why is this bad\n{why}\n\n## Example\n{example}\n\n## Use instead\n{instead}\n\n## Fix safety\n{fix}\n",
+            "{id} ({sev}): {summary}\n\n## What it does\n{what}\n\n## Why is this bad\n{why}\n\n## Severity\n{severity}\n\n{policy}\n\n## Example\n{example}\n\n## Use instead\n{instead}\n\n## Fix safety\n{fix}\n",
             id = self.id,
             sev = self.severity,
             summary = self.summary,
@@ -67,8 +87,19 @@ impl Rule {
             example = self.doc.example.trim_end(),
             instead = self.doc.use_instead.trim_end(),
             fix = self.doc.fix_safety.trim(),
+            severity = self.doc.severity_text.trim(),
+            policy = policy_text(),
         )
     }
+}
+
+/// The severity policy as one paragraph: `error` = …; `high` = ….
+pub fn policy_text() -> String {
+    let parts: Vec<String> = SEVERITY_POLICY
+        .iter()
+        .map(|(s, m)| format!("`{s}` = {m}"))
+        .collect();
+    format!("Severities, for every rule: {}.", parts.join("; "))
 }
 
 /// Every rule, in the order they are documented.
@@ -79,6 +110,7 @@ pub fn registry() -> &'static [&'static Rule] {
         &sni_upstream_name::RULE,
         &sni_ip_literal::RULE,
         &sni_dynamic::RULE,
+        &sni_other_host::RULE,
         &verify_off::RULE,
         &verify_no_ca::RULE,
         &verify_name_mismatch::RULE,

@@ -48,6 +48,9 @@ location /search/ {
         fix_safety: "\
 No automatic fix: the remedy is a certificate name that all servers share (then set it in \
 `*_ssl_name`), or separate pools and locations per name. Both need a decision outside nginx.",
+        severity_text: "\
+`medium`: the servers whose name differs work only if their certificates carry the shared name \
+too, which the configuration does not say.",
     },
     check,
 };

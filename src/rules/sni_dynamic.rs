@@ -56,6 +56,10 @@ location /tenants/ {
         fix_safety: "\
 No automatic fix: the set of names the hop may use is a design decision. Pin the name with a \
 literal `*_ssl_name`, or map the request to a closed list of names as shown above.",
+        severity_text: "\
+`low` when a client-controlled variable (`$host`, `$http_*`, …) decides the SNI: the client \
+chooses the name nginx asks the upstream for. `info` when the variables are nginx's or the \
+configuration's own.",
     },
     check,
 };

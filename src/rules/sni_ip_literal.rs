@@ -4,7 +4,9 @@
 use crate::diagnostic::{Applicability, Finding, Fix, Severity};
 use crate::model::{Model, Setting, SslDirective};
 
-use super::support::{is_ip_literal, name_origin, real_host_changes, relate, static_name};
+use super::support::{
+    host_reach, is_ip_literal, name_origin, real_host_changes, relate, static_name, Reach,
+};
 use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
@@ -30,12 +32,16 @@ with no DNS names at all whose common name happens to be the address.",
 location /v2/ingest {
     proxy_pass https://10.0.4.22:443;
     proxy_ssl_server_name on;    # still no SNI: the name is an address
+    proxy_ssl_verify on;         # checks the certificate against 10.0.4.22
+    proxy_ssl_trusted_certificate /etc/nginx/certs/internal-ca.pem;
 }
 ",
         use_instead: "\
 location /v2/ingest {
     proxy_pass https://10.0.4.22:443;
     proxy_ssl_server_name on;
+    proxy_ssl_verify on;
+    proxy_ssl_trusted_certificate /etc/nginx/certs/internal-ca.pem;
     proxy_ssl_name ingest.internal.example.com;   # the name on its certificate
     proxy_set_header Host ingest.internal.example.com;
 }
@@ -44,6 +50,13 @@ location /v2/ingest {
 Needs review. The fix sets `*_ssl_name` (and `*_ssl_server_name on` when it is off). The host name \
 is asked for as `sni-name`: an address says nothing about which name the server's certificate \
 carries, so there is no proposal unless the target is a pool with a DNS-named server.",
+        severity_text: "\
+`high` when verification is on: nginx matches host names only, so the check against the address \
+fails every handshake. With verification off the hop works but sends no SNI: `medium` for a \
+public address (which may serve many names); `info` for a private one (RFC 1918, RFC 6598, \
+link-local, IPv6 ULA) or a loopback address: a service at a private address answers without SNI \
+as with it (a Proxmox or NAS web interface), and its missing name matters only once verification \
+is turned on, which `verify-off` reports.",
     },
     check,
 };
@@ -76,7 +89,16 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             None => "nginx sends no SNI".to_string(),
         };
         let verify = hop.setting(SslDirective::Verify);
-        let verify_note = if verify.is_some_and(Setting::is_on) {
+        let verified = verify.is_some_and(Setting::is_on);
+        // Verification against an address fails every handshake; without
+        // it the hop works and only the missing SNI matters, the less the
+        // nearer the server is.
+        let severity = match (verified, host_reach(name)) {
+            (true, _) => Severity::High,
+            (false, Reach::Loopback | Reach::Private) => Severity::Info,
+            (false, _) => Severity::Medium,
+        };
+        let verify_note = if verified {
             ", and the certificate check against it fails (nginx matches host names only)"
         } else {
             ", and a certificate check against it would fail"
@@ -95,8 +117,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             Applicability::NeedsReview,
             changes,
         );
-        let mut f =
-            Finding::for_hop(RULE.id, Severity::High, model, hop_index, msg).with_fix(Some(fix));
+        let mut f = Finding::for_hop(RULE.id, severity, model, hop_index, msg).with_fix(Some(fix));
         if let Some(n) = hop.setting(SslDirective::Name) {
             f = relate(f, n, &format!("{} set here", n.name));
         }

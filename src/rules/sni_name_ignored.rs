@@ -14,7 +14,9 @@ pub const RULE: Rule = Rule {
     doc: Doc {
         what: "\
 Flags a hop with an explicit `*_ssl_name` (in its location or inherited from an enclosing level) \
-whose effective `*_ssl_server_name` is `off`.",
+whose effective `*_ssl_server_name` is `off`. A name written as nginx's default, \
+`*_ssl_name $proxy_host;` (as hosting panels generate it), adds nothing to `sni-off`'s finding \
+and is not reported again.",
         why: "\
 `*_ssl_name` only chooses the name; `*_ssl_server_name on` is what puts it into the server_name \
 extension of the ClientHello. With the switch off, nginx still sends a ClientHello without any \
@@ -41,6 +43,10 @@ location /v1/ {
         fix_safety: "\
 Safe: the fix sets `*_ssl_server_name on` for the hop, so the name someone already chose is sent. \
 Nothing else changes; the name checked by `*_ssl_verify` stays the same.",
+        severity_text: "\
+`medium`: someone chose a name that nginx never sends, so the upstream picks its certificate and \
+site without it; whether that breaks depends on the upstream, which the configuration does not \
+say.",
     },
     check,
 };
@@ -53,7 +59,13 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         ) else {
             continue;
         };
-        if name.is_default() || sn.is_on() {
+        // `*_ssl_name $proxy_host` written out is nginx's default: the
+        // hop sends no SNI either way, which `sni-off` reports.
+        let written_default = name
+            .value
+            .as_deref()
+            .is_some_and(|v| v == "$proxy_host" || v == "${proxy_host}");
+        if name.is_default() || sn.is_on() || written_default {
             continue;
         }
         let value = name.value.as_deref().unwrap_or("");
@@ -78,9 +90,17 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             sn.name,
             sn.origin_note(),
         );
+        // A name written for another host is not safe to send (see
+        // sni-other-host).
+        let applicability = if super::sni_other_host::written_for_other(model, hop_index).is_some()
+        {
+            Applicability::NeedsReview
+        } else {
+            Applicability::Safe
+        };
         let fix = Fix::new(
             format!("turn {} on so {value} is sent", sn.name),
-            Applicability::Safe,
+            applicability,
             vec![diagnostic::set(
                 hop.module,
                 SslDirective::ServerName,

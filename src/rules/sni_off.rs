@@ -3,7 +3,10 @@
 use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
 use crate::model::{Model, Setting, SslDirective};
 
-use super::support::{group_named, is_ip_literal, peer, relate, sni_name_input, static_name};
+use super::support::{
+    group_named, hop_reach, host_reach, is_dns_name, is_ip_literal, peer, relate, sni_name_input,
+    static_name, Reach,
+};
 use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
@@ -15,7 +18,9 @@ pub const RULE: Rule = Rule {
 Flags a hop that opens TLS to an upstream (`proxy_pass https://`, `grpc_pass grpcs://`, \
 `uwsgi_pass suwsgi://`, or a stream `proxy_pass` with `proxy_ssl on`) while the effective \
 `*_ssl_server_name` is `off`, which is nginx's default. Hops whose name is an IP address are left \
-to `sni-ip-literal`: switching SNI on would still send nothing there.",
+to `sni-ip-literal`: switching SNI on would still send nothing there. Also flags a hop whose \
+effective `*_ssl_name` is the empty string (`proxy_ssl_name \"\";`): with SNI on, nginx sends \
+none, and checks the certificate against the empty name.",
         why: "\
 With `*_ssl_server_name off` nginx writes a ClientHello without the server_name extension: the \
 upstream learns the IP address and port it was reached on, and nothing else. Anything that serves \
@@ -56,6 +61,16 @@ the upstream is told the name it is already expected to serve. When the name wou
 pool's servers (give another with `--set sni-name=HOST`); that needs review, because only the name \
 on the backends' certificate is right. A name built from variables also needs review (see \
 `sni-dynamic`). Unix-socket targets are not reported.",
+        severity_text: "\
+`high` when the name nginx would send is a public DNS name: hosts reached over the internet are \
+often shared (CDNs, hosting platforms, SNI-routing balancers), refuse or misroute a ClientHello \
+without SNI, and the hop breaks as configured. `medium` for internal names (a single label such \
+as a container name, `.internal`, `.local`, `.svc` and other reserved suffixes, or a label such \
+as `internal` in the name), group names and names built from variables: whether the upstream \
+serves more than one name is not in the configuration. `info` for a hop that stays on this \
+machine (`localhost`, 127.0.0.0/8, `[::1]`, `unix:`), whose server is yours. An empty \
+`*_ssl_name` is `high` with verification on (nginx fails every handshake with `upstream SSL \
+certificate does not match \"\"`), else as for SNI off.",
     },
     check,
 };
@@ -65,7 +80,13 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let Some(sn) = hop.setting(SslDirective::ServerName) else {
             continue;
         };
-        if sn.is_on() || hop.target.unix || static_name(hop).is_some_and(is_ip_literal) {
+        if sn.is_on() {
+            if let Some(f) = empty_name(model, hop_index) {
+                out.push(f);
+            }
+            continue;
+        }
+        if hop.target.unix || static_name(hop).is_some_and(is_ip_literal) {
             continue;
         }
         let msg = format!(
@@ -87,7 +108,11 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 sni_name_input(model, hop),
             ));
             Applicability::NeedsReview
-        } else if hop.sni.dynamic {
+        } else if hop.sni.dynamic
+            || super::sni_other_host::written_for_other(model, hop_index).is_some()
+        {
+            // The name that would be sent is another host's (see
+            // sni-other-host): turning SNI on sends it.
             Applicability::NeedsReview
         } else {
             Applicability::Safe
@@ -101,7 +126,8 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         } else {
             format!("turn {} on", sn.name)
         };
-        let f = Finding::for_hop(RULE.id, Severity::High, model, hop_index, msg)
+        let severity = severity(model, hop);
+        let f = Finding::for_hop(RULE.id, severity, model, hop_index, msg)
             .with_fix(Some(Fix::new(summary, applicability, changes)));
         out.push(relate(f, sn, &off_label(sn)));
     }
@@ -109,4 +135,70 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
 
 fn off_label(s: &Setting) -> String {
     format!("{} off", s.name)
+}
+
+/// `high` for a public name (shared hosts on the internet need SNI),
+/// `info` for a hop on this machine, `medium` otherwise (see the rule's
+/// severity text).
+fn severity(model: &Model, hop: &crate::model::Hop) -> Severity {
+    severity_for(model, hop, static_name(hop))
+}
+
+/// The severity of sending no SNI where `name` would be the name.
+fn severity_for(model: &Model, hop: &crate::model::Hop, name: Option<&str>) -> Severity {
+    if hop_reach(model, hop) == Reach::Loopback {
+        return Severity::Info;
+    }
+    match name.filter(|_| !hop.target.dynamic) {
+        Some(name) if is_dns_name(name) && host_reach(name) == Reach::Public => Severity::High,
+        _ => Severity::Medium,
+    }
+}
+
+/// `*_ssl_name ""` with SNI on: nginx sends no SNI, and with verification
+/// on it checks the certificate against the empty name, which no
+/// certificate matches (`upstream SSL certificate does not match ""`).
+fn empty_name(model: &Model, hop_index: usize) -> Option<Finding> {
+    let hop = &model.hops[hop_index];
+    let name = hop.setting(SslDirective::Name)?;
+    if name.is_default() || name.value.as_deref() != Some("") || hop.target.unix {
+        return None;
+    }
+    let verified = hop
+        .setting(SslDirective::Verify)
+        .is_some_and(Setting::is_on);
+    let (severity, tail) = if verified {
+        (
+            Severity::High,
+            format!(
+                ", and {} checks the certificate against the empty name, so every handshake fails ('upstream SSL certificate does not match \"\"')",
+                hop.module.directive(SslDirective::Verify)
+            ),
+        )
+    } else {
+        (
+            severity_for(model, hop, Some(&hop.target.host)),
+            String::new(),
+        )
+    };
+    let msg = format!(
+        "{} is empty ({}): nginx sends no SNI to {}{tail}",
+        name.name,
+        name.origin_note(),
+        peer(hop)
+    );
+    let fix = Fix::new(
+        format!(
+            "name the upstream in {}: $proxy_host, nginx's default (the pass target's host)",
+            name.name
+        ),
+        Applicability::NeedsReview,
+        vec![diagnostic::set(
+            hop.module,
+            SslDirective::Name,
+            FixValue::literal("$proxy_host"),
+        )],
+    );
+    let f = Finding::for_hop(RULE.id, severity, model, hop_index, msg).with_fix(Some(fix));
+    Some(relate(f, name, &format!("{} \"\" set here", name.name)))
 }

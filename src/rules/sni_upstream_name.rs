@@ -39,8 +39,6 @@ upstream backend_pool {
 location /v2/ {
     proxy_pass https://backend_pool;
     proxy_ssl_server_name on;           # sends \"backend_pool\"
-    proxy_ssl_verify on;                # checks for \"backend_pool\"
-    proxy_ssl_trusted_certificate /etc/nginx/certs/internal-ca.pem;
 }
 ",
         use_instead: "\
@@ -58,6 +56,14 @@ Needs review. The fix sets `*_ssl_name` for the hop (and `*_ssl_server_name on` 
 The name is asked for as `sni-name`; the proposal is the first DNS name among the pool's servers, \
 which is right only when that name is on every server's certificate. Prefer a shared service name \
 if the backends have one.",
+        severity_text: "\
+`high` when verification is on: the certificate is checked against a group label no certificate \
+carries, and every handshake fails (when the group's servers have host names, \
+`verify-name-mismatch` reports it instead, once). `medium` when the label is only sent as SNI: an \
+upstream that serves several names answers with its default site or refuses. `low` when neither \
+happens yet (SNI and verification are off: the label is used as soon as either is switched on), \
+and for a group named like a host (`api.example.com`), which is right if the servers' \
+certificates carry that name.",
     },
     check,
 };
@@ -71,6 +77,15 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             continue;
         };
         let verify = hop.setting(SslDirective::Verify);
+        // Checked against a group of differently named servers: every
+        // handshake fails, which `verify-name-mismatch` reports.
+        let hosts = super::support::dns_hosts(up);
+        if verify.is_some_and(Setting::is_on)
+            && !hosts.is_empty()
+            && !hosts.iter().any(|h| h.eq_ignore_ascii_case(&up.name))
+        {
+            continue;
+        }
         let sent = hop.sni.sent;
         let verified = verify.is_some_and(Setting::is_on);
         let fqdn = up.name.contains('.') && super::support::is_dns_name(&up.name);
@@ -100,7 +115,13 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             super::support::peer(hop),
             up.name,
         );
-        let severity = if fqdn { Severity::Low } else { Severity::High };
+        // A label checked against the certificate fails every handshake;
+        // sent as SNI it may pick the wrong site; unused yet, it waits.
+        let severity = match (fqdn, sent, verified) {
+            (false, _, true) => Severity::High,
+            (false, true, false) => Severity::Medium,
+            _ => Severity::Low,
+        };
         let changes = real_host_changes(model, hop);
         let fix = Fix::new(
             format!(

@@ -46,6 +46,8 @@ location /api/ {
 No automatic fix: moving the line to the enclosing location changes every request of that \
 location, not only the ones the `if` selects. Move it yourself, or give the special case a \
 location of its own.",
+        severity_text: "\
+`error`: `nginx -t` rejects the configuration.",
     },
     check,
 };

@@ -18,8 +18,10 @@ pub const RULE: Rule = Rule {
 Flags an explicit `*_ssl_*` directive that is inherited by pass directives that open no TLS \
 (`proxy_pass http://…`, `grpc_pass grpc://…`, `uwsgi_pass` without `suwsgi://`, a stream \
 `proxy_pass` with `proxy_ssl` off) and by no pass that does. Each such line is reported once, at \
-the directive, naming the passes it reaches. Passes whose scheme comes from a variable \
-(`proxy_pass $scheme://…`) are left alone.",
+the directive, naming the passes it reaches. A pass with variables after a literal plain scheme \
+(`proxy_pass http://$backend;`, `proxy_pass http://app/$1;`) opens no TLS either and counts as \
+plain; passes whose scheme comes from a variable (`proxy_pass $scheme://…`, `$backend` holding a \
+whole URL) may open TLS and are left alone.",
         why: "\
 These directives configure the TLS connection nginx opens to the upstream; without one they are \
 parsed, inherited and never used. The danger is what the reader believes: `proxy_ssl_verify on` \
@@ -46,6 +48,8 @@ server {
         fix_safety: "\
 No automatic fix: either the pass should use TLS (change its scheme, or turn `proxy_ssl on` in \
 stream) or the lines should go. Which one is a decision about the upstream.",
+        severity_text: "\
+`info`: the directives do nothing; they mislead a reader into thinking the hop is protected.",
     },
     check,
 };
@@ -54,16 +58,18 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
     if model.plain.is_empty() {
         return;
     }
+    // Lines read by a place that can open TLS. A pass with variables after
+    // a literal plain scheme prepares a TLS context (nginx -t checks it)
+    // but never uses it.
     let used: HashSet<DirRef> = tls_uses(model)
         .iter()
+        .filter(|u| u.hop.is_some() || !plain_scheme(model, u.dir, u.module))
         .flat_map(|u| u.settings.iter().flat_map(|s| s.lines.iter().copied()))
         .collect();
     // directive -> (name, the plain passes it reaches)
     let mut dead: BTreeMap<DirRef, (String, Vec<(DirRef, Module)>)> = BTreeMap::new();
     for p in &model.plain {
-        let d = model.dir(p.pass);
-        let Some(arg) = d.arg(0) else { continue };
-        if arg.starts_with('$') {
+        if !plain_scheme(model, p.pass, p.module) {
             continue;
         }
         for (spec, name, found) in model.effective_all(p.ctx, p.module) {
@@ -139,4 +145,22 @@ fn passes_ctx(model: &Model, pass: DirRef) -> crate::model::CtxId {
         .iter()
         .find(|p| p.pass == pass)
         .map_or(0, |p| p.ctx)
+}
+
+/// Whether a pass directive's argument starts with a literal scheme that
+/// opens no TLS (`http://`, `grpc://`, an uwsgi address or `uwsgi://`, a
+/// stream address): not a variable that may hold `https://`.
+fn plain_scheme(model: &Model, pass: DirRef, module: Module) -> bool {
+    let Some(arg) = model.dir(pass).arg(0) else {
+        return false;
+    };
+    if arg.starts_with('$') {
+        return false;
+    }
+    match module.tls_scheme() {
+        Some(tls) => !arg
+            .get(..tls.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(tls)),
+        None => true,
+    }
 }

@@ -318,3 +318,101 @@ mod tests {
         assert!(!is_ip_literal("255.255.255.255"));
     }
 }
+
+/// Where a hop's connections go, as far as the configuration says: the
+/// widest of its destinations (the pass target, or every server of its
+/// `upstream {}` group).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reach {
+    /// This machine only: `localhost`, 127.0.0.0/8, `[::1]`, `unix:`.
+    Loopback,
+    /// Private addresses (RFC 1918, RFC 6598, link-local, IPv6 ULA).
+    Private,
+    /// Names that do not resolve on the public internet: single labels
+    /// (container and service names), reserved suffixes (`.internal`,
+    /// `.local`, `.lan`, `.svc`, …), or a label that marks an internal
+    /// zone (`api.internal.example.com`).
+    Internal,
+    /// A public address, a public DNS name, or a destination not known
+    /// statically.
+    Public,
+}
+
+/// Labels that mark a name as internal, wherever they appear.
+const INTERNAL_LABELS: &[&str] = &[
+    "internal",
+    "intranet",
+    "local",
+    "localdomain",
+    "lan",
+    "corp",
+    "home",
+    "private",
+    "svc",
+    "cluster",
+    "consul",
+    "test",
+    "invalid",
+];
+
+/// How far a single host (no port) is.
+pub fn host_reach(host: &str) -> Reach {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty() || host.contains('$') {
+        return Reach::Public;
+    }
+    if host == "localhost" || host.ends_with(".localhost") {
+        return Reach::Loopback;
+    }
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return match v6.parse::<std::net::Ipv6Addr>() {
+            Ok(a) if a.is_loopback() => Reach::Loopback,
+            Ok(a)
+                if (a.segments()[0] & 0xfe00) == 0xfc00 || (a.segments()[0] & 0xffc0) == 0xfe80 =>
+            {
+                Reach::Private
+            }
+            Ok(a) => match a.to_ipv4_mapped() {
+                Some(v4) => host_reach(&v4.to_string()),
+                None => Reach::Public,
+            },
+            Err(_) => Reach::Public,
+        };
+    }
+    if let Ok(a) = host.parse::<std::net::Ipv4Addr>() {
+        let [o0, o1, ..] = a.octets();
+        return if a.is_loopback() {
+            Reach::Loopback
+        } else if a.is_private() || a.is_link_local() || (o0 == 100 && (64..128).contains(&o1)) {
+            Reach::Private
+        } else {
+            Reach::Public
+        };
+    }
+    if !host.contains('.') || host.split('.').any(|l| INTERNAL_LABELS.contains(&l)) {
+        Reach::Internal
+    } else {
+        Reach::Public
+    }
+}
+
+/// How far a hop's connections go: the target's host, or the widest of
+/// its group's servers (`unix:` servers are on this machine).
+pub fn hop_reach(model: &Model, hop: &Hop) -> Reach {
+    if hop.target.unix {
+        return Reach::Loopback;
+    }
+    if hop.target.dynamic {
+        return Reach::Public;
+    }
+    match upstream(model, hop) {
+        Some(up) if !up.servers.is_empty() => up
+            .servers
+            .iter()
+            .map(|s| server_host(s).map_or(Reach::Loopback, host_reach))
+            .max()
+            .unwrap_or(Reach::Public),
+        Some(_) => Reach::Public,
+        None => host_reach(&hop.target.host),
+    }
+}

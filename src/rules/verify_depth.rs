@@ -44,6 +44,9 @@ location / {
 Needs review: the fix sets `*_ssl_verify_depth 3` for the hop, which accepts chains with up to \
 three intermediates. That loosens nothing about which CAs are trusted, but if the depth was kept \
 low on purpose, keep it.",
+        severity_text: "\
+`low`: chains with more than one intermediate are rare for private CAs, but the default depth is \
+a trap when the upstream changes its chain.",
     },
     check,
 };

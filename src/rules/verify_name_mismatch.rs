@@ -49,6 +49,9 @@ location /charges/ {
 A fix is proposed only when the answer is obvious: a pool whose servers all share one host name \
 (for example the same host on several ports) gets `*_ssl_name` set to it, for review. Otherwise \
 the name has to come from the certificates, which hopscope cannot see: no automatic fix.",
+        severity_text: "\
+`high`: verification is on and the name it checks cannot be on the certificate, so every \
+handshake fails as configured.",
     },
     check,
 };

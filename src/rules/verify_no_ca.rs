@@ -47,6 +47,8 @@ Needs review. The fix adds `*_ssl_trusted_certificate` for the hop; the file is 
 `ca-file` (proposed: `/etc/ssl/certs/ca-certificates.crt`, which trusts public CAs only; internal \
 upstreams need your own CA). Places that are not hops (a pass with variables, a stream server \
 without `proxy_pass`) get no automatic fix.",
+        severity_text: "\
+`error`: `nginx -t` rejects the configuration.",
     },
     check,
 };

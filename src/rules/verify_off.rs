@@ -4,7 +4,8 @@ use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
 use crate::model::{Model, Setting, SslDirective};
 
 use super::support::{
-    ca_file_input, group_named, is_ip_literal, peer, real_host_changes, relate, static_name,
+    ca_file_input, group_named, hop_reach, is_ip_literal, peer, real_host_changes, relate,
+    static_name, Reach,
 };
 use super::{Doc, Rule};
 
@@ -16,7 +17,8 @@ pub const RULE: Rule = Rule {
         what: "\
 Flags a TLS hop whose effective `*_ssl_verify` is `off`. Written `off` explicitly it is `high` \
 (someone switched the check off, usually to silence an error); left at nginx's default it is \
-`medium`.",
+`medium`. A hop that stays on this machine (`localhost`, 127.0.0.0/8, `[::1]`, `unix:`) is `info` \
+either way: there is no network path to attack.",
         why: "\
 Without verification nginx completes the handshake with whatever certificate it is shown: \
 self-signed, expired, issued for another name, or made up a second ago. The connection is \
@@ -52,6 +54,13 @@ it adds one (asked for as `ca-file`, proposed `/etc/ssl/certs/ca-certificates.cr
 covers public CAs), and when `*_ssl_verify_depth` is 1 or less it sets 3. It does not choose a name: \
 if the hop's name is a group name or an address, fix `sni-upstream-name` or `sni-ip-literal` as well \
 or the check fails.",
+        severity_text: "\
+As the output contract fixes it: `high` when `*_ssl_verify off` is written (someone switched the \
+check off) and `medium` when it is nginx's default, for every hop that crosses a network, private \
+ones included (any host on the segment can answer in the upstream's place). `info` for a hop that \
+stays on this machine (`localhost`, 127.0.0.0/8, `[::1]`, `unix:`): nobody is on the path between \
+nginx and its own loopback, so there is nobody to impersonate the upstream (the usual case is a \
+local service with a self-signed certificate, such as Proxmox's pveproxy on 8006).",
     },
     check,
 };
@@ -64,13 +73,21 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         if verify.is_on() {
             continue;
         }
-        let severity = if verify.is_default() {
+        let severity = if hop_reach(model, hop) == Reach::Loopback {
+            // Nobody is on the path between nginx and its own loopback.
+            Severity::Info
+        } else if verify.is_default() {
             Severity::Medium
         } else {
             Severity::High
         };
+        let who = if severity == Severity::Info {
+            "the hop stays on this machine, so only a local process could impersonate it"
+        } else {
+            "so anyone on the network path can impersonate it"
+        };
         let msg = format!(
-            "{} is off ({}): nginx accepts any certificate from {}, so anyone on the network path can impersonate it",
+            "{} is off ({}): nginx accepts any certificate from {}, {who}",
             verify.name,
             verify.origin_note(),
             peer(hop)

@@ -41,6 +41,9 @@ location /legacy/ {
 No automatic fix. Weak suites are nearly always there because one upstream could not do better; \
 removing them can leave nginx and that upstream with no suite in common and break the hop. Fix \
 the upstream first, then delete the line (nginx's default is `DEFAULT`) or list modern suites.",
+        severity_text: "\
+`medium`: nginx offers suites that an upstream preferring them will use, without authentication \
+or with broken encryption.",
     },
     check,
 };

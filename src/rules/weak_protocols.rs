@@ -46,6 +46,11 @@ location /erp/ {
 Needs review: the fix sets `*_ssl_protocols TLSv1.2 TLSv1.3` for the hop (`TLSv1.2` alone for nginx \
 older than 1.13.0, which has no TLSv1.3). An upstream that only speaks an old version stops \
 working until it is upgraded; that is the point, but plan for it.",
+        severity_text: "\
+`medium` when the hop offers only SSLv3, TLSv1 or TLSv1.1: every connection uses a broken \
+protocol. `low` when TLSv1.2 or TLSv1.3 is offered too: an upstream that supports them negotiates \
+them (the handshake's transcript protects the choice), so the weak ones matter only for an \
+upstream that supports nothing better.",
     },
     check,
 };
@@ -90,8 +95,17 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 FixValue::literal(safe),
             )],
         );
-        let f =
-            Finding::for_hop(RULE.id, Severity::Medium, model, hop_index, msg).with_fix(Some(fix));
+        // Offered next to TLSv1.2 or TLSv1.3, a weak protocol is used only
+        // by an upstream that supports nothing better.
+        let only_weak = !value
+            .split_whitespace()
+            .any(|t| t == "TLSv1.2" || t == "TLSv1.3");
+        let severity = if only_weak {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        let f = Finding::for_hop(RULE.id, severity, model, hop_index, msg).with_fix(Some(fix));
         out.push(relate(f, p, &format!("{} set here", p.name)));
     }
 }

@@ -47,6 +47,8 @@ pub struct Options {
     /// out (a hang-up, a kill) can leave the server's configuration
     /// behind. Reloading runs `nginx -T` there again.
     pub dump: Option<Vec<u8>>,
+    /// `--root DIR`: where the files the configuration names are looked up.
+    pub root: Option<std::path::PathBuf>,
 }
 
 /// Fault injection for tests/tui_faults.rs, in debug builds only: with
@@ -116,7 +118,7 @@ pub fn run(mut opts: Options) -> io::Result<()> {
         (_, Some(dump)) => Load::Dump(dump),
         (_, None) => Load::Source(opts.source.clone()),
     };
-    jobs.load(first, opts.version);
+    jobs.load(first, opts.version, opts.root.clone());
     let caught = Arc::new(AtomicUsize::new(0));
     watch_signals(&caught, &jobs);
     let result = take_terminal().and_then(|terminal| {
@@ -383,8 +385,11 @@ impl Runner<'_> {
     /// Loads the configuration again: from the server over SSH when it
     /// came from there, else as at the start.
     fn reload(&self) {
-        self.jobs
-            .load(Load::Source(self.opts.source.clone()), self.opts.version);
+        self.jobs.load(
+            Load::Source(self.opts.source.clone()),
+            self.opts.version,
+            self.opts.root.clone(),
+        );
     }
 
     /// Does what the app asked for.

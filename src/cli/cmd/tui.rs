@@ -45,6 +45,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         theme,
         note,
         dump,
+        root: cli.load.root.clone(),
     };
     match crate::tui::run::run(opts) {
         Ok(()) => ExitCode::SUCCESS,

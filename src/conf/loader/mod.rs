@@ -72,6 +72,10 @@ pub struct Config {
     /// configuration at all), so the files it names on this machine are
     /// not its own to write.
     pub from_stdin: bool,
+    /// `--root DIR`: the server's file system as copied to this machine,
+    /// where the files the configuration names are looked up (see
+    /// [`crate::conf::local_files`]).
+    pub root: Option<PathBuf>,
 }
 
 impl Config {
@@ -296,6 +300,7 @@ fn load_tree_with_main(
         includes: HashMap::new(),
         errors: Vec::new(),
         from_stdin: false,
+        root: None,
     };
     let mut by_key: HashMap<PathBuf, FileId> = HashMap::new();
     by_key.insert(fs.key(main), FileId(0));

@@ -262,6 +262,17 @@ pub fn detail_lines(
             Span::styled(v(note), t.dim),
         ]));
     }
+    if let Some(why) = labels::files_not_checked(m, hop) {
+        for (i, w) in wrap(&v(&why), width.saturating_sub(10))
+            .into_iter()
+            .enumerate()
+        {
+            lines.push(Line::from(vec![
+                Span::styled(if i == 0 { "files   " } else { "        " }, t.header),
+                Span::styled(w, t.dim),
+            ]));
+        }
+    }
     match app.probes.get(&hop.id) {
         Some(view) => {
             lines.push(Line::from(Span::styled(
