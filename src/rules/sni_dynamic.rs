@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::{self, Model, NameSource, Setting, SslDirective};
 
-use super::support::{name_used, relate};
+use super::support::{hop_reach, name_used, relate, Reach};
 use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
@@ -120,7 +120,13 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         } else {
             let list: Vec<String> = controlled.iter().map(|v| format!("${v}")).collect();
             (
-                Severity::Low,
+                // On this machine the client can only pick among the
+                // sites of the server's own web server, as with Host.
+                if hop_reach(model, hop) == Reach::Loopback {
+                    Severity::Info
+                } else {
+                    Severity::Low
+                },
                 format!(
                     "{source}: the client chooses {uses} to {} through {}",
                     super::support::peer(hop),

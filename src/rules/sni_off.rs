@@ -64,11 +64,14 @@ on the backends' certificate is right. A name built from variables also needs re
         severity_text: "\
 `high` when the name nginx would send is a public DNS name: hosts reached over the internet are \
 often shared (CDNs, hosting platforms, SNI-routing balancers), refuse or misroute a ClientHello \
-without SNI, and the hop breaks as configured. `medium` for internal names (a single label such \
-as a container name, `.internal`, `.local`, `.svc` and other reserved suffixes, or a label such \
-as `internal` in the name), group names and names built from variables: whether the upstream \
-serves more than one name is not in the configuration. `info` for a hop that stays on this \
-machine (`localhost`, 127.0.0.0/8, `[::1]`, `unix:`), whose server is yours. An empty \
+without SNI, and the hop breaks as configured. `medium` for names in an internal zone \
+(`.internal`, `.corp`, `.intranet`, or such a label in the name), group names and names built \
+from variables: internal load balancers and ingresses pick the site by name, and whether this \
+upstream serves more than one is not in the configuration. `info` for a hop that stays on this \
+machine (`localhost`, 127.0.0.0/8, `[::1]`, `unix:`, an address this configuration listens on) \
+or goes to one private endpoint (a private address, a container or service name such as \
+`nextcloud`, a Kubernetes `.svc` name, a `.local` or `.lan` name, an ingress controller's pods): \
+such a peer serves one site and answers without SNI. An empty \
 `*_ssl_name` is `high` with verification on (nginx fails every handshake with `upstream SSL \
 certificate does not match \"\"`), else as for SNI off.",
     },
@@ -146,7 +149,9 @@ fn severity(model: &Model, hop: &crate::model::Hop) -> Severity {
 
 /// The severity of sending no SNI where `name` would be the name.
 fn severity_for(model: &Model, hop: &crate::model::Hop, name: Option<&str>) -> Severity {
-    if hop_reach(model, hop) == Reach::Loopback {
+    // On this machine, or one endpoint of a private network (a container,
+    // a pod, an address): the peer serves one site and answers without SNI.
+    if matches!(hop_reach(model, hop), Reach::Loopback | Reach::Private) {
         return Severity::Info;
     }
     match name.filter(|_| !hop.target.dynamic) {

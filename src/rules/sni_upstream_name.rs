@@ -60,10 +60,11 @@ if the backends have one.",
 `high` when verification is on: the certificate is checked against a group label no certificate \
 carries, and every handshake fails (when the group's servers have host names, \
 `verify-name-mismatch` reports it instead, once). `medium` when the label is only sent as SNI: an \
-upstream that serves several names answers with its default site or refuses. `low` when neither \
-happens yet (SNI and verification are off: the label is used as soon as either is switched on), \
-and for a group named like a host (`api.example.com`), which is right if the servers' \
-certificates carry that name.",
+upstream that serves several names answers with its default site or refuses. `info` when neither \
+happens yet (SNI and verification are off: nothing on the wire uses the label, but switching \
+either on without a name would; `sni-off` and `verify-off` carry the action), and for a group \
+named like a host (`api.example.com`), which is right if the servers' certificates carry that \
+name.",
     },
     check,
 };
@@ -120,7 +121,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let severity = match (fqdn, sent, verified) {
             (false, _, true) => Severity::High,
             (false, true, false) => Severity::Medium,
-            _ => Severity::Low,
+            _ => Severity::Info,
         };
         let changes = real_host_changes(model, hop);
         let fix = Fix::new(

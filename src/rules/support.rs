@@ -326,33 +326,31 @@ mod tests {
 pub enum Reach {
     /// This machine only: `localhost`, 127.0.0.0/8, `[::1]`, `unix:`.
     Loopback,
-    /// Private addresses (RFC 1918, RFC 6598, link-local, IPv6 ULA).
+    /// One endpoint on a private network: a private address (RFC 1918,
+    /// RFC 6598, link-local, IPv6 ULA), a container or service name (a
+    /// single label, a Kubernetes `.svc`/`.cluster.local` name), a home or
+    /// mDNS name (`.local`, `.lan`, `.home`), or the peers an ingress
+    /// controller's Lua balancer picks among its pods. Such a peer serves
+    /// one site, usually with a certificate made for it alone.
     Private,
-    /// Names that do not resolve on the public internet: single labels
-    /// (container and service names), reserved suffixes (`.internal`,
-    /// `.local`, `.lan`, `.svc`, …), or a label that marks an internal
-    /// zone (`api.internal.example.com`).
+    /// Names in an internal DNS zone (`.internal`, `.corp`, `.intranet`,
+    /// or such a label inside the name, `api.internal.example.com`):
+    /// internal services behind shared load balancers and ingresses,
+    /// where the name picks the site.
     Internal,
     /// A public address, a public DNS name, or a destination not known
     /// statically.
     Public,
 }
 
-/// Labels that mark a name as internal, wherever they appear.
+/// Labels that mark a name as one endpoint of a private network (a home
+/// or mDNS name, a Kubernetes service), wherever they appear.
+const ENDPOINT_LABELS: &[&str] = &["local", "localdomain", "lan", "home", "svc", "cluster"];
+
+/// Labels that mark a name as part of an internal zone, wherever they
+/// appear.
 const INTERNAL_LABELS: &[&str] = &[
-    "internal",
-    "intranet",
-    "local",
-    "localdomain",
-    "lan",
-    "corp",
-    "home",
-    "private",
-    "svc",
-    "cluster",
-    "consul",
-    "test",
-    "invalid",
+    "internal", "intranet", "corp", "private", "consul", "test", "invalid",
 ];
 
 /// How far a single host (no port) is.
@@ -389,7 +387,9 @@ pub fn host_reach(host: &str) -> Reach {
             Reach::Public
         };
     }
-    if !host.contains('.') || host.split('.').any(|l| INTERNAL_LABELS.contains(&l)) {
+    if !host.contains('.') || host.split('.').any(|l| ENDPOINT_LABELS.contains(&l)) {
+        Reach::Private
+    } else if host.split('.').any(|l| INTERNAL_LABELS.contains(&l)) {
         Reach::Internal
     } else {
         Reach::Public
@@ -397,22 +397,76 @@ pub fn host_reach(host: &str) -> Reach {
 }
 
 /// How far a hop's connections go: the target's host, or the widest of
-/// its group's servers (`unix:` servers are on this machine).
+/// its group's servers (`unix:` servers are on this machine); for a pass
+/// built from variables, the widest of its values. An address this
+/// configuration listens on is this machine.
 pub fn hop_reach(model: &Model, hop: &Hop) -> Reach {
     if hop.target.unix {
         return Reach::Loopback;
+    }
+    if !hop.variants.is_empty() {
+        return hop
+            .variants
+            .iter()
+            .map(|v| match v.upstream {
+                Some(u) => group_reach(model, hop, &model.upstreams[u]),
+                None if v.target.unix => Reach::Loopback,
+                None => address_reach(model, &v.target.host),
+            })
+            .max()
+            .unwrap_or(Reach::Public);
     }
     if hop.target.dynamic {
         return Reach::Public;
     }
     match upstream(model, hop) {
-        Some(up) if !up.servers.is_empty() => up
-            .servers
-            .iter()
-            .map(|s| server_host(s).map_or(Reach::Loopback, host_reach))
-            .max()
-            .unwrap_or(Reach::Public),
-        Some(_) => Reach::Public,
-        None => host_reach(&hop.target.host),
+        Some(up) => group_reach(model, hop, up),
+        None => address_reach(model, &hop.target.host),
     }
+}
+
+/// The widest of a group's servers. A group whose peers a Lua balancer
+/// picks at run time (ingress-nginx's `upstream_balancer`) reaches its
+/// cluster's endpoints, unless the hop names its peer in a literal
+/// `Host` header (an ExternalName service on another site).
+fn group_reach(model: &Model, hop: &Hop, up: &Upstream) -> Reach {
+    let lua = model.tree.ctx(up.ctx).directives.iter().any(|&r| {
+        matches!(
+            model.dir(r).name(),
+            "balancer_by_lua_block" | "balancer_by_lua_file"
+        )
+    });
+    if lua {
+        return match hop.host_header.as_ref().map(|h| h.value.as_str()) {
+            Some(host) if is_dns_name(host) => host_reach(host).max(Reach::Private),
+            _ => Reach::Private,
+        };
+    }
+    up.servers
+        .iter()
+        .map(|s| server_host(s).map_or(Reach::Loopback, |h| address_reach(model, h)))
+        .max()
+        .unwrap_or(Reach::Public)
+}
+
+/// How far one host is, counting an address some `listen` of this
+/// configuration binds as this machine (a proxy in front of a web server
+/// on the same host, as hosting panels set up).
+fn address_reach(model: &Model, host: &str) -> Reach {
+    let reach = host_reach(host);
+    if reach != Reach::Loopback && is_ip_literal(host) && listens_on(model, host) {
+        return Reach::Loopback;
+    }
+    reach
+}
+
+/// Whether a `listen` directive binds this address.
+fn listens_on(model: &Model, host: &str) -> bool {
+    model.tree.ctxs.iter().any(|c| {
+        matches!(c.kind, Kind::Server | Kind::StreamServer)
+            && c.directives.iter().any(|&r| {
+                let d = model.dir(r);
+                d.name() == "listen" && d.arg(0).and_then(server_host) == Some(host)
+            })
+    })
 }

@@ -45,8 +45,10 @@ Needs review: the fix sets `*_ssl_verify_depth 3` for the hop, which accepts cha
 three intermediates. That loosens nothing about which CAs are trusted, but if the depth was kept \
 low on purpose, keep it.",
         severity_text: "\
-`low`: chains with more than one intermediate are rare for private CAs, but the default depth is \
-a trap when the upstream changes its chain.",
+`low` for nginx's default depth: chains with more than one intermediate are rare for private CAs, \
+but the default is a trap when the upstream changes its chain. `info` when the depth is written \
+for the hop: someone chose it for the CA they configured (a private CA that signs the leaf \
+directly needs no more).",
     },
     check,
 };
@@ -94,7 +96,12 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 FixValue::literal("3"),
             )],
         );
-        let f = Finding::for_hop(RULE.id, Severity::Low, model, hop_index, msg).with_fix(Some(fix));
+        let severity = if depth.is_default() {
+            Severity::Low
+        } else {
+            Severity::Info
+        };
+        let f = Finding::for_hop(RULE.id, severity, model, hop_index, msg).with_fix(Some(fix));
         out.push(relate(f, depth, &format!("{} {d}", depth.name)));
     }
 }

@@ -56,11 +56,14 @@ if the hop's name is a group name or an address, fix `sni-upstream-name` or `sni
 or the check fails.",
         severity_text: "\
 As the output contract fixes it: `high` when `*_ssl_verify off` is written (someone switched the \
-check off) and `medium` when it is nginx's default, for every hop that crosses a network, private \
-ones included (any host on the segment can answer in the upstream's place). `info` for a hop that \
-stays on this machine (`localhost`, 127.0.0.0/8, `[::1]`, `unix:`): nobody is on the path between \
-nginx and its own loopback, so there is nobody to impersonate the upstream (the usual case is a \
-local service with a self-signed certificate, such as Proxmox's pveproxy on 8006).",
+check off) and `medium` when it is nginx's default, for every hop toward an internal zone or the \
+internet. `info` for a hop that stays on this machine (`localhost`, 127.0.0.0/8, `[::1]`, \
+`unix:`, an address this configuration listens on) or goes to one private endpoint (a private \
+address, a container or service name, a home or mDNS name, an ingress controller's pods): such a \
+peer usually has a certificate made for it alone (Proxmox's pveproxy, a Nextcloud container), \
+there is no CA to check it against, and only a host on that network could answer in its place. \
+`medium` there too when a `*_ssl_trusted_certificate` is written for the hop: someone believes \
+the upstream is checked, and it is not.",
     },
     check,
 };
@@ -73,18 +76,26 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         if verify.is_on() {
             continue;
         }
-        let severity = if hop_reach(model, hop) == Reach::Loopback {
-            // Nobody is on the path between nginx and its own loopback.
-            Severity::Info
-        } else if verify.is_default() {
-            Severity::Medium
-        } else {
-            Severity::High
+        // A CA written for this hop while verification stays off: whoever
+        // wrote it believes the upstream is checked.
+        let ca_unused = hop
+            .setting(SslDirective::TrustedCertificate)
+            .is_some_and(|s| !s.is_default() && s.value.as_deref().is_some_and(|v| !v.is_empty()));
+        let reach = hop_reach(model, hop);
+        let severity = match reach {
+            // Nobody is on the path between nginx and its own loopback; a
+            // private endpoint (a container, a pod, a LAN address) usually
+            // has a certificate made for it alone, with no CA to check it.
+            Reach::Loopback | Reach::Private if ca_unused => Severity::Medium,
+            Reach::Loopback | Reach::Private => Severity::Info,
+            _ if verify.is_default() => Severity::Medium,
+            _ => Severity::High,
         };
-        let who = if severity == Severity::Info {
-            "the hop stays on this machine, so only a local process could impersonate it"
-        } else {
-            "so anyone on the network path can impersonate it"
+        let who = match reach {
+            _ if ca_unused => "although a CA to check it is configured, so anyone on the network path can impersonate it",
+            Reach::Loopback => "the hop stays on this machine, so only a local process could impersonate it",
+            Reach::Private => "the hop stays on a private network, so only a host on it could impersonate it",
+            _ => "so anyone on the network path can impersonate it",
         };
         let msg = format!(
             "{} is off ({}): nginx accepts any certificate from {}, {who}",
