@@ -90,7 +90,7 @@ const POOL: &str = "\
 events {}
 http {
     upstream backend {
-        server 10.0.0.5:8443;
+        server app-1.internal.example.com:8443;
     }
     server {
         listen 80;
@@ -669,7 +669,7 @@ events {}
 http {
     proxy_ssl_verify off;
     upstream backend {
-        server 10.0.0.5:8443;
+        server app-1.internal.example.com:8443;
     }
     server {
         listen 80;

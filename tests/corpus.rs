@@ -142,6 +142,10 @@ struct Figures {
     act_missing: usize,
     /// Misses the judgement records as not detected yet.
     known_misses: Vec<String>,
+    /// `proxy_set_header Host` lines the proposed fixes add for a
+    /// `host-sni-mismatch` finding, and the other Host changes (0).
+    host_added: usize,
+    host_rewritten: usize,
     /// real nginx: hops checked, SNI as judged; None = not run
     nginx: Option<(usize, usize)>,
     noise: Vec<String>,
@@ -275,6 +279,80 @@ fn run_json(args: &[&str]) -> Result<Value, String> {
     run.json()
 }
 
+/// Every fix hopscope proposes for the case, applied together with every
+/// value given (`fix` prints their diff, and a `fixed:` line per finding
+/// on standard error). A `proxy_set_header Host` someone wrote is never
+/// changed; a Host line is only added by a `host-sni-mismatch` fix, which
+/// says so (it replaces nginx's default `$proxy_host`, with its reason).
+fn host_rewrites(name: &str, main: &str, fig: &mut Figures, bad: &mut Vec<String>) {
+    // Every value a fix may ask for is given, so every fix is applied.
+    let run = hopscope_run(
+        &[
+            "fix",
+            main,
+            "--set",
+            "sni-name=corpus-check.example.net",
+            "--set",
+            "ca-file=/etc/ssl/certs/ca-certificates.crt",
+            "--set",
+            "client-key=/etc/nginx/client.key",
+        ],
+        None,
+        HOPSCOPE_TIMEOUT,
+    );
+    if run.timed_out || !matches!(run.code, Some(0) | Some(1)) {
+        bad.push(format!(
+            "{name}: hopscope fix exited {:?}: {}",
+            run.code,
+            run.stderr.trim()
+        ));
+        return;
+    }
+    // Files where a host-sni-mismatch fix was applied, as `fix` reports it.
+    let asked: BTreeSet<String> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("fixed: ") && l.contains(" [host-sni-mismatch] "))
+        .filter_map(|l| l["fixed: ".len()..].split(':').next().map(str::to_string))
+        .collect();
+    let mut file = String::new();
+    for line in run.stdout.lines() {
+        if let Some(f) = line.strip_prefix("+++ ") {
+            file = f.trim_start_matches("b/").to_string();
+            continue;
+        }
+        if line.starts_with("--- ") {
+            continue;
+        }
+        let (added, body) = match (line.strip_prefix('+'), line.strip_prefix('-')) {
+            (Some(b), _) => (true, b),
+            (_, Some(b)) => (false, b),
+            _ => continue,
+        };
+        let words: Vec<String> = body
+            .split_whitespace()
+            .take(2)
+            .map(str::to_ascii_lowercase)
+            .collect();
+        if words.len() != 2 || words[0] != "proxy_set_header" || words[1] != "host" {
+            continue;
+        }
+        if !added {
+            fig.host_rewritten += 1;
+            bad.push(format!(
+                "{name}: fix changes a Host header someone wrote in {file}: {line}"
+            ));
+        } else if asked.contains(&file) {
+            fig.host_added += 1;
+        } else {
+            fig.host_rewritten += 1;
+            bad.push(format!(
+                "{name}: fix adds a Host header in {file} that no host-sni-mismatch fix asked for: {line}"
+            ));
+        }
+    }
+}
+
 /// Compare hopscope's output on one case with its judgement.
 fn judge_case(name: &str, dir: &Path, c: &Case, bad: &mut Vec<String>) -> Figures {
     let mut fig = Figures {
@@ -299,6 +377,7 @@ fn judge_case(name: &str, dir: &Path, c: &Case, bad: &mut Vec<String>) -> Figure
             return fig;
         }
     };
+    host_rewrites(name, &main_s, &mut fig, bad);
     let errors = hops["errors"].as_array().cloned().unwrap_or_default();
     if errors.len() > c.errors {
         for e in &errors {
@@ -717,6 +796,8 @@ fn table(figs: &[Figures]) -> String {
         tot.acted_on += f.acted_on;
         tot.act_judged += f.act_judged;
         tot.act_missing += f.act_missing;
+        tot.host_added += f.host_added;
+        tot.host_rewritten += f.host_rewritten;
         if let Some((c, r)) = f.nginx {
             let (c0, r0) = tot.nginx.unwrap_or((0, 0));
             tot.nginx = Some((c0 + c, r0 + r));
@@ -732,7 +813,8 @@ fn table(figs: &[Figures]) -> String {
         "\ncases {}; hops found/judged {}/{} ({}); listed but not judged {}; \
          SNI right {}/{} of judged ({}); findings acted-on/reported: all {}/{} ({}), \
          production {}/{} ({}); worth acting on but not reported {}/{}; \
-         real nginx SNI as judged {}/{}",
+         real nginx SNI as judged {}/{}; with every fix applied, Host headers \
+         added by host-sni-mismatch {}, other Host changes {}",
         figs.len(),
         tot.found,
         tot.judged,
@@ -750,7 +832,9 @@ fn table(figs: &[Figures]) -> String {
         tot.act_missing,
         tot.act_judged,
         nr,
-        nc
+        nc,
+        tot.host_added,
+        tot.host_rewritten
     );
     let noise: Vec<String> = figs
         .iter()

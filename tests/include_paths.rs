@@ -24,7 +24,7 @@ http {
     proxy_ssl_verify on;
     proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;
     upstream backend {
-        server 10.0.0.9:443;
+        server 203.0.113.9:443;
     }
     server {
         listen 8080;

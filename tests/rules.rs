@@ -406,13 +406,13 @@ fn sni_upstream_name_also_when_off_and_through_proxy_host() {
 }
 
 #[test]
-fn sni_upstream_name_fqdn_groups_are_low_and_real_names_are_silent() {
+fn sni_upstream_name_fqdn_groups_are_info_and_real_names_are_silent() {
     let c = http(
         "upstream api.example.com { server 10.0.0.1:443; }\nserver {\n proxy_ssl_server_name on;\n location / { proxy_pass https://api.example.com; }\n}",
     );
     let m = model(&c);
     let f = one(&m, "sni-upstream-name", &at(&c, "proxy_pass"));
-    assert_eq!(f.severity, Severity::Low);
+    assert_eq!(f.severity, Severity::Info);
     assert!(f
         .message
         .contains("right only if every server's certificate carries that name"));
@@ -459,8 +459,11 @@ fn sni_upstream_name_severity_follows_what_uses_the_label() {
         sev("proxy_ssl_verify on; proxy_ssl_trusted_certificate /ca.pem;"),
         Severity::High
     );
-    // neither sent nor checked yet: waits for SNI or verification
-    assert_eq!(sev(""), Severity::Low);
+    // sent as SNI: an upstream with several sites picks by it
+    assert_eq!(sev("proxy_ssl_server_name on;"), Severity::Medium);
+    // neither sent nor checked: nothing on the wire uses it (sni-off and
+    // verify-off carry the action)
+    assert_eq!(sev(""), Severity::Info);
 }
 
 // ---------------------------------------------------------------------------
@@ -1552,18 +1555,27 @@ fn sni_off_is_high_only_for_a_public_name() {
         sev_of(&hop("my-bucket.s3.amazonaws.com"), "sni-off"),
         Severity::High
     );
-    // Internal names: whether the upstream has several sites is unknown.
-    for internal in [
+    // An internal zone: internal balancers and ingresses pick the site by
+    // name, and whether this one does is not in the configuration.
+    for internal in ["api.internal.example.com", "erp.corp.example.com"] {
+        assert_eq!(
+            sev_of(&hop(internal), "sni-off"),
+            Severity::Medium,
+            "{internal}"
+        );
+    }
+    // One private endpoint (a container, a service, a home device): it
+    // serves one site and answers without SNI.
+    for endpoint in [
         "keycloak:8443",
-        "api.internal.example.com",
         "app.svc.cluster.local",
         "nas.lan",
         "ha.local:8123",
     ] {
         assert_eq!(
-            sev_of(&hop(internal), "sni-off"),
-            Severity::Medium,
-            "{internal}"
+            sev_of(&hop(endpoint), "sni-off"),
+            Severity::Info,
+            "{endpoint}"
         );
     }
     // This machine: the server is yours.
@@ -1642,10 +1654,40 @@ fn verify_off_on_this_machine_is_info_and_keeps_the_contract_elsewhere() {
     assert!(of(&m, "verify-off")[0]
         .message
         .contains("stays on this machine"));
-    // Private networks are networks: the contract's severities.
-    assert_eq!(sev_of(&hop("10.0.0.5", ""), "verify-off"), Severity::Medium);
+    // One private endpoint (an address, a container): its certificate is
+    // made for it alone, and only a host on that network could answer.
+    for endpoint in ["10.0.0.5", "nextcloud:443", "app.ns.svc.cluster.local"] {
+        assert_eq!(sev_of(&hop(endpoint, ""), "verify-off"), Severity::Info);
+        assert_eq!(
+            sev_of(&hop(endpoint, "proxy_ssl_verify off;"), "verify-off"),
+            Severity::Info
+        );
+    }
+    let m = model(&hop("10.0.0.5", ""));
+    assert!(of(&m, "verify-off")[0]
+        .message
+        .contains("stays on a private network"));
+    // ...unless a CA is written for the hop: someone believes it is checked.
     assert_eq!(
-        sev_of(&hop("10.0.0.5", "proxy_ssl_verify off;"), "verify-off"),
+        sev_of(
+            &hop(
+                "10.0.0.5",
+                "proxy_ssl_trusted_certificate /etc/nginx/ca.pem;"
+            ),
+            "verify-off"
+        ),
+        Severity::Medium
+    );
+    // An internal zone and the internet: the contract's severities.
+    assert_eq!(
+        sev_of(&hop("api.internal.example.com", ""), "verify-off"),
+        Severity::Medium
+    );
+    assert_eq!(
+        sev_of(
+            &hop("api.internal.example.com", "proxy_ssl_verify off;"),
+            "verify-off"
+        ),
         Severity::High
     );
     assert_eq!(
@@ -1812,7 +1854,7 @@ fn the_demo_yields_exactly_the_expected_findings() {
         // the incident: a pool, no SNI, the group name, nothing verified
         // (an internal pool: whether it has several sites is not said)
         e("conf.d/api-gateway.conf:18", "sni-off", "medium"),
-        e("conf.d/api-gateway.conf:18", "sni-upstream-name", "low"),
+        e("conf.d/api-gateway.conf:18", "sni-upstream-name", "info"),
         e("conf.d/api-gateway.conf:18", "verify-off", "medium"),
         // half a fix: proxy_ssl_name without proxy_ssl_server_name; the
         // public name it means to send is not sent
@@ -1850,7 +1892,7 @@ fn the_demo_yields_exactly_the_expected_findings() {
         e("conf.d/intranet.conf:67", "verify-depth", "low"),
         // the wrong fix: verify off, no SNI, group name
         e("conf.d/payments.conf:30", "sni-off", "medium"),
-        e("conf.d/payments.conf:30", "sni-upstream-name", "low"),
+        e("conf.d/payments.conf:30", "sni-upstream-name", "info"),
         e("conf.d/payments.conf:30", "verify-off", "high"),
         // payments.conf:16 and :39 are the good examples: clean
         // LDAPS: verified with the default depth
@@ -1879,4 +1921,32 @@ fn the_demo_yields_exactly_the_expected_findings() {
     ] {
         assert!(got.iter().all(|(p, _, _)| p != id), "{id} should be clean");
     }
+}
+
+/// Where a hop goes, read from the configuration: an address this
+/// configuration listens on is this machine (a hosting panel's nginx in
+/// front of its own Apache), and an ingress controller's Lua balancer
+/// reaches its cluster's pods unless a literal Host names an outside site.
+#[test]
+fn reach_counts_own_listen_addresses_and_lua_balancers() {
+    let own = http(
+        "server {\n listen 203.0.113.10:443 ssl;\n location / { proxy_ssl_server_name on; proxy_ssl_name $host; proxy_pass https://203.0.113.10:8443; }\n}",
+    );
+    assert_eq!(sev_of(&own, "verify-off"), Severity::Info);
+    assert_eq!(sev_of(&own, "sni-dynamic"), Severity::Info);
+    // The same address not listened on: a public address, the contract.
+    let other = own.replace("listen 203.0.113.10:443", "listen 203.0.113.11:443");
+    assert_eq!(sev_of(&other, "verify-off"), Severity::Medium);
+    assert_eq!(sev_of(&other, "sni-dynamic"), Severity::Low);
+
+    let lua = |host: &str| {
+        http(&format!(
+            "upstream upstream_balancer {{\n server 0.0.0.1;\n balancer_by_lua_block {{ balancer.balance() }}\n}}\nserver {{\n location / {{ {host} proxy_pass https://upstream_balancer; }}\n}}"
+        ))
+    };
+    assert_eq!(sev_of(&lua(""), "verify-off"), Severity::Info);
+    assert_eq!(sev_of(&lua(""), "sni-off"), Severity::Info);
+    let external = lua("proxy_set_header Host status.example.org;");
+    assert_eq!(sev_of(&external, "verify-off"), Severity::Medium);
+    assert_eq!(sev_of(&external, "sni-off"), Severity::Medium);
 }

@@ -17,8 +17,8 @@ pub const RULE: Rule = Rule {
         what: "\
 Flags a TLS hop whose effective `*_ssl_verify` is `off`. Written `off` explicitly it is `high` \
 (someone switched the check off, usually to silence an error); left at nginx's default it is \
-`medium`. A hop that stays on this machine (`localhost`, 127.0.0.0/8, `[::1]`, `unix:`) is `info` \
-either way: there is no network path to attack.",
+`medium`. A hop that stays on this machine or goes to one private endpoint (a container, a pod, \
+a private address) is `info` unless a CA is written for it (see Severity).",
         why: "\
 Without verification nginx completes the handshake with whatever certificate it is shown: \
 self-signed, expired, issued for another name, or made up a second ago. The connection is \
@@ -32,6 +32,11 @@ stream `proxy_ssl_verify` alike, and setting a CA with `*_ssl_trusted_certificat
 on. Switching verification on needs three things: `*_ssl_verify on`, a CA bundle that signed the \
 upstream's certificate, and a name (`*_ssl_name`) that is on that certificate.",
         example: "\
+upstream payments_pool {
+    server payments-1.internal.example.com:443;
+    server payments-2.internal.example.com:443;
+}
+
 location /refunds/ {
     proxy_pass https://payments_pool;
     proxy_ssl_verify off;      # accepts any certificate
