@@ -15,7 +15,7 @@ use super::edit::{self, Edit};
 pub use super::hop_keys::ids_after;
 use super::hop_keys::{HopKeys, Ids};
 use super::plan::{self, Missing, Placement, Values};
-use super::reach::{self, collateral, reaches, shared_with};
+use super::reach::shared_with;
 use crate::conf::loader::{load_tree, MemFiles};
 use crate::conf::FileId;
 use crate::diagnostic::{Applicability, Change, Finding, Fix};
@@ -75,6 +75,9 @@ pub struct Outcome {
 pub enum FixError {
     /// The fixed configuration has errors the original did not.
     Breaks(Vec<String>),
+    /// The fixed configuration would have an error-level finding the
+    /// original lacks, or verification without its CA.
+    Unsafe(Vec<String>),
 }
 
 impl std::fmt::Display for FixError {
@@ -83,6 +86,7 @@ impl std::fmt::Display for FixError {
             FixError::Breaks(e) => {
                 write!(f, "the fix would break the configuration: {}", e.join("; "))
             }
+            FixError::Unsafe(e) => write!(f, "the fix is not applied: {}", e.join("; ")),
         }
     }
 }
@@ -222,71 +226,34 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
         // setting: an edit in a block another hop inherits from (a nested
         // location, an `if` in the same location, `http` with the defining
         // placement) is dropped when that hop's own fix is not in the round.
-        let (next, new_texts) = loop {
-            let kept = plan_selection(model, &findings, &chosen, &vals).unwrap_or_default();
-            let kept: Vec<Edit> = kept
-                .into_iter()
-                .filter(|e| {
-                    let src = &texts[e.file.0 as usize];
-                    src.get(e.range.as_usize()) != Some(e.text.as_bytes())
-                })
-                .collect();
-            if kept.is_empty() {
-                break (None, Vec::new());
+        let id_of = |h: usize| {
+            names
+                .original_id(&keys, h)
+                .unwrap_or_else(|| model.hops[h].id.clone())
+        };
+        let settled = super::preview::settle(
+            original, model, &texts, &findings, &chosen, &vals, &id_of,
+        );
+        for (ci, reason) in settled.held {
+            let a = &round_applied[ci];
+            if seen.insert((a.rule, a.hop.clone())) {
+                skipped.push(Skipped {
+                    rule: a.rule,
+                    hop: a.hop.clone(),
+                    reason,
+                    missing: None,
+                });
             }
-            let mut new_texts = texts.clone();
-            for (i, text) in new_texts.iter_mut().enumerate() {
-                let mine: Vec<&Edit> = kept.iter().filter(|e| e.file.0 as usize == i).collect();
-                if !mine.is_empty() {
-                    *text = edit::apply(text, &mine);
-                }
-            }
-            let next = reanalyze(original, &new_texts);
-            let stray = collateral(model, &next, &findings, &chosen);
-            if stray.is_empty() {
-                break (Some(next), new_texts);
-            }
-            // Drop the fixes whose blocks hold a hop they would change (all
-            // of them if none can be blamed: never change an unchosen hop).
-            let mut blame: Vec<Option<usize>> = chosen
-                .iter()
-                .map(|&(fi, placement)| {
-                    let own = findings[fi].hop?;
-                    let changes = findings[fi].fix.iter().flat_map(|x| &x.changes);
-                    let changes: Vec<&Change> = changes.collect();
-                    stray.iter().position(|&(h, _)| {
-                        own != h
-                            && changes
-                                .iter()
-                                .any(|ch| reaches(model, own, ch, placement, h))
-                    })
-                })
-                .collect();
-            if blame.iter().all(Option::is_none) {
-                blame.iter_mut().for_each(|b| *b = Some(0));
-            }
-            for ((b, a), &(fi, _)) in blame.iter().zip(&round_applied).zip(&chosen) {
-                let Some((h, what)) = b.map(|j| &stray[j]) else {
-                    continue;
-                };
-                let other = names
-                    .original_id(&keys, *h)
-                    .unwrap_or_else(|| model.hops[*h].id.clone());
-                let reason = reach::held_back(model, findings[fi].hop, *h, what, &other, &a.hop);
-                if seen.insert((a.rule, a.hop.clone())) {
-                    skipped.push(Skipped {
-                        rule: a.rule,
-                        hop: a.hop.clone(),
-                        reason,
-                        missing: None,
-                    });
-                }
-            }
-            let keep: Vec<bool> = blame.iter().map(Option::is_none).collect();
-            let mut it = keep.iter();
-            chosen.retain(|_| *it.next().unwrap_or(&false));
-            let mut it = keep.iter();
-            round_applied.retain(|_| *it.next().unwrap_or(&false));
+        }
+        let chosen: Vec<(usize, Placement)> = settled.kept.iter().map(|&i| chosen[i]).collect();
+        let mut round_applied: Vec<Applied> = settled
+            .kept
+            .iter()
+            .map(|&i| round_applied[i].clone())
+            .collect();
+        let (next, new_texts) = match settled.next {
+            Some((m, t)) => (Some(m), t),
+            None => (None, Vec::new()),
         };
         let Some(next) = next else { break };
         texts = new_texts;
@@ -304,6 +271,14 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
         if next.errors().count() > base_errors {
             let errs = next.errors().map(|e| e.to_string()).collect();
             return Err(FixError::Breaks(errs));
+        }
+        // A result nginx -t would reject (an error-level finding the
+        // original lacks), or verification turned on without its CA, is
+        // never produced: the round's fixes are refused with why.
+        let bad = super::preview::unsafe_results(model, &next, &findings, &chosen);
+        if !bad.is_empty() {
+            let reasons: Vec<String> = bad.iter().map(|(_, r)| r.clone()).collect();
+            return Err(FixError::Unsafe(reasons));
         }
         current = Some(next);
     }

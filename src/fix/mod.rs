@@ -16,6 +16,7 @@ pub mod edit;
 pub mod engine;
 mod hop_keys;
 pub mod plan;
+pub mod preview;
 mod reach;
 pub mod save;
 pub mod validate;
@@ -23,6 +24,7 @@ pub mod validate;
 pub use edit::Edit;
 pub use engine::{fix_all, Applied, FixError, Outcome, Selection, Skipped};
 pub use plan::{Missing, Placement, ValueError, Values};
+pub use preview::{preview, Preview};
 
 /// The values a person must give before a finding's fix can be written.
 pub fn needs(model: &Model, finding: &Finding) -> Vec<Missing> {
