@@ -127,6 +127,10 @@ pub struct Cli {
     /// monochrome when NO_COLOR is set).
     #[arg(long, value_name = "NAME|FILE")]
     pub theme: Option<String>,
+    /// Terminal UI: save without first running `nginx -t` on a test copy of
+    /// the unchanged and the fixed tree (by default it runs when nginx is found).
+    #[arg(long)]
+    pub no_validate: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -386,9 +390,15 @@ pub struct FixArgs {
     /// Save the files: atomically, with a backup, refusing files changed since loading.
     #[arg(long)]
     pub write: bool,
-    /// Run `nginx -t` on a temporary copy with the fix applied first; refuse on failure.
-    #[arg(long)]
+    /// Run `nginx -t` on a temporary copy with the fix applied first (and on the
+    /// unchanged tree, to tell "already failing" from "broken by this fix");
+    /// refuse when the fix breaks it. With --write this is the default when
+    /// nginx is found; --validate makes a missing nginx an error.
+    #[arg(long, conflicts_with = "no_validate")]
     pub validate: bool,
+    /// With --write: skip the `nginx -t` check that runs by default when nginx is found.
+    #[arg(long)]
+    pub no_validate: bool,
     /// Also probe the fixed hops' peers as nginx would connect after the fix
     /// (what-if: nothing needs to be written for this).
     #[arg(long)]

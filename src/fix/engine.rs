@@ -231,9 +231,8 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
                 .original_id(&keys, h)
                 .unwrap_or_else(|| model.hops[h].id.clone())
         };
-        let settled = super::preview::settle(
-            original, model, &texts, &findings, &chosen, &vals, &id_of,
-        );
+        let settled =
+            super::preview::settle(original, model, &texts, &findings, &chosen, &vals, &id_of);
         for (ci, reason) in settled.held {
             let a = &round_applied[ci];
             if seen.insert((a.rule, a.hop.clone())) {

@@ -140,7 +140,10 @@ pub fn preview(
     loop {
         let s = settle(model, model, &texts, findings, &chosen, values, &id_of);
         for (ci, reason) in &s.held {
-            refused.push((chosen[*ci].0, format!("cannot be applied as placed: {reason}")));
+            refused.push((
+                chosen[*ci].0,
+                format!("cannot be applied as placed: {reason}"),
+            ));
         }
         let kept: Vec<(usize, Placement)> = s.kept.iter().map(|&i| chosen[i]).collect();
         let Some((after, new_texts)) = s.next else {
@@ -296,4 +299,59 @@ pub(crate) fn unsafe_results(
             )
         })
         .collect()
+}
+
+/// Whether the two placements of a fix put some line in different blocks:
+/// only then is there a placement to choose.
+pub fn placement_differs(
+    model: &Model,
+    hop: &crate::model::Hop,
+    fix: &crate::diagnostic::Fix,
+) -> bool {
+    fix.changes.iter().any(|c| {
+        let (Change::Set { directive, .. } | Change::SetHeader { directive, .. }) = c;
+        super::plan::target_block(model, hop, directive, Placement::Hop)
+            != super::plan::target_block(model, hop, directive, Placement::Defining)
+    })
+}
+
+/// Where a placement writes a fix's lines, for people: "the server block
+/// at nginx.conf:3 (proxy_ssl_verify), the location block at nginx.conf:6
+/// (proxy_ssl_trusted_certificate, proxy_ssl_verify_depth)".
+pub fn placement_label(
+    model: &Model,
+    hop: &crate::model::Hop,
+    fix: &crate::diagnostic::Fix,
+    placement: Placement,
+) -> String {
+    let mut blocks: Vec<(crate::model::CtxId, Vec<String>)> = Vec::new();
+    for c in &fix.changes {
+        let (Change::Set { directive, .. } | Change::SetHeader { directive, .. }) = c;
+        let b = super::plan::target_block(model, hop, directive, placement);
+        match blocks.iter_mut().find(|(x, _)| *x == b) {
+            Some((_, names)) => {
+                if !names.contains(directive) {
+                    names.push(directive.clone());
+                }
+            }
+            None => blocks.push((b, vec![directive.clone()])),
+        }
+    }
+    let one = blocks.len() == 1;
+    blocks
+        .iter()
+        .map(|(b, names)| {
+            let ctx = model.tree.ctx(*b);
+            let place = match ctx.opener {
+                Some(o) => format!("the {} block at {}", ctx.kind.level(), model.file_line(o)),
+                None => "the main context".to_string(),
+            };
+            if one {
+                place
+            } else {
+                format!("{place} ({})", names.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

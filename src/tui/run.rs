@@ -49,6 +49,9 @@ pub struct Options {
     pub dump: Option<Vec<u8>>,
     /// `--root DIR`: where the files the configuration names are looked up.
     pub root: Option<std::path::PathBuf>,
+    /// Run `nginx -t` on test copies before a save here (when nginx is
+    /// found); `--no-validate` turns it off.
+    pub validate: bool,
 }
 
 /// Fault injection for tests/tui_faults.rs, in debug builds only: with
@@ -342,6 +345,9 @@ impl Runner<'_> {
             (_, Done::Loaded(Ok(model))) => {
                 let mut app = App::new(*model, self.opts.source.label());
                 app.server = self.opts.source.remote().map(|r| r.host.clone());
+                if self.opts.validate && app.server.is_none() {
+                    app.validate_with = crate::fix::validate::find_nginx();
+                }
                 if let (None, Some(note)) = (&app.status, &self.opts.note) {
                     app.status = Some(Status {
                         error: false,

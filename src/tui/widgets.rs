@@ -254,6 +254,12 @@ pub(crate) fn confirm(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
     for w in wrap(how, width) {
         lines.push(Line::from(Span::styled(w, t.dim)));
     }
+    // What nginx -t said about the fixed copy, before the question.
+    if let Some(check) = &app.save_check {
+        for w in wrap(check, width) {
+            lines.push(Line::from(Span::styled(v(w), t.explicit)));
+        }
+    }
     // The answer keys on their own line: never cut off.
     lines.push(Line::from(vec![
         Span::styled("y", t.key),

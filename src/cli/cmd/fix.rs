@@ -123,26 +123,15 @@ pub fn run(args: &FixArgs) -> ExitCode {
             .run(crate::probe::Options::default());
         say_text(&crate::report::probe::text(&results));
     }
-    if args.validate {
-        let Some(nginx) = fix::validate::find_nginx() else {
-            return fail("--validate needs nginx (set HOPSCOPE_NGINX or install it)");
-        };
-        match fix::validate::nginx_test(&model, &outcome.changed, &nginx) {
-            Ok(notes) => {
-                for n in notes {
-                    say!("note: {n}");
-                }
-            }
-            Err(e) => {
-                return fail(format_args!("{e}; nothing was written"));
-            }
-        }
-        say!("nginx -t accepts the fixed configuration");
-    }
     if args.apply {
         return apply_remote(args, &model, &outcome);
     }
     if !args.write {
+        if args.validate {
+            if let Err(code) = validate(args, &model, &outcome.changed) {
+                return code;
+            }
+        }
         let diff = match fix::diff::unified_bytes(&model, &outcome.changed) {
             Ok(d) => d,
             Err(e) => return fail(e),
@@ -170,6 +159,9 @@ pub fn run(args: &FixArgs) -> ExitCode {
             model.config.prefix.display()
         ));
     }
+    if let Err(code) = validate(args, &model, &outcome.changed) {
+        return code;
+    }
     let files = fix::changed_files(&model, &outcome.changed);
     match fix::save::save_all(&files) {
         Ok(saved) => {
@@ -186,6 +178,51 @@ pub fn run(args: &FixArgs) -> ExitCode {
     }
 }
 
+/// `nginx -t` on test copies of the unchanged and the fixed tree, before
+/// anything is written: with --validate, and by default for --write when
+/// nginx is found (--no-validate skips it). Refuses (exit 2) when the fix
+/// breaks the configuration or it cannot be tested.
+fn validate(
+    args: &FixArgs,
+    model: &Model,
+    changed: &[(crate::conf::FileId, Vec<u8>)],
+) -> Result<(), ExitCode> {
+    if args.no_validate {
+        return Ok(());
+    }
+    let Some(nginx) = fix::validate::find_nginx() else {
+        if args.validate {
+            return Err(fail(
+                "--validate needs nginx (set HOPSCOPE_NGINX or install it)",
+            ));
+        }
+        say!(
+            "note: nginx was not found, so nginx -t did not check the fix (--validate requires it)"
+        );
+        return Ok(());
+    };
+    match fix::validate::before_write(model, changed, &nginx) {
+        Ok(fix::validate::Verdict::Accepted { notes }) => {
+            for n in notes {
+                say!("note: {n}");
+            }
+            say!("nginx -t accepts the fixed configuration");
+            Ok(())
+        }
+        Ok(verdict) if verdict.allows_write() => {
+            say!("note: {}", verdict.describe());
+            Ok(())
+        }
+        Ok(verdict) => Err(fail(format_args!(
+            "{}; nothing was written",
+            verdict.describe()
+        ))),
+        Err(e) => Err(fail(format_args!(
+            "{e}; nothing was written (--no-validate writes without nginx -t)"
+        ))),
+    }
+}
+
 /// `fix` options that make no sense with (or without) `--ssh`.
 fn remote_fix_guard(args: &FixArgs) -> Result<(), ExitCode> {
     let ssh = args.load.remote.ssh.is_some();
@@ -193,8 +230,8 @@ fn remote_fix_guard(args: &FixArgs) -> Result<(), ExitCode> {
         Some("--apply writes on a server and needs --ssh HOST (for files on this machine, use --write)")
     } else if ssh && args.write {
         Some("--write saves files on this machine; with --ssh use --apply: it writes the files on the server (with backups), runs nginx -t there and rolls back if it fails")
-    } else if ssh && args.validate {
-        Some("--validate runs nginx -t on this machine; with --ssh, --apply runs nginx -t on the server and rolls back if it fails")
+    } else if ssh && (args.validate || args.no_validate) {
+        Some("--validate and --no-validate are about nginx -t on this machine; with --ssh, --apply runs nginx -t on the server and rolls back if it fails")
     } else {
         None
     };

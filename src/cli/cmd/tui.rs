@@ -46,6 +46,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         note,
         dump,
         root: cli.load.root.clone(),
+        validate: !cli.no_validate,
     };
     match crate::tui::run::run(opts) {
         Ok(()) => ExitCode::SUCCESS,

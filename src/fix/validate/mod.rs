@@ -111,8 +111,10 @@ fn notes_suffix(notes: &[String]) -> String {
 
 /// Finds the nginx binary: `$HOPSCOPE_NGINX`, `/usr/sbin/nginx`, or PATH.
 mod copy;
+mod verdict;
 
 use copy::*;
+pub use verdict::{before_write, Verdict};
 
 pub fn find_nginx() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("HOPSCOPE_NGINX") {

@@ -12,7 +12,6 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::conf::FileId;
 use crate::diagnostic::{Finding, Severity};
-use crate::fix::Placement;
 use crate::model::{DirRef, Model, Origin};
 use crate::rules;
 
@@ -75,6 +74,11 @@ pub struct App {
     pub diff: DiffView,
     pub help: bool,
     pub confirm_save: bool,
+    /// The nginx that checks a save here (`nginx -t` on test copies), or
+    /// `None` when it is not found or `--no-validate` was given.
+    pub validate_with: Option<std::path::PathBuf>,
+    /// What that check said about the diff about to be saved.
+    pub save_check: Option<String>,
     pub status: Option<Status>,
     pub quit: bool,
     /// Rows the current view shows (set by the runner), for paging.
@@ -118,6 +122,8 @@ impl App {
             diff: DiffView::default(),
             help: false,
             confirm_save: false,
+            validate_with: None,
+            save_check: None,
             status: None,
             quit: false,
             page: 10,
@@ -375,14 +381,7 @@ impl App {
                     item.checked = !item.checked;
                 }
             }
-            Action::TogglePlacement => {
-                if let Some(item) = self.fix.items.get_mut(self.fix.cursor) {
-                    item.placement = match item.placement {
-                        Placement::Hop => Placement::Defining,
-                        Placement::Defining => Placement::Hop,
-                    };
-                }
-            }
+            Action::TogglePlacement => self.toggle_placement(),
             Action::EditValue => self.edit_value(),
             Action::Preview => self.preview(),
             Action::Copy => {

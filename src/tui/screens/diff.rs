@@ -7,7 +7,9 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::conf::FileId;
+use crate::fix::Placement;
 use crate::tui::action::Effect;
+use crate::tui::action::Screen;
 use crate::tui::app::App;
 use crate::tui::screens::detail::probe_lines;
 use crate::tui::theme::Theme;
@@ -22,6 +24,133 @@ pub struct DiffView {
 }
 
 impl App {
+    /// Plans the chosen fixes with the one planner every path uses
+    /// ([`crate::fix::preview`]): the diff shown is exactly what a save
+    /// writes. When a chosen fix cannot be applied as placed, the diff is
+    /// not opened: the fix screen says why, and whether the other
+    /// placement would do.
+    pub(crate) fn open_preview(&mut self, chosen: &[(usize, Placement)]) {
+        self.fix.refused.clear();
+        let plan = match crate::fix::preview(&self.model, &self.findings, chosen, &self.fix.values)
+        {
+            Ok(p) => p,
+            Err(missing) => {
+                let (hop, m) = &missing[0];
+                // The key to press first: the prompt can be long.
+                self.set_status(
+                    true,
+                    format!("press e to type what {hop} needs: {}", m.prompt),
+                );
+                return;
+            }
+        };
+        if !plan.refused.is_empty() {
+            for (fi, reason) in &plan.refused {
+                let offer = self.other_placement_works(chosen, *fi);
+                self.fix.refused.push((*fi, format!("{reason}{offer}")));
+            }
+            if let Some(at) =
+                self.fix.items.iter().position(|i| {
+                    i.checked && self.fix.refused.iter().any(|(f, _)| *f == i.finding)
+                })
+            {
+                self.fix.cursor = at;
+            }
+            let n = plan.refused.len();
+            self.set_status(
+                true,
+                format!(
+                    "{} of the selected fixes cannot be applied as placed (the reason is under the list): change it or unselect it (Space)",
+                    n
+                ),
+            );
+            return;
+        }
+        let text = match crate::fix::diff::unified(&self.model, &plan.changed) {
+            Ok(t) => t,
+            Err(e) => {
+                self.set_status(true, e.to_string());
+                return;
+            }
+        };
+        self.fix_probe = None;
+        self.save_check = None;
+        self.diff = DiffView {
+            text,
+            changed: plan.changed,
+            scroll: 0,
+        };
+        self.push(Screen::Diff);
+    }
+
+    /// " (with p: …, it can be applied)" when the other placement of a
+    /// refused fix plans cleanly with the rest of the selection.
+    fn other_placement_works(&self, chosen: &[(usize, Placement)], fi: usize) -> String {
+        let Some(&(_, now)) = chosen.iter().find(|(f, _)| *f == fi) else {
+            return String::new();
+        };
+        let Some(hop) = self.findings[fi].hop else {
+            return String::new();
+        };
+        let Some(fix) = &self.findings[fi].fix else {
+            return String::new();
+        };
+        let other = match now {
+            Placement::Hop => Placement::Defining,
+            Placement::Defining => Placement::Hop,
+        };
+        if !crate::fix::preview::placement_differs(&self.model, &self.model.hops[hop], fix) {
+            return String::new();
+        }
+        let swapped: Vec<(usize, Placement)> = chosen
+            .iter()
+            .map(|&(f, p)| if f == fi { (f, other) } else { (f, p) })
+            .collect();
+        match crate::fix::preview(&self.model, &self.findings, &swapped, &self.fix.values) {
+            Ok(p) if !p.refused.iter().any(|(f, _)| *f == fi) => format!(
+                ". Press p to write it in {} instead: that can be applied",
+                crate::fix::preview::placement_label(
+                    &self.model,
+                    &self.model.hops[hop],
+                    fix,
+                    other
+                )
+            ),
+            _ => String::new(),
+        }
+    }
+
+    /// `p`: the other placement of the fix under the cursor, offered only
+    /// when it writes some line into another block; the status says where.
+    pub(crate) fn toggle_placement(&mut self) {
+        let Some(item) = self.fix.items.get(self.fix.cursor).cloned() else {
+            return;
+        };
+        let f = &self.findings[item.finding];
+        let (Some(h), Some(fix)) = (f.hop, &f.fix) else {
+            return;
+        };
+        let hop = &self.model.hops[h];
+        if !crate::fix::preview::placement_differs(&self.model, hop, fix) {
+            let only = crate::fix::preview::placement_label(&self.model, hop, fix, Placement::Hop);
+            self.set_status(
+                false,
+                format!("no other placement: every line of this fix goes into {only}"),
+            );
+            return;
+        }
+        let next = match item.placement {
+            Placement::Hop => Placement::Defining,
+            Placement::Defining => Placement::Hop,
+        };
+        let label = crate::fix::preview::placement_label(&self.model, hop, fix, next);
+        if let Some(it) = self.fix.items.get_mut(self.fix.cursor) {
+            it.placement = next;
+        }
+        self.fix.refused.retain(|(fi, _)| *fi != item.finding);
+        self.set_status(false, format!("now goes into {label}"));
+    }
+
     pub(crate) fn ask_save(&mut self) {
         if self.diff.changed.is_empty() {
             return;
@@ -44,6 +173,27 @@ impl App {
                 "this configuration is not on disk (demo or nginx -T): copy the diff with c and apply it with patch -p1",
             );
             return;
+        }
+        // nginx -t on test copies, unchanged then fixed, before asking:
+        // a fix that breaks the configuration is never offered for saving.
+        self.save_check = None;
+        if self.server.is_none() {
+            if let Some(nginx) = self.validate_with.clone() {
+                match crate::fix::validate::before_write(&self.model, &self.diff.changed, &nginx) {
+                    Ok(v) if v.allows_write() => self.save_check = Some(v.describe()),
+                    Ok(v) => {
+                        self.set_status(true, format!("not saved: {}", v.describe()));
+                        return;
+                    }
+                    Err(e) => {
+                        self.set_status(
+                            true,
+                            format!("not saved: nginx -t could not check the fix: {e} (start with --no-validate to save without it)"),
+                        );
+                        return;
+                    }
+                }
+            }
         }
         self.confirm_save = true;
     }

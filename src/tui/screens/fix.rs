@@ -8,7 +8,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
-use crate::conf::FileId;
 use crate::diagnostic::Applicability;
 use crate::diagnostic::Severity;
 use crate::fix::engine::{impact, plan_selection};
@@ -17,7 +16,6 @@ use crate::report::labels;
 use crate::tui::action::Screen;
 use crate::tui::app::App;
 use crate::tui::clip::{clip, clip_start, columns};
-use crate::tui::screens::diff::DiffView;
 use crate::tui::text::wrap;
 use crate::tui::ui::Ui;
 use crate::tui::widgets::*;
@@ -48,6 +46,9 @@ pub struct FixFlow {
     pub typed: Vec<(String, String)>,
     pub impact: HashMap<(usize, Placement), Vec<String>>,
     pub field: Option<ValueField>,
+    /// Selected fixes the last preview could not apply, by finding, with
+    /// why (see `App::open_preview`).
+    pub refused: Vec<(usize, String)>,
 }
 
 impl App {
@@ -163,39 +164,8 @@ impl App {
             self.set_status(true, "select at least one fix (Space)");
             return;
         }
-        match plan_selection(&self.model, &self.findings, &chosen, &self.fix.values) {
-            Err(missing) => {
-                let (hop, m) = &missing[0];
-                // The key to press first: the prompt can be long.
-                self.set_status(
-                    true,
-                    format!("press e to type what {hop} needs: {}", m.prompt),
-                );
-            }
-            Ok(edits) => {
-                let texts = crate::fix::engine::apply_edits(&self.model, &edits);
-                let changed: Vec<(FileId, Vec<u8>)> = texts
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(i, t)| *t != self.model.config.files[*i].text)
-                    .map(|(i, t)| (FileId(i as u32), t))
-                    .collect();
-                let text = match crate::fix::diff::unified(&self.model, &changed) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        self.set_status(true, e.to_string());
-                        return;
-                    }
-                };
-                self.fix_probe = None;
-                self.diff = DiffView {
-                    text,
-                    changed,
-                    scroll: 0,
-                };
-                self.push(Screen::Diff);
-            }
-        }
+        // Planned, checked and refused in one place: screens/diff.rs.
+        self.open_preview(&chosen);
     }
 }
 
@@ -279,21 +249,26 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
                 }
             }
             let hop = fd.hop.map(|h| &app.model.hops[h]);
-            let place = match item.placement {
-                Placement::Hop => format!(
-                    "goes into: the hop's own block{}",
-                    hop.map(|h| format!(
-                        " ({})",
-                        h.locations
-                            .last()
-                            .cloned()
-                            .unwrap_or_else(|| "server".into())
-                    ))
-                    .unwrap_or_default()
-                ),
-                Placement::Defining => {
-                    "goes into: the block that sets the value today (p toggles)".to_string()
+            // Why the last preview could not apply this fix as placed.
+            if let Some((_, why)) = app.fix.refused.iter().find(|(f, _)| *f == item.finding) {
+                for w in wrap(why, width) {
+                    lines.push(Line::from(Span::styled(v(w), t.status_error)));
                 }
+            }
+            let place = match (hop, item.placement) {
+                (Some(h), p) => {
+                    let other = crate::fix::preview::placement_differs(&app.model, h, fix);
+                    format!(
+                        "goes into: {}{}",
+                        crate::fix::preview::placement_label(&app.model, h, fix, p),
+                        if other {
+                            " (p: the other placement)"
+                        } else {
+                            ""
+                        }
+                    )
+                }
+                (None, _) => String::new(),
             };
             for w in wrap(&place, width) {
                 lines.push(Line::from(Span::styled(w, t.base)));
