@@ -48,7 +48,7 @@ impl Verdict {
                 before: None,
                 after,
             } => format!(
-                "broken by this fix: nginx -t accepts the unchanged configuration but rejects the fixed one: {after}"
+                "broken by this fix: nginx -t rejects the fixed configuration (the unchanged one passes): {after}"
             ),
             Verdict::Broken {
                 before: Some(before),
