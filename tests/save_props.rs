@@ -136,12 +136,10 @@ fn write_tree(spec: &Spec, dir: &Path, ca: &str) -> PathBuf {
     for t in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
         main.push_str(&format!("    {t}_temp_path {d}/logs/{t};\n"));
     }
-    let mut port = 18080;
-    for s in &spec.servers {
+    for (port, s) in (18080..).zip(&spec.servers) {
         main.push_str(&format!(
             "    server {{\n        listen 127.0.0.1:{port};\n"
         ));
-        port += 1;
         for &x in &s.sets {
             main.push_str(&format!("        {}\n", set_line("proxy", x, ca)));
         }
