@@ -42,6 +42,9 @@ pub enum Done {
     /// A save, here or on the server: what was written (one note per
     /// file, or one for the server), or why nothing was.
     Saved(Result<Vec<String>, String>),
+    /// `nginx -t` before a save here: what it said, or why it could not
+    /// test.
+    Validated(Result<crate::fix::validate::Verdict, String>),
 }
 
 /// What to load.
@@ -128,6 +131,27 @@ impl Jobs {
             |r| Done::Probed {
                 asked,
                 results: r.ok(),
+            },
+        );
+    }
+
+    /// Runs `nginx -t` on test copies of `model` unchanged and with
+    /// `changed` (see [`crate::fix::validate::before_write`]).
+    pub fn validate(
+        &self,
+        model: Model,
+        changed: Vec<(crate::conf::FileId, Vec<u8>)>,
+        nginx: PathBuf,
+    ) {
+        self.spawn(
+            move || {
+                crate::fix::validate::before_write(&model, &changed, &nginx)
+                    .map_err(|e| e.to_string())
+            },
+            |r| {
+                Done::Validated(
+                    r.unwrap_or_else(|_| Err("the nginx -t check stopped unexpectedly".into())),
+                )
             },
         );
     }

@@ -86,6 +86,9 @@ pub enum Effect {
     /// Write these files on the server (paths as it names them): backups,
     /// `nginx -t`, and every file put back if it fails.
     SaveRemote(Vec<ChangedFile<String>>),
+    /// Run `nginx -t` on test copies of the unchanged and the fixed tree
+    /// (these files' new contents) before asking to save.
+    Validate(Vec<(crate::conf::FileId, Vec<u8>)>),
     /// Load the configuration again.
     Reload,
     /// Probe these hops (ids) of the loaded configuration.

@@ -366,6 +366,10 @@ impl Runner<'_> {
                 }
                 State::Ready(app)
             }
+            (State::Ready(mut app), Done::Validated(result)) => {
+                app.on_validated(result);
+                State::Ready(app)
+            }
             (State::Ready(mut app), Done::Probed { asked, results }) => {
                 match (results, &asked) {
                     (Some(results), Some(ids)) => app.on_probed(results, ids),
@@ -457,6 +461,20 @@ impl Runner<'_> {
                 let files = crate::probe::LocalFiles::choose(&app.model, remote.is_some(), false);
                 let work = crate::probe::prepare(&after, &fixed, files);
                 self.jobs.probe(work, None);
+            }
+            Effect::Validate(changed) => {
+                if let Some(nginx) = app.validate_with.clone() {
+                    // The job gets its own copy of the loaded configuration.
+                    let texts: Vec<Vec<u8>> = app
+                        .model
+                        .config
+                        .files
+                        .iter()
+                        .map(|f| f.text.clone())
+                        .collect();
+                    let copy = crate::fix::engine::reanalyze(&app.model, &texts);
+                    self.jobs.validate(copy, changed, nginx);
+                }
             }
             Effect::Reload => {
                 if self.opts.source.rereadable() {

@@ -79,6 +79,8 @@ pub struct App {
     pub validate_with: Option<std::path::PathBuf>,
     /// What that check said about the diff about to be saved.
     pub save_check: Option<String>,
+    /// The diff (new contents) that check is running on, while it runs.
+    pub validating: Option<Vec<(crate::conf::FileId, Vec<u8>)>>,
     pub status: Option<Status>,
     pub quit: bool,
     /// Rows the current view shows (set by the runner), for paging.
@@ -124,6 +126,7 @@ impl App {
             confirm_save: false,
             validate_with: None,
             save_check: None,
+            validating: None,
             status: None,
             quit: false,
             page: 10,
@@ -389,7 +392,7 @@ impl App {
                     return vec![Effect::Copy(self.diff.text.clone())];
                 }
             }
-            Action::Save => self.ask_save(),
+            Action::Save => return self.ask_save(),
             Action::Reload => return vec![Effect::Reload],
             Action::Probe if screen == Screen::Diff => {
                 let hops = self.diff_hops();

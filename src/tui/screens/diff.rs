@@ -151,9 +151,9 @@ impl App {
         self.set_status(false, format!("now goes into {label}"));
     }
 
-    pub(crate) fn ask_save(&mut self) {
+    pub(crate) fn ask_save(&mut self) -> Vec<Effect> {
         if self.diff.changed.is_empty() {
-            return;
+            return Vec::new();
         }
         let on_disk = self
             .diff
@@ -165,37 +165,61 @@ impl App {
                 true,
                 "standard input is not nginx -T output, so it owns no files on this machine: nothing is written (copy the diff with c and apply it with patch -p1 where the files are)",
             );
-            return;
+            return Vec::new();
         }
         if !on_disk && self.server.is_none() {
             self.set_status(
                 true,
                 "this configuration is not on disk (demo or nginx -T): copy the diff with c and apply it with patch -p1",
             );
-            return;
+            return Vec::new();
         }
-        // nginx -t on test copies, unchanged then fixed, before asking:
-        // a fix that breaks the configuration is never offered for saving.
+        // Here, with nginx found: nginx -t on test copies, unchanged then
+        // fixed, before asking. A fix that breaks the configuration is
+        // never offered for saving. (On a server, its own nginx -t guards
+        // the write.)
         self.save_check = None;
-        if self.server.is_none() {
-            if let Some(nginx) = self.validate_with.clone() {
-                match crate::fix::validate::before_write(&self.model, &self.diff.changed, &nginx) {
-                    Ok(v) if v.allows_write() => self.save_check = Some(v.describe()),
-                    Ok(v) => {
-                        self.set_status(true, format!("not saved: {}", v.describe()));
-                        return;
-                    }
-                    Err(e) => {
-                        self.set_status(
-                            true,
-                            format!("not saved: nginx -t could not check the fix: {e} (start with --no-validate to save without it)"),
-                        );
-                        return;
-                    }
-                }
+        if self.server.is_none() && self.validate_with.is_some() {
+            if self.validating.is_some() {
+                self.set_status(false, "nginx -t is still checking the fix…");
+                return Vec::new();
             }
+            self.validating = Some(self.diff.changed.clone());
+            self.set_status(
+                false,
+                "checking the fix with nginx -t on a test copy (nothing is written)…",
+            );
+            return vec![Effect::Validate(self.diff.changed.clone())];
         }
         self.confirm_save = true;
+        Vec::new()
+    }
+
+    /// What nginx -t said about the diff `w` asked to save: the save
+    /// question with the result, or the refusal with why.
+    pub fn on_validated(&mut self, result: Result<crate::fix::validate::Verdict, String>) {
+        let Some(checked) = self.validating.take() else {
+            return;
+        };
+        // The person may have left the diff, or previewed another one.
+        if checked != self.diff.changed || self.screen() != Screen::Diff {
+            self.set_status(
+                false,
+                "nginx -t checked a diff that is no longer shown: press w again",
+            );
+            return;
+        }
+        match result {
+            Ok(v) if v.allows_write() => {
+                self.save_check = Some(v.describe());
+                self.confirm_save = true;
+            }
+            Ok(v) => self.set_status(true, format!("not saved: {}", v.describe())),
+            Err(e) => self.set_status(
+                true,
+                format!("not saved: nginx -t could not check the fix: {e} (start with --no-validate to save without it)"),
+            ),
+        }
     }
 
     /// Answers the save question (`y`).
