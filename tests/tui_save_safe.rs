@@ -5,9 +5,9 @@
 //! The tree: `proxy_ssl_verify off;` at server level, three locations
 //! passing to `https://…`, no CA anywhere. On the first hop, the
 //! verify-off fix with the defining placement (`p`) would turn
-//! verification on in the server block for all three hops, with a CA for
-//! one: the preview refuses it and says why, and offers the hop's own
-//! block. With that placement the diff carries the CA and the depth; the
+//! verification on, with its CA, in the server block for all three hops,
+//! whose own fixes are not selected: the preview refuses it and says why,
+//! and offers the hop's own block. With that placement the diff carries the CA and the depth; the
 //! save question shows what `nginx -t` said about the fixed copy; the
 //! bytes written are the diff the app showed and copied, applied to the
 //! file as loaded; and `nginx -t` accepts the saved tree.
@@ -155,9 +155,11 @@ fn the_saved_fix_is_the_previewed_one_and_nginx_accepts_it() {
     // The placement choice exists here and says where each line goes.
     let screen = t.wait_text("goes into: the location block at nginx.conf:14");
     assert!(screen.contains("(p: the other placement)"), "{screen}");
+    // The defining block of proxy_ssl_verify is the server; the CA and
+    // the depth, set nowhere, go with it: one fix, one block.
     let screen = t.key_then("p", "now goes into the server block at nginx.conf:11");
     assert!(
-        screen.contains("the location block at nginx.conf:14 (proxy_ssl_trusted_certificate"),
+        screen.contains("goes into: the server block at nginx.conf:11 (p: the other placement)"),
         "{screen}"
     );
     // Give the CA: a real PEM file.
@@ -169,7 +171,8 @@ fn the_saved_fix_is_the_previewed_one_and_nginx_accepts_it() {
     // no CA there: refused with the reason, and the placement that works.
     let screen = t.key_then("d", "cannot be applied as placed");
     assert!(
-        screen.contains("would also change proxy_ssl_verify of nginx.conf:18"),
+        screen.contains("cannot be applied as placed: would also change proxy_ssl_verify")
+            && screen.contains("of nginx.conf:18, which reads the same"),
         "{screen}"
     );
     assert!(

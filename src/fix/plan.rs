@@ -173,7 +173,7 @@ pub fn edits(
         match change {
             Change::Set { directive, value } => {
                 let v = resolve(value, &hop.id, values)?;
-                let block = target_block(model, hop, directive, placement);
+                let block = target_block(model, hop, fix, directive, placement);
                 // A rule's literal is a parameter list (`TLSv1.2 TLSv1.3`);
                 // a value a person gives is one parameter (a path may
                 // contain spaces).
@@ -186,7 +186,7 @@ pub fn edits(
                 value,
             } => {
                 let v = resolve(value, &hop.id, values)?;
-                let block = target_block(model, hop, directive, placement);
+                let block = target_block(model, hop, fix, directive, placement);
                 out.push(set_header(model, block, hop, directive, header, &quote(&v)));
             }
         }
@@ -213,18 +213,30 @@ fn combine(edits: Vec<Edit>) -> Vec<Edit> {
     out
 }
 
-/// The block a change goes into.
+/// The block a change of `fix` goes into. With the defining placement, a
+/// directive nobody sets (nginx's default) goes where the fix's first
+/// directive that is set somewhere is defined, so the lines of one fix
+/// stay together: `proxy_ssl_verify on` in a server block brings its CA
+/// and depth with it, instead of leaving the server's other hops
+/// verifying without a CA.
 pub(crate) fn target_block(
     model: &Model,
     hop: &Hop,
+    fix: &Fix,
     directive: &str,
     placement: Placement,
 ) -> CtxId {
+    let defining = |d: &str| model.effective(hop.ctx, d).map(|(ctx, _)| ctx);
     match placement {
         Placement::Hop => hop.own,
-        Placement::Defining => model
-            .effective(hop.ctx, directive)
-            .map_or(hop.own, |(ctx, _)| ctx),
+        Placement::Defining => defining(directive)
+            .or_else(|| {
+                fix.changes.iter().find_map(|c| {
+                    let (Change::Set { directive, .. } | Change::SetHeader { directive, .. }) = c;
+                    defining(directive)
+                })
+            })
+            .unwrap_or(hop.own),
     }
 }
 

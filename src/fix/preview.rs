@@ -83,13 +83,13 @@ pub(crate) fn settle(
             .iter()
             .map(|&(fi, placement)| {
                 let own = findings[fi].hop?;
-                let changes: Vec<&Change> =
-                    findings[fi].fix.iter().flat_map(|x| &x.changes).collect();
+                let fix = findings[fi].fix.as_ref()?;
                 stray.iter().position(|&(h, _)| {
                     own != h
-                        && changes
+                        && fix
+                            .changes
                             .iter()
-                            .any(|ch| reaches(model, own, ch, placement, h))
+                            .any(|ch| reaches(model, own, fix, ch, placement, h))
                 })
             })
             .collect();
@@ -310,8 +310,8 @@ pub fn placement_differs(
 ) -> bool {
     fix.changes.iter().any(|c| {
         let (Change::Set { directive, .. } | Change::SetHeader { directive, .. }) = c;
-        super::plan::target_block(model, hop, directive, Placement::Hop)
-            != super::plan::target_block(model, hop, directive, Placement::Defining)
+        super::plan::target_block(model, hop, fix, directive, Placement::Hop)
+            != super::plan::target_block(model, hop, fix, directive, Placement::Defining)
     })
 }
 
@@ -327,7 +327,7 @@ pub fn placement_label(
     let mut blocks: Vec<(crate::model::CtxId, Vec<String>)> = Vec::new();
     for c in &fix.changes {
         let (Change::Set { directive, .. } | Change::SetHeader { directive, .. }) = c;
-        let b = super::plan::target_block(model, hop, directive, placement);
+        let b = super::plan::target_block(model, hop, fix, directive, placement);
         match blocks.iter_mut().find(|(x, _)| *x == b) {
             Some((_, names)) => {
                 if !names.contains(directive) {

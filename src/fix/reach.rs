@@ -114,7 +114,7 @@ pub(super) fn shared_with(model: &Model, finding: &Finding, placement: Placement
         .filter(|&h| {
             fix.changes
                 .iter()
-                .any(|ch| reaches(model, own, ch, placement, h))
+                .any(|ch| reaches(model, own, fix, ch, placement, h))
         })
         .collect()
 }
@@ -125,12 +125,13 @@ pub(super) fn shared_with(model: &Model, finding: &Finding, placement: Placement
 pub(super) fn reaches(
     model: &Model,
     own: usize,
+    fix: &crate::diagnostic::Fix,
     change: &Change,
     placement: Placement,
     other: usize,
 ) -> bool {
     let (Change::Set { directive, .. } | Change::SetHeader { directive, .. }) = change;
-    let block = plan::target_block(model, &model.hops[own], directive, placement);
+    let block = plan::target_block(model, &model.hops[own], fix, directive, placement);
     let h = &model.hops[other];
     // A block in a file included in several places is one text for all of
     // them: the same opener, another context.
