@@ -126,6 +126,24 @@ fn write_checks_what_the_tui_checks() {
     );
     assert_eq!(fs::read(&main).unwrap(), loaded);
 
+    // A CA file that does not exist (in the tree's directory, where the
+    // rules look): the rules already see the error nginx -t would report,
+    // and each fix is refused with the error about its own hop.
+    let missing = format!("ca-file={}", dir.path().join("missing.pem").display());
+    let args = ["--rule", "verify-off", "--set", &missing, "--write"];
+    let out = fix(&main, &args, &nginx);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    for (hop, peer) in [("15", "9441"), ("18", "9442"), ("21", "9443")] {
+        let line = err
+            .lines()
+            .find(|l| l.starts_with(&format!("not fixed: nginx.conf:{hop} [verify-off] refused: the result has an error nginx -t would reject: cert-file-missing:")))
+            .unwrap_or_else(|| panic!("no refusal for {hop}: {err}"));
+        assert!(line.contains(&format!("for localhost:{peer}:")), "{line}");
+        assert_eq!(line.matches("cert-file-missing").count(), 1, "{line}");
+    }
+    assert_eq!(fs::read(&main).unwrap(), loaded);
+
     // A CA nginx cannot load: broken by this fix, nothing written.
     let bad = dir.path().join("bad.pem");
     fs::write(&bad, "not a certificate\n").unwrap();

@@ -75,9 +75,6 @@ pub struct Outcome {
 pub enum FixError {
     /// The fixed configuration has errors the original did not.
     Breaks(Vec<String>),
-    /// The fixed configuration would have an error-level finding the
-    /// original lacks, or verification without its CA.
-    Unsafe(Vec<String>),
 }
 
 impl std::fmt::Display for FixError {
@@ -86,7 +83,6 @@ impl std::fmt::Display for FixError {
             FixError::Breaks(e) => {
                 write!(f, "the fix would break the configuration: {}", e.join("; "))
             }
-            FixError::Unsafe(e) => write!(f, "the fix is not applied: {}", e.join("; ")),
         }
     }
 }
@@ -147,6 +143,8 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
     let mut applied: Vec<Applied> = Vec::new();
     let mut skipped: Vec<Skipped> = Vec::new();
     let mut seen: BTreeSet<(&'static str, String)> = BTreeSet::new();
+    // Fixes refused because their result is unsafe to write.
+    let mut refused: BTreeSet<(&'static str, String)> = BTreeSet::new();
     let base_errors = original.errors().count();
     let mut current: Option<Model> = None;
     let names = Ids::new(original);
@@ -171,6 +169,9 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
         for (fi, f, id) in wanted(&names, &keys, &findings, sel) {
             let Some(fix) = &f.fix else { continue };
             let key = (f.rule, id.clone());
+            if refused.contains(&key) {
+                continue;
+            }
             let skip = |reason: String, missing: Option<Missing>| Skipped {
                 rule: f.rule,
                 hop: id.clone(),
@@ -255,6 +256,29 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
             None => (None, Vec::new()),
         };
         let Some(next) = next else { break };
+        // A result nginx -t would reject (an error-level finding the
+        // original lacks), or verification turned on without its CA, is
+        // never produced: those fixes are refused with why, and the round
+        // is planned again without them.
+        let bad = super::preview::unsafe_results(model, &next, &findings, &chosen);
+        if !bad.is_empty() {
+            for (fi, reason) in bad {
+                let Some(i) = chosen.iter().position(|&(f, _)| f == fi) else {
+                    continue;
+                };
+                let a = &round_applied[i];
+                refused.insert((a.rule, a.hop.clone()));
+                if seen.insert((a.rule, a.hop.clone())) {
+                    skipped.push(Skipped {
+                        rule: a.rule,
+                        hop: a.hop.clone(),
+                        reason,
+                        missing: None,
+                    });
+                }
+            }
+            continue;
+        }
         texts = new_texts;
         for (a, &(fi, placement)) in round_applied.iter_mut().zip(&chosen) {
             a.shared_with = shared_with(model, &findings[fi], placement)
@@ -270,14 +294,6 @@ pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Out
         if next.errors().count() > base_errors {
             let errs = next.errors().map(|e| e.to_string()).collect();
             return Err(FixError::Breaks(errs));
-        }
-        // A result nginx -t would reject (an error-level finding the
-        // original lacks), or verification turned on without its CA, is
-        // never produced: the round's fixes are refused with why.
-        let bad = super::preview::unsafe_results(model, &next, &findings, &chosen);
-        if !bad.is_empty() {
-            let reasons: Vec<String> = bad.iter().map(|(_, r)| r.clone()).collect();
-            return Err(FixError::Unsafe(reasons));
         }
         current = Some(next);
     }

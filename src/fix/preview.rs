@@ -241,9 +241,10 @@ pub(crate) fn unsafe_results(
         return out;
     }
     let base = model.errors().count();
-    let mut new_errors: Vec<String> = Vec::new();
+    // New errors, each with the hop (of `after`) it is about, if any.
+    let mut new_errors: Vec<(Option<usize>, String)> = Vec::new();
     if after.errors().count() > base {
-        new_errors.extend(after.errors().map(|e| e.to_string()));
+        new_errors.extend(after.errors().map(|e| (None, e.to_string())));
     }
     let count = |m: &Model| {
         let mut c: std::collections::BTreeMap<&'static str, usize> = Default::default();
@@ -261,42 +262,44 @@ pub(crate) fn unsafe_results(
             && after_err.get(f.rule).copied().unwrap_or(0)
                 > before_err.get(f.rule).copied().unwrap_or(0)
         {
-            new_errors.push(format!("{}: {}", f.rule, f.message));
+            new_errors.push((f.hop, format!("{}: {}", f.rule, f.message)));
         }
     }
     if new_errors.is_empty() {
         return out;
     }
-    new_errors.dedup();
-    let why = new_errors.join("; ");
-    // Blame the fixes of the hops the new errors are about; else all.
-    let about: Vec<usize> = rules::check(after)
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .filter_map(|f| f.hop)
-        .collect();
-    let blamed: Vec<usize> = chosen
-        .iter()
-        .filter(|&&(fi, _)| {
-            findings[fi]
-                .hop
-                .and_then(|h| after_keys.find(keys.key(h)))
-                .is_some_and(|j| about.contains(&j))
-        })
-        .map(|&(fi, _)| fi)
-        .collect();
-    let blamed = if blamed.is_empty() {
-        chosen.iter().map(|&(fi, _)| fi).collect()
-    } else {
-        blamed
+    // Each fix is refused with the errors about its own hop; when no error
+    // names a chosen hop, every fix is refused with all of them.
+    let mine = |fi: usize| -> Vec<&str> {
+        let at = findings[fi].hop.and_then(|h| after_keys.find(keys.key(h)));
+        new_errors
+            .iter()
+            .filter(|(h, _)| h.is_some() && *h == at)
+            .map(|(_, m)| m.as_str())
+            .collect()
     };
-    blamed
-        .into_iter()
-        .map(|fi| {
-            (
+    let any_mine = chosen.iter().any(|&(fi, _)| !mine(fi).is_empty());
+    chosen
+        .iter()
+        .filter_map(|&(fi, _)| {
+            let own = mine(fi);
+            let why: Vec<&str> = if any_mine {
+                if own.is_empty() {
+                    return None;
+                }
+                own
+            } else {
+                new_errors.iter().map(|(_, m)| m.as_str()).collect()
+            };
+            let mut why = why;
+            why.dedup();
+            Some((
                 fi,
-                format!("refused: the result has an error nginx -t would reject: {why}"),
-            )
+                format!(
+                    "refused: the result has an error nginx -t would reject: {}",
+                    why.join("; ")
+                ),
+            ))
         })
         .collect()
 }
