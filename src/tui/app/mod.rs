@@ -382,6 +382,9 @@ impl App {
             Action::Toggle => {
                 if let Some(item) = self.fix.items.get_mut(self.fix.cursor) {
                     item.checked = !item.checked;
+                    let f = item.finding;
+                    // A refusal explained the last preview, not this selection.
+                    self.fix.refused.retain(|(r, _)| *r != f);
                 }
             }
             Action::TogglePlacement => self.toggle_placement(),

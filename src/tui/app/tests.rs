@@ -75,3 +75,40 @@ fn any_other_key_cancels_the_save_and_says_so() {
     assert!(!app.confirm_save);
     assert!(app.status.unwrap().text.contains("not saved"));
 }
+
+#[test]
+fn the_save_question_waits_for_nginx_t_and_a_broken_fix_is_never_asked() {
+    use crate::fix::validate::Verdict;
+    let mut app = demo();
+    let changed = vec![(crate::conf::FileId(0), b"events {}\n".to_vec())];
+    app.diff.changed = changed.clone();
+    app.stack.push(Screen::Diff);
+    // The demo is not on disk: nothing to check, nothing to save.
+    assert!(app.update(Action::Save).is_empty());
+    assert!(!app.confirm_save);
+
+    // A verdict that breaks nginx: refused with nginx's words, no question.
+    app.validating = Some(changed.clone());
+    app.on_validated(Ok(Verdict::Broken {
+        before: None,
+        after: "nginx: [emerg] no proxy_ssl_trusted_certificate".into(),
+    }));
+    assert!(!app.confirm_save);
+    let text = app.status.clone().unwrap().text;
+    assert!(text.starts_with("not saved: broken by this fix"), "{text}");
+    assert!(text.contains("no proxy_ssl_trusted_certificate"), "{text}");
+
+    // A verdict for a diff no longer shown is not used.
+    app.validating = Some(vec![(crate::conf::FileId(0), b"other".to_vec())]);
+    app.on_validated(Ok(Verdict::Accepted { notes: Vec::new() }));
+    assert!(!app.confirm_save);
+
+    // Accepted: the question opens, with what nginx -t said.
+    app.validating = Some(changed);
+    app.on_validated(Ok(Verdict::Accepted { notes: Vec::new() }));
+    assert!(app.confirm_save);
+    assert_eq!(
+        app.save_check.as_deref(),
+        Some("nginx -t accepts the fixed configuration")
+    );
+}
