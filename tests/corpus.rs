@@ -20,8 +20,6 @@
 #[path = "corpus_support/adapt.rs"]
 mod adapt;
 mod common;
-#[path = "corpus_support/dns.rs"]
-mod dns;
 
 use common::*;
 use serde::Deserialize;
@@ -570,7 +568,7 @@ fn nginx_case(
     bad: &mut Vec<String>,
 ) -> (usize, usize) {
     let reqs: Vec<&JudgedHop> = c.hops.iter().filter(|h| h.request.is_some()).collect();
-    let dns = dns::Dns::start();
+    let dns = common::dns::Dns::start();
     let echo_port = free_port();
     let up = Prefix::new("corpus-echo");
     // the echo's certificate names every host the case may verify against
