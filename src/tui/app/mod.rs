@@ -12,13 +12,14 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::conf::FileId;
 use crate::diagnostic::{Finding, Severity};
-use crate::fix::Placement;
 use crate::model::{DirRef, Model, Origin};
 use crate::rules;
 
+pub mod basket;
+
 use super::action::{Action, Effect, Screen};
 use super::screens::detail::DetailItem;
-use super::screens::diff::DiffView;
+use super::screens::diff::{DiffView, HSTEP};
 use super::screens::fix::FixFlow;
 use super::screens::list::SortKey;
 
@@ -370,18 +371,28 @@ impl App {
                 self.start_fix(hop);
             }
             Action::StartFixAll => self.start_fix(None),
-            Action::Toggle => {
-                if let Some(item) = self.fix.items.get_mut(self.fix.cursor) {
-                    item.checked = !item.checked;
-                }
+            Action::Toggle => self.toggle_pick(),
+            Action::TogglePlacement => self.toggle_placement(),
+            Action::ClearBasket => self.clear_basket(),
+            Action::TakeFollowUps => self.take_followups(),
+            Action::ToggleWrap => {
+                self.diff.nowrap = !self.diff.nowrap;
+                self.diff.hscroll = 0;
+                self.diff.scroll = 0;
             }
-            Action::TogglePlacement => {
-                if let Some(item) = self.fix.items.get_mut(self.fix.cursor) {
-                    item.placement = match item.placement {
-                        Placement::Hop => Placement::Defining,
-                        Placement::Defining => Placement::Hop,
-                    };
-                }
+            Action::ScrollLeft | Action::ScrollRight if self.diff.nowrap => {
+                let max = self.diff.widest().saturating_sub(1);
+                self.diff.hscroll = if action == Action::ScrollLeft {
+                    self.diff.hscroll.saturating_sub(HSTEP)
+                } else {
+                    (self.diff.hscroll + HSTEP).min(max)
+                };
+            }
+            Action::ScrollLeft | Action::ScrollRight => {
+                self.set_status(
+                    false,
+                    "long lines wrap: nothing is hidden sideways (z to stop wrapping)",
+                );
             }
             Action::EditValue => self.edit_value(),
             Action::Preview => self.preview(),
@@ -451,7 +462,8 @@ impl App {
             }
             Screen::Fix => self.fix.cursor = clamp(self.fix.cursor, self.fix.items.len()),
             Screen::Diff => {
-                let n = self.scroll_stops(self.diff.text.lines().count());
+                let width = self.area.0.saturating_sub(2) as usize;
+                let n = self.scroll_stops(self.diff.rows(width).len());
                 self.diff.scroll = clamp(self.diff.scroll, n)
             }
             Screen::Rules => self.rules_cursor = clamp(self.rules_cursor, rules::registry().len()),

@@ -1,0 +1,158 @@
+//! The fix basket: the fixes a person picked, kept while they move between
+//! hops and screens, previewed together as one diff across hops and files,
+//! and emptied only when they ask (or after a save or reload, when the
+//! findings they named are gone). The follow-ups they took (findings the
+//! picked fixes create) are kept with it.
+
+use crate::fix::Placement;
+use crate::report::labels;
+use crate::tui::action::Screen;
+
+use super::App;
+
+/// A picked fix: a finding of the loaded configuration and where its
+/// lines go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pick {
+    /// Index into `App::findings`.
+    pub finding: usize,
+    pub placement: Placement,
+}
+
+impl App {
+    /// Whether a finding's fix is in the basket.
+    pub fn picked(&self, finding: usize) -> bool {
+        self.fix.basket.iter().any(|p| p.finding == finding)
+    }
+
+    /// The hops (indices) the basket has fixes for, in the order picked.
+    pub fn basket_hops(&self) -> Vec<usize> {
+        let mut hops: Vec<usize> = Vec::new();
+        for p in &self.fix.basket {
+            if let Some(h) = self.findings[p.finding].hop {
+                if !hops.contains(&h) {
+                    hops.push(h);
+                }
+            }
+        }
+        hops
+    }
+
+    /// `3 fixes for 2 hops`, or `empty`.
+    pub fn basket_label(&self) -> String {
+        if self.fix.basket.is_empty() {
+            return "empty".into();
+        }
+        let n = self.fix.basket.len();
+        let mut s = format!(
+            "{n} {} for {}",
+            if n == 1 { "fix" } else { "fixes" },
+            labels::count(self.basket_hops().len(), "hop")
+        );
+        if !self.fix.take.is_empty() {
+            s.push_str(&format!(
+                " + {}",
+                labels::count(self.fix.take.len(), "follow-up")
+            ));
+        }
+        s
+    }
+
+    /// Space on the fix screen: the fix under the cursor in or out.
+    pub(crate) fn toggle_pick(&mut self) {
+        let Some(item) = self.fix.items.get(self.fix.cursor).cloned() else {
+            return;
+        };
+        if self.picked(item.finding) {
+            self.fix.basket.retain(|p| p.finding != item.finding);
+        } else {
+            self.fix.basket.push(Pick {
+                finding: item.finding,
+                placement: item.placement,
+            });
+        }
+        // Follow-ups answer the basket as it was.
+        self.fix.take.clear();
+    }
+
+    /// `p` on the fix screen: the other placement, for the item and its
+    /// pick.
+    pub(crate) fn toggle_placement(&mut self) {
+        let Some(item) = self.fix.items.get_mut(self.fix.cursor) else {
+            return;
+        };
+        item.placement = match item.placement {
+            Placement::Hop => Placement::Defining,
+            Placement::Defining => Placement::Hop,
+        };
+        let (finding, placement) = (item.finding, item.placement);
+        for p in &mut self.fix.basket {
+            if p.finding == finding {
+                p.placement = placement;
+            }
+        }
+        self.fix.take.clear();
+    }
+
+    /// `X`: empty the basket (typed values stay: they are answers, not
+    /// picks). On the diff screen, the diff it showed is gone too.
+    pub(crate) fn clear_basket(&mut self) {
+        if self.fix.basket.is_empty() && self.fix.take.is_empty() {
+            self.set_status(false, "the fix basket is already empty");
+            return;
+        }
+        let n = self.fix.basket.len() + self.fix.take.len();
+        self.fix.basket.clear();
+        self.fix.take.clear();
+        if self.screen() == Screen::Diff {
+            self.stack.pop();
+            self.diff = Default::default();
+        }
+        self.set_status(
+            false,
+            format!(
+                "fix basket emptied ({} removed)",
+                labels::count(n, "selection")
+            ),
+        );
+    }
+
+    /// `a` on the diff screen: take the follow-ups offered (findings the
+    /// picked fixes create) and preview again with them applied.
+    pub(crate) fn take_followups(&mut self) {
+        let offered: Vec<(String, String)> = self
+            .diff
+            .offered
+            .iter()
+            .filter(|f| f.fixable)
+            .map(|f| (f.rule.to_string(), f.hop.clone()))
+            .collect();
+        if offered.is_empty() {
+            self.set_status(
+                false,
+                "no follow-up to take: the fixes create no new finding",
+            );
+            return;
+        }
+        let n = offered.len();
+        for o in offered {
+            if !self.fix.take.contains(&o) {
+                self.fix.take.push(o);
+            }
+        }
+        // The diff is redrawn in place, not stacked again.
+        if self.screen() == Screen::Diff {
+            self.stack.pop();
+        }
+        self.preview();
+        if self.screen() == Screen::Diff && self.status.as_ref().is_none_or(|s| !s.error) {
+            self.set_status(
+                false,
+                format!(
+                    "{} applied in the diff (listed below as taken)",
+                    labels::count(n, "follow-up")
+                ),
+            );
+        }
+    }
+}
