@@ -219,7 +219,7 @@ fn followup_lines(app: &App, t: &Theme, width: usize) -> Vec<Line<'static>> {
     }
     for up in &d.taken {
         let summary = up.finding.fix.as_ref().map_or("", |x| x.summary.as_str());
-        let text = format!("taken  {} {}: {summary}", up.rule, up.hop);
+        let text = format!("taken {} {}: {summary}", up.rule, up.hop);
         for w in wrap(&text, width) {
             lines.push(Line::from(Span::styled(w, t.explicit)));
         }
