@@ -381,6 +381,7 @@ fn follow_ups_are_offered_explained_and_applied_only_when_taken() {
     );
     let term = render(&app, 120, 40);
     let text = screen_text(&term);
+    insta::assert_snapshot!("basket_follow_up_offered_120x40", text);
     assert!(
         text.contains("Follow-ups: findings these fixes create · a applies their fixes"),
         "{text}"

@@ -145,7 +145,7 @@ impl App {
             self.stack.pop();
         }
         self.preview();
-        if self.screen() == Screen::Diff && self.status.as_ref().is_none_or(|s| !s.error) {
+        if self.screen() == Screen::Diff && !self.status.as_ref().is_some_and(|s| s.error) {
             self.set_status(
                 false,
                 format!(

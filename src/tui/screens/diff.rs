@@ -202,7 +202,10 @@ fn followup_lines(app: &App, t: &Theme, width: usize) -> Vec<Line<'static>> {
         let f = &up.finding;
         lines.push(Line::from(vec![
             Span::styled("new  ", t.status_error),
-            Span::styled(badge(Some(f.severity)), severity_style(t, f.severity)),
+            Span::styled(
+                format!("{:<6}", badge(Some(f.severity))),
+                severity_style(t, f.severity),
+            ),
             Span::styled(format!("{} ", f.rule), t.title),
             Span::styled(v(&up.hop), t.dim),
         ]));
