@@ -170,3 +170,82 @@ pub fn preview(
         remaining,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::model;
+
+    const CONF: &str = "events {}\nhttp {\n    upstream backend_pool {\n        server backend-1.example.com:443;\n    }\n    server {\n        listen 80;\n        location /v1/ {\n            proxy_pass https://backend_pool;\n            proxy_ssl_name api.example.com;\n        }\n    }\n}\n";
+
+    fn rule_index(findings: &[Finding], rule: &str) -> usize {
+        findings
+            .iter()
+            .position(|f| f.rule == rule)
+            .unwrap_or_else(|| panic!("{rule} reported: {findings:#?}"))
+    }
+
+    fn added(m: &Model, p: &Preview) -> Vec<String> {
+        let text = crate::fix::diff::unified(m, &p.changed).unwrap();
+        text.lines()
+            .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+            .map(|l| l[1..].trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn fixes_of_one_hop_in_both_placements_are_all_written() {
+        let m = model(&[("nginx.conf", CONF)]);
+        let findings = rules::check(&m);
+        let sni = rule_index(&findings, "sni-off");
+        let verify = rule_index(&findings, "verify-off");
+        let mut vals = Values::default();
+        vals.insert("ca-file", "/etc/nginx/ca.pem");
+        for (a, b) in [
+            (Placement::Hop, Placement::Defining),
+            (Placement::Defining, Placement::Hop),
+        ] {
+            let p = preview(&m, &findings, &[(sni, a), (verify, b)], &[], &vals).unwrap();
+            let lines = added(&m, &p);
+            for want in [
+                "proxy_ssl_server_name on;",
+                "proxy_ssl_verify on;",
+                "proxy_ssl_trusted_certificate /etc/nginx/ca.pem;",
+            ] {
+                assert!(
+                    lines.iter().any(|l| l == want),
+                    "{a:?}/{b:?}: {want} in {lines:?}"
+                );
+            }
+            assert!(p.remaining.is_empty(), "{:?}", p.remaining);
+        }
+    }
+
+    #[test]
+    fn a_finding_the_fix_creates_is_offered_and_applied_only_when_taken() {
+        let m = model(&[("nginx.conf", CONF)]);
+        let findings = rules::check(&m);
+        let sni = rule_index(&findings, "sni-off");
+        let chosen = [(sni, Placement::Hop)];
+        let p = preview(&m, &findings, &chosen, &[], &Values::default()).unwrap();
+        let offered: Vec<_> = p.offered.iter().map(|o| (o.rule, o.hop.as_str())).collect();
+        assert_eq!(offered, [("host-sni-mismatch", "nginx.conf:9")]);
+        assert!(p.offered[0].fixable);
+        assert!(!added(&m, &p)
+            .iter()
+            .any(|l| l.starts_with("proxy_set_header")));
+
+        let take = [("host-sni-mismatch".to_string(), "nginx.conf:9".to_string())];
+        let p2 = preview(&m, &findings, &chosen, &take, &Values::default()).unwrap();
+        assert!(p2.offered.is_empty(), "{:?}", p2.offered);
+        assert_eq!(p2.taken.len(), 1);
+        let lines = added(&m, &p2);
+        assert!(lines.contains(&"proxy_ssl_server_name on;".to_string()));
+        assert!(
+            lines.contains(&"proxy_set_header Host api.example.com;".to_string()),
+            "{lines:?}"
+        );
+        // The selection's own edits are those of the first round only.
+        assert_eq!(p.edits, p2.edits);
+    }
+}

@@ -135,6 +135,7 @@ impl App {
             return;
         }
         let n = offered.len();
+        let before = self.fix.take.clone();
         for o in offered {
             if !self.fix.take.contains(&o) {
                 self.fix.take.push(o);
@@ -145,14 +146,30 @@ impl App {
             self.stack.pop();
         }
         self.preview();
-        if self.screen() == Screen::Diff && !self.status.as_ref().is_some_and(|s| s.error) {
-            self.set_status(
-                false,
-                format!(
-                    "{} applied in the diff (listed below as taken)",
-                    labels::count(n, "follow-up")
-                ),
-            );
+        if self.screen() == Screen::Diff {
+            // A selected fix that did not take says so first.
+            if !self.status.as_ref().is_some_and(|s| s.error) {
+                self.set_status(
+                    false,
+                    format!(
+                        "{} applied in the diff (listed below as taken)",
+                        labels::count(n, "follow-up")
+                    ),
+                );
+            }
+            return;
         }
+        // A follow-up that needs a value nobody gave: the diff stays as it
+        // was, and the status says what to type where.
+        let why = self.status.take().map(|s| s.text).unwrap_or_default();
+        self.fix.take = before;
+        self.preview();
+        self.set_status(
+            true,
+            format!(
+                "follow-ups not applied: {} (open that hop's fixes with f and type it with e, then a again)",
+                why.trim_start_matches("press e to type ")
+            ),
+        );
     }
 }
