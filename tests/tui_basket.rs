@@ -383,7 +383,7 @@ fn follow_ups_are_offered_explained_and_applied_only_when_taken() {
     let text = screen_text(&term);
     insta::assert_snapshot!("basket_follow_up_offered_120x40", text);
     assert!(
-        text.contains("Follow-ups: findings these fixes create · a applies their fixes"),
+        text.contains("Follow-ups: findings these fixes create · a takes all · Tab to pick"),
         "{text}"
     );
     assert!(text.contains("new  "), "{text}");
@@ -417,6 +417,39 @@ fn follow_ups_are_offered_explained_and_applied_only_when_taken() {
         "{text}"
     );
     assert!(text.contains("+ 1 follow-up"), "{text}");
+    // One by one: Tab reaches the follow-ups, Space drops the taken one
+    // and takes it again.
+    press(&mut app, &[KeyCode::Tab]);
+    assert!(app.diff.focus_ups);
+    let text = screen_text(&render(&app, 120, 40));
+    assert!(text.contains("Space takes or drops"), "{text}");
+    assert!(text.contains("▶ taken host-sni-mismatch"), "{text}");
+    press(&mut app, &[KeyCode::Char(' ')]);
+    assert!(app.fix.take.is_empty());
+    assert!(
+        !app.diff.text.contains("proxy_set_header Host"),
+        "{}",
+        app.diff.text
+    );
+    assert_eq!(app.diff.offered.len(), 1);
+    assert!(app
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("taken out of the diff"));
+    // The cursor is on it again, now offered; j/k stay within the list.
+    press(&mut app, &[KeyCode::Char('j'), KeyCode::Char('k')]);
+    assert_eq!(app.diff.ups_cursor, 0);
+    press(&mut app, &[KeyCode::Char(' ')]);
+    assert!(
+        app.diff.text.contains("proxy_set_header Host"),
+        "{}",
+        app.diff.text
+    );
+    assert!(app.diff.focus_ups, "the view stays where it was");
+    press(&mut app, &[KeyCode::Tab]);
+    assert!(!app.diff.focus_ups);
     // Esc back in the stack goes to the fix screen, not another diff.
     press(&mut app, &[KeyCode::Esc]);
     assert_eq!(app.screen(), Screen::Fix);

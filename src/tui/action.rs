@@ -72,6 +72,8 @@ pub enum Action {
     ClearBasket,
     /// Apply the follow-ups the previewed fixes create.
     TakeFollowUps,
+    /// Move the keys between the diff and its follow-ups.
+    FocusFollowUps,
     /// Wrap long diff lines, or let them run off the edge.
     ToggleWrap,
     /// Scroll unwrapped lines sideways.

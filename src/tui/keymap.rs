@@ -233,9 +233,24 @@ pub const KEYMAP: &[Binding] = &[
         &[Char('a')],
         Action::TakeFollowUps,
         &[Diff],
-        "apply the follow-ups: fixes for the findings these fixes create",
+        "take every follow-up: fixes for the findings these fixes create",
     )
-    .hint("follow-ups"),
+    .hint("take all"),
+    key(
+        "Tab",
+        &[Tab],
+        Action::FocusFollowUps,
+        &[Diff],
+        "move between the diff and its follow-ups",
+    )
+    .short("follow-ups"),
+    key(
+        "Space",
+        &[Char(' ')],
+        Action::Toggle,
+        &[Diff],
+        "take the follow-up under the cursor, or drop it",
+    ),
     key(
         "z",
         &[Char('z')],

@@ -141,11 +141,7 @@ impl App {
                 self.fix.take.push(o);
             }
         }
-        // The diff is redrawn in place, not stacked again.
-        if self.screen() == Screen::Diff {
-            self.stack.pop();
-        }
-        self.preview();
+        self.repreview();
         if self.screen() == Screen::Diff {
             // A selected fix that did not take says so first.
             if !self.status.as_ref().is_some_and(|s| s.error) {
@@ -163,7 +159,7 @@ impl App {
         // was, and the status says what to type where.
         let why = self.status.take().map(|s| s.text).unwrap_or_default();
         self.fix.take = before;
-        self.preview();
+        self.repreview();
         self.set_status(
             true,
             format!(
@@ -171,5 +167,86 @@ impl App {
                 why.trim_start_matches("press e to type ")
             ),
         );
+    }
+
+    /// The diff made again after the follow-ups taken changed, in place
+    /// (not stacked again), where the person was looking.
+    fn repreview(&mut self) {
+        let d = &self.diff;
+        let view = (d.nowrap, d.hscroll, d.scroll, d.focus_ups, d.ups_cursor);
+        if self.screen() == Screen::Diff {
+            self.stack.pop();
+        }
+        self.preview();
+        if self.screen() == Screen::Diff {
+            let d = &mut self.diff;
+            (d.nowrap, d.hscroll, d.scroll, d.focus_ups) = (view.0, view.1, view.2, view.3);
+            let n = d.offered.len() + d.taken.len();
+            d.ups_cursor = view.4.min(n.saturating_sub(1));
+            d.focus_ups &= n > 0;
+        }
+    }
+
+    /// Tab on the diff: the keys move among the follow-ups, or back to
+    /// the diff.
+    pub(crate) fn focus_followups(&mut self) {
+        if self.diff.offered.is_empty() && self.diff.taken.is_empty() {
+            self.set_status(false, "no follow-ups: the fixes create no new finding");
+            return;
+        }
+        self.diff.focus_ups = !self.diff.focus_ups;
+    }
+
+    /// Space on a follow-up: take it (its fix is applied in the diff) or
+    /// drop it again.
+    pub(crate) fn toggle_followup(&mut self) {
+        if !self.diff.focus_ups {
+            self.set_status(false, "Tab moves to the follow-ups; Space then takes one");
+            return;
+        }
+        let d = &self.diff;
+        let i = d.ups_cursor;
+        let Some(up) = d
+            .offered
+            .get(i)
+            .or_else(|| d.taken.get(i - d.offered.len().min(i)))
+        else {
+            return;
+        };
+        let key = (up.rule.to_string(), up.hop.clone());
+        let taking = i < d.offered.len();
+        if taking && !up.fixable {
+            self.set_status(
+                false,
+                "this follow-up has no automatic fix: read it, fix it by hand",
+            );
+            return;
+        }
+        if taking {
+            let before = self.fix.take.clone();
+            self.fix.take.push(key.clone());
+            self.repreview();
+            if self.screen() != Screen::Diff {
+                let why = self.status.take().map(|s| s.text).unwrap_or_default();
+                self.fix.take = before;
+                self.repreview();
+                self.set_status(
+                    true,
+                    format!(
+                        "follow-up not applied: {}",
+                        why.trim_start_matches("press e to type ")
+                    ),
+                );
+                return;
+            }
+            self.set_status(false, format!("{} at {} applied in the diff", key.0, key.1));
+        } else {
+            self.fix.take.retain(|k| *k != key);
+            self.repreview();
+            self.set_status(
+                false,
+                format!("{} at {} taken out of the diff", key.0, key.1),
+            );
+        }
     }
 }

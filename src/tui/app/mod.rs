@@ -19,7 +19,7 @@ pub mod basket;
 
 use super::action::{Action, Effect, Screen};
 use super::screens::detail::DetailItem;
-use super::screens::diff::{DiffView, HSTEP};
+use super::screens::diff::DiffView;
 use super::screens::fix::FixFlow;
 use super::screens::list::SortKey;
 
@@ -372,29 +372,13 @@ impl App {
                 self.start_fix(hop);
             }
             Action::StartFixAll => self.start_fix(None),
+            Action::Toggle if screen == Screen::Diff => self.toggle_followup(),
             Action::Toggle => self.toggle_pick(),
             Action::TogglePlacement => self.toggle_placement(),
             Action::ClearBasket => self.clear_basket(),
             Action::TakeFollowUps => self.take_followups(),
-            Action::ToggleWrap => {
-                self.diff.nowrap = !self.diff.nowrap;
-                self.diff.hscroll = 0;
-                self.diff.scroll = 0;
-            }
-            Action::ScrollLeft | Action::ScrollRight if self.diff.nowrap => {
-                let max = self.diff.widest().saturating_sub(1);
-                self.diff.hscroll = if action == Action::ScrollLeft {
-                    self.diff.hscroll.saturating_sub(HSTEP)
-                } else {
-                    (self.diff.hscroll + HSTEP).min(max)
-                };
-            }
-            Action::ScrollLeft | Action::ScrollRight => {
-                self.set_status(
-                    false,
-                    "long lines wrap: nothing is hidden sideways (z to stop wrapping)",
-                );
-            }
+            Action::ToggleWrap | Action::ScrollLeft | Action::ScrollRight => self.sideways(action),
+            Action::FocusFollowUps => self.focus_followups(),
             Action::EditValue => self.edit_value(),
             Action::Preview => self.preview(),
             Action::Copy => {
@@ -462,6 +446,10 @@ impl App {
                 }
             }
             Screen::Fix => self.fix.cursor = clamp(self.fix.cursor, self.fix.items.len()),
+            Screen::Diff if self.diff.focus_ups => {
+                let n = self.diff.offered.len() + self.diff.taken.len();
+                self.diff.ups_cursor = clamp(self.diff.ups_cursor, n);
+            }
             Screen::Diff => {
                 let width = self.area.0.saturating_sub(2) as usize;
                 let n = self.scroll_stops(self.diff.rows(width).len());

@@ -10,7 +10,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::conf::FileId;
 use crate::fix::followup::FollowUp;
-use crate::tui::action::Effect;
+use crate::tui::action::{Action, Effect};
 use crate::tui::app::App;
 use crate::tui::screens::detail::probe_lines;
 use crate::tui::text::wrap;
@@ -34,6 +34,10 @@ pub struct DiffView {
     pub offered: Vec<FollowUp>,
     /// Follow-ups taken and applied in this diff.
     pub taken: Vec<FollowUp>,
+    /// The keys move among the follow-ups (Tab), not the diff.
+    pub focus_ups: bool,
+    /// The follow-up under the cursor: offered ones first, then taken.
+    pub ups_cursor: usize,
 }
 
 /// Columns `H`/`L` scroll sideways.
@@ -101,6 +105,27 @@ impl DiffView {
 }
 
 impl App {
+    /// `z`, `H`, `L`: wrap long lines, or scroll them sideways.
+    pub(crate) fn sideways(&mut self, action: Action) {
+        if action != Action::ToggleWrap && !self.diff.nowrap {
+            self.set_status(
+                false,
+                "long lines wrap: nothing is hidden sideways (z to stop wrapping)",
+            );
+            return;
+        }
+        let d = &mut self.diff;
+        match action {
+            Action::ToggleWrap => {
+                d.nowrap = !d.nowrap;
+                d.hscroll = 0;
+                d.scroll = 0;
+            }
+            Action::ScrollLeft => d.hscroll = d.hscroll.saturating_sub(HSTEP),
+            _ => d.hscroll = (d.hscroll + HSTEP).min(d.widest().saturating_sub(1)),
+        }
+    }
+
     pub(crate) fn ask_save(&mut self) {
         if self.diff.changed.is_empty() {
             return;
@@ -195,13 +220,20 @@ pub fn diff_line_style(t: &Theme, line: &str) -> Style {
 
 /// The follow-up pane: findings the previewed fixes create, explained,
 /// and the ones taken.
-fn followup_lines(app: &App, t: &Theme, width: usize) -> Vec<Line<'static>> {
+fn followup_lines(app: &App, t: &Theme, width: usize) -> (Vec<Line<'static>>, usize) {
     let mut lines = Vec::new();
     let d = &app.diff;
-    for up in &d.offered {
+    // The first line of the entry under the cursor.
+    let mut at = 0;
+    for (i, up) in d.offered.iter().enumerate() {
         let f = &up.finding;
+        let here = d.focus_ups && d.ups_cursor == i;
+        if here {
+            at = lines.len();
+        }
+        let mark = if here { "▶ " } else { "" };
         lines.push(Line::from(vec![
-            Span::styled("new  ", t.status_error),
+            Span::styled(format!("{mark}new  "), t.status_error),
             Span::styled(
                 format!("{:<6}", badge(Some(f.severity))),
                 severity_style(t, f.severity),
@@ -220,14 +252,19 @@ fn followup_lines(app: &App, t: &Theme, width: usize) -> Vec<Line<'static>> {
             lines.push(Line::from(Span::styled(format!("     {w}"), t.inherited)));
         }
     }
-    for up in &d.taken {
+    for (i, up) in d.taken.iter().enumerate() {
+        let here = d.focus_ups && d.ups_cursor == d.offered.len() + i;
+        if here {
+            at = lines.len();
+        }
+        let mark = if here { "▶ " } else { "" };
         let summary = up.finding.fix.as_ref().map_or("", |x| x.summary.as_str());
-        let text = format!("taken {} {}: {summary}", up.rule, up.hop);
+        let text = format!("{mark}taken {} {}: {summary}", up.rule, up.hop);
         for w in wrap(&text, width) {
             lines.push(Line::from(Span::styled(w, t.explicit)));
         }
     }
-    lines
+    (lines, at)
 }
 
 pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
@@ -235,7 +272,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let width = r.width.saturating_sub(2) as usize;
     // The findings the fixes create, below the diff, never applied unless
     // taken (`a`).
-    let ups = followup_lines(app, t, width);
+    let (ups, at) = followup_lines(app, t, width);
     let (r, ups_area) = if ups.is_empty() {
         (r, None)
     } else {
@@ -280,7 +317,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     );
     f.render_widget(
         Paragraph::new(lines)
-            .block(framed(ui, title, true))
+            .block(framed(ui, title, !app.diff.focus_ups))
             .style(t.base),
         r,
     );
@@ -297,14 +334,18 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         );
     }
     if let Some(area) = ups_area {
-        let title = if app.diff.offered.iter().any(|u| u.fixable) {
-            "Follow-ups: findings these fixes create · a applies their fixes"
+        let title = if app.diff.focus_ups {
+            "Follow-ups · j/k move · Space takes or drops · Tab back to the diff"
+        } else if app.diff.offered.iter().any(|u| u.fixable) {
+            "Follow-ups: findings these fixes create · a takes all · Tab to pick"
         } else {
-            "Follow-ups: findings these fixes create"
+            "Follow-ups: findings these fixes create · Tab to pick"
         };
+        // The entry under the cursor stays in view.
+        let skip = at.saturating_sub(area.height.saturating_sub(3) as usize);
         f.render_widget(
-            Paragraph::new(ups)
-                .block(framed(ui, title.into(), false))
+            Paragraph::new(ups.into_iter().skip(skip).collect::<Vec<_>>())
+                .block(framed(ui, title.into(), app.diff.focus_ups))
                 .style(t.base),
             area,
         );
