@@ -209,7 +209,7 @@ fn fix_flow_previews_a_diff_and_refuses_to_save_the_demo() {
     assert_eq!(app.screen(), Screen::Fix);
     assert!(!app.fix.items.is_empty());
     assert!(
-        app.fix.items.iter().any(|i| i.checked),
+        app.fix.items.iter().any(|i| app.picked(i.finding)),
         "high findings start selected"
     );
     press(&mut app, &[KeyCode::Char('d')]);
@@ -464,15 +464,13 @@ fn clicks_in_the_fix_picker_select_then_toggle() {
     let (x, y) = drawn_at(&term, "verify-off", 80).expect("verify-off offered");
     let row = ui::row_at(&app, area, x, y).expect("a fix row");
     assert_eq!(app.findings[app.fix.items[row].finding].rule, "verify-off");
-    let before = app.fix.items[row].checked;
+    let finding = app.fix.items[row].finding;
+    let before = app.picked(finding);
     app.update(Action::Click(row));
     assert_eq!(app.fix.cursor, row);
-    assert_eq!(
-        app.fix.items[row].checked, before,
-        "the first click selects"
-    );
+    assert_eq!(app.picked(finding), before, "the first click selects");
     app.update(Action::Click(row));
-    assert_eq!(app.fix.items[row].checked, !before, "the second toggles");
+    assert_eq!(app.picked(finding), !before, "the second toggles");
     // Below the fixes, in what the fix does: not a row.
     assert_eq!(ui::row_at(&app, area, x, 20), None);
 }
@@ -543,9 +541,11 @@ fn a_file_included_twice_is_two_hops_in_every_screen() {
         .unwrap();
     app.fix.cursor = item;
     assert_eq!(app.impact_of(item), [b]);
-    for (i, it) in app.fix.items.iter_mut().enumerate() {
-        it.checked = i == item;
-    }
+    // Only this fix in the basket.
+    press(&mut app, &[KeyCode::Char('X')]);
+    assert!(app.fix.basket.is_empty());
+    press(&mut app, &[KeyCode::Char(' ')]);
+    assert_eq!(app.fix.basket.len(), 1);
     press(&mut app, &[KeyCode::Char('d')]);
     assert_eq!(app.screen(), Screen::Diff);
     assert!(
