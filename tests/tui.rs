@@ -15,11 +15,9 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 fn demo_app() -> App {
-    let cfg = hopscope::jobs::Source::Demo.config().unwrap();
-    App::new(
-        Model::build(cfg, Version::NEWEST_STABLE),
-        "demo (built-in)".into(),
-    )
+    // As the terminal UI loads it: hopscope's default version.
+    let model = hopscope::jobs::Source::Demo.load(None).unwrap();
+    App::new(model, "demo (built-in)".into())
 }
 
 fn key(c: KeyCode) -> KeyEvent {

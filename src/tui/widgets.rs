@@ -120,7 +120,13 @@ pub(crate) fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     spans.push(Span::styled(v(format!("│ {} ", app.label)), t.base));
     // The version goes whole or not at all; anything else too long ends
     // in `…`.
-    let version = Span::styled(format!("│ nginx {} ", app.model.version), t.dim);
+    let version = Span::styled(
+        v(format!(
+            "│ {} ",
+            labels::version_short(&app.model.version_choice)
+        )),
+        t.dim,
+    );
     let used: usize = spans.iter().map(Span::width).sum();
     if used + version.width() <= r.width as usize {
         spans.push(version);
