@@ -727,9 +727,11 @@ fn fix_write_as_root_keeps_the_owner_of_the_file() {
 
 /// The terminal UI on `hopscope --ssh web1` for a tree, with `extra`
 /// arguments, in tmux.
+/// The UI on the server's tree, with the defaults of nginx 1.30.4 (the
+/// findings these tests count do not depend on the server's nginx).
 fn tui_on(sshd: &Sshd, tree: &Tree, extra: &[&str]) -> tui_tmux::Tmux {
     let conf = tree.conf();
-    let mut args = vec!["--nginx-conf", conf.as_str()];
+    let mut args = vec!["--nginx-conf", conf.as_str(), "--nginx-version", "1.30.4"];
     args.extend_from_slice(extra);
     let mut cmd = tui_tmux::sh_quote(tui_tmux::hopscope());
     for a in sshd.args("web1", &args) {
@@ -740,6 +742,34 @@ fn tui_on(sshd: &Sshd, tree: &Tree, extra: &[&str]) -> tui_tmux::Tmux {
     let screen = t.wait_text("Hops (2)");
     assert!(screen.contains("ssh web1 (nginx -T)"), "{screen}");
     t
+}
+
+/// Without --nginx-version the UI's header names the server's nginx, told
+/// by the same run that fetched the configuration.
+#[test]
+fn tui_over_ssh_names_the_servers_nginx_in_its_header() {
+    if !tui_tmux::tmux_or_skip() {
+        return;
+    }
+    let Some(sshd) = Sshd::start(1) else { return };
+    let Some(nginx) = nginx_or_skip() else { return };
+    let tree = Tree::new("ssh-tui-version");
+    let conf = tree.conf();
+    let mut cmd = tui_tmux::sh_quote(tui_tmux::hopscope());
+    for a in sshd.args("web1", &["--nginx-conf", conf.as_str()]) {
+        cmd.push(' ');
+        cmd.push_str(&tui_tmux::sh_quote(&a));
+    }
+    let t = tui_tmux::Tmux::start(160, 40, &tui_tmux::wrapped(&cmd));
+    let screen = t.wait_text("Hops (2)");
+    let version = common::installed_nginx_version(&nginx);
+    let header = screen.lines().next().unwrap_or("");
+    assert!(
+        header.ends_with(&format!("│ nginx {version} (server's nginx -v)")),
+        "{screen}"
+    );
+    t.keys(&["q"]);
+    t.wait_text("AFTER-0");
 }
 
 /// In the UI: every fix of the api.conf hop, with the host name typed, up
