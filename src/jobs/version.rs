@@ -9,6 +9,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -97,8 +98,9 @@ fn run_nginx_v(nginx: &Path, timeout: Duration) -> Result<String, String> {
         .spawn()
         .map_err(|e| format!("cannot run `nginx -v`: {e}"))?;
     let got = Arc::new(Mutex::new(Vec::new()));
+    let closed = Arc::new(AtomicBool::new(false));
     if let Some(mut pipe) = child.stderr.take() {
-        let got = Arc::clone(&got);
+        let (got, closed) = (Arc::clone(&got), Arc::clone(&closed));
         // Reads until the pipe closes; a child of nginx that keeps it
         // open only keeps this thread, never the load.
         std::thread::spawn(move || {
@@ -111,6 +113,7 @@ fn run_nginx_v(nginx: &Path, timeout: Duration) -> Result<String, String> {
                 let room = MAX_VERSION_OUTPUT.saturating_sub(v.len());
                 v.extend_from_slice(&chunk[..n.min(room)]);
             }
+            closed.store(true, Ordering::Release);
         });
     }
     let started = Instant::now();
@@ -131,8 +134,12 @@ fn run_nginx_v(nginx: &Path, timeout: Duration) -> Result<String, String> {
             Err(e) => return Err(format!("waiting for `nginx -v`: {e}")),
         }
     }
-    // What it wrote before it ended is in the pipe already.
-    std::thread::sleep(Duration::from_millis(20));
+    // What it wrote before it ended is in the pipe already; a child it
+    // left behind may hold the pipe open, so the wait for its end is short.
+    let grace = Instant::now() + Duration::from_millis(200);
+    while !closed.load(Ordering::Acquire) && Instant::now() < grace {
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let bytes = std::mem::take(&mut *got.lock().unwrap_or_else(|e| e.into_inner()));
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
@@ -160,6 +167,15 @@ mod tests {
         let err = run_nginx_v(&nginx, Duration::from_millis(300)).unwrap_err();
         assert!(err.contains("no answer"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(5));
+        // A child left behind holding the pipe does not hold the answer.
+        let nginx = script(
+            dir.path(),
+            "echo 'nginx version: nginx/1.24.0' >&2; sleep 5 & exit 0",
+        );
+        let started = Instant::now();
+        let out = run_nginx_v(&nginx, NGINX_V_TIMEOUT).unwrap();
+        assert_eq!(out, "nginx version: nginx/1.24.0\n");
+        assert!(started.elapsed() < Duration::from_secs(3));
         let nginx = script(dir.path(), "head -c 100000 /dev/zero | tr '\\0' x >&2");
         assert_eq!(
             run_nginx_v(&nginx, NGINX_V_TIMEOUT).unwrap().len(),
