@@ -259,7 +259,13 @@ fn sni_of(hop: &Value) -> String {
     }
 }
 
+/// The judgements are made for the defaults of this nginx, whichever
+/// nginx this machine has.
+const JUDGED_FOR: [&str; 2] = ["--nginx-version", "1.30.4"];
+
 fn run_json(args: &[&str]) -> Result<Value, String> {
+    let args: Vec<&str> = args.iter().copied().chain(JUDGED_FOR).collect();
+    let args = &args[..];
     let run = hopscope_run(args, None, HOPSCOPE_TIMEOUT);
     if run.timed_out {
         return Err(format!("hopscope {} timed out", args.join(" ")));
@@ -294,6 +300,8 @@ fn host_rewrites(name: &str, main: &str, fig: &mut Figures, bad: &mut Vec<String
             "ca-file=/etc/ssl/certs/ca-certificates.crt",
             "--set",
             "client-key=/etc/nginx/client.key",
+            JUDGED_FOR[0],
+            JUDGED_FOR[1],
         ],
         None,
         HOPSCOPE_TIMEOUT,

@@ -15,11 +15,9 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 fn demo_app() -> App {
-    let cfg = hopscope::jobs::Source::Demo.config().unwrap();
-    App::new(
-        Model::build(cfg, Version::NEWEST_STABLE),
-        "demo (built-in)".into(),
-    )
+    // As the terminal UI loads it: hopscope's default version.
+    let model = hopscope::jobs::Source::Demo.load(None).unwrap();
+    App::new(model, "demo (built-in)".into())
 }
 
 fn key(c: KeyCode) -> KeyEvent {
@@ -643,4 +641,46 @@ fn the_detail_says_when_certificate_files_were_not_checked() {
         "{text}"
     );
     assert!(text.contains("use --root DIR"), "{text}");
+}
+
+#[test]
+fn the_header_says_whose_defaults_apply_and_where_they_came_from() {
+    use hopscope::model::{VersionChoice, VersionFrom};
+    let cfg = hopscope::jobs::Source::Demo.config().unwrap();
+    let choice = VersionChoice {
+        version: Version(1, 22, 1),
+        from: VersionFrom::ThisMachine,
+        note: None,
+    };
+    let app = App::new(Model::build_for(cfg, choice), "/etc/nginx".into());
+    let header = |w: u16| {
+        screen_text(&render(&app, w, 24))
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let wide = header(160);
+    assert!(
+        wide.ends_with("│ /etc/nginx │ nginx 1.22.1 (nginx -v here)"),
+        "{wide}"
+    );
+    // Narrower: the version alone rather than nothing.
+    let narrow = header(84);
+    assert!(narrow.ends_with("│ nginx 1.22.1"), "{narrow}");
+    let server = VersionChoice {
+        version: Version(1, 24, 0),
+        from: VersionFrom::Server,
+        note: None,
+    };
+    let cfg = hopscope::jobs::Source::Demo.config().unwrap();
+    let app = App::new(Model::build_for(cfg, server), "ssh web1".into());
+    let line = screen_text(&render(&app, 160, 24));
+    assert!(
+        line.lines()
+            .next()
+            .unwrap()
+            .ends_with("nginx 1.24.0 (server's nginx -v)"),
+        "{line}"
+    );
 }
