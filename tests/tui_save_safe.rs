@@ -123,7 +123,12 @@ fn ca_file(dir: &Path) -> PathBuf {
 /// Starts the TUI on `main` and opens the fix screen of the first hop with
 /// the verify-off fix selected.
 fn fix_screen(main: &Path) -> Tmux {
-    let cmd = format!("{} {}", hopscope(), sh_quote(&main.display().to_string()));
+    // Pinned: the defaults this test is about are not the version's.
+    let cmd = format!(
+        "{} --nginx-version 1.30.4 {}",
+        hopscope(),
+        sh_quote(&main.display().to_string())
+    );
     let t = Tmux::start(160, 45, &wrapped(&cmd));
     t.wait_text("nginx.conf:13");
     t.key_then("f", "Fixes (");

@@ -132,13 +132,25 @@ pub fn preview(
     chosen: &[(usize, Placement)],
     values: &Values,
 ) -> Result<Preview, Vec<(String, Missing)>> {
+    let id_of = |h: usize| model.hops[h].id.clone();
+    preview_named(model, findings, chosen, values, &id_of)
+}
+
+/// [`preview`], with the hops of `model` named in the reasons by `id_of`
+/// (a later round names them as they were loaded).
+pub(crate) fn preview_named(
+    model: &Model,
+    findings: &[Finding],
+    chosen: &[(usize, Placement)],
+    values: &Values,
+    id_of: &dyn Fn(usize) -> String,
+) -> Result<Preview, Vec<(String, Missing)>> {
     plan_selection(model, findings, chosen, values)?;
     let texts: Vec<Vec<u8>> = model.config.files.iter().map(|f| f.text.clone()).collect();
-    let id_of = |h: usize| model.hops[h].id.clone();
     let mut chosen: Vec<(usize, Placement)> = chosen.to_vec();
     let mut refused: Vec<(usize, String)> = Vec::new();
     loop {
-        let s = settle(model, model, &texts, findings, &chosen, values, &id_of);
+        let s = settle(model, model, &texts, findings, &chosen, values, id_of);
         for (ci, reason) in &s.held {
             refused.push((
                 chosen[*ci].0,
@@ -156,7 +168,7 @@ pub fn preview(
         };
         // A fix whose result nginx would reject, or that leaves its own
         // verification without a CA, is refused; the rest is planned again.
-        let bad = unsafe_results(model, &after, findings, &kept);
+        let bad = unsafe_results(model, &after, findings, &kept, id_of);
         if bad.is_empty() {
             let changed = new_texts
                 .into_iter()
@@ -207,6 +219,7 @@ pub(crate) fn unsafe_results(
     after: &Model,
     findings: &[Finding],
     chosen: &[(usize, Placement)],
+    id_of: &dyn Fn(usize) -> String,
 ) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let (keys, after_keys) = (HopKeys::new(model), HopKeys::new(after));
@@ -232,9 +245,9 @@ pub(crate) fn unsafe_results(
             .and_then(|s| s.value.as_deref())
             .and_then(|v| v.trim().parse::<u32>().ok());
         if !ca {
-            out.push((fi, format!("refused: it turns verification on for {} without a CA file (nginx -t rejects that): give the CA with e", model.hops[h].id)));
+            out.push((fi, format!("refused: it turns verification on for {} without a CA file (nginx -t rejects that): give the CA with e", id_of(h))));
         } else if depth.is_some_and(|d| d <= 1) {
-            out.push((fi, format!("refused: it turns verification on for {} with a verify depth of 1, which fails every chain with an intermediate CA", model.hops[h].id)));
+            out.push((fi, format!("refused: it turns verification on for {} with a verify depth of 1, which fails every chain with an intermediate CA", id_of(h))));
         }
     }
     if !out.is_empty() {

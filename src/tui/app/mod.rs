@@ -15,6 +15,8 @@ use crate::diagnostic::{Finding, Severity};
 use crate::model::{DirRef, Model, Origin};
 use crate::rules;
 
+pub mod basket;
+
 use super::action::{Action, Effect, Screen};
 use super::screens::detail::DetailItem;
 use super::screens::diff::DiffView;
@@ -238,6 +240,7 @@ impl App {
                         self.fix.typed.retain(|(kk, _)| *kk != k);
                         self.fix.typed.push((k, value));
                         self.fix.impact.clear();
+                        self.fix.lines.clear();
                         self.impact_of(self.fix.cursor);
                         self.set_status(false, "value set; press d to preview the diff");
                     }
@@ -379,15 +382,13 @@ impl App {
                 self.start_fix(hop);
             }
             Action::StartFixAll => self.start_fix(None),
-            Action::Toggle => {
-                if let Some(item) = self.fix.items.get_mut(self.fix.cursor) {
-                    item.checked = !item.checked;
-                    let f = item.finding;
-                    // A refusal explained the last preview, not this selection.
-                    self.fix.refused.retain(|(r, _)| *r != f);
-                }
-            }
+            Action::Toggle if screen == Screen::Diff => self.toggle_followup(),
+            Action::Toggle => self.toggle_pick(),
             Action::TogglePlacement => self.toggle_placement(),
+            Action::ClearBasket => self.clear_basket(),
+            Action::TakeFollowUps => self.take_followups(),
+            Action::ToggleWrap | Action::ScrollLeft | Action::ScrollRight => self.sideways(action),
+            Action::FocusFollowUps => self.focus_followups(),
             Action::EditValue => self.edit_value(),
             Action::Preview => self.preview(),
             Action::Copy => {
@@ -455,8 +456,13 @@ impl App {
                 }
             }
             Screen::Fix => self.fix.cursor = clamp(self.fix.cursor, self.fix.items.len()),
+            Screen::Diff if self.diff.focus_ups => {
+                let n = self.diff.offered.len() + self.diff.taken.len();
+                self.diff.ups_cursor = clamp(self.diff.ups_cursor, n);
+            }
             Screen::Diff => {
-                let n = self.scroll_stops(self.diff.text.lines().count());
+                let width = self.area.0.saturating_sub(2) as usize;
+                let n = self.scroll_stops(self.diff.rows(width).len());
                 self.diff.scroll = clamp(self.diff.scroll, n)
             }
             Screen::Rules => self.rules_cursor = clamp(self.rules_cursor, rules::registry().len()),

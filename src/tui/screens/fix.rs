@@ -8,24 +8,27 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
+use crate::conf::FileId;
 use crate::diagnostic::Applicability;
 use crate::diagnostic::Severity;
 use crate::fix::engine::{impact, plan_selection};
 use crate::fix::{Placement, Values};
 use crate::report::labels;
 use crate::tui::action::Screen;
+use crate::tui::app::basket::Pick;
 use crate::tui::app::App;
 use crate::tui::clip::{clip, clip_start, columns};
+use crate::tui::screens::diff::{diff_line_style, wrap_chars};
 use crate::tui::text::wrap;
 use crate::tui::ui::Ui;
 use crate::tui::widgets::*;
 
-/// One fix offered in the fix flow.
+/// One fix offered in the fix flow; it is selected when it is in the
+/// basket (`App::picked`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FixItem {
     /// Index into `App::findings`.
     pub finding: usize,
-    pub checked: bool,
     pub placement: Placement,
 }
 
@@ -45,10 +48,19 @@ pub struct FixFlow {
     /// Typed values, for display (`hop:key` → value).
     pub typed: Vec<(String, String)>,
     pub impact: HashMap<(usize, Placement), Vec<String>>,
+    /// The lines each fix adds or replaces, as diff lines (`+…`, `-…`).
+    pub lines: HashMap<(usize, Placement), Vec<String>>,
     pub field: Option<ValueField>,
     /// Selected fixes the last preview could not apply, by finding, with
     /// why (see `App::open_preview`).
     pub refused: Vec<(usize, String)>,
+    /// The fixes picked, across hops, in the order picked.
+    pub basket: Vec<Pick>,
+    /// Follow-ups taken: (rule, hop id as loaded).
+    pub take: Vec<(String, String)>,
+    /// Hops whose fix screen was opened: their serious fixes were picked
+    /// once, by default, and are not picked again after being dropped.
+    pub visited: Vec<usize>,
 }
 
 impl App {
@@ -64,15 +76,36 @@ impl App {
                     .is_some_and(|x| x.applicability != Applicability::DisplayOnly)
             })
             .filter(|(_, f)| hop.is_none() || f.hop == hop)
-            .map(|(i, f)| FixItem {
+            .map(|(i, _)| FixItem {
                 finding: i,
-                checked: hop.is_some() && f.severity >= Severity::High,
-                placement: Placement::Hop,
+                placement: self
+                    .fix
+                    .basket
+                    .iter()
+                    .find(|p| p.finding == i)
+                    .map_or(Placement::Hop, |p| p.placement),
             })
             .collect();
         if items.is_empty() {
             self.set_status(false, "nothing to fix automatically here");
             return;
+        }
+        // The first visit of a hop picks its serious fixes; later visits
+        // show the basket as the person left it.
+        if let Some(h) = hop {
+            if !self.fix.visited.contains(&h) {
+                self.fix.visited.push(h);
+                for it in &items {
+                    if self.findings[it.finding].severity >= Severity::High
+                        && !self.picked(it.finding)
+                    {
+                        self.fix.basket.push(Pick {
+                            finding: it.finding,
+                            placement: it.placement,
+                        });
+                    }
+                }
+            }
         }
         self.fix.items = items;
         self.fix.cursor = 0;
@@ -80,7 +113,8 @@ impl App {
         self.push(Screen::Fix);
     }
 
-    /// The hops a fix item changes (computed once per placement and values).
+    /// The hops a fix item changes and the lines it writes (computed once
+    /// per placement and values).
     pub fn impact_of(&mut self, idx: usize) -> Vec<String> {
         let Some(item) = self.fix.items.get(idx).cloned() else {
             return Vec::new();
@@ -89,17 +123,44 @@ impl App {
         if let Some(v) = self.fix.impact.get(&key) {
             return v.clone();
         }
-        let v = match plan_selection(
+        let (v, lines) = match plan_selection(
             &self.model,
             &self.findings,
             &[(item.finding, item.placement)],
             &self.fix.values,
         ) {
-            Ok(edits) => impact(&self.model, &edits),
-            Err(_) => Vec::new(),
+            Ok(edits) => (impact(&self.model, &edits), self.edit_lines(&edits)),
+            Err(_) => (Vec::new(), Vec::new()),
         };
         self.fix.impact.insert(key, v.clone());
+        self.fix.lines.insert(key, lines);
         v
+    }
+
+    /// The lines some edits add and take away, as a diff shows them, under
+    /// the name of their file.
+    fn edit_lines(&self, edits: &[crate::fix::Edit]) -> Vec<String> {
+        let texts = crate::fix::engine::apply_edits(&self.model, edits);
+        let changed: Vec<(FileId, Vec<u8>)> = texts
+            .into_iter()
+            .enumerate()
+            .filter(|(i, t)| *t != self.model.config.files[*i].text)
+            .map(|(i, t)| (FileId(i as u32), t))
+            .collect();
+        let Ok(text) = crate::fix::diff::unified(&self.model, &changed) else {
+            return Vec::new();
+        };
+        // Each file's name, then its removed and added lines.
+        let mut out = Vec::new();
+        for l in text.lines() {
+            if let Some(name) = l.strip_prefix("+++ b/") {
+                out.push(format!("in {name}:"));
+            } else if l.starts_with("+++") || l.starts_with("---") {
+            } else if l.starts_with('+') || l.starts_with('-') {
+                out.push(l.to_string());
+            }
+        }
+        out
     }
 
     /// The values an item still needs (key, prompt).
@@ -152,16 +213,17 @@ impl App {
         self.fix.field = Some(ValueField { key, prompt, area });
     }
 
+    /// Previews the whole basket as one diff across hops and files, with
+    /// the follow-ups taken, and lists the findings the fixes create.
     pub(crate) fn preview(&mut self) {
         let chosen: Vec<(usize, Placement)> = self
             .fix
-            .items
+            .basket
             .iter()
-            .filter(|i| i.checked)
-            .map(|i| (i.finding, i.placement))
+            .map(|p| (p.finding, p.placement))
             .collect();
         if chosen.is_empty() {
-            self.set_status(true, "select at least one fix (Space)");
+            self.set_status(true, "the fix basket is empty: select a fix (Space)");
             return;
         }
         // Planned, checked and refused in one place: screens/diff.rs.
@@ -171,7 +233,12 @@ impl App {
 
 pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
     let t = ui.theme;
-    let checked = app.fix.items.iter().filter(|i| i.checked).count();
+    let checked = app
+        .fix
+        .items
+        .iter()
+        .filter(|i| app.picked(i.finding))
+        .count();
     // As wide as the longest hop id (nginx -T names are absolute paths),
     // up to 40 columns; a longer one is cut from the left, keeping its
     // file name and line.
@@ -209,7 +276,11 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
                 .unwrap_or_default();
             Row::new(vec![
                 Cell::from(Span::styled(
-                    if item.checked { "[x]" } else { "[ ]" },
+                    if app.picked(item.finding) {
+                        "[x]"
+                    } else {
+                        "[ ]"
+                    },
                     t.key,
                 )),
                 Cell::from(Span::styled(
@@ -225,7 +296,11 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
     let table = Table::new(rows, columns.iter().map(|&w| Constraint::Length(w)))
         .block(framed(
             ui,
-            format!("Fixes ({checked} selected of {})", app.fix.items.len()),
+            format!(
+                "Fixes ({checked} selected of {}) · basket: {}",
+                app.fix.items.len(),
+                app.basket_label()
+            ),
             true,
         ))
         .row_highlight_style(t.selection);
@@ -325,6 +400,22 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
                 );
                 for w in wrap(&text, width) {
                     lines.push(Line::from(Span::styled(w, t.inherited)));
+                }
+            }
+            // Every line the fix writes, whole: wrapped, never cut.
+            if let Some(added) = app.fix.lines.get(&(item.finding, item.placement)) {
+                if !missing && !added.is_empty() {
+                    lines.push(Line::from(Span::styled("it writes:", t.dim)));
+                    for l in added {
+                        let style = if l.starts_with("in ") {
+                            t.diff_meta
+                        } else {
+                            diff_line_style(t, l)
+                        };
+                        for w in wrap_chars(l, width) {
+                            lines.push(Line::from(Span::styled(v(w), style)));
+                        }
+                    }
                 }
             }
         }
