@@ -25,8 +25,27 @@ use common::{free_port, is_root, nginx_or_skip, Nginx};
 use serde_json::Value;
 use sshd::{hs, sudo_available, Sshd, Tree};
 
-/// The host name the fixes give the upstreams (`--set`).
-const SNI: &str = "sni-name=backend.test";
+/// The host name the fixes give the upstreams of a tree read here
+/// (`--set HOP:KEY=VALUE`, one per hop: `KEY=VALUE` is refused when two
+/// hops need the key).
+const SNI: &str = "nginx.conf:22:sni-name=backend.test";
+const SNI_API: &str = "conf.d/api.conf:9:sni-name=backend.test";
+
+/// `--set HOP:KEY=VALUE` for both hops of a tree read over SSH, whose ids
+/// name the files as the server's `nginx -T` does (absolute paths), at the
+/// lines their pass directives are on now (a fix moves them).
+fn remote_sets(tree: &Tree, key_value: &str) -> [String; 2] {
+    let id = |file: &str, pass: &str| {
+        let path = tree.path().join(file);
+        let text = fs::read_to_string(&path).unwrap();
+        let line = text.lines().position(|l| l.contains(pass)).unwrap() + 1;
+        format!("{}:{line}:{key_value}", path.display())
+    };
+    [
+        id("nginx.conf", "proxy_pass https://backend;"),
+        id("conf.d/api.conf", "proxy_pass https://api_pool;"),
+    ]
+}
 
 /// A JSON document with the tree's absolute prefix removed from every string.
 fn relative(doc: &str, prefix: &Path) -> Value {
@@ -197,6 +216,7 @@ fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
     let started = Instant::now();
     let tree = Tree::new("ssh-apply");
     let conf = tree.conf();
+    let [sni, sni_api] = remote_sets(&tree, "sni-name=backend.test");
     let api = tree.path().join("conf.d/api.conf");
     // A file owned by someone else, with its own mode: both stay.
     std::os::unix::fs::chown(&api, Some(65534), Some(65534)).unwrap();
@@ -214,7 +234,9 @@ fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
             "--rule",
             "sni-off",
             "--set",
-            SNI,
+            &sni,
+            "--set",
+            &sni_api,
         ],
     ));
     assert_eq!(diff.code, Some(0), "{}", diff.stderr);
@@ -239,7 +261,9 @@ fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
             "--rule",
             "sni-off",
             "--set",
-            SNI,
+            &sni,
+            "--set",
+            &sni_api,
             "--apply",
         ],
     ));
@@ -287,7 +311,7 @@ fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
 
     // Once more with --reload: the next free backup name, and a reload.
     let ca = common::TestCa::new(&tree.path().join("pki"));
-    let set = format!("ca-file={}", ca.cert.display());
+    let [set, set_api] = remote_sets(&tree, &format!("ca-file={}", ca.cert.display()));
     let again = hs(&sshd.args(
         "web1",
         &[
@@ -298,6 +322,8 @@ fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
             "verify-off",
             "--set",
             &set,
+            "--set",
+            &set_api,
             "--apply",
             "--reload",
         ],
@@ -338,6 +364,8 @@ fn fix_apply_that_nginx_rejects_is_rolled_back() {
     }
     let tree = Tree::new("ssh-rollback");
     let conf = tree.conf();
+    let [sni, sni_api] = remote_sets(&tree, "sni-name=backend.test");
+    let ca_sets = remote_sets(&tree, "ca-file=/nonexistent.pem");
     let before = tree.snapshot();
     let run = hs(&sshd.args(
         "web1",
@@ -348,9 +376,13 @@ fn fix_apply_that_nginx_rejects_is_rolled_back() {
             "--rule",
             "verify-off",
             "--set",
-            "ca-file=/nonexistent.pem",
+            &ca_sets[0],
             "--set",
-            SNI,
+            &ca_sets[1],
+            "--set",
+            &sni,
+            "--set",
+            &sni_api,
             "--apply",
             "--reload",
         ],
@@ -627,6 +659,8 @@ fn fix_write_as_root_keeps_the_owner_of_the_file() {
         "sni-off",
         "--set",
         SNI,
+        "--set",
+        SNI_API,
         "--write",
     ]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);

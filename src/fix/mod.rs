@@ -19,10 +19,13 @@ pub mod plan;
 mod reach;
 pub mod save;
 pub mod validate;
+mod value_check;
+pub mod values;
 
 pub use edit::Edit;
 pub use engine::{fix_all, Applied, FixError, Outcome, Selection, Skipped};
 pub use plan::{Missing, Placement, ValueError, Values};
+pub use values::{SetSpec, Unbound};
 
 /// The values a person must give before a finding's fix can be written.
 pub fn needs(model: &Model, finding: &Finding) -> Vec<Missing> {
