@@ -101,7 +101,7 @@ impl fmt::Display for Unbound {
         }
         write!(
             f,
-            "--set {key}={value}: {} hops need {key}, and KEY=VALUE applies only where exactly one does; name the hop:",
+            "--set {key}={value}: {} hops need {key}, and KEY=VALUE applies only where exactly one does; name the hop (or narrow the fixes with --hop ID):",
             self.hops.len()
         )?;
         for h in &self.hops {
