@@ -18,6 +18,8 @@ impl App {
             KeyCode::Enter => self.accept_field(),
             _ => {
                 field.area.input(key);
+                // The field itself now says what is wrong, if anything.
+                self.status = None;
                 self.recheck_field();
             }
         }
