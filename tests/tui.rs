@@ -691,7 +691,10 @@ fn a_url_typed_for_a_host_name_is_refused_under_the_field() {
     type_text(&mut app, "api.example.com:8443");
     let shown = screen_text(&render(&app, 110, 32));
     assert!(!shown.contains("not accepted:"), "{shown}");
-    assert!(!shown.contains("not set:"), "typing clears the refusal: {shown}");
+    assert!(
+        !shown.contains("not set:"),
+        "typing clears the refusal: {shown}"
+    );
     assert!(shown.contains("the port is cut"), "{shown}");
     press(&mut app, &[KeyCode::Enter]);
     assert!(app.fix.field.is_none());

@@ -96,7 +96,7 @@ impl fmt::Display for Unbound {
         if self.hops.is_empty() {
             return write!(
                 f,
-                "--set {key}={value}: no hop selected for fixing needs {key} without a value of its own, so it would be used nowhere"
+                "--set {key}={value}: no hop selected for fixing needs {key} without a value of its own, so it would be used nowhere (a hop that needs it only once other fixes are applied takes it as --set HOP:{key}=VALUE)"
             );
         }
         write!(
