@@ -38,6 +38,8 @@ impl App {
     }
 
     fn accept_field(&mut self) {
+        // Decided on the text as it is now, never on an older check.
+        self.recheck_field();
         let Some(field) = &self.fix.field else {
             return;
         };
