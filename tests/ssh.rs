@@ -31,22 +31,6 @@ use sshd::{hs, sudo_available, Sshd, Tree};
 const SNI: &str = "nginx.conf:22:sni-name=backend.test";
 const SNI_API: &str = "conf.d/api.conf:9:sni-name=backend.test";
 
-/// `--set HOP:KEY=VALUE` for both hops of a tree read over SSH, whose ids
-/// name the files as the server's `nginx -T` does (absolute paths), at the
-/// lines their pass directives are on now (a fix moves them).
-fn remote_sets(tree: &Tree, key_value: &str) -> [String; 2] {
-    let id = |file: &str, pass: &str| {
-        let path = tree.path().join(file);
-        let text = fs::read_to_string(&path).unwrap();
-        let line = text.lines().position(|l| l.contains(pass)).unwrap() + 1;
-        format!("{}:{line}:{key_value}", path.display())
-    };
-    [
-        id("nginx.conf", "proxy_pass https://backend;"),
-        id("conf.d/api.conf", "proxy_pass https://api_pool;"),
-    ]
-}
-
 /// A JSON document with the tree's absolute prefix removed from every string.
 fn relative(doc: &str, prefix: &Path) -> Value {
     let p = format!("{}/", prefix.display());
@@ -216,7 +200,7 @@ fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
     let started = Instant::now();
     let tree = Tree::new("ssh-apply");
     let conf = tree.conf();
-    let [sni, sni_api] = remote_sets(&tree, "sni-name=backend.test");
+    let [sni, sni_api] = tree.remote_sets("sni-name=backend.test");
     let api = tree.path().join("conf.d/api.conf");
     // A file owned by someone else, with its own mode: both stay.
     std::os::unix::fs::chown(&api, Some(65534), Some(65534)).unwrap();
@@ -311,7 +295,7 @@ fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
 
     // Once more with --reload: the next free backup name, and a reload.
     let ca = common::TestCa::new(&tree.path().join("pki"));
-    let [set, set_api] = remote_sets(&tree, &format!("ca-file={}", ca.cert.display()));
+    let [set, set_api] = tree.remote_sets(&format!("ca-file={}", ca.cert.display()));
     let again = hs(&sshd.args(
         "web1",
         &[
@@ -364,8 +348,8 @@ fn fix_apply_that_nginx_rejects_is_rolled_back() {
     }
     let tree = Tree::new("ssh-rollback");
     let conf = tree.conf();
-    let [sni, sni_api] = remote_sets(&tree, "sni-name=backend.test");
-    let ca_sets = remote_sets(&tree, "ca-file=/nonexistent.pem");
+    let [sni, sni_api] = tree.remote_sets("sni-name=backend.test");
+    let ca_sets = tree.remote_sets("ca-file=/nonexistent.pem");
     let before = tree.snapshot();
     let run = hs(&sshd.args(
         "web1",
