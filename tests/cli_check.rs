@@ -19,7 +19,10 @@ struct Out {
 
 fn hopscope(args: &[&str], cwd: Option<&Path>, env: &[(&str, &str)], stdin: Option<&str>) -> Out {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hopscope"));
+    // No nginx on PATH: the defaults are hopscope's own, whichever nginx
+    // this machine has (tests/nginx_version.rs covers detection).
     cmd.args(args)
+        .env("PATH", "/nonexistent")
         .env_remove("NO_COLOR")
         .stdin(if stdin.is_some() {
             Stdio::piped()
@@ -46,6 +49,10 @@ fn hopscope(args: &[&str], cwd: Option<&Path>, env: &[(&str, &str)], stdin: Opti
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// The line of a text report that says whose defaults apply, without nginx
+/// on PATH.
+const DEFAULTS: &str = "defaults: nginx 1.30.4, hopscope's default: the newest stable release it knows; pass --nginx-version\n";
 
 fn run(args: &[&str]) -> Out {
     hopscope(args, None, &[], None)
@@ -153,7 +160,7 @@ fn a_clean_configuration_exits_0() {
     let dir = conf(&[("nginx.conf", GOOD)]);
     let out = run(&["check", path(&dir), "--min-severity", "info"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert_eq!(out.stdout, "no findings in 1 hop\n");
+    assert_eq!(out.stdout, format!("{DEFAULTS}no findings in 1 hop\n"));
 }
 
 #[test]
@@ -362,7 +369,10 @@ fn inline_suppression_is_reported_and_does_not_fail() {
 
     let text_out = run(&["check", path(&dir), "--rule", "sni-off", "--color", "never"]);
     assert_eq!(text_out.code, 0);
-    assert_eq!(text_out.stdout, "no findings in 1 hop; 1 suppressed\n");
+    assert_eq!(
+        text_out.stdout,
+        format!("{DEFAULTS}no findings in 1 hop; 1 suppressed\n")
+    );
 
     let sarif = json(&run(&[
         "check",

@@ -20,8 +20,6 @@
 #[path = "corpus_support/adapt.rs"]
 mod adapt;
 mod common;
-#[path = "corpus_support/dns.rs"]
-mod dns;
 
 use common::*;
 use serde::Deserialize;
@@ -261,7 +259,13 @@ fn sni_of(hop: &Value) -> String {
     }
 }
 
+/// The judgements are made for the defaults of this nginx, whichever
+/// nginx this machine has.
+const JUDGED_FOR: [&str; 2] = ["--nginx-version", "1.30.4"];
+
 fn run_json(args: &[&str]) -> Result<Value, String> {
+    let args: Vec<&str> = args.iter().copied().chain(JUDGED_FOR).collect();
+    let args = &args[..];
     let run = hopscope_run(args, None, HOPSCOPE_TIMEOUT);
     if run.timed_out {
         return Err(format!("hopscope {} timed out", args.join(" ")));
@@ -297,7 +301,7 @@ fn host_rewrites(name: &str, main: &str, fig: &mut Figures, bad: &mut Vec<String
     };
     let mut sets: Vec<String> = Vec::new();
     let run = loop {
-        let mut args = vec!["fix", main];
+        let mut args = vec!["fix", main, JUDGED_FOR[0], JUDGED_FOR[1]];
         for s in &sets {
             args.extend(["--set", s.as_str()]);
         }
@@ -319,6 +323,14 @@ fn host_rewrites(name: &str, main: &str, fig: &mut Figures, bad: &mut Vec<String
         sets.sort();
         sets.dedup();
     };
+    if run.timed_out || !matches!(run.code, Some(0) | Some(1)) {
+        bad.push(format!(
+            "{name}: hopscope fix exited {:?}: {}",
+            run.code,
+            run.stderr.trim()
+        ));
+        return;
+    }
     // Files where a host-sni-mismatch fix was applied, as `fix` reports it.
     let asked: BTreeSet<String> = run
         .stderr
@@ -581,7 +593,7 @@ fn nginx_case(
     bad: &mut Vec<String>,
 ) -> (usize, usize) {
     let reqs: Vec<&JudgedHop> = c.hops.iter().filter(|h| h.request.is_some()).collect();
-    let dns = dns::Dns::start();
+    let dns = common::dns::Dns::start();
     let echo_port = free_port();
     let up = Prefix::new("corpus-echo");
     // the echo's certificate names every host the case may verify against

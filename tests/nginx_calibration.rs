@@ -940,3 +940,65 @@ fn the_upstream_sees_what_the_rules_say() {
         fr_prefix.read("nginx.conf")
     );
 }
+
+// ---------------------------------------------------------------------------
+// 3. Load errors nginx gives: a top-level block anywhere else
+// ---------------------------------------------------------------------------
+
+/// A site file that opens its own `http {` (included inside `http`, as
+/// Debian's layout does with sites-enabled/*), and `events`/`stream`
+/// inside a server: nginx -t stops with `"NAME" directive is not allowed
+/// here` at that line, and hopscope reports the same load error there.
+#[test]
+fn top_level_blocks_elsewhere_are_load_errors_as_in_nginx() {
+    let Some(nginx) = nginx_or_skip() else {
+        return;
+    };
+    let version = nginx_version(&nginx);
+    for (name, body) in [
+        ("http", "include site.conf;\n"),
+        ("events", "server {\n listen 127.0.0.1:1;\n events { }\n}\n"),
+        ("stream", "server {\n listen 127.0.0.1:1;\n stream { }\n}\n"),
+    ] {
+        // `stream` is a directive only where its module is loaded.
+        let module = stream_module(&nginx).filter(|_| name == "stream");
+        if name == "stream" && module.is_none() {
+            assert!(!in_ci(), "CI must install the nginx stream module");
+            continue;
+        }
+        let prefix = Prefix::new("calib-top");
+        write_conf(&prefix, module.as_deref(), body, "");
+        prefix.write(
+            "site.conf",
+            "http {\n server {\n  listen 127.0.0.1:1;\n  location / { proxy_pass https://127.0.0.1:9; }\n }\n}\n",
+        );
+        let (accepted, stderr) = nginx_test(&nginx, prefix.path());
+        let says = format!("\"{name}\" directive is not allowed here");
+        assert!(
+            !accepted && stderr.contains(&says),
+            "{name}: nginx said {stderr}"
+        );
+        // nginx names the file and line: hopscope's error is at the same one.
+        let at = stderr
+            .lines()
+            .find(|l| l.contains(&says))
+            .and_then(|l| l.split(" in ").last())
+            .and_then(|tail| tail.trim().rsplit_once(':'))
+            .map(|(file, line)| {
+                let file = Path::new(file)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                (file, line.trim().parse::<u32>().unwrap_or(0))
+            })
+            .unwrap_or_else(|| panic!("{name}: no file:line in {stderr}"));
+        let cfg = conf::load(&Input::Path(prefix.conf_path())).expect("load");
+        let m = Model::build(cfg, version);
+        let errors: Vec<(String, u32, String)> = m
+            .errors()
+            .map(|e| (e.file.clone(), e.line, e.message.clone()))
+            .collect();
+        assert_eq!(errors, [(at.0, at.1, says)], "{name}");
+    }
+}

@@ -55,10 +55,16 @@ fn remote_hops_equal_local_hops_and_check_exit_codes() {
         "hop ids are the server's absolute paths: {}",
         doc["hops"][0]["id"]
     );
-    let (l, r) = (
+    let (mut l, mut r) = (
         relative(&local.stdout, tree.path()),
         relative(&remote.stdout, tree.path()),
     );
+    // The same nginx answers both; each says where its version came from.
+    assert_eq!(r["nginx_version_source"], "server");
+    assert_eq!(r["nginx_version"], l["nginx_version"]);
+    for doc in [&mut l, &mut r] {
+        doc.as_object_mut().unwrap().remove("nginx_version_source");
+    }
     assert_eq!(l["hops"].as_array().map(Vec::len), Some(2));
     assert_eq!(
         l, r,
@@ -68,11 +74,10 @@ fn remote_hops_equal_local_hops_and_check_exit_codes() {
     if sudo_available() {
         let sudo = hs(&sshd.args("web1", &["hops", "--sudo", "--nginx-conf", &conf, "--json"]));
         assert_eq!(sudo.code, Some(0), "{}", sudo.stderr);
-        assert_eq!(
-            relative(&sudo.stdout, tree.path()),
-            l,
-            "the same under sudo -n"
-        );
+        let mut s = relative(&sudo.stdout, tree.path());
+        assert_eq!(s["nginx_version_source"], "server");
+        s.as_object_mut().unwrap().remove("nginx_version_source");
+        assert_eq!(s, l, "the same under sudo -n");
     }
 
     // check: the exit codes of a local check.
@@ -89,10 +94,18 @@ fn remote_hops_equal_local_hops_and_check_exit_codes() {
         let remote = hs(&sshd.args("web1", &rargs));
         assert_eq!(remote.code, local.code, "{extra:?}: {}", remote.stderr);
         if extra.contains(&"json") {
-            assert_eq!(
+            let (mut r, mut l) = (
                 relative(&remote.stdout, tree.path()),
-                relative(&local.stdout, tree.path())
+                relative(&local.stdout, tree.path()),
             );
+            assert_eq!(
+                (&r["nginx_version_source"], &l["nginx_version_source"]),
+                (&Value::from("server"), &Value::from("local"))
+            );
+            for doc in [&mut l, &mut r] {
+                doc.as_object_mut().unwrap().remove("nginx_version_source");
+            }
+            assert_eq!(r, l);
         }
     }
     // Pools on the loopback: every finding is info there (no SNI, no
@@ -184,6 +197,71 @@ fn remote_hops_equal_local_hops_and_check_exit_codes() {
     assert_eq!(table.code, Some(0), "{}", table.stderr);
     assert!(table.stdout.contains("conf.d/api.conf"), "{}", table.stdout);
     eprintln!("remote hops and check: {:?}", started.elapsed());
+}
+
+/// The server's nginx version arrives with its dump, over the one ssh
+/// login that fetches it: here a wrapper on the server that reports a
+/// version of its own and runs the real nginx for the rest.
+#[test]
+fn the_servers_nginx_version_comes_with_its_dump_over_one_login() {
+    let Some(sshd) = Sshd::start(1) else { return };
+    let Some(nginx) = nginx_or_skip() else { return };
+    let tree = Tree::new("ssh-version");
+    let conf = tree.conf();
+    let logins = |log: &str| log.matches("Accepted publickey").count();
+
+    let before = logins(&sshd.log());
+    let real = hs(&sshd.args(
+        "web1",
+        &["check", "--nginx-conf", &conf, "--format", "json"],
+    ));
+    assert!(matches!(real.code, Some(0 | 1)), "{}", real.stderr);
+    let doc: Value = serde_json::from_str(&real.stdout).unwrap();
+    assert_eq!(
+        doc["nginx_version"],
+        common::installed_nginx_version(&nginx)
+    );
+    assert_eq!(doc["nginx_version_source"], "server");
+    // sshd logs a login when it is accepted; give it a moment to write.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while logins(&sshd.log()) == before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        logins(&sshd.log()) - before,
+        1,
+        "one ssh login for the dump and the version:\n{}",
+        sshd.log()
+    );
+
+    let wrapper = tree.path().join("server-nginx");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nfor a do shift; [ \"$a\" = -v ] && echo 'nginx version: nginx/1.24.0' >&2 || set -- \"$@\" \"$a\"; done\nexec {} \"$@\"\n",
+            nginx.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+    let wrapper = wrapper.display().to_string();
+    let base = ["--nginx-conf", conf.as_str(), "--nginx", wrapper.as_str()];
+    let mut args = vec!["hops"];
+    args.extend(base);
+    let text = hs(&sshd.args("web1", &args));
+    assert_eq!(text.code, Some(0), "{}", text.stderr);
+    assert!(
+        text.stdout
+            .contains("defaults: nginx 1.24.0, from `nginx -v` on the server\n"),
+        "{}",
+        text.stdout
+    );
+    args.extend(["--json", "--nginx-version", "1.28.0"]);
+    let named: Value = serde_json::from_str(&hs(&sshd.args("web1", &args)).stdout).unwrap();
+    assert_eq!(
+        (&named["nginx_version"], &named["nginx_version_source"]),
+        (&Value::from("1.28.0"), &Value::from("option"))
+    );
 }
 
 /// The nginx error log says whether nginx reloaded.
@@ -667,9 +745,11 @@ fn fix_write_as_root_keeps_the_owner_of_the_file() {
 
 /// The terminal UI on `hopscope --ssh web1` for a tree, with `extra`
 /// arguments, in tmux.
+/// The UI on the server's tree, with the defaults of nginx 1.30.4 (the
+/// findings these tests count do not depend on the server's nginx).
 fn tui_on(sshd: &Sshd, tree: &Tree, extra: &[&str]) -> tui_tmux::Tmux {
     let conf = tree.conf();
-    let mut args = vec!["--nginx-conf", conf.as_str()];
+    let mut args = vec!["--nginx-conf", conf.as_str(), "--nginx-version", "1.30.4"];
     args.extend_from_slice(extra);
     let mut cmd = tui_tmux::sh_quote(tui_tmux::hopscope());
     for a in sshd.args("web1", &args) {
@@ -680,6 +760,34 @@ fn tui_on(sshd: &Sshd, tree: &Tree, extra: &[&str]) -> tui_tmux::Tmux {
     let screen = t.wait_text("Hops (2)");
     assert!(screen.contains("ssh web1 (nginx -T)"), "{screen}");
     t
+}
+
+/// Without --nginx-version the UI's header names the server's nginx, told
+/// by the same run that fetched the configuration.
+#[test]
+fn tui_over_ssh_names_the_servers_nginx_in_its_header() {
+    if !tui_tmux::tmux_or_skip() {
+        return;
+    }
+    let Some(sshd) = Sshd::start(1) else { return };
+    let Some(nginx) = nginx_or_skip() else { return };
+    let tree = Tree::new("ssh-tui-version");
+    let conf = tree.conf();
+    let mut cmd = tui_tmux::sh_quote(tui_tmux::hopscope());
+    for a in sshd.args("web1", &["--nginx-conf", conf.as_str()]) {
+        cmd.push(' ');
+        cmd.push_str(&tui_tmux::sh_quote(&a));
+    }
+    let t = tui_tmux::Tmux::start(160, 40, &tui_tmux::wrapped(&cmd));
+    let screen = t.wait_text("Hops (2)");
+    let version = common::installed_nginx_version(&nginx);
+    let header = screen.lines().next().unwrap_or("");
+    assert!(
+        header.ends_with(&format!("│ nginx {version} (server's nginx -v)")),
+        "{screen}"
+    );
+    t.keys(&["q"]);
+    t.wait_text("AFTER-0");
 }
 
 /// In the UI: every fix of the api.conf hop, with the host name typed, up

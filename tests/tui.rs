@@ -15,11 +15,9 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 fn demo_app() -> App {
-    let cfg = hopscope::jobs::Source::Demo.config().unwrap();
-    App::new(
-        Model::build(cfg, Version::NEWEST_STABLE),
-        "demo (built-in)".into(),
-    )
+    // As the terminal UI loads it: hopscope's default version.
+    let model = hopscope::jobs::Source::Demo.load(None).unwrap();
+    App::new(model, "demo (built-in)".into())
 }
 
 fn key(c: KeyCode) -> KeyEvent {
@@ -209,7 +207,7 @@ fn fix_flow_previews_a_diff_and_refuses_to_save_the_demo() {
     assert_eq!(app.screen(), Screen::Fix);
     assert!(!app.fix.items.is_empty());
     assert!(
-        app.fix.items.iter().any(|i| i.checked),
+        app.fix.items.iter().any(|i| app.picked(i.finding)),
         "high findings start selected"
     );
     press(&mut app, &[KeyCode::Char('d')]);
@@ -464,15 +462,13 @@ fn clicks_in_the_fix_picker_select_then_toggle() {
     let (x, y) = drawn_at(&term, "verify-off", 80).expect("verify-off offered");
     let row = ui::row_at(&app, area, x, y).expect("a fix row");
     assert_eq!(app.findings[app.fix.items[row].finding].rule, "verify-off");
-    let before = app.fix.items[row].checked;
+    let finding = app.fix.items[row].finding;
+    let before = app.picked(finding);
     app.update(Action::Click(row));
     assert_eq!(app.fix.cursor, row);
-    assert_eq!(
-        app.fix.items[row].checked, before,
-        "the first click selects"
-    );
+    assert_eq!(app.picked(finding), before, "the first click selects");
     app.update(Action::Click(row));
-    assert_eq!(app.fix.items[row].checked, !before, "the second toggles");
+    assert_eq!(app.picked(finding), !before, "the second toggles");
     // Below the fixes, in what the fix does: not a row.
     assert_eq!(ui::row_at(&app, area, x, 20), None);
 }
@@ -543,9 +539,11 @@ fn a_file_included_twice_is_two_hops_in_every_screen() {
         .unwrap();
     app.fix.cursor = item;
     assert_eq!(app.impact_of(item), [b]);
-    for (i, it) in app.fix.items.iter_mut().enumerate() {
-        it.checked = i == item;
-    }
+    // Only this fix in the basket.
+    press(&mut app, &[KeyCode::Char('X')]);
+    assert!(app.fix.basket.is_empty());
+    press(&mut app, &[KeyCode::Char(' ')]);
+    assert_eq!(app.fix.basket.len(), 1);
     press(&mut app, &[KeyCode::Char('d')]);
     assert_eq!(app.screen(), Screen::Diff);
     assert!(
@@ -711,4 +709,46 @@ fn a_url_typed_for_a_host_name_is_refused_under_the_field() {
             other.id
         );
     }
+}
+
+#[test]
+fn the_header_says_whose_defaults_apply_and_where_they_came_from() {
+    use hopscope::model::{VersionChoice, VersionFrom};
+    let cfg = hopscope::jobs::Source::Demo.config().unwrap();
+    let choice = VersionChoice {
+        version: Version(1, 22, 1),
+        from: VersionFrom::ThisMachine,
+        note: None,
+    };
+    let app = App::new(Model::build_for(cfg, choice), "/etc/nginx".into());
+    let header = |w: u16| {
+        screen_text(&render(&app, w, 24))
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let wide = header(160);
+    assert!(
+        wide.ends_with("│ /etc/nginx │ nginx 1.22.1 (nginx -v here)"),
+        "{wide}"
+    );
+    // Narrower: the version alone rather than nothing.
+    let narrow = header(84);
+    assert!(narrow.ends_with("│ nginx 1.22.1"), "{narrow}");
+    let server = VersionChoice {
+        version: Version(1, 24, 0),
+        from: VersionFrom::Server,
+        note: None,
+    };
+    let cfg = hopscope::jobs::Source::Demo.config().unwrap();
+    let app = App::new(Model::build_for(cfg, server), "ssh web1".into());
+    let line = screen_text(&render(&app, 160, 24));
+    assert!(
+        line.lines()
+            .next()
+            .unwrap()
+            .ends_with("nginx 1.24.0 (server's nginx -v)"),
+        "{line}"
+    );
 }

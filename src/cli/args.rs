@@ -141,9 +141,12 @@ pub struct LoadArgs {
     /// nginx.conf, a directory holding one, a file with `nginx -T` output, or
     /// `-` for standard input. Without it: the built-in demo.
     pub path: Option<PathBuf>,
-    /// The nginx version whose defaults and directives apply.
-    #[arg(long, value_name = "X.Y.Z", default_value_t = Version::NEWEST_STABLE, value_parser = parse_version, global = true)]
-    pub nginx_version: Version,
+    /// The nginx version whose defaults and directives apply [default:
+    /// `nginx -v` on PATH for a tree here, the server's for --ssh, a
+    /// dump's `nginx version:` line, else the newest stable release
+    /// hopscope knows].
+    #[arg(long, value_name = "X.Y.Z", value_parser = parse_version, global = true)]
+    pub nginx_version: Option<Version>,
     /// A copy of the server's file system: certificate, key, CA and
     /// password files are looked up under DIR (`/etc/ssl/x.pem` is
     /// DIR/etc/ssl/x.pem), never outside it. Without it they are looked up

@@ -49,11 +49,47 @@ pub fn is_nginx_message(line: &[u8]) -> bool {
         && b[19..].starts_with(b" [")
 }
 
-/// True when the first line that is not nginx's own chatter is a marker.
+/// How `nginx -v` and `nginx -V` start their version line.
+pub const VERSION_LINE: &str = "nginx version: ";
+
+/// The lines `nginx -v` and `nginx -V` print, which people put before a
+/// dump (`nginx -V 2>&1; nginx -T`, `nginx -v -T 2>&1`).
+const VERSION_INFO: [&[u8]; 5] = [
+    VERSION_LINE.as_bytes(),
+    b"built by ",
+    b"built with ",
+    b"TLS SNI support ",
+    b"configure arguments:",
+];
+
+fn is_version_info(line: &[u8]) -> bool {
+    VERSION_INFO.iter().any(|p| line.starts_with(p))
+}
+
+/// The lines before the first marker that are not blank.
+fn preamble(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    lines(text)
+        .map(|(_, l)| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .take_while(|l| marker_name(l).is_none())
+}
+
+/// True when the first line that is not nginx's own chatter (its messages,
+/// its version) is a marker.
 pub fn is_dump(text: &[u8]) -> bool {
     lines(text)
-        .find(|(_, l)| !l.iter().all(u8::is_ascii_whitespace) && !is_nginx_message(l))
+        .find(|(_, l)| {
+            !l.iter().all(u8::is_ascii_whitespace) && !is_nginx_message(l) && !is_version_info(l)
+        })
         .is_some_and(|(_, l)| marker_name(l).is_some())
+}
+
+/// The `nginx version: …` line before a dump's first file, as written (at
+/// most 200 bytes of it).
+pub fn version_line(text: &[u8]) -> Option<String> {
+    preamble(text)
+        .find(|l| l.starts_with(VERSION_LINE.as_bytes()))
+        .map(|l| String::from_utf8_lossy(&l[..l.len().min(200)]).into_owned())
 }
 
 /// When the input is what `nginx -T` prints for a configuration it rejects,
@@ -182,6 +218,23 @@ mod tests {
         let bad =
             b"2026/11/25 21:17:48 [emerg] 4771#4771: unknown directive \"x\" in /e/n.conf:1\n";
         assert!(failed_test(bad).unwrap().contains("unknown directive"));
+    }
+
+    #[test]
+    fn nginx_version_lines_before_the_dump_are_chatter_and_kept() {
+        let t = b"nginx version: nginx/1.22.1\nbuilt with OpenSSL 3.0.2\nTLS SNI support enabled\n\
+                  configure arguments: --with-debug\n\
+                  nginx: the configuration file /e/n.conf syntax is ok\n\
+                  # configuration file /e/n.conf:\nevents {}\n";
+        assert!(is_dump(t));
+        assert_eq!(
+            version_line(t).as_deref(),
+            Some("nginx version: nginx/1.22.1")
+        );
+        // Only before the first file: a file may hold anything.
+        let inside = b"# configuration file /e/n.conf:\n# nginx version: nginx/1.2.3\nnginx version: nginx/1.2.3\n";
+        assert_eq!(version_line(inside), None);
+        assert_eq!(split(t).files.len(), 1);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::plan::{self, Missing, Placement, Values};
 use super::reach::{self, collateral, reaches, shared_with};
 use crate::conf::loader::{load_tree, MemFiles};
 use crate::conf::FileId;
-use crate::diagnostic::{Applicability, Change, Finding, Fix};
+use crate::diagnostic::{Applicability, Change, Finding};
 use crate::model::{Hop, Model};
 use crate::rules;
 
@@ -408,16 +408,23 @@ pub fn impact(model: &Model, edits: &[Edit]) -> Vec<String> {
 }
 
 /// Plans a person's selection of fixes in one pass (the TUI's fix flow):
-/// fixes of the same hop and placement are merged first, so two findings
-/// that both want `proxy_ssl_server_name on` produce one line. Returns the
-/// edits, or every value still missing (hop id and what is needed).
+/// every change of every chosen fix goes to the block its placement names;
+/// a directive (or header) already set in that block by an earlier choice
+/// is written once, so two findings that both want
+/// `proxy_ssl_server_name on` produce one line, and insertions at the same
+/// point (fixes of one hop with different placements that land in the same
+/// block, or fixes of several hops in a block they share) are joined, in
+/// the order chosen, instead of all but the first being dropped. Returns
+/// the edits, or every value still missing (hop id and what is needed).
 pub fn plan_selection(
     model: &Model,
     findings: &[Finding],
     chosen: &[(usize, Placement)],
     values: &Values,
 ) -> Result<Vec<Edit>, Vec<(String, Missing)>> {
-    let mut groups: Vec<(usize, Placement, Fix)> = Vec::new();
+    let mut written: Vec<(crate::model::CtxId, &str, String)> = Vec::new();
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut missing: Vec<(String, Missing)> = Vec::new();
     for &(fi, placement) in chosen {
         let f = &findings[fi];
         let (Some(fix), Some(hop)) = (&f.fix, f.hop) else {
@@ -426,49 +433,36 @@ pub fn plan_selection(
         if fix.applicability == Applicability::DisplayOnly {
             continue;
         }
-        match groups
-            .iter_mut()
-            .find(|(h, p, _)| *h == hop && *p == placement)
-        {
-            Some((_, _, merged)) => {
-                for c in &fix.changes {
-                    let same = |m: &Change| match (m, c) {
-                        (Change::Set { directive: a, .. }, Change::Set { directive: b, .. }) => {
-                            a == b
-                        }
-                        (
-                            Change::SetHeader {
-                                directive: a,
-                                header: ha,
-                                ..
-                            },
-                            Change::SetHeader {
-                                directive: b,
-                                header: hb,
-                                ..
-                            },
-                        ) => a == b && ha.eq_ignore_ascii_case(hb),
-                        _ => false,
-                    };
-                    if !merged.changes.iter().any(same) {
-                        merged.changes.push(c.clone());
+        let h = &model.hops[hop];
+        for c in &fix.changes {
+            let (directive, header) = match c {
+                Change::Set { directive, .. } => (directive.as_str(), String::new()),
+                Change::SetHeader {
+                    directive, header, ..
+                } => (directive.as_str(), header.to_ascii_lowercase()),
+            };
+            let block = plan::target_block(model, h, directive, placement);
+            let key = (block, directive, header);
+            if written.contains(&key) {
+                continue;
+            }
+            match plan::change_edit(model, h, c, placement, values) {
+                Ok(e) => {
+                    written.push(key);
+                    if !edits.contains(&e) {
+                        edits.push(e);
+                    }
+                }
+                Err(m) => {
+                    if !missing.iter().any(|(id, x)| *id == h.id && x.key == m.key) {
+                        missing.push((h.id.clone(), m));
                     }
                 }
             }
-            None => groups.push((hop, placement, fix.clone())),
-        }
-    }
-    let mut edits = Vec::new();
-    let mut missing = Vec::new();
-    for (hop, placement, fix) in &groups {
-        let h = &model.hops[*hop];
-        match plan::edits(model, h, fix, *placement, values) {
-            Ok(e) => edits.extend(e),
-            Err(m) => missing.push((h.id.clone(), m)),
         }
     }
     if missing.is_empty() {
-        Ok(edit::merge(edits).0)
+        Ok(edit::merge(plan::combine(edits)).0)
     } else {
         Err(missing)
     }

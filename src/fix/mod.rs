@@ -14,6 +14,7 @@ use crate::model::Model;
 pub mod diff;
 pub mod edit;
 pub mod engine;
+pub mod followup;
 mod hop_keys;
 pub mod plan;
 mod reach;

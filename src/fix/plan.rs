@@ -183,35 +183,47 @@ pub fn edits(
     placement: Placement,
     values: &Values,
 ) -> Result<Vec<Edit>, Missing> {
-    let mut out = Vec::new();
-    for change in &fix.changes {
-        match change {
-            Change::Set { directive, value } => {
-                let v = resolve(value, &hop.id, values)?;
-                let block = target_block(model, hop, directive, placement);
-                // A rule's literal is a parameter list (`TLSv1.2 TLSv1.3`);
-                // a value a person gives is one parameter (a path may
-                // contain spaces).
-                let params = params(value, &v);
-                out.push(set_in_block(model, block, hop, directive, &params));
-            }
-            Change::SetHeader {
-                directive,
-                header,
-                value,
-            } => {
-                let v = resolve(value, &hop.id, values)?;
-                let block = target_block(model, hop, directive, placement);
-                out.push(set_header(model, block, hop, directive, header, &quote(&v)));
-            }
-        }
-    }
+    let out = fix
+        .changes
+        .iter()
+        .map(|change| change_edit(model, hop, change, placement, values))
+        .collect::<Result<Vec<Edit>, Missing>>()?;
     Ok(combine(out))
+}
+
+/// The edit that makes one change of a fix true for a hop.
+pub(crate) fn change_edit(
+    model: &Model,
+    hop: &Hop,
+    change: &Change,
+    placement: Placement,
+    values: &Values,
+) -> Result<Edit, Missing> {
+    Ok(match change {
+        Change::Set { directive, value } => {
+            let v = resolve(value, &hop.id, values)?;
+            let block = target_block(model, hop, directive, placement);
+            // A rule's literal is a parameter list (`TLSv1.2 TLSv1.3`);
+            // a value a person gives is one parameter (a path may
+            // contain spaces).
+            let params = params(value, &v);
+            set_in_block(model, block, hop, directive, &params)
+        }
+        Change::SetHeader {
+            directive,
+            header,
+            value,
+        } => {
+            let v = resolve(value, &hop.id, values)?;
+            let block = target_block(model, hop, directive, placement);
+            set_header(model, block, hop, directive, header, &quote(&v))
+        }
+    })
 }
 
 /// A fix's insertions at the same point become one edit, so its lines stay
 /// together and in order.
-fn combine(edits: Vec<Edit>) -> Vec<Edit> {
+pub(crate) fn combine(edits: Vec<Edit>) -> Vec<Edit> {
     let mut out: Vec<Edit> = Vec::new();
     for e in edits {
         let same_point = |o: &&mut Edit| {

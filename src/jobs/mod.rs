@@ -14,6 +14,7 @@
 
 pub mod events;
 mod source;
+pub mod version;
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -103,9 +104,9 @@ impl Jobs {
         });
     }
 
-    /// Loads and analyses for `version`; a panic (a bug) is reported as a
-    /// load failure.
-    pub fn load(&self, what: Load, version: Version, root: Option<std::path::PathBuf>) {
+    /// Loads and analyses for `version` (None: the version the source
+    /// tells); a panic (a bug) is reported as a load failure.
+    pub fn load(&self, what: Load, version: Option<Version>, root: Option<std::path::PathBuf>) {
         self.spawn(
             move || match what {
                 Load::Source(source) => source.load_rooted(version, root.as_deref()).map(Box::new),

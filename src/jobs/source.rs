@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
+use super::version::{choose, Place};
 use crate::conf::{self, Config, Input, LoadError, LoadedFrom};
-use crate::model::{Model, Version};
+use crate::model::{Model, Version, VersionChoice};
 use crate::remote::{Remote, RemoteError};
 
 /// Where a configuration comes from.
@@ -86,22 +87,34 @@ impl Source {
         }
     }
 
-    /// Loads and analyses for nginx `version`.
-    pub fn load(&self, version: Version) -> Result<Model, LoadFailure> {
+    /// Loads and analyses with the defaults of nginx `version`, or (None)
+    /// of the version the source tells (see [`super::version`]).
+    pub fn load(&self, version: Option<Version>) -> Result<Model, LoadFailure> {
         self.load_rooted(version, None)
     }
 
-    /// Loads and analyses for nginx `version`, looking the files the
-    /// configuration names up under `root` (`--root DIR`) when given.
+    /// [`Source::load`], looking the files the configuration names up
+    /// under `root` (`--root DIR`) when given.
     pub fn load_rooted(
         &self,
-        version: Version,
+        version: Option<Version>,
         root: Option<&std::path::Path>,
     ) -> Result<Model, LoadFailure> {
         self.config().map(|mut cfg| {
             cfg.root = root.map(std::path::Path::to_path_buf);
-            Model::build(cfg, version)
+            let choice = self.version_choice(&cfg, version);
+            Model::build_for(cfg, choice)
         })
+    }
+
+    /// The version whose defaults apply to `cfg`, loaded from this source.
+    fn version_choice(&self, cfg: &Config, wanted: Option<Version>) -> VersionChoice {
+        let place = match self {
+            Source::Demo => Place::Demo,
+            Source::Ssh(_) => Place::Server,
+            Source::Path(_) | Source::Stdin => Place::Here,
+        };
+        wanted.map_or_else(|| choose(cfg, place), VersionChoice::chosen)
     }
 }
 
@@ -123,15 +136,19 @@ fn from_dump(remote: &Remote, dump: Vec<u8>) -> Result<Config, LoadFailure> {
     })
 }
 
-/// An `nginx -T` output held in memory (what the terminal UI was started
-/// with over SSH), analysed for `version`.
-pub fn load_dump(dump: Vec<u8>, version: Version) -> Result<Model, LoadFailure> {
+/// A server's `nginx -T` output held in memory (what the terminal UI was
+/// started with over SSH), analysed for `version` or (None) the server's.
+pub fn load_dump(dump: Vec<u8>, version: Option<Version>) -> Result<Model, LoadFailure> {
     conf::from_bytes(dump, None)
-        .map(|cfg| Model::build(cfg, version))
+        .map(|cfg| {
+            let choice = version.map_or_else(|| choose(&cfg, Place::Server), VersionChoice::chosen);
+            Model::build_for(cfg, choice)
+        })
         .map_err(LoadFailure::Config)
 }
 
-/// Runs `nginx -T` on a server: the dump, kept in memory.
+/// Runs `nginx -v -T` on a server: the dump (led by the server's version
+/// line), kept in memory.
 pub fn fetch(remote: &Remote) -> Result<Vec<u8>, LoadFailure> {
     crate::remote::fetch_dump(remote).map_err(LoadFailure::Fetch)
 }

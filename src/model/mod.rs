@@ -51,13 +51,15 @@ pub use tree::{Ctx, CtxId, DirRef, Kind, Tree, Via, ViaId};
 pub use upstreams::Upstream;
 pub use variants::{TlsWhen, Variant};
 pub use vars::{eval_name, variable_at, variables};
-pub use version::{Version, VersionError};
+pub use version::{Version, VersionChoice, VersionError, VersionFrom};
 
 /// The analysed configuration.
 pub struct Model {
     pub config: Config,
     pub tree: Tree,
     pub version: Version,
+    /// How `version` was chosen (detected, named, or the default).
+    pub version_choice: VersionChoice,
     pub hops: Vec<Hop>,
     pub plain: Vec<PlainPass>,
     pub upstreams: Vec<Upstream>,
@@ -77,6 +79,12 @@ pub struct Model {
 
 impl Model {
     pub fn build(config: Config, version: Version) -> Model {
+        Model::build_for(config, VersionChoice::chosen(version))
+    }
+
+    /// Analyses for the version `choice` names, keeping how it was chosen.
+    pub fn build_for(config: Config, choice: VersionChoice) -> Model {
+        let version = choice.version;
         let tree = Tree::build(&config);
         let (index, name_ids) = index::build(&config, &tree);
         let spec_names = index::spec_names(&name_ids, version);
@@ -89,6 +97,7 @@ impl Model {
             config,
             tree,
             version,
+            version_choice: choice,
             hops: Vec::new(),
             plain: Vec::new(),
             upstreams: Vec::new(),

@@ -166,6 +166,8 @@ pub struct Tree {
 pub const MAX_VISITS: usize = 20_000_000;
 /// How deep contexts may nest across includes.
 pub const MAX_DEPTH: usize = 2000;
+/// Blocks nginx accepts only in the main context.
+const TOP_LEVEL_ONLY: &[&str] = &["http", "stream", "events", "mail"];
 
 impl Tree {
     pub fn build(cfg: &Config) -> Tree {
@@ -195,6 +197,7 @@ impl Tree {
         }];
         let mut visits = 0usize;
         let mut too_deep: HashSet<DirRef> = HashSet::new();
+        let mut misplaced: HashSet<DirRef> = HashSet::new();
         while let Some(top) = stack.last_mut() {
             let Some(&node) = top.nodes.get(top.next) else {
                 stack.pop();
@@ -239,6 +242,21 @@ impl Tree {
                 continue;
             }
             tree.ctxs[ctx as usize].push(here, visits as u32, via);
+            // `http`, `stream`, `events` and `mail` exist only at the top
+            // level: nginx stops with this message anywhere else (a site
+            // file with its own `http {` included inside Debian's `http`).
+            if TOP_LEVEL_ONLY.contains(&d.name())
+                && tree.ctxs[ctx as usize].kind != Kind::Main
+                && misplaced.insert(here)
+            {
+                let f = cfg.file(file);
+                tree.errors.push(LoadError {
+                    file: f.name.clone(),
+                    line: f.line_of(d.range.start),
+                    message: format!("\"{}\" directive is not allowed here", d.name()),
+                });
+                continue;
+            }
             let Some(block) = &d.block else { continue };
             let kind = child_kind(tree.ctxs[ctx as usize].kind, d.name());
             if kind == Kind::Other {

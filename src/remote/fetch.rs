@@ -18,10 +18,12 @@ impl Remote {
         quoted.join(" ")
     }
 
-    /// The remote command line of [`fetch_dump`].
+    /// The remote command line of [`fetch_dump`]: `-v` makes nginx print
+    /// its version before it tests and dumps the configuration, so one
+    /// run over one connection tells both.
     pub fn dump_command(&self) -> String {
         let sudo = if self.sudo { "sudo -n " } else { "" };
-        format!("{sudo}{} 2>&1", self.nginx_command_line(&["-T"]))
+        format!("{sudo}{} 2>&1", self.nginx_command_line(&["-v", "-T"]))
     }
 }
 
@@ -47,8 +49,23 @@ fn from_first_marker(out: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// Runs `nginx -T` on the server and returns its output, a dump the
-/// `nginx -T` loader reads ([`crate::conf::from_bytes`]).
+/// The dump as the loader reads it: the server's `nginx version:` line
+/// (when nginx printed one before its first file), then the dump from its
+/// first marker on.
+fn with_version_line(out: &[u8], dump: &[u8]) -> Vec<u8> {
+    let line = crate::conf::dump::version_line(&out[..out.len() - dump.len()]);
+    let mut kept = Vec::with_capacity(dump.len() + 80);
+    if let Some(line) = line {
+        kept.extend_from_slice(line.as_bytes());
+        kept.push(b'\n');
+    }
+    kept.extend_from_slice(dump);
+    kept
+}
+
+/// Runs `nginx -v -T` on the server and returns its output, a dump the
+/// `nginx -T` loader reads ([`crate::conf::from_bytes`]), led by nginx's
+/// version line (see [`crate::conf::Config::version_line`]).
 pub fn fetch_dump(remote: &Remote) -> Result<Vec<u8>, RemoteError> {
     let finished = run_ssh(remote, &remote.dump_command(), None)?;
     if let Some(e) = ssh_failed(remote, &finished) {
@@ -57,11 +74,16 @@ pub fn fetch_dump(remote: &Remote) -> Result<Vec<u8>, RemoteError> {
     let mut out = finished.stdout;
     if finished.code == Some(0) {
         if let Some(dump) = from_first_marker(&out) {
-            return Ok(dump.to_vec());
+            return Ok(with_version_line(&out, dump));
         }
     }
     out.extend_from_slice(&finished.stderr);
-    let text = String::from_utf8_lossy(&out);
+    // The version line says nothing about the failure.
+    let text: String = String::from_utf8_lossy(&out)
+        .lines()
+        .filter(|l| !l.starts_with(crate::conf::dump::VERSION_LINE))
+        .map(|l| format!("{l}\n"))
+        .collect();
     if let Some(msg) = nginx_errors(&text) {
         return Err(remote.error(
             ErrorKind::Rejected,
@@ -104,5 +126,24 @@ mod tests {
         let dump = from_first_marker(out).unwrap();
         assert!(dump.starts_with(b"# configuration file /e/n.conf:\n"));
         assert!(from_first_marker(b"nginx: [emerg] x\n").is_none());
+    }
+
+    #[test]
+    fn the_version_line_leads_the_kept_dump() {
+        let out = b"Welcome\r\nnginx version: nginx/1.22.1\r\nnginx: the configuration file /e/n.conf syntax is ok\n\
+                    # configuration file /e/n.conf:\nhttp {}\n\n";
+        let dump = from_first_marker(out).unwrap();
+        let kept = with_version_line(out, dump);
+        assert!(kept.starts_with(b"nginx version: nginx/1.22.1\n# configuration file /e/n.conf:\n"));
+        let cfg = crate::conf::from_bytes(kept, None).unwrap();
+        assert_eq!(
+            cfg.version_line.as_deref(),
+            Some("nginx version: nginx/1.22.1")
+        );
+        let bare = b"# configuration file /e/n.conf:\nhttp {}\n";
+        assert_eq!(
+            with_version_line(bare, from_first_marker(bare).unwrap()),
+            bare.to_vec()
+        );
     }
 }

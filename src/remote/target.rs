@@ -205,13 +205,13 @@ mod tests {
         assert_eq!(shell_quote("$(rm -rf /)"), "'$(rm -rf /)'");
         assert_eq!(shell_quote(""), "''");
         let mut r = Remote::new("web1");
-        assert_eq!(r.dump_command(), "nginx -T 2>&1");
+        assert_eq!(r.dump_command(), "nginx -v -T 2>&1");
         r.sudo = true;
         r.nginx = "/opt/my nginx/sbin/nginx".into();
         r.nginx_conf = Some("/etc/nginx/x;y.conf".into());
         assert_eq!(
             r.dump_command(),
-            "sudo -n '/opt/my nginx/sbin/nginx' -c '/etc/nginx/x;y.conf' -T 2>&1"
+            "sudo -n '/opt/my nginx/sbin/nginx' -c '/etc/nginx/x;y.conf' -v -T 2>&1"
         );
     }
 

@@ -198,13 +198,14 @@ struct CheckOut<'a> {
 impl Serialize for CheckOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let model = self.model;
-        let mut m = s.serialize_map(Some(4))?;
+        let mut m = s.serialize_map(Some(5))?;
         m.serialize_entry("errors", &ErrorsOut(model))?;
         m.serialize_entry(
             "findings",
             &SeqOf(|| self.findings.iter().map(|f| FindingOut { model, f })),
         )?;
         m.serialize_entry("nginx_version", &model.version.to_string())?;
+        m.serialize_entry("nginx_version_source", model.version_choice.from.as_str())?;
         m.serialize_entry("schema", "hopscope.check/1")?;
         m.end()
     }

@@ -206,7 +206,7 @@ where
 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let model = self.model;
-        let mut m = s.serialize_map(Some(5))?;
+        let mut m = s.serialize_map(Some(6))?;
         m.serialize_entry("errors", &ErrorsOut(model))?;
         m.serialize_entry(
             "files",
@@ -223,6 +223,7 @@ where
             }),
         )?;
         m.serialize_entry("nginx_version", &model.version.to_string())?;
+        m.serialize_entry("nginx_version_source", model.version_choice.from.as_str())?;
         m.serialize_entry("schema", "hopscope.hops/1")?;
         m.end()
     }
@@ -235,7 +236,7 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} upstream TLS hop{} in {} file{} (defaults of nginx {})",
+        "{} upstream TLS hop{} in {} file{}\ndefaults: {}",
         model.hops.len(),
         if model.hops.len() == 1 { "" } else { "s" },
         model.config.files.len(),
@@ -244,7 +245,7 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
         } else {
             "s"
         },
-        model.version
+        labels::version(&model.version_choice)
     );
     for (index, hop) in model.hops.iter().enumerate() {
         let _ = writeln!(

@@ -3,6 +3,8 @@
 //! holds the facts; the wording is here.
 
 use crate::model::{Hop, Model, Module, Setting, Sni, TlsWhen, Variant};
+use crate::model::{VersionChoice, VersionFrom};
+use crate::visible::visible;
 
 /// Where the hop lives, for people: the server's first name (or, for a
 /// server without one, such as every stream server, its first `listen`
@@ -101,4 +103,64 @@ pub fn count(n: usize, noun: &str) -> String {
 /// up on this machine (a copy of the tree, `nginx -T` output), when so.
 pub fn files_not_checked(model: &Model, hop: &Hop) -> Option<String> {
     crate::rules::files_not_checked(model, hop)
+}
+
+/// Which nginx version's defaults apply and where that came from, for
+/// people, with the note on what was reported (escaped: it comes from a
+/// program, a server or a dump): `nginx 1.22.1, from `nginx -v` on this
+/// machine`.
+pub fn version(choice: &VersionChoice) -> String {
+    let v = choice.version;
+    let from = match choice.from {
+        VersionFrom::Chosen => "from --nginx-version",
+        VersionFrom::ThisMachine => "from `nginx -v` on this machine",
+        VersionFrom::Server => "from `nginx -v` on the server",
+        VersionFrom::Dump => "from the dump's `nginx version:` line",
+        VersionFrom::Default => {
+            "hopscope's default: the newest stable release it knows; pass --nginx-version"
+        }
+    };
+    match &choice.note {
+        Some(note) => format!("nginx {v}, {from}; {}", visible(note)),
+        None => format!("nginx {v}, {from}"),
+    }
+}
+
+/// The same in a few words, for the terminal UI's header:
+/// `nginx 1.22.1 (nginx -v here)`.
+pub fn version_short(choice: &VersionChoice) -> String {
+    let from = match choice.from {
+        VersionFrom::Chosen => "--nginx-version",
+        VersionFrom::ThisMachine => "nginx -v here",
+        VersionFrom::Server => "server's nginx -v",
+        VersionFrom::Dump => "dump",
+        VersionFrom::Default => "default: pass --nginx-version",
+    };
+    format!("nginx {} ({from})", choice.version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Version;
+
+    #[test]
+    fn the_version_says_where_it_came_from_and_escapes_what_was_reported() {
+        let mut c = VersionChoice::chosen(Version(1, 22, 1));
+        c.from = VersionFrom::ThisMachine;
+        assert_eq!(version(&c), "nginx 1.22.1, from `nginx -v` on this machine");
+        assert_eq!(version_short(&c), "nginx 1.22.1 (nginx -v here)");
+        let d = VersionChoice::default_with(Some("it said \u{1b}[2J".into()));
+        let text = version(&d);
+        assert!(
+            text.starts_with("nginx 1.30.4, hopscope's default"),
+            "{text}"
+        );
+        assert!(text.contains("pass --nginx-version"), "{text}");
+        assert!(!text.contains('\u{1b}') && text.contains("\\x1b"), "{text}");
+        assert_eq!(
+            version_short(&d),
+            "nginx 1.30.4 (default: pass --nginx-version)"
+        );
+    }
 }

@@ -75,6 +75,11 @@ pub fn render(model: &Model, findings: &[Finding], paint: Paint) -> String {
         out.push_str(&diagnostic(model, f, paint));
         out.push('\n');
     }
+    let _ = writeln!(
+        out,
+        "defaults: {}",
+        super::labels::version(&model.version_choice)
+    );
     out.push_str(&summary(model, findings, paint));
     out.push('\n');
     out

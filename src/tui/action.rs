@@ -68,6 +68,17 @@ pub enum Action {
     Help,
     /// Handshake with the selected hop's peers as nginx would.
     Probe,
+    /// Empty the fix basket.
+    ClearBasket,
+    /// Apply the follow-ups the previewed fixes create.
+    TakeFollowUps,
+    /// Move the keys between the diff and its follow-ups.
+    FocusFollowUps,
+    /// Wrap long diff lines, or let them run off the edge.
+    ToggleWrap,
+    /// Scroll unwrapped lines sideways.
+    ScrollLeft,
+    ScrollRight,
     /// Mouse wheel: lines to scroll (negative: up).
     Scroll(i16),
     /// A click on row N of the screen's table (hops, fixes, rules): it

@@ -193,7 +193,7 @@ pub const KEYMAP: &[Binding] = &[
         &[Char(' ')],
         Action::Toggle,
         &[Fix],
-        "select or unselect the fix",
+        "put the fix in the basket or take it out (kept across hops)",
     )
     .hint("select"),
     key(
@@ -217,9 +217,62 @@ pub const KEYMAP: &[Binding] = &[
         &[Char('d'), Enter],
         Action::Preview,
         &[Fix],
-        "preview the unified diff of the selected fixes",
+        "preview one diff of every fix in the basket, all hops and files",
     )
     .hint("diff"),
+    key(
+        "X",
+        &[Char('X')],
+        Action::ClearBasket,
+        &[List, Detail, Fix, Diff],
+        "empty the fix basket (the fixes picked on every hop)",
+    )
+    .short("clear basket"),
+    key(
+        "a",
+        &[Char('a')],
+        Action::TakeFollowUps,
+        &[Diff],
+        "take every follow-up: fixes for the findings these fixes create",
+    )
+    .hint("take all"),
+    key(
+        "Tab",
+        &[Tab],
+        Action::FocusFollowUps,
+        &[Diff],
+        "move between the diff and its follow-ups",
+    )
+    .short("follow-ups"),
+    key(
+        "Space",
+        &[Char(' ')],
+        Action::Toggle,
+        &[Diff],
+        "take the follow-up under the cursor, or drop it",
+    ),
+    key(
+        "z",
+        &[Char('z')],
+        Action::ToggleWrap,
+        &[Diff],
+        "wrap long lines, or let them run off the edge",
+    )
+    .short("wrap"),
+    key(
+        "H/L ←/→",
+        &[Char('H'), Left],
+        Action::ScrollLeft,
+        &[Diff],
+        "scroll sideways, when long lines do not wrap (z)",
+    ),
+    key(
+        "",
+        &[Char('L'), Right],
+        Action::ScrollRight,
+        &[Diff],
+        "scroll right",
+    ),
     key(
         "c",
         &[Char('c')],

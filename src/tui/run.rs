@@ -38,7 +38,8 @@ use crate::model::Version;
 /// What the TUI needs to start.
 pub struct Options {
     pub source: Source,
-    pub version: Version,
+    /// `--nginx-version`; None: the version the source tells.
+    pub version: Option<Version>,
     pub theme: Theme,
     /// A note for the status line once loaded (e.g. about the terminal).
     pub note: Option<String>,

@@ -118,13 +118,18 @@ pub(crate) fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         spans.push(Span::styled(format!("│ {} ", app.screen().title()), t.dim));
     }
     spans.push(Span::styled(v(format!("│ {} ", app.label)), t.base));
-    // The version goes whole or not at all; anything else too long ends
-    // in `…`.
-    let version = Span::styled(format!("│ nginx {} ", app.model.version), t.dim);
+    // Whose defaults apply and where that came from, else the version
+    // alone, whole or not at all; anything else too long ends in `…`.
     let used: usize = spans.iter().map(Span::width).sum();
-    if used + version.width() <= r.width as usize {
-        spans.push(version);
-    }
+    let choice = &app.model.version_choice;
+    let version = [
+        v(format!("│ {} ", labels::version_short(choice))),
+        format!("│ nginx {} ", choice.version),
+    ]
+    .into_iter()
+    .map(|text| Span::styled(text, t.dim))
+    .find(|s| used + s.width() <= r.width as usize);
+    spans.extend(version);
     let line = clip_line(Line::from(spans), r.width as usize);
     f.render_widget(Paragraph::new(line).style(t.base), r);
 }

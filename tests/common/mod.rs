@@ -8,6 +8,7 @@
 //! Only loopback (127.0.0.1) is ever listened on or connected to.
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod oracle;
 
 use std::collections::HashSet;

@@ -25,80 +25,7 @@ use super::common::oracle::*;
 use super::common::*;
 use super::{run_hopscope, show};
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::UdpSocket;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
-
-/// A DNS responder on 127.0.0.1 that answers every A question with
-/// 127.0.0.1 (and other questions with no answer), for nginx's `resolver`.
-/// Stopped and joined on drop.
-struct Dns {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Dns {
-    fn start() -> Dns {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind the DNS responder");
-        sock.set_read_timeout(Some(Duration::from_millis(100)))
-            .expect("read timeout");
-        let port = sock.local_addr().expect("local addr").port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            let mut buf = [0u8; 512];
-            while !flag.load(Ordering::Relaxed) {
-                let Ok((n, peer)) = sock.recv_from(&mut buf) else {
-                    continue;
-                };
-                if let Some(answer) = dns_answer(&buf[..n]) {
-                    let _ = sock.send_to(&answer, peer);
-                }
-            }
-        });
-        Dns {
-            port,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Dns {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// The answer to one DNS query: the question echoed, and for type A one
-/// record, 127.0.0.1.
-fn dns_answer(q: &[u8]) -> Option<Vec<u8>> {
-    let mut end = 12;
-    loop {
-        let len = *q.get(end)? as usize;
-        end += 1 + len;
-        if len == 0 {
-            break;
-        }
-    }
-    let qtype = u16::from_be_bytes([*q.get(end)?, *q.get(end + 1)?]);
-    let question = q.get(12..end + 4)?;
-    let a = qtype == 1;
-    let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(&q[..2]); // id
-    out.extend_from_slice(&[0x81, 0x80, 0, 1, 0, u8::from(a), 0, 0, 0, 0]);
-    out.extend_from_slice(question);
-    if a {
-        out.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1]);
-    }
-    Some(out)
-}
+use std::time::Instant;
 
 /// One pass directive of the generated front.
 struct Pass {
@@ -712,7 +639,7 @@ fn variable_passes_match_real_nginx() {
     };
     let started = Instant::now();
     let up = free_port();
-    let dns = Dns::start();
+    let dns = super::common::dns::Dns::start();
     let fr = build_front(up, localhost_is_only_127(), dns.port);
     let (ok, err) = nginx_test(&nginx, fr.prefix.path());
     assert!(

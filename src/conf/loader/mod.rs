@@ -76,6 +76,10 @@ pub struct Config {
     /// where the files the configuration names are looked up (see
     /// [`crate::conf::local_files`]).
     pub root: Option<PathBuf>,
+    /// For `nginx -T` output: the `nginx version: …` line written before
+    /// its first file (`nginx -v -T 2>&1`, or `nginx -V` before the dump),
+    /// as written.
+    pub version_line: Option<String>,
 }
 
 impl Config {
@@ -226,6 +230,7 @@ pub fn from_bytes(text: Vec<u8>, path: Option<&Path>) -> Result<Config, LoadErro
                 .collect(),
         );
         let mut cfg = load_tree(&mem, &main, LoadedFrom::Dump);
+        cfg.version_line = dump::version_line(&text);
         cfg.errors
             .extend(errors.into_iter().map(|(line, message)| LoadError {
                 file: shown.clone(),
@@ -301,6 +306,7 @@ fn load_tree_with_main(
         errors: Vec::new(),
         from_stdin: false,
         root: None,
+        version_line: None,
     };
     let mut by_key: HashMap<PathBuf, FileId> = HashMap::new();
     by_key.insert(fs.key(main), FileId(0));

@@ -61,6 +61,7 @@ impl App {
         self.fix.typed.retain(|(kk, _)| *kk != k);
         self.fix.typed.push((k, value));
         self.fix.impact.clear();
+        self.fix.lines.clear();
         self.impact_of(self.fix.cursor);
         self.set_status(false, "value set; press d to preview the diff");
     }

@@ -12,9 +12,10 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::conf::FileId;
 use crate::diagnostic::{Finding, Severity};
-use crate::fix::Placement;
 use crate::model::{DirRef, Model, Origin};
 use crate::rules;
+
+pub mod basket;
 
 use super::action::{Action, Effect, Screen};
 use super::screens::detail::DetailItem;
@@ -350,19 +351,13 @@ impl App {
                 self.start_fix(hop);
             }
             Action::StartFixAll => self.start_fix(None),
-            Action::Toggle => {
-                if let Some(item) = self.fix.items.get_mut(self.fix.cursor) {
-                    item.checked = !item.checked;
-                }
-            }
-            Action::TogglePlacement => {
-                if let Some(item) = self.fix.items.get_mut(self.fix.cursor) {
-                    item.placement = match item.placement {
-                        Placement::Hop => Placement::Defining,
-                        Placement::Defining => Placement::Hop,
-                    };
-                }
-            }
+            Action::Toggle if screen == Screen::Diff => self.toggle_followup(),
+            Action::Toggle => self.toggle_pick(),
+            Action::TogglePlacement => self.toggle_placement(),
+            Action::ClearBasket => self.clear_basket(),
+            Action::TakeFollowUps => self.take_followups(),
+            Action::ToggleWrap | Action::ScrollLeft | Action::ScrollRight => self.sideways(action),
+            Action::FocusFollowUps => self.focus_followups(),
             Action::EditValue => self.edit_value(),
             Action::Preview => self.preview(),
             Action::Copy => {
@@ -430,8 +425,13 @@ impl App {
                 }
             }
             Screen::Fix => self.fix.cursor = clamp(self.fix.cursor, self.fix.items.len()),
+            Screen::Diff if self.diff.focus_ups => {
+                let n = self.diff.offered.len() + self.diff.taken.len();
+                self.diff.ups_cursor = clamp(self.diff.ups_cursor, n);
+            }
             Screen::Diff => {
-                let n = self.scroll_stops(self.diff.text.lines().count());
+                let width = self.area.0.saturating_sub(2) as usize;
+                let n = self.scroll_stops(self.diff.rows(width).len());
                 self.diff.scroll = clamp(self.diff.scroll, n)
             }
             Screen::Rules => self.rules_cursor = clamp(self.rules_cursor, rules::registry().len()),

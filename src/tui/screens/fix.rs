@@ -12,22 +12,24 @@ use crate::conf::FileId;
 use crate::diagnostic::Applicability;
 use crate::diagnostic::Severity;
 use crate::fix::engine::{impact, plan_selection};
+use crate::fix::followup;
 use crate::fix::{Placement, Values};
 use crate::report::labels;
 use crate::tui::action::Screen;
+use crate::tui::app::basket::Pick;
 use crate::tui::app::App;
 use crate::tui::clip::{clip, clip_start, columns};
-use crate::tui::screens::diff::DiffView;
+use crate::tui::screens::diff::{diff_line_style, wrap_chars, DiffView};
 use crate::tui::text::wrap;
 use crate::tui::ui::Ui;
 use crate::tui::widgets::*;
 
-/// One fix offered in the fix flow.
+/// One fix offered in the fix flow; it is selected when it is in the
+/// basket (`App::picked`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FixItem {
     /// Index into `App::findings`.
     pub finding: usize,
-    pub checked: bool,
     pub placement: Placement,
 }
 
@@ -49,7 +51,16 @@ pub struct FixFlow {
     /// Typed values, for display (`hop:key` → value).
     pub typed: Vec<(String, String)>,
     pub impact: HashMap<(usize, Placement), Vec<String>>,
+    /// The lines each fix adds or replaces, as diff lines (`+…`, `-…`).
+    pub lines: HashMap<(usize, Placement), Vec<String>>,
     pub field: Option<ValueField>,
+    /// The fixes picked, across hops, in the order picked.
+    pub basket: Vec<Pick>,
+    /// Follow-ups taken: (rule, hop id as loaded).
+    pub take: Vec<(String, String)>,
+    /// Hops whose fix screen was opened: their serious fixes were picked
+    /// once, by default, and are not picked again after being dropped.
+    pub visited: Vec<usize>,
 }
 
 impl App {
@@ -65,15 +76,36 @@ impl App {
                     .is_some_and(|x| x.applicability != Applicability::DisplayOnly)
             })
             .filter(|(_, f)| hop.is_none() || f.hop == hop)
-            .map(|(i, f)| FixItem {
+            .map(|(i, _)| FixItem {
                 finding: i,
-                checked: hop.is_some() && f.severity >= Severity::High,
-                placement: Placement::Hop,
+                placement: self
+                    .fix
+                    .basket
+                    .iter()
+                    .find(|p| p.finding == i)
+                    .map_or(Placement::Hop, |p| p.placement),
             })
             .collect();
         if items.is_empty() {
             self.set_status(false, "nothing to fix automatically here");
             return;
+        }
+        // The first visit of a hop picks its serious fixes; later visits
+        // show the basket as the person left it.
+        if let Some(h) = hop {
+            if !self.fix.visited.contains(&h) {
+                self.fix.visited.push(h);
+                for it in &items {
+                    if self.findings[it.finding].severity >= Severity::High
+                        && !self.picked(it.finding)
+                    {
+                        self.fix.basket.push(Pick {
+                            finding: it.finding,
+                            placement: it.placement,
+                        });
+                    }
+                }
+            }
         }
         self.fix.items = items;
         self.fix.cursor = 0;
@@ -81,7 +113,8 @@ impl App {
         self.push(Screen::Fix);
     }
 
-    /// The hops a fix item changes (computed once per placement and values).
+    /// The hops a fix item changes and the lines it writes (computed once
+    /// per placement and values).
     pub fn impact_of(&mut self, idx: usize) -> Vec<String> {
         let Some(item) = self.fix.items.get(idx).cloned() else {
             return Vec::new();
@@ -90,17 +123,44 @@ impl App {
         if let Some(v) = self.fix.impact.get(&key) {
             return v.clone();
         }
-        let v = match plan_selection(
+        let (v, lines) = match plan_selection(
             &self.model,
             &self.findings,
             &[(item.finding, item.placement)],
             &self.fix.values,
         ) {
-            Ok(edits) => impact(&self.model, &edits),
-            Err(_) => Vec::new(),
+            Ok(edits) => (impact(&self.model, &edits), self.edit_lines(&edits)),
+            Err(_) => (Vec::new(), Vec::new()),
         };
         self.fix.impact.insert(key, v.clone());
+        self.fix.lines.insert(key, lines);
         v
+    }
+
+    /// The lines some edits add and take away, as a diff shows them, under
+    /// the name of their file.
+    fn edit_lines(&self, edits: &[crate::fix::Edit]) -> Vec<String> {
+        let texts = crate::fix::engine::apply_edits(&self.model, edits);
+        let changed: Vec<(FileId, Vec<u8>)> = texts
+            .into_iter()
+            .enumerate()
+            .filter(|(i, t)| *t != self.model.config.files[*i].text)
+            .map(|(i, t)| (FileId(i as u32), t))
+            .collect();
+        let Ok(text) = crate::fix::diff::unified(&self.model, &changed) else {
+            return Vec::new();
+        };
+        // Each file's name, then its removed and added lines.
+        let mut out = Vec::new();
+        for l in text.lines() {
+            if let Some(name) = l.strip_prefix("+++ b/") {
+                out.push(format!("in {name}:"));
+            } else if l.starts_with("+++") || l.starts_with("---") {
+            } else if l.starts_with('+') || l.starts_with('-') {
+                out.push(l.to_string());
+            }
+        }
+        out
     }
 
     /// The values an item still needs (key, prompt).
@@ -159,19 +219,26 @@ impl App {
         self.recheck_field();
     }
 
+    /// Previews the whole basket as one diff across hops and files, with
+    /// the follow-ups taken, and lists the findings the fixes create.
     pub(crate) fn preview(&mut self) {
         let chosen: Vec<(usize, Placement)> = self
             .fix
-            .items
+            .basket
             .iter()
-            .filter(|i| i.checked)
-            .map(|i| (i.finding, i.placement))
+            .map(|p| (p.finding, p.placement))
             .collect();
         if chosen.is_empty() {
-            self.set_status(true, "select at least one fix (Space)");
+            self.set_status(true, "the fix basket is empty: select a fix (Space)");
             return;
         }
-        match plan_selection(&self.model, &self.findings, &chosen, &self.fix.values) {
+        match followup::preview(
+            &self.model,
+            &self.findings,
+            &chosen,
+            &self.fix.take,
+            &self.fix.values,
+        ) {
             Err(missing) => {
                 let (hop, m) = &missing[0];
                 // The key to press first: the prompt can be long.
@@ -180,15 +247,8 @@ impl App {
                     format!("press e to type what {hop} needs: {}", m.prompt),
                 );
             }
-            Ok(edits) => {
-                let texts = crate::fix::engine::apply_edits(&self.model, &edits);
-                let changed: Vec<(FileId, Vec<u8>)> = texts
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(i, t)| *t != self.model.config.files[*i].text)
-                    .map(|(i, t)| (FileId(i as u32), t))
-                    .collect();
-                let text = match crate::fix::diff::unified(&self.model, &changed) {
+            Ok(p) => {
+                let text = match crate::fix::diff::unified(&self.model, &p.changed) {
                     Ok(t) => t,
                     Err(e) => {
                         self.set_status(true, e.to_string());
@@ -196,12 +256,28 @@ impl App {
                     }
                 };
                 self.fix_probe = None;
+                let remaining = p.remaining.clone();
                 self.diff = DiffView {
                     text,
-                    changed,
-                    scroll: 0,
+                    changed: p.changed,
+                    offered: p.offered,
+                    taken: p.taken,
+                    ..DiffView::default()
                 };
                 self.push(Screen::Diff);
+                if !remaining.is_empty() {
+                    let which: Vec<String> = remaining
+                        .iter()
+                        .map(|(r, h)| format!("{r} at {h}"))
+                        .collect();
+                    self.set_status(
+                        true,
+                        format!(
+                            "not fixed by this diff (the finding remains once it is applied): {}",
+                            which.join(", ")
+                        ),
+                    );
+                }
             }
         }
     }
@@ -209,7 +285,12 @@ impl App {
 
 pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
     let t = ui.theme;
-    let checked = app.fix.items.iter().filter(|i| i.checked).count();
+    let checked = app
+        .fix
+        .items
+        .iter()
+        .filter(|i| app.picked(i.finding))
+        .count();
     // As wide as the longest hop id (nginx -T names are absolute paths),
     // up to 40 columns; a longer one is cut from the left, keeping its
     // file name and line.
@@ -247,7 +328,11 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
                 .unwrap_or_default();
             Row::new(vec![
                 Cell::from(Span::styled(
-                    if item.checked { "[x]" } else { "[ ]" },
+                    if app.picked(item.finding) {
+                        "[x]"
+                    } else {
+                        "[ ]"
+                    },
                     t.key,
                 )),
                 Cell::from(Span::styled(
@@ -263,7 +348,11 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
     let table = Table::new(rows, columns.iter().map(|&w| Constraint::Length(w)))
         .block(framed(
             ui,
-            format!("Fixes ({checked} selected of {})", app.fix.items.len()),
+            format!(
+                "Fixes ({checked} selected of {}) · basket: {}",
+                app.fix.items.len(),
+                app.basket_label()
+            ),
             true,
         ))
         .row_highlight_style(t.selection);
@@ -358,6 +447,22 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
                 );
                 for w in wrap(&text, width) {
                     lines.push(Line::from(Span::styled(w, t.inherited)));
+                }
+            }
+            // Every line the fix writes, whole: wrapped, never cut.
+            if let Some(added) = app.fix.lines.get(&(item.finding, item.placement)) {
+                if !missing && !added.is_empty() {
+                    lines.push(Line::from(Span::styled("it writes:", t.dim)));
+                    for l in added {
+                        let style = if l.starts_with("in ") {
+                            t.diff_meta
+                        } else {
+                            diff_line_style(t, l)
+                        };
+                        for w in wrap_chars(l, width) {
+                            lines.push(Line::from(Span::styled(v(w), style)));
+                        }
+                    }
                 }
             }
         }

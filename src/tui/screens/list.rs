@@ -104,6 +104,14 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         widths.push(Constraint::Length(5));
         head.push("probe");
     }
+    // The basket column appears once a fix is picked: how many of the
+    // hop's fixes are in it.
+    let in_basket = app.basket_hops();
+    let basket = !in_basket.is_empty();
+    if basket {
+        widths.push(Constraint::Length(6));
+        head.push("basket");
+    }
     // The columns are laid out here, as the table would (inside the frame,
     // after the selection mark, one space apart), so that a value too long
     // for its column ends in `…` rather than being cut silently.
@@ -147,6 +155,20 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
                 };
                 cells.push(Cell::from(Span::styled(v, style)));
             }
+            if basket {
+                let n = app
+                    .fix
+                    .basket
+                    .iter()
+                    .filter(|p| app.findings[p.finding].hop == Some(h))
+                    .count();
+                let text = if n == 0 {
+                    String::new()
+                } else {
+                    format!("+{n}")
+                };
+                cells.push(Cell::from(Span::styled(text, t.diff_add)));
+            }
             Row::new(cells)
         })
         .collect();
@@ -155,7 +177,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         head.into_iter()
             .map(|h| Cell::from(Span::styled(h, t.header))),
     );
-    let title = if app.filter.is_empty() {
+    let mut title = if app.filter.is_empty() {
         format!("Hops ({}) · sort: {}", app.rows.len(), app.sort.as_str())
     } else {
         format!(
@@ -166,6 +188,9 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             app.sort.as_str()
         )
     };
+    if basket {
+        title.push_str(&format!(" · basket: {} (X empties)", app.basket_label()));
+    }
     let table = Table::new(rows, widths)
         .header(header)
         .block(framed(ui, title, true))

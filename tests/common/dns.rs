@@ -1,6 +1,7 @@
 //! A loopback DNS server for nginx's `resolver`: every A query is answered
-//! with 127.0.0.1, every other type with an empty answer. It runs on a
-//! thread that stops when the value is dropped.
+//! with 127.0.0.1, every other type with an empty answer, so names a pass
+//! built from variables resolves at run time reach the test's upstreams.
+//! It runs on a thread that stops (and is joined) when the value is dropped.
 
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
