@@ -289,23 +289,40 @@ fn run_json(args: &[&str]) -> Result<Value, String> {
 /// changed; a Host line is only added by a `host-sni-mismatch` fix, which
 /// says so (it replaces nginx's default `$proxy_host`, with its reason).
 fn host_rewrites(name: &str, main: &str, fig: &mut Figures, bad: &mut Vec<String>) {
-    // Every value a fix may ask for is given, so every fix is applied.
-    let run = hopscope_run(
-        &[
-            "fix",
-            main,
-            "--set",
-            "sni-name=corpus-check.example.net",
-            "--set",
-            "ca-file=/etc/ssl/certs/ca-certificates.crt",
-            "--set",
-            "client-key=/etc/nginx/client.key",
-            JUDGED_FOR[0],
-            JUDGED_FOR[1],
-        ],
-        None,
-        HOPSCOPE_TIMEOUT,
-    );
+    // Every value a fix may ask for is given, so every fix is applied:
+    // `--set HOP:KEY=VALUE` for each hop `fix` says needs one (a bare
+    // `KEY=VALUE` serves only a key exactly one hop needs), until no fix
+    // asks for more.
+    let value_of = |key: &str| match key {
+        "sni-name" => Some("corpus-check.example.net"),
+        "ca-file" => Some("/etc/ssl/certs/ca-certificates.crt"),
+        "client-key" => Some("/etc/nginx/client.key"),
+        _ => None,
+    };
+    let mut sets: Vec<String> = Vec::new();
+    let run = loop {
+        let mut args = vec!["fix", main, JUDGED_FOR[0], JUDGED_FOR[1]];
+        for s in &sets {
+            args.extend(["--set", s.as_str()]);
+        }
+        let run = hopscope_run(&args, None, HOPSCOPE_TIMEOUT);
+        let asked: Vec<String> = run
+            .stderr
+            .lines()
+            .filter_map(|l| l.split_once("(give it with --set ")?.1.split_once("=VALUE"))
+            .filter_map(|(hop_key, _)| {
+                let (_, key) = hop_key.rsplit_once(':')?;
+                Some(format!("{hop_key}={}", value_of(key)?))
+            })
+            .filter(|s| !sets.contains(s))
+            .collect();
+        if asked.is_empty() || sets.len() > 200 {
+            break run;
+        }
+        sets.extend(asked);
+        sets.sort();
+        sets.dedup();
+    };
     if run.timed_out || !matches!(run.code, Some(0) | Some(1)) {
         bad.push(format!(
             "{name}: hopscope fix exited {:?}: {}",

@@ -817,9 +817,13 @@ fn a_fix_for_one_hop_does_not_break_the_hop_nested_in_its_block() {
             "--hop",
             b,
             "--set",
-            &ca_set,
+            &format!("{a}:{ca_set}"),
             "--set",
-            &name_set,
+            &format!("{b}:{ca_set}"),
+            "--set",
+            &format!("{a}:{name_set}"),
+            "--set",
+            &format!("{b}:{name_set}"),
         ],
     );
     assert_eq!(run.code, Some(0), "{}", run.stderr);

@@ -282,11 +282,11 @@ http {
 }
 ";
     let m = model(&[("nginx.conf", conf)]);
+    // Values for every hop (a library caller's choice; `--set KEY=VALUE`
+    // binds to one hop).
     let mut values = Values::default();
-    values.set("sni-name=api.example.com").unwrap();
-    values
-        .set("ca-file=/etc/ssl/certs/ca-certificates.crt")
-        .unwrap();
+    values.insert("sni-name", "api.example.com");
+    values.insert("ca-file", "/etc/ssl/certs/ca-certificates.crt");
     let out =
         hopscope::fix::engine::fix_all(&m, &hopscope::fix::engine::Selection::default(), &values)
             .expect("fixes apply");

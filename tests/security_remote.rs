@@ -213,6 +213,7 @@ fn apply_among_planted_symlinks(sudo: bool) {
     let api = confd.join("api.conf");
     let original = fs::read(&api).unwrap();
     let conf = tree.conf();
+    let sets = tree.remote_sets("sni-name=backend.test");
     let mut args = vec![
         "fix",
         "--nginx-conf",
@@ -220,7 +221,9 @@ fn apply_among_planted_symlinks(sudo: bool) {
         "--rule",
         "sni-off",
         "--set",
-        "sni-name=backend.test",
+        &sets[0],
+        "--set",
+        &sets[1],
         "--apply",
     ];
     if sudo {
@@ -296,6 +299,7 @@ fn apply_survives_its_private_directory_being_swapped() {
         let api = confd.join("api.conf");
         let original = fs::read(&api).unwrap();
         let conf = tree.conf();
+        let sets = tree.remote_sets("sni-name=backend.test");
         let Some(loop_) = attacker(&confd, &victim, true) else {
             return;
         };
@@ -309,7 +313,9 @@ fn apply_survives_its_private_directory_being_swapped() {
                 "--rule",
                 "sni-off",
                 "--set",
-                "sni-name=backend.test",
+                &sets[0],
+                "--set",
+                &sets[1],
                 "--apply",
             ],
         ));
@@ -568,6 +574,7 @@ fn what_the_server_says_is_shown_escaped() {
     }
     let tree = Tree::new("sec-escape");
     let conf = tree.conf();
+    let sets = tree.remote_sets("sni-name=backend.test");
     let evil = r"nginx: [emerg] unknown directive \033]52;c;cHduZWQ=\007\033[2J in /x.conf:1";
     // `nginx -T` works (or not, with `broken`); `nginx -t` says `evil`.
     let script = |broken: bool| {
@@ -601,7 +608,9 @@ fn what_the_server_says_is_shown_escaped() {
             "--rule",
             "sni-off",
             "--set",
-            "sni-name=backend.test",
+            &sets[0],
+            "--set",
+            &sets[1],
             "--apply",
         ],
     ));

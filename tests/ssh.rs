@@ -25,8 +25,11 @@ use common::{free_port, is_root, nginx_or_skip, Nginx};
 use serde_json::Value;
 use sshd::{hs, sudo_available, Sshd, Tree};
 
-/// The host name the fixes give the upstreams (`--set`).
-const SNI: &str = "sni-name=backend.test";
+/// The host name the fixes give the upstreams of a tree read here
+/// (`--set HOP:KEY=VALUE`, one per hop: `KEY=VALUE` is refused when two
+/// hops need the key).
+const SNI: &str = "nginx.conf:22:sni-name=backend.test";
+const SNI_API: &str = "conf.d/api.conf:9:sni-name=backend.test";
 
 /// A JSON document with the tree's absolute prefix removed from every string.
 fn relative(doc: &str, prefix: &Path) -> Value {
@@ -275,6 +278,7 @@ fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
     let started = Instant::now();
     let tree = Tree::new("ssh-apply");
     let conf = tree.conf();
+    let [sni, sni_api] = tree.remote_sets("sni-name=backend.test");
     let api = tree.path().join("conf.d/api.conf");
     // A file owned by someone else, with its own mode: both stay.
     std::os::unix::fs::chown(&api, Some(65534), Some(65534)).unwrap();
@@ -292,7 +296,9 @@ fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
             "--rule",
             "sni-off",
             "--set",
-            SNI,
+            &sni,
+            "--set",
+            &sni_api,
         ],
     ));
     assert_eq!(diff.code, Some(0), "{}", diff.stderr);
@@ -317,7 +323,9 @@ fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
             "--rule",
             "sni-off",
             "--set",
-            SNI,
+            &sni,
+            "--set",
+            &sni_api,
             "--apply",
         ],
     ));
@@ -365,7 +373,7 @@ fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
 
     // Once more with --reload: the next free backup name, and a reload.
     let ca = common::TestCa::new(&tree.path().join("pki"));
-    let set = format!("ca-file={}", ca.cert.display());
+    let [set, set_api] = tree.remote_sets(&format!("ca-file={}", ca.cert.display()));
     let again = hs(&sshd.args(
         "web1",
         &[
@@ -376,6 +384,8 @@ fn fix_apply_writes_with_backups_and_reloads_only_when_asked() {
             "verify-off",
             "--set",
             &set,
+            "--set",
+            &set_api,
             "--apply",
             "--reload",
         ],
@@ -416,6 +426,8 @@ fn fix_apply_that_nginx_rejects_is_rolled_back() {
     }
     let tree = Tree::new("ssh-rollback");
     let conf = tree.conf();
+    let [sni, sni_api] = tree.remote_sets("sni-name=backend.test");
+    let ca_sets = tree.remote_sets("ca-file=/nonexistent.pem");
     let before = tree.snapshot();
     let run = hs(&sshd.args(
         "web1",
@@ -426,9 +438,13 @@ fn fix_apply_that_nginx_rejects_is_rolled_back() {
             "--rule",
             "verify-off",
             "--set",
-            "ca-file=/nonexistent.pem",
+            &ca_sets[0],
             "--set",
-            SNI,
+            &ca_sets[1],
+            "--set",
+            &sni,
+            "--set",
+            &sni_api,
             "--apply",
             "--reload",
         ],
@@ -705,6 +721,8 @@ fn fix_write_as_root_keeps_the_owner_of_the_file() {
         "sni-off",
         "--set",
         SNI,
+        "--set",
+        SNI_API,
         "--write",
     ]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);

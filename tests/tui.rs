@@ -643,6 +643,74 @@ fn the_detail_says_when_certificate_files_were_not_checked() {
     assert!(text.contains("use --root DIR"), "{text}");
 }
 
+/// A typed value is checked by the fix layer as it is typed: the problem
+/// shows under the field, Enter does not take a refused value, and a value
+/// that is taken is the hop's own.
+#[test]
+fn a_url_typed_for_a_host_name_is_refused_under_the_field() {
+    let mut app = demo_app();
+    let hop = "conf.d/api-gateway.conf:18";
+    select_hop(&mut app, hop);
+    press(&mut app, &[KeyCode::Char('f')]);
+    assert_eq!(app.screen(), Screen::Fix);
+    let key = format!("{hop}:sni-name");
+    let item = (0..app.fix.items.len())
+        .find(|&i| app.missing_of(i).iter().any(|(k, _)| *k == key))
+        .expect("a fix of the hop asks for its host name");
+    app.fix.cursor = item;
+    press(&mut app, &[KeyCode::Char('e')]);
+    assert_eq!(
+        app.fix.field.as_ref().map(|f| f.key.as_str()),
+        Some(key.as_str())
+    );
+    type_text(&mut app, "https://api.example.com/");
+    let shown = screen_text(&render(&app, 110, 32));
+    assert!(shown.contains("https://api.example.com/"), "{shown}");
+    assert!(shown.contains("not accepted:"), "{shown}");
+    assert!(shown.contains("is a URL, not a host name"), "{shown}");
+    assert!(shown.contains("give api.example.com"), "{shown}");
+
+    press(&mut app, &[KeyCode::Enter]);
+    assert!(app.fix.field.is_some(), "the field stays open");
+    let status = app.status.clone().unwrap();
+    assert!(
+        status.error && status.text.starts_with("not set:"),
+        "{}",
+        status.text
+    );
+    assert!(app.fix.typed.is_empty());
+    assert_eq!(app.fix.values.get(hop, "sni-name"), None);
+    assert!(app.missing_of(item).iter().any(|(k, _)| *k == key));
+
+    // Corrected: the port is accepted and noted as cut.
+    for _ in 0.."https://api.example.com/".len() {
+        press(&mut app, &[KeyCode::Backspace]);
+    }
+    type_text(&mut app, "api.example.com:8443");
+    let shown = screen_text(&render(&app, 110, 32));
+    assert!(!shown.contains("not accepted:"), "{shown}");
+    assert!(
+        !shown.contains("not set:"),
+        "typing clears the refusal: {shown}"
+    );
+    assert!(shown.contains("the port is cut"), "{shown}");
+    press(&mut app, &[KeyCode::Enter]);
+    assert!(app.fix.field.is_none());
+    assert_eq!(
+        app.fix.values.get(hop, "sni-name"),
+        Some("api.example.com:8443")
+    );
+    // The hop's own: no other hop gets it.
+    for other in app.model.hops.iter().filter(|h| h.id != hop) {
+        assert_eq!(
+            app.fix.values.get(&other.id, "sni-name"),
+            None,
+            "{}",
+            other.id
+        );
+    }
+}
+
 #[test]
 fn the_header_says_whose_defaults_apply_and_where_they_came_from() {
     use hopscope::model::{VersionChoice, VersionFrom};

@@ -69,7 +69,14 @@ Examples:
 
 Exit status: 0 something was fixed; 1 nothing to fix; 2 error.
 Values: sni-name (host name the upstream's certificate is for), ca-file (CA bundle),
-client-key (key of the client certificate); KEY=VALUE applies to every hop, HOP:KEY=VALUE to one.
+client-key (key of the client certificate). HOP:KEY=VALUE gives one hop its value (ids as
+`hopscope hops` prints them, e.g. common.conf:2@nginx.conf:13:sni-name=api.example.com).
+KEY=VALUE is used only when exactly one hop's selected fixes need KEY (narrow them with --hop
+or --rule); otherwise it is refused with the HOP:KEY=VALUE of each hop that needs it. It is
+bound to that hop before any fix: a hop a later round makes need KEY is left unfixed and listed.
+Values are checked as given: a host name without scheme, path, spaces, quotes or wildcard, not
+an IP address (a :port is cut by nginx, and noted); a file path that exists where the tree's
+files are on this machine (noted as not looked up for a dump or a copy).
 A proposed value (e.g. the system CA bundle for ca-file) is used only for a rule named with --rule.";
 
 /// Where `fix` puts new lines.
@@ -94,7 +101,7 @@ const PROBE_EXAMPLES: &str = "\
 Examples:
   hopscope probe /etc/nginx                        every peer of every hop, as nginx would connect
   hopscope probe /etc/nginx --hop conf.d/api.conf:12 --format json
-  hopscope fix /etc/nginx --set sni-name=api.example.com --probe   would the fixed hops connect?
+  hopscope fix /etc/nginx --hop conf.d/api.conf:12 --set sni-name=api.example.com --probe
 
 Per peer: connected or not and why in plain words, protocol and cipher, the
 certificate chain, whether the verify name matches, and whether the chain
@@ -378,7 +385,7 @@ pub struct FixArgs {
     /// Fix only this hop, by id FILE:LINE (FILE:LINE@INCLUDE… for one include path of a file included in several places; repeatable).
     #[arg(long, value_name = "ID")]
     pub hop: Vec<String>,
-    /// A value a fix needs: sni-name, ca-file, client-key (KEY=VALUE for every hop, HOP:KEY=VALUE for one).
+    /// A value a fix needs: sni-name, ca-file, client-key (HOP:KEY=VALUE for one hop; KEY=VALUE only when exactly one hop needs KEY).
     #[arg(long, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Where lines go: the hop's own block, or the block that sets the value today.

@@ -75,6 +75,8 @@ pub struct Outcome {
 pub enum FixError {
     /// The fixed configuration has errors the original did not.
     Breaks(Vec<String>),
+    /// A `--set KEY=VALUE` is not for exactly one hop.
+    Unbound(super::values::Unbound),
 }
 
 impl std::fmt::Display for FixError {
@@ -83,6 +85,7 @@ impl std::fmt::Display for FixError {
             FixError::Breaks(e) => {
                 write!(f, "the fix would break the configuration: {}", e.join("; "))
             }
+            FixError::Unbound(u) => u.fmt(f),
         }
     }
 }
@@ -134,6 +137,8 @@ fn wanted<'a>(
 /// Fixes what the selection names. Idempotent: fixing the result again
 /// changes nothing.
 pub fn fix_all(original: &Model, sel: &Selection, values: &Values) -> Result<Outcome, FixError> {
+    // `KEY=VALUE` is bound to its one hop before anything changes.
+    let values = &values.bound(original, sel).map_err(FixError::Unbound)?;
     let mut texts: Vec<Vec<u8>> = original
         .config
         .files

@@ -21,11 +21,14 @@ pub mod preview;
 mod reach;
 pub mod save;
 pub mod validate;
+mod value_check;
+pub mod values;
 
 pub use edit::Edit;
 pub use engine::{fix_all, Applied, FixError, Outcome, Selection, Skipped};
 pub use plan::{Missing, Placement, ValueError, Values};
 pub use preview::{preview, Preview};
+pub use values::{SetSpec, Unbound};
 
 /// The values a person must give before a finding's fix can be written.
 pub fn needs(model: &Model, finding: &Finding) -> Vec<Missing> {

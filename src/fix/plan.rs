@@ -15,6 +15,7 @@ use super::edit::Edit;
 use crate::conf::{NodeId, Range, SourceFile};
 use crate::diagnostic::{Change, Fix, FixValue};
 use crate::model::{CtxId, DirRef, Hop, Model};
+use crate::visible::visible;
 
 /// Where the lines of a fix go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -37,10 +38,19 @@ impl Placement {
     }
 }
 
-/// Values supplied by a person: `key` for every hop, or `hop-id:key` for one.
+/// Values supplied by a person, for one hop each (`hop-id:key`).
+///
+/// A person's `--set KEY=VALUE` names no hop: [`Values::set`] keeps it
+/// apart, and the fix engine binds it to the one hop that needs the key
+/// before any fix is applied ([`Values::bound`]); it never reaches another
+/// hop, not even one a later round makes need the key. A plain `key` given
+/// to [`Values::insert`] serves every hop: only for callers that mean it
+/// (generated test trees).
 #[derive(Clone, Debug, Default)]
 pub struct Values {
-    map: BTreeMap<String, String>,
+    pub(super) map: BTreeMap<String, String>,
+    /// `KEY=VALUE` as a person gave it: for the one hop that needs `KEY`.
+    pub(super) one_hop: BTreeMap<String, String>,
     /// Proposals are not used: only what a person gave counts.
     given_only: bool,
 }
@@ -49,25 +59,28 @@ pub struct Values {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
     /// No `=` between the key and the value.
-    #[error("--set takes KEY=VALUE (or HOP:KEY=VALUE), got \"{0}\"")]
+    #[error("--set takes KEY=VALUE (or HOP:KEY=VALUE), got \"{}\"", visible(.0))]
     NoEquals(String),
     /// The key or the value is empty.
-    #[error("--set takes KEY=VALUE with both parts non-empty, got \"{0}\"")]
+    #[error("--set takes KEY=VALUE with both parts non-empty, got \"{}\"", visible(.0))]
     EmptyPart(String),
+    /// The key is none of [`super::values::KEYS`].
+    #[error("--set \"{}\": the key is none of {} (HOP:KEY=VALUE names a hop first)", visible(.0), super::values::KEYS.join(", "))]
+    UnknownKey(String),
 }
 
 impl Values {
-    /// Parses `KEY=VALUE` or `HOP-ID:KEY=VALUE`.
-    pub fn set(&mut self, spec: &str) -> Result<(), ValueError> {
-        let (k, v) = spec
-            .split_once('=')
-            .ok_or_else(|| ValueError::NoEquals(spec.to_string()))?;
-        if k.is_empty() || v.is_empty() {
-            return Err(ValueError::EmptyPart(spec.to_string()));
-        }
-        self.map.insert(k.to_string(), v.to_string());
-        Ok(())
+    /// Takes a person's `KEY=VALUE` (for the one hop that needs `KEY`, see
+    /// [`Values::bound`]) or `HOP-ID:KEY=VALUE` (for that hop).
+    pub fn set(&mut self, spec: &str) -> Result<super::values::SetSpec, ValueError> {
+        let s = super::values::SetSpec::parse(spec)?;
+        match &s.hop {
+            Some(hop) => self.map.insert(format!("{hop}:{}", s.key), s.value.clone()),
+            None => self.one_hop.insert(s.key.to_string(), s.value.clone()),
+        };
+        Ok(s)
     }
+    /// `hop-id:key` for one hop; a plain `key` serves every hop.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
         self.map.insert(key.into(), value.into());
     }
@@ -79,6 +92,8 @@ impl Values {
             ..self.clone()
         }
     }
+    /// The value for a hop: its own, else one for every hop. A `KEY=VALUE`
+    /// not yet bound to its hop is never used.
     pub fn get(&self, hop: &str, key: &str) -> Option<&str> {
         self.map
             .get(&format!("{hop}:{key}"))
@@ -473,7 +488,10 @@ mod tests {
         v.set("sni-name=a.example").unwrap();
         v.set("x.conf:3:sni-name=b.example").unwrap();
         assert_eq!(v.get("x.conf:3", "sni-name"), Some("b.example"));
-        assert_eq!(v.get("y.conf:1", "sni-name"), Some("a.example"));
+        // A person's KEY=VALUE waits to be bound to its one hop.
+        assert_eq!(v.get("y.conf:1", "sni-name"), None);
+        v.insert("sni-name", "every.example");
+        assert_eq!(v.get("y.conf:1", "sni-name"), Some("every.example"));
         assert_eq!(
             v.set("novalue"),
             Err(ValueError::NoEquals("novalue".to_string()))

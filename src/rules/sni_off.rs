@@ -58,7 +58,7 @@ The fix sets `*_ssl_server_name on` for the hop. When the name nginx would then 
 host (from `*_ssl_name` or from the pass target), that is the whole change and it is marked safe: \
 the upstream is told the name it is already expected to serve. When the name would be an \
 `upstream {}` group name, the fix also sets `*_ssl_name`, proposing the first DNS name among the \
-pool's servers (give another with `--set sni-name=HOST`); that needs review, because only the name \
+pool's servers (give another with `--set HOP:sni-name=HOST`); that needs review, because only the name \
 on the backends' certificate is right. A name built from variables also needs review (see \
 `sni-dynamic`). Unix-socket targets are not reported.",
         severity_text: "\

@@ -38,16 +38,25 @@ pub fn run(args: &FixArgs) -> ExitCode {
     }
     let mut values = fix::Values::default();
     for s in &args.set {
-        if let Err(e) = values.set(s) {
-            return fail(e);
-        }
-        // `HOP:KEY=VALUE` with the bare `file:line` of a directive that
-        // several include paths reach would name none of its hops.
-        let key = s.split_once('=').map_or(s.as_str(), |(k, _)| k);
-        if let Some((hop, _)) = key.rsplit_once(':') {
-            if model.hop_by_id(hop).is_none() && !model.ids_at(hop).is_empty() {
+        let spec = match values.set(s) {
+            Ok(spec) => spec,
+            Err(e) => return fail(e),
+        };
+        // A hop id that names no hop (or the bare `file:line` of a
+        // directive several include paths reach) would take the value
+        // nowhere.
+        if let Some(hop) = &spec.hop {
+            if model.hop_by_id(hop).is_none() {
                 return fail(crate::cli::error::no_hop(&model, hop));
             }
+        }
+        match fix::values::check(&model, spec.key, &spec.value) {
+            Ok(checked) => {
+                for n in checked.notes {
+                    say!("note: --set {}: {n}", visible(s));
+                }
+            }
+            Err(e) => return fail(format_args!("--set {}: {e}", visible(s))),
         }
     }
     let sel = fix::Selection {

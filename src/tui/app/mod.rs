@@ -226,29 +226,8 @@ impl App {
     /// Typed text while the filter or a value field has the keyboard.
     /// Returns true when the key was consumed.
     pub fn input(&mut self, key: KeyEvent) -> bool {
-        if let Some(field) = &mut self.fix.field {
-            match key.code {
-                KeyCode::Esc => self.fix.field = None,
-                KeyCode::Enter => {
-                    let value = field.area.lines().join("").trim().to_string();
-                    let k = field.key.clone();
-                    self.fix.field = None;
-                    if value.is_empty() {
-                        self.set_status(true, "empty value ignored");
-                    } else {
-                        self.fix.values.insert(k.clone(), value.clone());
-                        self.fix.typed.retain(|(kk, _)| *kk != k);
-                        self.fix.typed.push((k, value));
-                        self.fix.impact.clear();
-                        self.fix.lines.clear();
-                        self.impact_of(self.fix.cursor);
-                        self.set_status(false, "value set; press d to preview the diff");
-                    }
-                }
-                _ => {
-                    field.area.input(key);
-                }
-            }
+        if self.fix.field.is_some() {
+            self.field_key(key);
             return true;
         }
         if self.filtering {
@@ -585,6 +564,8 @@ impl App {
         }
     }
 }
+
+mod field;
 
 #[cfg(test)]
 mod tests;

@@ -38,6 +38,8 @@ pub struct ValueField {
     pub key: String,
     pub prompt: String,
     pub area: tui_textarea::TextArea<'static>,
+    /// What the fix layer says of the text typed so far (none while empty).
+    pub check: Option<Result<crate::fix::values::Checked, crate::fix::values::Refused>>,
 }
 
 #[derive(Default)]
@@ -210,7 +212,13 @@ impl App {
         if let Some((_, v)) = self.fix.typed.iter().find(|(k, _)| *k == key) {
             area.insert_str(v);
         }
-        self.fix.field = Some(ValueField { key, prompt, area });
+        self.fix.field = Some(ValueField {
+            key,
+            prompt,
+            area,
+            check: None,
+        });
+        self.recheck_field();
     }
 
     /// Previews the whole basket as one diff across hops and files, with
@@ -439,7 +447,22 @@ pub fn value_field(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
         .take(3)
         .map(|w| Line::from(Span::styled(w, t.dim)))
         .collect();
-    let h = (prompt.len() as u16 + 3).min(area.height);
+    // Under the input: why the text is refused, or what to know about it.
+    let said: Vec<Line> = match &field.check {
+        Some(Err(refused)) => wrap(&format!("not accepted: {refused}"), width)
+            .into_iter()
+            .map(|w| Line::from(Span::styled(w, t.status_error)))
+            .collect(),
+        Some(Ok(checked)) => checked
+            .notes
+            .iter()
+            .flat_map(|n| wrap(&format!("note: {n}"), width))
+            .map(|w| Line::from(Span::styled(w, t.dim)))
+            .collect(),
+        None => Vec::new(),
+    };
+    let said: Vec<Line> = said.into_iter().take(4).collect();
+    let h = (prompt.len() as u16 + said.len() as u16 + 3).min(area.height);
     let r = Rect::new(
         area.x + 2,
         area.y + area.height.saturating_sub(h + 1),
@@ -461,11 +484,16 @@ pub fn value_field(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
     f.render_widget(block, r);
     let rows = Layout::default()
         .direction(Direction::Vertical)
-        .constraints([Constraint::Min(0), Constraint::Length(1)])
+        .constraints([
+            Constraint::Min(0),
+            Constraint::Length(1),
+            Constraint::Length(said.len() as u16),
+        ])
         .split(inner);
     f.render_widget(Paragraph::new(prompt).style(t.base), rows[0]);
     let mut input = field.area.clone();
     input.set_style(t.base);
     input.set_cursor_style(t.selection);
     f.render_widget(&input, rows[1]);
+    f.render_widget(Paragraph::new(said).style(t.base), rows[2]);
 }
