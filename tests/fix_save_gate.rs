@@ -11,8 +11,9 @@
 //! - A tree that already fails nginx -t the same way is written, with a
 //!   note saying so.
 
-#[path = "common/required.rs"]
-mod required;
+mod common;
+use common::required;
+use common::{nginx_t, TestCa};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -40,26 +41,6 @@ fn tree(dir: &Path, extra: &str) -> PathBuf {
     main
 }
 
-fn nginx_t(bin: &Path, main: &Path) -> Result<(), String> {
-    let dir = main.parent().unwrap();
-    let out = Command::new(bin)
-        .arg("-t")
-        .arg("-p")
-        .arg(format!("{}/", dir.display()))
-        .arg("-e")
-        .arg(dir.join("logs/startup.log"))
-        .arg("-c")
-        .arg(main)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 fn fix(main: &Path, args: &[&str], nginx: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hopscope"))
         .arg("fix")
@@ -69,21 +50,6 @@ fn fix(main: &Path, args: &[&str], nginx: &Path) -> Output {
         .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-fn ca(dir: &Path) -> PathBuf {
-    let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-        .args(["ec_paramgen_curve:P-256", "-nodes", "-days", "2"])
-        .args(["-subj", "/CN=hopscope-gate-ca", "-keyout"])
-        .arg(dir.join("ca.key"))
-        .arg("-out")
-        .arg(dir.join("ca.pem"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("the openssl CLI is needed");
-    assert!(out.status.success());
-    dir.join("ca.pem")
 }
 
 /// `--set HOP:KEY=VALUE` for every hop of the tree (a bare KEY=VALUE
@@ -118,7 +84,7 @@ fn write_checks_what_the_tui_checks() {
     let Some(nginx) = nginx_bin() else { return };
     let dir = tempfile::tempdir().unwrap();
     let main = tree(dir.path(), "");
-    let ca = ca(dir.path());
+    let ca = TestCa::new(dir.path()).cert;
     let ca_set = format!("ca-file={}", ca.display());
     nginx_t(&nginx, &main).expect("the tree as written passes");
     let loaded = fs::read(&main).unwrap();
@@ -216,7 +182,7 @@ fn no_validate_skips_and_an_already_failing_tree_is_told_apart() {
     // A tree nginx -t already rejects, for a reason the fix does not touch.
     let main = tree(dir.path(), "    proxy_buffers 0 0;\n");
     let before = nginx_t(&nginx, &main).expect_err("the tree already fails");
-    let ca = ca(dir.path());
+    let ca = TestCa::new(dir.path()).cert;
     let out = fix_with(
         &main,
         &["--placement", "defining", "--rule", "verify-off", "--write"],

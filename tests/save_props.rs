@@ -22,13 +22,13 @@
 
 mod tui_tmux;
 
-#[path = "common/required.rs"]
-mod required;
+mod common;
+use common::required;
+use common::{nginx_t, TestCa};
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use hopscope::conf::{self, Input};
 use hopscope::diagnostic::Applicability;
@@ -37,7 +37,6 @@ use hopscope::model::{Model, Version};
 use hopscope::rules;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestRunner};
-use required::required;
 use tui_tmux::apply_diff;
 
 const CASES: u32 = 200;
@@ -189,45 +188,6 @@ fn write_tree(spec: &Spec, dir: &Path, ca: &str) -> PathBuf {
     fs::write(dir.join("snippet.conf"), snippet).unwrap();
     fs::write(dir.join("nginx.conf"), main).unwrap();
     dir.join("nginx.conf")
-}
-
-fn nginx_t(bin: &Path, main: &Path) -> Result<(), String> {
-    let dir = main.parent().unwrap();
-    let out = Command::new(bin)
-        .arg("-t")
-        .arg("-p")
-        .arg(format!("{}/", dir.display()))
-        .arg("-e")
-        .arg(dir.join("logs/startup.log"))
-        .arg("-c")
-        .arg(main)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run nginx -t");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
-fn ca_file(dir: &Path) -> PathBuf {
-    let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-        .args(["ec_paramgen_curve:P-256", "-nodes", "-days", "2"])
-        .args(["-subj", "/CN=hopscope-props-ca", "-keyout"])
-        .arg(dir.join("ca.key"))
-        .arg("-out")
-        .arg(dir.join("ca.pem"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("the openssl CLI is needed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join("ca.pem")
 }
 
 /// The files of a multi-file unified diff, each applied to its loaded text.
@@ -385,7 +345,7 @@ fn saved_bytes_are_the_preview_and_nginx_accepts_every_save() {
         .prefix("hopscope-saveprops-ca-")
         .tempdir()
         .unwrap();
-    let ca = ca_file(keep.path()).display().to_string();
+    let ca = TestCa::new(keep.path()).cert.display().to_string();
     let started = std::time::Instant::now();
     let mut config = Config::with_cases(CASES);
     config.rng_algorithm = RngAlgorithm::ChaCha;

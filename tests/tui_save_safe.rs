@@ -20,13 +20,12 @@
 
 mod tui_tmux;
 
-#[path = "common/required.rs"]
-mod required;
-use required::required;
+mod common;
+use common::required;
+use common::{nginx_t, TestCa};
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use tui_tmux::{apply_diff, copy_diff, hopscope, sh_quote, tmux_or_skip, wrapped, Tmux};
 
@@ -78,48 +77,6 @@ fn tree(dir: &Path) -> PathBuf {
     main
 }
 
-/// `nginx -t` on the tree in place (its paths are all inside the temporary
-/// directory): Ok, or what nginx said.
-fn nginx_t(bin: &Path, main: &Path) -> Result<(), String> {
-    let dir = main.parent().unwrap();
-    let out = Command::new(bin)
-        .arg("-t")
-        .arg("-p")
-        .arg(format!("{}/", dir.display()))
-        .arg("-e")
-        .arg(dir.join("logs/startup.log"))
-        .arg("-c")
-        .arg(main)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run nginx -t");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
-/// A PEM CA certificate made with the openssl CLI.
-fn ca_file(dir: &Path) -> PathBuf {
-    let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-        .args(["ec_paramgen_curve:P-256", "-nodes", "-days", "2"])
-        .args(["-subj", "/CN=hopscope-test-ca", "-keyout"])
-        .arg(dir.join("ca.key"))
-        .arg("-out")
-        .arg(dir.join("ca.pem"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("the openssl CLI is needed");
-    assert!(
-        out.status.success(),
-        "openssl: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join("ca.pem")
-}
-
 /// Starts the TUI on `main` and opens the fix screen of the first hop with
 /// the verify-off fix selected.
 fn fix_screen(main: &Path) -> Tmux {
@@ -152,7 +109,7 @@ fn the_saved_fix_is_the_previewed_one_and_nginx_accepts_it() {
         .tempdir()
         .unwrap();
     let main = tree(dir.path());
-    let ca = ca_file(dir.path());
+    let ca = TestCa::new(dir.path()).cert;
     nginx_t(&nginx, &main).expect("the tree as written passes nginx -t");
     let loaded = fs::read_to_string(&main).unwrap();
 

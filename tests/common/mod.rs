@@ -635,6 +635,24 @@ pub fn nginx_test(bin: &Path, prefix: &Path) -> (bool, String) {
     )
 }
 
+/// `nginx -t` on a tree whose main file is `main`, named `nginx.conf`, in
+/// the prefix directory that holds every path it uses: Ok, or what nginx
+/// said.
+pub fn nginx_t(bin: &Path, main: &Path) -> Result<(), String> {
+    assert_eq!(
+        main.file_name(),
+        Some("nginx.conf".as_ref()),
+        "{}",
+        main.display()
+    );
+    let (accepted, said) = nginx_test(bin, main.parent().expect("a prefix directory"));
+    if accepted {
+        Ok(())
+    } else {
+        Err(said)
+    }
+}
+
 /// A running nginx (single process: `daemon off; master_process off;`),
 /// killed and reaped on drop.
 pub struct Nginx {
