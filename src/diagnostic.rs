@@ -240,6 +240,25 @@ pub fn set(module: Module, d: SslDirective, value: FixValue) -> Change {
     }
 }
 
+/// A message with its `:digits` taken out (line numbers, and ports), so
+/// that a directive moved to another line (an inserted fix line, an
+/// edit above it) reads the same: what SARIF fingerprints and the
+/// "already failing the same way" verdict of `nginx -t` compare.
+pub fn without_line_numbers(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::by_hop;

@@ -20,7 +20,7 @@ use serde_sarif::sarif::{
 };
 
 use crate::conf::{FileId, LoadError, LoadedFrom};
-use crate::diagnostic::{Applicability, Finding, Severity};
+use crate::diagnostic::{without_line_numbers, Applicability, Finding, Severity};
 use crate::model::{DirRef, Model};
 use crate::rules::Rule;
 
@@ -225,23 +225,6 @@ pub(crate) fn fnv1a(data: &str) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
-}
-
-/// Drops `:digits` (line numbers, and ports) so that moving a directive to
-/// another line keeps the fingerprint.
-fn without_line_numbers(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == ':' && chars.peek().is_some_and(char::is_ascii_digit) {
-            while chars.peek().is_some_and(char::is_ascii_digit) {
-                chars.next();
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The line-independent identity of a finding: rule, file of the hop (or

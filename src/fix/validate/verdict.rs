@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::{nginx_test, ValidateError};
 use crate::conf::FileId;
+use crate::diagnostic::without_line_numbers;
 use crate::model::Model;
 
 /// What `nginx -t` says about a write.
@@ -78,7 +79,7 @@ pub fn before_write(
             after: message,
         }),
         (Err(ValidateError::Rejected { message, .. }), Some(before)) => {
-            if without_lines(&message) == without_lines(&before) {
+            if without_line_numbers(&message) == without_line_numbers(&before) {
                 Ok(Verdict::AlreadyFailing { message })
             } else {
                 Ok(Verdict::Broken {
@@ -91,23 +92,6 @@ pub fn before_write(
     }
 }
 
-/// nginx's message with `:LINE` numbers taken out (inserted lines move
-/// them).
-fn without_lines(msg: &str) -> String {
-    let mut out = String::with_capacity(msg.len());
-    let mut chars = msg.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == ':' && chars.peek().is_some_and(char::is_ascii_digit) {
-            while chars.peek().is_some_and(char::is_ascii_digit) {
-                chars.next();
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,12 +99,12 @@ mod tests {
     #[test]
     fn line_numbers_do_not_tell_failures_apart() {
         assert_eq!(
-            without_lines("nginx: [emerg] host not found in upstream \"x\" in nginx.conf:7"),
-            without_lines("nginx: [emerg] host not found in upstream \"x\" in nginx.conf:9"),
+            without_line_numbers("nginx: [emerg] host not found in upstream \"x\" in nginx.conf:7"),
+            without_line_numbers("nginx: [emerg] host not found in upstream \"x\" in nginx.conf:9"),
         );
         assert_ne!(
-            without_lines("no \"proxy_ssl_trusted_certificate\" is defined in nginx.conf:7"),
-            without_lines("host not found in upstream \"x\" in nginx.conf:7"),
+            without_line_numbers("no \"proxy_ssl_trusted_certificate\" is defined in nginx.conf:7"),
+            without_line_numbers("host not found in upstream \"x\" in nginx.conf:7"),
         );
         let broken = Verdict::Broken {
             before: None,
