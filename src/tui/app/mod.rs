@@ -8,39 +8,17 @@
 
 use std::collections::HashMap;
 
-use crossterm::event::{KeyCode, KeyEvent};
-
 use crate::conf::FileId;
 use crate::diagnostic::{Finding, Severity};
-use crate::model::{DirRef, Model, Origin};
+use crate::model::{DirRef, Model};
 use crate::rules;
 
 pub mod basket;
 
 use super::action::{Action, Effect, Screen};
-use super::screens::detail::DetailItem;
 use super::screens::diff::DiffView;
 use super::screens::fix::FixFlow;
 use super::screens::list::SortKey;
-
-/// The last probe of a hop, or of the previewed fix.
-#[derive(Clone, Debug)]
-pub enum ProbeView {
-    Running,
-    Done(Vec<crate::probe::PeerResult>),
-}
-
-impl ProbeView {
-    /// A short verdict: `…`, `ok`, `fail`, `n/a`.
-    pub fn verdict(&self) -> &'static str {
-        match self {
-            ProbeView::Running => "…",
-            ProbeView::Done(r) if r.iter().all(|p| !p.probeable) => "n/a",
-            ProbeView::Done(r) if r.iter().filter(|p| p.probeable).all(|p| p.ok()) => "ok",
-            ProbeView::Done(_) => "fail",
-        }
-    }
-}
 
 /// A status line message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,47 +201,6 @@ impl App {
         });
     }
 
-    /// Typed text while the filter or a value field has the keyboard.
-    /// Returns true when the key was consumed.
-    pub fn input(&mut self, key: KeyEvent) -> bool {
-        if self.fix.field.is_some() {
-            self.field_key(key);
-            return true;
-        }
-        if self.filtering {
-            match key.code {
-                KeyCode::Esc => {
-                    self.filtering = false;
-                    self.filter.clear();
-                    self.refresh_rows();
-                }
-                KeyCode::Enter => self.filtering = false,
-                KeyCode::Backspace => {
-                    self.filter.pop();
-                    self.refresh_rows();
-                }
-                KeyCode::Char(c) => {
-                    self.filter.push(c);
-                    self.cursor = 0;
-                    self.refresh_rows();
-                }
-                _ => {}
-            }
-            return true;
-        }
-        if self.confirm_save {
-            self.confirm_save = false;
-            self.set_status(false, "not saved: nothing was written");
-            return true;
-        }
-        false
-    }
-
-    /// Whether the keyboard is taken by text entry or a question.
-    pub fn capturing(&self) -> bool {
-        self.fix.field.is_some() || self.filtering || self.confirm_save
-    }
-
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         // A message answers the last key; the next one clears it, so the
         // footer shows the keys again instead of stale news.
@@ -377,195 +314,19 @@ impl App {
             }
             Action::Save => return self.ask_save(),
             Action::Reload => return vec![Effect::Reload],
-            Action::Probe if screen == Screen::Diff => {
-                let hops = self.diff_hops();
-                if hops.is_empty() {
-                    return Vec::new();
-                }
-                self.fix_probe = Some(ProbeView::Running);
-                self.set_status(
-                    false,
-                    "probing the fixed hops as nginx would connect after the fix…",
-                );
-                return vec![Effect::ProbeFixed(hops)];
-            }
-            Action::Probe => {
-                let Some(h) = self.selected_hop() else {
-                    return Vec::new();
-                };
-                let id = self.model.hops[h].id.clone();
-                if matches!(self.probes.get(&id), Some(ProbeView::Running)) {
-                    return Vec::new();
-                }
-                self.probes.insert(id.clone(), ProbeView::Running);
-                let from = match &self.server {
-                    // `--ssh`: the network, resolver and files are this
-                    // machine's, not the server's.
-                    Some(host) => format!(" (from this machine, not from {host})"),
-                    None => String::new(),
-                };
-                self.set_status(
-                    false,
-                    format!("probing {id}{from}: a handshake with each peer, as nginx would…"),
-                );
-                return vec![Effect::Probe(vec![id])];
-            }
+            Action::Probe if screen == Screen::Diff => return self.probe_fixed(),
+            Action::Probe => return self.probe_selected(),
         }
         Vec::new()
-    }
-
-    fn move_by(&mut self, screen: Screen, delta: i64) {
-        let clamp = |cur: usize, len: usize| -> usize {
-            if len == 0 {
-                return 0;
-            }
-            (cur as i64).saturating_add(delta).clamp(0, len as i64 - 1) as usize
-        };
-        match screen {
-            Screen::List => self.cursor = clamp(self.cursor, self.rows.len()),
-            Screen::Detail => {
-                if let Some(h) = self.selected_hop() {
-                    self.detail_cursor = clamp(self.detail_cursor, self.detail_items(h).len());
-                }
-            }
-            Screen::Source => {
-                if let Some((f, _)) = self.source {
-                    let lines = self.model.config.file(f).line_count() as usize;
-                    self.source_scroll = clamp(self.source_scroll as usize, lines) as u32;
-                }
-            }
-            Screen::Fix => self.fix.cursor = clamp(self.fix.cursor, self.fix.items.len()),
-            Screen::Diff if self.diff.focus_ups => {
-                let n = self.diff.offered.len() + self.diff.taken.len();
-                self.diff.ups_cursor = clamp(self.diff.ups_cursor, n);
-            }
-            Screen::Diff => {
-                let width = self.area.0.saturating_sub(2) as usize;
-                let n = self.scroll_stops(self.diff.rows(width).len());
-                self.diff.scroll = clamp(self.diff.scroll, n)
-            }
-            Screen::Rules => self.rules_cursor = clamp(self.rules_cursor, rules::registry().len()),
-            Screen::Explain => {
-                let width = self.area.0.saturating_sub(2) as usize;
-                let lines = self
-                    .explain_rule
-                    .and_then(rules::find)
-                    .map_or(0, |r| super::text::explain_rows(r, width).len());
-                self.scroll = clamp(self.scroll, self.scroll_stops(lines));
-            }
-            Screen::Errors => {
-                let n = self.scroll_stops(self.model.errors().count());
-                self.scroll = clamp(self.scroll, n)
-            }
-        }
-    }
-
-    /// How many top lines a framed view of `lines` lines can start at: it
-    /// stops when its last line is at the bottom, never scrolling into
-    /// emptiness.
-    fn scroll_stops(&self, lines: usize) -> usize {
-        let height = self.area.1.saturating_sub(4) as usize;
-        lines.saturating_sub(height) + 1
-    }
-
-    fn open(&mut self, screen: Screen) {
-        match screen {
-            Screen::List if self.selected_hop().is_some() => {
-                self.detail_cursor = 0;
-                self.push(Screen::Detail);
-            }
-            Screen::Detail => {
-                let Some(h) = self.selected_hop() else { return };
-                match self.selected_detail() {
-                    Some(DetailItem::Pass) => self.show_source(self.model.hops[h].pass),
-                    Some(DetailItem::Setting(i)) => match &self.model.hops[h].settings[i].origin {
-                        Origin::Explicit(p) => {
-                            let dir = p.dir;
-                            self.show_source(dir);
-                        }
-                        Origin::Default => {
-                            let name = self.model.hops[h].settings[i].name;
-                            self.set_status(
-                                false,
-                                format!("{name} is nginx's default here: no line sets it"),
-                            );
-                        }
-                    },
-                    Some(DetailItem::Finding(f)) => {
-                        self.explain_rule = Some(self.findings[f].rule);
-                        self.push(Screen::Explain);
-                    }
-                    None => {}
-                }
-            }
-            Screen::Rules => {
-                if let Some(r) = rules::registry().get(self.rules_cursor) {
-                    self.explain_rule = Some(r.id);
-                    self.push(Screen::Explain);
-                }
-            }
-            Screen::Fix => self.preview(),
-            _ => {}
-        }
-    }
-
-    /// Results of a probe of hops of the loaded configuration.
-    pub fn on_probed(&mut self, results: Vec<crate::probe::PeerResult>, asked: &[String]) {
-        for id in asked {
-            let mine: Vec<_> = results.iter().filter(|r| &r.hop == id).cloned().collect();
-            let view = ProbeView::Done(mine);
-            let verdict = view.verdict();
-            self.probes.insert(id.clone(), view);
-            self.set_status(
-                verdict == "fail",
-                format!("probe of {id}: {verdict} (details in the hop view)"),
-            );
-        }
-    }
-
-    /// Results of the what-if probe of the previewed fix.
-    pub fn on_fix_probed(&mut self, results: Vec<crate::probe::PeerResult>) {
-        let view = ProbeView::Done(results);
-        let verdict = view.verdict();
-        self.set_status(
-            verdict == "fail",
-            format!("with the fix applied, the probe says: {verdict}"),
-        );
-        self.fix_probe = Some(view);
-    }
-
-    pub fn on_reloaded(&mut self, result: Result<Model, String>) {
-        match result {
-            Ok(model) => {
-                let before = self
-                    .findings
-                    .iter()
-                    .filter(|f| f.suppressed.is_none())
-                    .count();
-                let keep = self.status.clone();
-                self.replace_model(model);
-                let after = self
-                    .findings
-                    .iter()
-                    .filter(|f| f.suppressed.is_none())
-                    .count();
-                // After a save, say both: what was written, then what changed.
-                let prefix = keep
-                    .and_then(|s| s.text.strip_suffix("; reloading").map(str::to_string))
-                    .unwrap_or_default();
-                let head = if prefix.is_empty() {
-                    "reloaded".to_string()
-                } else {
-                    prefix
-                };
-                self.set_status(false, format!("{head}; findings: {before} → {after}"));
-            }
-            Err(e) => self.set_status(true, format!("reload failed: {e}")),
-        }
     }
 }
 
 mod field;
+mod input;
+mod nav;
+mod results;
+
+pub use results::ProbeView;
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::model::Version;
+use crossterm::event::{KeyCode, KeyEvent};
 
 fn demo() -> App {
     let cfg = crate::jobs::Source::Demo.config().unwrap();

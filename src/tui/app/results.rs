@@ -1,0 +1,119 @@
+//! What the runner reports back: probes, reloads.
+
+use super::App;
+use crate::model::Model;
+use crate::tui::action::Effect;
+
+/// The last probe of a hop, or of the previewed fix.
+#[derive(Clone, Debug)]
+pub enum ProbeView {
+    Running,
+    Done(Vec<crate::probe::PeerResult>),
+}
+
+impl ProbeView {
+    /// A short verdict: `…`, `ok`, `fail`, `n/a`.
+    pub fn verdict(&self) -> &'static str {
+        match self {
+            ProbeView::Running => "…",
+            ProbeView::Done(r) if r.iter().all(|p| !p.probeable) => "n/a",
+            ProbeView::Done(r) if r.iter().filter(|p| p.probeable).all(|p| p.ok()) => "ok",
+            ProbeView::Done(_) => "fail",
+        }
+    }
+}
+
+impl App {
+    /// `P` on the diff: probe the fixed hops as nginx would connect after
+    /// the fix.
+    pub(crate) fn probe_fixed(&mut self) -> Vec<Effect> {
+        let hops = self.diff_hops();
+        if hops.is_empty() {
+            return Vec::new();
+        }
+        self.fix_probe = Some(ProbeView::Running);
+        self.set_status(
+            false,
+            "probing the fixed hops as nginx would connect after the fix…",
+        );
+        vec![Effect::ProbeFixed(hops)]
+    }
+
+    /// `P`: probe the selected hop's peers.
+    pub(crate) fn probe_selected(&mut self) -> Vec<Effect> {
+        let Some(h) = self.selected_hop() else {
+            return Vec::new();
+        };
+        let id = self.model.hops[h].id.clone();
+        if matches!(self.probes.get(&id), Some(ProbeView::Running)) {
+            return Vec::new();
+        }
+        self.probes.insert(id.clone(), ProbeView::Running);
+        let from = match &self.server {
+            // `--ssh`: the network, resolver and files are this
+            // machine's, not the server's.
+            Some(host) => format!(" (from this machine, not from {host})"),
+            None => String::new(),
+        };
+        self.set_status(
+            false,
+            format!("probing {id}{from}: a handshake with each peer, as nginx would…"),
+        );
+        vec![Effect::Probe(vec![id])]
+    }
+
+    /// Results of a probe of hops of the loaded configuration.
+    pub fn on_probed(&mut self, results: Vec<crate::probe::PeerResult>, asked: &[String]) {
+        for id in asked {
+            let mine: Vec<_> = results.iter().filter(|r| &r.hop == id).cloned().collect();
+            let view = ProbeView::Done(mine);
+            let verdict = view.verdict();
+            self.probes.insert(id.clone(), view);
+            self.set_status(
+                verdict == "fail",
+                format!("probe of {id}: {verdict} (details in the hop view)"),
+            );
+        }
+    }
+
+    /// Results of the what-if probe of the previewed fix.
+    pub fn on_fix_probed(&mut self, results: Vec<crate::probe::PeerResult>) {
+        let view = ProbeView::Done(results);
+        let verdict = view.verdict();
+        self.set_status(
+            verdict == "fail",
+            format!("with the fix applied, the probe says: {verdict}"),
+        );
+        self.fix_probe = Some(view);
+    }
+
+    pub fn on_reloaded(&mut self, result: Result<Model, String>) {
+        match result {
+            Ok(model) => {
+                let before = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.suppressed.is_none())
+                    .count();
+                let keep = self.status.clone();
+                self.replace_model(model);
+                let after = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.suppressed.is_none())
+                    .count();
+                // After a save, say both: what was written, then what changed.
+                let prefix = keep
+                    .and_then(|s| s.text.strip_suffix("; reloading").map(str::to_string))
+                    .unwrap_or_default();
+                let head = if prefix.is_empty() {
+                    "reloaded".to_string()
+                } else {
+                    prefix
+                };
+                self.set_status(false, format!("{head}; findings: {before} → {after}"));
+            }
+            Err(e) => self.set_status(true, format!("reload failed: {e}")),
+        }
+    }
+}
