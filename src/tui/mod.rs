@@ -9,6 +9,7 @@ pub mod action;
 pub mod app;
 mod clip;
 pub mod highlight;
+pub mod input;
 pub mod keymap;
 pub mod run;
 pub mod screens;

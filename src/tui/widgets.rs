@@ -136,12 +136,11 @@ pub(crate) fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
 
 pub(crate) fn footer(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let t = ui.theme;
-    let line = if app.filtering {
-        Line::from(vec![
-            Span::styled("/", t.key),
-            Span::styled(v(app.filter.clone()), t.base),
-            Span::styled("▏ Enter keep · Esc clear", t.dim),
-        ])
+    let line = if let Some(input) = &app.filter_input {
+        let mut spans = vec![Span::styled("/", t.key)];
+        spans.extend(input.spans(t.base, t.selection, |s| v(s)));
+        spans.push(Span::styled("  Enter keep · Esc clear", t.dim));
+        Line::from(spans)
     } else if let Some(s) = &app.status {
         Line::from(Span::styled(
             v(format!(" {}", s.text)),
@@ -175,7 +174,7 @@ pub(crate) fn footer(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         Line::from(spans)
     };
     // The filter being typed is left whole, so its cursor stays in sight.
-    let line = if app.filtering {
+    let line = if app.filter_input.is_some() {
         line
     } else {
         clip_line(line, r.width as usize)

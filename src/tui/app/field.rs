@@ -2,10 +2,11 @@
 //! text as it changes (the check shows under the field), and Enter sets a
 //! value only when the check accepts it, for the one hop the field is for.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 use super::App;
 use crate::fix::values::check;
+use crate::tui::input::Outcome;
 
 impl App {
     /// A key while the value field has the keyboard.
@@ -13,15 +14,15 @@ impl App {
         let Some(field) = &mut self.fix.field else {
             return;
         };
-        match key.code {
-            KeyCode::Esc => self.fix.field = None,
-            KeyCode::Enter => self.accept_field(),
-            _ => {
-                field.area.input(key);
+        match field.input.key(key) {
+            Outcome::Cancel => self.fix.field = None,
+            Outcome::Submit => self.accept_field(),
+            Outcome::Changed => {
                 // The field itself now says what is wrong, if anything.
                 self.status = None;
                 self.recheck_field();
             }
+            Outcome::Moved | Outcome::Ignored => {}
         }
     }
 
@@ -30,7 +31,7 @@ impl App {
         let Some(field) = &mut self.fix.field else {
             return;
         };
-        let text = field.area.lines().join("");
+        let text = field.input.text();
         let text = text.trim();
         // `hop-id:key`: the hop id may hold `:` itself.
         let key = field.key.rsplit_once(':').map_or("", |(_, k)| k);
@@ -43,7 +44,7 @@ impl App {
         let Some(field) = &self.fix.field else {
             return;
         };
-        let value = field.area.lines().join("").trim().to_string();
+        let value = field.input.text().trim().to_string();
         if value.is_empty() {
             self.fix.field = None;
             self.set_status(true, "empty value ignored");

@@ -1,7 +1,9 @@
 //! Keys while text entry or a question has the keyboard: the filter,
 //! a value field, the save confirmation.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
+
+use crate::tui::input::Outcome;
 
 use super::App;
 
@@ -13,24 +15,20 @@ impl App {
             self.field_key(key);
             return true;
         }
-        if self.filtering {
-            match key.code {
-                KeyCode::Esc => {
-                    self.filtering = false;
+        if let Some(input) = &mut self.filter_input {
+            match input.key(key) {
+                Outcome::Cancel => {
+                    self.filter_input = None;
                     self.filter.clear();
                     self.refresh_rows();
                 }
-                KeyCode::Enter => self.filtering = false,
-                KeyCode::Backspace => {
-                    self.filter.pop();
-                    self.refresh_rows();
-                }
-                KeyCode::Char(c) => {
-                    self.filter.push(c);
+                Outcome::Submit => self.filter_input = None,
+                Outcome::Changed => {
+                    self.filter = input.text();
                     self.cursor = 0;
                     self.refresh_rows();
                 }
-                _ => {}
+                Outcome::Moved | Outcome::Ignored => {}
             }
             return true;
         }
@@ -44,6 +42,6 @@ impl App {
 
     /// Whether the keyboard is taken by text entry or a question.
     pub fn capturing(&self) -> bool {
-        self.fix.field.is_some() || self.filtering || self.confirm_save
+        self.fix.field.is_some() || self.filter_input.is_some() || self.confirm_save
     }
 }

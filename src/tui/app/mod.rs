@@ -41,7 +41,8 @@ pub struct App {
     pub rows: Vec<usize>,
     pub cursor: usize,
     pub filter: String,
-    pub filtering: bool,
+    /// The filter being typed (`/`), until Enter keeps it or Esc clears it.
+    pub filter_input: Option<crate::tui::input::LineInput>,
     pub sort: SortKey,
     pub detail_cursor: usize,
     pub source: Option<(FileId, u32)>,
@@ -91,7 +92,7 @@ impl App {
             rows: Vec::new(),
             cursor: 0,
             filter: String::new(),
-            filtering: false,
+            filter_input: None,
             sort: SortKey::File,
             detail_cursor: 0,
             source: None,
@@ -267,7 +268,9 @@ impl App {
                 };
                 return self.apply(again);
             }
-            Action::StartFilter => self.filtering = true,
+            Action::StartFilter => {
+                self.filter_input = Some(crate::tui::input::LineInput::new(&self.filter))
+            }
             Action::CycleSort => {
                 self.sort = match self.sort {
                     SortKey::File => SortKey::Severity,

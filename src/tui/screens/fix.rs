@@ -37,7 +37,7 @@ pub struct ValueField {
     /// `hop-id:key`.
     pub key: String,
     pub prompt: String,
-    pub area: tui_textarea::TextArea<'static>,
+    pub input: crate::tui::input::LineInput,
     /// What the fix layer says of the text typed so far (none while empty).
     pub check: Option<Result<crate::fix::values::Checked, crate::fix::values::Refused>>,
 }
@@ -208,14 +208,12 @@ impl App {
             self.set_status(false, "this fix needs no value");
             return;
         };
-        let mut area = tui_textarea::TextArea::default();
-        if let Some((_, v)) = self.fix.typed.iter().find(|(k, _)| *k == key) {
-            area.insert_str(v);
-        }
+        let typed = self.fix.typed.iter().find(|(k, _)| *k == key);
+        let input = crate::tui::input::LineInput::new(typed.map_or("", |(_, v)| v.as_str()));
         self.fix.field = Some(ValueField {
             key,
             prompt,
-            area,
+            input,
             check: None,
         });
         self.recheck_field();
@@ -491,7 +489,7 @@ pub fn value_field(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
         ])
         .split(inner);
     f.render_widget(Paragraph::new(prompt).style(t.base), rows[0]);
-    let mut input = field.area.clone();
+    let mut input = field.input.area().clone();
     input.set_style(t.base);
     input.set_cursor_style(t.selection);
     f.render_widget(&input, rows[1]);
