@@ -436,13 +436,24 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect, h: usize, focus: bool) {
     } else {
         0
     };
-    let top = cursor_line.saturating_sub(height.saturating_sub(4).max(1));
+    let mut top = cursor_line.saturating_sub(height.saturating_sub(4).max(1));
+    // The match of a search in sight, below the selected item's start.
+    if let Some(found) = app.search_in(Screen::Detail).and_then(|s| s.current_line()) {
+        if focus && found >= top + height {
+            top = found + 1 - height;
+        }
+    }
     let lines: Vec<Line> = lines
         .into_iter()
         .enumerate()
         .skip(top)
         .take(height)
         .map(|(i, l)| {
+            let l = if focus {
+                searched(app, ui, Screen::Detail, i, l)
+            } else {
+                l
+            };
             let l = clip_line(l, width);
             if focus && i == cursor_line {
                 l.patch_style(t.selection)

@@ -131,6 +131,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         .enumerate()
         .map(|(i, l)| {
             let n = (first + i + 1) as u32;
+            let l = searched(app, ui, Screen::Source, first + i, l);
             let mark = marks.iter().find(|(line, _)| *line == n);
             let num_style = if n == target { t.selection } else { t.line_no };
             let mut spans = vec![
