@@ -10,6 +10,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
+use super::action::{Action, Screen};
 use super::app::App;
 use super::clip::clip_line;
 use super::input::{self, LineInput};
@@ -58,8 +59,11 @@ fn entry(app: &App) -> Option<Entry<'_>> {
 /// The footer words of a screen's hints that fit `width`, in keymap order.
 pub fn hints(app: &App, width: usize) -> Vec<&'static Binding> {
     let errors = app.model.errors().next().is_some();
-    let mut hints: Vec<&Binding> = keymap::bindings(app.screen())
+    let screen = app.screen();
+    let mut hints: Vec<&Binding> = keymap::bindings(screen)
         .filter(|b| b.hint && (b.when == When::Always || errors))
+        // The log does not point at itself.
+        .filter(|b| !(screen == Screen::Messages && b.action == Action::ShowMessages))
         .collect();
     let used = |hints: &[&Binding]| -> usize {
         hints

@@ -111,7 +111,7 @@ pub(crate) fn draw(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
         .skip(top)
         .take(height)
         .map(|row| match row {
-            Row::Heading(h) => Line::from(Span::styled(h, t.header)),
+            Row::Heading(h) => Line::from(Span::styled(format!("── {h} ──"), t.header)),
             Row::Key(k, d) => Line::from(vec![
                 Span::styled(format!("{k:>KEYS_W$}  "), t.key),
                 Span::styled(d, t.key_desc),

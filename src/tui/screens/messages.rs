@@ -16,7 +16,7 @@ use crate::tui::widgets::*;
 pub fn rows(app: &App, width: usize) -> Vec<(bool, String)> {
     let mut out = Vec::new();
     for m in app.log.iter().rev() {
-        let head = format!("#{:<4} ", m.seq);
+        let head = format!("{:>5} ", format!("#{}", m.seq));
         let indent = " ".repeat(head.chars().count());
         let room = width.saturating_sub(head.chars().count());
         for (i, part) in wrap(&m.status.text, room).into_iter().enumerate() {
