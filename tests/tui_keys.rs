@@ -336,6 +336,9 @@ fn search_in_the_hop_view_marks_and_walks_the_matches() {
     press(&mut app, &[KeyCode::Enter]);
     assert!(!app.capturing());
     assert!(app.status.as_ref().unwrap().text.contains("match"));
+    app.status = None;
+    let f = footer(&mut app, 80);
+    assert!(f.contains("n next match") && f.contains("Esc back"), "{f}");
     // The match is drawn marked.
     let theme = Theme::default();
     let term = render(&mut app, 80, 24);

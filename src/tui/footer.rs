@@ -61,7 +61,14 @@ pub fn hints(app: &App, width: usize) -> Vec<&'static Binding> {
     let errors = app.model.errors().next().is_some();
     let screen = app.screen();
     let mut hints: Vec<&Binding> = keymap::bindings(screen)
-        .filter(|b| b.hint && (b.when == When::Always || errors))
+        .filter(|b| {
+            b.hint
+                && match b.when {
+                    When::Always => true,
+                    When::LoadErrors => errors,
+                    When::Searching => app.search_in(screen).is_some(),
+                }
+        })
         // The log does not point at itself.
         .filter(|b| !(screen == Screen::Messages && b.action == Action::ShowMessages))
         .collect();

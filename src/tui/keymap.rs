@@ -33,6 +33,8 @@ pub enum When {
     Always,
     /// Only when the configuration had load errors.
     LoadErrors,
+    /// Only while a search is kept in the view.
+    Searching,
 }
 
 use KeyCode::*;
@@ -88,6 +90,13 @@ impl Binding {
     /// Its footer priority (0 kept at every width, higher dropped first).
     const fn prio(self, prio: u8) -> Binding {
         Binding { prio, ..self }
+    }
+    /// Its hint shows only while a search is kept.
+    const fn on_search(self) -> Binding {
+        Binding {
+            when: When::Searching,
+            ..self
+        }
     }
     /// Its hint shows only when there were load errors.
     const fn on_errors(self) -> Binding {
@@ -224,14 +233,20 @@ pub const KEYMAP: &[Binding] = &[
         Action::SearchNext,
         &[Detail, Explain],
         "next match of the search",
-    ),
+    )
+    .hint("next match")
+    .prio(1)
+    .on_search(),
     key(
         "N",
         &[Char('N')],
         Action::SearchPrev,
         &[Detail, Explain],
         "previous match of the search",
-    ),
+    )
+    .hint("prev")
+    .prio(3)
+    .on_search(),
     key(
         "x",
         &[Char('x')],

@@ -6,7 +6,6 @@
 use crossterm::event::KeyEvent;
 
 use super::App;
-use crate::rules;
 use crate::tui::action::Screen;
 use crate::tui::input::{LineInput, Outcome};
 
@@ -72,39 +71,11 @@ impl App {
     /// The lines a view shows, as plain text, in its order: what `/`
     /// searches and what a match's line number refers to.
     pub fn searchable_lines(&self, screen: Screen) -> Vec<String> {
-        let width = self.area.0.saturating_sub(2) as usize;
+        use crate::tui::screens::{detail, explain, source};
         match screen {
-            Screen::Detail => {
-                let Some(h) = self.selected_hop() else {
-                    return Vec::new();
-                };
-                let theme = crate::tui::theme::Theme::monochrome();
-                let (lines, _) = crate::tui::screens::detail::detail_lines(self, h, &theme, width);
-                lines
-                    .iter()
-                    .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
-                    .collect()
-            }
-            Screen::Explain => self
-                .explain_rule
-                .and_then(rules::find)
-                .map(|r| {
-                    crate::tui::text::explain_rows(r, width)
-                        .into_iter()
-                        .map(|(_, text)| crate::tui::widgets::v(text))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            Screen::Source => match self.source {
-                Some((file, _)) => {
-                    let text = &self.model.config.file(file).text;
-                    String::from_utf8_lossy(text)
-                        .lines()
-                        .map(crate::tui::widgets::v)
-                        .collect()
-                }
-                None => Vec::new(),
-            },
+            Screen::Detail => detail::search_lines(self),
+            Screen::Explain => explain::search_lines(self),
+            Screen::Source => source::search_lines(self),
             _ => Vec::new(),
         }
     }

@@ -420,6 +420,19 @@ pub fn detail_lines(
     (lines, item_starts)
 }
 
+/// The lines `/` searches: the hop view's, as drawn full width.
+pub fn search_lines(app: &App) -> Vec<String> {
+    let Some(h) = app.selected_hop() else {
+        return Vec::new();
+    };
+    let width = app.area.0.saturating_sub(2) as usize;
+    let (lines, _) = detail_lines(app, h, &Theme::monochrome(), width);
+    lines
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect()
+}
+
 /// `text` followed by spaces up to `width` columns.
 pub(crate) fn pad(text: &str, width: usize) -> String {
     let fill = width.saturating_sub(text.width());

@@ -12,6 +12,20 @@ use crate::tui::text::{explain_rows, ExplainRow};
 use crate::tui::ui::Ui;
 use crate::tui::widgets::*;
 
+/// The lines `/` searches: the lesson's rows at the view's width.
+pub fn search_lines(app: &App) -> Vec<String> {
+    let width = app.area.0.saturating_sub(2) as usize;
+    app.explain_rule
+        .and_then(rules::find)
+        .map(|r| {
+            explain_rows(r, width)
+                .into_iter()
+                .map(|(_, text)| v(text))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let t = ui.theme;
     let Some(rule) = app.explain_rule.and_then(rules::find) else {

@@ -153,3 +153,13 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         r,
     );
 }
+
+/// The lines `/` searches: the file's lines, as numbered (line N is
+/// index N-1).
+pub fn search_lines(app: &App) -> Vec<String> {
+    let Some((file, _)) = app.source else {
+        return Vec::new();
+    };
+    let text = &app.model.config.file(file).text;
+    String::from_utf8_lossy(text).lines().map(v).collect()
+}
