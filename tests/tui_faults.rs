@@ -321,16 +321,16 @@ fn tiny_terminals_and_resizes_never_crash() {
     ] {
         t.resize(w, h);
     }
-    t.key_then("?", "Keys: hop");
+    t.key_then("?", "── hop screen (this screen) ──");
     for (w, h) in [(30, 6), (120, 40), (20, 5)] {
         t.resize(w, h);
     }
     t.wait_for("the size note", |s| words(s).contains("(now 20×5)"));
     t.resize(80, 24);
-    let screen = t.wait_text("Keys: hop");
+    let screen = t.wait_text("── hop screen (this screen) ──");
     assert!(!screen.contains("AFTER-"), "still running\n{screen}");
     t.keys(&["Escape"]);
-    t.wait_gone("Keys: hop");
+    t.wait_gone("── hop screen (this screen) ──");
     t.keys(&["q"]);
     let screen = t.wait_text("AFTER-");
     assert!(screen.contains("AFTER-0"), "{screen}");

@@ -16,6 +16,8 @@ pub enum Screen {
     Explain,
     Rules,
     Errors,
+    /// Every status message so far, newest first.
+    Messages,
 }
 
 impl Screen {
@@ -29,6 +31,7 @@ impl Screen {
             Screen::Explain => "explain",
             Screen::Rules => "rules",
             Screen::Errors => "errors",
+            Screen::Messages => "messages",
         }
     }
 }
@@ -49,6 +52,13 @@ pub enum Action {
     Open,
     Back,
     StartFilter,
+    /// `/` in a reading view: type a search.
+    StartSearch,
+    /// The next (previous) match of the kept search.
+    SearchNext,
+    SearchPrev,
+    /// The log of every status message.
+    ShowMessages,
     CycleSort,
     StartFix,
     StartFixAll,

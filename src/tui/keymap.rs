@@ -20,12 +20,33 @@ pub struct Binding {
     pub hint: bool,
     /// The footer's word for it.
     pub short: &'static str,
+    /// Which footer hints go first on a narrow screen: the highest number
+    /// first; 0 is never dropped (back, help, quit).
+    pub prio: u8,
+    /// When its footer hint shows.
+    pub when: When,
+}
+
+/// When a footer hint is worth its room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    Always,
+    /// Only when the configuration had load errors.
+    LoadErrors,
+    /// Only while a search is kept in the view.
+    Searching,
 }
 
 use KeyCode::*;
 use Screen::*;
 
-const LISTS: &[Screen] = &[List, Detail, Source, Fix, Diff, Explain, Rules, Errors];
+/// Every screen.
+pub const SCREENS: &[Screen] = &[
+    List, Detail, Source, Fix, Diff, Explain, Rules, Errors, Messages,
+];
+const LISTS: &[Screen] = SCREENS;
+/// The reading views, where `/` searches.
+const READING: &[Screen] = &[Detail, Source, Explain];
 
 /// A binding without Ctrl, not in the footer.
 const fn key(
@@ -44,6 +65,8 @@ const fn key(
         desc,
         hint: false,
         short: "",
+        prio: 5,
+        when: When::Always,
     }
 }
 
@@ -63,6 +86,24 @@ impl Binding {
     /// Its footer word, where it is not shown by default.
     const fn short(self, short: &'static str) -> Binding {
         Binding { short, ..self }
+    }
+    /// Its footer priority (0 kept at every width, higher dropped first).
+    const fn prio(self, prio: u8) -> Binding {
+        Binding { prio, ..self }
+    }
+    /// Its hint shows only while a search is kept.
+    const fn on_search(self) -> Binding {
+        Binding {
+            when: When::Searching,
+            ..self
+        }
+    }
+    /// Its hint shows only when there were load errors.
+    const fn on_errors(self) -> Binding {
+        Binding {
+            when: When::LoadErrors,
+            ..self
+        }
     }
 }
 
@@ -94,7 +135,8 @@ pub const KEYMAP: &[Binding] = &[
         &[List],
         "open the hop: settings, SNI, findings",
     )
-    .hint("open"),
+    .hint("open")
+    .prio(1),
     key(
         "Enter",
         &[Enter],
@@ -102,7 +144,8 @@ pub const KEYMAP: &[Binding] = &[
         &[Detail],
         "go to the source of the selected line, or explain the finding",
     )
-    .hint("open"),
+    .hint("open")
+    .prio(1),
     key(
         "Enter",
         &[Enter],
@@ -110,7 +153,8 @@ pub const KEYMAP: &[Binding] = &[
         &[Rules],
         "explain the rule",
     )
-    .hint("explain"),
+    .hint("explain")
+    .prio(1),
     key(
         "/",
         &[Char('/')],
@@ -118,7 +162,17 @@ pub const KEYMAP: &[Binding] = &[
         &[List],
         "filter hops by name, rule, file or SNI",
     )
-    .hint("filter"),
+    .hint("filter")
+    .prio(1),
+    key(
+        "/",
+        &[Char('/')],
+        Action::StartSearch,
+        READING,
+        "search this view: matches are marked, Enter keeps the search, Esc while typing cancels it",
+    )
+    .hint("search")
+    .prio(2),
     key(
         "s",
         &[Char('s')],
@@ -126,7 +180,8 @@ pub const KEYMAP: &[Binding] = &[
         &[List],
         "sort by file, severity or server",
     )
-    .hint("sort"),
+    .hint("sort")
+    .prio(3),
     key(
         "f",
         &[Char('f')],
@@ -134,14 +189,17 @@ pub const KEYMAP: &[Binding] = &[
         &[List, Detail],
         "fix: pick fixes for this hop",
     )
-    .hint("fix"),
+    .hint("fix")
+    .prio(2),
     key(
         "F",
         &[Char('F')],
         Action::StartFixAll,
         &[List, Detail],
         "fix: pick among all fixable findings",
-    ),
+    )
+    .hint("fix all")
+    .prio(4),
     key(
         "o",
         &[Char('o')],
@@ -149,23 +207,46 @@ pub const KEYMAP: &[Binding] = &[
         &[List, Detail],
         "source of the hop's pass directive",
     )
-    .hint("source"),
+    .hint("source")
+    .prio(4),
     key(
         "n",
         &[Char('n')],
         Action::NextMark,
         &[Source],
-        "next line of the inheritance chain, outwards from the hop",
+        "next match while a search is kept (Esc clears it); else the next line of the inheritance chain, outwards from the hop",
     )
-    .hint("next in chain"),
+    .hint("next")
+    .prio(3),
     key(
         "N",
         &[Char('N')],
         Action::PrevMark,
         &[Source],
-        "previous line of the inheritance chain, back towards the hop",
+        "previous match while a search is kept; else the previous line of the inheritance chain, back towards the hop",
     )
-    .hint("prev"),
+    .hint("prev")
+    .prio(4),
+    key(
+        "n",
+        &[Char('n')],
+        Action::SearchNext,
+        &[Detail, Explain],
+        "next match of the search",
+    )
+    .hint("next match")
+    .prio(1)
+    .on_search(),
+    key(
+        "N",
+        &[Char('N')],
+        Action::SearchPrev,
+        &[Detail, Explain],
+        "previous match of the search",
+    )
+    .hint("prev")
+    .prio(3)
+    .on_search(),
     key(
         "x",
         &[Char('x')],
@@ -173,21 +254,27 @@ pub const KEYMAP: &[Binding] = &[
         &[Detail, Fix],
         "explain the selected finding's rule",
     )
-    .hint("explain"),
+    .hint("explain")
+    .prio(2),
     key(
         "R",
         &[Char('R')],
         Action::ShowRules,
         &[List, Detail],
         "all rules, to learn the pitfalls",
-    ),
+    )
+    .hint("rules")
+    .prio(2),
     key(
         "E",
         &[Char('E')],
         Action::ShowErrors,
-        &[List, Detail, Source, Fix, Diff, Explain, Rules],
+        &[List, Detail, Source, Fix, Diff, Explain, Rules, Messages],
         "configuration load errors",
-    ),
+    )
+    .hint("errors")
+    .prio(2)
+    .on_errors(),
     key(
         "Space",
         &[Char(' ')],
@@ -195,7 +282,8 @@ pub const KEYMAP: &[Binding] = &[
         &[Fix],
         "put the fix in the basket or take it out (kept across hops)",
     )
-    .hint("select"),
+    .hint("select")
+    .prio(1),
     key(
         "p",
         &[Char('p')],
@@ -203,7 +291,8 @@ pub const KEYMAP: &[Binding] = &[
         &[Fix],
         "put the fix in the hop's block or the defining block",
     )
-    .hint("placement"),
+    .hint("placement")
+    .prio(3),
     key(
         "e",
         &[Char('e')],
@@ -211,7 +300,8 @@ pub const KEYMAP: &[Binding] = &[
         &[Fix],
         "type a value the fix needs (host name, CA file)",
     )
-    .hint("value"),
+    .hint("value")
+    .prio(2),
     key(
         "d/Enter",
         &[Char('d'), Enter],
@@ -219,7 +309,8 @@ pub const KEYMAP: &[Binding] = &[
         &[Fix],
         "preview one diff of every fix in the basket, all hops and files",
     )
-    .hint("diff"),
+    .hint("diff")
+    .prio(1),
     key(
         "X",
         &[Char('X')],
@@ -235,7 +326,8 @@ pub const KEYMAP: &[Binding] = &[
         &[Diff],
         "take every follow-up: fixes for the findings these fixes create",
     )
-    .hint("take all"),
+    .hint("take all")
+    .prio(3),
     key(
         "Tab",
         &[Tab],
@@ -280,7 +372,8 @@ pub const KEYMAP: &[Binding] = &[
         &[Diff],
         "copy the diff (clipboard, or OSC 52 over SSH)",
     )
-    .hint("copy"),
+    .hint("copy")
+    .prio(3),
     key(
         "w",
         &[Char('w')],
@@ -288,15 +381,26 @@ pub const KEYMAP: &[Binding] = &[
         &[Diff],
         "save: atomic write with a backup",
     )
-    .hint("save"),
+    .hint("save")
+    .prio(1),
     key(
         "Esc/⌫",
         &[Esc, Backspace],
         Action::Back,
-        &[Detail, Source, Fix, Diff, Explain, Rules, Errors],
+        &[Fix, Diff, Rules, Errors, Messages],
         "back",
     )
-    .hint("back"),
+    .hint("back")
+    .prio(0),
+    key(
+        "Esc/⌫",
+        &[Esc, Backspace],
+        Action::Back,
+        READING,
+        "back; while a search is kept, clear the search first",
+    )
+    .hint("back")
+    .prio(0),
     key("Esc", &[Esc], Action::Back, &[List], "clear the filter"),
     key(
         "P",
@@ -305,7 +409,8 @@ pub const KEYMAP: &[Binding] = &[
         &[List, Detail],
         "probe: a handshake with the hop's peers, as nginx would make it",
     )
-    .short("probe"),
+    .hint("probe")
+    .prio(3),
     key(
         "P",
         &[Char('P')],
@@ -313,16 +418,38 @@ pub const KEYMAP: &[Binding] = &[
         &[Diff],
         "probe the fixed hops as they would connect after the fix (nothing is written)",
     )
-    .hint("probe fix"),
+    .hint("probe fix")
+    .prio(3),
     key(
         "r",
         &[Char('r')],
         Action::Reload,
         &[List],
         "reload the configuration",
-    ),
-    key("?", &[Char('?')], Action::Help, &[], "keys of this screen").hint("keys"),
-    key("q", &[Char('q')], Action::Quit, &[], "quit").hint("quit"),
+    )
+    .hint("reload")
+    .prio(4),
+    key(
+        "M",
+        &[Char('M')],
+        Action::ShowMessages,
+        &[],
+        "messages: every status line so far, newest first",
+    )
+    .hint("messages")
+    .prio(6),
+    key(
+        "?",
+        &[Char('?')],
+        Action::Help,
+        &[],
+        "help: the keys of every screen",
+    )
+    .hint("help")
+    .prio(0),
+    key("q", &[Char('q')], Action::Quit, &[], "quit")
+        .hint("quit")
+        .prio(0),
     key(
         "Ctrl-Z",
         &[Char('z')],
@@ -337,10 +464,64 @@ pub const KEYMAP: &[Binding] = &[
         .short("quit"),
 ];
 
-/// The action a key triggers on a screen.
-pub fn action_for(screen: Screen, key: KeyEvent) -> Option<Action> {
+/// The keys while the help overlay is open. Every other key is ignored
+/// there, so nothing happens behind the help by accident, and `q` closes
+/// it rather than quitting.
+pub const HELP: &[Binding] = &[
+    key(
+        "Esc/?/q",
+        &[Esc, Char('?'), Char('q')],
+        Action::Help,
+        &[],
+        "close the help (q never quits here)",
+    )
+    .hint("close"),
+    key("j/k", &[Char('j'), Down], Action::Down, &[], "scroll down").hint("scroll"),
+    key("", &[Char('k'), Up], Action::Up, &[], "scroll up"),
+    key(
+        "PgDn/PgUp",
+        &[PageDown],
+        Action::PageDown,
+        &[],
+        "scroll a page",
+    ),
+    key("", &[PageUp], Action::PageUp, &[], "scroll a page up"),
+    key(
+        "g/G",
+        &[Char('g'), Home],
+        Action::Top,
+        &[],
+        "first and last line",
+    ),
+    key("", &[Char('G'), End], Action::Bottom, &[], "last line"),
+    key("Ctrl-C", &[Char('c')], Action::Quit, &[], "quit the app").ctrl(),
+    key(
+        "Ctrl-Z",
+        &[Char('z')],
+        Action::Suspend,
+        &[],
+        "suspend to the shell",
+    )
+    .ctrl(),
+];
+
+/// The action a key triggers while the help overlay is open.
+pub fn help_action(key: KeyEvent) -> Option<Action> {
+    find(HELP, Screen::List, key)
+}
+
+/// What the help's title says about closing and scrolling it.
+pub fn help_title() -> String {
+    HELP.iter()
+        .filter(|b| b.hint)
+        .map(|b| format!("{} {}", b.keys, b.short))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn find(table: &'static [Binding], screen: Screen, key: KeyEvent) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    KEYMAP
+    table
         .iter()
         .find(|b| {
             b.ctrl == ctrl
@@ -348,6 +529,25 @@ pub fn action_for(screen: Screen, key: KeyEvent) -> Option<Action> {
                 && (b.screens.is_empty() || b.screens.contains(&screen))
         })
         .map(|b| b.action)
+}
+
+/// The action a key triggers on a screen.
+pub fn action_for(screen: Screen, key: KeyEvent) -> Option<Action> {
+    find(KEYMAP, screen, key)
+}
+
+/// The bindings that work on every screen alike (help lists them once).
+pub fn everywhere() -> impl Iterator<Item = &'static Binding> {
+    KEYMAP
+        .iter()
+        .filter(|b| !b.keys.is_empty() && (b.screens.is_empty() || b.screens == SCREENS))
+}
+
+/// The bindings of a screen's own (help's section for that screen).
+pub fn own(screen: Screen) -> impl Iterator<Item = &'static Binding> {
+    KEYMAP
+        .iter()
+        .filter(move |b| !b.keys.is_empty() && b.screens != SCREENS && b.screens.contains(&screen))
 }
 
 /// The bindings that apply to a screen, for help and hints.
@@ -367,7 +567,7 @@ mod tests {
 
     #[test]
     fn ctrl_c_quits_and_ctrl_z_suspends_on_every_screen() {
-        for screen in [List, Detail, Source, Fix, Diff, Explain, Rules, Errors] {
+        for &screen in SCREENS {
             assert_eq!(
                 action_for(screen, ctrl('c')),
                 Some(Action::Quit),
@@ -378,6 +578,31 @@ mod tests {
                 Some(Action::Suspend),
                 "{screen:?}"
             );
+            assert_eq!(help_action(ctrl('c')), Some(Action::Quit));
+        }
+    }
+
+    #[test]
+    fn q_closes_help_and_never_quits() {
+        let q = KeyEvent::from(Char('q'));
+        assert_eq!(help_action(q), Some(Action::Help));
+        assert_eq!(help_action(KeyEvent::from(Esc)), Some(Action::Help));
+        assert_eq!(help_action(KeyEvent::from(Char('/'))), None);
+        assert_eq!(help_title(), "Esc/?/q close · j/k scroll");
+    }
+
+    #[test]
+    fn every_screen_keeps_back_help_and_quit_in_its_footer() {
+        for &screen in SCREENS {
+            let kept: Vec<&str> = bindings(screen)
+                .filter(|b| b.hint && b.prio == 0)
+                .map(|b| b.short)
+                .collect();
+            assert!(
+                kept.contains(&"help") && kept.contains(&"quit"),
+                "{screen:?}"
+            );
+            assert_eq!(kept.contains(&"back"), screen != List, "{screen:?}");
         }
     }
 }

@@ -8,6 +8,8 @@
 pub mod action;
 pub mod app;
 mod clip;
+mod footer;
+pub mod help;
 pub mod highlight;
 pub mod input;
 pub mod keymap;

@@ -27,7 +27,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::DefaultTerminal;
 
 use super::action::{Action, Effect, Screen};
-use super::app::{App, Status};
+use super::app::App;
 use super::highlight::Highlighter;
 use super::keymap;
 use super::theme::Theme;
@@ -319,10 +319,10 @@ impl Runner<'_> {
                 if let Some(writing) = self.writing.take() {
                     if writing == Writing::Server {
                         let host = app.server.clone().unwrap_or_default();
-                        app.status = Some(Status {
-                            error: false,
-                            text: format!("finishing the write on {host} before quitting…"),
-                        });
+                        app.set_status(
+                            false,
+                            format!("finishing the write on {host} before quitting…"),
+                        );
                         terminal.draw(|f| ui::draw(f, app, &ui))?;
                     }
                     while let Ok(ev) = rx.recv() {
@@ -350,10 +350,7 @@ impl Runner<'_> {
                     app.validate_with = crate::fix::validate::find_nginx();
                 }
                 if let (None, Some(note)) = (&app.status, &self.opts.note) {
-                    app.status = Some(Status {
-                        error: false,
-                        text: note.clone(),
-                    });
+                    app.set_status(false, note.clone());
                 }
                 State::Ready(Box::new(app))
             }
@@ -379,11 +376,10 @@ impl Runner<'_> {
                         for id in asked.iter().flatten() {
                             app.probes.remove(id);
                         }
-                        app.status = Some(Status {
-                            error: true,
-                            text: "the probe stopped unexpectedly; nothing was contacted since"
-                                .into(),
-                        });
+                        app.set_status(
+                            true,
+                            "the probe stopped unexpectedly; nothing was contacted since",
+                        );
                     }
                 }
                 State::Ready(app)
@@ -419,10 +415,7 @@ impl Runner<'_> {
             }
             Effect::Save(files) => {
                 if self.writing.is_some() {
-                    app.status = Some(Status {
-                        error: true,
-                        text: "the last save has not finished yet".into(),
-                    });
+                    app.set_status(true, "the last save has not finished yet");
                     return Ok(());
                 }
                 self.writing = Some(Writing::Here);
@@ -434,10 +427,7 @@ impl Runner<'_> {
                     self.jobs.save_remote(remote.clone(), files);
                 }
                 (Some(_), Some(_)) => {
-                    app.status = Some(Status {
-                        error: true,
-                        text: "the last write on the server has not finished yet".into(),
-                    });
+                    app.set_status(true, "the last write on the server has not finished yet");
                 }
                 (None, _) => {}
             },
@@ -483,12 +473,10 @@ impl Runner<'_> {
                 } else {
                     // A pipe cannot be read twice: say so rather than
                     // ignore the key.
-                    app.status = Some(Status {
-                        error: true,
-                        text:
-                            "standard input cannot be read again: run the command again to reload"
-                                .into(),
-                    });
+                    app.set_status(
+                        true,
+                        "standard input cannot be read again: run the command again to reload",
+                    );
                 }
             }
         }
@@ -519,7 +507,7 @@ fn key_effects(app: &mut App, k: event::KeyEvent) -> Vec<Effect> {
         app.input(k);
         Vec::new()
     } else {
-        match keymap::action_for(app.screen(), k) {
+        match app.action_for_key(k) {
             Some(a) => app.update(a),
             None => Vec::new(),
         }

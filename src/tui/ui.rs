@@ -9,7 +9,8 @@ use super::app::App;
 use super::highlight::Highlighter;
 use super::screens;
 use super::theme::Theme;
-use super::widgets::{confirm, fix_split, footer, frame_rows, header, help, list_split, scrub};
+use super::widgets::{confirm, fix_split, frame_rows, header, list_split, scrub};
+use super::{footer, help};
 
 pub use super::screens::list::row_at;
 
@@ -61,10 +62,11 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui) {
         Screen::Explain => screens::explain::draw(f, app, ui, body),
         Screen::Rules => screens::rules::draw(f, app, ui, body),
         Screen::Errors => screens::errors::draw(f, app, ui, body),
+        Screen::Messages => screens::messages::draw(f, app, ui, body),
     }
-    footer(f, app, ui, bottom);
+    footer::draw(f, app, ui, bottom);
     if app.help {
-        help(f, app, ui, area);
+        help::draw(f, app, ui, area);
     }
     if app.confirm_save {
         confirm(f, app, ui, area);

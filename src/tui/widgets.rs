@@ -1,5 +1,4 @@
-//! Pieces every screen shares: the header and footer, frames, popups
-//! (help, the save question), layout helpers, and the last guard that
+//! Pieces every screen shares: the header, frames, the save question, layout helpers, and the last guard that
 //! keeps control characters off the terminal.
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,7 +10,6 @@ use ratatui::Frame;
 use super::action::Screen;
 use super::app::App;
 use super::clip::clip_line;
-use super::keymap;
 use super::text::wrap;
 use super::theme::Theme;
 use super::ui::Ui;
@@ -134,54 +132,6 @@ pub(crate) fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     f.render_widget(Paragraph::new(line).style(t.base), r);
 }
 
-pub(crate) fn footer(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
-    let t = ui.theme;
-    let line = if let Some(input) = &app.filter_input {
-        let mut spans = vec![Span::styled("/", t.key)];
-        spans.extend(input.spans(t.base, t.selection, |s| v(s)));
-        spans.push(Span::styled("  Enter keep · Esc clear", t.dim));
-        Line::from(spans)
-    } else if let Some(s) = &app.status {
-        Line::from(Span::styled(
-            v(format!(" {}", s.text)),
-            if s.error {
-                t.status_error
-            } else {
-                t.status_info
-            },
-        ))
-    } else {
-        // Whole hints only: on a narrow screen the last ones go first, but
-        // help and quit always stay.
-        let mut hints: Vec<_> = keymap::bindings(app.screen()).filter(|b| b.hint).collect();
-        let width = |hints: &[&keymap::Binding]| -> usize {
-            hints
-                .iter()
-                .map(|b| Line::from(format!(" {} {} ", b.keys, b.short)).width())
-                .sum()
-        };
-        while width(&hints) > r.width as usize {
-            match hints.iter().rposition(|b| !matches!(b.keys, "?" | "q")) {
-                Some(i) => drop(hints.remove(i)),
-                None => break,
-            }
-        }
-        let mut spans = Vec::new();
-        for b in hints {
-            spans.push(Span::styled(format!(" {}", b.keys), t.key));
-            spans.push(Span::styled(format!(" {} ", b.short), t.key_desc));
-        }
-        Line::from(spans)
-    };
-    // The filter being typed is left whole, so its cursor stays in sight.
-    let line = if app.filter_input.is_some() {
-        line
-    } else {
-        clip_line(line, r.width as usize)
-    };
-    f.render_widget(Paragraph::new(line).style(t.base), r);
-}
-
 pub(crate) fn framed<'a>(ui: &Ui, title: String, focus: bool) -> Block<'a> {
     let t = ui.theme;
     Block::default()
@@ -206,29 +156,6 @@ pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
         w,
         h,
     )
-}
-
-pub(crate) fn help(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
-    let t = ui.theme;
-    let binds: Vec<_> = keymap::bindings(app.screen()).collect();
-    let r = centered(area, 76, binds.len() as u16 + 4);
-    f.render_widget(Clear, r);
-    let lines: Vec<Line> = binds
-        .iter()
-        .map(|b| {
-            Line::from(vec![
-                Span::styled(format!("{:>9}  ", b.keys), t.key),
-                Span::styled(b.desc, t.key_desc),
-            ])
-        })
-        .collect();
-    let title = format!("Keys: {} (any key closes)", app.screen().title());
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(framed(ui, title, true))
-            .style(t.base),
-        r,
-    );
 }
 
 pub(crate) fn confirm(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
@@ -284,4 +211,89 @@ pub(crate) fn confirm(f: &mut Frame, app: &App, ui: &Ui, area: Rect) {
 /// Untrusted text for a span: control characters as visible escapes.
 pub(crate) fn v(text: impl AsRef<str>) -> String {
     crate::visible::visible(text.as_ref()).into_owned()
+}
+
+/// A drawn line with every match of a search marked in `style`: spans are
+/// split around the matches, keeping their own style elsewhere.
+pub(crate) fn mark_matches(line: Line<'static>, pattern: &str, style: Style) -> Line<'static> {
+    if pattern.is_empty() {
+        return line;
+    }
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let found = super::app::search::find_all(&text, pattern);
+    if found.is_empty() {
+        return line;
+    }
+    let mut out = Vec::new();
+    let mut at = 0;
+    for span in line.spans {
+        let (start, end) = (at, at + span.content.len());
+        at = end;
+        let mut cut = start;
+        for &(a, b) in &found {
+            let (a, b) = (a.max(start), b.min(end));
+            if a >= b {
+                continue;
+            }
+            if a > cut {
+                out.push(Span::styled(text[cut..a].to_string(), span.style));
+            }
+            out.push(Span::styled(
+                text[a..b].to_string(),
+                span.style.patch(style),
+            ));
+            cut = b;
+        }
+        if cut < end {
+            out.push(Span::styled(text[cut..end].to_string(), span.style));
+        }
+    }
+    Line { spans: out, ..line }
+}
+
+/// Marks a view's search matches on its line `index` (the line of the
+/// match in sight stands out more).
+pub(crate) fn searched(
+    app: &App,
+    ui: &Ui,
+    screen: Screen,
+    index: usize,
+    line: Line<'static>,
+) -> Line<'static> {
+    match app.search_in(screen) {
+        Some(s) => {
+            let mut style = ui.theme.search_match;
+            if s.current_line() == Some(index) {
+                style = style.add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+            }
+            mark_matches(line, &s.pattern, style)
+        }
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_are_marked_across_spans() {
+        let line = Line::from(vec![Span::raw("proxy_s"), Span::raw("sl_name x")]);
+        let hit = Style::default().add_modifier(Modifier::REVERSED);
+        let marked = mark_matches(line, "SSL", hit);
+        let parts: Vec<(&str, bool)> = marked
+            .spans
+            .iter()
+            .map(|s| (s.content.as_ref(), s.style == hit))
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                ("proxy_", false),
+                ("s", true),
+                ("sl", true),
+                ("_name x", false)
+            ]
+        );
+    }
 }

@@ -1,5 +1,5 @@
 //! Keys while text entry or a question has the keyboard: the filter,
-//! a value field, the save confirmation.
+//! a view's search, a value field, the save confirmation.
 
 use crossterm::event::KeyEvent;
 
@@ -32,6 +32,10 @@ impl App {
             }
             return true;
         }
+        if self.search.as_ref().is_some_and(|s| s.input.is_some()) {
+            self.search_key(key);
+            return true;
+        }
         if self.confirm_save {
             self.confirm_save = false;
             self.set_status(false, "not saved: nothing was written");
@@ -42,6 +46,9 @@ impl App {
 
     /// Whether the keyboard is taken by text entry or a question.
     pub fn capturing(&self) -> bool {
-        self.fix.field.is_some() || self.filter_input.is_some() || self.confirm_save
+        self.fix.field.is_some()
+            || self.filter_input.is_some()
+            || self.search.as_ref().is_some_and(|s| s.input.is_some())
+            || self.confirm_save
     }
 }

@@ -14,6 +14,7 @@ use crate::model::{DirRef, Model};
 use crate::rules;
 
 pub mod basket;
+pub mod search;
 
 use super::action::{Action, Effect, Screen};
 use super::screens::diff::DiffView;
@@ -26,6 +27,16 @@ pub struct Status {
     pub error: bool,
     pub text: String,
 }
+
+/// A status message as the log keeps it: numbered in the order said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Logged {
+    pub seq: usize,
+    pub status: Status,
+}
+
+/// How many messages the log keeps (the oldest go first).
+pub const LOG_KEEP: usize = 500;
 
 pub struct App {
     pub model: Model,
@@ -54,6 +65,14 @@ pub struct App {
     pub fix: FixFlow,
     pub diff: DiffView,
     pub help: bool,
+    /// How far the help overlay is scrolled.
+    pub help_scroll: usize,
+    /// Every status message so far (the last [`LOG_KEEP`]), oldest first.
+    pub log: Vec<Logged>,
+    /// Messages said so far, also those the log no longer keeps.
+    pub said: usize,
+    /// The search of a reading view (`/`).
+    pub search: Option<search::Search>,
     pub confirm_save: bool,
     /// The nginx that checks a save here (`nginx -t` on test copies), or
     /// `None` when it is not found or `--no-validate` was given.
@@ -104,6 +123,10 @@ impl App {
             fix: FixFlow::default(),
             diff: DiffView::default(),
             help: false,
+            help_scroll: 0,
+            log: Vec::new(),
+            said: 0,
+            search: None,
             confirm_save: false,
             validate_with: None,
             save_check: None,
@@ -120,13 +143,13 @@ impl App {
         app.analyse();
         if app.model.errors().next().is_some() {
             let n = app.model.errors().count();
-            app.status = Some(Status {
-                error: true,
-                text: format!(
+            app.set_status(
+                true,
+                format!(
                     "{}: press E to see them; the rest is analysed",
                     crate::report::labels::count(n, "load error")
                 ),
-            });
+            );
         }
         app
     }
@@ -195,18 +218,45 @@ impl App {
         self.stack.push(s);
     }
 
-    pub(crate) fn set_status(&mut self, error: bool, text: impl Into<String>) {
-        self.status = Some(Status {
+    /// Says something on the status line; the message log keeps it.
+    pub fn set_status(&mut self, error: bool, text: impl Into<String>) {
+        let status = Status {
             error,
             text: text.into(),
+        };
+        self.said += 1;
+        self.log.push(Logged {
+            seq: self.said,
+            status: status.clone(),
         });
+        if self.log.len() > LOG_KEEP {
+            let extra = self.log.len() - LOG_KEEP;
+            self.log.drain(..extra);
+        }
+        self.status = Some(status);
+    }
+
+    /// The action a key asks for here: the help overlay has its own few
+    /// keys (every other key is ignored while it is open), else the
+    /// current screen's.
+    pub fn action_for_key(&self, key: crossterm::event::KeyEvent) -> Option<Action> {
+        if self.help {
+            super::keymap::help_action(key)
+        } else {
+            super::keymap::action_for(self.screen(), key)
+        }
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         // A message answers the last key; the next one clears it, so the
         // footer shows the keys again instead of stale news.
         self.status = None;
+        let screen = self.screen();
         let effects = self.apply(action);
+        if self.screen() != screen {
+            // A search belongs to the view it was typed in.
+            self.search = None;
+        }
         if self.screen() == Screen::Fix {
             // The impact of the fix under the cursor is part of what the
             // fix screen shows.
@@ -217,11 +267,21 @@ impl App {
 
     fn apply(&mut self, action: Action) -> Vec<Effect> {
         if self.help {
-            // Any key closes the help overlay; it is never a trap.
-            self.help = false;
+            // Only help's own keys work here (see `keymap::HELP`): it
+            // closes with Esc, ? or q, scrolls, and ignores the rest.
+            let page = self.page.max(1) as i64;
             match action {
+                Action::Help | Action::Back => self.help = false,
+                // Ctrl-C: `q` closes help and is never Quit here.
                 Action::Quit => self.quit = true,
                 Action::Suspend => return vec![Effect::Suspend],
+                Action::Up => self.scroll_help(-1),
+                Action::Down => self.scroll_help(1),
+                Action::PageUp => self.scroll_help(-page),
+                Action::PageDown => self.scroll_help(page),
+                Action::Top => self.help_scroll = 0,
+                Action::Bottom => self.scroll_help(i64::MAX / 2),
+                Action::Scroll(n) => self.scroll_help(i64::from(n)),
                 _ => {}
             }
             return Vec::new();
@@ -231,7 +291,23 @@ impl App {
             Action::Quit => self.quit = true,
             // Whatever is open stays open for `fg`.
             Action::Suspend => return vec![Effect::Suspend],
-            Action::Help => self.help = true,
+            Action::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+            }
+            Action::ShowMessages => {
+                if screen != Screen::Messages {
+                    self.push(Screen::Messages);
+                }
+            }
+            Action::StartSearch => self.start_search(screen),
+            Action::SearchNext => self.search_step(true),
+            Action::SearchPrev => self.search_step(false),
+            Action::NextMark | Action::PrevMark if self.search_in(screen).is_some() => {
+                // With a kept search, n/N follow its matches.
+                self.search_step(action == Action::NextMark)
+            }
+            Action::Back if self.clear_search(screen) => {}
             Action::Back => {
                 if self.stack.len() > 1 {
                     self.stack.pop();

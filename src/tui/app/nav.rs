@@ -50,7 +50,22 @@ impl App {
                 let n = self.scroll_stops(self.model.errors().count());
                 self.scroll = clamp(self.scroll, n)
             }
+            Screen::Messages => {
+                let width = self.area.0.saturating_sub(2) as usize;
+                let rows = crate::tui::screens::messages::rows(self, width).len();
+                self.scroll = clamp(self.scroll, self.scroll_stops(rows));
+            }
         }
+    }
+
+    /// Scrolls the help overlay, never past its last line.
+    pub(super) fn scroll_help(&mut self, delta: i64) {
+        let (width, height) = crate::tui::help::inner(self.area);
+        let rows = crate::tui::help::rows(self.screen(), width).len();
+        let last = rows.saturating_sub(height as usize);
+        self.help_scroll = (self.help_scroll as i64)
+            .saturating_add(delta)
+            .clamp(0, last as i64) as usize;
     }
 
     /// How many top lines a framed view of `lines` lines can start at: it

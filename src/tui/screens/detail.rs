@@ -420,6 +420,19 @@ pub fn detail_lines(
     (lines, item_starts)
 }
 
+/// The lines `/` searches: the hop view's, as drawn full width.
+pub fn search_lines(app: &App) -> Vec<String> {
+    let Some(h) = app.selected_hop() else {
+        return Vec::new();
+    };
+    let width = app.area.0.saturating_sub(2) as usize;
+    let (lines, _) = detail_lines(app, h, &Theme::monochrome(), width);
+    lines
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect()
+}
+
 /// `text` followed by spaces up to `width` columns.
 pub(crate) fn pad(text: &str, width: usize) -> String {
     let fill = width.saturating_sub(text.width());
@@ -436,13 +449,24 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect, h: usize, focus: bool) {
     } else {
         0
     };
-    let top = cursor_line.saturating_sub(height.saturating_sub(4).max(1));
+    let mut top = cursor_line.saturating_sub(height.saturating_sub(4).max(1));
+    // The match of a search in sight, below the selected item's start.
+    if let Some(found) = app.search_in(Screen::Detail).and_then(|s| s.current_line()) {
+        if focus && found >= top + height {
+            top = found + 1 - height;
+        }
+    }
     let lines: Vec<Line> = lines
         .into_iter()
         .enumerate()
         .skip(top)
         .take(height)
         .map(|(i, l)| {
+            let l = if focus {
+                searched(app, ui, Screen::Detail, i, l)
+            } else {
+                l
+            };
             let l = clip_line(l, width);
             if focus && i == cursor_line {
                 l.patch_style(t.selection)

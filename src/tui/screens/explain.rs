@@ -6,10 +6,25 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::rules;
+use crate::tui::action::Screen;
 use crate::tui::app::App;
 use crate::tui::text::{explain_rows, ExplainRow};
 use crate::tui::ui::Ui;
 use crate::tui::widgets::*;
+
+/// The lines `/` searches: the lesson's rows at the view's width.
+pub fn search_lines(app: &App) -> Vec<String> {
+    let width = app.area.0.saturating_sub(2) as usize;
+    app.explain_rule
+        .and_then(rules::find)
+        .map(|r| {
+            explain_rows(r, width)
+                .into_iter()
+                .map(|(_, text)| v(text))
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let t = ui.theme;
@@ -21,14 +36,21 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let top = top_line(app.scroll, rows.len(), r);
     let lines: Vec<Line> = rows
         .into_iter()
+        .enumerate()
         .skip(top)
-        .map(|(kind, text)| {
+        .map(|(i, (kind, text))| {
             let style = match kind {
                 ExplainRow::Heading => t.header,
                 ExplainRow::Code => t.syntax_directive,
                 ExplainRow::Text => t.base,
             };
-            Line::from(Span::styled(v(text), style))
+            searched(
+                app,
+                ui,
+                Screen::Explain,
+                i,
+                Line::from(Span::styled(v(text), style)),
+            )
         })
         .collect();
     let title = format!("{} ({})", rule.id, rule.severity);

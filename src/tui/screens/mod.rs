@@ -6,5 +6,6 @@ pub mod errors;
 pub mod explain;
 pub mod fix;
 pub mod list;
+pub mod messages;
 pub mod rules;
 pub mod source;

@@ -131,6 +131,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         .enumerate()
         .map(|(i, l)| {
             let n = (first + i + 1) as u32;
+            let l = searched(app, ui, Screen::Source, first + i, l);
             let mark = marks.iter().find(|(line, _)| *line == n);
             let num_style = if n == target { t.selection } else { t.line_no };
             let mut spans = vec![
@@ -151,4 +152,14 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             .style(t.base),
         r,
     );
+}
+
+/// The lines `/` searches: the file's lines, as numbered (line N is
+/// index N-1).
+pub fn search_lines(app: &App) -> Vec<String> {
+    let Some((file, _)) = app.source else {
+        return Vec::new();
+    };
+    let text = &app.model.config.file(file).text;
+    String::from_utf8_lossy(text).lines().map(v).collect()
 }
