@@ -92,10 +92,10 @@ pub const STEPS: &[Step] = &[
     },
     Step {
         hop: "conf.d/intranet.conf:23",
-        title: "Inheritance: one proxy_pass, settings from four places",
+        title: "Inheritance: one proxy_pass, every setting from elsewhere",
         sni: "reports.internal.example.com",
         rule: None,
-        why: "This location holds only a `proxy_pass`, yet the hop is sound: SNI comes from the server block, verification and its depth from the snippet included in the enclosing location /admin/, the CA and protocols from `http {}`. nginx merges each `proxy_ssl_*` directive from http to server to location, through includes and nested locations. A check that reads one location at a time calls this hop broken, and misses a hop whose bad value sits three levels up.",
+        why: "This location holds only a `proxy_pass`, yet the hop is sound: SNI, verification and its depth come from the snippet included in the enclosing location /admin/ (its `proxy_ssl_server_name on` repeats the server's), the CA and the protocols from `http {}`. nginx merges each `proxy_ssl_*` directive from http to server to location, through includes and nested locations. A check that reads one location at a time calls this hop broken, and misses a hop whose bad value sits three levels up.",
         wrong: "Pasting `proxy_ssl_server_name on` into every location to please a line-based check: noise that hides where the effective value comes from.",
         right: "Set shared values once, at the level they belong, and check the effective value of each hop: the hop view lists every setting with the line it comes from.",
     },
@@ -226,7 +226,11 @@ mod tests {
         for (i, step) in STEPS.iter().enumerate() {
             let l = lesson(&model, &findings, i)
                 .unwrap_or_else(|| panic!("step {i}: hop {} is not in the demo", step.hop));
-            assert_eq!(l.sni, step.sni, "step {i} ({}): the SNI it claims", step.hop);
+            assert_eq!(
+                l.sni, step.sni,
+                "step {i} ({}): the SNI it claims",
+                step.hop
+            );
             let rules: Vec<&str> = l.findings.iter().map(|f| f.0).collect();
             match step.rule {
                 Some(r) => {
@@ -284,11 +288,9 @@ mod tests {
             .unwrap();
         let l = lesson(&model, &findings, i).unwrap();
         assert!(
-            l.inherited
-                .iter()
-                .any(|(d, v, at)| d == "proxy_ssl_verify"
-                    && v == "on"
-                    && at == "snippets/upstream-tls.conf:6"),
+            l.inherited.iter().any(|(d, v, at)| d == "proxy_ssl_verify"
+                && v == "on"
+                && at == "snippets/upstream-tls.conf:6"),
             "{:?}",
             l.inherited
         );

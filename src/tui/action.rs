@@ -16,6 +16,8 @@ pub enum Screen {
     Explain,
     Rules,
     Errors,
+    /// The tour of the demo's pitfalls, one step at a time.
+    Tour,
 }
 
 impl Screen {
@@ -29,6 +31,7 @@ impl Screen {
             Screen::Explain => "explain",
             Screen::Rules => "rules",
             Screen::Errors => "errors",
+            Screen::Tour => "tour",
         }
     }
 }
@@ -85,6 +88,12 @@ pub enum Action {
     /// selects the row; on the row already selected it opens it (toggles
     /// a fix).
     Click(usize),
+    /// Open the tour of the pitfalls (on the built-in demo).
+    Tour,
+    /// The tour's next step.
+    TourNext,
+    /// The tour's previous step.
+    TourPrev,
 }
 
 /// Work for the runner: it touches the outside world.

@@ -25,7 +25,9 @@ pub struct Binding {
 use KeyCode::*;
 use Screen::*;
 
-const LISTS: &[Screen] = &[List, Detail, Source, Fix, Diff, Explain, Rules, Errors];
+const LISTS: &[Screen] = &[
+    List, Detail, Source, Fix, Diff, Explain, Rules, Errors, Tour,
+];
 
 /// A binding without Ctrl, not in the footer.
 const fn key(
@@ -112,6 +114,38 @@ pub const KEYMAP: &[Binding] = &[
     )
     .hint("explain"),
     key(
+        "Enter",
+        &[Enter],
+        Action::Open,
+        &[Tour],
+        "open the step's hop: settings, SNI, findings",
+    )
+    .hint("hop"),
+    key(
+        "t",
+        &[Char('t')],
+        Action::Tour,
+        &[List, Detail],
+        "tour of the SNI pitfalls, one demo hop at a time",
+    )
+    .short("tour"),
+    key(
+        "n/→/Space",
+        &[Char('n'), Right, Char(' ')],
+        Action::TourNext,
+        &[Tour],
+        "next pitfall",
+    )
+    .hint("next"),
+    key(
+        "p/←",
+        &[Char('p'), Left],
+        Action::TourPrev,
+        &[Tour],
+        "previous pitfall",
+    )
+    .hint("prev"),
+    key(
         "/",
         &[Char('/')],
         Action::StartFilter,
@@ -131,7 +165,7 @@ pub const KEYMAP: &[Binding] = &[
         "f",
         &[Char('f')],
         Action::StartFix,
-        &[List, Detail],
+        &[List, Detail, Tour],
         "fix: pick fixes for this hop",
     )
     .hint("fix"),
@@ -293,7 +327,7 @@ pub const KEYMAP: &[Binding] = &[
         "Esc/⌫",
         &[Esc, Backspace],
         Action::Back,
-        &[Detail, Source, Fix, Diff, Explain, Rules, Errors],
+        &[Detail, Source, Fix, Diff, Explain, Rules, Errors, Tour],
         "back",
     )
     .hint("back"),
@@ -367,7 +401,9 @@ mod tests {
 
     #[test]
     fn ctrl_c_quits_and_ctrl_z_suspends_on_every_screen() {
-        for screen in [List, Detail, Source, Fix, Diff, Explain, Rules, Errors] {
+        for screen in [
+            List, Detail, Source, Fix, Diff, Explain, Rules, Errors, Tour,
+        ] {
             assert_eq!(
                 action_for(screen, ctrl('c')),
                 Some(Action::Quit),

@@ -61,6 +61,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui) {
         Screen::Explain => screens::explain::draw(f, app, ui, body),
         Screen::Rules => screens::rules::draw(f, app, ui, body),
         Screen::Errors => screens::errors::draw(f, app, ui, body),
+        Screen::Tour => screens::tour::draw(f, app, ui, body),
     }
     footer(f, app, ui, bottom);
     if app.help {

@@ -78,6 +78,8 @@ pub struct App {
     /// The server the configuration came from (`--ssh`): saving writes
     /// there, and reloading asks it again.
     pub server: Option<String>,
+    /// The tour's step (index into `crate::tour::STEPS`).
+    pub tour_step: usize,
 }
 
 impl App {
@@ -116,6 +118,7 @@ impl App {
             server: None,
             fix_probe: None,
             mark_index: 0,
+            tour_step: 0,
         };
         app.analyse();
         if app.model.errors().next().is_some() {
@@ -127,6 +130,11 @@ impl App {
                     crate::report::labels::count(n, "load error")
                 ),
             });
+        } else if app.on_demo() {
+            app.set_status(
+                false,
+                "the built-in demo: t takes the tour of its SNI pitfalls, ? lists the keys",
+            );
         }
         app
     }
@@ -164,6 +172,12 @@ impl App {
             })
             .collect();
         self.refresh_rows();
+    }
+
+    /// Whether the configuration is the built-in demo (whose hosts and
+    /// files are made up).
+    pub fn on_demo(&self) -> bool {
+        self.model.config.loaded_from == crate::conf::LoadedFrom::Demo
     }
 
     pub fn screen(&self) -> Screen {
@@ -296,6 +310,7 @@ impl App {
             }
             Action::ShowRules => self.push(Screen::Rules),
             Action::ShowErrors => self.push(Screen::Errors),
+            Action::StartFix if screen == Screen::Tour => self.tour_fix(),
             Action::StartFix => {
                 let hop = self.selected_hop();
                 self.start_fix(hop);
@@ -317,8 +332,16 @@ impl App {
             }
             Action::Save => return self.ask_save(),
             Action::Reload => return vec![Effect::Reload],
+            // The demo's hosts are made up: no DNS, no connection.
+            Action::Probe if !crate::probe::on_network(&self.model) => self.set_status(
+                true,
+                format!("{} (hopscope /etc/nginx)", crate::probe::DEMO_OFFLINE),
+            ),
             Action::Probe if screen == Screen::Diff => return self.probe_fixed(),
             Action::Probe => return self.probe_selected(),
+            Action::Tour => self.open_tour(),
+            Action::TourNext => self.tour_move(1),
+            Action::TourPrev => self.tour_move(-1),
         }
         Vec::new()
     }

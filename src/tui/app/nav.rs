@@ -50,6 +50,7 @@ impl App {
                 let n = self.scroll_stops(self.model.errors().count());
                 self.scroll = clamp(self.scroll, n)
             }
+            Screen::Tour => self.scroll = clamp(self.scroll, self.tour_scroll_stops()),
         }
     }
 
@@ -98,6 +99,7 @@ impl App {
                 }
             }
             Screen::Fix => self.preview(),
+            Screen::Tour => self.tour_open_hop(),
             _ => {}
         }
     }

@@ -1,13 +1,14 @@
 //! The lesson behind a rule.
 
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::rules;
 use crate::tui::app::App;
-use crate::tui::text::{explain_rows, ExplainRow};
+use crate::tui::text::{explain_rows, ExplainRow, Piece};
 use crate::tui::ui::Ui;
 use crate::tui::widgets::*;
 
@@ -22,13 +23,15 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let lines: Vec<Line> = rows
         .into_iter()
         .skip(top)
-        .map(|(kind, text)| {
+        .map(|(kind, pieces)| {
             let style = match kind {
                 ExplainRow::Heading => t.header,
                 ExplainRow::Code => t.syntax_directive,
                 ExplainRow::Text => t.base,
+                ExplainRow::Note => t.dim,
+                ExplainRow::Title => t.title,
             };
-            Line::from(Span::styled(v(text), style))
+            marked_line(t, &pieces, style)
         })
         .collect();
     let title = format!("{} ({})", rule.id, rule.severity);
@@ -38,4 +41,17 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             .style(t.base),
         r,
     );
+}
+
+/// A line of prose with its code pieces styled as code (no backticks).
+pub fn marked_line(t: &crate::tui::theme::Theme, pieces: &[Piece], base: Style) -> Line<'static> {
+    Line::from(
+        pieces
+            .iter()
+            .map(|p| {
+                let style = if p.code { t.syntax_directive } else { base };
+                Span::styled(v(p.text.clone()), style)
+            })
+            .collect::<Vec<_>>(),
+    )
 }

@@ -52,6 +52,8 @@ pub struct FixFlow {
     pub impact: HashMap<(usize, Placement), Vec<String>>,
     /// The lines each fix adds or replaces, as diff lines (`+…`, `-…`).
     pub lines: HashMap<(usize, Placement), Vec<String>>,
+    /// The SNI of the fix's hop before and after the fix alone.
+    pub sni: HashMap<(usize, Placement), (String, String)>,
     pub field: Option<ValueField>,
     /// Selected fixes the last preview could not apply, by finding, with
     /// why (see `App::open_preview`).
@@ -136,6 +138,20 @@ impl App {
         };
         self.fix.impact.insert(key, v.clone());
         self.fix.lines.insert(key, lines);
+        let sni = crate::fix::preview::sni_change(
+            &self.model,
+            &self.findings,
+            item.finding,
+            item.placement,
+            &self.fix.values,
+        );
+        match sni {
+            Some((before, after)) => {
+                let label = crate::report::labels::sni_of;
+                self.fix.sni.insert(key, (label(&before), label(&after)));
+            }
+            None => drop(self.fix.sni.remove(&key)),
+        }
         v
     }
 
@@ -406,6 +422,22 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
                 );
                 for w in wrap(&text, width) {
                     lines.push(Line::from(Span::styled(w, t.inherited)));
+                }
+            }
+            // What the hop sends in its ClientHello, before → after.
+            if let Some((before, after)) = app.fix.sni.get(&(item.finding, item.placement)) {
+                if !missing {
+                    let mut spans = vec![
+                        Span::styled("SNI: ", t.key),
+                        Span::styled(v(before), t.base),
+                    ];
+                    if before == after {
+                        spans.push(Span::styled("  (this fix leaves it)", t.dim));
+                    } else {
+                        spans.push(Span::styled(" → ", t.dim));
+                        spans.push(Span::styled(v(after), t.explicit));
+                    }
+                    lines.push(Line::from(spans));
                 }
             }
             // Every line the fix writes, whole: wrapped, never cut.

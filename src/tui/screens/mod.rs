@@ -8,3 +8,4 @@ pub mod fix;
 pub mod list;
 pub mod rules;
 pub mod source;
+pub mod tour;
