@@ -269,3 +269,26 @@ fn hopscope_probe_refuses_the_demo_without_touching_the_network() {
     // Not one peer was tried (each would have up to 30 s to answer).
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[test]
+fn every_fix_says_what_it_does_to_the_sni() {
+    let mut app = demo_app();
+    press(&mut app, &[KeyCode::Char('F')]);
+    assert_eq!(app.screen(), Screen::Fix);
+    let n = app.fix.items.len();
+    assert!(n > 5);
+    let mut changed = 0;
+    for i in 0..n {
+        assert_eq!(app.fix.cursor, i);
+        let text = text_at(&mut app, 200, 50);
+        if text.contains("press e to type it") {
+            // No plan without the value: nothing to compute yet.
+            assert!(!text.contains("SNI: "), "{text}");
+        } else {
+            assert!(text.contains("SNI: "), "fix {i}:\n{text}");
+            changed += usize::from(text.contains(" → "));
+        }
+        press(&mut app, &[KeyCode::Char('j')]);
+    }
+    assert!(changed >= 3, "several demo fixes change the SNI");
+}

@@ -371,21 +371,3 @@ pub fn placement_label(
         .collect::<Vec<_>>()
         .join(", ")
 }
-
-/// The SNI of a finding's hop before and after that one fix, planned
-/// alone and settled as the preview would apply it (a fix the preview
-/// refuses leaves the SNI as it is). `None` when the finding is not about
-/// a hop or the fix still needs a value.
-pub fn sni_change(
-    model: &Model,
-    findings: &[Finding],
-    finding: usize,
-    placement: Placement,
-    values: &Values,
-) -> Option<(crate::model::Sni, crate::model::Sni)> {
-    let h = findings.get(finding)?.hop?;
-    let p = preview(model, findings, &[(finding, placement)], values).ok()?;
-    let (keys, after_keys) = (HopKeys::new(model), HopKeys::new(&p.after));
-    let j = after_keys.find(keys.key(h))?;
-    Some((model.hops[h].sni.clone(), p.after.hops[j].sni.clone()))
-}

@@ -11,7 +11,7 @@ use ratatui::Frame;
 use crate::conf::FileId;
 use crate::diagnostic::Applicability;
 use crate::diagnostic::Severity;
-use crate::fix::engine::{impact, plan_selection};
+use crate::fix::engine::{impact_with_sni, plan_selection};
 use crate::fix::{Placement, Values};
 use crate::report::labels;
 use crate::tui::action::Screen;
@@ -127,24 +127,23 @@ impl App {
         if let Some(v) = self.fix.impact.get(&key) {
             return v.clone();
         }
-        let (v, lines) = match plan_selection(
+        let hop = self.findings[item.finding].hop;
+        let (v, lines, sni) = match plan_selection(
             &self.model,
             &self.findings,
             &[(item.finding, item.placement)],
             &self.fix.values,
         ) {
-            Ok(edits) => (impact(&self.model, &edits), self.edit_lines(&edits)),
-            Err(_) => (Vec::new(), Vec::new()),
+            Ok(edits) => {
+                // One analysis of the fixed texts: the hops it changes
+                // and what the fix's own hop sends after it.
+                let (v, sni) = impact_with_sni(&self.model, &edits, hop);
+                (v, self.edit_lines(&edits), sni)
+            }
+            Err(_) => (Vec::new(), Vec::new(), None),
         };
         self.fix.impact.insert(key, v.clone());
         self.fix.lines.insert(key, lines);
-        let sni = crate::fix::preview::sni_change(
-            &self.model,
-            &self.findings,
-            item.finding,
-            item.placement,
-            &self.fix.values,
-        );
         match sni {
             Some((before, after)) => {
                 let label = crate::report::labels::sni_of;
