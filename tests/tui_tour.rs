@@ -292,3 +292,25 @@ fn every_fix_says_what_it_does_to_the_sni() {
     }
     assert!(changed >= 3, "several demo fixes change the SNI");
 }
+
+#[test]
+fn on_a_small_screen_the_whole_lesson_scrolls_into_view() {
+    let mut app = demo_app();
+    press(&mut app, &[KeyCode::Char('t')]);
+    text_at(&mut app, 80, 24);
+    let before = text_at(&mut app, 80, 24);
+    assert!(!before.contains("Set elsewhere"), "{before}");
+    press(&mut app, &[KeyCode::Char('G')]);
+    let end = text_at(&mut app, 80, 24);
+    // The end of the right fix, then what the hop inherits.
+    assert!(end.contains("which no certificate carries."), "{end}");
+    assert!(
+        end.contains("Set elsewhere, inherited by this hop"),
+        "{end}"
+    );
+    assert!(end.contains("nginx.conf:24"), "{end}");
+    // The next step starts at its top again.
+    press(&mut app, &[KeyCode::Char('n')]);
+    let next = text_at(&mut app, 80, 24);
+    assert!(next.contains(STEPS[1].title), "{next}");
+}

@@ -155,11 +155,13 @@ pub fn explain_rows(rule: &rules::Rule, width: usize) -> Vec<(ExplainRow, Vec<Pi
 
 /// The lines of a tour step's lesson at a width: what nginx sends (from
 /// the model), what happens, what hopscope finds on the hop, the tempting
-/// wrong fix and the right one.
+/// wrong fix and the right one; with `inherited`, then the settings the
+/// hop takes from other blocks and files (when no pane beside shows them).
 pub fn tour_rows(
     step: &crate::tour::Step,
     lesson: &crate::tour::Lesson,
     width: usize,
+    inherited: bool,
 ) -> Vec<(ExplainRow, Vec<Piece>)> {
     let mut rows: Vec<(ExplainRow, Vec<Piece>)> = wrap_marked(step.title, width)
         .into_iter()
@@ -208,6 +210,19 @@ pub fn tour_rows(
         );
     }
     section(&mut rows, "The right fix", ExplainRow::Text, step.right);
+    if inherited && !lesson.inherited.is_empty() {
+        let text: Vec<String> = lesson
+            .inherited
+            .iter()
+            .map(|(name, value, at)| format!("`{name} {}` from {at}", value.replace('`', "'")))
+            .collect();
+        section(
+            &mut rows,
+            "Set elsewhere, inherited by this hop",
+            ExplainRow::Text,
+            &text.join("\n"),
+        );
+    }
     rows
 }
 

@@ -99,7 +99,8 @@ impl App {
         let (w, h) = self.area;
         let body = Rect::new(0, 0, w, h.saturating_sub(2));
         let [text, _] = split(body, &lesson);
-        let rows = tour_rows(&STEPS[self.tour_step], &lesson, inner_width(text)).len();
+        let step = &STEPS[self.tour_step];
+        let rows = tour_rows(step, &lesson, inner_width(text), !wide(body)).len();
         rows.saturating_sub(text.height.saturating_sub(2) as usize) + 1
     }
 }
@@ -108,23 +109,25 @@ fn inner_width(r: Rect) -> usize {
     r.width.saturating_sub(2) as usize
 }
 
-/// Rows the configuration pane needs: the hop's block, and the settings
-/// that come from elsewhere under a heading.
+/// Whether the lesson and the lines sit side by side; then the lines'
+/// pane also lists the settings inherited from elsewhere, else the lesson
+/// does, at its end.
+fn wide(body: Rect) -> bool {
+    body.width >= SIDE_BY_SIDE
+}
+
+/// Rows the hop's block needs.
 fn config_rows(l: &Lesson) -> u16 {
     let block = l.lines.2.saturating_sub(l.lines.1) + 1;
-    let elsewhere = if l.inherited.is_empty() {
-        0
-    } else {
-        l.inherited.len() as u32 + 2
-    };
-    (block + elsewhere).min(u16::MAX as u32 / 2) as u16
+    block.min(u16::MAX as u32 / 2) as u16
 }
 
 /// The lesson's pane and the configuration's: side by side from 120
-/// columns, else the lesson above lines that take at most 2/5 of the height.
+/// columns, else the lesson above the block's lines (at most 2/5 of the
+/// height).
 fn split(body: Rect, l: &Lesson) -> [Rect; 2] {
-    if body.width >= SIDE_BY_SIDE {
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body)
+    if wide(body) {
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body)
     } else {
         let cfg = (config_rows(l) + 2).min(body.height * 2 / 5).max(3);
         Layout::vertical([Constraint::Min(3), Constraint::Length(cfg)]).areas(body)
@@ -149,7 +152,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, body: Rect) {
         return;
     };
     let [text, code] = split(body, &lesson);
-    let rows = tour_rows(step, &lesson, inner_width(text));
+    let rows = tour_rows(step, &lesson, inner_width(text), !wide(body));
     let top = top_line(app.scroll, rows.len(), text);
     let lines: Vec<Line> = rows
         .into_iter()
@@ -171,27 +174,38 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, body: Rect) {
             .style(t.base),
         text,
     );
-    draw_config(f, app, ui, &lesson, code);
+    draw_config(f, app, ui, &lesson, code, wide(body));
 }
 
 /// The hop's block, highlighted as the source view shows it: the pass
 /// line's number selected, lines that set one of the hop's settings
 /// marked; then the settings that come from other blocks or files.
-fn draw_config(f: &mut Frame, app: &App, ui: &Ui, l: &Lesson, r: Rect) {
+fn draw_config(f: &mut Frame, app: &App, ui: &Ui, l: &Lesson, r: Rect, inherited: bool) {
     let t = ui.theme;
     let (file, first, last) = l.lines;
     let src = app.model.config.file(file);
     let text = String::from_utf8_lossy(&src.text);
-    let count = (last + 1 - first) as usize;
+    let count = (last + 1).saturating_sub(first) as usize;
+    let skip = first.saturating_sub(1) as usize;
     let styled: Vec<Line<'static>> = match ui.highlighter {
-        Some(hl) => hl.highlight_lines(&text, first as usize - 1, count, t),
+        Some(hl) => hl.highlight_lines(&text, skip, count, t),
         None => text
             .lines()
-            .skip(first as usize - 1)
+            .skip(skip)
             .take(count)
             .map(|l| Line::from(v(l)))
             .collect(),
     };
+    // The block's lines without the indent they all share.
+    let indent = text
+        .lines()
+        .skip(skip)
+        .take(count)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches(' ').len())
+        .min()
+        .unwrap_or(0);
+    let styled: Vec<Line<'static>> = styled.into_iter().map(|l| dedent(l, indent)).collect();
     let hop = &app.model.hops[l.hop];
     let set: Vec<u32> = hop
         .settings
@@ -223,7 +237,7 @@ fn draw_config(f: &mut Frame, app: &App, ui: &Ui, l: &Lesson, r: Rect) {
             Line::from(spans)
         })
         .collect();
-    if !l.inherited.is_empty() {
+    if inherited && !l.inherited.is_empty() {
         lines.push(Line::default());
         lines.push(Line::from(Span::styled(
             "set elsewhere, inherited by this hop:",
@@ -231,10 +245,10 @@ fn draw_config(f: &mut Frame, app: &App, ui: &Ui, l: &Lesson, r: Rect) {
         )));
         for (name, value, at) in &l.inherited {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {} ", v(at)), t.dim),
-                Span::styled(format!("{name} "), t.syntax_directive),
+                Span::styled(format!("  {name} "), t.syntax_directive),
                 Span::styled(v(value), t.base),
             ]));
+            lines.push(Line::from(Span::styled(format!("      {}", v(at)), t.dim)));
         }
     }
     let title = format!("{}:{first}-{last}", src.name);
@@ -245,4 +259,25 @@ fn draw_config(f: &mut Frame, app: &App, ui: &Ui, l: &Lesson, r: Rect) {
             .wrap(ratatui::widgets::Wrap { trim: false }),
         r,
     );
+}
+
+/// A line without its first `n` leading spaces, whichever spans hold them.
+fn dedent(line: Line<'static>, n: usize) -> Line<'static> {
+    let mut left = n;
+    let mut spans = Vec::new();
+    for mut s in line.spans {
+        if left > 0 {
+            let spaces = s.content.len() - s.content.trim_start_matches(' ').len();
+            let cut = spaces.min(left);
+            left -= cut;
+            s.content = s.content[cut..].to_string().into();
+            if s.content.is_empty() {
+                continue;
+            }
+            // Text (or the last space to cut) reached: the rest stays.
+            left = 0;
+        }
+        spans.push(s);
+    }
+    Line::from(spans).style(line.style)
 }
