@@ -196,6 +196,21 @@ fn probe_on_the_demo_makes_no_lookup_and_says_why() {
             "{text}"
         );
     }
+    // The what-if probe of a previewed fix neither.
+    press(
+        &mut app,
+        &[KeyCode::Esc, KeyCode::Char('t'), KeyCode::Char('n')],
+    );
+    press(&mut app, &[KeyCode::Char('f'), KeyCode::Char('d')]);
+    assert_eq!(app.screen(), Screen::Diff);
+    assert!(press(&mut app, &[KeyCode::Char('P')]).is_empty());
+    assert!(app.fix_probe.is_none());
+    assert!(app
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("not on a network"));
     // Straight through update as well, whatever the screen.
     assert!(app.update(Action::Probe).is_empty());
 }
