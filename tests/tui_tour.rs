@@ -160,6 +160,8 @@ fn a_filter_that_hides_the_hop_is_cleared_to_open_it() {
     assert_eq!(app.screen(), Screen::Detail);
     let h = app.selected_hop().unwrap();
     assert_eq!(app.model.hops[h].id, STEPS[0].hop);
+    assert!(app.filter.is_empty());
+    assert!(app.status.as_ref().unwrap().text.contains("filter cleared"));
 }
 
 #[test]

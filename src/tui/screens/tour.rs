@@ -71,6 +71,7 @@ impl App {
         if !self.rows.contains(&h) {
             self.filter.clear();
             self.refresh_rows();
+            self.set_status(false, "filter cleared: it hid the step's hop");
         }
         self.cursor = self.rows.iter().position(|&r| r == h)?;
         Some(h)
