@@ -5,7 +5,9 @@
 //! an `upstream {}` pool, an ignored `proxy_ssl_name`, an IP-literal target,
 //! `proxy_ssl_verify off` next to a correct hop, mTLS, grpcs, suwsgi, stream
 //! `proxy_ssl`, and inheritance through nested locations, `if` and includes.
-//! Paths are relative to the demo root; the main file comes first.
+//! The terminal UI's tour (`t`, steps in src/tour.rs) walks these hops one
+//! pitfall at a time. Paths are relative to the demo root; the main file
+//! comes first.
 
 pub const MAIN: &str = "nginx.conf";
 

@@ -20,5 +20,6 @@ pub mod report;
 pub mod rules;
 #[doc(hidden)]
 pub mod test_support;
+pub mod tour;
 pub mod tui;
 pub mod visible;

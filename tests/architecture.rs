@@ -54,6 +54,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "parallel",
         ],
     ),
+    ("tour", &["model", "diagnostic", "conf", "report"]),
     (
         "test_support",
         &["conf", "model", "diagnostic", "rules", "fix", "report"],
@@ -73,6 +74,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "remote",
             "visible",
             "config",
+            "tour",
         ],
     ),
     (

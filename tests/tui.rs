@@ -376,7 +376,13 @@ fn severity_colours_are_on_the_badges() {
 
 #[test]
 fn probing_runs_in_the_background_and_shows_a_verdict() {
-    let mut app = demo_app();
+    // The demo's tree from disk: the built-in demo itself is never probed.
+    let path = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/demo/nginx.conf"
+    ));
+    let model = hopscope::jobs::Source::Path(path).load(None).unwrap();
+    let mut app = App::new(model, "assets/demo".into());
     select_hop(&mut app, "conf.d/api-gateway.conf:18");
     let effects = press(&mut app, &[KeyCode::Char('P')]);
     assert_eq!(

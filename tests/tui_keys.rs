@@ -258,6 +258,19 @@ fn footers_keep_back_help_and_quit_at_every_width() {
         }
         seen.push(app.screen());
     }
+    // The tour opens from the list.
+    app.stack.truncate(1);
+    press(&mut app, &[KeyCode::Char('t')]);
+    app.status = None;
+    assert_eq!(app.screen(), Screen::Tour);
+    for w in [80, 120, 200] {
+        let f = footer(&mut app, w);
+        assert!(
+            f.contains("Esc back") && f.contains("? help") && f.contains("q quit"),
+            "tour at {w}: {f}"
+        );
+    }
+    seen.push(Screen::Tour);
     seen.push(Screen::List);
     for s in keymap::SCREENS {
         assert!(seen.contains(s), "{s:?} not checked: {seen:?}");

@@ -386,15 +386,31 @@ pub fn apply_edits(model: &Model, edits: &[Edit]) -> Vec<Vec<u8>> {
 /// change when the edits are applied: the impact of a fix, so that an edit
 /// in a shared block or include never surprises anyone.
 pub fn impact(model: &Model, edits: &[Edit]) -> Vec<String> {
+    impact_with_sni(model, edits, None).0
+}
+
+/// [`impact`], and the SNI `hop` sends before and after the edits (from
+/// the same analysis of the edited texts; `None` without a hop, or when
+/// the hop is gone after them).
+pub fn impact_with_sni(
+    model: &Model,
+    edits: &[Edit],
+    hop: Option<usize>,
+) -> (Vec<String>, Option<(crate::model::Sni, crate::model::Sni)>) {
     let after = reanalyze(model, &apply_edits(model, edits));
     let (keys, after_keys) = (HopKeys::new(model), HopKeys::new(&after));
-    (0..model.hops.len())
+    let changed = (0..model.hops.len())
         .filter(|&i| {
             let new = after_keys.find(keys.key(i)).map(|j| &after.hops[j]);
             new.map_or(true, |n| observable(n) != observable(&model.hops[i]))
         })
         .map(|i| model.hops[i].id.clone())
-        .collect()
+        .collect();
+    let sni = hop.filter(|&h| h < model.hops.len()).and_then(|h| {
+        let j = after_keys.find(keys.key(h))?;
+        Some((model.hops[h].sni.clone(), after.hops[j].sni.clone()))
+    });
+    (changed, sni)
 }
 
 /// Plans a person's selection of fixes in one pass (the TUI's fix flow):

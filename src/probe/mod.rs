@@ -86,6 +86,17 @@ pub use result::{Cert, PeerResult, Verification};
 pub use tls::explain_failure;
 
 use plan::Plan;
+
+/// What is said instead of probing the built-in demo: its hosts are made
+/// up, so it is never probed (no name is looked up, no connection made).
+pub const DEMO_OFFLINE: &str =
+    "the built-in demo is not on a network: nothing was probed; probe your own configuration";
+
+/// Whether a configuration may be probed: not the built-in demo.
+pub fn on_network(model: &Model) -> bool {
+    model.config.loaded_from != crate::conf::LoadedFrom::Demo
+}
+
 use tls::{probe_peer, ssl_context, SslContext};
 
 /// How to probe.

@@ -44,7 +44,8 @@ pub fn sni(hop: &Hop) -> String {
     sni_of(&hop.sni)
 }
 
-fn sni_of(sni: &Sni) -> String {
+/// [`sni`] of a prediction.
+pub fn sni_of(sni: &Sni) -> String {
     match (&sni.name, sni.sent) {
         (Some(n), true) if sni.dynamic => format!("{n} (per request)"),
         (Some(n), true) => n.clone(),

@@ -18,6 +18,8 @@ pub enum Screen {
     Errors,
     /// Every status message so far, newest first.
     Messages,
+    /// The tour of the demo's pitfalls, one step at a time.
+    Tour,
 }
 
 impl Screen {
@@ -32,6 +34,7 @@ impl Screen {
             Screen::Rules => "rules",
             Screen::Errors => "errors",
             Screen::Messages => "messages",
+            Screen::Tour => "tour",
         }
     }
 }
@@ -95,6 +98,12 @@ pub enum Action {
     /// selects the row; on the row already selected it opens it (toggles
     /// a fix).
     Click(usize),
+    /// Open the tour of the pitfalls (on the built-in demo).
+    Tour,
+    /// The tour's next step.
+    TourNext,
+    /// The tour's previous step.
+    TourPrev,
 }
 
 /// Work for the runner: it touches the outside world.

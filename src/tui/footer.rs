@@ -67,6 +67,7 @@ pub fn hints(app: &App, width: usize) -> Vec<&'static Binding> {
                     When::Always => true,
                     When::LoadErrors => errors,
                     When::Searching => app.search_in(screen).is_some(),
+                    When::Demo => app.on_demo(),
                 }
         })
         // The log does not point at itself.

@@ -35,6 +35,8 @@ pub enum When {
     LoadErrors,
     /// Only while a search is kept in the view.
     Searching,
+    /// Only on the built-in demo (the tour runs there).
+    Demo,
 }
 
 use KeyCode::*;
@@ -42,7 +44,7 @@ use Screen::*;
 
 /// Every screen.
 pub const SCREENS: &[Screen] = &[
-    List, Detail, Source, Fix, Diff, Explain, Rules, Errors, Messages,
+    List, Detail, Source, Fix, Diff, Explain, Rules, Errors, Messages, Tour,
 ];
 const LISTS: &[Screen] = SCREENS;
 /// The reading views, where `/` searches.
@@ -95,6 +97,13 @@ impl Binding {
     const fn on_search(self) -> Binding {
         Binding {
             when: When::Searching,
+            ..self
+        }
+    }
+    /// Its hint shows only on the built-in demo.
+    const fn on_demo(self) -> Binding {
+        Binding {
+            when: When::Demo,
             ..self
         }
     }
@@ -156,6 +165,40 @@ pub const KEYMAP: &[Binding] = &[
     .hint("explain")
     .prio(1),
     key(
+        "Enter",
+        &[Enter],
+        Action::Open,
+        &[Tour],
+        "open the step's hop: settings, SNI, findings",
+    )
+    .hint("hop"),
+    key(
+        "t",
+        &[Char('t')],
+        Action::Tour,
+        &[List, Detail],
+        "tour of the SNI pitfalls, one demo hop at a time",
+    )
+    .hint("tour")
+    .prio(1)
+    .on_demo(),
+    key(
+        "n/→/Space",
+        &[Char('n'), Right, Char(' ')],
+        Action::TourNext,
+        &[Tour],
+        "next pitfall",
+    )
+    .hint("next"),
+    key(
+        "p/←",
+        &[Char('p'), Left],
+        Action::TourPrev,
+        &[Tour],
+        "previous pitfall",
+    )
+    .hint("prev"),
+    key(
         "/",
         &[Char('/')],
         Action::StartFilter,
@@ -186,7 +229,7 @@ pub const KEYMAP: &[Binding] = &[
         "f",
         &[Char('f')],
         Action::StartFix,
-        &[List, Detail],
+        &[List, Detail, Tour],
         "fix: pick fixes for this hop",
     )
     .hint("fix")
@@ -387,7 +430,7 @@ pub const KEYMAP: &[Binding] = &[
         "Esc/⌫",
         &[Esc, Backspace],
         Action::Back,
-        &[Fix, Diff, Rules, Errors, Messages],
+        &[Fix, Diff, Rules, Errors, Messages, Tour],
         "back",
     )
     .hint("back")

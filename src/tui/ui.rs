@@ -63,6 +63,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui) {
         Screen::Rules => screens::rules::draw(f, app, ui, body),
         Screen::Errors => screens::errors::draw(f, app, ui, body),
         Screen::Messages => screens::messages::draw(f, app, ui, body),
+        Screen::Tour => screens::tour::draw(f, app, ui, body),
     }
     footer::draw(f, app, ui, bottom);
     if app.help {

@@ -114,7 +114,9 @@ pub fn run(args: &FixArgs) -> ExitCode {
         }
         return ExitCode::from(1);
     }
-    if args.probe {
+    if args.probe && !crate::probe::on_network(&model) {
+        say!("{}", crate::probe::DEMO_OFFLINE);
+    } else if args.probe {
         let ids: Vec<String> = outcome.applied.iter().map(|a| a.hop.clone()).collect();
         let after = fix::engine::ids_after(&model, &outcome.after, &ids);
         say!(

@@ -46,6 +46,12 @@ pub fn run(args: &ProbeArgs) -> ExitCode {
         Ok(m) => m,
         Err(code) => return code,
     };
+    if !crate::probe::on_network(&model) {
+        return fail(format!(
+            "{} (hopscope probe /etc/nginx)",
+            crate::probe::DEMO_OFFLINE
+        ));
+    }
     for h in &args.hop {
         if model.hop_by_id(h).is_none() {
             return fail(crate::cli::error::no_hop(&model, h));

@@ -63,6 +63,7 @@ impl App {
         self.fix.typed.push((k, value));
         self.fix.impact.clear();
         self.fix.lines.clear();
+        self.fix.sni.clear();
         self.impact_of(self.fix.cursor);
         self.set_status(false, "value set; press d to preview the diff");
     }

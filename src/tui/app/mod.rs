@@ -97,6 +97,8 @@ pub struct App {
     /// The server the configuration came from (`--ssh`): saving writes
     /// there, and reloading asks it again.
     pub server: Option<String>,
+    /// The tour's step (index into `crate::tour::STEPS`).
+    pub tour_step: usize,
 }
 
 impl App {
@@ -139,6 +141,7 @@ impl App {
             server: None,
             fix_probe: None,
             mark_index: 0,
+            tour_step: 0,
         };
         app.analyse();
         if app.model.errors().next().is_some() {
@@ -187,6 +190,12 @@ impl App {
             })
             .collect();
         self.refresh_rows();
+    }
+
+    /// Whether the configuration is the built-in demo (whose hosts and
+    /// files are made up).
+    pub fn on_demo(&self) -> bool {
+        self.model.config.loaded_from == crate::conf::LoadedFrom::Demo
     }
 
     pub fn screen(&self) -> Screen {
@@ -372,6 +381,7 @@ impl App {
             }
             Action::ShowRules => self.push(Screen::Rules),
             Action::ShowErrors => self.push(Screen::Errors),
+            Action::StartFix if screen == Screen::Tour => self.tour_fix(),
             Action::StartFix => {
                 let hop = self.selected_hop();
                 self.start_fix(hop);
@@ -393,8 +403,16 @@ impl App {
             }
             Action::Save => return self.ask_save(),
             Action::Reload => return vec![Effect::Reload],
+            // The demo's hosts are made up: no DNS, no connection.
+            Action::Probe if !crate::probe::on_network(&self.model) => self.set_status(
+                true,
+                format!("{} (hopscope /etc/nginx)", crate::probe::DEMO_OFFLINE),
+            ),
             Action::Probe if screen == Screen::Diff => return self.probe_fixed(),
             Action::Probe => return self.probe_selected(),
+            Action::Tour => self.open_tour(),
+            Action::TourNext => self.tour_move(1),
+            Action::TourPrev => self.tour_move(-1),
         }
         Vec::new()
     }

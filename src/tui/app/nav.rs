@@ -55,6 +55,7 @@ impl App {
                 let rows = crate::tui::screens::messages::rows(self, width).len();
                 self.scroll = clamp(self.scroll, self.scroll_stops(rows));
             }
+            Screen::Tour => self.scroll = clamp(self.scroll, self.tour_scroll_stops()),
         }
     }
 
@@ -113,6 +114,7 @@ impl App {
                 }
             }
             Screen::Fix => self.preview(),
+            Screen::Tour => self.tour_open_hop(),
             _ => {}
         }
     }

@@ -1,6 +1,7 @@
 //! The lesson behind a rule.
 
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -8,7 +9,7 @@ use ratatui::Frame;
 use crate::rules;
 use crate::tui::action::Screen;
 use crate::tui::app::App;
-use crate::tui::text::{explain_rows, ExplainRow};
+use crate::tui::text::{explain_rows, ExplainRow, Piece};
 use crate::tui::ui::Ui;
 use crate::tui::widgets::*;
 
@@ -20,7 +21,7 @@ pub fn search_lines(app: &App) -> Vec<String> {
         .map(|r| {
             explain_rows(r, width)
                 .into_iter()
-                .map(|(_, text)| v(text))
+                .map(|(_, pieces)| v(crate::tui::text::plain(&pieces)))
                 .collect()
         })
         .unwrap_or_default()
@@ -38,19 +39,15 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         .into_iter()
         .enumerate()
         .skip(top)
-        .map(|(i, (kind, text))| {
+        .map(|(i, (kind, pieces))| {
             let style = match kind {
                 ExplainRow::Heading => t.header,
                 ExplainRow::Code => t.syntax_directive,
                 ExplainRow::Text => t.base,
+                ExplainRow::Note => t.dim,
+                ExplainRow::Title => t.title,
             };
-            searched(
-                app,
-                ui,
-                Screen::Explain,
-                i,
-                Line::from(Span::styled(v(text), style)),
-            )
+            searched(app, ui, Screen::Explain, i, marked_line(t, &pieces, style))
         })
         .collect();
     let title = format!("{} ({})", rule.id, rule.severity);
@@ -60,4 +57,17 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             .style(t.base),
         r,
     );
+}
+
+/// A line of prose with its code pieces styled as code (no backticks).
+pub fn marked_line(t: &crate::tui::theme::Theme, pieces: &[Piece], base: Style) -> Line<'static> {
+    Line::from(
+        pieces
+            .iter()
+            .map(|p| {
+                let style = if p.code { t.syntax_directive } else { base };
+                Span::styled(v(p.text.clone()), style)
+            })
+            .collect::<Vec<_>>(),
+    )
 }

@@ -11,7 +11,7 @@ use ratatui::Frame;
 use crate::conf::FileId;
 use crate::diagnostic::Applicability;
 use crate::diagnostic::Severity;
-use crate::fix::engine::{impact, plan_selection};
+use crate::fix::engine::{impact_with_sni, plan_selection};
 use crate::fix::{Placement, Values};
 use crate::report::labels;
 use crate::tui::action::Screen;
@@ -52,6 +52,8 @@ pub struct FixFlow {
     pub impact: HashMap<(usize, Placement), Vec<String>>,
     /// The lines each fix adds or replaces, as diff lines (`+…`, `-…`).
     pub lines: HashMap<(usize, Placement), Vec<String>>,
+    /// The SNI of the fix's hop before and after the fix alone.
+    pub sni: HashMap<(usize, Placement), (String, String)>,
     pub field: Option<ValueField>,
     /// Selected fixes the last preview could not apply, by finding, with
     /// why (see `App::open_preview`).
@@ -125,17 +127,30 @@ impl App {
         if let Some(v) = self.fix.impact.get(&key) {
             return v.clone();
         }
-        let (v, lines) = match plan_selection(
+        let hop = self.findings[item.finding].hop;
+        let (v, lines, sni) = match plan_selection(
             &self.model,
             &self.findings,
             &[(item.finding, item.placement)],
             &self.fix.values,
         ) {
-            Ok(edits) => (impact(&self.model, &edits), self.edit_lines(&edits)),
-            Err(_) => (Vec::new(), Vec::new()),
+            Ok(edits) => {
+                // One analysis of the fixed texts: the hops it changes
+                // and what the fix's own hop sends after it.
+                let (v, sni) = impact_with_sni(&self.model, &edits, hop);
+                (v, self.edit_lines(&edits), sni)
+            }
+            Err(_) => (Vec::new(), Vec::new(), None),
         };
         self.fix.impact.insert(key, v.clone());
         self.fix.lines.insert(key, lines);
+        match sni {
+            Some((before, after)) => {
+                let label = crate::report::labels::sni_of;
+                self.fix.sni.insert(key, (label(&before), label(&after)));
+            }
+            None => drop(self.fix.sni.remove(&key)),
+        }
         v
     }
 
@@ -406,6 +421,22 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
                 );
                 for w in wrap(&text, width) {
                     lines.push(Line::from(Span::styled(w, t.inherited)));
+                }
+            }
+            // What the hop sends in its ClientHello, before → after.
+            if let Some((before, after)) = app.fix.sni.get(&(item.finding, item.placement)) {
+                if !missing {
+                    let mut spans = vec![
+                        Span::styled("SNI: ", t.key),
+                        Span::styled(v(before), t.base),
+                    ];
+                    if before == after {
+                        spans.push(Span::styled("  (this fix leaves it)", t.dim));
+                    } else {
+                        spans.push(Span::styled(" → ", t.dim));
+                        spans.push(Span::styled(v(after), t.explicit));
+                    }
+                    lines.push(Line::from(spans));
                 }
             }
             // Every line the fix writes, whole: wrapped, never cut.

@@ -9,3 +9,4 @@ pub mod list;
 pub mod messages;
 pub mod rules;
 pub mod source;
+pub mod tour;
