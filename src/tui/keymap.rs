@@ -112,6 +112,14 @@ pub const KEYMAP: &[Binding] = &[
     )
     .hint("explain"),
     key(
+        "Enter",
+        &[Enter],
+        Action::Open,
+        &[Errors],
+        "open the error's file at its line",
+    )
+    .hint("open"),
+    key(
         "/",
         &[Char('/')],
         Action::StartFilter,
@@ -140,7 +148,7 @@ pub const KEYMAP: &[Binding] = &[
         &[Char('F')],
         Action::StartFixAll,
         &[List, Detail],
-        "fix: pick among all fixable findings",
+        "fix: pick among the fixes of every hop listed (the filter's, when one is kept)",
     ),
     key(
         "o",
@@ -196,6 +204,14 @@ pub const KEYMAP: &[Binding] = &[
         "put the fix in the basket or take it out (kept across hops)",
     )
     .hint("select"),
+    key(
+        "a",
+        &[Char('a')],
+        Action::ToggleAll,
+        &[Fix],
+        "select every fix listed, or none when all are selected",
+    )
+    .hint("all/none"),
     key(
         "p",
         &[Char('p')],

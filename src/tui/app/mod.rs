@@ -329,6 +329,7 @@ impl App {
             Action::StartFixAll => self.start_fix(None),
             Action::Toggle if screen == Screen::Diff => self.toggle_followup(),
             Action::Toggle => self.toggle_pick(),
+            Action::ToggleAll => self.toggle_all(),
             Action::TogglePlacement => self.toggle_placement(),
             Action::ClearBasket => self.clear_basket(),
             Action::TakeFollowUps => self.take_followups(),
