@@ -7,6 +7,7 @@ use ratatui::Frame;
 
 use crate::tui::app::App;
 use crate::tui::clip::clip_line;
+use crate::tui::text::wrap;
 use crate::tui::ui::Ui;
 use crate::tui::widgets::*;
 
@@ -14,23 +15,38 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let t = ui.theme;
     let count = app.model.errors().count();
     let width = r.width.saturating_sub(2) as usize;
-    // The window keeps the error under the cursor in sight.
-    let (first, visible) = window(app.errors_cursor, count, r.height, 0);
-    let lines: Vec<Line> = app
+    let height = r.height.saturating_sub(2) as usize;
+    // Each error wrapped whole; the view starts at the error under the
+    // cursor when the ones before it would push it out of sight.
+    let wrapped: Vec<Vec<String>> = app
         .model
         .errors()
+        .map(|e| wrap(&app.model.shown(&e.to_string()), width))
+        .collect();
+    let mut first = 0;
+    while first < app.errors_cursor
+        && wrapped[first..=app.errors_cursor.min(count.saturating_sub(1))]
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>()
+            > height
+    {
+        first += 1;
+    }
+    let lines: Vec<Line> = wrapped
+        .into_iter()
         .enumerate()
         .skip(first)
-        .take(visible)
-        .map(|(i, e)| {
-            let text = v(app.model.shown(&e.to_string()));
-            let line = clip_line(Line::from(Span::styled(text, t.status_error)), width);
-            if i == app.errors_cursor {
-                line.patch_style(t.selection)
+        .flat_map(|(i, rows)| {
+            let style = if i == app.errors_cursor {
+                t.status_error.patch(t.selection)
             } else {
-                line
-            }
+                t.status_error
+            };
+            rows.into_iter()
+                .map(move |w| clip_line(Line::from(Span::styled(w, style)), width))
         })
+        .take(height)
         .collect();
     let lines = if lines.is_empty() {
         vec![Line::from(Span::styled("No load errors.", t.ok))]
