@@ -444,7 +444,11 @@ fn a_click_selects_the_row_drawn_there_and_a_second_click_opens_it() {
             app.cursor = i;
             let term = render(&app, w, h);
             let (x, y) = drawn_at(&term, "▶", list_width).expect("the selected row is drawn");
-            assert_eq!(ui::row_at(&app, area, x + 4, y), Some(i), "row {i} at {w}x{h}");
+            assert_eq!(
+                ui::row_at(&app, area, x + 4, y),
+                Some(i),
+                "row {i} at {w}x{h}"
+            );
         }
         let term = render(&app, w, h);
         // Not a row: the header line, the table's frame and column titles.

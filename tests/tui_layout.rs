@@ -88,13 +88,21 @@ fn the_sni_column_colours_each_kind_of_name_as_the_theme_says() {
     let theme = Theme::default();
     let cases = [
         ("conf.d/payments.conf:16", SniKind::Right, theme.sni_right),
-        ("conf.d/api-gateway.conf:18", SniKind::NotSent, theme.sni_none),
+        (
+            "conf.d/api-gateway.conf:18",
+            SniKind::NotSent,
+            theme.sni_none,
+        ),
         (
             "stream.d/tls-backends.conf:26",
             SniKind::GroupOrAddress,
             theme.sni_group,
         ),
-        ("conf.d/intranet.conf:51", SniKind::Dynamic, theme.sni_dynamic),
+        (
+            "conf.d/intranet.conf:51",
+            SniKind::Dynamic,
+            theme.sni_dynamic,
+        ),
         (
             "conf.d/intranet.conf:43",
             SniKind::OtherHost,
@@ -115,7 +123,10 @@ fn the_sni_column_colours_each_kind_of_name_as_the_theme_says() {
             let cell = &term.backend().buffer()[(x, y)];
             let want: Style = style;
             assert_eq!(cell.fg, want.fg.unwrap(), "{id} at {size:?}");
-            assert!(cell.modifier.contains(want.add_modifier), "{id} at {size:?}");
+            assert!(
+                cell.modifier.contains(want.add_modifier),
+                "{id} at {size:?}"
+            );
             // The whole name, not cut, in the column.
             let name = hopscope::report::labels::sni(&app.model.hops[h]);
             let line = &shown[y as usize];
@@ -165,7 +176,10 @@ fn the_header_counts_hops_by_their_worst_finding_and_findings_apart() {
             .iter()
             .filter(|f| f.suppressed.is_none())
             .count();
-        assert!(header.contains(&format!("│ {findings} findings")), "{header}");
+        assert!(
+            header.contains(&format!("│ {findings} findings")),
+            "{header}"
+        );
         assert!(header.chars().count() <= w as usize);
     }
 }
@@ -256,7 +270,9 @@ fn enter_on_a_load_error_opens_its_line() {
     let shown = lines(&render(&app, 80, 24));
     assert!(shown[1].contains("nginx.conf"), "{}", shown[1]);
     assert!(
-        shown.iter().any(|l| l.contains("2   ") && l.contains("include missing.conf;")),
+        shown
+            .iter()
+            .any(|l| l.contains("2   ") && l.contains("include missing.conf;")),
         "{}",
         shown.join("\n")
     );

@@ -21,8 +21,8 @@ pub fn sni_kind(model: &Model, hop_index: usize) -> SniKind {
     }
     // A group label (`sni-upstream-name`); a group named like a host
     // (`api.example.com`) may be the certificate's name and counts as one.
-    let label = group_named(model, hop)
-        .is_some_and(|up| !(up.name.contains('.') && is_dns_name(&up.name)));
+    let label =
+        group_named(model, hop).is_some_and(|up| !(up.name.contains('.') && is_dns_name(&up.name)));
     let address = hop.sni.name.as_deref().is_some_and(is_ip_literal);
     if label || address {
         SniKind::GroupOrAddress

@@ -414,7 +414,10 @@ pub fn detail_lines(
         };
         let name = Span::styled(format!("{:<name_w$}", s.name), style);
         // The origin wraps under its column rather than being cut.
-        let from = wrap(&m.shown(&from), width.saturating_sub(name_w + value_w).max(10));
+        let from = wrap(
+            &m.shown(&from),
+            width.saturating_sub(name_w + value_w).max(10),
+        );
         let indent = " ".repeat(name_w + value_w);
         let mut from = from.into_iter();
         if value.width() < value_w {

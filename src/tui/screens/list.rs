@@ -3,9 +3,9 @@
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use unicode_width::UnicodeWidthStr;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
 
 use crate::model::SniKind;
 use crate::report::labels;
@@ -15,9 +15,9 @@ use crate::tui::app::App;
 use crate::tui::clip::{by_priority, clip, clip_line, clip_path, path_tail_width};
 use crate::tui::text::natural_cmp;
 use crate::tui::theme::Theme;
-use crate::visible::visible;
 use crate::tui::ui::{Ui, MIN_HEIGHT, MIN_WIDTH};
 use crate::tui::widgets::*;
+use crate::visible::visible;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortKey {
@@ -81,7 +81,9 @@ impl App {
                 let (nx, ny) = (name(x), name(y));
                 nx.is_none()
                     .cmp(&ny.is_none())
-                    .then_with(|| natural_cmp(nx.as_deref().unwrap_or(""), ny.as_deref().unwrap_or("")))
+                    .then_with(|| {
+                        natural_cmp(nx.as_deref().unwrap_or(""), ny.as_deref().unwrap_or(""))
+                    })
                     .then_with(|| x.listen_port().cmp(&y.listen_port()))
                     .then_with(|| natural_cmp(&x.locations.join(" "), &y.locations.join(" ")))
             }),
@@ -147,8 +149,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         Span::raw(MARK).width()
     };
     let fixed = 6 + if probed { 6 } else { 0 } + if basket { 7 } else { 0 };
-    let room = (r.width as usize)
-        .saturating_sub(2 + mark + fixed);
+    let room = (r.width as usize).saturating_sub(2 + mark + fixed);
     let [sni, place, target, id, tail] = app.list_widths;
     let want = [
         sni.max(8),
@@ -164,7 +165,11 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     };
     let mut widths = vec![Constraint::Length(5), Constraint::Length(sni_w as u16)];
     let mut head = vec!["", "SNI sent"];
-    for (w, name) in [(where_w, "where"), (target_w, "target"), (file_w, "file:line")] {
+    for (w, name) in [
+        (where_w, "where"),
+        (target_w, "target"),
+        (file_w, "file:line"),
+    ] {
         if w > 0 {
             widths.push(Constraint::Length(w as u16));
             head.push(name);
@@ -194,7 +199,10 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             ];
             if where_w > 0 {
                 let place = labels::place(hop, " › ");
-                cells.push(Cell::from(Span::styled(clip(&place, where_w).into_owned(), t.base)));
+                cells.push(Cell::from(Span::styled(
+                    clip(&place, where_w).into_owned(),
+                    t.base,
+                )));
             }
             if target_w > 0 {
                 cells.push(Cell::from(Span::styled(
@@ -335,7 +343,12 @@ pub fn row_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
     }
     let [_, body, _] = frame_rows(area);
     let (table, head, cursor, len) = match app.screen() {
-        Screen::List => (list_split(body, app.rows.len()).list, 1, app.cursor, app.rows.len()),
+        Screen::List => (
+            list_split(body, app.rows.len()).list,
+            1,
+            app.cursor,
+            app.rows.len(),
+        ),
         Screen::Fix => (fix_split(body)[0], 0, app.fix.cursor, app.fix.items.len()),
         Screen::Rules => (body, 0, app.rules_cursor, rules::registry().len()),
         _ => return None,
