@@ -40,7 +40,7 @@ impl App {
     pub(crate) fn refresh_rows(&mut self) {
         let needle = self.filter.to_lowercase();
         let m = &self.model;
-        let mut rows: Vec<usize> = (0..m.hops.len())
+        let rows: Vec<usize> = (0..m.hops.len())
             .filter(|&h| {
                 if needle.is_empty() {
                     return true;
@@ -69,7 +69,9 @@ impl App {
             .collect();
         // By file as people count (`site2` before `site10`, line 9 before
         // line 18); the other orders keep it among equals.
-        rows.sort_by(|&a, &b| natural_cmp(&m.shown(&m.hops[a].id), &m.shown(&m.hops[b].id)));
+        let mut keyed: Vec<_> = rows.iter().map(|&h| (m.shown(&m.hops[h].id), h)).collect();
+        keyed.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+        let mut rows: Vec<usize> = keyed.into_iter().map(|(_, h)| h).collect();
         match self.sort {
             SortKey::File => {}
             SortKey::Severity => rows.sort_by_key(|&h| std::cmp::Reverse(self.hop_severity[h])),
@@ -77,12 +79,11 @@ impl App {
             // the named ones, by their listen port.
             SortKey::Server => rows.sort_by(|&a, &b| {
                 let (x, y) = (&m.hops[a], &m.hops[b]);
-                let name = |h: &crate::model::Hop| h.server_names.first().cloned();
-                let (nx, ny) = (name(x), name(y));
+                let (nx, ny) = (x.server_names.first(), y.server_names.first());
                 nx.is_none()
                     .cmp(&ny.is_none())
                     .then_with(|| {
-                        natural_cmp(nx.as_deref().unwrap_or(""), ny.as_deref().unwrap_or(""))
+                        natural_cmp(nx.map_or("", String::as_str), ny.map_or("", String::as_str))
                     })
                     .then_with(|| x.listen_port().cmp(&y.listen_port()))
                     .then_with(|| natural_cmp(&x.locations.join(" "), &y.locations.join(" ")))
@@ -207,7 +208,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             if target_w > 0 {
                 cells.push(Cell::from(Span::styled(
                     clip(&hop.target.raw, target_w).into_owned(),
-                    t.dim,
+                    t.base,
                 )));
             }
             if file_w > 0 {
