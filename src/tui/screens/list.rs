@@ -12,7 +12,7 @@ use crate::report::labels;
 use crate::rules;
 use crate::tui::action::Screen;
 use crate::tui::app::App;
-use crate::tui::clip::{by_priority, clip, clip_line, clip_path, path_tail_width};
+use crate::tui::clip::{by_priority, clip, clip_line, clip_path, clip_start, path_tail_width};
 use crate::tui::text::natural_cmp;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{Ui, MIN_HEIGHT, MIN_WIDTH};
@@ -199,11 +199,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
                 )),
             ];
             if where_w > 0 {
-                let place = labels::place(hop, " › ");
-                cells.push(Cell::from(Span::styled(
-                    clip(&place, where_w).into_owned(),
-                    t.base,
-                )));
+                cells.push(Cell::from(Span::styled(place_cell(hop, where_w), t.base)));
             }
             if target_w > 0 {
                 cells.push(Cell::from(Span::styled(
@@ -278,6 +274,43 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         };
         f.render_widget(Paragraph::new(Span::styled(msg, t.dim)), inner);
     }
+}
+
+/// Where a hop is, in `width` columns: whole when it fits; else the
+/// server name gives way first, so that two locations of one server still
+/// read apart (`api.gateway.e… /v2/`), and a location too long keeps its
+/// end.
+fn place_cell(hop: &crate::model::Hop, width: usize) -> String {
+    let full = labels::place(hop, " › ");
+    let locations = hop.locations.join(" › ");
+    if visible(&full).width() <= width || locations.is_empty() {
+        return clip(&full, width).into_owned();
+    }
+    let server = full.strip_suffix(&locations).unwrap_or(&full).trim_end();
+    if server.is_empty() {
+        return clip_start(&locations, width).into_owned();
+    }
+    let server_w = visible(server).width();
+    // The server keeps a few letters, at least a third of the column.
+    let keep = server_w.min((width / 3).max(6));
+    // Nested locations too long together: the innermost, the hop's own.
+    let mut locations = locations;
+    if visible(&locations).width() + 1 + keep > width && hop.locations.len() > 1 {
+        if let Some(last) = hop.locations.last() {
+            locations = format!("› {last}");
+        }
+    }
+    let loc_w = visible(&locations).width();
+    let server_room = width.saturating_sub(loc_w + 1).max(keep);
+    let loc_room = width.saturating_sub(server_room + 1);
+    if loc_room == 0 {
+        return clip(&full, width).into_owned();
+    }
+    format!(
+        "{} {}",
+        clip(server, server_room),
+        clip_start(&locations, loc_room)
+    )
 }
 
 /// The selected hop's values in full under the list, where no preview
