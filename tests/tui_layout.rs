@@ -109,7 +109,7 @@ fn the_sni_column_colours_each_kind_of_name_as_the_theme_says() {
             theme.sni_other_host,
         ),
     ];
-    for size in [(80, 24), (120, 36)] {
+    for size in [(80, 26), (120, 36)] {
         let term = render(&app, size.0, size.1);
         let shown = lines(&term);
         let head_y = shown.iter().position(|l| l.contains("SNI sent")).unwrap();
@@ -336,4 +336,40 @@ fn servers_sort_by_name_then_nameless_ones_by_port() {
             "listen 10443"
         ]
     );
+}
+
+#[test]
+fn at_80_columns_every_hop_reads_apart_and_the_strip_shows_it_whole() {
+    let mut app = demo_app();
+    let shown = lines(&render(&app, 80, 26));
+    // The rows without their badge: no two alike, though the file column
+    // gave way (two locations of one server keep their location).
+    let rows: Vec<String> = shown[3..20]
+        .iter()
+        .map(|l| l.chars().skip(8).collect())
+        .collect();
+    assert!(shown[21].starts_with('└'), "{}", shown.join("\n"));
+    let mut unique = rows.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), rows.len(), "{}", shown.join("\n"));
+    assert!(rows[0].contains("/v2/") && rows[1].contains("/v1/"), "{rows:?}");
+    // The selected hop's values, whole, under the list, and its worst
+    // finding on the line they leave.
+    let h = app.model.hop_by_id("conf.d/intranet.conf:43").unwrap();
+    app.cursor = app.rows.iter().position(|&r| r == h).unwrap();
+    let shown = lines(&render(&app, 80, 26));
+    let strip = shown[22..25].join("\n");
+    for whole in [
+        "api.internal.example.com (a name written for another host)",
+        "intranet.example.com /api/ › if ($request_method = POST)",
+        "https://writer.internal.example.com",
+        "conf.d/intranet.conf:43",
+    ] {
+        assert!(strip.contains(whole), "{whole}\n{strip}");
+    }
+    let h = app.model.hop_by_id("conf.d/api-gateway.conf:26").unwrap();
+    app.cursor = app.rows.iter().position(|&r| r == h).unwrap();
+    let shown = lines(&render(&app, 80, 26));
+    assert!(shown[24].contains(" HIGH "), "{}", shown[22..25].join("\n"));
 }

@@ -44,7 +44,8 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui) {
     header(f, app, ui, top);
     match app.screen() {
         Screen::List => {
-            let split = list_split(body, app.rows.len());
+            let strip = screens::list::strip_height(body.height);
+            let split = list_split(body, app.rows.len(), strip);
             screens::list::draw(f, app, ui, split.list);
             if let (Some(side), Some(h)) = (split.preview, app.selected_hop()) {
                 screens::detail::draw(f, app, ui, side, h, false);

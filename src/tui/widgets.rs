@@ -77,8 +77,9 @@ pub(crate) struct ListLayout {
 /// The list screen's layout for `rows` hops: the detail beside the list
 /// from 140 columns (the list keeps as much room as on an 80-column
 /// screen), else below it when the body has 30 rows (the list as tall as
-/// its hops need, up to three fifths), else a two-line strip under it.
-pub(crate) fn list_split(body: Rect, rows: usize) -> ListLayout {
+/// its hops need, up to three fifths), else a strip of `strip` lines under
+/// it.
+pub(crate) fn list_split(body: Rect, rows: usize, strip: u16) -> ListLayout {
     if body.width >= 140 {
         let [list, side] =
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
@@ -100,9 +101,9 @@ pub(crate) fn list_split(body: Rect, rows: usize) -> ListLayout {
             strip: None,
         };
     }
-    if body.height >= 12 {
+    if strip > 0 {
         let [list, strip] =
-            Layout::vertical([Constraint::Min(0), Constraint::Length(2)]).areas(body);
+            Layout::vertical([Constraint::Min(0), Constraint::Length(strip)]).areas(body);
         return ListLayout {
             list,
             preview: None,

@@ -313,17 +313,15 @@ fn place_cell(hop: &crate::model::Hop, width: usize) -> String {
     )
 }
 
-/// The selected hop's values in full under the list, where no preview
-/// pane shows them: its SNI and what that means, where it is, its target
-/// and file:line, flowed over the strip's lines whole where they fit.
-pub fn draw_strip(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
-    let t = ui.theme;
+/// The parts of the strip under the list for the selected hop: its SNI
+/// and what that means, where it is, its target and its file:line.
+fn strip_parts(app: &App, t: &Theme) -> Vec<Vec<Span<'static>>> {
     let Some(h) = app.selected_hop() else {
-        return;
+        return Vec::new();
     };
     let hop = &app.model.hops[h];
     let kind = app.sni_kinds.get(h).copied().unwrap_or(SniKind::NotSent);
-    let parts: Vec<Vec<Span<'static>>> = vec![
+    vec![
         vec![
             Span::styled("SNI ", t.header),
             Span::styled(v(labels::sni(hop)), sni_style(t, kind)),
@@ -338,33 +336,69 @@ pub fn draw_strip(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             Span::styled(v(&hop.target.raw), t.base),
         ],
         vec![Span::styled(v(app.model.shown(&hop.id)), t.dim)],
-    ];
-    let width = r.width as usize;
-    let mut lines: Vec<Line<'static>> = vec![Line::default()];
+    ]
+}
+
+/// The parts flowed into at most `max` lines `width` wide, whole where
+/// they fit, one ` · ` apart (the last line cut with `…` if need be).
+fn strip_lines(
+    parts: Vec<Vec<Span<'static>>>,
+    t: &Theme,
+    width: usize,
+    max: usize,
+) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line<'static>> = Vec::new();
     for part in parts {
         let w: usize = part.iter().map(Span::width).sum();
-        let room_below = lines.len() < r.height as usize;
-        let Some(last) = lines.last_mut() else {
-            break;
-        };
-        let used = last.width();
-        if used > 0 && used + 3 + w > width && room_below {
-            lines.push(Line::from(part));
-        } else {
-            if used > 0 {
+        let room_below = lines.len() < max;
+        match lines.last_mut() {
+            Some(last) if last.width() + 3 + w <= width || !room_below => {
                 last.spans.push(Span::styled(" · ", t.dim));
+                last.spans.extend(part);
             }
-            last.spans.extend(part);
+            _ => lines.push(Line::from([vec![Span::raw(" ")], part].concat())),
         }
     }
-    let lines: Vec<Line> = lines
-        .into_iter()
-        .map(|l| {
-            let mut spans = vec![Span::raw(" ")];
-            spans.extend(l.spans);
-            clip_line(Line::from(spans), width)
-        })
-        .collect();
+    lines.into_iter().map(|l| clip_line(l, width)).collect()
+}
+
+/// The lines of the strip under the list in a body `height` rows tall:
+/// three (two on a short screen), so the list does not jump as the
+/// selection moves.
+pub(crate) fn strip_height(height: u16) -> u16 {
+    match height {
+        16.. => 3,
+        12.. => 2,
+        _ => 0,
+    }
+}
+
+/// The selected hop's values in full under the list, where no preview
+/// pane shows them, flowed over the strip's lines; a line to spare shows
+/// its worst finding.
+pub fn draw_strip(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
+    let t = ui.theme;
+    let width = r.width as usize;
+    let mut lines = strip_lines(strip_parts(app, t), t, width, r.height as usize);
+    let worst = app.selected_hop().and_then(|h| {
+        app.by_hop[h]
+            .iter()
+            .map(|&i| &app.findings[i])
+            .filter(|f| f.suppressed.is_none())
+            .max_by_key(|f| f.severity)
+    });
+    if let (true, Some(finding)) = (lines.len() < r.height as usize, worst) {
+        let line = Line::from(vec![
+            Span::raw(" "),
+            Span::styled(
+                badge(Some(finding.severity)),
+                severity_style(t, finding.severity),
+            ),
+            Span::styled(format!(" {}: ", finding.rule), t.title),
+            Span::styled(v(app.model.shown(&finding.message)), t.dim),
+        ]);
+        lines.push(clip_line(line, width));
+    }
     f.render_widget(Paragraph::new(lines).style(t.base), r);
 }
 
@@ -378,7 +412,7 @@ pub fn row_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
     let [_, body, _] = frame_rows(area);
     let (table, head, cursor, len) = match app.screen() {
         Screen::List => (
-            list_split(body, app.rows.len()).list,
+            list_split(body, app.rows.len(), strip_height(body.height)).list,
             1,
             app.cursor,
             app.rows.len(),
