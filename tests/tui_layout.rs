@@ -353,7 +353,10 @@ fn at_80_columns_every_hop_reads_apart_and_the_strip_shows_it_whole() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), rows.len(), "{}", shown.join("\n"));
-    assert!(rows[0].contains("/v2/") && rows[1].contains("/v1/"), "{rows:?}");
+    assert!(
+        rows[0].contains("/v2/") && rows[1].contains("/v1/"),
+        "{rows:?}"
+    );
     // The selected hop's values, whole, under the list, and its worst
     // finding on the line they leave.
     let h = app.model.hop_by_id("conf.d/intranet.conf:43").unwrap();

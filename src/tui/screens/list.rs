@@ -291,8 +291,8 @@ fn place_cell(hop: &crate::model::Hop, width: usize) -> String {
         return clip_start(&locations, width).into_owned();
     }
     let server_w = visible(server).width();
-    // The server keeps a few letters, at least a third of the column.
-    let keep = server_w.min((width / 3).max(6));
+    // The server keeps a few letters, at least a quarter of the column.
+    let keep = server_w.min((width / 4).max(6));
     // Nested locations too long together: the innermost, the hop's own.
     let mut locations = locations;
     if visible(&locations).width() + 1 + keep > width && hop.locations.len() > 1 {
