@@ -1,5 +1,5 @@
 //! The TUI without a terminal: key sequences change the state as a person
-//! expects (update tests), and every screen renders at 80×24 and 160×48
+//! expects (update tests), and every screen renders at 80×24, 120×36 and 200×50
 //! (snapshot tests with ratatui's TestBackend). Colours that carry meaning
 //! are checked on the cells.
 
@@ -128,7 +128,8 @@ fn stream_hops_are_found_and_sorted_by_their_listen_address() {
     press(&mut app, &[KeyCode::Char('/')]);
     press(&mut app, &[KeyCode::Esc]);
     // Sorted by server (file, severity, server): a server's hops stay
-    // together, the stream ones under their listen addresses.
+    // together, by name; servers without a name (the stream ones) come
+    // after the named ones, by listen port as a number.
     press(&mut app, &[KeyCode::Char('s')]);
     press(&mut app, &[KeyCode::Char('s')]);
     let places: Vec<String> = app
@@ -136,14 +137,18 @@ fn stream_hops_are_found_and_sorted_by_their_listen_address() {
         .iter()
         .map(|&h| hopscope::report::labels::place(&app.model.hops[h], " "))
         .collect();
-    let mut sorted = places.clone();
-    sorted.sort();
-    assert_eq!(places, sorted);
     assert_eq!(
         places.first().map(String::as_str),
         Some("api.gateway.example.com /v1/")
     );
-    assert!(places.contains(&"listen 389".to_string()), "{places:?}");
+    let named: Vec<&String> = places
+        .iter()
+        .take_while(|p| !p.starts_with("listen "))
+        .collect();
+    let mut sorted = named.clone();
+    sorted.sort();
+    assert_eq!(named, sorted);
+    assert_eq!(places[named.len()..], ["listen 389", "listen 6379"]);
 }
 
 #[test]
@@ -291,8 +296,16 @@ fn tiny_terminals_get_a_note_not_a_crash() {
 }
 
 fn snap(name: &str, app: &App) {
-    for (w, h) in [(80, 24), (160, 48)] {
-        let text = screen_text(&render(app, w, h));
+    snap_without(name, app, None);
+}
+
+/// A snapshot with `path` (a temporary directory) written as `[dir]`.
+fn snap_without(name: &str, app: &App, path: Option<&std::path::Path>) {
+    for (w, h) in [(80, 24), (120, 36), (200, 50)] {
+        let mut text = screen_text(&render(app, w, h));
+        if let Some(p) = path {
+            text = text.replace(&p.display().to_string(), "[dir]");
+        }
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), text);
     }
 }
@@ -327,7 +340,9 @@ fn snapshots_of_every_screen() {
     type_text(&mut app, "api.internal.example.com");
     snap("text_field", &app);
     press(&mut app, &[KeyCode::Enter]);
-    press(&mut app, &[KeyCode::Char('d')]);
+    // Picked, then previewed: the diff of that fix.
+    press(&mut app, &[KeyCode::Char(' '), KeyCode::Char('d')]);
+    assert_eq!(app.screen(), Screen::Diff);
     snap("diff", &app);
     press(&mut app, &[KeyCode::Char('?')]);
     snap("help", &app);
@@ -346,6 +361,7 @@ fn snapshots_of_every_screen() {
     press(&mut app, &[KeyCode::Char('E')]);
     let text = screen_text(&render(&app, 80, 24));
     assert!(text.contains("nginx.conf:2: cannot include"), "{text}");
+    snap_without("errors", &app, Some(dir.path()));
 }
 
 #[test]
@@ -427,31 +443,31 @@ fn drawn_at(term: &Terminal<TestBackend>, needle: &str, width: u16) -> Option<(u
 
 #[test]
 fn a_click_selects_the_row_drawn_there_and_a_second_click_opens_it() {
-    for (w, h) in [(80, 24), (160, 48), (100, 12)] {
+    for (w, h) in [(80, 24), (120, 36), (200, 50), (100, 12)] {
         let mut app = demo_app();
-        // Scrolled to the end, so the window does not start at the top.
-        app.cursor = app.rows.len() - 1;
         let area = ratatui::layout::Rect::new(0, 0, w, h);
-        let term = render(&app, w, h);
-        // The hop list: the left 55 % of a wide screen (the selected hop's
-        // details, ids included, are on the right).
-        let list_width = if w >= 150 { w * 55 / 100 } else { w };
-        let first_shown = (0..app.rows.len())
-            .find(|&i| drawn_at(&term, &app.model.hops[app.rows[i]].id, list_width).is_some())
-            .expect("some hop is drawn");
-        for i in first_shown..app.rows.len() {
-            let id = app.model.hops[app.rows[i]].id.clone();
-            let (x, y) =
-                drawn_at(&term, &id, list_width).unwrap_or_else(|| panic!("{id} drawn at {w}x{h}"));
-            assert_eq!(ui::row_at(&app, area, x + 2, y), Some(i), "{id} at {w}x{h}");
+        // The hop list: the left 55 % of a wide screen.
+        let list_width = if w >= 140 { w * 55 / 100 } else { w };
+        // Each row, from the last (the window scrolled) up: the selection
+        // mark says which row is drawn where.
+        for i in (0..app.rows.len()).rev() {
+            app.cursor = i;
+            let term = render(&app, w, h);
+            let (x, y) = drawn_at(&term, "▶", list_width).expect("the selected row is drawn");
+            assert_eq!(
+                ui::row_at(&app, area, x + 4, y),
+                Some(i),
+                "row {i} at {w}x{h}"
+            );
         }
+        let term = render(&app, w, h);
         // Not a row: the header line, the table's frame and column titles.
-        let (_, title_y) = drawn_at(&term, "target", list_width).unwrap();
+        let (_, title_y) = drawn_at(&term, "SNI sent", list_width).unwrap();
         assert_eq!(ui::row_at(&app, area, 10, title_y), None);
         assert_eq!(ui::row_at(&app, area, 10, 0), None);
         assert_eq!(ui::row_at(&app, area, 0, title_y + 1), None, "the frame");
 
-        let target = first_shown;
+        let target = app.rows.len() - 1;
         let id = app.model.hops[app.rows[target]].id.clone();
         app.update(Action::Click(target));
         assert_eq!((app.cursor, app.screen()), (target, Screen::List));
@@ -744,7 +760,7 @@ fn the_header_says_whose_defaults_apply_and_where_they_came_from() {
         "{wide}"
     );
     // Narrower: the version alone rather than nothing.
-    let narrow = header(84);
+    let narrow = header(100);
     assert!(narrow.ends_with("│ nginx 1.22.1"), "{narrow}");
     let server = VersionChoice {
         version: Version(1, 24, 0),

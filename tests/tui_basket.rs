@@ -317,8 +317,14 @@ fn the_basket_keeps_picks_across_hops_and_makes_one_diff() {
     );
     let marked: Vec<&str> = list.lines().filter(|l| l.contains("+1")).collect();
     assert_eq!(marked.len(), 2, "{list}");
-    assert!(marked.iter().any(|l| l.contains("conf.d/intranet.conf:35")));
-    assert!(marked.iter().any(|l| l.contains("conf.d/ingest.conf:32")));
+    assert!(
+        marked.iter().any(|l| l.contains("/intranet.conf:35")),
+        "{list}"
+    );
+    assert!(
+        marked.iter().any(|l| l.contains("/ingest.conf:32")),
+        "{list}"
+    );
 
     // The /api/ fix alone would also change the hop in its `if` block,
     // whose fix is not picked: the preview is refused, from any hop's fix

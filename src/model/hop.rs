@@ -108,6 +108,21 @@ impl Hop {
             "http"
         }
     }
+    /// The port of the server's first `listen` (`443`, `127.0.0.1:8443`,
+    /// `[::1]:443`, a bare address listens on 80); None for a unix socket
+    /// or a server without `listen`.
+    pub fn listen_port(&self) -> Option<u32> {
+        let addr = self.listen.first()?.split_whitespace().next()?;
+        if addr.starts_with("unix:") {
+            return None;
+        }
+        let port = match addr.rfind(':') {
+            Some(i) if !addr[i..].contains(']') => &addr[i + 1..],
+            _ if addr.bytes().all(|b| b.is_ascii_digit()) => addr,
+            _ => "80",
+        };
+        port.parse().ok()
+    }
     /// The effective setting of a directive (`ServerName`, `Verify`, …).
     pub fn setting(&self, d: SslDirective) -> Option<&Setting> {
         self.settings.iter().find(|s| s.spec.directive == d)

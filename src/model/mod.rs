@@ -45,7 +45,7 @@ pub use eval::{Alt, Env, Seg};
 pub use hop::{Header, Hop, Setting};
 pub use hops::PlainPass;
 pub use inherit::{Origin, Provenance};
-pub use sni::{Name, NameSource, Sni};
+pub use sni::{Name, NameSource, Sni, SniKind};
 pub use target::Target;
 pub use tree::{Ctx, CtxId, DirRef, Kind, Tree, Via, ViaId};
 pub use upstreams::Upstream;
@@ -136,6 +136,27 @@ impl Model {
     pub fn file_line(&self, r: DirRef) -> String {
         let line = self.config.file(r.file).line_of(self.dir(r).range.start);
         format!("{}:{}", self.file_name(r), line)
+    }
+
+    /// Text naming files, for people: from an `nginx -T` dump, whose files
+    /// keep the absolute names it wrote, every name below the main file's
+    /// directory shows relative to it, as the diff's headers name it
+    /// (`conf.d/api.conf:12`). Other sources are named so already.
+    pub fn shown<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        use std::borrow::Cow;
+        if self.config.loaded_from != crate::conf::loader::LoadedFrom::Dump {
+            return Cow::Borrowed(text);
+        }
+        let root = self.config.prefix.to_string_lossy();
+        if root.is_empty() || root == "/" {
+            return Cow::Borrowed(text);
+        }
+        let root = format!("{}/", root.trim_end_matches('/'));
+        if text.contains(&root) {
+            Cow::Owned(text.replace(&root, ""))
+        } else {
+            Cow::Borrowed(text)
+        }
     }
 
     /// Whether every block from `ctx` out to the top was closed by its `}`.

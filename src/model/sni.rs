@@ -31,6 +31,45 @@ pub struct Sni {
     pub why: String,
 }
 
+/// What the SNI of a hop means for the host it reaches, for people: the
+/// colour of the name in the TUI and its legend. Computed by
+/// `rules::sni_kind`, with the rules' own tests of a wrong name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SniKind {
+    /// A name is sent and nothing says it is wrong for the target.
+    Right,
+    /// No SNI goes out (off, an address, an empty name).
+    NotSent,
+    /// The name sent is an `upstream {}` group label or an address, not a
+    /// host any certificate carries.
+    GroupOrAddress,
+    /// The name is computed per request (`$host`, `$http_host`…).
+    Dynamic,
+    /// A literal name written for another host reaches this hop.
+    OtherHost,
+}
+
+impl SniKind {
+    pub const ALL: [SniKind; 5] = [
+        SniKind::Right,
+        SniKind::NotSent,
+        SniKind::GroupOrAddress,
+        SniKind::Dynamic,
+        SniKind::OtherHost,
+    ];
+
+    /// What the kind means, in a few words (legends).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            SniKind::Right => "sent, the target's own name",
+            SniKind::NotSent => "no SNI sent",
+            SniKind::GroupOrAddress => "a group label or address sent as the name",
+            SniKind::Dynamic => "computed per request",
+            SniKind::OtherHost => "a name written for another host",
+        }
+    }
+}
+
 /// Where the name comes from, for explanations.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NameSource {

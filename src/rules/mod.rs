@@ -9,6 +9,7 @@ mod host_sni_mismatch;
 mod pool_name_mismatch;
 mod sni_dynamic;
 mod sni_ip_literal;
+mod sni_kind;
 mod sni_name_ignored;
 mod sni_off;
 mod sni_other_host;
@@ -27,6 +28,7 @@ use crate::conf::FileId;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::Model;
 pub use cert_file_missing::not_checked as files_not_checked;
+pub use sni_kind::sni_kind;
 
 /// A rule's documentation, in the fixed layout every rule follows.
 #[derive(Clone, Copy, Debug)]

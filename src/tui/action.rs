@@ -72,6 +72,9 @@ pub enum Action {
     ShowRules,
     ShowErrors,
     Toggle,
+    /// Put every fix listed in the basket, or, when all are in it, take
+    /// them all out.
+    ToggleAll,
     TogglePlacement,
     EditValue,
     Preview,

@@ -47,6 +47,33 @@ pub fn clip_start(text: &str, width: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{ELLIPSIS}{}", &text[start..]))
 }
 
+/// A path (`dir/file.conf:18`) cut to at most `width` columns from the
+/// left, at a `/` where it can be: `…/file.conf:18` rather than
+/// `…le.conf:18`; failing that, as [`clip_start`] cuts it.
+pub fn clip_path(text: &str, width: usize) -> Cow<'_, str> {
+    let shown = visible(text);
+    if shown.width() <= width {
+        return shown;
+    }
+    let tail = shown
+        .match_indices('/')
+        .map(|(i, _)| &shown[i..])
+        .find(|rest| rest.width() < width);
+    match tail {
+        Some(rest) => Cow::Owned(format!("{ELLIPSIS}{rest}")),
+        None => Cow::Owned(clip_start(&shown, width).into_owned()),
+    }
+}
+
+/// The width `clip_path` needs to keep a path's file name and line.
+pub fn path_tail_width(text: &str) -> usize {
+    let shown = visible(text);
+    match shown.rfind('/') {
+        Some(i) => shown[i..].width() + 1,
+        None => shown.width(),
+    }
+}
+
 /// The width of each column of a table laid out in `width` columns, as
 /// ratatui's `Table` lays them out (one space apart, extra room unused).
 pub fn columns(constraints: &[ratatui::layout::Constraint], width: u16) -> Vec<u16> {
@@ -58,6 +85,42 @@ pub fn columns(constraints: &[ratatui::layout::Constraint], width: u16) -> Vec<u
         .iter()
         .map(|c| c.width)
         .collect()
+}
+
+/// Widths for columns in order of importance, laid out one space apart in
+/// `room` columns: each wants `want` and can shrink to `min`. When they do
+/// not fit, the least important shrink first, then drop (width 0), and the
+/// first takes what is left; room to spare goes back to the shrunk ones,
+/// the most important first.
+pub fn by_priority(room: usize, want: &[usize], min: &[usize]) -> Vec<usize> {
+    let mut w: Vec<usize> = want.iter().map(|&x| x.max(1)).collect();
+    let total = |w: &[usize]| -> usize {
+        let shown = w.iter().filter(|&&x| x > 0).count();
+        w.iter().sum::<usize>() + shown.saturating_sub(1)
+    };
+    for i in (1..w.len()).rev() {
+        let over = total(&w).saturating_sub(room);
+        if over > 0 && w[i] > min[i] {
+            w[i] = w[i].saturating_sub(over).max(min[i]);
+        }
+    }
+    for i in (1..w.len()).rev() {
+        if total(&w) > room {
+            w[i] = 0;
+        }
+    }
+    if total(&w) > room {
+        w[0] = room;
+    }
+    let mut spare = room.saturating_sub(total(&w));
+    for i in 0..w.len() {
+        if w[i] > 0 && w[i] < want[i] {
+            let add = spare.min(want[i] - w[i]);
+            w[i] += add;
+            spare -= add;
+        }
+    }
+    w
 }
 
 /// The start of `text` that fits in `width - 1` columns, then `…`.
@@ -134,6 +197,35 @@ mod tests {
         assert_eq!(clip_start(id, 20).width(), 20);
         assert_eq!(clip_start(id, 60), id);
         assert_eq!(clip_start(id, 1), "…");
+    }
+
+    #[test]
+    fn a_path_is_cut_at_a_slash_from_the_left() {
+        let id = "conf.d/api-gateway.conf:18";
+        assert_eq!(clip_path(id, 40), id);
+        assert_eq!(clip_path(id, 21), "…/api-gateway.conf:18");
+        assert_eq!(path_tail_width(id), 21);
+        assert_eq!(clip_path("/srv/a/conf.d/x.conf:1", 17), "…/conf.d/x.conf:1");
+        assert_eq!(clip_path("/srv/a/conf.d/x.conf:1", 16), "…/x.conf:1");
+        // Too narrow for the file name: cut inside it.
+        assert_eq!(clip_path(id, 10), "…y.conf:18");
+    }
+
+    #[test]
+    fn columns_shrink_and_drop_from_the_least_important() {
+        let want = [29, 35, 36, 29];
+        let min = [8, 16, 16, 14];
+        // Everything fits whole.
+        assert_eq!(by_priority(200, &want, &min), want);
+        // The last shrinks first, then the one before it.
+        assert_eq!(by_priority(120, &want, &min), [29, 35, 36, 17]);
+        assert_eq!(by_priority(100, &want, &min), [29, 35, 19, 14]);
+        // Too narrow for all at their least: the last goes, and what it
+        // leaves goes back to the most important shrunk one.
+        assert_eq!(by_priority(70, &want, &min), [29, 23, 16, 0]);
+        // The first keeps its whole width while anything else can give.
+        assert_eq!(by_priority(30, &want, &min), [29, 0, 0, 0]);
+        assert_eq!(by_priority(20, &want, &min), [20, 0, 0, 0]);
     }
 
     #[test]

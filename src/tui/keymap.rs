@@ -199,6 +199,14 @@ pub const KEYMAP: &[Binding] = &[
     )
     .hint("prev"),
     key(
+        "Enter",
+        &[Enter],
+        Action::Open,
+        &[Errors],
+        "open the error's file at its line",
+    )
+    .hint("open"),
+    key(
         "/",
         &[Char('/')],
         Action::StartFilter,
@@ -239,7 +247,7 @@ pub const KEYMAP: &[Binding] = &[
         &[Char('F')],
         Action::StartFixAll,
         &[List, Detail],
-        "fix: pick among all fixable findings",
+        "fix: pick among the fixes of every hop listed (the filter's, when one is kept)",
     )
     .hint("fix all")
     .prio(4),
@@ -327,6 +335,14 @@ pub const KEYMAP: &[Binding] = &[
     )
     .hint("select")
     .prio(1),
+    key(
+        "a",
+        &[Char('a')],
+        Action::ToggleAll,
+        &[Fix],
+        "select every fix listed, or none when all are selected",
+    )
+    .hint("all/none"),
     key(
         "p",
         &[Char('p')],

@@ -275,3 +275,69 @@ mod tests {
         assert_eq!(l.len(), 1);
     }
 }
+
+/// Orders text as people count: runs of digits compare by their value, so
+/// `site2` comes before `site10` and `a.conf:9` before `a.conf:18`; the
+/// rest compares as text, ignoring case first.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let n = x.iter().take_while(|c| c.is_ascii_digit()).count();
+                let m = y.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (p, q) = (&x[..n], &y[..m]);
+                // Leading zeros do not change the value.
+                let trim = |s: &'_ [u8]| -> usize { s.iter().take_while(|&&c| c == b'0').count() };
+                let (p, q) = (&p[trim(p)..], &q[trim(q)..]);
+                let order = p.len().cmp(&q.len()).then_with(|| p.cmp(q));
+                if order != Ordering::Equal {
+                    return order;
+                }
+                x = &x[n..];
+                y = &y[m..];
+            }
+            (Some(c), Some(d)) => {
+                let order = c.to_ascii_lowercase().cmp(&d.to_ascii_lowercase());
+                if order != Ordering::Equal {
+                    return order;
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod natural_tests {
+    use super::natural_cmp;
+
+    #[test]
+    fn numbers_in_names_sort_by_value() {
+        let mut names = vec![
+            "site100.conf:2",
+            "site10.conf:2",
+            "Site2.conf:30",
+            "site1.conf:9",
+            "site1.conf:18",
+            "site02.conf:1",
+        ];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            [
+                "site1.conf:9",
+                "site1.conf:18",
+                "site02.conf:1",
+                "Site2.conf:30",
+                "site10.conf:2",
+                "site100.conf:2"
+            ]
+        );
+    }
+}

@@ -45,10 +45,14 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui) {
     header(f, app, ui, top);
     match app.screen() {
         Screen::List => {
-            let (hops, side) = list_split(body);
-            screens::list::draw(f, app, ui, hops);
-            if let (Some(side), Some(h)) = (side, app.selected_hop()) {
+            let strip = screens::list::strip_height(body.height);
+            let split = list_split(body, app.rows.len(), strip);
+            screens::list::draw(f, app, ui, split.list);
+            if let (Some(side), Some(h)) = (split.preview, app.selected_hop()) {
                 screens::detail::draw(f, app, ui, side, h, false);
+            }
+            if let Some(strip) = split.strip {
+                screens::list::draw_strip(f, app, ui, strip);
             }
         }
         Screen::Detail => {

@@ -6,6 +6,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
 
 use super::action::Screen;
 use super::app::App;
@@ -59,15 +60,58 @@ pub(crate) fn frame_rows(area: Rect) -> [Rect; 3] {
     .areas(area)
 }
 
-/// The hop list, and beside it the selected hop on a wide screen.
-pub(crate) fn list_split(body: Rect) -> (Rect, Option<Rect>) {
-    if body.width >= 150 {
-        let [hops, side] =
+/// Where the list screen puts its parts.
+pub(crate) struct ListLayout {
+    /// The table of hops.
+    pub list: Rect,
+    /// The selected hop's detail: beside the list on a wide screen, below
+    /// it on a tall one.
+    pub preview: Option<Rect>,
+    /// Without a preview, a strip under the list with the selected hop's
+    /// values in full.
+    pub strip: Option<Rect>,
+}
+
+/// The list screen's layout for `rows` hops: the detail beside the list
+/// from 140 columns (the list keeps as much room as on an 80-column
+/// screen), else below it when the body has 30 rows (the list as tall as
+/// its hops need, up to three fifths), else a strip of `strip` lines under
+/// it.
+pub(crate) fn list_split(body: Rect, rows: usize, strip: u16) -> ListLayout {
+    if body.width >= 140 {
+        let [list, side] =
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
                 .areas(body);
-        (hops, Some(side))
-    } else {
-        (body, None)
+        return ListLayout {
+            list,
+            preview: Some(side),
+            strip: None,
+        };
+    }
+    if body.height >= 30 {
+        let want = (rows as u16).saturating_add(3).max(6);
+        let list_h = want.min(body.height * 3 / 5);
+        let [list, below] =
+            Layout::vertical([Constraint::Length(list_h), Constraint::Min(0)]).areas(body);
+        return ListLayout {
+            list,
+            preview: Some(below),
+            strip: None,
+        };
+    }
+    if strip > 0 {
+        let [list, strip] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(strip)]).areas(body);
+        return ListLayout {
+            list,
+            preview: None,
+            strip: Some(strip),
+        };
+    }
+    ListLayout {
+        list: body,
+        preview: None,
+        strip: None,
     }
 }
 
@@ -86,49 +130,90 @@ pub(crate) fn window(cursor: usize, len: usize, height: u16, head: u16) -> (usiz
 
 pub(crate) fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     let t = ui.theme;
-    // Most telling first: a long path must not push the counts off an
-    // 80-column screen.
-    let mut spans = vec![
-        Span::styled(" hopscope ", t.title.add_modifier(Modifier::BOLD)),
-        Span::styled(
-            format!("│ {} ", labels::count(app.model.hops.len(), "hop")),
-            t.base,
-        ),
-    ];
-    let counts = app.severity_counts();
-    if counts.is_empty() {
-        spans.push(Span::styled("│ no findings ", t.ok));
-    } else {
-        spans.push(Span::styled("│ ", t.base));
-        for (s, n) in counts {
-            spans.push(Span::styled(format!("{n} {s} "), severity_style(t, s)));
-        }
+    let width = r.width as usize;
+    // The hops by their worst finding come first and always show; then,
+    // most telling first, each part whole or not at all: load errors, the
+    // number of findings, the screen, what was loaded (this one may end in
+    // `…`), whose defaults apply.
+    let mut spans = vec![Span::styled(
+        " hopscope ",
+        t.title.add_modifier(Modifier::BOLD),
+    )];
+    spans.push(Span::styled(
+        format!("│ {}", labels::count(app.model.hops.len(), "hop")),
+        t.base,
+    ));
+    let counts = app.hop_counts();
+    for (i, (s, n)) in counts.iter().enumerate() {
+        spans.push(Span::styled(if i == 0 { ": " } else { " · " }, t.base));
+        let (word, style) = match s {
+            Some(s) => (s.as_str(), severity_style(t, *s)),
+            None => ("ok", t.ok),
+        };
+        spans.push(Span::styled(format!("{n} {word}"), style));
     }
+    spans.push(Span::raw(" "));
+    let mut parts: Vec<(u8, Vec<Span<'static>>)> = Vec::new();
     // Load errors stay visible after the first key clears the status line.
     let errors = app.model.errors().count();
     if errors > 0 {
-        spans.push(Span::styled(
-            format!("│ {}: E ", labels::count(errors, "load error")),
-            t.status_error,
+        parts.push((
+            0,
+            vec![Span::styled(
+                format!("│ {}: E ", labels::count(errors, "load error")),
+                t.status_error,
+            )],
         ));
     }
+    let findings = app
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .count();
+    parts.push((
+        1,
+        vec![Span::styled(
+            if findings == 0 {
+                "│ no findings ".to_string()
+            } else {
+                format!("│ {} ", labels::count(findings, "finding"))
+            },
+            t.dim,
+        )],
+    ));
     if app.screen() != Screen::List {
-        spans.push(Span::styled(format!("│ {} ", app.screen().title()), t.dim));
+        parts.push((
+            2,
+            vec![Span::styled(format!("│ {} ", app.screen().title()), t.dim)],
+        ));
     }
-    spans.push(Span::styled(v(format!("│ {} ", app.label)), t.base));
-    // Whose defaults apply and where that came from, else the version
-    // alone, whole or not at all; anything else too long ends in `…`.
-    let used: usize = spans.iter().map(Span::width).sum();
+    let mut used: usize = spans.iter().map(Span::width).sum();
+    let mut kept = Vec::new();
+    for (order, part) in parts {
+        let w: usize = part.iter().map(Span::width).sum();
+        if used + w <= width {
+            used += w;
+            kept.push((order, part));
+        }
+    }
+    kept.sort_by_key(|(order, _)| *order);
+    spans.extend(kept.into_iter().flat_map(|(_, p)| p));
+    // What was loaded, cut if need be but only with room for a few letters;
+    // then whose defaults apply, whole.
     let choice = &app.model.version_choice;
     let version = [
         v(format!("│ {} ", labels::version_short(choice))),
         format!("│ nginx {} ", choice.version),
-    ]
-    .into_iter()
-    .map(|text| Span::styled(text, t.dim))
-    .find(|s| used + s.width() <= r.width as usize);
-    spans.extend(version);
-    let line = clip_line(Line::from(spans), r.width as usize);
+    ];
+    let label = v(format!("│ {} ", app.model.shown(&app.label)));
+    if used + label.width() <= width || width.saturating_sub(used) >= 12 {
+        used += label.width();
+        spans.push(Span::styled(label, t.base));
+        if let Some(text) = version.into_iter().find(|s| used + s.width() <= width) {
+            spans.push(Span::styled(text, t.dim));
+        }
+    }
+    let line = clip_line(Line::from(spans), width);
     f.render_widget(Paragraph::new(line).style(t.base), r);
 }
 

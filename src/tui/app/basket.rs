@@ -77,6 +77,41 @@ impl App {
         self.fix.refused.retain(|(f, _)| *f != item.finding);
     }
 
+    /// `a` on the fix screen: every fix listed into the basket, or all of
+    /// them out when they are all in it already.
+    pub(crate) fn toggle_all(&mut self) {
+        let items = self.fix.items.clone();
+        if items.is_empty() {
+            return;
+        }
+        let all = items.iter().all(|it| self.picked(it.finding));
+        if all {
+            self.fix
+                .basket
+                .retain(|p| !items.iter().any(|it| it.finding == p.finding));
+        } else {
+            for it in &items {
+                if !self.picked(it.finding) {
+                    self.fix.basket.push(Pick {
+                        finding: it.finding,
+                        placement: it.placement,
+                    });
+                }
+            }
+        }
+        self.fix.take.clear();
+        self.fix.refused.clear();
+        let n = items.len();
+        self.set_status(
+            false,
+            if all {
+                format!("none of the {n} fixes listed is selected")
+            } else {
+                format!("all {n} fixes listed are selected")
+            },
+        );
+    }
+
     /// `p` on the fix screen: the other placement of the fix under the
     /// cursor (and of its pick), offered only when it writes some line
     /// into another block; the status says where.

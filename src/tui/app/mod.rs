@@ -45,6 +45,12 @@ pub struct App {
     pub by_hop: Vec<Vec<usize>>,
     /// Highest unsuppressed severity of each hop.
     pub hop_severity: Vec<Option<Severity>>,
+    /// What the SNI of each hop means for its target (see `rules::sni_kind`).
+    pub sni_kinds: Vec<crate::model::SniKind>,
+    /// The widest SNI, place, target and hop id among the rows, in columns
+    /// (what the list's columns would need to show every value whole), and
+    /// the widest `…/file:line` of those ids.
+    pub list_widths: [usize; 5],
     /// What was loaded, for the header (`demo`, a path, `-`).
     pub label: String,
     pub stack: Vec<Screen>,
@@ -62,6 +68,8 @@ pub struct App {
     pub explain_rule: Option<&'static str>,
     pub scroll: usize,
     pub rules_cursor: usize,
+    /// The load error under the cursor on the errors screen.
+    pub errors_cursor: usize,
     pub fix: FixFlow,
     pub diff: DiffView,
     pub help: bool,
@@ -108,6 +116,8 @@ impl App {
             findings: Vec::new(),
             by_hop: Vec::new(),
             hop_severity: Vec::new(),
+            sni_kinds: Vec::new(),
+            list_widths: [0; 5],
             label,
             stack: vec![Screen::List],
             rows: Vec::new(),
@@ -122,6 +132,7 @@ impl App {
             explain_rule: None,
             scroll: 0,
             rules_cursor: 0,
+            errors_cursor: 0,
             fix: FixFlow::default(),
             diff: DiffView::default(),
             help: false,
@@ -189,6 +200,9 @@ impl App {
                     .max()
             })
             .collect();
+        self.sni_kinds = (0..self.model.hops.len())
+            .map(|h| rules::sni_kind(&self.model, h))
+            .collect();
         self.refresh_rows();
     }
 
@@ -218,6 +232,18 @@ impl App {
                     .count();
                 (s, n)
             })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// How many hops have each worst severity, highest first, then the
+    /// hops without findings (`None`); only counts above zero.
+    pub fn hop_counts(&self) -> Vec<(Option<Severity>, usize)> {
+        Severity::ALL
+            .iter()
+            .map(|&s| Some(s))
+            .chain([None])
+            .map(|s| (s, self.hop_severity.iter().filter(|&&h| h == s).count()))
             .filter(|(_, n)| *n > 0)
             .collect()
     }
@@ -389,6 +415,7 @@ impl App {
             Action::StartFixAll => self.start_fix(None),
             Action::Toggle if screen == Screen::Diff => self.toggle_followup(),
             Action::Toggle => self.toggle_pick(),
+            Action::ToggleAll => self.toggle_all(),
             Action::TogglePlacement => self.toggle_placement(),
             Action::ClearBasket => self.clear_basket(),
             Action::TakeFollowUps => self.take_followups(),

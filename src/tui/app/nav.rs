@@ -47,8 +47,7 @@ impl App {
                 self.scroll = clamp(self.scroll, self.scroll_stops(lines));
             }
             Screen::Errors => {
-                let n = self.scroll_stops(self.model.errors().count());
-                self.scroll = clamp(self.scroll, n)
+                self.errors_cursor = clamp(self.errors_cursor, self.model.errors().count())
             }
             Screen::Messages => {
                 let width = self.area.0.saturating_sub(2) as usize;
@@ -75,6 +74,28 @@ impl App {
     pub(super) fn scroll_stops(&self, lines: usize) -> usize {
         let height = self.area.1.saturating_sub(4) as usize;
         lines.saturating_sub(height) + 1
+    }
+
+    /// Enter on a load error: its file at its line, in the source view.
+    fn open_error(&mut self) {
+        let Some(e) = self.model.errors().nth(self.errors_cursor) else {
+            return;
+        };
+        let (name, line) = (e.file.clone(), e.line);
+        let Some(file) = (!name.is_empty())
+            .then(|| self.model.config.file_named(&name))
+            .flatten()
+        else {
+            self.set_status(false, "this error names no file that was loaded");
+            return;
+        };
+        let line = line.max(1);
+        self.source = Some((file, line));
+        self.source_scroll = line - 1;
+        // The marks are a hop's inheritance chain: none for an error.
+        self.source_marks.clear();
+        self.mark_index = 0;
+        self.push(Screen::Source);
     }
 
     pub(super) fn open(&mut self, screen: Screen) {
@@ -115,6 +136,7 @@ impl App {
             }
             Screen::Fix => self.preview(),
             Screen::Tour => self.tour_open_hop(),
+            Screen::Errors => self.open_error(),
             _ => {}
         }
     }

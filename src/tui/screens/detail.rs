@@ -219,10 +219,20 @@ pub fn detail_lines(
         }
     }
     lines.push(Line::default());
-    let sni_style = if hop.sni.sent { t.ok } else { t.none };
+    // The name in the colour of what it is for the target, and that in
+    // words: the legend of the list's SNI colours.
+    let kind = app
+        .sni_kinds
+        .get(h)
+        .copied()
+        .unwrap_or(crate::model::SniKind::NotSent);
     lines.push(Line::from(vec![
         Span::styled("SNI     ", t.header),
-        Span::styled(v(labels::sni(hop)), sni_style.add_modifier(Modifier::BOLD)),
+        Span::styled(
+            v(labels::sni(hop)),
+            crate::tui::screens::list::sni_style(t, kind).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!("  ({})", kind.meaning()), t.dim),
     ]));
     for w in wrap(&hop.sni.why, width.saturating_sub(10)) {
         lines.push(Line::from(vec![
@@ -403,20 +413,42 @@ pub fn detail_lines(
             Origin::Explicit(p) => (t.explicit, format!("{} ({})", p.file_line(), p.level)),
         };
         let name = Span::styled(format!("{:<name_w$}", s.name), style);
+        // The origin wraps under its column rather than being cut.
+        let from = wrap(
+            &m.shown(&from),
+            width.saturating_sub(name_w + value_w).max(10),
+        );
+        let indent = " ".repeat(name_w + value_w);
+        let mut from = from.into_iter();
         if value.width() < value_w {
             lines.push(Line::from(vec![
                 name,
                 Span::styled(pad(&value, value_w), style),
-                Span::styled(v(from), t.dim),
+                Span::styled(from.next().unwrap_or_default(), t.dim),
             ]));
         } else {
             lines.push(Line::from(vec![name, Span::styled(value, style)]));
+        }
+        for w in from {
             lines.push(Line::from(vec![
-                Span::raw(" ".repeat(name_w + value_w)),
-                Span::styled(v(from), t.dim),
+                Span::raw(indent.clone()),
+                Span::styled(w, t.dim),
             ]));
         }
     }
+    // From a dump, file names show relative to its main file's directory,
+    // as the diff names them.
+    let lines = lines
+        .into_iter()
+        .map(|mut l| {
+            for span in &mut l.spans {
+                if let std::borrow::Cow::Owned(text) = m.shown(&span.content) {
+                    span.content = text.into();
+                }
+            }
+            l
+        })
+        .collect();
     (lines, item_starts)
 }
 
@@ -475,7 +507,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect, h: usize, focus: bool) {
             }
         })
         .collect();
-    let title = format!("Hop {}", app.model.hops[h].id);
+    let title = format!("Hop {}", app.model.shown(&app.model.hops[h].id));
     f.render_widget(
         Paragraph::new(lines)
             .block(framed(ui, title, focus))

@@ -17,7 +17,7 @@ use crate::report::labels;
 use crate::tui::action::Screen;
 use crate::tui::app::basket::Pick;
 use crate::tui::app::App;
-use crate::tui::clip::{clip, clip_start, columns};
+use crate::tui::clip::{clip, clip_path, columns};
 use crate::tui::screens::diff::{diff_line_style, wrap_chars};
 use crate::tui::text::wrap;
 use crate::tui::ui::Ui;
@@ -65,10 +65,20 @@ pub struct FixFlow {
     /// Hops whose fix screen was opened: their serious fixes were picked
     /// once, by default, and are not picked again after being dropped.
     pub visited: Vec<usize>,
+    /// The list's filter when `F` listed the fixes of the hops it shows
+    /// (empty: every hop, or one hop).
+    pub scope: String,
 }
 
 impl App {
     pub(crate) fn start_fix(&mut self, hop: Option<usize>) {
+        // All fixes (`F`) are those of the hops the list shows: with a
+        // filter kept, only the matching hops'.
+        let scoped = hop.is_none() && !self.filter.is_empty();
+        let mut listed = vec![false; self.model.hops.len()];
+        for &h in &self.rows {
+            listed[h] = true;
+        }
         let items: Vec<FixItem> = self
             .findings
             .iter()
@@ -79,7 +89,11 @@ impl App {
                     .as_ref()
                     .is_some_and(|x| x.applicability != Applicability::DisplayOnly)
             })
-            .filter(|(_, f)| hop.is_none() || f.hop == hop)
+            .filter(|(_, f)| match hop {
+                Some(_) => f.hop == hop,
+                None if scoped => f.hop.is_some_and(|h| listed[h]),
+                None => true,
+            })
             .map(|(i, _)| FixItem {
                 finding: i,
                 placement: self
@@ -94,6 +108,11 @@ impl App {
             self.set_status(false, "nothing to fix automatically here");
             return;
         }
+        self.fix.scope = if scoped {
+            self.filter.clone()
+        } else {
+            String::new()
+        };
         // The first visit of a hop picks its serious fixes; later visits
         // show the basket as the person left it.
         if let Some(h) = hop {
@@ -288,7 +307,10 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
             let fd = &app.findings[item.finding];
             let hop = fd
                 .hop
-                .map(|h| clip_start(&app.model.hops[h].id, columns[3] as usize).into_owned())
+                .map(|h| {
+                    clip_path(&app.model.shown(&app.model.hops[h].id), columns[3] as usize)
+                        .into_owned()
+                })
                 .unwrap_or_default();
             let summary = fd
                 .fix
@@ -318,8 +340,13 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, parts: [Rect; 2]) {
         .block(framed(
             ui,
             format!(
-                "Fixes ({checked} selected of {}) · basket: {}",
+                "Fixes ({checked} selected of {}){} · basket: {}",
                 app.fix.items.len(),
+                if app.fix.scope.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · hops matching {}", v(&app.fix.scope))
+                },
                 app.basket_label()
             ),
             true,

@@ -145,7 +145,10 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             Line::from(spans)
         })
         .collect();
-    let title = format!("{} · n/N: the hop's inheritance chain", src.name);
+    let title = format!(
+        "{} · n/N: the hop's inheritance chain",
+        app.model.shown(&src.name)
+    );
     f.render_widget(
         Paragraph::new(lines)
             .block(framed(ui, title, true))

@@ -132,6 +132,16 @@ theme_slots! {
     ok,
     /// Something absent, e.g. "none" as the SNI.
     none,
+    /// SNI: the target's own name is sent.
+    sni_right,
+    /// SNI: none is sent.
+    sni_none,
+    /// SNI: an `upstream {}` group label or an address is sent as the name.
+    sni_group,
+    /// SNI: the name is computed per request (`$host`).
+    sni_dynamic,
+    /// SNI: a name written for another host reaches the hop.
+    sni_other_host,
     /// A value set in the hop's own block.
     explicit,
     /// A value set in an outer block and inherited.
@@ -250,6 +260,11 @@ impl Theme {
             severity_info: m(Modifier::DIM),
             ok: m(Modifier::BOLD),
             none: m(Modifier::ITALIC | Modifier::UNDERLINED),
+            sni_right: m(Modifier::BOLD),
+            sni_none: m(Modifier::ITALIC | Modifier::UNDERLINED),
+            sni_group: m(Modifier::BOLD | Modifier::REVERSED),
+            sni_dynamic: m(Modifier::ITALIC),
+            sni_other_host: m(Modifier::BOLD | Modifier::UNDERLINED),
             explicit: m(Modifier::BOLD),
             inherited: m(Modifier::ITALIC),
             default_value: m(Modifier::DIM),
@@ -341,13 +356,13 @@ mod tests {
 
     #[test]
     fn slots_list_matches_the_struct() {
-        assert_eq!(Theme::SLOTS.len(), 35);
+        assert_eq!(Theme::SLOTS.len(), 40);
         let mut t = Theme::blank("x");
         for (i, slot) in Theme::SLOTS.iter().enumerate() {
             *t.slot_mut(slot).unwrap() = Style::default().fg(Color::Indexed(i as u8));
         }
         assert_eq!(t.base.fg, Some(Color::Indexed(0)));
-        assert_eq!(t.syntax_punct.fg, Some(Color::Indexed(34)));
+        assert_eq!(t.syntax_punct.fg, Some(Color::Indexed(39)));
         assert!(t.slot("name").is_none());
     }
 
@@ -363,6 +378,13 @@ mod tests {
                 "severity_info",
             ],
             &["ok", "none"],
+            &[
+                "sni_right",
+                "sni_none",
+                "sni_group",
+                "sni_dynamic",
+                "sni_other_host",
+            ],
             &["diff_add", "diff_del", "diff_hunk", "diff_meta"],
             &["border", "border_focus"],
             &["status_info", "status_error"],
