@@ -78,6 +78,9 @@ pub struct App {
     /// The server the configuration came from (`--ssh`): saving writes
     /// there, and reloading asks it again.
     pub server: Option<String>,
+    /// The `--exec` command the configuration came from (as messages
+    /// name it): nothing is written through it, and probes run here.
+    pub exec: Option<String>,
 }
 
 impl App {
@@ -114,6 +117,7 @@ impl App {
             area: (80, 24),
             probes: HashMap::new(),
             server: None,
+            exec: None,
             fix_probe: None,
             mark_index: 0,
         };

@@ -49,11 +49,12 @@ impl App {
             return Vec::new();
         }
         self.probes.insert(id.clone(), ProbeView::Running);
-        let from = match &self.server {
+        let from = match (&self.server, &self.exec) {
             // `--ssh`: the network, resolver and files are this
             // machine's, not the server's.
-            Some(host) => format!(" (from this machine, not from {host})"),
-            None => String::new(),
+            (Some(host), _) => format!(" (from this machine, not from {host})"),
+            (None, Some(cmd)) => format!(" (from this machine, not from where {cmd} runs)"),
+            (None, None) => String::new(),
         };
         self.set_status(
             false,
