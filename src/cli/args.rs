@@ -37,6 +37,7 @@ Examples:
   hopscope check /etc/nginx --min-severity high   only high and error findings (and exit code)
   hopscope check --rule sni-off --rule verify-off only these rules
   hopscope check /etc/nginx --ignore verify-off   every rule but one
+  hopscope check /etc/nginx --probe               probe first: confirmed findings are high, contradicted lower
   hopscope check . --format sarif > hopscope.sarif   for GitHub code scanning
   nginx -T 2>/dev/null | hopscope check - --format json
   hopscope check --ssh deploy@web1 --sudo         a server over SSH (runs nginx -T there)
@@ -303,6 +304,15 @@ pub struct CheckArgs {
     /// Colour the text output.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Probe the peers of the hops whose findings a handshake can back
+    /// (no or wrong SNI, verify-off) first, and let what they answer weigh
+    /// in: confirmed is high, contradicted one step lower (see README).
+    #[arg(long, conflicts_with = "ssh_hosts")]
+    pub probe: bool,
+    /// With --probe: seconds each peer gets in all (connect, handshake, the
+    /// wait after it).
+    #[arg(long, value_name = "S", default_value_t = 5.0, requires = "probe")]
+    pub probe_timeout: f64,
     #[command(flatten)]
     pub fleet: FleetArgs,
 }

@@ -89,6 +89,17 @@ impl Source {
         matches!(self, Source::Ssh(_) | Source::Exec(_))
     }
 
+    /// The probe's policy for the files a configuration from this source
+    /// names: an `--exec` command's are never this machine's unless
+    /// `asked` (`--local-files`); anything else as
+    /// [`crate::probe::LocalFiles::choose`].
+    pub fn local_files(&self, model: &Model, asked: bool) -> crate::probe::LocalFiles {
+        match self {
+            Source::Exec(_) if !asked => crate::probe::LocalFiles::command(),
+            _ => crate::probe::LocalFiles::choose(model, self.remote().is_some(), asked),
+        }
+    }
+
     /// Whether loading again reads the source again (a pipe cannot).
     pub fn rereadable(&self) -> bool {
         !matches!(self, Source::Stdin)

@@ -82,16 +82,6 @@ impl LocalFiles {
         LocalFiles::Refuse(Source::Command)
     }
 
-    /// The policy for a probe of a configuration from `source`: an
-    /// `--exec` command's files are never this machine's unless `asked`;
-    /// anything else as [`LocalFiles::choose`].
-    pub fn for_source(model: &Model, source: &crate::jobs::Source, asked: bool) -> LocalFiles {
-        match source {
-            crate::jobs::Source::Exec(_) if !asked => LocalFiles::command(),
-            _ => LocalFiles::choose(model, source.remote().is_some(), asked),
-        }
-    }
-
     /// The policy for a probe: `asked` (`--local-files`) wins; otherwise a
     /// configuration over ssh never uses local files, and anything else
     /// follows [`LocalFiles::of`].

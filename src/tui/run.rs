@@ -443,8 +443,7 @@ impl Runner<'_> {
                 (None, _) => {}
             },
             Effect::Probe(ids) => {
-                let files =
-                    crate::probe::LocalFiles::for_source(&app.model, &self.opts.source, false);
+                let files = self.opts.source.local_files(&app.model, false);
                 let work = crate::probe::prepare(&app.model, &ids, files);
                 self.jobs.probe(work, Some(ids));
             }
@@ -461,8 +460,7 @@ impl Runner<'_> {
                 }
                 let after = crate::fix::engine::reanalyze(&app.model, &texts);
                 let fixed = crate::fix::engine::ids_after(&app.model, &after, &ids);
-                let files =
-                    crate::probe::LocalFiles::for_source(&app.model, &self.opts.source, false);
+                let files = self.opts.source.local_files(&app.model, false);
                 let work = crate::probe::prepare(&after, &fixed, files);
                 self.jobs.probe(work, None);
             }

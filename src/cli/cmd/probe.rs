@@ -61,7 +61,7 @@ pub fn run(args: &ProbeArgs) -> ExitCode {
             exec.label()
         );
     }
-    let files = crate::probe::LocalFiles::for_source(&model, &source, args.local_files);
+    let files = source.local_files(&model, args.local_files);
     let results = crate::probe::prepare(&model, &args.hop, files).run(opts);
     let code = report_probe(&results, args.format);
     if model.errors().next().is_some() {

@@ -65,6 +65,8 @@ impl App {
 
     /// Results of a probe of hops of the loaded configuration.
     pub fn on_probed(&mut self, results: Vec<crate::probe::PeerResult>, asked: &[String]) {
+        // The hop view shows what the probe saw under each finding.
+        crate::evidence::attach(&self.model, &mut self.findings, &results);
         for id in asked {
             let mine: Vec<_> = results.iter().filter(|r| &r.hop == id).cloned().collect();
             let view = ProbeView::Done(mine);

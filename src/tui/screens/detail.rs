@@ -329,6 +329,11 @@ pub fn detail_lines(
                 Span::styled(w, t.base),
             ]));
         }
+        // What the hop's probe saw about this finding: one line.
+        if let Some(e) = &finding.evidence {
+            let line = Line::from(vec![Span::raw("      "), Span::styled(v(e.line()), t.dim)]);
+            lines.push(clip_line(line, width));
+        }
         if let Some(fix) = &finding.fix {
             let safety = match fix.applicability {
                 Applicability::Safe => "",
