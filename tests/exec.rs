@@ -4,6 +4,9 @@
 //! recipe and fail otherwise), a failing command, and writes refused.
 
 mod common;
+mod tui_tmux;
+
+use common::required;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -333,12 +336,49 @@ fn the_terminal_ui_refuses_to_write_through_a_command() {
     }
     assert!(!app.confirm_save);
     let status = app.status.clone().unwrap().text;
+    assert_eq!(
+        status,
+        "not saved: nothing is written through an --exec command; copy the diff with c and apply it where the files are (then nginx -t and a reload)"
+    );
+}
+
+#[test]
+fn the_terminal_ui_on_a_pod_reads_it_and_writes_nothing_through_it() {
+    if !tui_tmux::tmux_or_skip() {
+        return;
+    }
+    let p = Place::new();
+    p.wrapper("kubectl", &KUBECTL["kubectl ".len()..]);
+    let cmd = format!(
+        "PATH={}:\"$PATH\" {} --exec {}",
+        tui_tmux::sh_quote(p.dir.path().join("bin").to_str().unwrap()),
+        tui_tmux::sh_quote(tui_tmux::hopscope()),
+        tui_tmux::sh_quote(KUBECTL)
+    );
+    let t = tui_tmux::Tmux::start(160, 40, &tui_tmux::wrapped(&cmd));
+    let screen = t.wait_text("Hops (17)");
+    let header = screen.lines().next().unwrap_or("");
     assert!(
-        status.contains("not saved: the configuration came from --exec `cat"),
-        "{status}"
+        header.contains("--exec `kubectl exec -n ingress-nginx"),
+        "{screen}"
     );
     assert!(
-        status.contains("nothing is written through a command: copy the diff with c"),
-        "{status}"
+        header.contains("nginx 1.24.0"),
+        "the version nginx printed: {screen}"
     );
+    tui_tmux::open_hop(&t, "/etc/nginx/conf.d/intranet.conf:67");
+    t.wait_text("P: a handshake with each peer, as nginx would make it, from this machine (not where --exec runs)");
+    t.key_then("f", "Space");
+    t.keys(&["Space"]);
+    t.key_then("d", "diff --git a/conf.d/intranet.conf");
+    let screen = t.key_then(
+        "w",
+        "not saved: nothing is written through an --exec command;",
+    );
+    assert!(
+        screen.contains("copy the diff with c and apply it where the files are"),
+        "{screen}"
+    );
+    t.keys(&["q", "q", "q", "q"]);
+    t.wait_text("AFTER-0");
 }

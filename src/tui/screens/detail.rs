@@ -288,11 +288,12 @@ pub fn detail_lines(
         None => lines.push(Line::from(vec![
             Span::styled("probe   ", t.header),
             Span::styled(
-                match &app.server {
-                    Some(host) => format!(
+                match (&app.server, &app.exec) {
+                    (Some(host), _) => format!(
                         "P: a handshake with each peer, as nginx would make it, from this machine (not {host})"
                     ),
-                    None => "P: a handshake with each peer, as nginx would make it".to_string(),
+                    (None, Some(_)) => "P: a handshake with each peer, as nginx would make it, from this machine (not where --exec runs)".to_string(),
+                    (None, None) => "P: a handshake with each peer, as nginx would make it".to_string(),
                 },
                 t.dim,
             ),

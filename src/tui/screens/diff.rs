@@ -277,11 +277,12 @@ impl App {
             .changed
             .iter()
             .all(|(f, _)| self.model.config.file(*f).on_disk);
-        if let Some(cmd) = &self.exec {
-            let text = format!(
-                "not saved: the configuration came from --exec {cmd}, and nothing is written through a command: copy the diff with c and apply it where the files are (then nginx -t and a reload)"
+        if self.exec.is_some() {
+            // The command is in the header already.
+            self.set_status(
+                true,
+                "not saved: nothing is written through an --exec command; copy the diff with c and apply it where the files are (then nginx -t and a reload)",
             );
-            self.set_status(true, text);
             return Vec::new();
         }
         if self.model.config.from_stdin && self.server.is_none() {
