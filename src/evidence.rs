@@ -138,10 +138,7 @@ fn sni_evidence(r: &PeerResult) -> (Verdict, String) {
     } else {
         (
             Verdict::Inconclusive,
-            format!(
-                "the handshake says nothing about the name: {}",
-                visible(error)
-            ),
+            format!("the probe could not tell: {}", plain(error)),
         )
     }
 }

@@ -79,7 +79,12 @@ fn setup(nginx: &Path) -> Setup {
          \x20           proxy_ssl_trusted_certificate {};\n\
          \x20           proxy_ssl_name api.test;\n\
          \x20       }}\n\
+         \x20       location /wrong/ {{\n\
+         \x20           proxy_pass https://wrong_name;\n\
+         \x20           proxy_ssl_server_name on;\n\
+         \x20       }}\n\
          \x20   }}\n\
+         \x20   upstream wrong_name {{ server 127.0.0.1:{strict}; }}\n\
          }}\n",
         ca.cert.display()
     );
@@ -94,6 +99,8 @@ fn setup(nginx: &Path) -> Setup {
 const STRICT: &str = "nginx.conf:8";
 const AGNOSTIC: &str = "nginx.conf:11";
 const TRUSTED: &str = "nginx.conf:15";
+/// SNI on, the group name sent, to the strict upstream.
+const WRONG: &str = "nginx.conf:20";
 
 fn finding<'a>(doc: &'a Value, hop: &str, rule: &str) -> &'a Value {
     doc["findings"]
@@ -143,7 +150,7 @@ fn a_probe_confirms_or_contradicts_sni_off_and_weighs_in() {
     );
     assert!(
         run.stderr
-            .contains("probing 3 hops before weighing the findings"),
+            .contains("probing 4 hops before weighing the findings"),
         "{}",
         run.stderr
     );
@@ -191,6 +198,19 @@ fn a_probe_confirms_or_contradicts_sni_off_and_weighs_in() {
         "medium, one step lower: {ignored:#}"
     );
     assert_eq!(ignored["evidence"]["severity_change"]["from"], "medium");
+
+    // The wrong name sent: the strict upstream refuses it.
+    let wrong = finding(&doc, WRONG, "sni-upstream-name");
+    let e = &wrong["evidence"];
+    assert_eq!(e["verdict"], "confirmed", "{wrong:#}");
+    assert!(
+        e["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("the upstream refused SNI wrong_name: the upstream does not serve the name sent as SNI (alert 112 unrecognized_name)"),
+        "{e:#}"
+    );
+    assert_eq!(wrong["severity"], "high");
 
     // verify-off: the chain the upstream presents, and whether it would
     // verify with the hop's CA; never a change of severity.

@@ -37,7 +37,7 @@ Examples:
   hopscope check /etc/nginx --min-severity high   only high and error findings (and exit code)
   hopscope check --rule sni-off --rule verify-off only these rules
   hopscope check /etc/nginx --ignore verify-off   every rule but one
-  hopscope check /etc/nginx --probe               probe first: confirmed findings are high, contradicted lower
+  hopscope check /etc/nginx --probe               probe first, and let the answers weigh in
   hopscope check . --format sarif > hopscope.sarif   for GitHub code scanning
   nginx -T 2>/dev/null | hopscope check - --format json
   hopscope check --ssh deploy@web1 --sudo         a server over SSH (runs nginx -T there)
