@@ -84,6 +84,76 @@ pub struct Finding {
     pub fix: Option<Fix>,
     /// Set when an inline `# hopscope: ignore RULE reason` comment covers it.
     pub suppressed: Option<String>,
+    /// What a probe of the hop saw about this finding (None: not probed,
+    /// or the rule is not one a handshake can back).
+    pub evidence: Option<Evidence>,
+}
+
+/// What a probe's handshakes say about a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The upstream behaved as the finding warns (refused the handshake,
+    /// or served a certificate for another name).
+    Confirmed,
+    /// The upstream worked as configured, against the finding's warning.
+    Contradicted,
+    /// The handshakes say neither (the peer unreachable, another failure,
+    /// or a rule a handshake cannot decide).
+    Inconclusive,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Confirmed => "confirmed",
+            Verdict::Contradicted => "contradicted",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// What one peer's handshake showed about a finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerEvidence {
+    /// The peer as the configuration names it (and the address it
+    /// resolved to).
+    pub peer: String,
+    pub verdict: Verdict,
+    /// One sentence: what the upstream did.
+    pub saw: String,
+}
+
+/// A change of a finding's severity made by its evidence (`check --probe`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeverityChange {
+    pub from: Severity,
+    pub to: Severity,
+    /// One sentence: why.
+    pub why: String,
+}
+
+/// What a probe saw about a finding: the verdict over its peers, one line
+/// that says it, and each peer's part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    pub verdict: Verdict,
+    /// One line (the first peer that decided the verdict, and how many
+    /// others agree).
+    pub summary: String,
+    pub peers: Vec<PeerEvidence>,
+    /// Set when the evidence changed the severity.
+    pub severity_change: Option<SeverityChange>,
+}
+
+impl Evidence {
+    /// The one line the text report and the TUI show under the finding:
+    /// the verdict, what the probe saw, and a severity change.
+    pub fn line(&self) -> String {
+        let change = self.severity_change.as_ref().map_or(String::new(), |c| {
+            format!(" [{} → {}: {}]", c.from, c.to, c.why)
+        });
+        format!("probe {}: {}{change}", self.verdict.as_str(), self.summary)
+    }
 }
 
 impl Finding {
@@ -105,6 +175,7 @@ impl Finding {
             related: Vec::new(),
             fix: None,
             suppressed: None,
+            evidence: None,
         }
     }
     /// A finding about a directive that is not a hop (a pass that opens no
@@ -124,6 +195,7 @@ impl Finding {
             related: Vec::new(),
             fix: None,
             suppressed: None,
+            evidence: None,
         }
     }
     pub fn with_fix(mut self, fix: Option<Fix>) -> Finding {

@@ -10,6 +10,7 @@ pub mod conf;
 pub mod config;
 pub mod demo;
 pub mod diagnostic;
+pub mod evidence;
 pub mod fix;
 pub mod jobs;
 pub mod model;

@@ -23,6 +23,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["rules", "diagnostic", "model", "conf", "visible", "changed"],
     ),
     ("probe", &["model", "conf", "visible", "parallel"]),
+    // What probes say about findings: probe results into diagnostic data.
+    ("evidence", &["diagnostic", "model", "probe", "visible"]),
     ("remote", &["conf", "visible", "parallel", "changed"]),
     (
         "jobs",
@@ -35,6 +37,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "rules",
             "fix",
             "probe",
+            "evidence",
             "remote",
             "visible",
             "parallel",
@@ -71,6 +74,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "model",
             "conf",
             "probe",
+            "evidence",
             "remote",
             "visible",
             "config",
@@ -90,6 +94,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "model",
             "conf",
             "probe",
+            "evidence",
             "remote",
             "visible",
             "config",

@@ -376,7 +376,7 @@ fn keys_work_while_standard_input_is_a_pipe() {
         sh_quote(&dump.display().to_string()),
         sh_quote(hopscope())
     );
-    let t = Tmux::start(100, 30, &wrapped(&cmd));
+    let t = Tmux::start(120, 30, &wrapped(&cmd));
     let screen = t.wait_text("Hops (17)");
     assert!(screen.contains("standard input"), "{screen}");
     // Keys reach the app although standard input is the pipe.

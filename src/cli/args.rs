@@ -18,6 +18,7 @@ Examples:
   hopscope /etc/nginx                   explore a live configuration
   nginx -T | hopscope -                 explore what nginx really loaded (works over SSH)
   hopscope --ssh web1 --sudo            explore a server's configuration over SSH
+  hopscope --exec 'docker exec web nginx -T'   explore a container's configuration
   hopscope hops /etc/nginx --json       every upstream TLS hop with effective settings
   hopscope check /etc/nginx             findings, as compiler-style diagnostics
   hopscope explain sni-off              what a rule flags, why, and how to fix it
@@ -36,6 +37,7 @@ Examples:
   hopscope check /etc/nginx --min-severity high   only high and error findings (and exit code)
   hopscope check --rule sni-off --rule verify-off only these rules
   hopscope check /etc/nginx --ignore verify-off   every rule but one
+  hopscope check /etc/nginx --probe               probe first, and let the answers weigh in
   hopscope check . --format sarif > hopscope.sarif   for GitHub code scanning
   nginx -T 2>/dev/null | hopscope check - --format json
   hopscope check --ssh deploy@web1 --sudo         a server over SSH (runs nginx -T there)
@@ -302,6 +304,15 @@ pub struct CheckArgs {
     /// Colour the text output.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Probe the peers of the hops whose findings a handshake can back
+    /// (no or wrong SNI, verify-off) first, and let what they answer weigh
+    /// in: confirmed is high, contradicted one step lower (see README).
+    #[arg(long, conflicts_with = "ssh_hosts")]
+    pub probe: bool,
+    /// With --probe: seconds each peer gets in all (connect, handshake, the
+    /// wait after it).
+    #[arg(long, value_name = "S", default_value_t = 5.0, requires = "probe")]
+    pub probe_timeout: f64,
     #[command(flatten)]
     pub fleet: FleetArgs,
 }
@@ -329,6 +340,9 @@ impl LoadArgs {
     /// What to load: `--ssh`'s server, else the path (none: the demo,
     /// `-`: standard input).
     pub fn source(&self) -> Result<Source, String> {
+        if let Some(exec) = self.remote.exec_command()? {
+            return Ok(Source::Exec(exec));
+        }
         Ok(match self.remote.target()? {
             Some(remote) => Source::Ssh(remote),
             None => Source::from_arg(self.path.as_deref()),
@@ -462,6 +476,25 @@ pub struct RemoteArgs {
         default_value_t = 30.0
     )]
     pub ssh_timeout: f64,
+    /// Read the configuration from any command that prints `nginx -T`
+    /// output, run here with `sh -c` (e.g. 'docker exec web nginx -T');
+    /// read as --ssh reads a server's: its files are not this machine's,
+    /// and nothing is written through it.
+    #[arg(
+        long,
+        help_heading = "From a command",
+        value_name = "CMD",
+        conflicts_with_all = ["path", "ssh"]
+    )]
+    pub exec: Option<String>,
+    /// Seconds the --exec command may take.
+    #[arg(
+        long,
+        help_heading = "From a command",
+        value_name = "S",
+        default_value_t = 30.0
+    )]
+    pub exec_timeout: f64,
 }
 
 impl RemoteArgs {
@@ -484,6 +517,27 @@ impl RemoteArgs {
         r.timeout = std::time::Duration::from_secs_f64(t);
         r.validate().map_err(|e| e.to_string())?;
         Ok(r)
+    }
+
+    /// The `--exec` command, if any, with its timeout.
+    pub fn exec_command(&self) -> Result<Option<crate::remote::Exec>, String> {
+        let Some(command) = &self.exec else {
+            return Ok(None);
+        };
+        let t = self.exec_timeout;
+        if !(t.is_finite() && t > 0.0 && t <= 3600.0) {
+            return Err(format!(
+                "--exec-timeout must be between 0 and 3600 seconds, got {t}"
+            ));
+        }
+        let mut exec = crate::remote::Exec::new(command).map_err(|e| e.to_string())?;
+        exec.timeout = std::time::Duration::from_secs_f64(t);
+        Ok(Some(exec))
+    }
+
+    /// Whether the configuration comes from elsewhere: `--ssh` or `--exec`.
+    pub fn fetched(&self) -> bool {
+        self.ssh.is_some() || self.exec.is_some()
     }
 
     /// The `--ssh` server, if any; the companions alone are a usage error.
@@ -511,7 +565,7 @@ impl RemoteArgs {
 pub struct FleetArgs {
     /// Audit every host of FILE over SSH: one [user@]host per line (# comments),
     /// or an Ansible INI inventory (ansible_host/user/port become ssh options).
-    #[arg(long, help_heading = "Fleet", value_name = "FILE", conflicts_with_all = ["path", "ssh"])]
+    #[arg(long, help_heading = "Fleet", value_name = "FILE", conflicts_with_all = ["path", "ssh", "exec"])]
     pub ssh_hosts: Option<PathBuf>,
     /// Only the hosts of this inventory group (and of its children).
     #[arg(

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender};
 
 pub use events::Event;
-pub use source::{fetch, load_dump, LoadFailure, Source};
+pub use source::{fetch, fetch_exec, load_dump, LoadFailure, Source};
 
 use crate::changed::ChangedFile;
 use crate::fix::save::{save_all, Saved};

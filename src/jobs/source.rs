@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::version::{choose, Place};
 use crate::conf::{self, Config, Input, LoadError, LoadedFrom};
 use crate::model::{Model, Version, VersionChoice};
-use crate::remote::{Remote, RemoteError};
+use crate::remote::{Exec, Remote, RemoteError};
 
 /// Where a configuration comes from.
 #[derive(Clone, Debug)]
@@ -21,6 +21,10 @@ pub enum Source {
     Stdin,
     /// A server's `nginx -T`, run over SSH (and held in memory only).
     Ssh(Remote),
+    /// The `nginx -T` output of a command run here (`--exec CMD`: `kubectl
+    /// exec … -- nginx -T`, `docker exec web nginx -T`), held in memory
+    /// only and read as a server's.
+    Exec(Exec),
 }
 
 /// Why nothing could be loaded. Shows as the message people have always
@@ -33,8 +37,9 @@ pub enum LoadFailure {
     /// ssh, or nginx on the server, failed (`ssh HOST: …`).
     #[error("{0}")]
     Fetch(RemoteError),
-    /// The server's `nginx -T` is not a configuration.
-    #[error("ssh {host}: {error}")]
+    /// The server's (or command's) `nginx -T` is not a configuration;
+    /// `host` is how it is named (`ssh web1`, ``--exec `CMD` ``).
+    #[error("{host}: {error}")]
     Dump { host: String, error: LoadError },
     /// A bug: loading panicked.
     #[error("hopscope crashed while loading (a bug, please report it): {0}")]
@@ -58,6 +63,7 @@ impl Source {
             Source::Stdin => "standard input".to_string(),
             Source::Path(p) => p.display().to_string(),
             Source::Ssh(r) => format!("ssh {} (nginx -T)", r.host),
+            Source::Exec(e) => format!("--exec {}", e.label()),
         }
     }
 
@@ -66,6 +72,31 @@ impl Source {
         match self {
             Source::Ssh(r) => Some(r),
             _ => None,
+        }
+    }
+
+    /// The command, for a source run with `--exec`.
+    pub fn exec(&self) -> Option<&Exec> {
+        match self {
+            Source::Exec(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the configuration is another machine's `nginx -T`, fetched
+    /// over ssh or printed by a command: its files are not this machine's.
+    pub fn fetched(&self) -> bool {
+        matches!(self, Source::Ssh(_) | Source::Exec(_))
+    }
+
+    /// The probe's policy for the files a configuration from this source
+    /// names: an `--exec` command's are never this machine's unless
+    /// `asked` (`--local-files`); anything else as
+    /// [`crate::probe::LocalFiles::choose`].
+    pub fn local_files(&self, model: &Model, asked: bool) -> crate::probe::LocalFiles {
+        match self {
+            Source::Exec(_) if !asked => crate::probe::LocalFiles::command(),
+            _ => crate::probe::LocalFiles::choose(model, self.remote().is_some(), asked),
         }
     }
 
@@ -82,7 +113,11 @@ impl Source {
             Source::Stdin => conf::load(&Input::Stdin).map_err(LoadFailure::Config),
             Source::Ssh(remote) => {
                 let dump = crate::remote::fetch_dump(remote).map_err(LoadFailure::Fetch)?;
-                from_dump(remote, dump)
+                from_dump(format!("ssh {}", remote.host), dump)
+            }
+            Source::Exec(exec) => {
+                let dump = crate::remote::fetch_exec(exec).map_err(LoadFailure::Fetch)?;
+                from_dump(format!("--exec {}", exec.label()), dump)
             }
         }
     }
@@ -112,6 +147,7 @@ impl Source {
         let place = match self {
             Source::Demo => Place::Demo,
             Source::Ssh(_) => Place::Server,
+            Source::Exec(_) => Place::Command,
             Source::Path(_) | Source::Stdin => Place::Here,
         };
         wanted.map_or_else(|| choose(cfg, place), VersionChoice::chosen)
@@ -128,16 +164,15 @@ fn demo() -> Config {
     conf::load_files(files, &prefix.join(crate::demo::MAIN), LoadedFrom::Demo)
 }
 
-/// A server's `nginx -T` output, already fetched.
-fn from_dump(remote: &Remote, dump: Vec<u8>) -> Result<Config, LoadFailure> {
-    conf::from_bytes(dump, None).map_err(|error| LoadFailure::Dump {
-        host: remote.host.clone(),
-        error,
-    })
+/// A server's (or a command's) `nginx -T` output, already fetched; `host`
+/// names where it came from in messages.
+fn from_dump(host: String, dump: Vec<u8>) -> Result<Config, LoadFailure> {
+    conf::from_bytes(dump, None).map_err(|error| LoadFailure::Dump { host, error })
 }
 
 /// A server's `nginx -T` output held in memory (what the terminal UI was
-/// started with over SSH), analysed for `version` or (None) the server's.
+/// started with over SSH or `--exec`), analysed for `version` or (None)
+/// the server's.
 pub fn load_dump(dump: Vec<u8>, version: Option<Version>) -> Result<Model, LoadFailure> {
     conf::from_bytes(dump, None)
         .map(|cfg| {
@@ -151,4 +186,10 @@ pub fn load_dump(dump: Vec<u8>, version: Option<Version>) -> Result<Model, LoadF
 /// line), kept in memory.
 pub fn fetch(remote: &Remote) -> Result<Vec<u8>, LoadFailure> {
     crate::remote::fetch_dump(remote).map_err(LoadFailure::Fetch)
+}
+
+/// Runs an `--exec` command: its dump (led by nginx's version line when
+/// it printed one), kept in memory.
+pub fn fetch_exec(exec: &Exec) -> Result<Vec<u8>, LoadFailure> {
+    crate::remote::fetch_exec(exec).map_err(LoadFailure::Fetch)
 }

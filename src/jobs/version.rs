@@ -28,6 +28,8 @@ pub(super) enum Place {
     Here,
     /// A server's `nginx -T`, over SSH.
     Server,
+    /// The `nginx -T` of an `--exec` command.
+    Command,
     /// The demo tree.
     Demo,
 }
@@ -36,7 +38,7 @@ pub(super) enum Place {
 pub(super) fn choose(cfg: &Config, place: Place) -> VersionChoice {
     if let Some(line) = &cfg.version_line {
         let from = match place {
-            Place::Server => VersionFrom::Server,
+            Place::Server | Place::Command => VersionFrom::Server,
             _ => VersionFrom::Dump,
         };
         return VersionChoice::from_version_line(line, from);
@@ -45,6 +47,9 @@ pub(super) fn choose(cfg: &Config, place: Place) -> VersionChoice {
         (Place::Server, _) => {
             VersionChoice::default_with(Some("the server's nginx printed no version line".into()))
         }
+        (Place::Command, _) => VersionChoice::default_with(Some(
+            "the command printed no `nginx version:` line (`nginx -v -T` prints one)".into(),
+        )),
         (Place::Demo, _) | (_, LoadedFrom::Demo) => VersionChoice::default_with(None),
         (Place::Here, LoadedFrom::Dump) => VersionChoice::default_with(Some(
             "the dump has no `nginx version:` line (`nginx -v -T 2>&1` writes one)".into(),

@@ -38,6 +38,8 @@ pub enum Source {
     Stdin,
     /// A server's configuration over ssh.
     Remote,
+    /// What an `--exec` command printed (a container's, a pod's).
+    Command,
     /// The built-in demo.
     Demo,
 }
@@ -48,6 +50,7 @@ impl Source {
             Source::Dump => "the config came from a dump",
             Source::Stdin => "the config came from standard input",
             Source::Remote => "the config came from the server over ssh",
+            Source::Command => "the config came from an --exec command",
             Source::Demo => "the config is the built-in demo",
         }
     }
@@ -72,6 +75,11 @@ impl LocalFiles {
     /// For a configuration fetched from a server over ssh.
     pub fn remote() -> LocalFiles {
         LocalFiles::Refuse(Source::Remote)
+    }
+
+    /// For a configuration an `--exec` command printed.
+    pub fn command() -> LocalFiles {
+        LocalFiles::Refuse(Source::Command)
     }
 
     /// The policy for a probe: `asked` (`--local-files`) wins; otherwise a

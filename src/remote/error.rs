@@ -23,17 +23,38 @@ pub enum ErrorKind {
     RollbackFailed,
 }
 
-/// A failed remote operation; shows as `ssh HOST: MESSAGE`.
+/// How the configuration was reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// `--ssh HOST`: `host` is the server.
+    Ssh,
+    /// `--exec CMD`: `host` is the command, quoted and escaped.
+    Exec,
+}
+
+impl Via {
+    /// How messages name the way: `ssh` or `--exec`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Via::Ssh => "ssh",
+            Via::Exec => "--exec",
+        }
+    }
+}
+
+/// A failed remote operation; shows as `ssh HOST: MESSAGE` (or `--exec
+/// `CMD`: MESSAGE`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteError {
     pub host: String,
     pub kind: ErrorKind,
     pub message: String,
+    pub via: Via,
 }
 
 impl std::fmt::Display for RemoteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ssh {}: {}", self.host, self.message)
+        write!(f, "{} {}: {}", self.via.word(), self.host, self.message)
     }
 }
 

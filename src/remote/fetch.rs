@@ -3,7 +3,7 @@
 
 use super::error::{ErrorKind, RemoteError};
 use super::nginx_output::{failure_hint, nginx_errors, one_line_excerpt};
-use super::process::{run_ssh, ssh_failed};
+use super::process::{run_ssh, ssh_failed, Finished};
 use super::target::{shell_quote, Remote};
 
 impl Remote {
@@ -49,11 +49,11 @@ fn from_first_marker(out: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// The dump as the loader reads it: the server's `nginx version:` line
-/// (when nginx printed one before its first file), then the dump from its
-/// first marker on.
-fn with_version_line(out: &[u8], dump: &[u8]) -> Vec<u8> {
-    let line = crate::conf::dump::version_line(&out[..out.len() - dump.len()]);
+/// The dump as the loader reads it: nginx's `nginx version:` line (when
+/// it printed one in `chatter`, what came before the first file or on
+/// standard error), then the dump from its first marker on.
+fn with_version_line(chatter: &[u8], dump: &[u8]) -> Vec<u8> {
+    let line = crate::conf::dump::version_line(chatter);
     let mut kept = Vec::with_capacity(dump.len() + 80);
     if let Some(line) = line {
         kept.extend_from_slice(line.as_bytes());
@@ -61,6 +61,68 @@ fn with_version_line(out: &[u8], dump: &[u8]) -> Vec<u8> {
     }
     kept.extend_from_slice(dump);
     kept
+}
+
+/// How a run that should have printed `nginx -T` is read: what ran (for
+/// messages), hints for its usual failures, and how its errors are made.
+pub(super) struct DumpRun<'a> {
+    /// The command as messages show it (in backquotes, or "the command").
+    pub(super) what: &'a str,
+    /// A hint for the output of a failed run ("" for none).
+    pub(super) hint: &'a dyn Fn(&str) -> &'static str,
+    pub(super) error: &'a dyn Fn(ErrorKind, String) -> RemoteError,
+}
+
+impl DumpRun<'_> {
+    /// The dump a finished run printed (led by nginx's version line when it
+    /// printed one, on either stream), or why there is none: nginx's own
+    /// errors when it rejected the configuration, else the run's exit
+    /// status and output. The one reading of `--ssh` and `--exec` output.
+    pub(super) fn read(&self, finished: Finished) -> Result<Vec<u8>, RemoteError> {
+        let mut out = finished.stdout;
+        if finished.code == Some(0) {
+            if let Some(dump) = from_first_marker(&out) {
+                let mut chatter = out[..out.len() - dump.len()].to_vec();
+                chatter.extend_from_slice(&finished.stderr);
+                return Ok(with_version_line(&chatter, dump));
+            }
+        }
+        out.extend_from_slice(&finished.stderr);
+        // The version line says nothing about the failure.
+        let text: String = String::from_utf8_lossy(&out)
+            .lines()
+            .filter(|l| !l.starts_with(crate::conf::dump::VERSION_LINE))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        if let Some(msg) = nginx_errors(&text) {
+            return Err((self.error)(
+                ErrorKind::Rejected,
+                format!(
+                    "nginx rejects the configuration: {msg}{}",
+                    (self.hint)(&text)
+                ),
+            ));
+        }
+        let what = self.what;
+        match finished.code {
+            Some(0) => Err((self.error)(
+                ErrorKind::Command,
+                format!(
+                    "{what} printed no configuration (nginx 1.9.2 or newer is needed for -T): {}",
+                    one_line_excerpt(&text)
+                ),
+            )),
+            code => Err((self.error)(
+                ErrorKind::Command,
+                format!(
+                    "{what} failed (exit {}): {}{}",
+                    code.map_or("?".to_string(), |c| c.to_string()),
+                    one_line_excerpt(&text),
+                    (self.hint)(&text)
+                ),
+            )),
+        }
+    }
 }
 
 /// Runs `nginx -v -T` on the server and returns its output, a dump the
@@ -71,47 +133,13 @@ pub fn fetch_dump(remote: &Remote) -> Result<Vec<u8>, RemoteError> {
     if let Some(e) = ssh_failed(remote, &finished) {
         return Err(e);
     }
-    let mut out = finished.stdout;
-    if finished.code == Some(0) {
-        if let Some(dump) = from_first_marker(&out) {
-            return Ok(with_version_line(&out, dump));
-        }
+    let what = format!("`{}`", remote.dump_command());
+    DumpRun {
+        what: &what,
+        hint: &|text| failure_hint(remote, text),
+        error: &|kind, message| remote.error(kind, message),
     }
-    out.extend_from_slice(&finished.stderr);
-    // The version line says nothing about the failure.
-    let text: String = String::from_utf8_lossy(&out)
-        .lines()
-        .filter(|l| !l.starts_with(crate::conf::dump::VERSION_LINE))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    if let Some(msg) = nginx_errors(&text) {
-        return Err(remote.error(
-            ErrorKind::Rejected,
-            format!(
-                "nginx rejects the configuration: {msg}{}",
-                failure_hint(remote, &text)
-            ),
-        ));
-    }
-    let what = remote.dump_command();
-    match finished.code {
-        Some(0) => Err(remote.error(
-            ErrorKind::Command,
-            format!(
-                "`{what}` printed no configuration (nginx 1.9.2 or newer is needed for -T): {}",
-                one_line_excerpt(&text)
-            ),
-        )),
-        code => Err(remote.error(
-            ErrorKind::Command,
-            format!(
-                "`{what}` failed (exit {}): {}{}",
-                code.map_or("?".to_string(), |c| c.to_string()),
-                one_line_excerpt(&text),
-                failure_hint(remote, &text)
-            ),
-        )),
-    }
+    .read(finished)
 }
 
 #[cfg(test)]
@@ -133,7 +161,7 @@ mod tests {
         let out = b"Welcome\r\nnginx version: nginx/1.22.1\r\nnginx: the configuration file /e/n.conf syntax is ok\n\
                     # configuration file /e/n.conf:\nhttp {}\n\n";
         let dump = from_first_marker(out).unwrap();
-        let kept = with_version_line(out, dump);
+        let kept = with_version_line(&out[..out.len() - dump.len()], dump);
         assert!(kept.starts_with(b"nginx version: nginx/1.22.1\n# configuration file /e/n.conf:\n"));
         let cfg = crate::conf::from_bytes(kept, None).unwrap();
         assert_eq!(
@@ -142,7 +170,7 @@ mod tests {
         );
         let bare = b"# configuration file /e/n.conf:\nhttp {}\n";
         assert_eq!(
-            with_version_line(bare, from_first_marker(bare).unwrap()),
+            with_version_line(b"", from_first_marker(bare).unwrap()),
             bare.to_vec()
         );
     }

@@ -7,6 +7,9 @@
 //! - [`fetch_dump`] runs `[sudo -n] nginx [-c PATH] -T 2>&1` on the server
 //!   and returns the dump, which the ordinary `nginx -T` loader reads (files
 //!   are named by their absolute paths on the server).
+//! - [`fetch_exec`] runs `--exec CMD` (through `sh -c`) on this machine,
+//!   a command that prints `nginx -T` (`kubectl exec`, `docker exec`), and
+//!   reads its output as [`fetch_dump`] reads the server's.
 //! - [`apply`] writes fixed files on the server with ONE POSIX `sh -s`
 //!   script fed on standard input: for every file it checks that the file
 //!   still holds exactly what was loaded (sha256), keeps the original as
@@ -32,6 +35,7 @@
 
 mod apply;
 mod error;
+mod exec;
 mod fetch;
 mod inventory;
 mod nginx_output;
@@ -39,7 +43,8 @@ mod process;
 mod target;
 
 pub use apply::{apply, Applied, Written};
-pub use error::{ErrorKind, RemoteError, TargetError};
+pub use error::{ErrorKind, RemoteError, TargetError, Via};
+pub use exec::{fetch_exec, Exec, ExecError};
 pub use fetch::fetch_dump;
 pub use inventory::{BadVar, HostProblem, Inventory, InventoryError, LineProblem};
 pub use process::MAX_OUTPUT;

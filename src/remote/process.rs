@@ -65,17 +65,25 @@ impl PipeReader {
     }
 }
 
-/// Runs `remote_command` on the server over ssh, feeding it `stdin`: at
-/// most `remote.timeout` for the whole run and [`MAX_OUTPUT`] bytes read.
-pub(super) fn run_ssh(
-    remote: &Remote,
-    remote_command: &str,
+/// Why a bounded run produced no output to read.
+pub(super) enum RunFailure {
+    /// The program could not be started.
+    Spawn(std::io::Error),
+    /// Waiting for it failed.
+    Wait(std::io::Error),
+    /// It did not end within the timeout (it was killed).
+    Timeout,
+    /// It wrote more than [`MAX_OUTPUT`] bytes.
+    TooBig,
+}
+
+/// Runs `cmd`, feeding it `stdin`: at most `timeout` for the whole run and
+/// [`MAX_OUTPUT`] bytes read. The one runner of `ssh` and of `--exec`.
+pub(super) fn run_bounded(
+    mut cmd: std::process::Command,
     stdin: Option<Vec<u8>>,
-) -> Result<Finished, RemoteError> {
-    remote
-        .validate()
-        .map_err(|e| remote.error(ErrorKind::Ssh, e.to_string()))?;
-    let mut cmd = remote.ssh_command(remote_command);
+    timeout: Duration,
+) -> Result<Finished, RunFailure> {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
@@ -83,17 +91,11 @@ pub(super) fn run_ssh(
     })
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::NotFound {
-            " (install the OpenSSH client: `ssh` must be on PATH)"
-        } else {
-            ""
-        };
-        remote.error(ErrorKind::Ssh, format!("cannot run ssh: {e}{hint}"))
-    })?;
+    let mut child = cmd.spawn().map_err(RunFailure::Spawn)?;
     if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
         std::thread::spawn(move || {
-            // ssh gone (refused, failed) closes the pipe: its exit says why.
+            // The program gone (refused, failed) closes the pipe: its exit
+            // says why.
             let _ = pipe.write_all(&data);
         });
     }
@@ -104,18 +106,12 @@ pub(super) fn run_ssh(
         match child.try_wait() {
             Ok(Some(st)) => break st,
             Ok(None) => {}
-            Err(e) => return Err(remote.error(ErrorKind::Ssh, format!("waiting for ssh: {e}"))),
+            Err(e) => return Err(RunFailure::Wait(e)),
         }
-        if started.elapsed() > remote.timeout {
+        if started.elapsed() > timeout {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(remote.error(
-                ErrorKind::Timeout,
-                format!(
-                    "no answer within {} s (raise it with --ssh-timeout)",
-                    remote.timeout.as_secs_f64()
-                ),
-            ));
+            return Err(RunFailure::Timeout);
         }
         std::thread::sleep(Duration::from_millis(5));
     };
@@ -123,15 +119,68 @@ pub(super) fn run_ssh(
     let stdout = stdout.bytes_by(grace);
     let stderr = stderr.bytes_by(grace);
     if stdout.len() as u64 > MAX_OUTPUT {
-        return Err(remote.error(
-            ErrorKind::Command,
-            format!("the answer is over {} MiB", MAX_OUTPUT >> 20),
-        ));
+        return Err(RunFailure::TooBig);
     }
     Ok(Finished {
         code: status.code(),
         stdout,
         stderr,
+    })
+}
+
+/// The error of a failed bounded run of `program`, made by `error`;
+/// `option` names the option that raises the timeout.
+pub(super) fn run_failure(
+    failure: RunFailure,
+    program: &str,
+    install_hint: &str,
+    timeout: Duration,
+    option: &str,
+    error: impl Fn(ErrorKind, String) -> RemoteError,
+) -> RemoteError {
+    match failure {
+        RunFailure::Spawn(e) => {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                install_hint
+            } else {
+                ""
+            };
+            error(ErrorKind::Ssh, format!("cannot run {program}: {e}{hint}"))
+        }
+        RunFailure::Wait(e) => error(ErrorKind::Ssh, format!("waiting for {program}: {e}")),
+        RunFailure::Timeout => error(
+            ErrorKind::Timeout,
+            format!(
+                "no answer within {} s (raise it with {option})",
+                timeout.as_secs_f64()
+            ),
+        ),
+        RunFailure::TooBig => error(
+            ErrorKind::Command,
+            format!("the answer is over {} MiB", MAX_OUTPUT >> 20),
+        ),
+    }
+}
+
+/// Runs `remote_command` on the server over ssh, feeding it `stdin`: at
+/// most `remote.timeout` for the whole run and [`MAX_OUTPUT`] bytes read.
+pub(super) fn run_ssh(
+    remote: &Remote,
+    remote_command: &str,
+    stdin: Option<Vec<u8>>,
+) -> Result<Finished, RemoteError> {
+    remote
+        .validate()
+        .map_err(|e| remote.error(ErrorKind::Ssh, e.to_string()))?;
+    run_bounded(remote.ssh_command(remote_command), stdin, remote.timeout).map_err(|f| {
+        run_failure(
+            f,
+            "ssh",
+            " (install the OpenSSH client: `ssh` must be on PATH)",
+            remote.timeout,
+            "--ssh-timeout",
+            |k, m| remote.error(k, m),
+        )
     })
 }
 

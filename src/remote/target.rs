@@ -92,6 +92,7 @@ impl Remote {
             host: self.host.clone(),
             kind,
             message: message.into(),
+            via: super::error::Via::Ssh,
         }
     }
 }

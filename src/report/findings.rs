@@ -63,6 +63,10 @@ impl Serialize for FindingOut<'_> {
         let hop = f.hop.and_then(|i| model.hops.get(i)).map(|h| h.id.as_str());
         let mut m = s.serialize_map(Some(10))?;
         m.serialize_entry("column", &column)?;
+        // Only for a probed hop (`check --probe`): what the probe saw.
+        if let Some(e) = &f.evidence {
+            m.serialize_entry("evidence", &evidence_json(e))?;
+        }
         m.serialize_entry("file", model.file_name(f.dir))?;
         let fix = f.fix.as_ref().map(|fix| FixOut { model, f, fix });
         m.serialize_entry("fix", &fix)?;
@@ -164,6 +168,25 @@ impl Serialize for InputOut<'_> {
 }
 
 /// One finding as the contract's FINDING object.
+/// A finding's `evidence` object: the verdict, one line, each peer's
+/// part, and the severity change it made (null when none).
+pub fn evidence_json(e: &crate::diagnostic::Evidence) -> Value {
+    serde_json::json!({
+        "verdict": e.verdict.as_str(),
+        "summary": e.summary,
+        "peers": e.peers.iter().map(|p| serde_json::json!({
+            "peer": p.peer,
+            "verdict": p.verdict.as_str(),
+            "saw": p.saw,
+        })).collect::<Vec<_>>(),
+        "severity_change": e.severity_change.as_ref().map(|c| serde_json::json!({
+            "from": c.from.as_str(),
+            "to": c.to.as_str(),
+            "why": c.why,
+        })),
+    })
+}
+
 pub fn finding_json(model: &Model, f: &Finding) -> Value {
     to_value(&FindingOut { model, f })
 }

@@ -143,6 +143,14 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
         paint.paint(&format!(": {}", visible(&f.message)), BOLD)
     );
     snippet(&mut out, model, f.dir, width, '^', sev, paint);
+    if let Some(e) = &f.evidence {
+        let _ = writeln!(
+            out,
+            "{pad} {} {}",
+            paint.paint("=", BLUE),
+            visible(&e.line())
+        );
+    }
     if let Some(h) = f.hop {
         include_path(&mut out, model, h, &pad, paint);
     }

@@ -346,6 +346,7 @@ impl Runner<'_> {
             (_, Done::Loaded(Ok(model))) => {
                 let mut app = App::new(*model, self.opts.source.label());
                 app.server = self.opts.source.remote().map(|r| r.host.clone());
+                app.exec = self.opts.source.exec().map(crate::remote::Exec::label);
                 if self.opts.validate && app.server.is_none() {
                     app.validate_with = crate::fix::validate::find_nginx();
                 }
@@ -432,7 +433,7 @@ impl Runner<'_> {
                 (None, _) => {}
             },
             Effect::Probe(ids) => {
-                let files = crate::probe::LocalFiles::choose(&app.model, remote.is_some(), false);
+                let files = self.opts.source.local_files(&app.model, false);
                 let work = crate::probe::prepare(&app.model, &ids, files);
                 self.jobs.probe(work, Some(ids));
             }
@@ -449,7 +450,7 @@ impl Runner<'_> {
                 }
                 let after = crate::fix::engine::reanalyze(&app.model, &texts);
                 let fixed = crate::fix::engine::ids_after(&app.model, &after, &ids);
-                let files = crate::probe::LocalFiles::choose(&app.model, remote.is_some(), false);
+                let files = self.opts.source.local_files(&app.model, false);
                 let work = crate::probe::prepare(&after, &fixed, files);
                 self.jobs.probe(work, None);
             }

@@ -198,21 +198,36 @@ pub(crate) fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     }
     kept.sort_by_key(|(order, _)| *order);
     spans.extend(kept.into_iter().flat_map(|(_, p)| p));
-    // What was loaded, cut if need be but only with room for a few letters;
-    // then whose defaults apply, whole.
+    // Whose defaults apply, whole, and what was loaded in the room left
+    // (cut with `…`, but only with room for a few letters): a long source
+    // label must not hide the nginx version the rules were judged for.
     let choice = &app.model.version_choice;
     let version = [
         v(format!("│ {} ", labels::version_short(choice))),
         format!("│ nginx {} ", choice.version),
     ];
     let label = v(format!("│ {} ", app.model.shown(&app.label)));
-    if used + label.width() <= width || width.saturating_sub(used) >= 12 {
-        used += label.width();
-        spans.push(Span::styled(label, t.base));
-        if let Some(text) = version.into_iter().find(|s| used + s.width() <= width) {
-            spans.push(Span::styled(text, t.dim));
+    const FEW: usize = 12;
+    let rest = width.saturating_sub(used);
+    let [long, short] = version;
+    // The label whole with the long then the short version; else the label
+    // cut beside the short version; else whichever fits whole.
+    let whole = [&long, &short]
+        .into_iter()
+        .find(|ver| label.width() + ver.width() <= rest);
+    let (label, ver) = match whole {
+        Some(ver) => (Some(label.clone()), Some(ver.clone())),
+        None if rest >= short.width() + FEW => {
+            let room = rest - short.width();
+            let cut = format!("{} ", crate::tui::clip::clip(label.trim_end(), room - 1));
+            (Some(cut), Some(short.clone()))
         }
-    }
+        None if label.width() <= rest => (Some(label.clone()), None),
+        None if short.width() <= rest => (None, Some(short.clone())),
+        None => (None, None),
+    };
+    spans.extend(label.map(|l| Span::styled(l, t.base)));
+    spans.extend(ver.map(|text| Span::styled(text, t.dim)));
     let line = clip_line(Line::from(spans), width);
     f.render_widget(Paragraph::new(line).style(t.base), r);
 }

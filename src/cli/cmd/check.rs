@@ -24,10 +24,13 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         Err(code) => return code,
     };
     let selected = args.selected_rules();
-    let findings: Vec<Finding> = rules::check(&model)
-        .into_iter()
-        .filter(|f| args.keeps(f))
-        .collect();
+    let mut all = rules::check(&model);
+    if args.probe {
+        if let Err(code) = probe_first(args, &model, &mut all) {
+            return code;
+        }
+    }
+    let findings: Vec<Finding> = all.into_iter().filter(|f| args.keeps(f)).collect();
     match args.format {
         Format::Text => {
             let color = args.color.resolve(
@@ -50,6 +53,49 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     let code = ExitCode::from(check_status(&model, &findings));
     exit_without_freeing(model, findings);
     code
+}
+
+/// `check --probe`: probes the hops whose selected findings a handshake
+/// can back, at most 32 peers at a time and `--probe-timeout` each, and
+/// gives those findings the evidence and the severity it calls for.
+fn probe_first(args: &CheckArgs, model: &Model, findings: &mut [Finding]) -> Result<(), ExitCode> {
+    let t = args.probe_timeout;
+    if !(t.is_finite() && t > 0.0 && t <= 600.0) {
+        return Err(crate::cli::error::fail(format_args!(
+            "--probe-timeout must be between 0 and 600 seconds, got {t}"
+        )));
+    }
+    let source = args.load.source().map_err(crate::cli::error::fail)?;
+    let selected: Vec<Finding> = findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .filter(|f| {
+            (args.rules.is_empty() || args.rules.contains(&f.rule))
+                && !args.ignore.contains(&f.rule)
+        })
+        .cloned()
+        .collect();
+    let ids = crate::evidence::hops_to_probe(model, &selected);
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let from = match (source.remote(), source.exec()) {
+        (Some(r), _) => format!(" from this machine, not from {}", r.host),
+        (None, Some(e)) => format!(" from this machine, not from where {} runs", e.label()),
+        (None, None) => String::new(),
+    };
+    say!(
+        "probing {}{from} before weighing the findings…",
+        crate::report::labels::count(ids.len(), "hop")
+    );
+    let opts = crate::probe::Options {
+        timeout: std::time::Duration::from_secs_f64(t),
+        concurrency: 32,
+    };
+    let results = crate::probe::prepare(model, &ids, source.local_files(model, false)).run(opts);
+    crate::evidence::attach(model, findings, &results);
+    crate::evidence::weigh(findings);
+    Ok(())
 }
 
 /// 2 when part of the configuration could not be loaded, else 1 when an

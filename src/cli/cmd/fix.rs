@@ -125,19 +125,24 @@ pub fn run(args: &FixArgs) -> ExitCode {
         );
         // The policy follows where the configuration came from, not the
         // fixed model (which is held in memory).
-        let files = crate::probe::LocalFiles::choose(
-            &model,
-            args.load.remote.ssh.is_some(),
-            args.local_files,
-        );
+        let files = if args.load.remote.exec.is_some() && !args.local_files {
+            crate::probe::LocalFiles::command()
+        } else {
+            crate::probe::LocalFiles::choose(
+                &model,
+                args.load.remote.ssh.is_some(),
+                args.local_files,
+            )
+        };
         let results = crate::probe::prepare(&outcome.after, &after, files)
             .run(crate::probe::Options::default());
         say_text(&crate::report::probe::text(&results));
     }
-    if args.apply {
+    let exec = args.load.remote.exec.is_some();
+    if args.apply && !exec {
         return apply_remote(args, &model, &outcome);
     }
-    if !args.write {
+    if !args.write || exec {
         if args.validate {
             if let Err(code) = validate(args, &model, &outcome.changed) {
                 return code;
@@ -153,6 +158,9 @@ pub fn run(args: &FixArgs) -> ExitCode {
             emit(&String::from_utf8_lossy(&diff));
         } else {
             emit_bytes(&diff);
+        }
+        if exec && (args.write || args.apply) {
+            return fail(EXEC_NOT_WRITTEN);
         }
         return ExitCode::SUCCESS;
     }
@@ -234,10 +242,16 @@ fn validate(
     }
 }
 
+/// Why `--write` and `--apply` refuse an `--exec` source.
+const EXEC_NOT_WRITTEN: &str = "the configuration came from an --exec command: hopscope reads through a command but never writes through one. Nothing was written; the diff to apply is on standard output (apply it where the files are, e.g. `kubectl cp`/`docker cp` a fixed file in, then `nginx -t` and a reload, or change the image or ConfigMap it comes from)";
+
 /// `fix` options that make no sense with (or without) `--ssh`.
 fn remote_fix_guard(args: &FixArgs) -> Result<(), ExitCode> {
     let ssh = args.load.remote.ssh.is_some();
-    let refused = if args.apply && !ssh {
+    let refused = if args.apply && !ssh && args.load.remote.exec.is_some() {
+        // Refused once the diff is printed (see `run`).
+        None
+    } else if args.apply && !ssh {
         Some("--apply writes on a server and needs --ssh HOST (for files on this machine, use --write)")
     } else if ssh && args.write {
         Some("--write saves files on this machine; with --ssh use --apply: it writes the files on the server (with backups), runs nginx -t there and rolls back if it fails")

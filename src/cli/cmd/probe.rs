@@ -42,9 +42,13 @@ pub fn run(args: &ProbeArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    let model = match args.load.model() {
+    let source = match args.load.source() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let model = match source.load_rooted(args.load.nginx_version, args.load.root.as_deref()) {
         Ok(m) => m,
-        Err(code) => return code,
+        Err(e) => return fail(e),
     };
     if !crate::probe::on_network(&model) {
         return fail(format!(
@@ -57,8 +61,13 @@ pub fn run(args: &ProbeArgs) -> ExitCode {
             return fail(crate::cli::error::no_hop(&model, h));
         }
     }
-    let files =
-        crate::probe::LocalFiles::choose(&model, args.load.remote.ssh.is_some(), args.local_files);
+    if let Some(exec) = source.exec() {
+        say!(
+            "note: probing from this machine, not from where {} runs (its network, names and files may differ)",
+            exec.label()
+        );
+    }
+    let files = source.local_files(&model, args.local_files);
     let results = crate::probe::prepare(&model, &args.hop, files).run(opts);
     let code = report_probe(&results, args.format);
     if model.errors().next().is_some() {

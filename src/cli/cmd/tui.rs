@@ -29,15 +29,23 @@ pub fn run(cli: &Cli) -> ExitCode {
     };
     // --ssh: `nginx -T` of the server, fetched before the UI starts and
     // held in memory for it.
-    let dump = match source.remote() {
-        Some(remote) => {
+    let dump = match (source.remote(), source.exec()) {
+        (Some(remote), _) => {
             say!("hopscope: running nginx -T on {} over ssh…", remote.host);
             match crate::jobs::fetch(remote) {
                 Ok(dump) => Some(dump),
                 Err(e) => return fail(e),
             }
         }
-        None => None,
+        // --exec: the command's `nginx -T`, run once before the UI starts.
+        (None, Some(exec)) => {
+            say!("hopscope: running {}…", exec.label());
+            match crate::jobs::fetch_exec(exec) {
+                Ok(dump) => Some(dump),
+                Err(e) => return fail(e),
+            }
+        }
+        (None, None) => None,
     };
     let opts = crate::tui::run::Options {
         source,

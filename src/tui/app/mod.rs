@@ -107,6 +107,9 @@ pub struct App {
     pub server: Option<String>,
     /// The tour's step (index into `crate::tour::STEPS`).
     pub tour_step: usize,
+    /// The `--exec` command the configuration came from (as messages
+    /// name it): nothing is written through it, and probes run here.
+    pub exec: Option<String>,
 }
 
 impl App {
@@ -150,6 +153,7 @@ impl App {
             area: (80, 24),
             probes: HashMap::new(),
             server: None,
+            exec: None,
             fix_probe: None,
             mark_index: 0,
             tour_step: 0,

@@ -49,11 +49,12 @@ impl App {
             return Vec::new();
         }
         self.probes.insert(id.clone(), ProbeView::Running);
-        let from = match &self.server {
+        let from = match (&self.server, &self.exec) {
             // `--ssh`: the network, resolver and files are this
             // machine's, not the server's.
-            Some(host) => format!(" (from this machine, not from {host})"),
-            None => String::new(),
+            (Some(host), _) => format!(" (from this machine, not from {host})"),
+            (None, Some(cmd)) => format!(" (from this machine, not from where {cmd} runs)"),
+            (None, None) => String::new(),
         };
         self.set_status(
             false,
@@ -64,6 +65,8 @@ impl App {
 
     /// Results of a probe of hops of the loaded configuration.
     pub fn on_probed(&mut self, results: Vec<crate::probe::PeerResult>, asked: &[String]) {
+        // The hop view shows what the probe saw under each finding.
+        crate::evidence::attach(&self.model, &mut self.findings, &results);
         for id in asked {
             let mine: Vec<_> = results.iter().filter(|r| &r.hop == id).cloned().collect();
             let view = ProbeView::Done(mine);

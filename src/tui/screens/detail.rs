@@ -298,11 +298,12 @@ pub fn detail_lines(
         None => lines.push(Line::from(vec![
             Span::styled("probe   ", t.header),
             Span::styled(
-                match &app.server {
-                    Some(host) => format!(
+                match (&app.server, &app.exec) {
+                    (Some(host), _) => format!(
                         "P: a handshake with each peer, as nginx would make it, from this machine (not {host})"
                     ),
-                    None => "P: a handshake with each peer, as nginx would make it".to_string(),
+                    (None, Some(_)) => "P: a handshake with each peer, as nginx would make it, from this machine (not where --exec runs)".to_string(),
+                    (None, None) => "P: a handshake with each peer, as nginx would make it".to_string(),
                 },
                 t.dim,
             ),
@@ -338,6 +339,11 @@ pub fn detail_lines(
                 Span::raw("      "),
                 Span::styled(w, t.base),
             ]));
+        }
+        // What the hop's probe saw about this finding: one line.
+        if let Some(e) = &finding.evidence {
+            let line = Line::from(vec![Span::raw("      "), Span::styled(v(e.line()), t.dim)]);
+            lines.push(clip_line(line, width));
         }
         if let Some(fix) = &finding.fix {
             let safety = match fix.applicability {

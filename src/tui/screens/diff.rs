@@ -277,6 +277,14 @@ impl App {
             .changed
             .iter()
             .all(|(f, _)| self.model.config.file(*f).on_disk);
+        if self.exec.is_some() {
+            // The command is in the header already.
+            self.set_status(
+                true,
+                "not saved: nothing is written through an --exec command; copy the diff with c and apply it where the files are (then nginx -t and a reload)",
+            );
+            return Vec::new();
+        }
         if self.model.config.from_stdin && self.server.is_none() {
             self.set_status(
                 true,
