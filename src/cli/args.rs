@@ -365,6 +365,11 @@ pub struct ProbeArgs {
     /// How many peers to probe at once.
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub concurrency: usize,
+    /// Seconds the whole run may take: peers still going then end, and
+    /// peers not started are reported as not probed (default: no bound
+    /// beyond each peer's --timeout).
+    #[arg(long, value_name = "S")]
+    pub deadline: Option<f64>,
     #[arg(long, value_enum, default_value_t = ProbeFormat::Text)]
     pub format: ProbeFormat,
     /// The files and unix sockets the configuration names are on this machine:

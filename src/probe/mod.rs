@@ -64,7 +64,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::model::Model;
 
@@ -72,6 +72,7 @@ use crate::model::Model;
 mod net;
 mod plan;
 mod result;
+mod via;
 // The handshake needs OpenSSL (the `probe` feature, on by default); the
 // engine builds without it, and then reports every peer as not probed.
 #[cfg(feature = "probe")]
@@ -87,6 +88,7 @@ pub use tls::explain_failure;
 
 use plan::Plan;
 use tls::{probe_peer, ssl_context, SslContext};
+use via::{with_server_files, Dial, ServerFiles};
 
 /// How to probe.
 #[derive(Clone, Copy, Debug)]
@@ -104,8 +106,8 @@ impl Default for Options {
     }
 }
 
-/// One peer to probe: hop index, peer, the hop's plan and OpenSSL context.
-type Job = (usize, String, Arc<Plan>, Arc<Result<SslContext, String>>);
+/// One peer to probe: hop index, peer, the hop's plan.
+type Job = (usize, String, Arc<Plan>);
 
 /// Probes the given hops (all when `only` is empty), bounded in concurrency,
 /// using the files the configuration names only when the model's origin
@@ -123,6 +125,10 @@ pub struct Prepared {
     known: Vec<PeerResult>,
     /// Hop ids in the model's order, to sort the results.
     order: Vec<String>,
+    /// Probe through this server (`--ssh`), else from this machine.
+    through: Option<crate::remote::Remote>,
+    /// The run's deadline, counted from the start of [`Prepared::run`].
+    deadline: Option<Duration>,
 }
 
 /// Resolves what probing the given hops (all when `only` is empty) takes;
@@ -148,12 +154,8 @@ pub fn prepare(model: &Model, only: &[String], files: LocalFiles) -> Prepared {
             }
         }
     }
-    // One plan per hop, and one OpenSSL context per distinct set of
-    // context settings: loading a CA bundle costs tens of milliseconds of
-    // CPU, which a context per peer paid again for every peer (the peers of
-    // a 200-server pool took longer than their own timeouts).
+    // One plan per hop.
     let mut by_hop: HashMap<usize, Arc<Plan>> = HashMap::new();
-    let mut ssl_contexts: HashMap<String, Arc<Result<SslContext, String>>> = HashMap::new();
     let plans: Vec<Job> = jobs
         .into_iter()
         .map(|(i, p)| {
@@ -162,37 +164,116 @@ pub fn prepare(model: &Model, only: &[String], files: LocalFiles) -> Prepared {
                     .entry(i)
                     .or_insert_with(|| Arc::new(Plan::for_hop(model, &model.hops[i], files))),
             );
-            let ctx = Arc::clone(
-                ssl_contexts
-                    .entry(plan.ssl_context_key())
-                    .or_insert_with(|| Arc::new(ssl_context(&plan))),
-            );
-            (i, p, plan, ctx)
+            (i, p, plan)
         })
         .collect();
     Prepared {
         jobs: plans,
         known: out,
         order: model.hops.iter().map(|h| h.id.clone()).collect(),
+        through: None,
+        deadline: None,
     }
 }
 
 impl Prepared {
+    /// Probe from the server `remote` (its network, resolver and files)
+    /// over one ssh master connection; None: from this machine.
+    pub fn through(mut self, remote: Option<crate::remote::Remote>) -> Prepared {
+        self.through = remote;
+        self
+    }
+
+    /// One deadline for the whole run: peers not done by then end with
+    /// the reason, and peers not started are reported as not probed.
+    pub fn within(mut self, deadline: Option<Duration>) -> Prepared {
+        self.deadline = deadline;
+        self
+    }
+
     /// Contacts the peers, at most `opts.concurrency` at a time.
     pub fn run(self, opts: Options) -> Vec<PeerResult> {
         let Prepared {
-            jobs: plans,
+            jobs,
             known: mut out,
             order,
+            through,
+            deadline,
         } = self;
+        let started = Instant::now();
+        let run_end = deadline.map(|d| (started + d, d));
+        // Without a TLS library nothing is dialled: no connection either.
+        let through = through.filter(|_| cfg!(feature = "probe"));
+        let dial = match &through {
+            None => Dial::Direct,
+            // Nothing to dial: no connection to the server.
+            Some(_) if jobs.is_empty() => Dial::Direct,
+            Some(remote) => match crate::remote::Tunnel::open(remote) {
+                Ok(t) => Dial::ViaSsh(Arc::new(t)),
+                Err(e) => {
+                    let from = remote.host.clone();
+                    out.extend(jobs.into_iter().map(|(_, peer, plan)| {
+                        let mut r = plan.result_for(&peer);
+                        r.error = Some(format!("not probed: the probe goes through the server, and {e}"));
+                        r
+                    }));
+                    return finish(out, &order, &from);
+                }
+            },
+        };
+        let from = match (&through, &dial) {
+            (Some(remote), Dial::Direct) => remote.host.clone(),
+            _ => dial.from(),
+        };
+        // The server's files, then one OpenSSL context per distinct set of
+        // context settings: loading a CA bundle costs tens of milliseconds
+        // of CPU, which a context per peer paid again for every peer (the
+        // peers of a 200-server pool took longer than their own timeouts).
+        let mut server_files = ServerFiles::default();
+        let mut plans: HashMap<*const Plan, Arc<Plan>> = HashMap::new();
+        let mut ssl_contexts: HashMap<String, Arc<Result<SslContext, String>>> = HashMap::new();
+        type Ready = (String, Arc<Plan>, Arc<Result<SslContext, String>>);
+        let ready: Vec<Ready> = jobs
+            .into_iter()
+            .map(|(_, peer, plan)| {
+                let plan = Arc::clone(plans.entry(Arc::as_ptr(&plan)).or_insert_with(|| {
+                    Arc::new(with_server_files(&plan, &dial, &mut server_files))
+                }));
+                let ctx = Arc::clone(
+                    ssl_contexts
+                        .entry(plan.ssl_context_key())
+                        .or_insert_with(|| Arc::new(ssl_context(&plan))),
+                );
+                (peer, plan, ctx)
+            })
+            .collect();
         let limit = opts.concurrency.clamp(1, 256);
         out.extend(crate::parallel::map_bounded(
-            plans,
+            ready,
             limit,
-            |(_, peer, plan, ctx)| probe_peer(&plan, &ctx, &peer, opts),
+            |(peer, plan, ctx)| match run_end {
+                Some((end, len)) if Instant::now() >= end => {
+                    let mut r = plan.result_for(&peer);
+                    r.error = Some(format!(
+                        "not probed: the run's deadline of {} s passed before this peer's turn (--deadline bounds the whole probe run)",
+                        len.as_secs_f32()
+                    ));
+                    r
+                }
+                _ => probe_peer(&plan, &ctx, &peer, opts, &dial, run_end),
+            },
         ));
-        let pos = |id: &str| order.iter().position(|h| h == id).unwrap_or(usize::MAX);
-        out.sort_by_key(|r| pos(&r.hop));
-        out
+        drop(dial);
+        finish(out, &order, &from)
     }
+}
+
+/// The results in the model's order, each saying where it was probed from.
+fn finish(mut out: Vec<PeerResult>, order: &[String], from: &str) -> Vec<PeerResult> {
+    for r in &mut out {
+        r.probed_from = from.to_string();
+    }
+    let pos = |id: &str| order.iter().position(|h| h == id).unwrap_or(usize::MAX);
+    out.sort_by_key(|r| pos(&r.hop));
+    out
 }

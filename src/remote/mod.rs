@@ -28,7 +28,9 @@
 //! The files, by job: `target` (the server, its checks, the ssh command
 //! line), `process` (one ssh run with a timeout and an output cap),
 //! `nginx_output` (what nginx printed), `fetch` (`nginx -T`), `apply`
-//! (with `apply.sh`), `inventory`, and `error`.
+//! (with `apply.sh`), `inventory`, `tunnel` (one master connection of a
+//! probe run: peers dialled from the server, files read there), and
+//! `error`.
 
 mod apply;
 mod error;
@@ -37,12 +39,14 @@ mod inventory;
 mod nginx_output;
 mod process;
 mod target;
+mod tunnel;
 
 pub use apply::{apply, Applied, Written};
 pub use error::{ErrorKind, RemoteError, TargetError};
 pub use fetch::fetch_dump;
 pub use inventory::{BadVar, HostProblem, Inventory, InventoryError, LineProblem};
 pub use process::MAX_OUTPUT;
+pub use tunnel::{Channel, Tunnel, MAX_SERVER_FILE};
 pub use target::{
     check_destination, check_host, check_user, Remote, ALWAYS_SSH_OPTIONS, DEFAULT_TIMEOUT,
 };

@@ -24,7 +24,7 @@ pub(super) struct Finished {
 /// A pipe read on a thread into a shared buffer, at most `cap` bytes (the
 /// rest is drained). A background ssh (ControlPersist) may keep a pipe open
 /// after the command is done: the buffer is taken all the same.
-struct PipeReader {
+pub(super) struct PipeReader {
     /// What was read so far.
     bytes: Arc<Mutex<Vec<u8>>>,
     /// Set when the pipe is closed (or failed).
@@ -32,7 +32,7 @@ struct PipeReader {
 }
 
 impl PipeReader {
-    fn spawn(mut pipe: impl Read + Send + 'static, cap: u64) -> PipeReader {
+    pub(super) fn spawn(mut pipe: impl Read + Send + 'static, cap: u64) -> PipeReader {
         let bytes = Arc::new(Mutex::new(Vec::new()));
         let closed = Arc::new(AtomicBool::new(false));
         let (b, d) = (Arc::clone(&bytes), Arc::clone(&closed));
@@ -57,7 +57,7 @@ impl PipeReader {
 
     /// What was read, once the pipe is closed or at `until`, whichever
     /// comes first.
-    fn bytes_by(&self, until: Instant) -> Vec<u8> {
+    pub(super) fn bytes_by(&self, until: Instant) -> Vec<u8> {
         while !self.closed.load(Ordering::Acquire) && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -75,7 +75,17 @@ pub(super) fn run_ssh(
     remote
         .validate()
         .map_err(|e| remote.error(ErrorKind::Ssh, e.to_string()))?;
-    let mut cmd = remote.ssh_command(remote_command);
+    run_command(remote, remote.ssh_command(remote_command), stdin, MAX_OUTPUT)
+}
+
+/// Runs a prepared `ssh` command line: at most `remote.timeout` for the
+/// whole run and `cap` bytes read from its output.
+pub(super) fn run_command(
+    remote: &Remote,
+    mut cmd: std::process::Command,
+    stdin: Option<Vec<u8>>,
+    cap: u64,
+) -> Result<Finished, RemoteError> {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
@@ -97,7 +107,7 @@ pub(super) fn run_ssh(
             let _ = pipe.write_all(&data);
         });
     }
-    let stdout = PipeReader::spawn(child.stdout.take().expect("piped stdout"), MAX_OUTPUT);
+    let stdout = PipeReader::spawn(child.stdout.take().expect("piped stdout"), cap);
     let stderr = PipeReader::spawn(child.stderr.take().expect("piped stderr"), 1 << 20);
     let started = Instant::now();
     let status = loop {
@@ -122,10 +132,10 @@ pub(super) fn run_ssh(
     let grace = Instant::now() + Duration::from_secs(2);
     let stdout = stdout.bytes_by(grace);
     let stderr = stderr.bytes_by(grace);
-    if stdout.len() as u64 > MAX_OUTPUT {
+    if stdout.len() as u64 > cap {
         return Err(remote.error(
             ErrorKind::Command,
-            format!("the answer is over {} MiB", MAX_OUTPUT >> 20),
+            format!("the answer is over {} KiB", cap >> 10),
         ));
     }
     Ok(Finished {

@@ -443,7 +443,8 @@ impl Runner<'_> {
             },
             Effect::Probe(ids) => {
                 let files = crate::probe::LocalFiles::choose(&app.model, remote.is_some(), false);
-                let work = crate::probe::prepare(&app.model, &ids, files);
+                // With --ssh, from the server: as `probe --ssh` does.
+                let work = crate::probe::prepare(&app.model, &ids, files).through(remote.cloned());
                 self.jobs.probe(work, Some(ids));
             }
             Effect::ProbeFixed(ids) => {
@@ -460,7 +461,7 @@ impl Runner<'_> {
                 let after = crate::fix::engine::reanalyze(&app.model, &texts);
                 let fixed = crate::fix::engine::ids_after(&app.model, &after, &ids);
                 let files = crate::probe::LocalFiles::choose(&app.model, remote.is_some(), false);
-                let work = crate::probe::prepare(&after, &fixed, files);
+                let work = crate::probe::prepare(&after, &fixed, files).through(remote.cloned());
                 self.jobs.probe(work, None);
             }
             Effect::Validate(changed) => {
