@@ -220,7 +220,7 @@ impl Channel {
         let low = text.to_ascii_lowercase();
         let why = if low.contains("administratively prohibited") {
             "the server refuses to open connections for ssh (AllowTcpForwarding no in its sshd_config): nothing can be probed through it".to_string()
-        } else if low.contains("connect failed") || low.contains("open failed") {
+        } else if low.contains("connect failed") {
             let reason = text
                 .rsplit_once("connect failed: ")
                 .map_or(text.as_str(), |(_, r)| r)
@@ -228,8 +228,11 @@ impl Channel {
                 .next()
                 .unwrap_or("")
                 .trim();
+            format!("the server cannot connect to {}: {reason}", self.target)
+        } else if low.contains("open refused") || low.contains("open failed") {
+            // Through the master, ssh tells no more than that.
             format!(
-                "the server cannot connect to {}: {reason}",
+                "the server cannot connect to {}: it refused the channel (nothing listens there, the name does not resolve on the server, or its sshd does not allow forwarding) [{text}]",
                 self.target
             )
         } else {
