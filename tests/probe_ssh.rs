@@ -77,7 +77,9 @@ impl Server {
         let peer = format!("hsp{id}b");
         let net = 1 + id % 250;
         ip(&["netns", "add", &s.ns]);
-        ip(&["link", "add", &s.veth, "type", "veth", "peer", "name", &peer]);
+        ip(&[
+            "link", "add", &s.veth, "type", "veth", "peer", "name", &peer,
+        ]);
         ip(&["link", "set", &peer, "netns", &s.ns]);
         ip(&["addr", "add", &format!("10.213.{net}.1/30"), "dev", &s.veth]);
         ip(&["link", "set", &s.veth, "up"]);
@@ -117,7 +119,14 @@ impl Server {
         let until = Instant::now() + Duration::from_secs(10);
         loop {
             let ok = Command::new("ip")
-                .args(["netns", "exec", &self.ns, "perl", "-MIO::Socket::INET", "-e"])
+                .args([
+                    "netns",
+                    "exec",
+                    &self.ns,
+                    "perl",
+                    "-MIO::Socket::INET",
+                    "-e",
+                ])
                 .arg(format!(
                     "exit(IO::Socket::INET->new(PeerAddr=>'{h}',PeerPort=>{p},Timeout=>1)?0:1)"
                 ))
@@ -289,12 +298,24 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
         fs::create_dir_all("/run/sshd").unwrap();
     }
     server.spawn(
-        &["unshare", "-m", "--propagation", "private", "sh", "-c", &start_sshd],
+        &[
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &start_sshd,
+        ],
         &sshd_log,
     );
     server.wait_listening(&format!("{addr}:2222"), "sshd", &sshd_log);
     server.wait_listening(&format!("127.0.0.1:{up}"), "the upstream nginx", &up_log);
-    server.wait_listening(&format!("127.0.0.1:{silent}"), "the silent peer", &silent_log);
+    server.wait_listening(
+        &format!("127.0.0.1:{silent}"),
+        "the silent peer",
+        &silent_log,
+    );
     // The CA is the server's only.
     fs::remove_file(&ca.cert).unwrap();
     let server_ca = server_only.join("ca.crt");
@@ -424,7 +445,9 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
     let cert = one(&results, "/cert");
     assert_eq!(cert["connected"], true, "{cert:#}");
     assert!(
-        cert["notes"].to_string().contains("its private key stays on the server"),
+        cert["notes"]
+            .to_string()
+            .contains("its private key stays on the server"),
         "{cert:#}"
     );
     let silent_r = one(&results, "/silent");
@@ -445,10 +468,7 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
     );
     let unix = one(&results, "/unix");
     assert_eq!(unix["probeable"], false);
-    assert!(
-        error(unix).contains("is a unix socket on web1"),
-        "{unix:#}"
-    );
+    assert!(error(unix).contains("is a unix socket on web1"), "{unix:#}");
     assert!(took < Duration::from_secs(20), "{took:?}");
 
     // The text says where it probed from.

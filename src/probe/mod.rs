@@ -214,7 +214,9 @@ impl Prepared {
                     let from = remote.host.clone();
                     out.extend(jobs.into_iter().map(|(_, peer, plan)| {
                         let mut r = plan.result_for(&peer);
-                        r.error = Some(format!("not probed: the probe goes through the server, and {e}"));
+                        r.error = Some(format!(
+                            "not probed: the probe goes through the server, and {e}"
+                        ));
                         r
                     }));
                     return finish(out, &order, &from);

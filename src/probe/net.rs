@@ -25,7 +25,11 @@ pub(crate) struct Deadline {
 impl Deadline {
     /// `timeout` from `start`, or the run's end (`run`: when, and the
     /// run's length) when that comes first.
-    pub(crate) fn new(start: Instant, timeout: Duration, run: Option<(Instant, Duration)>) -> Deadline {
+    pub(crate) fn new(
+        start: Instant,
+        timeout: Duration,
+        run: Option<(Instant, Duration)>,
+    ) -> Deadline {
         let own = start + timeout;
         match run {
             Some((end, len)) if end < own => Deadline {
@@ -252,4 +256,43 @@ fn connect_here(peer: &str, deadline: Deadline, r: &mut PeerResult) -> Result<Co
         stream: Stream::Tcp(s),
         until: deadline.at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_as_host_and_port() {
+        assert_eq!(host_port("api.internal:8443"), Some(("api.internal", 8443)));
+        assert_eq!(host_port("[::1]:443"), Some(("::1", 443)));
+        assert_eq!(host_port("10.0.0.1:0"), None);
+        assert_eq!(host_port("api.internal"), None);
+        assert_eq!(host_port(":443"), None);
+        assert_eq!(host_port("[::1]"), None);
+    }
+
+    #[test]
+    fn the_run_deadline_ends_a_peer_first() {
+        let start = Instant::now();
+        let own = Deadline::new(start, Duration::from_secs(5), None);
+        assert!(own.exceeded("x").starts_with("deadline exceeded after 5 s"));
+        let run = Deadline::new(
+            start,
+            Duration::from_secs(5),
+            Some((start + Duration::from_secs(1), Duration::from_secs(1))),
+        );
+        assert_eq!(run.at, start + Duration::from_secs(1));
+        assert!(run
+            .exceeded("the handshake did not finish")
+            .starts_with("the run's deadline of 1 s passed"));
+        // A run deadline later than the peer's own changes nothing.
+        let late = Deadline::new(
+            start,
+            Duration::from_secs(1),
+            Some((start + Duration::from_secs(9), Duration::from_secs(9))),
+        );
+        assert_eq!(late.at, start + Duration::from_secs(1));
+        assert!(late.run.is_none());
+    }
 }

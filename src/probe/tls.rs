@@ -191,8 +191,7 @@ pub(crate) fn probe_peer(
         r.notes.push(n.clone());
     }
     let here = matches!(dial, Dial::Direct);
-    if let (LocalFiles::Refuse(source), true, true) =
-        (plan.files, peer.starts_with("unix:"), here)
+    if let (LocalFiles::Refuse(source), true, true) = (plan.files, peer.starts_with("unix:"), here)
     {
         r.probeable = false;
         r.error = Some(format!(

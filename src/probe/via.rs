@@ -3,7 +3,7 @@
 //! server), and the CA and CRL files read on the server for it.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::remote::Tunnel;
@@ -41,9 +41,9 @@ pub(crate) struct ServerFiles {
 }
 
 impl ServerFiles {
-    fn read(&mut self, tunnel: &Tunnel, path: &PathBuf) -> Result<Vec<u8>, String> {
+    fn read(&mut self, tunnel: &Tunnel, path: &Path) -> Result<Vec<u8>, String> {
         self.read
-            .entry(path.clone())
+            .entry(path.to_path_buf())
             .or_insert_with(|| tunnel.read_file(path))
             .clone()
     }
@@ -52,10 +52,10 @@ impl ServerFiles {
     fn copy(
         &mut self,
         tunnel: &Tunnel,
-        ca: &PathBuf,
+        ca: &Path,
         crl: Option<&PathBuf>,
     ) -> Result<PathBuf, String> {
-        let key = (ca.clone(), crl.cloned());
+        let key = (ca.to_path_buf(), crl.cloned());
         if let Some(done) = self.copies.get(&key) {
             return done.clone();
         }

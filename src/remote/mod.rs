@@ -46,7 +46,7 @@ pub use error::{ErrorKind, RemoteError, TargetError};
 pub use fetch::fetch_dump;
 pub use inventory::{BadVar, HostProblem, Inventory, InventoryError, LineProblem};
 pub use process::MAX_OUTPUT;
-pub use tunnel::{Channel, Tunnel, MAX_SERVER_FILE};
 pub use target::{
     check_destination, check_host, check_user, Remote, ALWAYS_SSH_OPTIONS, DEFAULT_TIMEOUT,
 };
+pub use tunnel::{Channel, Tunnel, MAX_SERVER_FILE};

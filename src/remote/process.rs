@@ -75,7 +75,12 @@ pub(super) fn run_ssh(
     remote
         .validate()
         .map_err(|e| remote.error(ErrorKind::Ssh, e.to_string()))?;
-    run_command(remote, remote.ssh_command(remote_command), stdin, MAX_OUTPUT)
+    run_command(
+        remote,
+        remote.ssh_command(remote_command),
+        stdin,
+        MAX_OUTPUT,
+    )
 }
 
 /// Runs a prepared `ssh` command line: at most `remote.timeout` for the

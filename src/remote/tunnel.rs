@@ -63,12 +63,7 @@ impl Tunnel {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
             .map_err(|e| remote.error(ErrorKind::Ssh, format!("cannot protect a temp dir: {e}")))?;
         let socket = dir.path().join("master");
-        let mut cmd = remote.ssh_with(&[
-            "ControlMaster=yes".into(),
-            format!("ControlPath={}", socket.display()),
-            "ControlPersist=no".into(),
-        ]);
-        cmd.args(["-N", "-T", "--"]).arg(&remote.destination);
+        let mut cmd = master_command(remote, &socket);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -122,13 +117,8 @@ impl Tunnel {
         self.dir.path()
     }
 
-    /// The `ssh` command of a channel of the master: the same options,
-    /// this run's socket, and never a master of its own.
     fn client(&self) -> std::process::Command {
-        self.remote.ssh_with(&[
-            "ControlMaster=no".into(),
-            format!("ControlPath={}", self.socket.display()),
-        ])
+        client_command(&self.remote, &self.socket)
     }
 
     /// A byte stream to `host:port`, opened by the server (which resolves
@@ -145,9 +135,7 @@ impl Tunnel {
         let theirs_out = theirs
             .try_clone()
             .map_err(|e| format!("cannot make a socket pair: {e}"))?;
-        let mut cmd = self.client();
-        cmd.arg("-W").arg(&target).args(["-T", "--"]);
-        cmd.arg(&self.remote.destination);
+        let mut cmd = channel_command(&self.remote, &self.socket, &target);
         cmd.stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::from(OwnedFd::from(theirs_out)))
             .stderr(Stdio::piped());
@@ -186,6 +174,37 @@ impl Tunnel {
     }
 }
 
+/// The master: logs in, runs nothing (`-N`), serves channels on `socket`
+/// until it is killed (`ControlPersist=no`: it stays in the foreground, a
+/// child of this process). Its options come first: ssh keeps the first.
+fn master_command(remote: &Remote, socket: &Path) -> std::process::Command {
+    let mut cmd = remote.ssh_with(&[
+        "ControlMaster=yes".into(),
+        format!("ControlPath={}", socket.display()),
+        "ControlPersist=no".into(),
+    ]);
+    cmd.args(["-N", "-T", "--"]).arg(&remote.destination);
+    cmd
+}
+
+/// A client of the master: the same options, this run's socket, and never
+/// a master of its own.
+fn client_command(remote: &Remote, socket: &Path) -> std::process::Command {
+    remote.ssh_with(&[
+        "ControlMaster=no".into(),
+        format!("ControlPath={}", socket.display()),
+    ])
+}
+
+/// A channel of the master to `target` (`host:port`), on standard input
+/// and output.
+fn channel_command(remote: &Remote, socket: &Path, target: &str) -> std::process::Command {
+    let mut cmd = client_command(remote, socket);
+    cmd.arg("-W").arg(target).args(["-T", "--"]);
+    cmd.arg(&remote.destination);
+    cmd
+}
+
 impl Drop for Tunnel {
     fn drop(&mut self) {
         if let Some(mut c) = self.master.take() {
@@ -204,9 +223,7 @@ impl Channel {
         let status = loop {
             match self.child.try_wait() {
                 Ok(Some(st)) => break st,
-                Ok(None) if Instant::now() < until => {
-                    std::thread::sleep(Duration::from_millis(5))
-                }
+                Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
                 _ => return None,
             }
         };
@@ -247,5 +264,50 @@ impl Drop for Channel {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(cmd: &std::process::Command) -> Vec<String> {
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_master_and_its_channels() {
+        let mut r = Remote::new("deploy@web1");
+        r.ssh_options = vec!["ControlMaster=auto".into(), "ControlPersist=yes".into()];
+        let sock = Path::new("/tmp/hopscope-ssh-x/master");
+        let m = args(&master_command(&r, sock));
+        let first = |a: &[String], opt: &str| {
+            a.iter()
+                .find(|x| x.starts_with(opt))
+                .cloned()
+                .unwrap_or_default()
+        };
+        // Ours win over the person's (ssh keeps the first value).
+        assert_eq!(first(&m, "ControlMaster="), "ControlMaster=yes");
+        assert_eq!(first(&m, "ControlPersist="), "ControlPersist=no");
+        assert_eq!(
+            first(&m, "ControlPath="),
+            "ControlPath=/tmp/hopscope-ssh-x/master"
+        );
+        assert_eq!(first(&m, "ForwardAgent="), "ForwardAgent=no");
+        assert!(m.contains(&"ClearAllForwardings=yes".to_string()));
+        assert!(m.ends_with(&["-N".into(), "-T".into(), "--".into(), "deploy@web1".into()]));
+        let c = args(&channel_command(&r, sock, "[::1]:443"));
+        assert_eq!(first(&c, "ControlMaster="), "ControlMaster=no");
+        assert!(c.contains(&"ClearAllForwardings=yes".to_string()));
+        assert!(c.ends_with(&[
+            "-W".into(),
+            "[::1]:443".into(),
+            "-T".into(),
+            "--".into(),
+            "deploy@web1".into()
+        ]));
     }
 }

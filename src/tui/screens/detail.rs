@@ -290,7 +290,7 @@ pub fn detail_lines(
             Span::styled(
                 match &app.server {
                     Some(host) => format!(
-                        "P: a handshake with each peer, as nginx would make it, from this machine (not {host})"
+                        "P: a handshake with each peer, as nginx would make it, from {host} over ssh"
                     ),
                     None => "P: a handshake with each peer, as nginx would make it".to_string(),
                 },
