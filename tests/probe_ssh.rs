@@ -206,6 +206,47 @@ fn error(r: &Value) -> String {
     r["error"].as_str().unwrap_or("").to_string()
 }
 
+/// A CRL of `ca` that revokes `cert` (`openssl ca` with a throwaway
+/// database in `dir`).
+fn revoke(dir: &Path, ca: &TestCa, cert: &Path) -> PathBuf {
+    let db = dir.join("crl-db");
+    fs::create_dir_all(&db).unwrap();
+    fs::write(db.join("index.txt"), "").unwrap();
+    fs::write(db.join("crlnumber"), "01\n").unwrap();
+    fs::write(
+        db.join("ca.cnf"),
+        format!(
+            "[ca]\ndefault_ca = c\n[c]\ndatabase = {d}/index.txt\ncrlnumber = {d}/crlnumber\n\
+             default_md = sha256\ndefault_crl_days = 2\n",
+            d = db.display()
+        ),
+    )
+    .unwrap();
+    let out_path = dir.join("crl.pem");
+    let ca_args = |extra: &[&str]| {
+        let out = Command::new(common::openssl_bin())
+            .arg("ca")
+            .arg("-config")
+            .arg(db.join("ca.cnf"))
+            .arg("-keyfile")
+            .arg(&ca.key)
+            .arg("-cert")
+            .arg(&ca.cert)
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run openssl ca");
+        assert!(
+            out.status.success(),
+            "openssl ca {extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ca_args(&["-revoke", &cert.display().to_string()]);
+    ca_args(&["-gencrl", "-out", &out_path.display().to_string()]);
+    out_path
+}
+
 #[test]
 fn probe_through_the_server_reaches_what_only_the_server_can() {
     if !required::required("the probe-through-ssh test", missing()) {
@@ -222,6 +263,7 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
     let ca = TestCa::new(&pki);
     let leaf = ca.leaf("upstream", &["api.internal"]);
     let client = ca.leaf("client", &["client.internal"]);
+    let crl = revoke(&pki, &ca, &leaf.cert);
     for k in ["host_key", "client_key"] {
         sshd::keygen(&dir.join(k));
     }
@@ -290,8 +332,9 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
     .unwrap();
     let so = server_only.display();
     let start_sshd = format!(
-        "mount -t tmpfs -o size=1m tmpfs {so} && cp {ca} {so}/ca.crt && exec /usr/sbin/sshd -D -e -f {d}/sshd_config",
-        ca = ca.cert.display()
+        "mount -t tmpfs -o size=1m tmpfs {so} && cp {ca} {so}/ca.crt && cp {crl} {so}/crl.pem && exec /usr/sbin/sshd -D -e -f {d}/sshd_config",
+        ca = ca.cert.display(),
+        crl = crl.display()
     );
     let sshd_log = dir.join("sshd.log");
     if !Path::new("/run/sshd").is_dir() {
@@ -318,6 +361,7 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
     );
     // The CA is the server's only.
     fs::remove_file(&ca.cert).unwrap();
+    fs::remove_file(&crl).unwrap();
     let server_ca = server_only.join("ca.crt");
     assert!(!server_ca.exists(), "the server's CA is not visible here");
 
@@ -362,6 +406,12 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
         server_ca.display()
     ));
     loc(&mut f, "ok", &ok);
+    let mut revoked = ok.clone();
+    revoked.push(format!(
+        "proxy_ssl_crl {};",
+        server_only.join("crl.pem").display()
+    ));
+    loc(&mut f, "revoked", &revoked);
     loc(&mut f, "nosni", &[pass(up)]);
     let mut wrong = vec![pass(up)];
     wrong.extend(sni("other.internal"));
@@ -430,6 +480,17 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
         "verified against the CA read on the server: {against}"
     );
     assert_eq!(ok["chain"][0]["sans"][0], "DNS:api.internal", "{ok:#}");
+
+    // The CRL, read on the server too, revokes the upstream's certificate.
+    let revoked = one(&results, "/revoked");
+    assert_eq!(revoked["connected"], true, "{revoked:#}");
+    assert_eq!(revoked["verification"]["would_pass"], false, "{revoked:#}");
+    assert!(
+        revoked["verification"]["problems"]
+            .to_string()
+            .contains("certificate revoked"),
+        "{revoked:#}"
+    );
 
     let nosni = one(&results, "/nosni");
     assert_eq!(nosni["connected"], false);
