@@ -22,6 +22,7 @@
 
 mod common;
 mod sshd;
+mod tui_tmux;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -406,6 +407,7 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
         server_ca.display()
     ));
     loc(&mut f, "ok", &ok);
+    let ok_lines = ok.clone();
     let mut revoked = ok.clone();
     revoked.push(format!(
         "proxy_ssl_crl {};",
@@ -589,6 +591,48 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
             error(r).starts_with("connection refused by 127.0.0.1:"),
             "{loc}: {r:#}"
         );
+    }
+
+    // The terminal UI's P on the server goes the same way: a configuration
+    // whose one hop only the server can reach probes ok.
+    if tui_tmux::tmux_or_skip() {
+        let mut f = ConfFile::new("ok.conf");
+        f.line(format!("error_log {d}/logs/error.log;"));
+        f.line(format!("pid {d}/logs/nginx.pid;"));
+        f.open("events");
+        f.close();
+        f.open("http");
+        f.open("server");
+        f.line("listen 127.0.0.1:8080;");
+        loc(&mut f, "ok", &ok_lines);
+        f.close();
+        f.close();
+        prefix.write_conf(&f);
+        let ok_conf = dir.join("ok.conf").display().to_string();
+        let mut cmd = tui_tmux::sh_quote(tui_tmux::hopscope());
+        for a in [
+            "--ssh",
+            "web1",
+            "--ssh-config",
+            &ssh_config,
+            "--nginx",
+            &nginx,
+            "--nginx-conf",
+            &ok_conf,
+        ] {
+            cmd.push(' ');
+            cmd.push_str(&tui_tmux::sh_quote(a));
+        }
+        let t = tui_tmux::Tmux::start(160, 40, &tui_tmux::wrapped(&cmd));
+        t.wait_text("Hops (1)");
+        t.keys(&["P"]);
+        let screen = t.wait_text("(details in the hop view)");
+        assert!(
+            screen.contains(&format!("probe of {ok_conf}:")) && screen.contains(": ok (details"),
+            "{screen}"
+        );
+        t.keys(&["q"]);
+        t.wait_text("AFTER-0");
     }
     let _: PathBuf = dir;
 }

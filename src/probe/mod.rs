@@ -50,8 +50,9 @@
 //!   earlier handshake. The probe always makes a full handshake.
 //! - A host name that resolves to several addresses is one peer per address
 //!   for nginx; the probe contacts the first address only.
-//! - CRLs, password files and per-request (variable) names, certificates
-//!   and targets are left out, with a note.
+//! - CRLs (except a server's, read through ssh), password files and
+//!   per-request (variable) names, certificates and targets are left out,
+//!   with a note.
 //!
 //! # Files the configuration names
 //!
@@ -61,6 +62,20 @@
 //! or the demo name another machine's files; using them here would present
 //! this machine's client key to a peer the configuration chose. They are
 //! left out, with a note per peer, and unix peers are not contacted.
+//!
+//! # From the server
+//!
+//! With [`Prepared::through`] (`--ssh`) the peers are dialled from the
+//! server over one ssh master connection ([`crate::remote::Tunnel`]): each
+//! peer is an `ssh -W` channel, the name resolved by the server, and the
+//! handshake above runs over it unchanged, under the same deadlines (the
+//! channel's `ssh` is killed when its peer ends). The CA and CRL files the
+//! configuration names are read on the server for it (the CRL then checked
+//! for the whole chain, as nginx does); client keys stay there, so a hop
+//! with a client certificate is probed without it, and says so; `unix:`
+//! peers are not probed. [`Prepared::within`] adds one deadline for the
+//! whole run. Every result says where it was probed from
+//! ([`PeerResult::probed_from`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -54,9 +54,17 @@ impl Tunnel {
         remote
             .validate()
             .map_err(|e| remote.error(ErrorKind::Ssh, e.to_string()))?;
+        // A unix socket's path has at most 107 bytes, and ssh binds a
+        // longer temporary name first: a long TMPDIR gives way to /tmp.
+        let base = std::env::temp_dir();
+        let base = if base.as_os_str().len() > 60 {
+            PathBuf::from("/tmp")
+        } else {
+            base
+        };
         let dir = tempfile::Builder::new()
             .prefix("hopscope-ssh-")
-            .tempdir()
+            .tempdir_in(base)
             .map_err(|e| remote.error(ErrorKind::Ssh, format!("cannot make a temp dir: {e}")))?;
         // tempfile makes it 0700 already; say it here too.
         use std::os::unix::fs::PermissionsExt;
