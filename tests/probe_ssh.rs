@@ -534,6 +534,38 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
     assert!(error(unix).contains("is a unix socket on web1"), "{unix:#}");
     assert!(took < Duration::from_secs(20), "{took:?}");
 
+    // fix --probe on the server: the fixed hop (SNI added) works from there.
+    let nosni_id = nosni["hop"].as_str().unwrap().to_string();
+    let set = format!("{nosni_id}:sni-name=api.internal");
+    let fixed = hopscope_run(
+        &[
+            "fix",
+            "--ssh",
+            "web1",
+            "--ssh-config",
+            &ssh_config,
+            "--nginx",
+            &nginx,
+            "--nginx-conf",
+            &conf,
+            "--hop",
+            &nosni_id,
+            "--set",
+            &set,
+            "--probe",
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    let said = format!("{}{}", fixed.stdout, fixed.stderr);
+    assert!(said.contains("probed from web1 over ssh"), "{said}");
+    assert!(
+        said.lines().any(|l| l.trim_start().starts_with("ok ")
+            && l.contains(&format!("127.0.0.1:{up}"))
+            && l.contains("SNI api.internal")),
+        "{said}"
+    );
+
     // The text says where it probed from.
     let text = hopscope_run(
         &[
