@@ -22,7 +22,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "fix",
         &["rules", "diagnostic", "model", "conf", "visible", "changed"],
     ),
-    ("probe", &["model", "conf", "visible", "parallel"]),
+    // `remote`: a probe over --ssh dials the peers through the server.
+    ("probe", &["model", "conf", "visible", "parallel", "remote"]),
     ("remote", &["conf", "visible", "parallel", "changed"]),
     (
         "jobs",
