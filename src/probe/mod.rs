@@ -223,7 +223,8 @@ impl Prepared {
             None => Dial::Direct,
             // Nothing to dial: no connection to the server.
             Some(_) if jobs.is_empty() => Dial::Direct,
-            Some(remote) => match crate::remote::Tunnel::open(remote) {
+            // Connecting counts against the run's deadline too.
+            Some(remote) => match crate::remote::Tunnel::open(&bounded(remote, deadline)) {
                 Ok(t) => Dial::ViaSsh(Arc::new(t)),
                 Err(e) => {
                     let from = remote.host.clone();
@@ -247,13 +248,14 @@ impl Prepared {
         // of CPU, which a context per peer paid again for every peer (the
         // peers of a 200-server pool took longer than their own timeouts).
         let mut server_files = ServerFiles::default();
-        let mut plans: HashMap<*const Plan, Arc<Plan>> = HashMap::new();
+        // One plan per hop (by id), with the server's files.
+        let mut plans: HashMap<String, Arc<Plan>> = HashMap::new();
         let mut ssl_contexts: HashMap<String, Arc<Result<SslContext, String>>> = HashMap::new();
         type Ready = (String, Arc<Plan>, Arc<Result<SslContext, String>>);
         let ready: Vec<Ready> = jobs
             .into_iter()
             .map(|(_, peer, plan)| {
-                let plan = Arc::clone(plans.entry(Arc::as_ptr(&plan)).or_insert_with(|| {
+                let plan = Arc::clone(plans.entry(plan.hop.clone()).or_insert_with(|| {
                     Arc::new(with_server_files(&plan, &dial, &mut server_files))
                 }));
                 let ctx = Arc::clone(
@@ -283,6 +285,15 @@ impl Prepared {
         drop(dial);
         finish(out, &order, &from)
     }
+}
+
+/// The server, its ssh runs bounded by the run's deadline too.
+fn bounded(remote: &crate::remote::Remote, deadline: Option<Duration>) -> crate::remote::Remote {
+    let mut r = remote.clone();
+    if let Some(d) = deadline {
+        r.timeout = r.timeout.min(d);
+    }
+    r
 }
 
 /// The results in the model's order, each saying where it was probed from.

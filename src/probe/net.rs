@@ -75,12 +75,16 @@ pub(crate) enum Stream {
     Ssh(Channel),
 }
 
+/// Reads and writes, whatever the stream.
+trait Io: Read + Write {}
+impl<T: Read + Write> Io for T {}
+
 impl Stream {
-    fn unix(&mut self) -> Option<&mut std::os::unix::net::UnixStream> {
+    fn io(&mut self) -> &mut dyn Io {
         match self {
-            Stream::Tcp(_) => None,
-            Stream::Unix(s) => Some(s),
-            Stream::Ssh(c) => Some(&mut c.stream),
+            Stream::Tcp(s) => s,
+            Stream::Unix(s) => s,
+            Stream::Ssh(c) => &mut c.stream,
         }
     }
 }
@@ -132,26 +136,17 @@ impl Conn {
 impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.arm()?;
-        match &mut self.stream {
-            Stream::Tcp(s) => s.read(buf),
-            other => other.unix().map_or(Ok(0), |s| s.read(buf)),
-        }
+        self.stream.io().read(buf)
     }
 }
 
 impl Write for Conn {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.arm()?;
-        match &mut self.stream {
-            Stream::Tcp(s) => s.write(buf),
-            other => other.unix().map_or(Ok(0), |s| s.write(buf)),
-        }
+        self.stream.io().write(buf)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        match &mut self.stream {
-            Stream::Tcp(s) => s.flush(),
-            other => other.unix().map_or(Ok(()), |s| s.flush()),
-        }
+        self.stream.io().flush()
     }
 }
 
