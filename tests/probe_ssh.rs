@@ -274,7 +274,7 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
 
     let mut server = Server::new();
     let addr = server.address();
-    let (up, silent, refused) = (free_port(), free_port(), free_port());
+    let (up, silent, refused, trickle) = (free_port(), free_port(), free_port(), free_port());
 
     // The upstream, on the namespace's own loopback: SNI-strict.
     let up_prefix = dir.join("upstream");
@@ -319,6 +319,17 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
         "my $s=IO::Socket::INET->new(LocalAddr=>'127.0.0.1',LocalPort=>{silent},Listen=>16,ReuseAddr=>1) or die $!; sleep 120"
     );
     server.spawn(&["perl", "-MIO::Socket::INET", "-e", &listen], &silent_log);
+    // A peer that answers a TLS record header, then a byte of its 16 KiB
+    // body every 200 ms: only a deadline on the whole peer ends it.
+    let trickle_log = dir.join("trickle.log");
+    let dribble = format!(
+        "$|=1; my $s=IO::Socket::INET->new(LocalAddr=>'127.0.0.1',LocalPort=>{trickle},Listen=>16,ReuseAddr=>1) or die $!; \
+         while (my $c=$s->accept) {{ if (!fork) {{ $c->autoflush(1); print $c \"\\x16\\x03\\x03\\x40\\x00\"; for (1..600) {{ print $c \"\\x00\" or exit; select(undef,undef,undef,0.2) }} exit }} }}"
+    );
+    server.spawn(
+        &["perl", "-MIO::Socket::INET", "-e", &dribble],
+        &trickle_log,
+    );
 
     // sshd, with the CA on a tmpfs only its mount namespace sees.
     fs::write(
@@ -359,6 +370,11 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
         &format!("127.0.0.1:{silent}"),
         "the silent peer",
         &silent_log,
+    );
+    server.wait_listening(
+        &format!("127.0.0.1:{trickle}"),
+        "the trickling peer",
+        &trickle_log,
     );
     // The CA is the server's only.
     fs::remove_file(&ca.cert).unwrap();
@@ -427,6 +443,7 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
     ));
     loc(&mut f, "cert", &cert);
     loc(&mut f, "silent", &[pass(silent)]);
+    loc(&mut f, "trickle", &[pass(trickle)]);
     loc(&mut f, "refused", &[pass(refused)]);
     loc(
         &mut f,
@@ -521,6 +538,15 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
     assert!(
         silent_r["millis"].as_u64().is_some_and(|m| m < 3500),
         "{silent_r:#}"
+    );
+    let trickle_r = one(&results, "/trickle");
+    assert!(
+        error(trickle_r).contains("deadline exceeded after 2 s"),
+        "{trickle_r:#}"
+    );
+    assert!(
+        trickle_r["millis"].as_u64().is_some_and(|m| m < 3500),
+        "{trickle_r:#}"
     );
     let refused_r = one(&results, "/refused");
     assert!(
