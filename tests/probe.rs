@@ -1348,6 +1348,8 @@ fn probe_cli_and_fix_what_if() {
         vec![conf.as_str(), "--hop", "nginx.conf:9999"],
         vec![conf.as_str(), "--timeout", "0"],
         vec![conf.as_str(), "--timeout", "nan"],
+        vec![conf.as_str(), "--deadline", "0"],
+        vec![conf.as_str(), "--deadline", "inf"],
         vec!["/nonexistent/hopscope/nginx.conf"],
     ] {
         let run = probe_cli(&args);

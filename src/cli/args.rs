@@ -102,14 +102,18 @@ Examples:
   hopscope probe /etc/nginx                        every peer of every hop, as nginx would connect
   hopscope probe /etc/nginx --hop conf.d/api.conf:12 --format json
   hopscope fix /etc/nginx --hop conf.d/api.conf:12 --set sni-name=api.example.com --probe
+  hopscope probe --ssh web1 --sudo --deadline 60   from the server: its network, names and CA files
 
 Per peer: connected or not and why in plain words, protocol and cipher, the
 certificate chain, whether the verify name matches, and whether the chain
 passes with the hop's CA and depth. Only the peers the configuration names
-are contacted. A dump, standard input or --ssh names files on another
-machine: their client certificates, CA files and unix sockets are left out
-(with a note) unless --local-files says they are this machine's. Exit
-status: 0 every probed peer works as configured; 1 some do not; 2 error.";
+are contacted. A dump or standard input names files on another machine:
+their client certificates, CA files and unix sockets are left out (with a
+note) unless --local-files says they are this machine's. With --ssh the
+peers are dialled from the server (ssh -W over one connection), its CA and
+CRL files read there; client keys stay there (probed without) and unix
+sockets are not probed. Exit status: 0 every probed peer works as
+configured; 1 some do not; 2 error.";
 
 const MAN_EXAMPLES: &str = "\
 Examples:
