@@ -1148,7 +1148,7 @@ fn probe_through_ssh_gives_the_direct_verdicts() {
         .into_iter()
         .map(|(id, rs)| (id.replace(&prefix, ""), rs))
         .collect();
-    let (mut same, mut keyless, mut bad) = (0, 0, String::new());
+    let (mut same, mut keyless, mut refused, mut bad) = (0, 0, 0, String::new());
     for c in &cases {
         let (Some(d), Some(t)) = (direct.get(&c.id), through.get(&c.id)) else {
             let _ = writeln!(bad, "{} ({}): missing a result", c.label, c.id);
@@ -1160,6 +1160,14 @@ fn probe_through_ssh_gives_the_direct_verdicts() {
             .to_string()
             .contains("its private key stays on the server")
         {
+            // Refused for want of the certificate: the error says why.
+            let e = t["error"].as_str().unwrap_or("");
+            if probe_ok(d) && !probe_ok(t) {
+                refused += 1;
+                if !e.contains("the probe went without the hop's client certificate") {
+                    let _ = writeln!(bad, "{} ({}): {e}", c.label, c.id);
+                }
+            }
             keyless += 1;
             continue;
         }
@@ -1190,6 +1198,10 @@ fn probe_through_ssh_gives_the_direct_verdicts() {
     }
     assert!(bad.is_empty(), "through ssh differs:\n{bad}");
     assert!(keyless > 0, "the matrix has client-certificate hops");
+    assert!(
+        refused > 0,
+        "some upstreams refuse the probe without the certificate"
+    );
     assert!(same >= 30, "{same} cases compared");
     eprintln!("{same} cases: the same verdicts through ssh; {keyless} with a client key left on the server");
 }

@@ -160,6 +160,9 @@ pub(crate) struct Plan {
     pub(crate) server_crl: Option<(String, PathBuf)>,
     /// Check the CRL (it is in the `ca` file).
     pub(crate) crl_check: bool,
+    /// The hop presents a client certificate whose key stays on the
+    /// server: the probe goes without it.
+    pub(crate) cert_on_server: bool,
     pub(crate) depth: u32,
     pub(crate) cert: Option<PathBuf>,
     pub(crate) key: Option<PathBuf>,
@@ -344,6 +347,7 @@ impl Plan {
             server_ca,
             server_crl,
             crl_check: false,
+            cert_on_server: !named.is_empty() && on_server,
             depth,
             cert,
             key,

@@ -207,7 +207,13 @@ pub(crate) fn probe_peer(
         Err(e) => Err(e.clone()),
     };
     if let Err(e) = result {
-        r.error = Some(e);
+        // A refusal of the certificate the probe could not present is
+        // not one nginx meets.
+        r.error = Some(if plan.cert_on_server && e.contains("client certificate") {
+            format!("{e} (expected here: the probe went without the hop's client certificate, whose key stays on the server; nginx presents it)")
+        } else {
+            e
+        });
     }
     r.millis = start.elapsed().as_millis() as u64;
     r
