@@ -21,154 +21,23 @@
 //! Every process is killed and the namespace deleted on drop.
 
 mod common;
+mod netns;
 mod sshd;
 mod tui_tmux;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 // The sshd harness asks `required` as the rest of the tests do.
 use common::required;
 use common::{
-    free_port, hopscope_run, is_root, nginx_or_skip, write_http_preamble, write_main_preamble,
-    ConfFile, Prefix, TestCa,
+    free_port, hopscope_run, nginx_or_skip, write_http_preamble, write_main_preamble, ConfFile,
+    Prefix, TestCa,
 };
+use netns::{missing, Server};
 use serde_json::Value;
-
-/// The server namespace and everything running in it; gone on drop.
-struct Server {
-    ns: String,
-    veth: String,
-    children: Vec<Child>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.veth])
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Server {
-    fn new() -> Server {
-        let id = std::process::id() % 100_000;
-        let s = Server {
-            ns: format!("hsprobe{id}"),
-            veth: format!("hsp{id}a"),
-            children: Vec::new(),
-        };
-        let peer = format!("hsp{id}b");
-        let net = 1 + id % 250;
-        ip(&["netns", "add", &s.ns]);
-        ip(&[
-            "link", "add", &s.veth, "type", "veth", "peer", "name", &peer,
-        ]);
-        ip(&["link", "set", &peer, "netns", &s.ns]);
-        ip(&["addr", "add", &format!("10.213.{net}.1/30"), "dev", &s.veth]);
-        ip(&["link", "set", &s.veth, "up"]);
-        let inside = |a: &[&str]| {
-            let mut v = vec!["netns", "exec", s.ns.as_str(), "ip"];
-            v.extend_from_slice(a);
-            ip(&v);
-        };
-        inside(&["addr", "add", &format!("10.213.{net}.2/30"), "dev", &peer]);
-        inside(&["link", "set", &peer, "up"]);
-        inside(&["link", "set", "lo", "up"]);
-        s
-    }
-
-    fn address(&self) -> String {
-        let id = std::process::id() % 100_000;
-        format!("10.213.{}.2", 1 + id % 250)
-    }
-
-    /// Runs `argv` in the namespace, kept until drop.
-    fn spawn(&mut self, argv: &[&str], log: &Path) {
-        let log = fs::File::create(log).expect("log");
-        let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns])
-            .args(argv)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn in the namespace");
-        self.children.push(child);
-    }
-
-    /// Waits until `addr` (host:port, in the namespace) accepts.
-    fn wait_listening(&self, addr: &str, what: &str, log: &Path) {
-        let (h, p) = addr.rsplit_once(':').unwrap();
-        let until = Instant::now() + Duration::from_secs(10);
-        loop {
-            let ok = Command::new("ip")
-                .args([
-                    "netns",
-                    "exec",
-                    &self.ns,
-                    "perl",
-                    "-MIO::Socket::INET",
-                    "-e",
-                ])
-                .arg(format!(
-                    "exit(IO::Socket::INET->new(PeerAddr=>'{h}',PeerPort=>{p},Timeout=>1)?0:1)"
-                ))
-                .status()
-                .is_ok_and(|s| s.success());
-            if ok {
-                return;
-            }
-            assert!(
-                Instant::now() < until,
-                "{what} did not listen on {addr}:\n{}",
-                fs::read_to_string(log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// Why the test cannot run here, if so.
-fn missing() -> Option<String> {
-    if !is_root() {
-        return Some("network namespaces need root".into());
-    }
-    for (bin, pkg) in [
-        ("/usr/sbin/sshd", "openssh-server"),
-        ("/usr/bin/ssh", "openssh-client"),
-        ("/usr/bin/unshare", "util-linux"),
-        ("/usr/bin/perl", "perl-base"),
-    ] {
-        if !Path::new(bin).is_file() {
-            return Some(format!("{bin} is missing ({pkg})"));
-        }
-    }
-    let ok = Command::new("ip")
-        .args(["netns", "list"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    (!ok).then(|| "`ip netns` is not available (iproute2)".into())
-}
 
 /// The results of a `probe --format json` run, by hop location (the
 /// `location` the hop is in names it: the hop id's line is its pass).
