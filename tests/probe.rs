@@ -1204,6 +1204,36 @@ fn probe_through_ssh_gives_the_direct_verdicts() {
     );
     assert!(same >= 30, "{same} cases compared");
     eprintln!("{same} cases: the same verdicts through ssh; {keyless} with a client key left on the server");
+
+    // A server whose sshd allows no forwarding: each peer says why.
+    let Some(closed) = sshd::Sshd::start(1) else {
+        return;
+    };
+    let id = format!("{prefix}{}", cases[0].id);
+    let args = closed.args(
+        "web1",
+        &[
+            "probe",
+            "--nginx",
+            &wrapper,
+            "--nginx-conf",
+            &conf,
+            "--hop",
+            &id,
+            "--format",
+            "json",
+        ],
+    );
+    let run = hopscope_run(&args, None, HOPSCOPE_TIMEOUT);
+    let r = &probe_results(&run)[&id][0];
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("its sshd does not allow forwarding"),
+        "{r:#}\n{}",
+        run.stderr
+    );
 }
 
 fn probe_cli(args: &[&str]) -> HopscopeRun {

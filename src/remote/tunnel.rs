@@ -10,8 +10,9 @@
 //!
 //! `ClearAllForwardings=yes` stays on both the master and every `-W`
 //! client: it clears the `LocalForward`/`RemoteForward`/`DynamicForward`
-//! a person's ssh configuration may set, while `-W` is a stdio forward
-//! that it does not touch (ssh itself sets it for `-W`). So the only
+//! a person's ssh configuration may set, and `-W` is a stdio forward it
+//! does not touch (ssh has long turned it on itself for `-W`; the
+//! namespace test in tests/probe_ssh.rs dials through it). So the only
 //! forwarding that ever happens is the one channel to the one peer. The
 //! server must allow TCP forwarding (`AllowTcpForwarding`, the default):
 //! when it does not, each peer says so.
