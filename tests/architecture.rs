@@ -22,7 +22,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "fix",
         &["rules", "diagnostic", "model", "conf", "visible", "changed"],
     ),
-    ("probe", &["model", "conf", "visible", "parallel"]),
+    // `remote`: a probe over --ssh dials the peers through the server.
+    ("probe", &["model", "conf", "visible", "parallel", "remote"]),
     // What probes say about findings: probe results into diagnostic data.
     ("evidence", &["diagnostic", "model", "probe", "visible"]),
     ("remote", &["conf", "visible", "parallel", "changed"]),

@@ -40,6 +40,7 @@
 //! against listeners that accept TCP and never answer TLS.
 
 mod common;
+mod sshd;
 
 use common::*;
 use serde_json::Value;
@@ -1074,6 +1075,167 @@ fn probe_verdicts_match_real_nginx() {
 // The CLI: dynamic targets, --hop, exit codes; fix --probe as a what-if
 // ---------------------------------------------------------------------------
 
+/// Through ssh (an sshd on this machine that allows forwarding, so every
+/// upstream is as reachable as directly), the matrix gets the verdicts of
+/// the direct probe: the same handshake, configured the same way, over
+/// the server's channel. Hops with a client certificate differ by design:
+/// the key stays on the server, and they say so.
+#[test]
+fn probe_through_ssh_gives_the_direct_verdicts() {
+    let Some(nginx) = nginx_or_skip() else {
+        return;
+    };
+    let Some(sshd) = sshd::Sshd::start_forwarding(1) else {
+        return;
+    };
+    let version = installed_nginx_version(&nginx);
+    let up = start_upstreams(&nginx);
+    let mut cases = cases(&up, &version);
+    let front = Prefix::new("probe-front-ssh");
+    write_front(&front, free_port(), &up, &mut cases);
+    let conf = front.conf_path().display().to_string();
+    // The server's nginx runs without -p: a wrapper gives the front's.
+    let wrapper = front.path().join("nginx-p");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec '{}' -p '{}' \"$@\"\n",
+            nginx.display(),
+            front.path().display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let direct = probe_results(&hopscope_run(
+        &[
+            "probe",
+            &conf,
+            "--nginx-version",
+            &version,
+            "--format",
+            "json",
+            "--timeout",
+            "5",
+        ],
+        None,
+        HOPSCOPE_TIMEOUT,
+    ));
+    let wrapper = wrapper.display().to_string();
+    let args = sshd.args(
+        "web1",
+        &[
+            "probe",
+            "--nginx",
+            &wrapper,
+            "--nginx-conf",
+            &conf,
+            "--nginx-version",
+            &version,
+            "--format",
+            "json",
+            "--timeout",
+            "5",
+        ],
+    );
+    let run = hopscope_run(&args, None, HOPSCOPE_TIMEOUT);
+    assert!(!run.timed_out, "{}", run.stderr);
+    let prefix = format!("{}/", front.path().display());
+    let through: BTreeMap<String, Vec<Value>> = probe_results(&run)
+        .into_iter()
+        .map(|(id, rs)| (id.replace(&prefix, ""), rs))
+        .collect();
+    let (mut same, mut keyless, mut refused, mut bad) = (0, 0, 0, String::new());
+    for c in &cases {
+        let (Some(d), Some(t)) = (direct.get(&c.id), through.get(&c.id)) else {
+            let _ = writeln!(bad, "{} ({}): missing a result", c.label, c.id);
+            continue;
+        };
+        let (d, t) = (&d[0], &t[0]);
+        assert_eq!(t["probed_from"], "web1", "{t:#}");
+        if t["notes"]
+            .to_string()
+            .contains("its private key stays on the server")
+        {
+            // Refused for want of the certificate: the error says why.
+            let e = t["error"].as_str().unwrap_or("");
+            if probe_ok(d) && !probe_ok(t) {
+                refused += 1;
+                if !e.contains("the probe went without the hop's client certificate") {
+                    let _ = writeln!(bad, "{} ({}): {e}", c.label, c.id);
+                }
+            }
+            keyless += 1;
+            continue;
+        }
+        let verdict = |r: &Value| {
+            (
+                probe_ok(r),
+                r["connected"].clone(),
+                r["error"].clone(),
+                r["protocol"].clone(),
+                r["name_matches"].clone(),
+                r["verification"]["would_pass"].clone(),
+                r["verification"]["problems"].clone(),
+                r["chain"].clone(),
+            )
+        };
+        if verdict(d) == verdict(t) {
+            same += 1;
+        } else {
+            let _ = writeln!(
+                bad,
+                "{} ({}):\n  direct  {}\n  via ssh {}",
+                c.label,
+                c.id,
+                probe_words(d),
+                probe_words(t)
+            );
+        }
+    }
+    assert!(bad.is_empty(), "through ssh differs:\n{bad}");
+    assert!(keyless > 0, "the matrix has client-certificate hops");
+    assert!(
+        refused > 0,
+        "some upstreams refuse the probe without the certificate"
+    );
+    assert!(same >= 30, "{same} cases compared");
+    eprintln!("{same} cases: the same verdicts through ssh; {keyless} with a client key left on the server");
+
+    // A server whose sshd allows no forwarding: each peer says why.
+    let Some(closed) = sshd::Sshd::start(1) else {
+        return;
+    };
+    let id = format!("{prefix}{}", cases[0].id);
+    let args = closed.args(
+        "web1",
+        &[
+            "probe",
+            "--nginx",
+            &wrapper,
+            "--nginx-conf",
+            &conf,
+            "--hop",
+            &id,
+            "--format",
+            "json",
+        ],
+    );
+    let run = hopscope_run(&args, None, HOPSCOPE_TIMEOUT);
+    let r = &probe_results(&run)[&id][0];
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("its sshd does not allow forwarding"),
+        "{r:#}\n{}",
+        run.stderr
+    );
+}
+
 fn probe_cli(args: &[&str]) -> HopscopeRun {
     let mut all = vec!["probe"];
     all.extend_from_slice(args);
@@ -1228,6 +1390,8 @@ fn probe_cli_and_fix_what_if() {
         vec![conf.as_str(), "--hop", "nginx.conf:9999"],
         vec![conf.as_str(), "--timeout", "0"],
         vec![conf.as_str(), "--timeout", "nan"],
+        vec![conf.as_str(), "--deadline", "0"],
+        vec![conf.as_str(), "--deadline", "inf"],
         vec!["/nonexistent/hopscope/nginx.conf"],
     ] {
         let run = probe_cli(&args);

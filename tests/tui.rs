@@ -390,15 +390,41 @@ fn severity_colours_are_on_the_badges() {
     assert!(found, "a HIGH badge is shown");
 }
 
-#[test]
-fn probing_runs_in_the_background_and_shows_a_verdict() {
-    // The demo's tree from disk: the built-in demo itself is never probed.
+/// The demo's tree from disk: the built-in demo itself is never probed.
+fn disk_demo_app() -> App {
     let path = std::path::PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/assets/demo/nginx.conf"
     ));
     let model = hopscope::jobs::Source::Path(path).load(None).unwrap();
-    let mut app = App::new(model, "assets/demo".into());
+    App::new(model, "assets/demo".into())
+}
+
+#[test]
+fn p_on_a_server_says_it_probes_through_it() {
+    let mut app = disk_demo_app();
+    app.server = Some("web1".into());
+    select_hop(&mut app, "conf.d/api-gateway.conf:18");
+    let effects = press(&mut app, &[KeyCode::Char('P')]);
+    assert_eq!(
+        effects,
+        vec![Effect::Probe(vec!["conf.d/api-gateway.conf:18".into()])]
+    );
+    let status = app
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert!(
+        status.contains("through web1 (from the server, over ssh)"),
+        "{status}"
+    );
+    assert!(!status.contains("from this machine"), "{status}");
+}
+
+#[test]
+fn probing_runs_in_the_background_and_shows_a_verdict() {
+    let mut app = disk_demo_app();
     select_hop(&mut app, "conf.d/api-gateway.conf:18");
     let effects = press(&mut app, &[KeyCode::Char('P')]);
     assert_eq!(

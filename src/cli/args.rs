@@ -104,14 +104,18 @@ Examples:
   hopscope probe /etc/nginx                        every peer of every hop, as nginx would connect
   hopscope probe /etc/nginx --hop conf.d/api.conf:12 --format json
   hopscope fix /etc/nginx --hop conf.d/api.conf:12 --set sni-name=api.example.com --probe
+  hopscope probe --ssh web1 --sudo --deadline 60   from the server: its network, names and CA files
 
 Per peer: connected or not and why in plain words, protocol and cipher, the
 certificate chain, whether the verify name matches, and whether the chain
 passes with the hop's CA and depth. Only the peers the configuration names
-are contacted. A dump, standard input or --ssh names files on another
-machine: their client certificates, CA files and unix sockets are left out
-(with a note) unless --local-files says they are this machine's. Exit
-status: 0 every probed peer works as configured; 1 some do not; 2 error.";
+are contacted. A dump or standard input names files on another machine:
+their client certificates, CA files and unix sockets are left out (with a
+note) unless --local-files says they are this machine's. With --ssh the
+peers are dialled from the server (ssh -W over one connection), its CA and
+CRL files read there; client keys stay there (probed without) and unix
+sockets are not probed. Exit status: 0 every probed peer works as
+configured; 1 some do not; 2 error.";
 
 const MAN_EXAMPLES: &str = "\
 Examples:
@@ -379,6 +383,11 @@ pub struct ProbeArgs {
     /// How many peers to probe at once.
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub concurrency: usize,
+    /// Seconds the whole run may take: peers still going then end, and
+    /// peers not started are reported as not probed (default: no bound
+    /// beyond each peer's --timeout).
+    #[arg(long, value_name = "S")]
+    pub deadline: Option<f64>,
     #[arg(long, value_enum, default_value_t = ProbeFormat::Text)]
     pub format: ProbeFormat,
     /// The files and unix sockets the configuration names are on this machine:

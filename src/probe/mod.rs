@@ -50,8 +50,9 @@
 //!   earlier handshake. The probe always makes a full handshake.
 //! - A host name that resolves to several addresses is one peer per address
 //!   for nginx; the probe contacts the first address only.
-//! - CRLs, password files and per-request (variable) names, certificates
-//!   and targets are left out, with a note.
+//! - CRLs (except a server's, read through ssh), password files and
+//!   per-request (variable) names, certificates and targets are left out,
+//!   with a note.
 //!
 //! # Files the configuration names
 //!
@@ -61,10 +62,24 @@
 //! or the demo name another machine's files; using them here would present
 //! this machine's client key to a peer the configuration chose. They are
 //! left out, with a note per peer, and unix peers are not contacted.
+//!
+//! # From the server
+//!
+//! With [`Prepared::through`] (`--ssh`) the peers are dialled from the
+//! server over one ssh master connection ([`crate::remote::Tunnel`]): each
+//! peer is an `ssh -W` channel, the name resolved by the server, and the
+//! handshake above runs over it unchanged, under the same deadlines (the
+//! channel's `ssh` is killed when its peer ends). The CA and CRL files the
+//! configuration names are read on the server for it (the CRL then checked
+//! for the whole chain, as nginx does); client keys stay there, so a hop
+//! with a client certificate is probed without it, and says so; `unix:`
+//! peers are not probed. [`Prepared::within`] adds one deadline for the
+//! whole run. Every result says where it was probed from
+//! ([`PeerResult::probed_from`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::model::Model;
 
@@ -72,6 +87,7 @@ use crate::model::Model;
 mod net;
 mod plan;
 mod result;
+mod via;
 // The handshake needs OpenSSL (the `probe` feature, on by default); the
 // engine builds without it, and then reports every peer as not probed.
 #[cfg(feature = "probe")]
@@ -98,6 +114,7 @@ pub fn on_network(model: &Model) -> bool {
 }
 
 use tls::{probe_peer, ssl_context, SslContext};
+use via::{with_server_files, Dial, ServerFiles};
 
 /// How to probe.
 #[derive(Clone, Copy, Debug)]
@@ -115,8 +132,8 @@ impl Default for Options {
     }
 }
 
-/// One peer to probe: hop index, peer, the hop's plan and OpenSSL context.
-type Job = (usize, String, Arc<Plan>, Arc<Result<SslContext, String>>);
+/// One peer to probe: hop index, peer, the hop's plan.
+type Job = (usize, String, Arc<Plan>);
 
 /// Probes the given hops (all when `only` is empty), bounded in concurrency,
 /// using the files the configuration names only when the model's origin
@@ -134,6 +151,10 @@ pub struct Prepared {
     known: Vec<PeerResult>,
     /// Hop ids in the model's order, to sort the results.
     order: Vec<String>,
+    /// Probe through this server (`--ssh`), else from this machine.
+    through: Option<crate::remote::Remote>,
+    /// The run's deadline, counted from the start of [`Prepared::run`].
+    deadline: Option<Duration>,
 }
 
 /// Resolves what probing the given hops (all when `only` is empty) takes;
@@ -159,12 +180,8 @@ pub fn prepare(model: &Model, only: &[String], files: LocalFiles) -> Prepared {
             }
         }
     }
-    // One plan per hop, and one OpenSSL context per distinct set of
-    // context settings: loading a CA bundle costs tens of milliseconds of
-    // CPU, which a context per peer paid again for every peer (the peers of
-    // a 200-server pool took longer than their own timeouts).
+    // One plan per hop.
     let mut by_hop: HashMap<usize, Arc<Plan>> = HashMap::new();
-    let mut ssl_contexts: HashMap<String, Arc<Result<SslContext, String>>> = HashMap::new();
     let plans: Vec<Job> = jobs
         .into_iter()
         .map(|(i, p)| {
@@ -173,37 +190,129 @@ pub fn prepare(model: &Model, only: &[String], files: LocalFiles) -> Prepared {
                     .entry(i)
                     .or_insert_with(|| Arc::new(Plan::for_hop(model, &model.hops[i], files))),
             );
-            let ctx = Arc::clone(
-                ssl_contexts
-                    .entry(plan.ssl_context_key())
-                    .or_insert_with(|| Arc::new(ssl_context(&plan))),
-            );
-            (i, p, plan, ctx)
+            (i, p, plan)
         })
         .collect();
     Prepared {
         jobs: plans,
         known: out,
         order: model.hops.iter().map(|h| h.id.clone()).collect(),
+        through: None,
+        deadline: None,
     }
 }
 
 impl Prepared {
+    /// Probe from the server `remote` (its network, resolver and files)
+    /// over one ssh master connection; None: from this machine.
+    pub fn through(mut self, remote: Option<crate::remote::Remote>) -> Prepared {
+        self.through = remote;
+        self
+    }
+
+    /// One deadline for the whole run: peers not done by then end with
+    /// the reason, and peers not started are reported as not probed.
+    pub fn within(mut self, deadline: Option<Duration>) -> Prepared {
+        self.deadline = deadline;
+        self
+    }
+
     /// Contacts the peers, at most `opts.concurrency` at a time.
     pub fn run(self, opts: Options) -> Vec<PeerResult> {
         let Prepared {
-            jobs: plans,
+            jobs,
             known: mut out,
             order,
+            through,
+            deadline,
         } = self;
+        let started = Instant::now();
+        let run_end = deadline.map(|d| (started + d, d));
+        // Without a TLS library nothing is dialled: no connection either.
+        let through = through.filter(|_| cfg!(feature = "probe"));
+        let dial = match &through {
+            None => Dial::Direct,
+            // Nothing to dial: no connection to the server.
+            Some(_) if jobs.is_empty() => Dial::Direct,
+            // Connecting counts against the run's deadline too.
+            Some(remote) => match crate::remote::Tunnel::open(&bounded(remote, deadline)) {
+                Ok(t) => Dial::ViaSsh(Arc::new(t)),
+                Err(e) => {
+                    let from = remote.host.clone();
+                    out.extend(jobs.into_iter().map(|(_, peer, plan)| {
+                        let mut r = plan.result_for(&peer);
+                        r.error = Some(format!(
+                            "not probed: the probe goes through the server, and {e}"
+                        ));
+                        r
+                    }));
+                    return finish(out, &order, &from);
+                }
+            },
+        };
+        let from = match (&through, &dial) {
+            (Some(remote), Dial::Direct) => remote.host.clone(),
+            _ => dial.from(),
+        };
+        // The server's files, then one OpenSSL context per distinct set of
+        // context settings: loading a CA bundle costs tens of milliseconds
+        // of CPU, which a context per peer paid again for every peer (the
+        // peers of a 200-server pool took longer than their own timeouts).
+        let mut server_files = ServerFiles::default();
+        // One plan per hop (by id), with the server's files.
+        let mut plans: HashMap<String, Arc<Plan>> = HashMap::new();
+        let mut ssl_contexts: HashMap<String, Arc<Result<SslContext, String>>> = HashMap::new();
+        type Ready = (String, Arc<Plan>, Arc<Result<SslContext, String>>);
+        let ready: Vec<Ready> = jobs
+            .into_iter()
+            .map(|(_, peer, plan)| {
+                let plan = Arc::clone(plans.entry(plan.hop.clone()).or_insert_with(|| {
+                    Arc::new(with_server_files(&plan, &dial, &mut server_files))
+                }));
+                let ctx = Arc::clone(
+                    ssl_contexts
+                        .entry(plan.ssl_context_key())
+                        .or_insert_with(|| Arc::new(ssl_context(&plan))),
+                );
+                (peer, plan, ctx)
+            })
+            .collect();
         let limit = opts.concurrency.clamp(1, 256);
         out.extend(crate::parallel::map_bounded(
-            plans,
+            ready,
             limit,
-            |(_, peer, plan, ctx)| probe_peer(&plan, &ctx, &peer, opts),
+            |(peer, plan, ctx)| match run_end {
+                Some((end, len)) if Instant::now() >= end => {
+                    let mut r = plan.result_for(&peer);
+                    r.error = Some(format!(
+                        "not probed: the run's deadline of {} s passed before this peer's turn (--deadline bounds the whole probe run)",
+                        len.as_secs_f32()
+                    ));
+                    r
+                }
+                _ => probe_peer(&plan, &ctx, &peer, opts, &dial, run_end),
+            },
         ));
-        let pos = |id: &str| order.iter().position(|h| h == id).unwrap_or(usize::MAX);
-        out.sort_by_key(|r| pos(&r.hop));
-        out
+        drop(dial);
+        finish(out, &order, &from)
     }
+}
+
+/// The server, its ssh runs bounded by the run's deadline too.
+fn bounded(remote: &crate::remote::Remote, deadline: Option<Duration>) -> crate::remote::Remote {
+    let mut r = remote.clone();
+    if let Some(d) = deadline {
+        r.timeout = r.timeout.min(d);
+    }
+    r
+}
+
+/// The results in the model's order, each saying where it was probed from.
+fn finish(mut out: Vec<PeerResult>, order: &[String], from: &str) -> Vec<PeerResult> {
+    for r in &mut out {
+        r.probed_from = from.to_string();
+    }
+    let pos = |id: &str| order.iter().position(|h| h == id).unwrap_or(usize::MAX);
+    out.sort_by_key(|r| pos(&r.hop));
+    out
 }

@@ -1,11 +1,14 @@
-//! The byte stream to a peer (TCP or a unix socket), under one deadline
-//! per peer for resolving, connecting and every read and write.
+//! The byte stream to a peer (TCP or a unix socket from this machine, or
+//! a channel opened by the server over ssh), under one deadline per peer
+//! (and the run's) for resolving, connecting and every read and write.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use super::result::*;
+pub(crate) use super::via::Dial;
+use crate::remote::Channel;
 
 /// The one deadline of a peer: connect, handshake and the wait after it
 /// all fit in `timeout` from the start of the peer's probe. A per-read
@@ -15,13 +18,30 @@ use super::result::*;
 pub(crate) struct Deadline {
     pub(crate) at: Instant,
     pub(crate) timeout: Duration,
+    /// The run's deadline (its length) when it ends before the peer's.
+    pub(crate) run: Option<Duration>,
 }
 
 impl Deadline {
-    pub(crate) fn new(start: Instant, timeout: Duration) -> Deadline {
-        Deadline {
-            at: start + timeout,
-            timeout,
+    /// `timeout` from `start`, or the run's end (`run`: when, and the
+    /// run's length) when that comes first.
+    pub(crate) fn new(
+        start: Instant,
+        timeout: Duration,
+        run: Option<(Instant, Duration)>,
+    ) -> Deadline {
+        let own = start + timeout;
+        match run {
+            Some((end, len)) if end < own => Deadline {
+                at: end,
+                timeout,
+                run: Some(len),
+            },
+            _ => Deadline {
+                at: own,
+                timeout,
+                run: None,
+            },
         }
     }
 
@@ -34,6 +54,12 @@ impl Deadline {
 
     /// The result of a peer that ran out of time, and what it was doing.
     pub(crate) fn exceeded(&self, doing: &str) -> String {
+        if let Some(run) = self.run {
+            let t = run.as_secs_f32();
+            return format!(
+                "the run's deadline of {t} s passed: {doing} by then (--deadline bounds the whole probe run)"
+            );
+        }
         let t = self.timeout.as_secs_f32();
         format!(
             "deadline exceeded after {t} s: {doing} within {t} s (the probe gives each peer {t} s in all: connect, handshake and the wait after it)"
@@ -41,10 +67,26 @@ impl Deadline {
     }
 }
 
-/// A stream to the peer: TCP, or a unix socket.
+/// A stream to the peer: TCP, a unix socket, or a channel through the
+/// server (its `ssh -W` child is killed when the stream is dropped).
 pub(crate) enum Stream {
     Tcp(TcpStream),
     Unix(std::os::unix::net::UnixStream),
+    Ssh(Channel),
+}
+
+/// Reads and writes, whatever the stream.
+trait Io: Read + Write {}
+impl<T: Read + Write> Io for T {}
+
+impl Stream {
+    fn io(&mut self) -> &mut dyn Io {
+        match self {
+            Stream::Tcp(s) => s,
+            Stream::Unix(s) => s,
+            Stream::Ssh(c) => &mut c.stream,
+        }
+    }
 }
 
 /// A stream whose every read and write ends by `until`: each one waits at
@@ -69,37 +111,42 @@ impl Conn {
                 s.set_read_timeout(Some(left))?;
                 s.set_write_timeout(Some(left))
             }
-            Stream::Unix(s) => {
+            Stream::Unix(s) | Stream::Ssh(Channel { stream: s, .. }) => {
                 s.set_read_timeout(Some(left))?;
                 s.set_write_timeout(Some(left))
             }
         }
+    }
+
+    /// What ssh said about a channel through the server that ended (the
+    /// server could not connect, forwarding is refused), waiting at most
+    /// until the deadline and 2 s.
+    pub(crate) fn ssh_failure(&mut self) -> Option<String> {
+        let Stream::Ssh(c) = &mut self.stream else {
+            return None;
+        };
+        let left = self
+            .until
+            .checked_duration_since(Instant::now())
+            .unwrap_or_default();
+        c.failure(left.min(Duration::from_secs(2)))
     }
 }
 
 impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.arm()?;
-        match &mut self.stream {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
-        }
+        self.stream.io().read(buf)
     }
 }
 
 impl Write for Conn {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.arm()?;
-        match &mut self.stream {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
-        }
+        self.stream.io().write(buf)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        match &mut self.stream {
-            Stream::Tcp(s) => s.flush(),
-            Stream::Unix(s) => s.flush(),
-        }
+        self.stream.io().flush()
     }
 }
 
@@ -134,7 +181,52 @@ pub(crate) fn resolve(peer: &str, deadline: Deadline) -> Result<SocketAddr, Stri
         .ok_or_else(|| format!("{peer} resolves to no address"))
 }
 
-pub(crate) fn connect(peer: &str, deadline: Deadline, r: &mut PeerResult) -> Result<Conn, String> {
+/// `host:port` or `[v6]:port` as (host, port).
+pub(crate) fn host_port(peer: &str) -> Option<(&str, u16)> {
+    let (host, port) = match peer.strip_prefix('[') {
+        Some(rest) => {
+            let (h, p) = rest.split_once("]:")?;
+            (h, p)
+        }
+        None => peer.rsplit_once(':')?,
+    };
+    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+    (!host.is_empty()).then_some((host, port))
+}
+
+/// Opens the peer from where `dial` says, within the deadline.
+pub(crate) fn connect(
+    peer: &str,
+    deadline: Deadline,
+    r: &mut PeerResult,
+    dial: &Dial,
+) -> Result<Conn, String> {
+    let Dial::ViaSsh(tunnel) = dial else {
+        return connect_here(peer, deadline, r);
+    };
+    if peer.starts_with("unix:") {
+        r.probeable = false;
+        return Err(format!(
+            "not probed: {peer} is a unix socket on {}, and ssh -W reaches TCP ports only",
+            tunnel.host()
+        ));
+    }
+    let Some((host, port)) = host_port(peer) else {
+        return Err(format!(
+            "not probed: {peer} names no port, and the server is asked for host:port"
+        ));
+    };
+    deadline
+        .left()
+        .ok_or_else(|| deadline.exceeded("no channel was opened"))?;
+    let channel = tunnel.dial(host, port)?;
+    Ok(Conn {
+        stream: Stream::Ssh(channel),
+        until: deadline.at,
+    })
+}
+
+fn connect_here(peer: &str, deadline: Deadline, r: &mut PeerResult) -> Result<Conn, String> {
     if let Some(path) = peer.strip_prefix("unix:") {
         let s = std::os::unix::net::UnixStream::connect(path)
             .map_err(|e| format!("cannot connect to {path}: {e}"))?;
@@ -159,4 +251,43 @@ pub(crate) fn connect(peer: &str, deadline: Deadline, r: &mut PeerResult) -> Res
         stream: Stream::Tcp(s),
         until: deadline.at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_as_host_and_port() {
+        assert_eq!(host_port("api.internal:8443"), Some(("api.internal", 8443)));
+        assert_eq!(host_port("[::1]:443"), Some(("::1", 443)));
+        assert_eq!(host_port("10.0.0.1:0"), None);
+        assert_eq!(host_port("api.internal"), None);
+        assert_eq!(host_port(":443"), None);
+        assert_eq!(host_port("[::1]"), None);
+    }
+
+    #[test]
+    fn the_run_deadline_ends_a_peer_first() {
+        let start = Instant::now();
+        let own = Deadline::new(start, Duration::from_secs(5), None);
+        assert!(own.exceeded("x").starts_with("deadline exceeded after 5 s"));
+        let run = Deadline::new(
+            start,
+            Duration::from_secs(5),
+            Some((start + Duration::from_secs(1), Duration::from_secs(1))),
+        );
+        assert_eq!(run.at, start + Duration::from_secs(1));
+        assert!(run
+            .exceeded("the handshake did not finish")
+            .starts_with("the run's deadline of 1 s passed"));
+        // A run deadline later than the peer's own changes nothing.
+        let late = Deadline::new(
+            start,
+            Duration::from_secs(1),
+            Some((start + Duration::from_secs(9), Duration::from_secs(9))),
+        );
+        assert_eq!(late.at, start + Duration::from_secs(1));
+        assert!(late.run.is_none());
+    }
 }

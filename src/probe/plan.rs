@@ -157,8 +157,20 @@ pub(crate) struct Plan {
     pub(crate) protocols: Vec<String>,
     pub(crate) ciphers: Option<String>,
     pub(crate) ca: Option<PathBuf>,
+    /// How the CA is named in results, when not by `ca` (a copy of the
+    /// server's file).
+    pub(crate) ca_label: Option<String>,
     /// Why the hop's CA is not used (the configuration is not local).
     pub(crate) ca_left_out: Option<String>,
+    /// The CA and CRL files on the server (a configuration over ssh), to be
+    /// read there when the probe runs through it.
+    pub(crate) server_ca: Option<(String, PathBuf)>,
+    pub(crate) server_crl: Option<(String, PathBuf)>,
+    /// Check the CRL (it is in the `ca` file).
+    pub(crate) crl_check: bool,
+    /// The hop presents a client certificate whose key stays on the
+    /// server: the probe goes without it.
+    pub(crate) cert_on_server: bool,
     pub(crate) depth: u32,
     pub(crate) cert: Option<PathBuf>,
     pub(crate) key: Option<PathBuf>,
@@ -264,6 +276,8 @@ impl Plan {
             LocalFiles::Refuse(source) => source.says(),
         };
         let mut ca_left_out = None;
+        let (mut server_ca, mut server_crl) = (None, None);
+        let on_server = files == LocalFiles::Refuse(Source::Remote);
         let ca = match file_setting(
             model,
             hop,
@@ -271,6 +285,11 @@ impl Plan {
             files,
             &mut notes,
         ) {
+            // Read on the server when the probe runs (see Prepared::run).
+            FileSetting::NotLocal(name, path) if on_server => {
+                server_ca = Some((name, path));
+                None
+            }
             FileSetting::NotLocal(name, path) => {
                 notes.push(format!(
                     "{name} {} not read: {why}; verification is checked against the system CA bundle instead (pass --local-files to use this machine's files)",
@@ -282,6 +301,7 @@ impl Plan {
             other => other.path(),
         };
         match file_setting(model, hop, SslDirective::Crl, files, &mut notes) {
+            FileSetting::NotLocal(name, path) if on_server => server_crl = Some((name, path)),
             FileSetting::Path(_) | FileSetting::NotLocal(..) => notes.push(
                 "the probe does not check the CRL: a revoked certificate still passes here".into(),
             ),
@@ -296,7 +316,12 @@ impl Plan {
                 _ => None,
             })
             .collect();
-        if !named.is_empty() {
+        if !named.is_empty() && on_server {
+            notes.push(format!(
+                "client certificate not presented: its private key stays on the server, so the probe through it goes without ({}); an upstream that requires a client certificate refuses this probe, not nginx",
+                named.join(", ")
+            ));
+        } else if !named.is_empty() {
             notes.push(format!(
                 "client certificate not presented: {why}; pass --local-files to use this machine's files ({})",
                 named.join(", ")
@@ -325,7 +350,12 @@ impl Plan {
                 .collect(),
             ciphers: value(SslDirective::Ciphers),
             ca,
+            ca_label: None,
             ca_left_out,
+            server_ca,
+            server_crl,
+            crl_check: false,
+            cert_on_server: !named.is_empty() && on_server,
             depth,
             cert,
             key,
@@ -343,6 +373,7 @@ impl Plan {
                 &self.protocols,
                 &self.ciphers,
                 &self.ca,
+                self.crl_check,
                 self.depth,
                 &self.cert,
                 &self.key,

@@ -53,6 +53,9 @@ pub struct PeerResult {
     /// Notes about what could not be reproduced (e.g. a missing key file).
     pub notes: Vec<String>,
     pub millis: u64,
+    /// Where the peer was contacted from: `this machine`, or the server
+    /// (`--ssh` HOST) whose network, resolver and files the probe used.
+    pub probed_from: String,
 }
 
 impl PeerResult {
@@ -78,6 +81,7 @@ impl PeerResult {
             verification: None,
             notes: Vec::new(),
             millis: 0,
+            probed_from: "this machine".to_string(),
         }
     }
 

@@ -57,10 +57,21 @@ pub(crate) fn ssl_context(plan: &Plan) -> Result<SslContext, String> {
             .map_err(|e| format!("OpenSSL rejects the cipher list \"{c}\": {e}"))?;
     }
     match &plan.ca {
-        Some(ca) => b
-            .set_ca_file(ca)
-            .map_err(|e| format!("cannot load {}: {e}", ca.display()))?,
+        Some(ca) => b.set_ca_file(ca).map_err(|e| {
+            let name = plan
+                .ca_label
+                .clone()
+                .unwrap_or_else(|| ca.display().to_string());
+            format!("cannot load {name}: {e}")
+        })?,
         None => b.set_default_verify_paths().map_err(|e| e.to_string())?,
+    }
+    if plan.crl_check {
+        // As nginx's ngx_ssl_crl: every certificate of the chain.
+        use openssl::x509::verify::X509VerifyFlags;
+        b.cert_store_mut()
+            .set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL)
+            .map_err(|e| e.to_string())?;
     }
     b.set_verify_depth(plan.depth);
     if let (Some(cert), Some(key)) = (&plan.cert, &plan.key) {
@@ -171,13 +182,17 @@ pub(crate) fn probe_peer(
     ctx: &Result<SslContext, String>,
     peer: &str,
     opts: Options,
+    dial: &Dial,
+    run_end: Option<(Instant, Duration)>,
 ) -> PeerResult {
     let start = Instant::now();
     let mut r = plan.result_for(peer);
     if let Some(n) = &plan.sni_note {
         r.notes.push(n.clone());
     }
-    if let (LocalFiles::Refuse(source), true) = (plan.files, peer.starts_with("unix:")) {
+    let here = matches!(dial, Dial::Direct);
+    if let (LocalFiles::Refuse(source), true, true) = (plan.files, peer.starts_with("unix:"), here)
+    {
         r.probeable = false;
         r.error = Some(format!(
             "not probed: {peer} is a unix socket on the machine the config describes, and {}; pass --local-files to connect to this machine's sockets",
@@ -186,13 +201,19 @@ pub(crate) fn probe_peer(
         r.millis = start.elapsed().as_millis() as u64;
         return r;
     }
-    let deadline = Deadline::new(start, opts.timeout);
+    let deadline = Deadline::new(start, opts.timeout, run_end);
     let result = match ctx {
-        Ok(ctx) => handshake(plan, ctx, peer, deadline, &mut r),
+        Ok(ctx) => handshake(plan, ctx, peer, deadline, &mut r, dial),
         Err(e) => Err(e.clone()),
     };
     if let Err(e) = result {
-        r.error = Some(e);
+        // A refusal of the certificate the probe could not present is
+        // not one nginx meets.
+        r.error = Some(if plan.cert_on_server && e.contains("client certificate") {
+            format!("{e} (expected here: the probe went without the hop's client certificate, whose key stays on the server; nginx presents it)")
+        } else {
+            e
+        });
     }
     r.millis = start.elapsed().as_millis() as u64;
     r
@@ -204,6 +225,7 @@ pub(crate) fn handshake(
     peer: &str,
     deadline: Deadline,
     r: &mut PeerResult,
+    dial: &Dial,
 ) -> Result<(), String> {
     // Only the address part names the peer (`host:port weight=2` is split
     // by the model already; parameters never reach here).
@@ -227,7 +249,7 @@ pub(crate) fn handshake(
         ssl.param_mut().set_host(name).map_err(|e| e.to_string())?;
     }
     let start = Instant::now();
-    let conn = connect(peer, deadline, r)?;
+    let conn = connect(peer, deadline, r, dial)?;
     let mut attempt = ssl.connect(conn);
     // A read that timed out early (before the deadline) goes on.
     while let Err(HandshakeError::WouldBlock(mid)) = attempt {
@@ -239,7 +261,18 @@ pub(crate) fn handshake(
     }
     let mut stream = match attempt {
         Ok(s) => s,
-        Err(HandshakeError::Failure(mid)) => {
+        Err(HandshakeError::Failure(mut mid)) => {
+            // A channel through the server that ssh closed: its reason
+            // (the server could not connect) is the answer.
+            let closed = mid.error().ssl_error().is_none()
+                || mid
+                    .error()
+                    .to_string()
+                    .to_ascii_lowercase()
+                    .contains("unexpected eof");
+            if let Some(why) = closed.then(|| mid.get_mut().ssh_failure()).flatten() {
+                return Err(why);
+            }
             let timed_out = mid.error().io_error().is_some_and(|e| {
                 matches!(
                     e.kind(),
@@ -274,7 +307,13 @@ pub(crate) fn handshake(
         .as_ref()
         .map(|_| !errs.iter().any(|(code, _, _)| *code == HOSTNAME_MISMATCH));
     let against = match &plan.ca {
-        Some(ca) => format!("{} (the hop's CA), depth {}", ca.display(), plan.depth),
+        Some(ca) => format!(
+            "{} (the hop's CA), depth {}",
+            plan.ca_label
+                .clone()
+                .unwrap_or_else(|| ca.display().to_string()),
+            plan.depth
+        ),
         None => match &plan.ca_left_out {
             Some(why) => format!("the system CA bundle ({why}), depth {}", plan.depth),
             None => format!(

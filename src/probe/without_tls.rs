@@ -4,6 +4,7 @@
 
 use super::plan::Plan;
 use super::result::PeerResult;
+use super::via::Dial;
 use super::Options;
 
 /// No TLS library: nothing to configure.
@@ -18,6 +19,8 @@ pub(crate) fn probe_peer(
     _ctx: &Result<SslContext, String>,
     peer: &str,
     _opts: Options,
+    _dial: &Dial,
+    _run_end: Option<(std::time::Instant, std::time::Duration)>,
 ) -> PeerResult {
     let mut r = plan.result_for(peer);
     r.probeable = false;

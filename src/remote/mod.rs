@@ -31,7 +31,9 @@
 //! The files, by job: `target` (the server, its checks, the ssh command
 //! line), `process` (one ssh run with a timeout and an output cap),
 //! `nginx_output` (what nginx printed), `fetch` (`nginx -T`), `apply`
-//! (with `apply.sh`), `inventory`, and `error`.
+//! (with `apply.sh`), `inventory`, `tunnel` (one master connection of a
+//! probe run: peers dialled from the server, files read there), and
+//! `error`.
 
 mod apply;
 mod error;
@@ -41,6 +43,7 @@ mod inventory;
 mod nginx_output;
 mod process;
 mod target;
+mod tunnel;
 
 pub use apply::{apply, Applied, Written};
 pub use error::{ErrorKind, RemoteError, TargetError, Via};
@@ -51,3 +54,4 @@ pub use process::MAX_OUTPUT;
 pub use target::{
     check_destination, check_host, check_user, Remote, ALWAYS_SSH_OPTIONS, DEFAULT_TIMEOUT,
 };
+pub use tunnel::{Channel, Tunnel, MAX_SERVER_FILE};

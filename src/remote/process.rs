@@ -24,7 +24,7 @@ pub(super) struct Finished {
 /// A pipe read on a thread into a shared buffer, at most `cap` bytes (the
 /// rest is drained). A background ssh (ControlPersist) may keep a pipe open
 /// after the command is done: the buffer is taken all the same.
-struct PipeReader {
+pub(super) struct PipeReader {
     /// What was read so far.
     bytes: Arc<Mutex<Vec<u8>>>,
     /// Set when the pipe is closed (or failed).
@@ -32,7 +32,7 @@ struct PipeReader {
 }
 
 impl PipeReader {
-    fn spawn(mut pipe: impl Read + Send + 'static, cap: u64) -> PipeReader {
+    pub(super) fn spawn(mut pipe: impl Read + Send + 'static, cap: u64) -> PipeReader {
         let bytes = Arc::new(Mutex::new(Vec::new()));
         let closed = Arc::new(AtomicBool::new(false));
         let (b, d) = (Arc::clone(&bytes), Arc::clone(&closed));
@@ -57,7 +57,7 @@ impl PipeReader {
 
     /// What was read, once the pipe is closed or at `until`, whichever
     /// comes first.
-    fn bytes_by(&self, until: Instant) -> Vec<u8> {
+    pub(super) fn bytes_by(&self, until: Instant) -> Vec<u8> {
         while !self.closed.load(Ordering::Acquire) && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -73,16 +73,26 @@ pub(super) enum RunFailure {
     Wait(std::io::Error),
     /// It did not end within the timeout (it was killed).
     Timeout,
-    /// It wrote more than [`MAX_OUTPUT`] bytes.
-    TooBig,
+    /// It wrote more than the bytes allowed (the cap, in bytes).
+    TooBig(u64),
 }
 
 /// Runs `cmd`, feeding it `stdin`: at most `timeout` for the whole run and
 /// [`MAX_OUTPUT`] bytes read. The one runner of `ssh` and of `--exec`.
 pub(super) fn run_bounded(
+    cmd: std::process::Command,
+    stdin: Option<Vec<u8>>,
+    timeout: Duration,
+) -> Result<Finished, RunFailure> {
+    run_capped(cmd, stdin, timeout, MAX_OUTPUT)
+}
+
+/// [`run_bounded`] with at most `cap` bytes read from its output.
+pub(super) fn run_capped(
     mut cmd: std::process::Command,
     stdin: Option<Vec<u8>>,
     timeout: Duration,
+    cap: u64,
 ) -> Result<Finished, RunFailure> {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
@@ -99,7 +109,7 @@ pub(super) fn run_bounded(
             let _ = pipe.write_all(&data);
         });
     }
-    let stdout = PipeReader::spawn(child.stdout.take().expect("piped stdout"), MAX_OUTPUT);
+    let stdout = PipeReader::spawn(child.stdout.take().expect("piped stdout"), cap);
     let stderr = PipeReader::spawn(child.stderr.take().expect("piped stderr"), 1 << 20);
     let started = Instant::now();
     let status = loop {
@@ -118,8 +128,8 @@ pub(super) fn run_bounded(
     let grace = Instant::now() + Duration::from_secs(2);
     let stdout = stdout.bytes_by(grace);
     let stderr = stderr.bytes_by(grace);
-    if stdout.len() as u64 > MAX_OUTPUT {
-        return Err(RunFailure::TooBig);
+    if stdout.len() as u64 > cap {
+        return Err(RunFailure::TooBig(cap));
     }
     Ok(Finished {
         code: status.code(),
@@ -155,9 +165,13 @@ pub(super) fn run_failure(
                 timeout.as_secs_f64()
             ),
         ),
-        RunFailure::TooBig => error(
+        RunFailure::TooBig(cap) => error(
             ErrorKind::Command,
-            format!("the answer is over {} MiB", MAX_OUTPUT >> 20),
+            if cap >= 1 << 20 {
+                format!("the answer is over {} MiB", cap >> 20)
+            } else {
+                format!("the answer is over {} KiB", cap >> 10)
+            },
         ),
     }
 }
@@ -173,6 +187,27 @@ pub(super) fn run_ssh(
         .validate()
         .map_err(|e| remote.error(ErrorKind::Ssh, e.to_string()))?;
     run_bounded(remote.ssh_command(remote_command), stdin, remote.timeout).map_err(|f| {
+        run_failure(
+            f,
+            "ssh",
+            " (install the OpenSSH client: `ssh` must be on PATH)",
+            remote.timeout,
+            "--ssh-timeout",
+            |k, m| remote.error(k, m),
+        )
+    })
+}
+
+/// Runs a prepared `ssh` command line (a channel of the probe's master
+/// connection): at most `remote.timeout` for the whole run and `cap` bytes
+/// read from its output.
+pub(super) fn run_command(
+    remote: &Remote,
+    cmd: std::process::Command,
+    stdin: Option<Vec<u8>>,
+    cap: u64,
+) -> Result<Finished, RemoteError> {
+    run_capped(cmd, stdin, remote.timeout, cap).map_err(|f| {
         run_failure(
             f,
             "ssh",

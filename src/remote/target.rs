@@ -67,12 +67,26 @@ impl Remote {
 
     /// The local `ssh` invocation that runs `remote_command` on the server.
     pub fn ssh_command(&self, remote_command: &str) -> Command {
+        let mut cmd = self.ssh_with(&[]);
+        cmd.args(["-T", "--"]);
+        cmd.arg(&self.destination).arg(remote_command);
+        cmd
+    }
+
+    /// `ssh` with the options of every run, `first` (`-o` values that must
+    /// win over the person's: ssh keeps the first value) right after
+    /// hopscope's own, then the person's, then the defaults. The caller
+    /// adds the rest (`-T -- DESTINATION COMMAND`, `-W`, `-N`).
+    pub(super) fn ssh_with(&self, first: &[String]) -> Command {
         let mut cmd = Command::new("ssh");
         // First value wins in ssh: batch mode and no agent or X11
         // forwarding cannot be turned off (by an ssh config with
         // `ForwardAgent yes`: the audited server would get the agent), the
         // person's options come before hopscope's defaults.
         cmd.args(ALWAYS_SSH_OPTIONS.iter().flat_map(|o| ["-o", o]));
+        for o in first {
+            cmd.arg("-o").arg(o);
+        }
         if let Some(f) = &self.ssh_config {
             cmd.arg("-F").arg(f);
         }
@@ -81,8 +95,7 @@ impl Remote {
         }
         let secs = self.timeout.as_secs().clamp(1, 10);
         cmd.arg("-o").arg(format!("ConnectTimeout={secs}"));
-        cmd.args(["-o", "ClearAllForwardings=yes", "-T", "--"]);
-        cmd.arg(&self.destination).arg(remote_command);
+        cmd.args(["-o", "ClearAllForwardings=yes"]);
         cmd
     }
 

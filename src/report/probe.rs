@@ -13,6 +13,14 @@ pub fn text(results: &[PeerResult]) -> String {
     use std::fmt::Write as _;
     let v = |s: &str| visible(s).into_owned();
     let mut out = String::new();
+    // Where the peers were dialled from (the same for every result of a run).
+    if let Some(first) = results.first().filter(|r| r.probed_from != "this machine") {
+        let _ = writeln!(
+            out,
+            "probed from {} over ssh: its network, resolver and CA files",
+            v(&first.probed_from)
+        );
+    }
     let mut last = "";
     for r in results {
         if r.hop != last {
@@ -122,6 +130,7 @@ mod tests {
             }),
             notes: vec!["n\u{1b}".into()],
             millis: 1,
+            probed_from: "web\u{1b}1".into(),
         };
         let t = text(std::slice::from_ref(&r));
         assert!(
@@ -139,6 +148,7 @@ mod tests {
             "CN=i\\u{202e}",
             "n\\x7f",
             "/ca\\x1b.pem",
+            "probed from web\\x1b1 over ssh",
             "- p\\x1b",
             "note: n\\x1b",
         ] {

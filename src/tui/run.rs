@@ -434,7 +434,8 @@ impl Runner<'_> {
             },
             Effect::Probe(ids) => {
                 let files = self.opts.source.local_files(&app.model, false);
-                let work = crate::probe::prepare(&app.model, &ids, files);
+                // With --ssh, from the server: as `probe --ssh` does.
+                let work = crate::probe::prepare(&app.model, &ids, files).through(remote.cloned());
                 self.jobs.probe(work, Some(ids));
             }
             Effect::ProbeFixed(ids) => {
@@ -451,7 +452,7 @@ impl Runner<'_> {
                 let after = crate::fix::engine::reanalyze(&app.model, &texts);
                 let fixed = crate::fix::engine::ids_after(&app.model, &after, &ids);
                 let files = self.opts.source.local_files(&app.model, false);
-                let work = crate::probe::prepare(&after, &fixed, files);
+                let work = crate::probe::prepare(&after, &fixed, files).through(remote.cloned());
                 self.jobs.probe(work, None);
             }
             Effect::Validate(changed) => {

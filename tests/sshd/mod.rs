@@ -68,6 +68,16 @@ pub fn keygen(path: &Path) {
 impl Sshd {
     /// Starts sshd listening on `n` ports, or `None` to skip.
     pub fn start(n: usize) -> Option<Sshd> {
+        Sshd::start_with(n, false)
+    }
+
+    /// Starts sshd that allows TCP forwarding (`ssh -W`, as a probe over
+    /// ssh needs), or `None` to skip.
+    pub fn start_forwarding(n: usize) -> Option<Sshd> {
+        Sshd::start_with(n, true)
+    }
+
+    fn start_with(n: usize, forwarding: bool) -> Option<Sshd> {
         let bin = which("sshd", &["/usr/sbin/sshd"])
             .or_else(|| skip("sshd is not installed (Debian package openssh-server)"))?;
         if which("ssh", &["/usr/bin/ssh"]).is_none() || which("ssh-keygen", &[]).is_none() {
@@ -99,8 +109,9 @@ impl Sshd {
             "HostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
              PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n\
              PidFile {d}/sshd.pid\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-             AllowTcpForwarding no\nX11Forwarding no\nPrintMotd no\nMaxStartups 100\n",
-            d = d.display()
+             AllowTcpForwarding {fwd}\nX11Forwarding no\nPrintMotd no\nMaxStartups 100\n",
+            d = d.display(),
+            fwd = if forwarding { "local" } else { "no" }
         ));
         fs::write(d.join("sshd_config"), conf).expect("sshd_config");
         let client = |key: &str| {

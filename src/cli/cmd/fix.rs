@@ -135,6 +135,7 @@ pub fn run(args: &FixArgs) -> ExitCode {
             )
         };
         let results = crate::probe::prepare(&outcome.after, &after, files)
+            .through(args.load.remote.target().ok().flatten())
             .run(crate::probe::Options::default());
         say_text(&crate::report::probe::text(&results));
     }

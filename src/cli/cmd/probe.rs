@@ -42,6 +42,17 @@ pub fn run(args: &ProbeArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
+    let deadline = match args.deadline {
+        None => None,
+        Some(d) if d.is_finite() && d > 0.0 && d <= 3600.0 => {
+            Some(std::time::Duration::from_secs_f64(d))
+        }
+        Some(d) => {
+            return fail(format!(
+                "--deadline must be between 0 and 3600 seconds, got {d}"
+            ))
+        }
+    };
     let source = match args.load.source() {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -68,7 +79,16 @@ pub fn run(args: &ProbeArgs) -> ExitCode {
         );
     }
     let files = source.local_files(&model, args.local_files);
-    let results = crate::probe::prepare(&model, &args.hop, files).run(opts);
+    // With --ssh the peers are dialled from the server (one ssh
+    // connection), its CA and CRL files read there.
+    let through = match args.load.remote.target() {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    let results = crate::probe::prepare(&model, &args.hop, files)
+        .through(through)
+        .within(deadline)
+        .run(opts);
     let code = report_probe(&results, args.format);
     if model.errors().next().is_some() {
         return load_status(&model);

@@ -50,9 +50,8 @@ impl App {
         }
         self.probes.insert(id.clone(), ProbeView::Running);
         let from = match (&self.server, &self.exec) {
-            // `--ssh`: the network, resolver and files are this
-            // machine's, not the server's.
-            (Some(host), _) => format!(" (from this machine, not from {host})"),
+            // `--ssh`: the peers are dialled from the server, over ssh.
+            (Some(host), _) => format!(" through {host} (from the server, over ssh)"),
             (None, Some(cmd)) => format!(" (from this machine, not from where {cmd} runs)"),
             (None, None) => String::new(),
         };

@@ -300,7 +300,7 @@ pub fn detail_lines(
             Span::styled(
                 match (&app.server, &app.exec) {
                     (Some(host), _) => format!(
-                        "P: a handshake with each peer, as nginx would make it, from this machine (not {host})"
+                        "P: a handshake with each peer, as nginx would make it, from {host} over ssh"
                     ),
                     (None, Some(_)) => "P: a handshake with each peer, as nginx would make it, from this machine (not where --exec runs)".to_string(),
                     (None, None) => "P: a handshake with each peer, as nginx would make it".to_string(),
