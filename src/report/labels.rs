@@ -2,7 +2,7 @@
 //! TUI and the command line show for a hop and its settings. The model
 //! holds the facts; the wording is here.
 
-use crate::model::{Hop, Model, Module, Setting, Sni, TlsWhen, Variant};
+use crate::model::{Hop, Model, Module, Provenance, Setting, Sni, TlsWhen, Variant};
 use crate::model::{VersionChoice, VersionFrom};
 use crate::visible::visible;
 
@@ -36,6 +36,24 @@ pub fn via(model: &Model, hop: &Hop) -> Option<String> {
             .collect::<Vec<_>>()
             .join(" → ")
     })
+}
+
+/// Where an explicitly set value of a hop comes from, for people:
+/// `file:line (BLOCK)`, with `inherited` when it is set in an outer block,
+/// and the include that brought its file in when that is not the hop's own
+/// way in (see [`Model::brought_by`]):
+/// `snippets/upstream-tls.conf:5 (location /admin/, inherited, via include
+/// at conf.d/intranet.conf:18)`. `block` is how the caller names the
+/// block: its level (`location`) or [`Model::block_label`].
+pub fn origin(model: &Model, hop: &Hop, p: &Provenance, block: &str, inherited: bool) -> String {
+    let mut notes = vec![block.to_string()];
+    if inherited {
+        notes.push("inherited".into());
+    }
+    if let Some(inc) = model.brought_by(hop, p) {
+        notes.push(format!("via include at {}", model.file_line(inc)));
+    }
+    format!("{} ({})", p.file_line(), notes.join(", "))
 }
 
 /// The SNI nginx sends, for people: the name (marked when it is worked out

@@ -155,7 +155,7 @@ pub const KEYMAP: &[Binding] = &[
         &[Char('n')],
         Action::NextMark,
         &[Source],
-        "next line of the inheritance chain, outwards from the hop",
+        "next line of the hop's chain, down towards the hop (into other files too)",
     )
     .hint("next in chain"),
     key(
@@ -163,7 +163,7 @@ pub const KEYMAP: &[Binding] = &[
         &[Char('N')],
         Action::PrevMark,
         &[Source],
-        "previous line of the inheritance chain, back towards the hop",
+        "previous line of the hop's chain, back out towards http",
     )
     .hint("prev"),
     key(
@@ -255,7 +255,7 @@ pub const KEYMAP: &[Binding] = &[
         "z",
         &[Char('z')],
         Action::ToggleWrap,
-        &[Diff],
+        &[Diff, Source],
         "wrap long lines, or let them run off the edge",
     )
     .short("wrap"),
@@ -263,14 +263,14 @@ pub const KEYMAP: &[Binding] = &[
         "H/L ←/→",
         &[Char('H'), Left],
         Action::ScrollLeft,
-        &[Diff],
+        &[Diff, Source],
         "scroll sideways, when long lines do not wrap (z)",
     ),
     key(
         "",
         &[Char('L'), Right],
         Action::ScrollRight,
-        &[Diff],
+        &[Diff, Source],
         "scroll right",
     ),
     key(
