@@ -263,3 +263,36 @@ fn snapshots_of_the_source_view() {
     let text = screen_text(&render(&app, 80, 24));
     insta::assert_snapshot!("source_snippet_80x24", text);
 }
+
+#[test]
+fn the_hop_view_says_which_include_brought_a_value() {
+    let mut app = reports_source();
+    press(&mut app, &[KeyCode::Esc]);
+    press(&mut app, &[KeyCode::Enter]);
+    assert_eq!(app.screen(), Screen::Detail);
+    let text = screen_text(&render(&app, 160, 48));
+    // The origin wraps in its column, whole.
+    let rows: Vec<&str> = text.lines().collect();
+    let at = rows
+        .iter()
+        .position(|l| l.contains("proxy_ssl_verify ") && !l.contains("depth"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let from = format!(
+        "{} {}",
+        rows[at].trim_end_matches('│').trim_end(),
+        rows[at + 1].trim_matches('│').trim()
+    );
+    assert!(
+        from.ends_with(
+            "snippets/upstream-tls.conf:6 (location /admin/, inherited, via include at conf.d/intranet.conf:18)"
+        ),
+        "{text}"
+    );
+    // A value from the hop's own way in needs no include named.
+    let row = text
+        .lines()
+        .find(|l| l.contains("proxy_ssl_protocols"))
+        .unwrap();
+    assert!(row.contains("nginx.conf:23 (http, inherited)"), "{text}");
+    assert!(!row.contains("via include"), "{text}");
+}

@@ -405,18 +405,22 @@ pub fn detail_lines(
             ),
         };
         let name = Span::styled(format!("{:<name_w$}", s.name), style);
+        // The origin wraps in its column rather than being cut: the
+        // include that brought a value in is at its end.
+        let from_rows = wrap(&from, width.saturating_sub(name_w + value_w));
+        let indent = || Span::raw(" ".repeat(name_w + value_w));
+        let mut from_rows = from_rows.into_iter();
         if value.width() < value_w {
             lines.push(Line::from(vec![
                 name,
                 Span::styled(pad(&value, value_w), style),
-                Span::styled(v(from), t.dim),
+                Span::styled(from_rows.next().unwrap_or_default(), t.dim),
             ]));
         } else {
             lines.push(Line::from(vec![name, Span::styled(value, style)]));
-            lines.push(Line::from(vec![
-                Span::raw(" ".repeat(name_w + value_w)),
-                Span::styled(v(from), t.dim),
-            ]));
+        }
+        for row in from_rows {
+            lines.push(Line::from(vec![indent(), Span::styled(row, t.dim)]));
         }
     }
     (lines, item_starts)
