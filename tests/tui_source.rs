@@ -296,3 +296,42 @@ fn the_hop_view_says_which_include_brought_a_value() {
     assert!(row.contains("nginx.conf:23 (http, inherited)"), "{text}");
     assert!(!row.contains("via include"), "{text}");
 }
+
+#[test]
+fn a_huge_line_and_control_characters_stay_in_their_place() {
+    use hopscope::conf::{self, Input};
+    use hopscope::model::{Model, Version};
+    let dir = tempfile::tempdir().unwrap();
+    let long = "x".repeat(200_000);
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        format!(
+            "http {{\n server {{\n  # {long}\n  # bell \u{7} and escape \u{1b}[2J\n  location / {{ proxy_pass https://a.example.com; }}\n }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let cfg = conf::load(&Input::Path(dir.path().join("nginx.conf"))).unwrap();
+    let mut app = App::new(Model::build(cfg, Version::NEWEST_STABLE), "t".into());
+    press(&mut app, &[KeyCode::Char('o')]);
+    assert_eq!(app.screen(), Screen::Source);
+    for wrap in [false, true] {
+        let started = std::time::Instant::now();
+        let term = render(&app, 80, 24);
+        assert!(started.elapsed().as_secs() < 5, "wrap {wrap}");
+        let text = screen_text(&term);
+        assert!(
+            text.contains("\\x1b[2J") && text.contains("\\x07"),
+            "{text}"
+        );
+        assert!(row_of(&text, 5).starts_with("│▶ 5 ● "), "{text}");
+        press(&mut app, &[KeyCode::Char('z')]);
+    }
+    // Sideways scrolling stops at the widest line (`  # ` and 200 000 x):
+    // its last column stays in view.
+    assert!(!app.source_wrap);
+    app.source_hscroll = 199_990;
+    for _ in 0..5 {
+        press(&mut app, &[KeyCode::Char('L')]);
+    }
+    assert_eq!(app.source_hscroll, 200_004 - 1);
+}

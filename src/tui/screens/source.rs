@@ -205,21 +205,23 @@ impl Gutter<'_> {
 }
 
 /// The rows of line `n`: its code (scrolled sideways by `skip`, or wrapped
-/// in `code_w` columns), and its annotation beside it when it fits, else
-/// on rows of its own below, wrapped: never cut.
+/// in `code_w` columns, at most `max_rows` of them: a view never shows
+/// more), and its annotation beside it when it fits, else on rows of its
+/// own below, wrapped: never cut.
 fn line_rows(
     g: &Gutter,
     n: u32,
     code: Line<'static>,
     code_w: usize,
     skip: Option<usize>,
+    max_rows: usize,
 ) -> Vec<Line<'static>> {
     let t = g.t;
     let mut code_rows: Vec<Line<'static>> = match skip {
         Some(skip) => vec![clip_line(slice_line(&code, skip, usize::MAX), code_w)],
         None => {
             let w = code.width().max(1);
-            (0..w.div_ceil(code_w.max(1)))
+            (0..w.div_ceil(code_w.max(1)).clamp(1, max_rows.max(1)))
                 .map(|i| slice_line(&code, i * code_w, code_w))
                 .collect()
         }
@@ -317,18 +319,18 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         .min(total.saturating_sub(height));
     let rows = loop {
         let mut rows: Vec<Line<'static>> = Vec::new();
-        let mut cursor_end = 0;
+        let mut cursor_end = None;
         for (i, l) in code(top, height).into_iter().enumerate() {
             let n = (top + i) as u32 + 1;
-            rows.extend(line_rows(&g, n, l, code_w, skip));
+            rows.extend(line_rows(&g, n, l, code_w, skip, height));
             if n == g.current {
-                cursor_end = rows.len();
+                cursor_end = Some(rows.len());
             }
             if rows.len() >= height {
                 break;
             }
         }
-        if cursor_end <= height || top >= cursor {
+        if cursor_end.is_some_and(|end| end <= height) || top >= cursor {
             break rows;
         }
         top += 1;
