@@ -189,14 +189,14 @@ fn detail_to_source_and_back() {
         (app.model.config.file(file).name.as_str(), line),
         (&*p.file, p.line)
     );
-    // n walks the inheritance chain outwards from the hop, across files.
+    // n walks the hop's chain down towards the hop, across files.
     let before = app.mark_index;
     press(&mut app, &[KeyCode::Char('n')]);
     assert_eq!(app.mark_index, (before + 1) % app.source_marks.len());
     assert!(app.status.as_ref().unwrap().text.contains("of the chain"));
-    // The chain starts at the hop and goes outwards: http comes last.
-    assert!(app.source_marks[0].1.contains("the hop"));
-    assert!(app.source_marks.last().unwrap().1.contains("(http)"));
+    // The chain starts at http and ends at the hop.
+    assert!(app.source_marks[0].1.contains("http block"));
+    assert_eq!(app.source_marks.last().unwrap().1, "the hop");
     press(&mut app, &[KeyCode::Esc]);
     assert_eq!(app.screen(), Screen::Detail);
     press(&mut app, &[KeyCode::Esc]);

@@ -15,11 +15,14 @@
 //! - `upstreams`: `upstream {}` groups and which one a pass names;
 //! - `hops`: the pass directives and the hops built from them;
 //! - `ident`: hop ids, one per include path of a pass directive;
+//! - `chain`: how a hop's values reach it, line by line (blocks,
+//!   includes, the lines that set them);
 //! - `hop`: the hop and the settings on it;
 //! - `sni`: nginx's SNI algorithm, statically; `target`: a pass target;
 //! - `directives`: the per-version table of `*_ssl_*` directives;
 //! - `version`: nginx versions.
 
+mod chain;
 mod defs;
 pub mod directives;
 mod eval;
@@ -40,6 +43,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::conf::{Config, Directive, LoadError};
+pub use chain::{Link, Step};
 pub use directives::{Module, Shape, Spec, SslDirective};
 pub use eval::{Alt, Env, Seg};
 pub use hop::{Header, Hop, Setting};

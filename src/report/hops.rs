@@ -285,7 +285,7 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
         for (s, value) in hop.settings.iter().zip(values) {
             let origin = match &s.origin {
                 Origin::Default => format!("default (nginx {})", model.version),
-                Origin::Explicit(p) => format!("{} ({})", p.file_line(), p.level),
+                Origin::Explicit(p) => labels::origin(model, hop, p, p.level, false),
             };
             let _ = writeln!(out, "  {:<34} {value:<value_w$}  {origin}", s.name);
         }

@@ -2,7 +2,7 @@
 //! TUI and the command line show for a hop and its settings. The model
 //! holds the facts; the wording is here.
 
-use crate::model::{Hop, Model, Module, Setting, Sni, TlsWhen, Variant};
+use crate::model::{Hop, Model, Module, Provenance, Setting, Sni, TlsWhen, Variant};
 use crate::model::{VersionChoice, VersionFrom};
 use crate::visible::visible;
 
@@ -36,6 +36,24 @@ pub fn via(model: &Model, hop: &Hop) -> Option<String> {
             .collect::<Vec<_>>()
             .join(" → ")
     })
+}
+
+/// Where an explicitly set value of a hop comes from, for people:
+/// `file:line (BLOCK)`, with `inherited` when it is set in an outer block,
+/// and the include that brought its file in when that is not the hop's own
+/// way in (see [`Model::brought_by`]):
+/// `snippets/upstream-tls.conf:5 (location /admin/, inherited, via include
+/// at conf.d/intranet.conf:18)`. `block` is how the caller names the
+/// block: its level (`location`) or [`Model::block_label`].
+pub fn origin(model: &Model, hop: &Hop, p: &Provenance, block: &str, inherited: bool) -> String {
+    let mut notes = vec![block.to_string()];
+    if inherited {
+        notes.push("inherited".into());
+    }
+    if let Some(inc) = model.brought_by(hop, p) {
+        notes.push(format!("via include at {}", model.file_line(inc)));
+    }
+    format!("{} ({})", p.file_line(), notes.join(", "))
 }
 
 /// The SNI nginx sends, for people: the name (marked when it is worked out
@@ -144,6 +162,50 @@ pub fn version_short(choice: &VersionChoice) -> String {
 mod tests {
     use super::*;
     use crate::model::Version;
+
+    #[test]
+    fn an_origin_names_the_include_that_brought_its_file_in() {
+        let m = crate::test_support::model(&[
+            (
+                "nginx.conf",
+                "http {\n proxy_ssl_protocols TLSv1.2;\n include site.conf;\n}\n",
+            ),
+            (
+                "site.conf",
+                "server {\n proxy_ssl_verify_depth 2;\n location /admin/ {\n  include tls.conf;\n  location /admin/reports/ { proxy_pass https://r.example.com; }\n }\n}\n",
+            ),
+            ("tls.conf", "proxy_ssl_verify on;\n"),
+        ]);
+        let hop = &m.hops[0];
+        let origin_of = |name: &str, block: &dyn Fn(&Provenance) -> String| {
+            let s = hop.settings.iter().find(|s| s.name == name).unwrap();
+            match &s.origin {
+                crate::model::Origin::Explicit(p) => origin(&m, hop, p, &block(p), s.inherited),
+                crate::model::Origin::Default => panic!("{name} is set"),
+            }
+        };
+        let named = |p: &Provenance| m.block_label(p.ctx);
+        assert_eq!(
+            origin_of("proxy_ssl_verify", &named),
+            "tls.conf:1 (location /admin/, inherited, via include at site.conf:4)"
+        );
+        // The hop came in through site.conf's include too: nothing to add.
+        assert_eq!(
+            origin_of("proxy_ssl_verify_depth", &named),
+            "site.conf:2 (server, inherited)"
+        );
+        assert_eq!(
+            origin_of("proxy_ssl_protocols", &|p| p.level.to_string()),
+            "nginx.conf:2 (http, inherited)"
+        );
+        // The text report says it the same way.
+        let table = crate::report::hops::table(&m, |_, _| Vec::new());
+        assert!(
+            table.contains("tls.conf:1 (location, via include at site.conf:4)"),
+            "{table}"
+        );
+        assert!(table.contains("site.conf:2 (server)\n"), "{table}");
+    }
 
     #[test]
     fn the_version_says_where_it_came_from_and_escapes_what_was_reported() {

@@ -169,6 +169,32 @@ pub fn clip_line(line: Line<'static>, width: usize) -> Line<'static> {
     out
 }
 
+/// Columns `skip..skip + width` of a line, its styles kept: the part a
+/// view scrolled sideways by `skip` shows, or one row of a wrapped line. A
+/// wide character cut by either edge is left out.
+pub fn slice_line(line: &Line<'_>, skip: usize, width: usize) -> Line<'static> {
+    let end = skip.saturating_add(width);
+    let mut col = 0;
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    for span in &line.spans {
+        let mut kept = String::new();
+        for c in span.content.chars() {
+            let w = c.width().unwrap_or(0);
+            if col >= skip && col + w <= end {
+                kept.push(c);
+            }
+            col += w;
+        }
+        if !kept.is_empty() {
+            spans.push(Span::styled(kept, span.style));
+        }
+        if col >= end {
+            break;
+        }
+    }
+    Line::from(spans).style(line.style)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +266,23 @@ mod tests {
         assert_eq!(cut.spans[0].content, "upstream ");
         assert_eq!(cut.spans[1].content, "backend-1.…");
         assert_eq!(cut.spans[1].style, red);
+    }
+
+    #[test]
+    fn a_slice_keeps_the_columns_asked_for_and_their_styles() {
+        let red = Style::default().fg(Color::Red);
+        let line = Line::from(vec![
+            Span::raw("proxy_pass "),
+            Span::styled("https://a", red),
+        ]);
+        let s = slice_line(&line, 6, 8);
+        assert_eq!(s.to_string(), "pass htt");
+        assert_eq!(s.spans[1].style, red);
+        assert_eq!(slice_line(&line, 100, 8).to_string(), "");
+        // A wide character cut by the edge is left out, never split.
+        let wide = Line::from("a日本");
+        assert_eq!(slice_line(&wide, 0, 2).to_string(), "a");
+        assert_eq!(slice_line(&wide, 2, 4).to_string(), "本");
     }
 
     #[test]

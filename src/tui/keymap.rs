@@ -265,7 +265,7 @@ pub const KEYMAP: &[Binding] = &[
         &[Char('n')],
         Action::NextMark,
         &[Source],
-        "next match while a search is kept (Esc clears it); else the next line of the inheritance chain, outwards from the hop",
+        "next match while a search is kept (Esc clears it); else the next line of the hop's chain, down towards the hop (into other files too)",
     )
     .hint("next")
     .prio(3),
@@ -274,7 +274,7 @@ pub const KEYMAP: &[Binding] = &[
         &[Char('N')],
         Action::PrevMark,
         &[Source],
-        "previous match while a search is kept; else the previous line of the inheritance chain, back towards the hop",
+        "previous match while a search is kept; else the previous line of the hop's chain, back out towards http",
     )
     .hint("prev")
     .prio(4),
@@ -406,7 +406,7 @@ pub const KEYMAP: &[Binding] = &[
         "z",
         &[Char('z')],
         Action::ToggleWrap,
-        &[Diff],
+        &[Diff, Source],
         "wrap long lines, or let them run off the edge",
     )
     .short("wrap"),
@@ -414,14 +414,14 @@ pub const KEYMAP: &[Binding] = &[
         "H/L ←/→",
         &[Char('H'), Left],
         Action::ScrollLeft,
-        &[Diff],
+        &[Diff, Source],
         "scroll sideways, when long lines do not wrap (z)",
     ),
     key(
         "",
         &[Char('L'), Right],
         Action::ScrollRight,
-        &[Diff],
+        &[Diff, Source],
         "scroll right",
     ),
     key(

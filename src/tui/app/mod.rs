@@ -64,7 +64,12 @@ pub struct App {
     pub detail_cursor: usize,
     pub source: Option<(FileId, u32)>,
     pub source_marks: Vec<(DirRef, String)>,
+    /// The current line of the source view (0-based).
     pub source_scroll: u32,
+    /// Columns the source view is scrolled sideways (`H`/`L`).
+    pub source_hscroll: usize,
+    /// The source view wraps long lines (`z`) instead of scrolling them.
+    pub source_wrap: bool,
     pub explain_rule: Option<&'static str>,
     pub scroll: usize,
     pub rules_cursor: usize,
@@ -100,7 +105,7 @@ pub struct App {
     pub probes: HashMap<String, ProbeView>,
     /// The what-if probe of the previewed fix.
     pub fix_probe: Option<ProbeView>,
-    /// Where `n`/`N` stand in the inheritance chain.
+    /// Where `n`/`N` stand in the hop's chain.
     pub mark_index: usize,
     /// The server the configuration came from (`--ssh`): saving writes
     /// there, and reloading asks it again.
@@ -132,6 +137,8 @@ impl App {
             source: None,
             source_marks: Vec::new(),
             source_scroll: 0,
+            source_hscroll: 0,
+            source_wrap: false,
             explain_rule: None,
             scroll: 0,
             rules_cursor: 0,
@@ -423,6 +430,11 @@ impl App {
             Action::TogglePlacement => self.toggle_placement(),
             Action::ClearBasket => self.clear_basket(),
             Action::TakeFollowUps => self.take_followups(),
+            Action::ToggleWrap | Action::ScrollLeft | Action::ScrollRight
+                if screen == Screen::Source =>
+            {
+                self.source_sideways(action)
+            }
             Action::ToggleWrap | Action::ScrollLeft | Action::ScrollRight => self.sideways(action),
             Action::FocusFollowUps => self.focus_followups(),
             Action::EditValue => self.edit_value(),

@@ -259,7 +259,10 @@ pub fn detail_lines(
     if let Some(host) = &hop.host_header {
         let note = match &host.origin {
             Origin::Default => "  (nginx default)".to_string(),
-            Origin::Explicit(p) => format!("  ({})", p.file_line()),
+            Origin::Explicit(p) => {
+                let origin = labels::origin(m, hop, p, &m.block_label(p.ctx), false);
+                format!("  ({origin})")
+            }
         };
         let shown = if host.value == "$proxy_host" {
             format!("$proxy_host = {}", hop.proxy_host)
@@ -412,11 +415,10 @@ pub fn detail_lines(
         item_starts.push(lines.len());
         let (style, from) = match &s.origin {
             Origin::Default => (t.default_value, format!("default (nginx {})", m.version)),
-            Origin::Explicit(p) if s.inherited => (
-                t.inherited,
-                format!("{} ({}, inherited)", p.file_line(), p.level),
+            Origin::Explicit(p) => (
+                if s.inherited { t.inherited } else { t.explicit },
+                labels::origin(m, hop, p, &m.block_label(p.ctx), s.inherited),
             ),
-            Origin::Explicit(p) => (t.explicit, format!("{} ({})", p.file_line(), p.level)),
         };
         let name = Span::styled(format!("{:<name_w$}", s.name), style);
         // The origin wraps under its column rather than being cut.
