@@ -37,6 +37,9 @@ Examples:
   hopscope check --rule sni-off --rule verify-off only these rules
   hopscope check /etc/nginx --ignore verify-off   every rule but one
   hopscope check . --format sarif > hopscope.sarif   for GitHub code scanning
+  hopscope check . --format github                annotations in a GitHub Actions job
+  hopscope check . --format gitlab > gl-code-quality-report.json   GitLab Code Quality
+  hopscope check /etc/nginx --profile cis-nginx   CIS NGINX Benchmark items, per hop
   nginx -T 2>/dev/null | hopscope check - --format json
   hopscope check --ssh deploy@web1 --sudo         a server over SSH (runs nginx -T there)
   hopscope check --ssh-hosts hosts.ini --ssh-group web --format json   a fleet, 8 hosts at a time
@@ -259,6 +262,12 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
     Sarif,
+    /// GitHub Actions workflow commands (annotations): error for high and
+    /// error findings, warning for medium, notice for low and info.
+    Github,
+    /// GitLab Code Quality JSON: blocker (error), critical (high), major
+    /// (medium), minor (low), info (info).
+    Gitlab,
 }
 
 /// When to colour text output.
@@ -304,6 +313,18 @@ pub struct CheckArgs {
     pub color: ColorChoice,
     #[command(flatten)]
     pub fleet: FleetArgs,
+    /// Also report a compliance profile: per benchmark item, pass or fail
+    /// for every hop with the effective values and where they come from
+    /// (text, json and sarif).
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub profile: Option<ProfileArg>,
+}
+
+/// A compliance profile of `check --profile`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// CIS NGINX Benchmark v3.0.0, its upstream TLS items.
+    CisNginx,
 }
 
 impl CheckArgs {
