@@ -123,6 +123,7 @@ Examples:
 #[command(
     name = "hopscope",
     version,
+    long_version = long_version(),
     about = "Audit the TLS hops nginx makes to its upstreams: effective settings, the SNI nginx really sends, risks that teach, safe fixes.",
     after_help = EXAMPLES,
     args_conflicts_with_subcommands = true
@@ -163,6 +164,18 @@ pub struct LoadArgs {
     pub root: Option<PathBuf>,
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+/// `--version`: hopscope's version and the nginx releases it models.
+fn long_version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{}\n{}",
+            env!("CARGO_PKG_VERSION"),
+            crate::model::directives::known_versions_text()
+        )
+    })
 }
 
 fn parse_version(s: &str) -> Result<Version, String> {
