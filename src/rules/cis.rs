@@ -73,7 +73,7 @@ pub const ITEMS: &[Item] = &[
     Item {
         id: "4.1.10",
         title: "Ensure the upstream traffic server certificate is trusted",
-        requirement: "*_ssl_verify is on with a CA bundle (*_ssl_trusted_certificate), and the name checked (*_ssl_name, SNI) can match the upstream's certificate",
+        requirement: "*_ssl_verify is on with a CA bundle (*_ssl_trusted_certificate), and the name checked (*_ssl_name, SNI) is known and can match the upstream's certificate",
         number_note: None,
         directives: &[
             SslDirective::Verify,
@@ -189,8 +189,14 @@ fn setting_reasons(check: Check, hop: &Hop) -> Vec<String> {
                     name_of(hop, SslDirective::TrustedCertificate)
                 ));
             }
-            if hop.verify_name.as_deref().map_or(true, str::is_empty) {
-                out.push("the name checked against the certificate is not known statically".into());
+            match hop.verify_name.as_deref() {
+                None | Some("") => {
+                    out.push("no name to check the certificate against is known".into())
+                }
+                Some(name) if name.contains('$') => out.push(format!(
+                    "the name checked against the certificate ({name}) is computed per request: the configuration cannot evidence that it matches"
+                )),
+                Some(_) => {}
             }
         }
         Check::ModernProtocols => {
@@ -293,10 +299,39 @@ mod tests {
                 r.hops[0].reasons
             );
         }
+        assert!(report[2].hops[0].reasons.is_empty());
         let verify = &report[2].hops[0].evidence[0];
         assert_eq!(verify.directive, "proxy_ssl_verify");
         assert_eq!(verify.value.as_deref(), Some("on"));
         assert_eq!(verify.origin.as_deref(), Some("nginx.conf:5"));
         assert_eq!(verify.level, Some("location"));
+    }
+
+    #[test]
+    fn a_suppression_or_a_per_request_name_does_not_make_a_hop_comply() {
+        let conf = "http {\n  proxy_ssl_trusted_certificate /ca.pem;\n  server {\n    location /a/ {\n      # hopscope: ignore verify-off accepted for now\n      proxy_pass https://a.example.com;\n    }\n    location /b/ {\n      proxy_pass https://b.example.com;\n      proxy_ssl_verify on;\n      proxy_ssl_name $host;\n    }\n  }\n}\n";
+        let m = crate::test_support::model(&[("nginx.conf", conf)]);
+        let findings = super::super::check(&m);
+        assert!(findings
+            .iter()
+            .any(|f| f.rule == "verify-off" && f.suppressed.is_some()));
+        let trusted = &evaluate(&m, &findings)[2];
+        assert_eq!(trusted.item.id, "4.1.10");
+        let a = &trusted.hops[0];
+        assert_eq!(a.verdict, Verdict::Fail);
+        assert!(
+            a.reasons.iter().any(|r| r.starts_with("[verify-off] ")),
+            "{:?}",
+            a.reasons
+        );
+        let b = &trusted.hops[1];
+        assert_eq!(b.verdict, Verdict::Fail);
+        assert_eq!(b.reasons.len(), 1, "{:?}", b.reasons);
+        assert!(b.reasons[0].contains("($host) is computed per request"));
+        let ca = b
+            .evidence
+            .iter()
+            .find(|e| e.directive == "proxy_ssl_trusted_certificate");
+        assert_eq!(ca.and_then(|e| e.level), Some("http"));
     }
 }
