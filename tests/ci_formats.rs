@@ -221,3 +221,32 @@ fn fleets_refuse_the_single_configuration_formats() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--format github and gitlab"));
 }
+
+#[test]
+fn a_part_that_cannot_load_is_an_error_annotation_and_a_blocker() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        "http {\n  include missing.conf;\n  server { location / { proxy_pass https://a.example.com; } }\n}\n",
+    )
+    .unwrap();
+    let (code, out) = check(dir.path(), "github");
+    assert_eq!(code, 2, "a load error is exit 2");
+    let first = out.lines().next().expect("annotations");
+    let rest = first.strip_prefix("::error ").expect("an error annotation");
+    let (props, message) = rest.split_once("::").expect("a message");
+    assert_eq!(props, "file=nginx.conf,line=2,title=load-error");
+    assert!(message.starts_with("cannot include "), "{message}");
+    assert!(out.lines().skip(1).all(|l| !l.contains("load-error")));
+    assert!(out.contains("title=sni-off::"), "the rest is still checked");
+
+    let (code, out) = check(dir.path(), "gitlab");
+    assert_eq!(code, 2);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let issues = assert_code_quality(&doc);
+    assert_eq!(issues[0]["check_name"], "load-error");
+    assert_eq!(issues[0]["severity"], "blocker");
+    assert_eq!(issues[0]["location"]["path"], "nginx.conf");
+    assert_eq!(issues[0]["location"]["lines"]["begin"], 2);
+    assert!(issues.iter().any(|i| i["check_name"] == "sni-off"));
+}

@@ -16,7 +16,9 @@
 //!   the same way across unrelated edits.
 //!
 //! Findings suppressed in the source (`# hopscope: ignore …`) are left out
-//! of both: neither format can mark a finding as suppressed.
+//! of both: neither format can mark a finding as suppressed. A part of the
+//! tree that could not be loaded is reported first, as an `::error` titled
+//! `load-error` or a `blocker` issue named `load-error` (and on stderr).
 //! Paths are those of SARIF: relative to the current directory for a tree
 //! under it, else the file's display name.
 
@@ -25,7 +27,7 @@ use std::path::{Component, Path};
 
 use serde_json::{json, Value};
 
-use crate::conf::LoadedFrom;
+use crate::conf::{FileId, LoadError, LoadedFrom};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::{DirRef, Model};
 
@@ -84,7 +86,11 @@ pub fn escape_property(s: &str) -> String {
 /// The path CI shows for a directive's file: relative to `cwd` for a file
 /// of a tree loaded from disk below it, else the display name.
 pub fn path_of(model: &Model, dir: DirRef, cwd: Option<&Path>) -> String {
-    let src = model.config.file(dir.file);
+    file_path(model, dir.file, cwd)
+}
+
+fn file_path(model: &Model, file: FileId, cwd: Option<&Path>) -> String {
+    let src = model.config.file(file);
     let below = (model.config.loaded_from == LoadedFrom::Disk && src.on_disk)
         .then_some(cwd)
         .flatten()
@@ -107,9 +113,39 @@ fn reported(findings: &[Finding]) -> impl Iterator<Item = &Finding> {
     findings.iter().filter(|f| f.suppressed.is_none())
 }
 
-/// GitHub workflow commands, one line per unsuppressed finding.
+/// The path of a load error's file as CI shows it (its display name when
+/// it is no file the configuration loaded), or None without a file.
+fn error_path(model: &Model, e: &LoadError, cwd: Option<&Path>) -> Option<String> {
+    if e.file.is_empty() {
+        return None;
+    }
+    Some(
+        model
+            .config
+            .file_named(&e.file)
+            .map_or_else(|| e.file.clone(), |f| file_path(model, f, cwd)),
+    )
+}
+
+/// GitHub workflow commands: one `::error` per load error (title
+/// `load-error`), then one line per unsuppressed finding.
 pub fn github(model: &Model, findings: &[Finding], cwd: Option<&Path>) -> String {
     let mut out = String::new();
+    for e in model.errors() {
+        let mut props = Vec::new();
+        if let Some(path) = error_path(model, e, cwd) {
+            props.push(format!("file={}", escape_property(&path)));
+            if e.line > 0 {
+                props.push(format!("line={}", e.line));
+            }
+        }
+        props.push("title=load-error".to_string());
+        out.push_str(&format!(
+            "::error {}::{}\n",
+            props.join(","),
+            escape_data(&e.message)
+        ));
+    }
     for f in reported(findings) {
         let (line, col) = model.line_col(f.dir);
         out.push_str(&format!(
@@ -125,10 +161,28 @@ pub fn github(model: &Model, findings: &[Finding], cwd: Option<&Path>) -> String
     out
 }
 
-/// The GitLab Code Quality report: one issue per unsuppressed finding.
+/// The GitLab Code Quality report: one `blocker` issue per load error
+/// (check `load-error`), then one issue per unsuppressed finding.
 pub fn gitlab(model: &Model, findings: &[Finding], cwd: Option<&Path>) -> Value {
+    let errors = model.errors().map(|e| {
+        // GitLab needs a path: an error of no file is the main file's.
+        let path = error_path(model, e, cwd)
+            .or_else(|| (!model.config.files.is_empty()).then(|| file_path(model, FileId(0), cwd)))
+            .unwrap_or_else(|| "nginx.conf".into());
+        let key = format!("load-error\0{path}\0{}", e.message);
+        json!({
+            "type": "issue",
+            "description": format!("load-error: {}", e.message),
+            "check_name": "load-error",
+            "fingerprint": format!("{:016x}:1", super::sarif::fnv1a(&key)),
+            "severity": "blocker",
+            "categories": ["Bug Risk"],
+            "location": { "path": path, "lines": { "begin": e.line.max(1) } },
+        })
+    });
     let mut seen: HashMap<u64, u32> = HashMap::new();
-    let issues: Vec<Value> = findings
+    let issues: Vec<Value> = errors.collect::<Vec<_>>();
+    let findings: Vec<Value> = findings
         .iter()
         .map(|f| {
             // Counted over every finding, as SARIF counts: a suppressed
@@ -155,7 +209,7 @@ pub fn gitlab(model: &Model, findings: &[Finding], cwd: Option<&Path>) -> Value 
             })
         })
         .collect();
-    Value::Array(issues)
+    Value::Array(issues.into_iter().chain(findings).collect())
 }
 
 #[cfg(test)]
