@@ -241,6 +241,9 @@ fn sarif_carries_the_benchmark_as_taxa_and_rule_relationships() {
         "cis-nginx",
     ]);
     let v: Value = serde_json::from_str(&out).expect("SARIF");
+    // The schema's types (serde-sarif is generated from the SARIF schema).
+    serde_json::from_value::<serde_sarif::sarif::Sarif>(v.clone())
+        .expect("taxonomies, taxa and relationships have the schema's shape");
     let run = &v["runs"][0];
     let tax = &run["taxonomies"][0];
     assert_eq!(tax["name"], "CIS NGINX Benchmark");
@@ -268,6 +271,17 @@ fn sarif_carries_the_benchmark_as_taxa_and_rule_relationships() {
         .as_array()
         .unwrap()
         .contains(&"cis-nginx/4.1.10".into()));
+    let result = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "verify-off")
+        .unwrap();
+    assert_eq!(result["taxa"][0]["id"], "4.1.10");
+    assert_eq!(
+        result["taxa"][0]["toolComponent"]["name"],
+        "CIS NGINX Benchmark"
+    );
     let items = &run["properties"]["hopscope/profile"]["items"];
     assert_eq!(items[2]["id"], "4.1.10");
     assert_eq!(items[2]["hops"].as_array().unwrap().len(), 17);

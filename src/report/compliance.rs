@@ -135,8 +135,8 @@ fn taxonomy() -> Value {
 
 /// Adds the benchmark to a SARIF log: the taxonomy, a `relevant`
 /// relationship and a `cis-nginx/ITEM` tag on each rule that evidences an
-/// item, and with a profile, its verdicts as the run's
-/// `hopscope/profile` property.
+/// item, the items (`taxa`) on each of its results, and with a profile,
+/// its verdicts as the run's `hopscope/profile` property.
 pub fn annotate_sarif(log: &mut Value, profile: Option<Value>) {
     let Some(run) = log.pointer_mut("/runs/0").and_then(Value::as_object_mut) else {
         return;
@@ -175,6 +175,18 @@ pub fn annotate_sarif(log: &mut Value, profile: Option<Value>) {
                         tags.push(json!(format!("{}/{}", cis::PROFILE, i.id)));
                     }
                 }
+            }
+        }
+    }
+    // Each result points at the items its rule evidences.
+    if let Some(results) = run.get_mut("results").and_then(Value::as_array_mut) {
+        for result in results.iter_mut() {
+            let id = result["ruleId"].as_str().unwrap_or("").to_string();
+            let taxa: Vec<Value> = cis::items_of(&id)
+                .map(|i| json!({ "id": i.id, "toolComponent": { "name": cis::BENCHMARK } }))
+                .collect();
+            if !taxa.is_empty() {
+                result["taxa"] = Value::Array(taxa);
             }
         }
     }
