@@ -250,3 +250,16 @@ fn a_part_that_cannot_load_is_an_error_annotation_and_a_blocker() {
     assert_eq!(issues[0]["location"]["lines"]["begin"], 2);
     assert!(issues.iter().any(|i| i["check_name"] == "sni-off"));
 }
+
+#[test]
+fn the_profile_is_refused_with_the_annotation_formats() {
+    let out = Command::new(env!("CARGO_BIN_EXE_hopscope"))
+        .args(["check", "--format", "github", "--profile", "cis-nginx"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--profile reports in text, json or sarif")
+    );
+}

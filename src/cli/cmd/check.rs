@@ -20,6 +20,11 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     if let Some(file) = &args.fleet.ssh_hosts {
         return super::fleet::run(args, file);
     }
+    if args.profile.is_some() && matches!(args.format, Format::Github | Format::Gitlab) {
+        return crate::cli::error::fail(
+            "--profile reports in text, json or sarif; --format github and gitlab carry findings only",
+        );
+    }
     let model = match args.load.model() {
         Ok(m) => m,
         Err(code) => return code,
