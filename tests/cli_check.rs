@@ -797,11 +797,26 @@ fn help_has_examples_and_version() {
     }
     let top = run(&["--help"]);
     assert!(top.stdout.contains("Examples:") && top.stdout.contains("check"));
+    let short = run(&["-V"]);
+    assert_eq!(short.code, 0);
+    assert_eq!(
+        short.stdout,
+        format!("hopscope {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    // --version also names the nginx releases whose defaults it models.
     let version = run(&["--version"]);
     assert_eq!(version.code, 0);
+    let lines: Vec<&str> = version.stdout.lines().collect();
+    assert_eq!(lines[0], format!("hopscope {}", env!("CARGO_PKG_VERSION")));
     assert_eq!(
-        version.stdout,
-        format!("hopscope {}\n", env!("CARGO_PKG_VERSION"))
+        lines[1],
+        "nginx releases modelled: 1.5.6 to 1.31.4 (default 1.30.4, the newest stable)"
+    );
+    assert!(
+        lines[2].starts_with("upstream TLS directives or defaults change at: 1.5.6, ")
+            && lines[2].contains(", 1.27.3, "),
+        "{}",
+        lines[2]
     );
 }
 

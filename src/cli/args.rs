@@ -39,6 +39,9 @@ Examples:
   hopscope check /etc/nginx --ignore verify-off   every rule but one
   hopscope check /etc/nginx --probe               probe first, and let the answers weigh in
   hopscope check . --format sarif > hopscope.sarif   for GitHub code scanning
+  hopscope check . --format github                annotations in a GitHub Actions job
+  hopscope check . --format gitlab > gl-code-quality-report.json   GitLab Code Quality
+  hopscope check /etc/nginx --profile cis-nginx   CIS NGINX Benchmark items, per hop
   nginx -T 2>/dev/null | hopscope check - --format json
   hopscope check --ssh deploy@web1 --sudo         a server over SSH (runs nginx -T there)
   hopscope check --ssh-hosts hosts.ini --ssh-group web --format json   a fleet, 8 hosts at a time
@@ -126,6 +129,7 @@ Examples:
 #[command(
     name = "hopscope",
     version,
+    long_version = long_version(),
     about = "Audit the TLS hops nginx makes to its upstreams: effective settings, the SNI nginx really sends, risks that teach, safe fixes.",
     after_help = EXAMPLES,
     args_conflicts_with_subcommands = true
@@ -166,6 +170,18 @@ pub struct LoadArgs {
     pub root: Option<PathBuf>,
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+/// `--version`: hopscope's version and the nginx releases it models.
+fn long_version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{}\n{}",
+            env!("CARGO_PKG_VERSION"),
+            crate::model::directives::known_versions_text()
+        )
+    })
 }
 
 fn parse_version(s: &str) -> Result<Version, String> {
@@ -265,6 +281,12 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
     Sarif,
+    /// GitHub Actions workflow commands (annotations): error for high and
+    /// error findings, warning for medium, notice for low and info.
+    Github,
+    /// GitLab Code Quality JSON: blocker (error), critical (high), major
+    /// (medium), minor (low), info (info).
+    Gitlab,
 }
 
 /// When to colour text output.
@@ -319,6 +341,18 @@ pub struct CheckArgs {
     pub probe_timeout: f64,
     #[command(flatten)]
     pub fleet: FleetArgs,
+    /// Also report a compliance profile: per benchmark item, pass or fail
+    /// for every hop with the effective values and where they come from
+    /// (text, json and sarif).
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub profile: Option<ProfileArg>,
+}
+
+/// A compliance profile of `check --profile`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// CIS NGINX Benchmark v3.0.0, its upstream TLS items.
+    CisNginx,
 }
 
 impl CheckArgs {

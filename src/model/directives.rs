@@ -348,15 +348,45 @@ impl Spec {
 
 /// `*_ssl_protocols` default (NGX_SSL_DEFAULT_PROTOCOLS and its history).
 pub fn default_protocols(version: Version) -> &'static str {
-    if version < Version(1, 9, 1) {
-        "SSLv3 TLSv1 TLSv1.1 TLSv1.2"
-    } else if version < Version(1, 23, 4) {
-        "TLSv1 TLSv1.1 TLSv1.2"
-    } else if version < Version(1, 27, 3) {
-        "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"
-    } else {
-        "TLSv1.2 TLSv1.3"
-    }
+    PROTOCOL_DEFAULTS
+        .iter()
+        .rev()
+        .find(|(from, _)| version >= *from)
+        .map_or(PROTOCOL_DEFAULTS[0].1, |(_, p)| p)
+}
+
+/// The `*_ssl_protocols` default from each release that changed it.
+const PROTOCOL_DEFAULTS: [(Version, &str); 4] = [
+    (Version(0, 0, 0), "SSLv3 TLSv1 TLSv1.1 TLSv1.2"),
+    (Version(1, 9, 1), "TLSv1 TLSv1.1 TLSv1.2"),
+    (Version(1, 23, 4), "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"),
+    (Version(1, 27, 3), "TLSv1.2 TLSv1.3"),
+];
+
+/// The nginx releases the directive table tells apart: each one that added
+/// an upstream TLS directive to a module or changed a default, in order.
+pub fn milestones() -> Vec<Version> {
+    let mut out: Vec<Version> = SPECS
+        .iter()
+        .flat_map(|s| s.since.iter().flatten().copied())
+        .chain(PROTOCOL_DEFAULTS.iter().skip(1).map(|(v, _)| *v))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// What `hopscope --version` says about nginx: the releases whose defaults
+/// and directives hopscope models.
+pub fn known_versions_text() -> String {
+    let list: Vec<String> = milestones().iter().map(ToString::to_string).collect();
+    format!(
+        "nginx releases modelled: {} to {} (default {}, the newest stable)\nupstream TLS directives or defaults change at: {}",
+        Version::OLDEST,
+        Version::NEWEST,
+        Version::NEWEST_STABLE,
+        list.join(", ")
+    )
 }
 
 /// The directives a module knows at a version, in display order.
@@ -403,6 +433,26 @@ mod tests {
             p.default(Module::Proxy, Version(1, 30, 4)),
             Some("TLSv1.2 TLSv1.3")
         );
+    }
+
+    #[test]
+    fn milestones_come_from_the_table() {
+        let m = milestones();
+        assert_eq!(m.first(), Some(&Version::OLDEST));
+        for v in [
+            Version(1, 7, 0),
+            Version(1, 13, 10),
+            Version(1, 27, 3),
+            Version(1, 31, 0),
+        ] {
+            assert!(m.contains(&v), "{v}");
+        }
+        assert!(m.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(
+            default_protocols(Version(1, 9, 0)),
+            "SSLv3 TLSv1 TLSv1.1 TLSv1.2"
+        );
+        assert_eq!(default_protocols(Version(1, 27, 3)), "TLSv1.2 TLSv1.3");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Rendering results for people and machines. Reports only read the model
 //! and the findings; they decide nothing.
 
+pub mod ci;
+pub mod compliance;
 pub mod findings;
 pub mod fleet;
 pub mod hops;

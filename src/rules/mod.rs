@@ -5,6 +5,7 @@
 
 mod cert_file_missing;
 mod cert_no_key;
+pub mod cis;
 mod host_sni_mismatch;
 mod pool_name_mismatch;
 mod sni_dynamic;

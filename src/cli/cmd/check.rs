@@ -1,13 +1,14 @@
-//! `hopscope check`: findings at or above a severity, as text, JSON or
-//! SARIF.
+//! `hopscope check`: findings at or above a severity, as text, JSON,
+//! SARIF, GitHub workflow commands or GitLab Code Quality, and a
+//! compliance profile's verdicts per hop.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use super::exit_without_freeing;
-use crate::cli::args::{CheckArgs, Format};
+use crate::cli::args::{CheckArgs, Format, ProfileArg};
 use crate::cli::error::print_load_errors;
-use crate::cli::output::{emit_raw, emit_with};
+use crate::cli::output::{emit, emit_raw, emit_with};
 use crate::diagnostic::Finding;
 use crate::model::Model;
 use crate::report;
@@ -18,6 +19,11 @@ use crate::rules;
 pub fn check(args: &CheckArgs) -> ExitCode {
     if let Some(file) = &args.fleet.ssh_hosts {
         return super::fleet::run(args, file);
+    }
+    if args.profile.is_some() && matches!(args.format, Format::Github | Format::Gitlab) {
+        return crate::cli::error::fail(
+            "--profile reports in text, json or sarif; --format github and gitlab carry findings only",
+        );
     }
     let model = match args.load.model() {
         Ok(m) => m,
@@ -30,7 +36,13 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             return code;
         }
     }
+    // The profile judges every hop on every rule, whatever --rule,
+    // --ignore and --min-severity leave in the report.
+    let profile = args
+        .profile
+        .map(|ProfileArg::CisNginx| rules::cis::evaluate(&model, &all));
     let findings: Vec<Finding> = all.into_iter().filter(|f| args.keeps(f)).collect();
+    let cwd = std::env::current_dir().ok();
     match args.format {
         Format::Text => {
             let color = args.color.resolve(
@@ -38,14 +50,41 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                 std::env::var("NO_COLOR").ok().as_deref(),
             );
             emit_raw(&report::text::render(&model, &findings, Paint::new(color)));
+            if let Some(items) = &profile {
+                emit(&report::compliance::text(&model, items));
+            }
         }
         Format::Json => {
-            emit_with(|out| report::findings::write_check_document(&model, &findings, out));
+            match &profile {
+                None => {
+                    emit_with(|out| report::findings::write_check_document(&model, &findings, out))
+                }
+                Some(items) => {
+                    let mut buf = Vec::new();
+                    let _ = report::findings::write_check_document(&model, &findings, &mut buf);
+                    let mut doc: serde_json::Value =
+                        serde_json::from_slice(&buf).unwrap_or_default();
+                    doc["profile"] = report::compliance::json(&model, items);
+                    emit_raw(&format!("{doc:#}\n"));
+                }
+            }
             print_load_errors(&model);
         }
         Format::Sarif => {
-            let cwd = std::env::current_dir().ok();
-            let doc = report::sarif::to_json(&model, &selected, &findings, cwd.as_deref());
+            let mut doc = report::sarif::to_json(&model, &selected, &findings, cwd.as_deref());
+            let profile = profile
+                .as_ref()
+                .map(|items| report::compliance::json(&model, items));
+            report::compliance::annotate_sarif(&mut doc, profile);
+            emit_raw(&format!("{doc:#}\n"));
+            print_load_errors(&model);
+        }
+        Format::Github => {
+            emit_raw(&report::ci::github(&model, &findings, cwd.as_deref()));
+            print_load_errors(&model);
+        }
+        Format::Gitlab => {
+            let doc = report::ci::gitlab(&model, &findings, cwd.as_deref());
             emit_raw(&format!("{doc:#}\n"));
             print_load_errors(&model);
         }

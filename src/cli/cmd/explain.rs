@@ -16,7 +16,11 @@ pub fn run(rule: Option<&'static str>, list: bool) -> ExitCode {
     }
     match rule.and_then(rules::find) {
         Some(r) => {
-            emit(&r.explain());
+            emit(&format!(
+                "{}{}",
+                r.explain(),
+                report::compliance::explain_items(r.id)
+            ));
             ExitCode::SUCCESS
         }
         None => fail(unknown_rule(rule.unwrap_or(""))),

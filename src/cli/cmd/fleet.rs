@@ -14,6 +14,12 @@ use crate::rules;
 /// time), one report; exit 2 when a host could not be audited.
 pub fn run(args: &CheckArgs, file: &std::path::Path) -> ExitCode {
     use crate::report::fleet::{self, Audited, HostAudit};
+    if matches!(args.format, Format::Github | Format::Gitlab) {
+        return fail("--format github and gitlab report one configuration; with --ssh-hosts use text, json or sarif");
+    }
+    if args.profile.is_some() {
+        return fail("--profile reports one configuration; run it per host with --ssh HOST");
+    }
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => return fail(format!("{}: {e}", file.display())),
@@ -57,7 +63,7 @@ pub fn run(args: &CheckArgs, file: &std::path::Path) -> ExitCode {
             );
             emit_raw(&fleet::text(&audits, &selected, Paint::new(color)));
         }
-        Format::Json | Format::Sarif => {
+        Format::Json | Format::Sarif | Format::Github | Format::Gitlab => {
             let doc = if args.format == Format::Json {
                 fleet::json(&audits)
             } else {
