@@ -3,86 +3,19 @@
 //! (snapshot tests with ratatui's TestBackend). Colours that carry meaning
 //! are checked on the cells.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use hopscope::conf::{self, Input};
 use hopscope::model::{Model, Version};
 use hopscope::tui::action::{Action, Effect, Screen};
 use hopscope::tui::app::App;
 use hopscope::tui::keymap;
 use hopscope::tui::theme::Theme;
-use hopscope::tui::ui::{self, Ui};
+use hopscope::tui::ui::{self};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-fn demo_app() -> App {
-    // As the terminal UI loads it: hopscope's default version.
-    let model = hopscope::jobs::Source::Demo.load(None).unwrap();
-    App::new(model, "demo (built-in)".into())
-}
-
-fn key(c: KeyCode) -> KeyEvent {
-    KeyEvent::new(c, KeyModifiers::NONE)
-}
-
-/// Feeds keys the way the runner does; returns the effects.
-fn press(app: &mut App, keys: &[KeyCode]) -> Vec<Effect> {
-    let mut effects = Vec::new();
-    for &k in keys {
-        let ev = key(k);
-        if app.confirm_save && k == KeyCode::Char('y') {
-            effects.extend(app.confirm());
-        } else if app.capturing() {
-            app.input(ev);
-        } else if let Some(a) = app.action_for_key(ev) {
-            effects.extend(app.update(a));
-        }
-    }
-    effects
-}
-
-fn type_text(app: &mut App, s: &str) {
-    for c in s.chars() {
-        press(app, &[KeyCode::Char(c)]);
-    }
-}
-
-fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::default();
-    let hl = hopscope::tui::highlight::Highlighter::new().ok();
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| {
-        ui::draw(
-            f,
-            app,
-            &Ui {
-                theme: &theme,
-                highlighter: hl.as_ref(),
-            },
-        )
-    })
-    .unwrap();
-    term
-}
-
-fn screen_text(term: &Terminal<TestBackend>) -> String {
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-fn select_hop(app: &mut App, id: &str) {
-    let pos = app
-        .rows
-        .iter()
-        .position(|&h| app.model.hops[h].id == id)
-        .expect(id);
-    app.cursor = pos;
-}
+mod tui_support;
+use tui_support::*;
 
 #[test]
 fn filter_narrows_and_escape_restores() {

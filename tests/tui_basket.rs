@@ -5,15 +5,17 @@
 //! findings the fixes create are offered as follow-ups, applied only when
 //! taken.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use hopscope::model::{Model, Version};
 use hopscope::tui::action::Screen;
 use hopscope::tui::app::App;
-use hopscope::tui::keymap;
 use hopscope::tui::theme::Theme;
 use hopscope::tui::ui::{self, Ui};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+
+mod tui_support;
+use tui_support::*;
 
 fn demo_app() -> App {
     let cfg = hopscope::jobs::Source::Demo.config().unwrap();
@@ -21,17 +23,6 @@ fn demo_app() -> App {
         Model::build(cfg, Version::NEWEST_STABLE),
         "demo (built-in)".into(),
     )
-}
-
-fn press(app: &mut App, keys: &[KeyCode]) {
-    for &k in keys {
-        let ev = KeyEvent::new(k, KeyModifiers::NONE);
-        if app.capturing() {
-            app.input(ev);
-        } else if let Some(a) = keymap::action_for(app.screen(), ev) {
-            app.update(a);
-        }
-    }
 }
 
 fn chars(s: &str) -> Vec<KeyCode> {
@@ -55,17 +46,6 @@ fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
     term
 }
 
-fn screen_text(term: &Terminal<TestBackend>) -> String {
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// Everything inside full-width frames, row after row with nothing in
 /// between: a line wrapped over several rows reads back whole.
 fn inside_frames(term: &Terminal<TestBackend>) -> String {
@@ -77,14 +57,6 @@ fn inside_frames(term: &Terminal<TestBackend>) -> String {
         }
     }
     out
-}
-
-fn select_hop(app: &mut App, id: &str) {
-    app.cursor = app
-        .rows
-        .iter()
-        .position(|&h| app.model.hops[h].id == id)
-        .expect(id);
 }
 
 /// Moves the fix screen's cursor to the fix of `rule`.

@@ -17,36 +17,13 @@ use hopscope::tui::ui::{self, Ui};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
+mod tui_support;
+use tui_support::*;
+
 const SIZES: [(u16, u16); 3] = [(80, 24), (120, 36), (200, 50)];
-
-fn demo_app() -> App {
-    let model = hopscope::jobs::Source::Demo.load(None).unwrap();
-    App::new(model, "demo (built-in)".into())
-}
-
-/// Feeds keys the way the runner does.
-fn press_ev(app: &mut App, ev: KeyEvent) {
-    if app.capturing() {
-        app.input(ev);
-    } else if let Some(a) = app.action_for_key(ev) {
-        app.update(a);
-    }
-}
-
-fn press(app: &mut App, keys: &[KeyCode]) {
-    for &k in keys {
-        press_ev(app, KeyEvent::new(k, KeyModifiers::NONE));
-    }
-}
 
 fn ctrl(app: &mut App, c: char) {
     press_ev(app, KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
-}
-
-fn type_text(app: &mut App, s: &str) {
-    for c in s.chars() {
-        press(app, &[KeyCode::Char(c)]);
-    }
 }
 
 fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
@@ -68,28 +45,9 @@ fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
     term
 }
 
-fn screen_text(term: &Terminal<TestBackend>) -> String {
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 fn footer(app: &mut App, w: u16) -> String {
     let text = screen_text(&render(app, w, 24));
     text.lines().last().unwrap_or_default().to_string()
-}
-
-fn select_hop(app: &mut App, id: &str) {
-    app.cursor = app
-        .rows
-        .iter()
-        .position(|&h| app.model.hops[h].id == id)
-        .expect(id);
 }
 
 fn open_gateway(app: &mut App) {

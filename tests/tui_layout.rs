@@ -3,22 +3,19 @@
 //! and servers, `F` under a filter, Enter on a load error, and a dump's
 //! files named relative to its main file.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use hopscope::conf::{self, Input};
 use hopscope::model::{Model, SniKind, Version};
 use hopscope::tui::action::Screen;
 use hopscope::tui::app::App;
-use hopscope::tui::keymap;
 use hopscope::tui::theme::Theme;
 use hopscope::tui::ui::{self, Ui};
 use ratatui::backend::TestBackend;
 use ratatui::style::Style;
 use ratatui::Terminal;
 
-fn demo_app() -> App {
-    let model = hopscope::jobs::Source::Demo.load(None).unwrap();
-    App::new(model, "demo (built-in)".into())
-}
+mod tui_support;
+use tui_support::*;
 
 fn app_of(dir: &std::path::Path) -> App {
     let cfg = conf::load(&Input::Path(dir.join("nginx.conf"))).unwrap();
@@ -26,17 +23,6 @@ fn app_of(dir: &std::path::Path) -> App {
         Model::build(cfg, Version::NEWEST_STABLE),
         "nginx.conf".into(),
     )
-}
-
-fn press(app: &mut App, keys: &[KeyCode]) {
-    for &k in keys {
-        let ev = KeyEvent::new(k, KeyModifiers::NONE);
-        if app.capturing() {
-            app.input(ev);
-        } else if let Some(a) = keymap::action_for(app.screen(), ev) {
-            app.update(a);
-        }
-    }
 }
 
 fn filter(app: &mut App, text: &str) {

@@ -4,56 +4,13 @@
 //! without repeating it and are never cut, long lines scroll sideways, and
 //! `n` follows the chain into another file. Snapshots at three sizes.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use hopscope::tui::action::Screen;
 use hopscope::tui::app::App;
-use hopscope::tui::keymap;
 use hopscope::tui::theme::Theme;
-use hopscope::tui::ui::{self, Ui};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
-fn demo_app() -> App {
-    let model = hopscope::jobs::Source::Demo.load(None).unwrap();
-    App::new(model, "demo (built-in)".into())
-}
-
-fn press(app: &mut App, keys: &[KeyCode]) {
-    for &k in keys {
-        if let Some(a) = keymap::action_for(app.screen(), KeyEvent::new(k, KeyModifiers::NONE)) {
-            app.update(a);
-        }
-    }
-}
-
-fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::default();
-    let hl = hopscope::tui::highlight::Highlighter::new().ok();
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| {
-        ui::draw(
-            f,
-            app,
-            &Ui {
-                theme: &theme,
-                highlighter: hl.as_ref(),
-            },
-        )
-    })
-    .unwrap();
-    term
-}
-
-fn screen_text(term: &Terminal<TestBackend>) -> String {
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
+mod tui_support;
+use tui_support::*;
 
 /// The demo's /admin/reports/ hop, its source open at the pass directive.
 fn reports_source() -> App {

@@ -4,63 +4,14 @@
 //! the SNI before → after of the fix under the cursor, and the demo is
 //! never probed.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use hopscope::tour::STEPS;
-use hopscope::tui::action::{Action, Effect, Screen};
+use hopscope::tui::action::{Action, Screen};
 use hopscope::tui::app::App;
-use hopscope::tui::keymap;
 use hopscope::tui::theme::Theme;
-use hopscope::tui::ui::{self, Ui};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
-fn demo_app() -> App {
-    let model = hopscope::jobs::Source::Demo.load(None).unwrap();
-    App::new(model, "demo (built-in)".into())
-}
-
-/// Feeds keys the way the runner does; returns the effects.
-fn press(app: &mut App, keys: &[KeyCode]) -> Vec<Effect> {
-    let mut effects = Vec::new();
-    for &k in keys {
-        let ev = KeyEvent::new(k, KeyModifiers::NONE);
-        if app.capturing() {
-            app.input(ev);
-        } else if let Some(a) = keymap::action_for(app.screen(), ev) {
-            effects.extend(app.update(a));
-        }
-    }
-    effects
-}
-
-fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::default();
-    let hl = hopscope::tui::highlight::Highlighter::new().ok();
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| {
-        ui::draw(
-            f,
-            app,
-            &Ui {
-                theme: &theme,
-                highlighter: hl.as_ref(),
-            },
-        )
-    })
-    .unwrap();
-    term
-}
-
-fn screen_text(term: &Terminal<TestBackend>) -> String {
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
+mod tui_support;
+use tui_support::*;
 
 fn text_at(app: &mut App, w: u16, h: u16) -> String {
     app.area = (w, h);
