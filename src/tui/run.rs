@@ -450,6 +450,17 @@ impl Runner<'_> {
                 }
                 let after = crate::fix::engine::reanalyze(&app.model, &texts);
                 let fixed = crate::fix::engine::ids_after(&app.model, &after, &ids);
+                app.fix_probe_hops = ids
+                    .iter()
+                    .filter_map(|id| {
+                        let a = crate::fix::engine::ids_after(
+                            &app.model,
+                            &after,
+                            std::slice::from_ref(id),
+                        );
+                        a.into_iter().next().map(|a| (id.clone(), a))
+                    })
+                    .collect();
                 let files = self.opts.source.local_files(&app.model, false);
                 let work = crate::probe::prepare(&after, &fixed, files);
                 self.jobs.probe(work, None);
