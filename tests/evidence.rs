@@ -281,14 +281,40 @@ fn a_probe_confirms_or_contradicts_sni_off_and_weighs_in() {
     assert_eq!(text.code, Some(1));
 }
 
-#[test]
-fn the_hop_view_shows_the_evidence_once_probed() {
-    use hopscope::tui::action::Screen;
-    use hopscope::tui::app::App;
+/// The terminal UI as drawn, one string.
+fn draw(app: &hopscope::tui::app::App) -> String {
     use hopscope::tui::theme::Theme;
     use hopscope::tui::ui::{self, Ui};
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
+    let theme = Theme::default();
+    let mut term = Terminal::new(TestBackend::new(160, 60)).unwrap();
+    term.draw(|f| {
+        ui::draw(
+            f,
+            app,
+            &Ui {
+                theme: &theme,
+                highlighter: None,
+            },
+        )
+    })
+    .unwrap();
+    let buf = term.backend().buffer().clone();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_hop_view_shows_the_evidence_once_probed() {
+    use hopscope::tui::action::Screen;
+    use hopscope::tui::app::App;
     let Some(nginx) = nginx_or_skip() else {
         return;
     };
@@ -299,30 +325,6 @@ fn the_hop_view_shows_the_evidence_once_probed() {
     let h = app.model.hops.iter().position(|h| h.id == STRICT).unwrap();
     app.cursor = app.rows.iter().position(|&r| r == h).unwrap();
     app.stack.push(Screen::Detail);
-    let draw = |app: &App| {
-        let theme = Theme::default();
-        let mut term = Terminal::new(TestBackend::new(160, 60)).unwrap();
-        term.draw(|f| {
-            ui::draw(
-                f,
-                app,
-                &Ui {
-                    theme: &theme,
-                    highlighter: None,
-                },
-            )
-        })
-        .unwrap();
-        let buf = term.backend().buffer().clone();
-        (0..buf.area.height)
-            .map(|y| {
-                (0..buf.area.width)
-                    .map(|x| buf[(x, y)].symbol())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     assert!(
         !draw(&app).contains("probe confirmed"),
         "not before a probe"
@@ -570,4 +572,61 @@ fn sarif_results_carry_the_evidence() {
         .unwrap()
         .iter()
         .all(|r| r["properties"].get("evidence").is_none()));
+}
+
+#[test]
+fn the_diff_shows_the_fix_probe_before_and_after() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use hopscope::tui::action::{Effect, Screen};
+    use hopscope::tui::app::App;
+    use hopscope::tui::keymap;
+    let Some(nginx) = nginx_or_skip() else {
+        return;
+    };
+    let s = setup(&nginx);
+    let source = hopscope::jobs::Source::Path(s.tree.conf_path());
+    let model = source.load(None).unwrap();
+    let mut app = App::new(model, source.label());
+    let h = app.model.hops.iter().position(|h| h.id == TRUSTED).unwrap();
+    app.cursor = app.rows.iter().position(|&r| r == h).unwrap();
+    let press = |app: &mut App, keys: &[KeyCode]| {
+        let mut effects = Vec::new();
+        for &k in keys {
+            let ev = KeyEvent::new(k, KeyModifiers::NONE);
+            if app.capturing() {
+                app.input(ev);
+            } else if let Some(a) = keymap::action_for(app.screen(), ev) {
+                effects.extend(app.update(a));
+            }
+        }
+        effects
+    };
+    let files = hopscope::probe::LocalFiles::of(&app.model);
+    // P in the hop view: the hop as nginx connects today.
+    let effects = press(&mut app, &[KeyCode::Enter, KeyCode::Char('P')]);
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    let results = hopscope::probe::prepare(&app.model, &[TRUSTED.to_string()], files)
+        .run(hopscope::probe::Options::default());
+    app.on_probed(results, &[TRUSTED.to_string()]);
+    // f, Space, d: the diff of the hop's first fix (sni-name-ignored); P:
+    // the what-if probe.
+    press(
+        &mut app,
+        &[KeyCode::Char('f'), KeyCode::Char(' '), KeyCode::Char('d')],
+    );
+    assert_eq!(app.screen(), Screen::Diff, "{}", draw(&app));
+    let effects = press(&mut app, &[KeyCode::Char('P')]);
+    let Some(Effect::ProbeFixed(ids)) = effects.first() else {
+        panic!("no what-if probe: {effects:?}");
+    };
+    let work = hopscope::tui::run::fix_probe_work(&mut app, ids, files);
+    app.on_fix_probed(work.run(hopscope::probe::Options::default()));
+    let screen = draw(&app);
+    if std::env::var_os("SHOW").is_some() {
+        eprintln!("{screen}");
+    }
+    assert!(
+        screen.contains("): before: ok (no SNI, verification off) → after: ok (SNI api.test, "),
+        "{screen}"
+    );
 }
