@@ -150,8 +150,8 @@ fn sni_evidence(r: &PeerResult) -> (Verdict, String) {
     }
 }
 
-/// The CA bundle the fix of a `verify-off` finding would name: the
-/// `ca-file` given for the hop in `values`, else the fix's proposal; with
+/// The CA bundle the fix of a `verify-off` finding would name: `given`
+/// (the `ca-file` a person gave for the hop), else the fix's proposal; with
 /// the verify depth the fix leaves (the depth it sets, else the hop's).
 /// None when the fix keeps the hop's own CA.
 pub struct ProposedCa {
@@ -162,11 +162,7 @@ pub struct ProposedCa {
     pub depth: u32,
 }
 
-fn proposed_ca(
-    model: &Model,
-    finding: &Finding,
-    values: &crate::fix::Values,
-) -> Option<ProposedCa> {
+fn proposed_ca(model: &Model, finding: &Finding, given: Option<&str>) -> Option<ProposedCa> {
     let hop = &model.hops[finding.hop?];
     let changes = &finding.fix.as_ref()?.changes;
     fn value(c: &Change) -> Option<(&str, &FixValue)> {
@@ -179,9 +175,11 @@ fn proposed_ca(
         .iter()
         .filter_map(value)
         .find_map(|(_, v)| match v {
-            FixValue::Input { key: "ca-file", .. } => {
-                crate::fix::plan::resolve(v, &hop.id, values).ok()
-            }
+            FixValue::Input {
+                key: "ca-file",
+                proposal,
+                ..
+            } => given.map(str::to_string).or_else(|| proposal.clone()),
             _ => None,
         })?;
     let depth = changes
@@ -260,21 +258,21 @@ fn verify_evidence(r: &PeerResult) -> (Verdict, String) {
 /// The evidence the probe `results` give `finding` (None when the rule is
 /// not one a handshake can back, or no peer of its hop was probed).
 pub fn of(model: &Model, finding: &Finding, results: &[PeerResult]) -> Option<Evidence> {
-    of_with(model, finding, results, &crate::fix::Values::default())
+    of_with(model, finding, results, None)
 }
 
-/// [`of`], with the values a person gives the fix (`fix --set
-/// ca-file=FILE`): a `verify-off` finding's chain is checked against the
-/// CA the fix would name.
+/// [`of`], with the CA file a person gives the fix (`fix --set
+/// ca-file=FILE`; None: the fix's proposal): a `verify-off` finding's
+/// chain is checked against the CA the fix would name.
 pub fn of_with(
     model: &Model,
     finding: &Finding,
     results: &[PeerResult],
-    values: &crate::fix::Values,
+    given_ca: Option<&str>,
 ) -> Option<Evidence> {
     let kind = kind(finding.rule)?;
     let ca = match kind {
-        Kind::VerifyOff => proposed_ca(model, finding, values),
+        Kind::VerifyOff => proposed_ca(model, finding, given_ca),
         _ => None,
     };
     let id = &model.hops[finding.hop?].id;

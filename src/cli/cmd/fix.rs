@@ -218,7 +218,7 @@ fn probe_before_after(
         })
         .collect();
     say!(
-        "probing {} as nginx connects today and as it would connect after the fix:",
+        "probing {} as nginx would connect after the fix, and as it connects today:",
         crate::report::labels::count(hops.len(), "fixed hop")
     );
     // The policy follows where the configuration came from, not the
@@ -245,7 +245,9 @@ fn probe_before_after(
         let found = findings
             .iter()
             .filter(|f| f.rule == a.rule && f.hop.is_some_and(|h| model.hops[h].id == a.hop))
-            .find_map(|f| crate::evidence::of_with(model, f, &before, values));
+            .find_map(|f| {
+                crate::evidence::of_with(model, f, &before, values.get(&a.hop, "ca-file"))
+            });
         if let Some(e) = found {
             say!("  {} [{}] {}", visible(&a.hop), a.rule, e.line());
             evidence.push((a.hop.clone(), a.rule, e));
