@@ -402,6 +402,36 @@ mod tests {
     }
 
     #[test]
+    fn the_fix_names_the_ca_given_else_its_proposal_with_its_depth() {
+        let model = crate::test_support::model(&[(
+            "nginx.conf",
+            "http { server { location / { proxy_pass https://api.example.com; proxy_ssl_verify off; } } }\n",
+        )]);
+        let findings = crate::rules::check(&model);
+        let f = findings
+            .iter()
+            .find(|f| f.rule == "verify-off")
+            .expect("verify-off");
+        let ca = proposed_ca(&model, f, None).expect("a CA is proposed");
+        assert_eq!(ca.shown, "/etc/ssl/certs/ca-certificates.crt");
+        // The fix sets depth 3 where nginx's default (1) applies.
+        assert_eq!(ca.depth, 3);
+        // A model that is not on this machine's disk: not checked here.
+        assert_eq!(ca.path, None);
+        let given = proposed_ca(&model, f, Some("/etc/ssl/internal-ca.pem")).unwrap();
+        assert_eq!(given.shown, "/etc/ssl/internal-ca.pem");
+        let mut r = result(Some("api.example.com"));
+        r.chain_pem = vec!["x".into()];
+        assert_eq!(
+            with_proposed(&r, &given),
+            "; the fix's CA /etc/ssl/internal-ca.pem is not on this machine: not checked against it"
+        );
+        // Another rule's fix names no CA.
+        let sni = findings.iter().find(|f| f.rule != "verify-off").unwrap();
+        assert!(proposed_ca(&model, sni, None).is_none());
+    }
+
+    #[test]
     fn no_sni_refused_confirms_and_accepted_contradicts() {
         let mut refused = result(None);
         refused.error = Some("the upstream wants SNI and none was sent (alert 112 unrecognized_name): it picks its certificate by name".into());

@@ -411,6 +411,27 @@ fn a_fix_probe_shows_each_peer_before_and_after() {
     assert_eq!(p[0]["before_ok"], false);
     assert_eq!(p[0]["after_ok"], true);
     assert!(line.ends_with(p[0]["line"].as_str().unwrap()), "{line}");
+
+    // Nothing to fix: still a document, with nothing in it (exit 1).
+    let none = hopscope_run(
+        &[
+            "fix",
+            conf,
+            "--hop",
+            STRICT,
+            "--rule",
+            "sni-upstream-name",
+            "--format",
+            "json",
+        ],
+        None,
+        T,
+    );
+    assert_eq!(none.code, Some(1), "{}", none.stderr);
+    let doc = none.json().unwrap();
+    assert_eq!(doc["applied"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(doc["diff"], "");
+    assert!(doc.get("probe").is_none());
 }
 
 #[test]

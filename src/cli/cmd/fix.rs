@@ -104,6 +104,9 @@ pub fn run(args: &FixArgs) -> ExitCode {
         }
     }
     if outcome.changed.is_empty() {
+        if args.format == ProbeFormat::Json {
+            emit_raw(&format!("{:#}\n", json_doc(&outcome, &[], None)));
+        }
         if model.errors().next().is_some() {
             // Hops inside blocks a syntax error left open get no fix: say
             // why, with the errors.
