@@ -37,7 +37,13 @@ fn short(error: &str) -> String {
         return "alert 40 handshake failure".into();
     }
     let cut = error.find(" [").map_or(error, |i| &error[..i]);
-    let cut = cut.find(": ").map_or(cut, |i| &cut[..i]);
+    // A long sentence keeps its first clause (`deadline exceeded after 5
+    // s: …`); a short one (`cannot connect to …: Network unreachable`)
+    // stays whole.
+    let cut = match cut.find(": ") {
+        Some(i) if cut.len() > 80 => &cut[..i],
+        _ => cut,
+    };
     visible(cut).into_owned()
 }
 
@@ -146,5 +152,19 @@ mod tests {
             line(None, &after).split(" → ").next(),
             Some("before: not probed")
         );
+        // Alert 40 without SNI, a peer not listening, a deadline.
+        let mut r = PeerResult::blank("a.conf:3".into(), "10.0.0.1:443".into());
+        r.error = Some("handshake failure (alert 40) with no SNI sent: the upstream most likely wants SNI (or a client certificate, or a protocol/cipher nginx does not offer) [error:0A000410:SSL routines::sslv3 alert handshake failure]".into());
+        assert_eq!(state(&r), "refused (alert 40 handshake failure, no SNI)");
+        r.error = Some("connection refused by 10.0.0.1:443: nothing listens there".into());
+        assert_eq!(
+            state(&r),
+            "fails (connection refused by 10.0.0.1:443: nothing listens there, no SNI)"
+        );
+        r.error = Some("deadline exceeded after 5 s: no answer from 10.0.0.1:443 within 5 s (the probe gives each peer 5 s in all: connect, handshake and the wait after it)".into());
+        assert_eq!(state(&r), "fails (deadline exceeded after 5 s, no SNI)");
+        // What a peer sent is shown escaped.
+        r.error = Some("handshake failed: bad\u{1b}[2J".into());
+        assert_eq!(state(&r), "fails (handshake failed: bad\\x1b[2J, no SNI)");
     }
 }
