@@ -16,14 +16,21 @@
 //!   verification on is known to work or not. Always *inconclusive*: the
 //!   risk is that nothing checks the certificate, which no handshake
 //!   confirms or disproves (an upstream with a private CA is not an
-//!   impostor), so it never changes the severity.
+//!   impostor), so it never changes the severity. When the fix names a CA
+//!   (the `ca-file` given, else its proposal), the presented chain is
+//!   checked against that CA too (for the hop's verify name): the fix is
+//!   known to work before it is applied, or known to fail and why.
 //!
 //! Over the peers: one confirmed peer confirms the finding (nginx fails on
 //! that peer); else one contradicted peer contradicts it; else it is
 //! inconclusive.
 
-use crate::diagnostic::{Evidence, Finding, PeerEvidence, Severity, SeverityChange, Verdict};
-use crate::model::Model;
+use std::path::PathBuf;
+
+use crate::diagnostic::{
+    Change, Evidence, Finding, FixValue, PeerEvidence, Severity, SeverityChange, Verdict,
+};
+use crate::model::{Model, SslDirective};
 use crate::probe::PeerResult;
 use crate::visible::visible;
 
@@ -143,6 +150,78 @@ fn sni_evidence(r: &PeerResult) -> (Verdict, String) {
     }
 }
 
+/// The CA bundle the fix of a `verify-off` finding would name: `given`
+/// (the `ca-file` a person gave for the hop), else the fix's proposal; with
+/// the verify depth the fix leaves (the depth it sets, else the hop's).
+/// None when the fix keeps the hop's own CA.
+pub struct ProposedCa {
+    /// As the fix writes it.
+    pub shown: String,
+    /// On this machine (None: the configuration's files are not here).
+    pub path: Option<PathBuf>,
+    pub depth: u32,
+}
+
+fn proposed_ca(model: &Model, finding: &Finding, given: Option<&str>) -> Option<ProposedCa> {
+    let hop = &model.hops[finding.hop?];
+    let changes = &finding.fix.as_ref()?.changes;
+    fn value(c: &Change) -> Option<(&str, &FixValue)> {
+        match c {
+            Change::Set { directive, value } => Some((directive.as_str(), value)),
+            Change::SetHeader { .. } => None,
+        }
+    }
+    let shown = changes
+        .iter()
+        .filter_map(value)
+        .find_map(|(_, v)| match v {
+            FixValue::Input {
+                key: "ca-file",
+                proposal,
+                ..
+            } => given.map(str::to_string).or_else(|| proposal.clone()),
+            _ => None,
+        })?;
+    let depth = changes
+        .iter()
+        .filter_map(value)
+        .find_map(|(d, v)| match v {
+            FixValue::Literal(n) if d.ends_with("_ssl_verify_depth") => n.trim().parse().ok(),
+            _ => None,
+        })
+        .or_else(|| {
+            hop.setting(SslDirective::VerifyDepth)
+                .and_then(|s| s.value.as_deref())
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(1);
+    let local = crate::probe::LocalFiles::of(model) == crate::probe::LocalFiles::Use;
+    let path = local.then(|| {
+        let p = std::path::Path::new(&shown);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            model.config.prefix.join(p)
+        }
+    });
+    Some(ProposedCa { shown, path, depth })
+}
+
+/// Whether the presented chain would verify with the fix's CA.
+fn with_proposed(r: &PeerResult, ca: &ProposedCa) -> String {
+    let shown = visible(&ca.shown);
+    let Some(path) = &ca.path else {
+        return format!("; the fix's CA {shown} is not on this machine: not checked against it");
+    };
+    match crate::probe::verify_chain(&r.chain_pem, path, r.verify_name.as_deref(), ca.depth) {
+        Ok(()) => format!("; it would pass with {shown} (the fix's CA)"),
+        Err(why) => format!(
+            "; it would fail with {shown} (the fix's CA): {}",
+            visible(&why)
+        ),
+    }
+}
+
 fn verify_evidence(r: &PeerResult) -> (Verdict, String) {
     let Some(leaf) = r.chain.first() else {
         let error = r.error.as_deref().unwrap_or("no certificate was presented");
@@ -179,7 +258,23 @@ fn verify_evidence(r: &PeerResult) -> (Verdict, String) {
 /// The evidence the probe `results` give `finding` (None when the rule is
 /// not one a handshake can back, or no peer of its hop was probed).
 pub fn of(model: &Model, finding: &Finding, results: &[PeerResult]) -> Option<Evidence> {
+    of_with(model, finding, results, None)
+}
+
+/// [`of`], with the CA file a person gives the fix (`fix --set
+/// ca-file=FILE`; None: the fix's proposal): a `verify-off` finding's
+/// chain is checked against the CA the fix would name.
+pub fn of_with(
+    model: &Model,
+    finding: &Finding,
+    results: &[PeerResult],
+    given_ca: Option<&str>,
+) -> Option<Evidence> {
     let kind = kind(finding.rule)?;
+    let ca = match kind {
+        Kind::VerifyOff => proposed_ca(model, finding, given_ca),
+        _ => None,
+    };
     let id = &model.hops[finding.hop?].id;
     let peers: Vec<PeerEvidence> = results
         .iter()
@@ -189,7 +284,13 @@ pub fn of(model: &Model, finding: &Finding, results: &[PeerResult]) -> Option<Ev
         .map(|r| {
             let (verdict, saw) = match kind {
                 Kind::NoSni | Kind::WrongSni => sni_evidence(r),
-                Kind::VerifyOff => verify_evidence(r),
+                Kind::VerifyOff => {
+                    let (v, mut saw) = verify_evidence(r);
+                    if let (Some(ca), false) = (&ca, r.chain_pem.is_empty()) {
+                        saw.push_str(&with_proposed(r, ca));
+                    }
+                    (v, saw)
+                }
             };
             PeerEvidence {
                 peer: r.peer_label(),
@@ -298,6 +399,36 @@ mod tests {
             not_after: String::new(),
             expired: false,
         }
+    }
+
+    #[test]
+    fn the_fix_names_the_ca_given_else_its_proposal_with_its_depth() {
+        let model = crate::test_support::model(&[(
+            "nginx.conf",
+            "http { server { location / { proxy_pass https://api.example.com; proxy_ssl_verify off; } } }\n",
+        )]);
+        let findings = crate::rules::check(&model);
+        let f = findings
+            .iter()
+            .find(|f| f.rule == "verify-off")
+            .expect("verify-off");
+        let ca = proposed_ca(&model, f, None).expect("a CA is proposed");
+        assert_eq!(ca.shown, "/etc/ssl/certs/ca-certificates.crt");
+        // The fix sets depth 3 where nginx's default (1) applies.
+        assert_eq!(ca.depth, 3);
+        // A model that is not on this machine's disk: not checked here.
+        assert_eq!(ca.path, None);
+        let given = proposed_ca(&model, f, Some("/etc/ssl/internal-ca.pem")).unwrap();
+        assert_eq!(given.shown, "/etc/ssl/internal-ca.pem");
+        let mut r = result(Some("api.example.com"));
+        r.chain_pem = vec!["x".into()];
+        assert_eq!(
+            with_proposed(&r, &given),
+            "; the fix's CA /etc/ssl/internal-ca.pem is not on this machine: not checked against it"
+        );
+        // Another rule's fix names no CA.
+        let sni = findings.iter().find(|f| f.rule != "verify-off").unwrap();
+        assert!(proposed_ca(&model, sni, None).is_none());
     }
 
     #[test]

@@ -474,6 +474,10 @@ pub struct FixArgs {
     /// this machine; use them even for a dump, standard input or --ssh.
     #[arg(long, requires = "probe")]
     pub local_files: bool,
+    /// The diff (text), or a JSON document: the fixes applied and not, the
+    /// diff, and with --probe each fixed hop's peers before and after.
+    #[arg(long, value_enum, default_value_t = ProbeFormat::Text, conflicts_with_all = ["write", "apply"])]
+    pub format: ProbeFormat,
     /// With --ssh: write the fixed files on the server (backups kept), run
     /// `nginx -t` there, and put every file back if it fails.
     #[arg(long)]

@@ -98,6 +98,8 @@ mod tls;
 
 pub use plan::{peers, LocalFiles, Source};
 pub use result::{Cert, PeerResult, Verification};
+pub use tls::verify_chain;
+pub mod before_after;
 #[cfg(feature = "probe")]
 pub use tls::explain_failure;
 

@@ -47,6 +47,11 @@ pub struct PeerResult {
     pub protocol: Option<String>,
     pub cipher: Option<String>,
     pub chain: Vec<Cert>,
+    /// The presented chain as PEM (leaf first), to check it against
+    /// another CA than the hop's (a fix's proposal) without a new
+    /// handshake. Not part of the JSON: `chain` describes it.
+    #[serde(skip)]
+    pub chain_pem: Vec<String>,
     /// Whether the verify name matches the certificate (None: not checked).
     pub name_matches: Option<bool>,
     pub verification: Option<Verification>,
@@ -77,6 +82,7 @@ impl PeerResult {
             protocol: None,
             cipher: None,
             chain: Vec::new(),
+            chain_pem: Vec::new(),
             name_matches: None,
             verification: None,
             notes: Vec::new(),

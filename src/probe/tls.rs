@@ -300,6 +300,11 @@ pub(crate) fn handshake(
     r.cipher = s.current_cipher().map(|c| c.name().to_string());
     if let Some(chain) = s.peer_cert_chain() {
         r.chain = chain.iter().map(describe).collect();
+        r.chain_pem = chain
+            .iter()
+            .filter_map(|c| c.to_pem().ok())
+            .map(|p| String::from_utf8_lossy(&p).into_owned())
+            .collect();
     }
     let errs = errors.lock().map(|v| v.clone()).unwrap_or_default();
     r.name_matches = plan
@@ -421,6 +426,60 @@ pub(crate) fn refused_after_handshake(
             None => Some(format!("{CLOSED} [end of stream]")),
         },
     }
+}
+
+/// Whether a presented chain (PEM, leaf first) verifies with the CA
+/// bundle `ca`, for the name `name` and the verify depth `depth`: Err says
+/// why not, as OpenSSL says it (`unable to get local issuer
+/// certificate`). No connection is made.
+pub fn verify_chain(
+    chain_pem: &[String],
+    ca: &std::path::Path,
+    name: Option<&str>,
+    depth: u32,
+) -> Result<(), String> {
+    use openssl::stack::Stack;
+    use openssl::x509::store::X509StoreBuilder;
+    use openssl::x509::verify::X509VerifyParam;
+    use openssl::x509::{X509StoreContext, X509};
+    let e = |e: openssl::error::ErrorStack| e.to_string();
+    let certs = chain_pem
+        .iter()
+        .map(|p| X509::from_pem(p.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(e)?;
+    let (leaf, rest) = certs
+        .split_first()
+        .ok_or_else(|| "no certificate was presented".to_string())?;
+    let pem = std::fs::read(ca).map_err(|err| format!("cannot read {}: {err}", ca.display()))?;
+    let cas = X509::stack_from_pem(&pem)
+        .ok()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| format!("{} holds no PEM certificate", ca.display()))?;
+    let mut b = X509StoreBuilder::new().map_err(e)?;
+    for c in cas {
+        b.add_cert(c).map_err(e)?;
+    }
+    let mut param = X509VerifyParam::new().map_err(e)?;
+    param.set_depth(depth.min(i32::MAX as u32) as i32);
+    if let Some(n) = name {
+        param.set_host(n).map_err(e)?;
+    }
+    b.set_param(&param).map_err(e)?;
+    let store = b.build();
+    let mut chain = Stack::new().map_err(e)?;
+    for c in rest {
+        chain.push(c.clone()).map_err(e)?;
+    }
+    let mut ctx = X509StoreContext::new().map_err(e)?;
+    ctx.init(&store, leaf, &chain, |c| {
+        Ok(if c.verify_cert()? {
+            Ok(())
+        } else {
+            Err(c.error().error_string().to_string())
+        })
+    })
+    .map_err(e)?
 }
 
 #[cfg(test)]

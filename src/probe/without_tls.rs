@@ -30,3 +30,13 @@ pub(crate) fn probe_peer(
     );
     r
 }
+
+/// No TLS library: a chain cannot be checked.
+pub fn verify_chain(
+    _chain_pem: &[String],
+    _ca: &std::path::Path,
+    _name: Option<&str>,
+    _depth: u32,
+) -> Result<(), String> {
+    Err("this hopscope was built without the probe feature (no TLS library)".to_string())
+}

@@ -121,6 +121,7 @@ mod tests {
                 not_after: "n\u{7f}".into(),
                 expired: false,
             }],
+            chain_pem: Vec::new(),
             name_matches: Some(true),
             verification: Some(Verification {
                 would_pass: false,

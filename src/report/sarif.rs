@@ -368,10 +368,15 @@ pub fn document(model: &Model, rules: &[&Rule], findings: &[Finding], cwd: Optio
                         .build()
                 })
                 .collect();
-            let text = match path.and_then(|h| crate::report::labels::via(model, h)) {
+            let mut text = match path.and_then(|h| crate::report::labels::via(model, h)) {
                 Some(via) => format!("{} (via {via})", f.message),
                 None => f.message.clone(),
             };
+            // What a probe saw (`check --probe`), on its own line; its
+            // severity change is in `level` already.
+            if let Some(e) = &f.evidence {
+                text = format!("{text}\n{}", e.line());
+            }
             let primary = Location::builder()
                 .physical_location(location(model, f.dir, cwd))
                 .build();
@@ -382,6 +387,12 @@ pub fn document(model: &Model, rules: &[&Rule], findings: &[Finding], cwd: Optio
             }
             if let Some(fix) = &f.fix {
                 props.insert("fix".to_string(), json!(fix.summary));
+            }
+            if let Some(e) = &f.evidence {
+                props.insert(
+                    "evidence".to_string(),
+                    crate::report::findings::evidence_json(e),
+                );
             }
             let base = Result::builder()
                 .rule_id(f.rule)

@@ -439,20 +439,8 @@ impl Runner<'_> {
                 self.jobs.probe(work, Some(ids));
             }
             Effect::ProbeFixed(ids) => {
-                let mut texts: Vec<Vec<u8>> = app
-                    .model
-                    .config
-                    .files
-                    .iter()
-                    .map(|f| f.text.clone())
-                    .collect();
-                for (id, new) in &app.diff.changed {
-                    texts[id.0 as usize].clone_from(new);
-                }
-                let after = crate::fix::engine::reanalyze(&app.model, &texts);
-                let fixed = crate::fix::engine::ids_after(&app.model, &after, &ids);
                 let files = self.opts.source.local_files(&app.model, false);
-                let work = crate::probe::prepare(&after, &fixed, files).through(remote.cloned());
+                let work = fix_probe_work(app, &ids, files).through(remote.cloned());
                 self.jobs.probe(work, None);
             }
             Effect::Validate(changed) => {
@@ -487,6 +475,37 @@ impl Runner<'_> {
 }
 
 /// What a key press asks of the app.
+/// The what-if probe of the previewed fix (`P` on the diff): the peers of
+/// the hops `ids` (as loaded) in the fixed configuration. Each hop's id as
+/// loaded and as fixed is kept on `app`, so the results show each peer
+/// before → after where the hop was probed before.
+pub fn fix_probe_work(
+    app: &mut App,
+    ids: &[String],
+    files: crate::probe::LocalFiles,
+) -> crate::probe::Prepared {
+    let mut texts: Vec<Vec<u8>> = app
+        .model
+        .config
+        .files
+        .iter()
+        .map(|f| f.text.clone())
+        .collect();
+    for (id, new) in &app.diff.changed {
+        texts[id.0 as usize].clone_from(new);
+    }
+    let after = crate::fix::engine::reanalyze(&app.model, &texts);
+    app.fix_probe_hops = ids
+        .iter()
+        .filter_map(|id| {
+            let a = crate::fix::engine::ids_after(&app.model, &after, std::slice::from_ref(id));
+            a.into_iter().next().map(|a| (id.clone(), a))
+        })
+        .collect();
+    let fixed: Vec<String> = app.fix_probe_hops.iter().map(|(_, a)| a.clone()).collect();
+    crate::probe::prepare(&after, &fixed, files)
+}
+
 fn key_effects(app: &mut App, k: event::KeyEvent) -> Vec<Effect> {
     let ctrl_c =
         k.code == event::KeyCode::Char('c') && k.modifiers.contains(event::KeyModifiers::CONTROL);

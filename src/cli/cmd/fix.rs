@@ -4,9 +4,9 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use crate::cli::args::FixArgs;
+use crate::cli::args::{FixArgs, ProbeFormat};
 use crate::cli::error::{fail, print_load_errors};
-use crate::cli::output::{emit, emit_bytes, say_text};
+use crate::cli::output::{emit, emit_bytes, emit_raw, say_text};
 use crate::diagnostic::Applicability;
 use crate::fix;
 use crate::model::Model;
@@ -104,6 +104,9 @@ pub fn run(args: &FixArgs) -> ExitCode {
         }
     }
     if outcome.changed.is_empty() {
+        if args.format == ProbeFormat::Json {
+            emit_raw(&format!("{:#}\n", json_doc(&outcome, &[], None)));
+        }
         if model.errors().next().is_some() {
             // Hops inside blocks a syntax error left open get no fix: say
             // why, with the errors.
@@ -114,31 +117,18 @@ pub fn run(args: &FixArgs) -> ExitCode {
         }
         return ExitCode::from(1);
     }
-    if args.probe && !crate::probe::on_network(&model) {
+    let probed = if args.probe && !crate::probe::on_network(&model) {
         say!("{}", crate::probe::DEMO_OFFLINE);
+        None
     } else if args.probe {
-        let ids: Vec<String> = outcome.applied.iter().map(|a| a.hop.clone()).collect();
-        let after = fix::engine::ids_after(&model, &outcome.after, &ids);
-        say!(
-            "probing {} as nginx would connect after the fix:",
-            crate::report::labels::count(after.len(), "fixed hop")
-        );
-        // The policy follows where the configuration came from, not the
-        // fixed model (which is held in memory).
-        let files = if args.load.remote.exec.is_some() && !args.local_files {
-            crate::probe::LocalFiles::command()
-        } else {
-            crate::probe::LocalFiles::choose(
-                &model,
-                args.load.remote.ssh.is_some(),
-                args.local_files,
-            )
-        };
-        let results = crate::probe::prepare(&outcome.after, &after, files)
-            .through(args.load.remote.target().ok().flatten())
-            .run(crate::probe::Options::default());
-        say_text(&crate::report::probe::text(&results));
-    }
+        // `KEY=VALUE` bound to its hop, as the fix used it.
+        let bound = values
+            .bound(&model, &sel)
+            .unwrap_or_else(|_| values.clone());
+        Some(probe_before_after(args, &model, &outcome, &bound))
+    } else {
+        None
+    };
     let exec = args.load.remote.exec.is_some();
     if args.apply && !exec {
         return apply_remote(args, &model, &outcome);
@@ -153,7 +143,10 @@ pub fn run(args: &FixArgs) -> ExitCode {
             Ok(d) => d,
             Err(e) => return fail(e),
         };
-        if std::io::stdout().is_terminal() {
+        if args.format == ProbeFormat::Json {
+            let doc = json_doc(&outcome, &diff, probed.as_ref());
+            emit_raw(&format!("{doc:#}\n"));
+        } else if std::io::stdout().is_terminal() {
             // Shown to a person: the configuration's control characters
             // are escaped (piped, the diff keeps every byte for patch).
             emit(&String::from_utf8_lossy(&diff));
@@ -196,6 +189,123 @@ pub fn run(args: &FixArgs) -> ExitCode {
         }
         Err(e) => fail(e),
     }
+}
+
+/// What `fix --probe` saw: each fixed hop's peers before and after the
+/// fix, and the evidence of its `verify-off` findings (the presented
+/// chain against the CA the fix names).
+struct Probed {
+    changes: Vec<crate::probe::before_after::PeerChange>,
+    evidence: Vec<(String, &'static str, crate::diagnostic::Evidence)>,
+}
+
+/// Probes the fixed hops as nginx connects today and as it would connect
+/// with the fix, and says per peer what changes.
+fn probe_before_after(
+    args: &FixArgs,
+    model: &Model,
+    outcome: &fix::Outcome,
+    values: &fix::Values,
+) -> Probed {
+    let mut ids: Vec<String> = Vec::new();
+    for a in &outcome.applied {
+        if !ids.contains(&a.hop) {
+            ids.push(a.hop.clone());
+        }
+    }
+    let hops: Vec<(String, String)> = ids
+        .iter()
+        .filter_map(|id| {
+            let after = fix::engine::ids_after(model, &outcome.after, std::slice::from_ref(id));
+            after.into_iter().next().map(|a| (id.clone(), a))
+        })
+        .collect();
+    say!(
+        "probing {} as nginx would connect after the fix, and as it connects today:",
+        crate::report::labels::count(hops.len(), "fixed hop")
+    );
+    // The policy follows where the configuration came from, not the
+    // fixed model (which is held in memory).
+    let files = if args.load.remote.exec.is_some() && !args.local_files {
+        crate::probe::LocalFiles::command()
+    } else {
+        crate::probe::LocalFiles::choose(model, args.load.remote.ssh.is_some(), args.local_files)
+    };
+    let loaded: Vec<String> = hops.iter().map(|(b, _)| b.clone()).collect();
+    let fixed: Vec<String> = hops.iter().map(|(_, a)| a.clone()).collect();
+    // With --ssh both probes go through the server.
+    let through = args.load.remote.target().ok().flatten();
+    let before = crate::probe::prepare(model, &loaded, files)
+        .through(through.clone())
+        .run(crate::probe::Options::default());
+    let after = crate::probe::prepare(&outcome.after, &fixed, files)
+        .through(through)
+        .run(crate::probe::Options::default());
+    say_text(&crate::report::probe::text(&after));
+    let changes = crate::probe::before_after::pair(&hops, &before, &after);
+    say!("before and after the fix:");
+    for c in &changes {
+        say!("  {} {}: {}", visible(&c.hop), c.peer, c.line);
+    }
+    let findings = crate::rules::check(model);
+    let mut evidence = Vec::new();
+    for a in outcome.applied.iter().filter(|a| a.rule == "verify-off") {
+        let found = findings
+            .iter()
+            .filter(|f| f.rule == a.rule && f.hop.is_some_and(|h| model.hops[h].id == a.hop))
+            .find_map(|f| {
+                crate::evidence::of_with(model, f, &before, values.get(&a.hop, "ca-file"))
+            });
+        if let Some(e) = found {
+            say!("  {} [{}] {}", visible(&a.hop), a.rule, e.line());
+            evidence.push((a.hop.clone(), a.rule, e));
+        }
+    }
+    Probed { changes, evidence }
+}
+
+/// `fix --format json`: what was fixed and not, the diff, and what the
+/// probe saw (with --probe).
+fn json_doc(outcome: &fix::Outcome, diff: &[u8], probed: Option<&Probed>) -> serde_json::Value {
+    use serde_json::json;
+    let applied: Vec<_> = outcome
+        .applied
+        .iter()
+        .map(|a| {
+            json!({
+                "hop": a.hop,
+                "rule": a.rule,
+                "summary": a.summary,
+                "needs_review": a.applicability == Applicability::NeedsReview,
+            })
+        })
+        .collect();
+    let skipped: Vec<_> = outcome
+        .skipped
+        .iter()
+        .map(|s| json!({"hop": s.hop, "rule": s.rule, "reason": s.reason}))
+        .collect();
+    let mut doc = json!({
+        "schema": "hopscope.fix/1",
+        "applied": applied,
+        "skipped": skipped,
+        "diff": String::from_utf8_lossy(diff),
+    });
+    if let Some(p) = probed {
+        doc["probe"] = json!(p.changes);
+        doc["evidence"] = p
+            .evidence
+            .iter()
+            .map(|(hop, rule, e)| {
+                json!({
+                    "hop": hop,
+                    "rule": rule,
+                    "evidence": crate::report::findings::evidence_json(e),
+                })
+            })
+            .collect();
+    }
+    doc
 }
 
 /// `nginx -t` on test copies of the unchanged and the fixed tree, before

@@ -105,6 +105,12 @@ pub struct App {
     pub probes: HashMap<String, ProbeView>,
     /// The what-if probe of the previewed fix.
     pub fix_probe: Option<ProbeView>,
+    /// The hops of the what-if probe: each id as loaded, and in the fixed
+    /// configuration (set by the runner when it starts the probe).
+    pub fix_probe_hops: Vec<(String, String)>,
+    /// The what-if probe's peers before → after, for the hops probed
+    /// before (`P` in the hop view).
+    pub fix_probe_changes: Vec<crate::probe::before_after::PeerChange>,
     /// Where `n`/`N` stand in the hop's chain.
     pub mark_index: usize,
     /// The server the configuration came from (`--ssh`): saving writes
@@ -162,6 +168,8 @@ impl App {
             server: None,
             exec: None,
             fix_probe: None,
+            fix_probe_hops: Vec::new(),
+            fix_probe_changes: Vec::new(),
             mark_index: 0,
             tour_step: 0,
         };

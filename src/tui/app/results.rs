@@ -32,6 +32,7 @@ impl App {
             return Vec::new();
         }
         self.fix_probe = Some(ProbeView::Running);
+        self.fix_probe_changes.clear();
         self.set_status(
             false,
             "probing the fixed hops as nginx would connect after the fix…",
@@ -80,6 +81,21 @@ impl App {
 
     /// Results of the what-if probe of the previewed fix.
     pub fn on_fix_probed(&mut self, results: Vec<crate::probe::PeerResult>) {
+        // Before → after for the hops whose last probe is known.
+        let before: Vec<crate::probe::PeerResult> = self
+            .fix_probe_hops
+            .iter()
+            .filter_map(|(id, _)| match self.probes.get(id) {
+                Some(ProbeView::Done(r)) => Some(r.iter().cloned()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        self.fix_probe_changes =
+            crate::probe::before_after::pair(&self.fix_probe_hops, &before, &results)
+                .into_iter()
+                .filter(|c| c.before.is_some())
+                .collect();
         let view = ProbeView::Done(results);
         let verdict = view.verdict();
         self.set_status(

@@ -481,7 +481,19 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
     // The what-if probe of the fix, when asked for, below the diff.
     let (r, probe_area) = match &app.fix_probe {
         Some(view) => {
-            let lines = probe_lines(view, t, width);
+            // Before → after first (peers whose hop was probed before).
+            let mut lines: Vec<Line> = app
+                .fix_probe_changes
+                .iter()
+                .map(|c| {
+                    let style = if c.after_ok { t.ok } else { t.severity_high };
+                    Line::from(vec![
+                        Span::styled(format!("{}: ", c.peer), t.dim),
+                        Span::styled(c.line.clone(), style),
+                    ])
+                })
+                .collect();
+            lines.extend(probe_lines(view, t, width));
             let h = (lines.len() as u16 + 2).min(r.height / 2).max(3);
             let parts = Layout::default()
                 .direction(Direction::Vertical)
