@@ -84,6 +84,25 @@ pub struct Finding {
     pub fix: Option<Fix>,
     /// Set when an inline `# hopscope: ignore RULE reason` comment covers it.
     pub suppressed: Option<String>,
+    /// Set when the run compares with a baseline (`check --baseline`).
+    pub baseline: Option<BaselineState>,
+}
+
+/// A finding compared with a baseline: accepted earlier, or new.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BaselineState {
+    /// In the baseline: reported, but it does not fail the run.
+    Unchanged,
+    New,
+}
+
+impl BaselineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineState::Unchanged => "unchanged",
+            BaselineState::New => "new",
+        }
+    }
 }
 
 impl Finding {
@@ -105,6 +124,7 @@ impl Finding {
             related: Vec::new(),
             fix: None,
             suppressed: None,
+            baseline: None,
         }
     }
     /// A finding about a directive that is not a hop (a pass that opens no
@@ -124,11 +144,17 @@ impl Finding {
             related: Vec::new(),
             fix: None,
             suppressed: None,
+            baseline: None,
         }
     }
     pub fn with_fix(mut self, fix: Option<Fix>) -> Finding {
         self.fix = fix;
         self
+    }
+    /// Whether the finding fails the run: not suppressed inline, not
+    /// accepted in a baseline.
+    pub fn is_active(&self) -> bool {
+        self.suppressed.is_none() && self.baseline != Some(BaselineState::Unchanged)
     }
     pub fn with_related(mut self, dir: DirRef, label: impl Into<String>) -> Finding {
         self.related.push(Related {

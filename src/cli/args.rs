@@ -11,6 +11,7 @@ use crate::diagnostic::{Finding, Severity};
 use crate::jobs::Source;
 use crate::model::{Model, Version};
 use crate::rules::{self, Rule};
+use crate::settings::{self, ProjectFile, Settings};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -160,6 +161,14 @@ pub struct LoadArgs {
     pub root: Option<PathBuf>,
     #[command(flatten)]
     pub remote: RemoteArgs,
+    /// The project file to use [default: hopscope.toml or .hopscope.toml in
+    /// the tree's directory or the nearest one above it; the current
+    /// directory's for the demo, standard input, a dump or --ssh].
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Use no project file (flags and defaults only).
+    #[arg(long, global = true, conflicts_with = "config")]
+    pub no_config: bool,
 }
 
 fn parse_version(s: &str) -> Result<Version, String> {
@@ -290,9 +299,10 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Report (and fail on) findings at or above this severity:
-    /// error, high, medium, low or info.
-    #[arg(long, value_name = "S", default_value_t = Severity::Low, value_parser = parse_severity)]
-    pub min_severity: Severity,
+    /// error, high, medium, low or info [default: `min-severity` of
+    /// hopscope.toml, else low].
+    #[arg(long, value_name = "S", value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
     /// Run only this rule (repeatable).
     #[arg(long = "rule", value_name = "ID", value_parser = parse_rule)]
     pub rules: Vec<&'static str>,
@@ -304,6 +314,17 @@ pub struct CheckArgs {
     pub color: ColorChoice,
     #[command(flatten)]
     pub fleet: FleetArgs,
+    /// Print the settings in effect and where each comes from (flag, the
+    /// project file's line, default), then exit.
+    #[arg(long)]
+    pub show_settings: bool,
+    /// Report (and fail on) only findings not in this baseline file, and
+    /// list its entries that no longer occur [default: `baseline` of hopscope.toml].
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the current findings to FILE as the baseline, then exit.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline", "show_settings"])]
+    pub update_baseline: Option<PathBuf>,
 }
 
 impl CheckArgs {
@@ -321,7 +342,19 @@ impl CheckArgs {
     pub fn keeps(&self, f: &Finding) -> bool {
         (self.rules.is_empty() || self.rules.contains(&f.rule))
             && !self.ignore.contains(&f.rule)
-            && f.severity >= self.min_severity
+            && f.severity >= self.min_severity.unwrap_or(Severity::Low)
+    }
+
+    /// The command line's part of the settings.
+    pub fn flags(&self) -> crate::settings::Flags {
+        crate::settings::Flags {
+            select: self.rules.clone(),
+            ignore: self.ignore.clone(),
+            min_severity: self.min_severity,
+            nginx_version: self.load.nginx_version,
+            root: self.load.root.clone(),
+            baseline: self.baseline.clone(),
+        }
     }
 }
 
@@ -335,11 +368,40 @@ impl LoadArgs {
         })
     }
 
+    /// The project file that applies: `--config`, else the one found from
+    /// the tree's directory upwards; none with `--no-config`.
+    pub fn project_file(&self) -> Result<Option<ProjectFile>, String> {
+        if self.no_config {
+            return Ok(None);
+        }
+        let path = match &self.config {
+            Some(p) => Some(p.clone()),
+            None => settings::file::discover(&settings::search_start(self.path.as_deref()))
+                .map_err(|e| e.to_string())?,
+        };
+        path.map(|p| ProjectFile::read(&p).map_err(|e| e.to_string()))
+            .transpose()
+    }
+
+    /// `flags` over the project file over the defaults (this struct's
+    /// `--nginx-version` and `--root` are flags too).
+    pub fn settings(&self, mut flags: settings::Flags) -> Result<Settings, String> {
+        flags.nginx_version = flags.nginx_version.or(self.nginx_version);
+        flags.root = flags.root.or_else(|| self.root.clone());
+        Ok(Settings::resolve(&flags, self.project_file()?.as_ref()))
+    }
+
     /// Loads and analyses, or explains on stderr why it cannot.
     pub fn model(&self) -> Result<Model, ExitCode> {
+        let settings = self.settings(settings::Flags::default()).map_err(fail)?;
+        self.model_with(&settings)
+    }
+
+    /// [`Self::model`] with the nginx version and root of `settings`.
+    pub fn model_with(&self, settings: &Settings) -> Result<Model, ExitCode> {
         let source = self.source().map_err(fail)?;
         source
-            .load_rooted(self.nginx_version, self.root.as_deref())
+            .load_rooted(settings.nginx_version.value, settings.root.value.as_deref())
             .map_err(fail)
     }
 }

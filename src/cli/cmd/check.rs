@@ -1,43 +1,80 @@
 //! `hopscope check`: findings at or above a severity, as text, JSON or
-//! SARIF.
+//! SARIF; with the project file's settings and, when one is given, only
+//! the findings that are not in the baseline fail the run.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 
 use super::exit_without_freeing;
 use crate::cli::args::{CheckArgs, Format};
-use crate::cli::error::print_load_errors;
+use crate::cli::error::{fail, print_load_errors};
 use crate::cli::output::{emit_raw, emit_with};
-use crate::diagnostic::Finding;
+use crate::diagnostic::{BaselineState, Finding};
 use crate::model::Model;
 use crate::report;
 use crate::report::text::Paint;
 use crate::rules;
+use crate::settings::baseline::{Baseline, Entry};
 
 /// `check`: findings at or above the threshold, in the chosen format.
 pub fn check(args: &CheckArgs) -> ExitCode {
     if let Some(file) = &args.fleet.ssh_hosts {
         return super::fleet::run(args, file);
     }
-    let model = match args.load.model() {
+    let settings = match args.load.settings(args.flags()) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    if args.show_settings {
+        emit_raw(&settings.render());
+        return ExitCode::SUCCESS;
+    }
+    let model = match args.load.model_with(&settings) {
         Ok(m) => m,
         Err(code) => return code,
     };
-    let selected = args.selected_rules();
-    let findings: Vec<Finding> = rules::check(&model)
-        .into_iter()
-        .filter(|f| args.keeps(f))
-        .collect();
+    let selected = settings.selected_rules();
+    let mut findings: Vec<Finding> = settings.apply(&model, rules::check(&model));
+    if let Some(path) = &args.update_baseline {
+        return update_baseline(path, model, findings);
+    }
+    let baseline = match &settings.baseline.value {
+        Some(path) => match Baseline::read(path) {
+            Ok(b) => Some((path.as_path(), b.mark(&model, &mut findings))),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
     match args.format {
         Format::Text => {
             let color = args.color.resolve(
                 std::io::stdout().is_terminal(),
                 std::env::var("NO_COLOR").ok().as_deref(),
             );
-            emit_raw(&report::text::render(&model, &findings, Paint::new(color)));
+            let mut out = report::text::render(&model, &findings, Paint::new(color));
+            if let Some((path, fixed)) = &baseline {
+                out.push_str(&baseline_summary(path, &findings, fixed));
+            }
+            emit_raw(&out);
         }
         Format::Json => {
-            emit_with(|out| report::findings::write_check_document(&model, &findings, out));
+            let summary = baseline.as_ref().map(|(path, fixed)| {
+                serde_json::json!({
+                    "file": path.display().to_string(),
+                    "new": count(&findings, BaselineState::New),
+                    "unchanged": count(&findings, BaselineState::Unchanged),
+                    "fixed": fixed,
+                })
+            });
+            emit_with(|out| {
+                report::findings::write_check_document_with(
+                    &model,
+                    &findings,
+                    summary.as_ref(),
+                    out,
+                )
+            });
             print_load_errors(&model);
         }
         Format::Sarif => {
@@ -52,12 +89,75 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     code
 }
 
-/// 2 when part of the configuration could not be loaded, else 1 when an
-/// unsuppressed finding remains, else 0.
+/// `--update-baseline FILE`: the findings of this run become the baseline.
+fn update_baseline(path: &Path, model: Model, findings: Vec<Finding>) -> ExitCode {
+    let baseline = Baseline::of(&model, &findings);
+    if let Err(e) = baseline.write(path) {
+        return fail(e);
+    }
+    let n = baseline.findings.len();
+    say!(
+        "hopscope: wrote {n} finding{} to the baseline {}",
+        if n == 1 { "" } else { "s" },
+        crate::visible::visible(&path.display().to_string())
+    );
+    print_load_errors(&model);
+    let code = if model.errors().next().is_some() {
+        2
+    } else {
+        0
+    };
+    exit_without_freeing(model, findings);
+    ExitCode::from(code)
+}
+
+fn count(findings: &[Finding], state: BaselineState) -> usize {
+    findings
+        .iter()
+        .filter(|f| f.baseline == Some(state))
+        .count()
+}
+
+/// The text report's baseline lines: how many findings are new and how
+/// many are accepted, then each entry that no longer occurs.
+fn baseline_summary(path: &Path, findings: &[Finding], fixed: &[Entry]) -> String {
+    use crate::visible::visible;
+    let file = path.display().to_string();
+    let mut out = format!(
+        "baseline {}: {} new, {} unchanged (not shown)\n",
+        visible(&file),
+        count(findings, BaselineState::New),
+        count(findings, BaselineState::Unchanged)
+    );
+    if !fixed.is_empty() {
+        out.push_str(&format!(
+            "fixed: {} no longer occur{}; run --update-baseline to shrink the file\n",
+            if fixed.len() == 1 {
+                "1 entry".to_string()
+            } else {
+                format!("{} entries", fixed.len())
+            },
+            if fixed.len() == 1 { "s" } else { "" }
+        ));
+        for e in fixed {
+            let place = e.hop.as_deref().unwrap_or(&e.file);
+            out.push_str(&format!(
+                "  fixed: {} {}: {}\n",
+                visible(&e.rule),
+                visible(place),
+                visible(&e.message)
+            ));
+        }
+    }
+    out
+}
+
+/// 2 when part of the configuration could not be loaded, else 1 when a
+/// finding remains that is neither suppressed nor in the baseline, else 0.
 pub fn check_status(model: &Model, findings: &[Finding]) -> u8 {
     if model.errors().next().is_some() {
         2
-    } else if findings.iter().any(|f| f.suppressed.is_none()) {
+    } else if findings.iter().any(Finding::is_active) {
         1
     } else {
         0
