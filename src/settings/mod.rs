@@ -184,6 +184,17 @@ impl Settings {
             .collect()
     }
 
+    /// The settings for a view of every finding (the terminal UI): the
+    /// default severity threshold is lowered to `info`, a threshold the
+    /// project file or a flag sets stays.
+    pub fn for_view(&self) -> Settings {
+        let mut s = self.clone();
+        if s.min_severity.origin == Origin::Default {
+            s.min_severity.value = Severity::Info;
+        }
+        s
+    }
+
     /// `check --show-settings`: one setting a line, `key = value  # origin`.
     pub fn render(&self) -> String {
         let mut out = String::new();

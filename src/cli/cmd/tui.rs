@@ -52,6 +52,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         dump,
         root: settings.root.value.clone(),
         validate: !cli.no_validate,
+        settings: settings.file.is_some().then(|| settings.for_view()),
     };
     match crate::tui::run::run(opts) {
         Ok(()) => ExitCode::SUCCESS,

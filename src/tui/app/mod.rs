@@ -99,6 +99,9 @@ pub struct App {
     pub server: Option<String>,
     /// The tour's step (index into `crate::tour::STEPS`).
     pub tour_step: usize,
+    /// The project file's settings (rules, severities, per-path ignores)
+    /// that decide which findings are shown; `None`: every finding.
+    pub settings: Option<crate::settings::Settings>,
 }
 
 impl App {
@@ -142,6 +145,7 @@ impl App {
             fix_probe: None,
             mark_index: 0,
             tour_step: 0,
+            settings: None,
         };
         app.analyse();
         if app.model.errors().next().is_some() {
@@ -176,8 +180,18 @@ impl App {
         self.fix_probe = None;
     }
 
+    /// Shows only the findings `settings` keeps (the project file's).
+    pub fn set_settings(&mut self, settings: crate::settings::Settings) {
+        self.settings = Some(settings);
+        self.analyse();
+    }
+
     fn analyse(&mut self) {
-        self.findings = rules::check(&self.model);
+        let found = rules::check(&self.model);
+        self.findings = match &self.settings {
+            Some(s) => s.apply(&self.model, found),
+            None => found,
+        };
         self.by_hop = crate::diagnostic::by_hop(&self.model, &self.findings);
         self.hop_severity = self
             .by_hop
