@@ -280,6 +280,10 @@ fn flags_win_and_show_settings_says_where_each_value_comes_from() {
         "1.24.0",
         "hops reads the file too"
     );
+    assert_eq!(json(&out)["nginx_version_source"], "option");
+    let out = hopscope(&repo, &["check", "tree"]);
+    let want = format!("defaults: nginx 1.24.0, from nginx-version in the project file; {f}:3\n");
+    assert!(out.stdout.contains(&want), "{}", out.stdout);
 }
 
 fn text_findings(out: &Out) -> Vec<String> {
@@ -437,4 +441,92 @@ fn a_baseline_survives_unrelated_edits_notices_fixes_and_fails_on_new_findings()
     let out = hopscope(&repo, &["check", "tree", "--no-config", "--format", "json"]);
     assert!(json(&out).get("baseline").is_none());
     assert!(findings(&out).iter().all(|f| f.get("baseline").is_none()));
+}
+
+#[test]
+fn a_dump_uses_the_current_directorys_file() {
+    let (_t, repo) = repo();
+    // An `nginx -T` dump kept elsewhere: the file next to it does not count.
+    let dumps = repo.join("dumps");
+    std::fs::create_dir_all(&dumps).unwrap();
+    let dump = "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n  server {\n    location / { proxy_pass https://api.example.com; }\n  }\n}\n";
+    std::fs::write(dumps.join("web1.txt"), dump).unwrap();
+    std::fs::write(dumps.join("hopscope.toml"), "select = [\"verify-off\"]\n").unwrap();
+    std::fs::write(repo.join("hopscope.toml"), "select = [\"sni-off\"]\n").unwrap();
+    let out = hopscope(&repo, &["check", "dumps/web1.txt", "--format", "json"]);
+    assert_eq!(rules_of(&out), ["sni-off"], "{}", out.stderr);
+    let here = repo.join("hopscope.toml").canonicalize().unwrap();
+    let want = format!("# project file: {}\n", here.display());
+    let out = hopscope(&repo, &["check", "dumps/web1.txt", "--show-settings"]);
+    assert!(out.stdout.starts_with(&want), "{}", out.stdout);
+    // From a subdirectory: the nearest file above it.
+    let sub = repo.join("tree/conf.d");
+    let out = hopscope(&sub, &["check", "../../dumps/web1.txt", "--show-settings"]);
+    assert!(out.stdout.starts_with(&want), "{}", out.stdout);
+    // A plain nginx.conf in that directory would use the file next to it.
+    std::fs::write(dumps.join("nginx.conf"), "events {}\n").unwrap();
+    let out = hopscope(
+        &sub,
+        &["check", "../../dumps/nginx.conf", "--show-settings"],
+    );
+    let next_to_it = dumps.join("hopscope.toml").canonicalize().unwrap();
+    assert!(
+        out.stdout
+            .starts_with(&format!("# project file: {}\n", next_to_it.display())),
+        "{}",
+        out.stdout
+    );
+}
+
+/// The README's section, run as written on a copy of the demo in `nginx/`.
+#[test]
+fn the_readme_example_file_and_commands_work() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("### In a repository: hopscope.toml and a baseline\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .expect("README.md has the section");
+    let block = |lang: &str| -> String {
+        let start = section.find(&format!("```{lang}\n")).expect(lang) + lang.len() + 4;
+        let len = section[start..].find("```").unwrap();
+        section[start..start + len].to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo"),
+        &dir.path().join("nginx"),
+    );
+    std::fs::write(dir.path().join("hopscope.toml"), block("toml")).unwrap();
+    let commands: Vec<String> = block("sh")
+        .lines()
+        .map(|l| l.split(" #").next().unwrap().trim().to_string())
+        .collect();
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    let mut outs = Vec::new();
+    for c in &commands {
+        let args: Vec<&str> = c.split_whitespace().collect();
+        assert_eq!(args[0], "hopscope");
+        let out = hopscope(dir.path(), &args[1..]);
+        assert_eq!(out.code, 0, "{c}: {}{}", out.stdout, out.stderr);
+        outs.push(out);
+    }
+    assert!(
+        outs[0]
+            .stdout
+            .contains("severity.verify-off = \"high\"  # "),
+        "{}",
+        outs[0].stdout
+    );
+    assert!(outs[1]
+        .stderr
+        .contains("to the baseline hopscope-baseline.json"));
+    assert!(
+        outs[2]
+            .stdout
+            .contains("baseline hopscope-baseline.json: 0 new, "),
+        "{}",
+        outs[2].stdout
+    );
 }

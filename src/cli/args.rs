@@ -400,9 +400,11 @@ impl LoadArgs {
     /// [`Self::model`] with the nginx version and root of `settings`.
     pub fn model_with(&self, settings: &Settings) -> Result<Model, ExitCode> {
         let source = self.source().map_err(fail)?;
-        source
+        let mut model = source
             .load_rooted(settings.nginx_version.value, settings.root.value.as_deref())
-            .map_err(fail)
+            .map_err(fail)?;
+        settings.label_version(&mut model);
+        Ok(model)
     }
 }
 

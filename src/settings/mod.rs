@@ -136,6 +136,21 @@ impl Settings {
         }
     }
 
+    /// Says in `model` that its nginx version is the project file's, when
+    /// it is (the loader only knows it was chosen).
+    pub fn label_version(&self, model: &mut Model) {
+        use crate::model::VersionFrom;
+        let choice = &mut model.version_choice;
+        if let (Origin::File(..), VersionFrom::Chosen) = (&self.nginx_version.origin, choice.from) {
+            choice.from = VersionFrom::ProjectFile;
+            let at = self.nginx_version.origin.to_string();
+            choice.note = Some(match choice.note.take() {
+                Some(note) => format!("{at}; {note}"),
+                None => at,
+            });
+        }
+    }
+
     /// The rules `select` and `ignore` leave, in registry order.
     pub fn selected_rules(&self) -> Vec<&'static Rule> {
         rules::registry()
@@ -329,5 +344,14 @@ mod tests {
         assert!(!s.path_ignores("legacy/a.conf", "verify-off"));
         assert!(!s.path_ignores("legacy/old/a.conf", "sni-off"));
         assert!(!s.path_ignores("conf.d/a.conf", "sni-off"));
+        let p = ProjectFile::parse(
+            Path::new("/p/hopscope.toml"),
+            "[per-file-ignores]\n\"conf.d/**/*\" = [\"*\"]\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(&Flags::default(), Some(&p));
+        assert!(s.path_ignores("conf.d/a.conf", "sni-off"));
+        assert!(s.path_ignores("conf.d/old/a.conf", "verify-off"));
+        assert!(!s.path_ignores("nginx.conf", "verify-off"));
     }
 }

@@ -187,6 +187,9 @@ impl App {
     }
 
     fn analyse(&mut self) {
+        if let Some(s) = &self.settings {
+            s.label_version(&mut self.model);
+        }
         let found = rules::check(&self.model);
         self.findings = match &self.settings {
             Some(s) => s.apply(&self.model, found),
