@@ -339,6 +339,23 @@ fn a_baseline_survives_unrelated_edits_notices_fixes_and_fails_on_new_findings()
         out.stdout
     );
 
+    // Findings a filter hides are not fixed.
+    let out = hopscope(
+        &repo,
+        &[
+            "check",
+            "tree",
+            "--baseline",
+            "base.json",
+            "--min-severity",
+            "high",
+            "--ignore",
+            "sni-off",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("fixed"), "{}", out.stdout);
+
     // A real fix: the weak protocols of one hop.
     let fix = hopscope(
         &repo,

@@ -41,8 +41,16 @@ Examples:
   nginx -T 2>/dev/null | hopscope check - --format json
   hopscope check --ssh deploy@web1 --sudo         a server over SSH (runs nginx -T there)
   hopscope check --ssh-hosts hosts.ini --ssh-group web --format json   a fleet, 8 hosts at a time
+  hopscope check nginx/ --show-settings          the settings in effect, and where each comes from
+  hopscope check nginx/ --update-baseline hopscope-baseline.json   accept today's findings
+  hopscope check nginx/ --baseline hopscope-baseline.json          fail only on new findings
 
-Exit status: 0 no unsuppressed finding at or above --min-severity; 1 some;
+Settings: hopscope.toml (or .hopscope.toml) in the tree's directory or above
+(select, ignore, min-severity, nginx-version, root, baseline, [severity],
+[per-file-ignores]); flags win over it. See the README.
+
+Exit status: 0 no finding at or above --min-severity that is neither
+suppressed nor in the baseline; 1 some;
 2 usage error, or part of the configuration could not be loaded (the
 findings are still printed).
 

@@ -15,7 +15,7 @@ use crate::model::Model;
 use crate::report;
 use crate::report::text::Paint;
 use crate::rules;
-use crate::settings::baseline::{Baseline, Entry};
+use crate::settings::baseline::{fingerprints, Baseline, Entry};
 
 /// `check`: findings at or above the threshold, in the chosen format.
 pub fn check(args: &CheckArgs) -> ExitCode {
@@ -41,7 +41,14 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     }
     let baseline = match &settings.baseline.value {
         Some(path) => match Baseline::read(path) {
-            Ok(b) => Some((path.as_path(), b.mark(&model, &mut findings))),
+            Ok(b) => {
+                let mut fixed = b.mark(&model, &mut findings);
+                // An entry this run's filters (rules, severity, paths) hide
+                // still occurs: only what the rules no longer find is fixed.
+                let found = fingerprints(&model, &rules::check(&model));
+                fixed.retain(|e| !found.contains(&e.fingerprint));
+                Some((path.as_path(), fixed))
+            }
             Err(e) => return fail(e),
         },
         None => None,
