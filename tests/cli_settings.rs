@@ -99,6 +99,14 @@ fn the_project_file_is_found_upwards_and_applies() {
         &["check", conf.to_str().unwrap(), "--format", "json"],
     );
     assert!(!rules_of(&out).iter().any(|r| r == "weak-protocols"));
+    // The text report names the file and counts what it hides.
+    let out = hopscope(elsewhere.path(), &["check", tree.to_str().unwrap()]);
+    let file = repo.join("hopscope.toml").canonicalize().unwrap();
+    let want = format!(
+        "project file: {} (hides 1 finding; --no-config shows it)\n",
+        file.display()
+    );
+    assert!(out.stdout.ends_with(&want), "{}", out.stdout);
     // --no-config: the file is not read.
     let out = hopscope(&repo, &["check", "tree", "--no-config", "--format", "json"]);
     assert!(rules_of(&out).iter().any(|r| r == "weak-protocols"));

@@ -64,6 +64,15 @@ fn ignored_rules_leave_the_detail_and_severities_follow_the_file() {
 
     let mut app = demo_app();
     app.set_settings(settings("ignore = [\"weak-protocols\"]\n"));
+    let status = app
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        status,
+        "project file /repo/hopscope.toml: 1 finding hidden (--no-config shows every finding)"
+    );
     let shown = detail_of(&mut app, hop);
     assert!(!shown.contains("weak-protocols"), "{shown}");
     assert!(shown.contains("verify-off"), "{shown}");

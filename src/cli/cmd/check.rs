@@ -16,6 +16,7 @@ use crate::report;
 use crate::report::text::Paint;
 use crate::rules;
 use crate::settings::baseline::{fingerprints, Baseline, Entry};
+use crate::settings::Settings;
 
 /// `check`: findings at or above the threshold, in the chosen format.
 pub fn check(args: &CheckArgs) -> ExitCode {
@@ -60,6 +61,13 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                 std::env::var("NO_COLOR").ok().as_deref(),
             );
             let mut out = report::text::render(&model, &findings, Paint::new(color));
+            if let Some(file) = &settings.file {
+                // The file is part of the tree: say it is in use, and what it hides.
+                let without = Settings::resolve(&args.flags(), None)
+                    .apply(&model, rules::check(&model))
+                    .len();
+                out.push_str(&project_line(file, without.saturating_sub(findings.len())));
+            }
             if let Some((path, fixed)) = &baseline {
                 out.push_str(&baseline_summary(path, &findings, fixed));
             }
@@ -116,6 +124,16 @@ fn update_baseline(path: &Path, model: Model, findings: Vec<Finding>) -> ExitCod
     };
     exit_without_freeing(model, findings);
     ExitCode::from(code)
+}
+
+/// `project file: PATH (hides N findings; --no-config shows them)`.
+fn project_line(file: &Path, hidden: usize) -> String {
+    let file = crate::visible::visible(&file.display().to_string()).into_owned();
+    match hidden {
+        0 => format!("project file: {file}\n"),
+        1 => format!("project file: {file} (hides 1 finding; --no-config shows it)\n"),
+        n => format!("project file: {file} (hides {n} findings; --no-config shows them)\n"),
+    }
 }
 
 fn count(findings: &[Finding], state: BaselineState) -> usize {

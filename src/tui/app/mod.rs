@@ -181,9 +181,25 @@ impl App {
     }
 
     /// Shows only the findings `settings` keeps (the project file's).
+    /// Says so on the status line (unless it holds something already):
+    /// the file is part of the tree and decides what is shown.
     pub fn set_settings(&mut self, settings: crate::settings::Settings) {
+        let file = settings.file.clone();
         self.settings = Some(settings);
         self.analyse();
+        if let (Some(file), None) = (file, &self.status) {
+            let hidden = rules::check(&self.model)
+                .len()
+                .saturating_sub(self.findings.len());
+            let file = crate::visible::visible(&file.display().to_string()).into_owned();
+            self.set_status(
+                false,
+                format!(
+                    "project file {file}: {} hidden (--no-config shows every finding)",
+                    crate::report::labels::count(hidden, "finding")
+                ),
+            );
+        }
     }
 
     fn analyse(&mut self) {
