@@ -56,6 +56,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("tour", &["model", "diagnostic", "conf", "report"]),
     (
+        "settings",
+        &["diagnostic", "rules", "model", "conf", "report", "visible"],
+    ),
+    (
         "test_support",
         &["conf", "model", "diagnostic", "rules", "fix", "report"],
     ),
@@ -75,6 +79,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "visible",
             "config",
             "tour",
+            "settings",
         ],
     ),
     (
@@ -94,6 +99,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "visible",
             "config",
             "parallel",
+            "settings",
         ],
     ),
 ];

@@ -194,37 +194,7 @@ fn parse_rule(s: &str) -> Result<&'static str, String> {
     rules::find(s).map(|r| r.id).ok_or_else(|| unknown_rule(s))
 }
 
-pub fn unknown_rule(id: &str) -> String {
-    let ids: Vec<&str> = rules::registry().iter().map(|r| r.id).collect();
-    if ids.is_empty() {
-        return format!("unknown rule \"{id}\" (no rules are registered)");
-    }
-    let guess = ids
-        .iter()
-        .map(|known| (edit_distance(id, known), *known))
-        .filter(|&(d, _)| d <= 3)
-        .min();
-    let hint = guess.map_or(String::new(), |(_, g)| format!(" (did you mean \"{g}\"?)"));
-    format!(
-        "unknown rule \"{id}\"{hint}; valid rules: {}",
-        ids.join(", ")
-    )
-}
-
-/// Levenshtein distance, for "did you mean".
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, &cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
+pub use crate::rules::unknown_rule;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -624,12 +594,5 @@ mod tests {
         assert!(Auto.resolve(true, Some("")), "an empty NO_COLOR is ignored");
         assert!(!Auto.resolve(true, Some("1")));
         assert!(!Auto.resolve(false, None));
-    }
-
-    #[test]
-    fn edit_distances() {
-        assert_eq!(edit_distance("sni-of", "sni-off"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -126,12 +126,9 @@ impl ProjectFile {
         })?;
         let line = |at: usize| line_col(text, at).0;
         let rule = |id: &Spanned<String>| -> Result<&'static str, FileError> {
-            rules::find(id.get_ref()).map(|r| r.id).ok_or_else(|| {
-                err(
-                    id.span().start,
-                    crate::cli::args::unknown_rule(id.get_ref()),
-                )
-            })
+            rules::find(id.get_ref())
+                .map(|r| r.id)
+                .ok_or_else(|| err(id.span().start, rules::unknown_rule(id.get_ref())))
         };
         let rule_list =
             |list: Spanned<Vec<Spanned<String>>>| -> Result<At<Vec<&'static str>>, FileError> {
@@ -157,7 +154,7 @@ impl ProjectFile {
         };
         for (id, sev) in raw.severity.unwrap_or_default() {
             let Some(r) = rules::find(&id) else {
-                return Err(err(sev.span().start, crate::cli::args::unknown_rule(&id)));
+                return Err(err(sev.span().start, rules::unknown_rule(&id)));
             };
             out.severity.push(At {
                 value: (r.id, severity(&sev)?),
