@@ -298,8 +298,13 @@ pub fn search_start(path: Option<&Path>) -> PathBuf {
 }
 
 /// Whether the file starts like `nginx -T` output (its first 64 KiB tell).
+/// Only a regular file is opened: a FIFO or a device would block or never
+/// end (the loader reports those).
 fn is_dump_file(p: &Path) -> bool {
     use std::io::Read;
+    if !std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut head = Vec::new();
     std::fs::File::open(p)
         .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
