@@ -401,6 +401,11 @@ fn a_baseline_survives_unrelated_edits_notices_fixes_and_fails_on_new_findings()
     .unwrap();
     let out = hopscope(&repo, &["check", "tree", "--baseline", "base.json"]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(" = note: new: not in the baseline\n"),
+        "{}",
+        out.stdout
+    );
     let shown = text_findings(&out);
     assert!(
         !shown.is_empty() && shown.iter().all(|s| s.starts_with("conf.d/new.conf:5:")),

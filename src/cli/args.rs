@@ -294,14 +294,14 @@ pub struct CheckArgs {
     pub fleet: FleetArgs,
     /// Print the settings in effect and where each comes from (flag, the
     /// project file's line, default), then exit.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ssh_hosts")]
     pub show_settings: bool,
     /// Report (and fail on) only findings not in this baseline file, and
     /// list its entries that no longer occur [default: `baseline` of hopscope.toml].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "ssh_hosts")]
     pub baseline: Option<PathBuf>,
     /// Write the current findings to FILE as the baseline, then exit.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline", "show_settings"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline", "show_settings", "ssh_hosts"])]
     pub update_baseline: Option<PathBuf>,
 }
 

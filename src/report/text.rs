@@ -160,6 +160,14 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
         );
         snippet(&mut out, model, r.dir, width, '-', BLUE, paint);
     }
+    if f.baseline == Some(crate::diagnostic::BaselineState::New) {
+        let _ = writeln!(out, "{pad} {gutter}");
+        let _ = writeln!(
+            out,
+            "{pad} = {}: new: not in the baseline",
+            paint.paint("note", GREEN)
+        );
+    }
     if let Some(fix) = &f.fix {
         let _ = writeln!(out, "{pad} {gutter}");
         help(&mut out, fix, &pad, paint);
