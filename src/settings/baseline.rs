@@ -145,3 +145,57 @@ impl Baseline {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{hop_finding, model};
+
+    #[test]
+    fn identical_findings_are_counted_and_suppressed_ones_left_out() {
+        let m = model(&[(
+            "nginx.conf",
+            "http { server { location / { proxy_pass https://api.example.com; } } }",
+        )]);
+        let mut quiet = hop_finding(&m, "c");
+        quiet.suppressed = Some("known".into());
+        let base = Baseline::of(&m, &[hop_finding(&m, "a"), quiet]);
+        assert_eq!(base.findings.len(), 1, "the suppressed one is not written");
+        assert_eq!(base.findings[0].hop.as_deref(), Some("nginx.conf:1"));
+
+        // Two findings alike: the baseline accepts one; the second is new.
+        let mut now = vec![hop_finding(&m, "a"), hop_finding(&m, "a")];
+        let fixed = base.mark(&m, &mut now);
+        assert!(fixed.is_empty());
+        assert_eq!(now[0].baseline, Some(BaselineState::Unchanged));
+        assert_eq!(now[1].baseline, Some(BaselineState::New));
+        assert!(!now[0].is_active() && now[1].is_active());
+
+        // Nothing found any more: the entry is reported as fixed.
+        let fixed = base.mark(&m, &mut [hop_finding(&m, "b")]);
+        assert_eq!(fixed, base.findings);
+    }
+
+    #[test]
+    fn a_file_that_is_no_baseline_is_refused_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.json");
+        std::fs::write(
+            &path,
+            "{\"schema\": \"hopscope.check/1\", \"version\": 1, \"findings\": []}",
+        )
+        .unwrap();
+        let e = Baseline::read(&path).unwrap_err();
+        assert!(e.contains("is not hopscope.baseline/1"), "{e}");
+        std::fs::write(&path, "[1,").unwrap();
+        let e = Baseline::read(&path).unwrap_err();
+        assert!(e.starts_with(&format!("{}:1:", path.display())), "{e}");
+        let m = model(&[(
+            "nginx.conf",
+            "http { server { location / { proxy_pass https://a.example.com; } } }",
+        )]);
+        let base = Baseline::of(&m, &[hop_finding(&m, "a")]);
+        base.write(&path).unwrap();
+        assert_eq!(Baseline::read(&path).unwrap(), base);
+    }
+}
