@@ -281,10 +281,10 @@ pub struct CheckArgs {
     /// hopscope.toml, else low].
     #[arg(long, value_name = "S", value_parser = parse_severity)]
     pub min_severity: Option<Severity>,
-    /// Run only this rule (repeatable).
+    /// Run only this rule (repeatable; replaces `select` of hopscope.toml).
     #[arg(long = "rule", value_name = "ID", value_parser = parse_rule)]
     pub rules: Vec<&'static str>,
-    /// Skip this rule (repeatable).
+    /// Skip this rule (repeatable; replaces `ignore` of hopscope.toml).
     #[arg(long = "ignore", value_name = "ID", value_parser = parse_rule)]
     pub ignore: Vec<&'static str>,
     /// Colour the text output.
