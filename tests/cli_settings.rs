@@ -124,7 +124,8 @@ fn mistakes_in_the_file_name_its_line_and_column() {
         std::fs::write(&file, text).unwrap();
         let out = hopscope(&repo, &["check", "tree"]);
         assert_eq!(out.code, 2, "{text}");
-        let expected = format!("{}{want}", file.canonicalize().unwrap().display());
+        // Named relative to the current directory, which holds it.
+        let expected = format!("hopscope.toml{want}");
         assert!(out.stderr.contains(&expected), "{text}: {}", out.stderr);
         assert!(
             out.stdout.is_empty(),
@@ -152,8 +153,8 @@ fn flags_win_and_show_settings_says_where_each_value_comes_from() {
     )
     .unwrap();
     let file = repo.join("hopscope.toml").canonicalize().unwrap();
-    let f = file.display();
-    let dir = file.parent().unwrap().display();
+    // Paths inside the current directory are shown relative to it.
+    let f = "hopscope.toml";
     let out = hopscope(
         &repo,
         &["check", "tree", "--show-settings", "--min-severity", "info"],
@@ -166,7 +167,7 @@ fn flags_win_and_show_settings_says_where_each_value_comes_from() {
          min-severity = \"info\"  # flag\n\
          nginx-version = \"1.24.0\"  # {f}:3\n\
          root = none  # default\n\
-         baseline = \"{dir}/hopscope-baseline.json\"  # {f}:4\n\
+         baseline = \"hopscope-baseline.json\"  # {f}:4\n\
          severity.verify-off = \"high\"  # {f}:7\n\
          per-file-ignores.\"conf.d/intranet.conf\" = [\"*\"]  # {f}:9\n"
     );
@@ -246,11 +247,16 @@ fn a_dump_uses_the_current_directorys_file() {
     std::fs::write(repo.join("hopscope.toml"), "select = [\"sni-off\"]\n").unwrap();
     let out = hopscope(&repo, &["check", "dumps/web1.txt", "--format", "json"]);
     assert_eq!(rules_of(&out), ["sni-off"], "{}", out.stderr);
+    let out = hopscope(&repo, &["check", "dumps/web1.txt", "--show-settings"]);
+    assert!(
+        out.stdout.starts_with("# project file: hopscope.toml\n"),
+        "{}",
+        out.stdout
+    );
+    // From a subdirectory: the nearest file above it (outside the current
+    // directory: shown whole).
     let here = repo.join("hopscope.toml").canonicalize().unwrap();
     let want = format!("# project file: {}\n", here.display());
-    let out = hopscope(&repo, &["check", "dumps/web1.txt", "--show-settings"]);
-    assert!(out.stdout.starts_with(&want), "{}", out.stdout);
-    // From a subdirectory: the nearest file above it.
     let sub = repo.join("tree/conf.d");
     let out = hopscope(&sub, &["check", "../../dumps/web1.txt", "--show-settings"]);
     assert!(out.stdout.starts_with(&want), "{}", out.stdout);

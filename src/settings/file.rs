@@ -18,7 +18,7 @@ pub const NAMES: [&str; 2] = ["hopscope.toml", ".hopscope.toml"];
 /// Why the project file cannot be used: always names the file, and the
 /// line and column when the problem is in its text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}: {message}", path.display(), at.map_or(String::new(), |(l, c)| format!(":{l}:{c}")))]
+#[error("{}{}: {message}", super::shown(path), at.map_or(String::new(), |(l, c)| format!(":{l}:{c}")))]
 pub struct FileError {
     pub path: PathBuf,
     /// 1-based line and column.

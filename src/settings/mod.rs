@@ -29,8 +29,18 @@ impl fmt::Display for Origin {
         match self {
             Origin::Default => f.write_str("default"),
             Origin::Flag => f.write_str("flag"),
-            Origin::File(path, line) => write!(f, "{}:{line}", path.display()),
+            Origin::File(path, line) => write!(f, "{}:{line}", shown(path)),
         }
+    }
+}
+
+/// A path as people are shown it: relative to the current directory when
+/// it is inside it (`hopscope.toml`), else as it is.
+pub fn shown(path: &Path) -> String {
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize);
+    match cwd.as_deref().map(|cwd| path.strip_prefix(cwd)) {
+        Ok(Ok(rel)) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => path.display().to_string(),
     }
 }
 
@@ -213,10 +223,7 @@ impl Settings {
     /// `check --show-settings`: one setting a line, `key = value  # origin`.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let file = self
-            .file
-            .as_ref()
-            .map_or("none".to_string(), |p| p.display().to_string());
+        let file = self.file.as_ref().map_or("none".to_string(), |p| shown(p));
         let _ = writeln!(out, "# project file: {}", crate::visible::visible(&file));
         let ids = |v: &[&str]| {
             let quoted: Vec<String> = v.iter().map(|id| format!("\"{id}\"")).collect();
@@ -224,7 +231,7 @@ impl Settings {
         };
         let path = |p: &Option<PathBuf>| {
             p.as_ref().map_or("none".to_string(), |p| {
-                format!("\"{}\"", crate::visible::visible(&p.display().to_string()))
+                format!("\"{}\"", crate::visible::visible(&shown(p)))
             })
         };
         let mut line = |key: &str, value: String, origin: &Origin| {

@@ -128,7 +128,7 @@ fn update_baseline(path: &Path, model: Model, findings: Vec<Finding>) -> ExitCod
 
 /// `project file: PATH (hides N findings; --no-config shows them)`.
 fn project_line(file: &Path, hidden: usize) -> String {
-    let file = crate::visible::visible(&file.display().to_string()).into_owned();
+    let file = crate::visible::visible(&crate::settings::shown(file)).into_owned();
     match hidden {
         0 => format!("project file: {file}\n"),
         1 => format!("project file: {file} (hides 1 finding; --no-config shows it)\n"),

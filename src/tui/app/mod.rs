@@ -191,7 +191,7 @@ impl App {
             let hidden = rules::check(&self.model)
                 .len()
                 .saturating_sub(self.findings.len());
-            let file = crate::visible::visible(&file.display().to_string()).into_owned();
+            let file = crate::visible::visible(&crate::settings::shown(&file)).into_owned();
             self.set_status(
                 false,
                 format!(
