@@ -87,6 +87,8 @@ pub struct Finding {
     /// What a probe of the hop saw about this finding (None: not probed,
     /// or the rule is not one a handshake can back).
     pub evidence: Option<Evidence>,
+    /// Set when the run compares with a baseline (`check --baseline`).
+    pub baseline: Option<BaselineState>,
 }
 
 /// What a probe's handshakes say about a finding.
@@ -156,6 +158,23 @@ impl Evidence {
     }
 }
 
+/// A finding compared with a baseline: accepted earlier, or new.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BaselineState {
+    /// In the baseline: reported, but it does not fail the run.
+    Unchanged,
+    New,
+}
+
+impl BaselineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineState::Unchanged => "unchanged",
+            BaselineState::New => "new",
+        }
+    }
+}
+
 impl Finding {
     /// A finding of the rule with id `rule` about hop `hop` (its index in
     /// `Model::hops`), pointing at its pass directive.
@@ -176,6 +195,7 @@ impl Finding {
             fix: None,
             suppressed: None,
             evidence: None,
+            baseline: None,
         }
     }
     /// A finding about a directive that is not a hop (a pass that opens no
@@ -196,11 +216,17 @@ impl Finding {
             fix: None,
             suppressed: None,
             evidence: None,
+            baseline: None,
         }
     }
     pub fn with_fix(mut self, fix: Option<Fix>) -> Finding {
         self.fix = fix;
         self
+    }
+    /// Whether the finding fails the run: not suppressed inline, not
+    /// accepted in a baseline.
+    pub fn is_active(&self) -> bool {
+        self.suppressed.is_none() && self.baseline != Some(BaselineState::Unchanged)
     }
     pub fn with_related(mut self, dir: DirRef, label: impl Into<String>) -> Finding {
         self.related.push(Related {

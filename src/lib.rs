@@ -19,6 +19,7 @@ pub mod probe;
 pub mod remote;
 pub mod report;
 pub mod rules;
+pub mod settings;
 #[doc(hidden)]
 pub mod test_support;
 pub mod tour;

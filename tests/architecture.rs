@@ -60,6 +60,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("tour", &["model", "diagnostic", "conf", "report"]),
     (
+        "settings",
+        &["diagnostic", "rules", "model", "conf", "report", "visible"],
+    ),
+    (
         "test_support",
         &["conf", "model", "diagnostic", "rules", "fix", "report"],
     ),
@@ -80,6 +84,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "visible",
             "config",
             "tour",
+            "settings",
         ],
     ),
     (
@@ -100,6 +105,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "visible",
             "config",
             "parallel",
+            "settings",
         ],
     ),
 ];

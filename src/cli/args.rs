@@ -11,6 +11,7 @@ use crate::diagnostic::{Finding, Severity};
 use crate::jobs::Source;
 use crate::model::{Model, Version};
 use crate::rules::{self, Rule};
+use crate::settings::{self, ProjectFile, Settings};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -45,8 +46,16 @@ Examples:
   nginx -T 2>/dev/null | hopscope check - --format json
   hopscope check --ssh deploy@web1 --sudo         a server over SSH (runs nginx -T there)
   hopscope check --ssh-hosts hosts.ini --ssh-group web --format json   a fleet, 8 hosts at a time
+  hopscope check nginx/ --show-settings          the settings in effect, and where each comes from
+  hopscope check nginx/ --update-baseline hopscope-baseline.json   accept today's findings
+  hopscope check nginx/ --baseline hopscope-baseline.json          fail only on new findings
 
-Exit status: 0 no unsuppressed finding at or above --min-severity; 1 some;
+Settings: hopscope.toml (or .hopscope.toml) in the tree's directory or above
+(select, ignore, min-severity, nginx-version, root, baseline, [severity],
+[per-file-ignores]); flags win over it. See the README.
+
+Exit status: 0 no finding at or above --min-severity that is neither
+suppressed nor in the baseline; 1 some;
 2 usage error, or part of the configuration could not be loaded (the
 findings are still printed).
 
@@ -170,6 +179,14 @@ pub struct LoadArgs {
     pub root: Option<PathBuf>,
     #[command(flatten)]
     pub remote: RemoteArgs,
+    /// The project file to use [default: hopscope.toml or .hopscope.toml in
+    /// the tree's directory or the nearest one above it; the current
+    /// directory's for the demo, standard input, a dump or --ssh].
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Use no project file (flags and defaults only).
+    #[arg(long, global = true, conflicts_with = "config")]
+    pub no_config: bool,
 }
 
 /// `--version`: hopscope's version and the nginx releases it models.
@@ -199,37 +216,7 @@ fn parse_rule(s: &str) -> Result<&'static str, String> {
     rules::find(s).map(|r| r.id).ok_or_else(|| unknown_rule(s))
 }
 
-pub fn unknown_rule(id: &str) -> String {
-    let ids: Vec<&str> = rules::registry().iter().map(|r| r.id).collect();
-    if ids.is_empty() {
-        return format!("unknown rule \"{id}\" (no rules are registered)");
-    }
-    let guess = ids
-        .iter()
-        .map(|known| (edit_distance(id, known), *known))
-        .filter(|&(d, _)| d <= 3)
-        .min();
-    let hint = guess.map_or(String::new(), |(_, g)| format!(" (did you mean \"{g}\"?)"));
-    format!(
-        "unknown rule \"{id}\"{hint}; valid rules: {}",
-        ids.join(", ")
-    )
-}
-
-/// Levenshtein distance, for "did you mean".
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, &cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
+pub use crate::rules::unknown_rule;
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -318,13 +305,14 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Report (and fail on) findings at or above this severity:
-    /// error, high, medium, low or info.
-    #[arg(long, value_name = "S", default_value_t = Severity::Low, value_parser = parse_severity)]
-    pub min_severity: Severity,
-    /// Run only this rule (repeatable).
+    /// error, high, medium, low or info [default: `min-severity` of
+    /// hopscope.toml, else low].
+    #[arg(long, value_name = "S", value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+    /// Run only this rule (repeatable; replaces `select` of hopscope.toml).
     #[arg(long = "rule", value_name = "ID", value_parser = parse_rule)]
     pub rules: Vec<&'static str>,
-    /// Skip this rule (repeatable).
+    /// Skip this rule (repeatable; replaces `ignore` of hopscope.toml).
     #[arg(long = "ignore", value_name = "ID", value_parser = parse_rule)]
     pub ignore: Vec<&'static str>,
     /// Colour the text output.
@@ -346,6 +334,17 @@ pub struct CheckArgs {
     /// (text, json and sarif).
     #[arg(long, value_enum, value_name = "NAME")]
     pub profile: Option<ProfileArg>,
+    /// Print the settings in effect and where each comes from (flag, the
+    /// project file's line, default), then exit.
+    #[arg(long, conflicts_with = "ssh_hosts")]
+    pub show_settings: bool,
+    /// Report (and fail on) only findings not in this baseline file, and
+    /// list its entries that no longer occur [default: `baseline` of hopscope.toml].
+    #[arg(long, value_name = "FILE", conflicts_with = "ssh_hosts")]
+    pub baseline: Option<PathBuf>,
+    /// Write the current findings to FILE as the baseline, then exit.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline", "show_settings", "ssh_hosts"])]
+    pub update_baseline: Option<PathBuf>,
 }
 
 /// A compliance profile of `check --profile`.
@@ -370,7 +369,19 @@ impl CheckArgs {
     pub fn keeps(&self, f: &Finding) -> bool {
         (self.rules.is_empty() || self.rules.contains(&f.rule))
             && !self.ignore.contains(&f.rule)
-            && f.severity >= self.min_severity
+            && f.severity >= self.min_severity.unwrap_or(Severity::Low)
+    }
+
+    /// The command line's part of the settings.
+    pub fn flags(&self) -> crate::settings::Flags {
+        crate::settings::Flags {
+            select: self.rules.clone(),
+            ignore: self.ignore.clone(),
+            min_severity: self.min_severity,
+            nginx_version: self.load.nginx_version,
+            root: self.load.root.clone(),
+            baseline: self.baseline.clone(),
+        }
     }
 }
 
@@ -387,12 +398,43 @@ impl LoadArgs {
         })
     }
 
+    /// The project file that applies: `--config`, else the one found from
+    /// the tree's directory upwards; none with `--no-config`.
+    pub fn project_file(&self) -> Result<Option<ProjectFile>, String> {
+        if self.no_config {
+            return Ok(None);
+        }
+        let path = match &self.config {
+            Some(p) => Some(p.clone()),
+            None => settings::file::discover(&settings::search_start(self.path.as_deref()))
+                .map_err(|e| e.to_string())?,
+        };
+        path.map(|p| ProjectFile::read(&p).map_err(|e| e.to_string()))
+            .transpose()
+    }
+
+    /// `flags` over the project file over the defaults (this struct's
+    /// `--nginx-version` and `--root` are flags too).
+    pub fn settings(&self, mut flags: settings::Flags) -> Result<Settings, String> {
+        flags.nginx_version = flags.nginx_version.or(self.nginx_version);
+        flags.root = flags.root.or_else(|| self.root.clone());
+        Ok(Settings::resolve(&flags, self.project_file()?.as_ref()))
+    }
+
     /// Loads and analyses, or explains on stderr why it cannot.
     pub fn model(&self) -> Result<Model, ExitCode> {
+        let settings = self.settings(settings::Flags::default()).map_err(fail)?;
+        self.model_with(&settings)
+    }
+
+    /// [`Self::model`] with the nginx version and root of `settings`.
+    pub fn model_with(&self, settings: &Settings) -> Result<Model, ExitCode> {
         let source = self.source().map_err(fail)?;
-        source
-            .load_rooted(self.nginx_version, self.root.as_deref())
-            .map_err(fail)
+        let mut model = source
+            .load_rooted(settings.nginx_version.value, settings.root.value.as_deref())
+            .map_err(fail)?;
+        settings.label_version(&mut model);
+        Ok(model)
     }
 }
 
@@ -653,12 +695,5 @@ mod tests {
         assert!(Auto.resolve(true, Some("")), "an empty NO_COLOR is ignored");
         assert!(!Auto.resolve(true, Some("1")));
         assert!(!Auto.resolve(false, None));
-    }
-
-    #[test]
-    fn edit_distances() {
-        assert_eq!(edit_distance("sni-of", "sni-off"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

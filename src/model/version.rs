@@ -81,13 +81,16 @@ pub enum VersionFrom {
     Dump,
     /// Nothing said which: hopscope's default, [`Version::NEWEST_STABLE`].
     Default,
+    /// `nginx-version` of the project file (`hopscope.toml`); the note
+    /// names its file and line. JSON calls it `option`, as a flag's.
+    ProjectFile,
 }
 
 impl VersionFrom {
     /// The word of JSON documents (`nginx_version_source`).
     pub fn as_str(self) -> &'static str {
         match self {
-            VersionFrom::Chosen => "option",
+            VersionFrom::Chosen | VersionFrom::ProjectFile => "option",
             VersionFrom::ThisMachine => "local",
             VersionFrom::Server => "server",
             VersionFrom::Dump => "dump",

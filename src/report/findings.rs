@@ -61,7 +61,10 @@ impl Serialize for FindingOut<'_> {
         let (model, f) = (self.model, self.f);
         let (line, column) = model.line_col(f.dir);
         let hop = f.hop.and_then(|i| model.hops.get(i)).map(|h| h.id.as_str());
-        let mut m = s.serialize_map(Some(10))?;
+        let mut m = s.serialize_map(None)?;
+        if let Some(state) = f.baseline {
+            m.serialize_entry("baseline", state.as_str())?;
+        }
         m.serialize_entry("column", &column)?;
         // Only for a probed hop (`check --probe`): what the probe saw.
         if let Some(e) = &f.evidence {
@@ -210,18 +213,40 @@ pub fn write_check_document<W: std::io::Write + ?Sized>(
     findings: &[Finding],
     out: &mut W,
 ) -> std::io::Result<()> {
-    write_pretty(&CheckOut { model, findings }, out)
+    write_check_document_with(model, findings, None, out)
+}
+
+/// [`write_check_document`] with a `baseline` object (the comparison with
+/// a baseline file), when there is one.
+pub fn write_check_document_with<W: std::io::Write + ?Sized>(
+    model: &Model,
+    findings: &[Finding],
+    baseline: Option<&Value>,
+    out: &mut W,
+) -> std::io::Result<()> {
+    write_pretty(
+        &CheckOut {
+            model,
+            findings,
+            baseline,
+        },
+        out,
+    )
 }
 
 struct CheckOut<'a> {
     model: &'a Model,
     findings: &'a [Finding],
+    baseline: Option<&'a Value>,
 }
 
 impl Serialize for CheckOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let model = self.model;
-        let mut m = s.serialize_map(Some(5))?;
+        let mut m = s.serialize_map(None)?;
+        if let Some(b) = self.baseline {
+            m.serialize_entry("baseline", b)?;
+        }
         m.serialize_entry("errors", &ErrorsOut(model))?;
         m.serialize_entry(
             "findings",

@@ -132,6 +132,7 @@ pub fn version(choice: &VersionChoice) -> String {
     let v = choice.version;
     let from = match choice.from {
         VersionFrom::Chosen => "from --nginx-version",
+        VersionFrom::ProjectFile => "from nginx-version in the project file",
         VersionFrom::ThisMachine => "from `nginx -v` on this machine",
         VersionFrom::Server => "from `nginx -v` on the server",
         VersionFrom::Dump => "from the dump's `nginx version:` line",
@@ -150,6 +151,7 @@ pub fn version(choice: &VersionChoice) -> String {
 pub fn version_short(choice: &VersionChoice) -> String {
     let from = match choice.from {
         VersionFrom::Chosen => "--nginx-version",
+        VersionFrom::ProjectFile => "project file",
         VersionFrom::ThisMachine => "nginx -v here",
         VersionFrom::Server => "server's nginx -v",
         VersionFrom::Dump => "dump",

@@ -407,6 +407,7 @@ pub fn document(model: &Model, rules: &[&Rule], findings: &[Finding], cwd: Optio
                 result.related_locations = Some(related);
             }
             result.fixes = fixes(model, f, cwd);
+            result.baseline_state = f.baseline.map(|b| json!(b.as_str()));
             if let Some(reason) = &f.suppressed {
                 let mut s = Suppression::builder().kind(json!("inSource")).build();
                 if !reason.is_empty() {

@@ -71,7 +71,7 @@ pub fn render(model: &Model, findings: &[Finding], paint: Paint) -> String {
     if model.errors().next().is_some() {
         out.push('\n');
     }
-    for f in findings.iter().filter(|f| f.suppressed.is_none()) {
+    for f in findings.iter().filter(|f| f.is_active()) {
         out.push_str(&diagnostic(model, f, paint));
         out.push('\n');
     }
@@ -87,8 +87,9 @@ pub fn render(model: &Model, findings: &[Finding], paint: Paint) -> String {
 
 /// The closing line: counts by severity, hops, suppressed findings.
 pub fn summary(model: &Model, findings: &[Finding], paint: Paint) -> String {
-    let active: Vec<&Finding> = findings.iter().filter(|f| f.suppressed.is_none()).collect();
-    let suppressed = findings.len() - active.len();
+    let active: Vec<&Finding> = findings.iter().filter(|f| f.is_active()).collect();
+    let suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
+    let baselined = findings.len() - active.len() - suppressed;
     let hops = model.hops.len();
     let hops = format!("{hops} hop{}", if hops == 1 { "" } else { "s" });
     let mut parts = Vec::new();
@@ -110,6 +111,9 @@ pub fn summary(model: &Model, findings: &[Finding], paint: Paint) -> String {
     };
     if suppressed > 0 {
         let _ = write!(line, "; {suppressed} suppressed");
+    }
+    if baselined > 0 {
+        let _ = write!(line, "; {baselined} in the baseline");
     }
     let errors = model.errors().count();
     if errors > 0 {
@@ -163,6 +167,14 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
             paint.paint(&visible(&r.label), BOLD)
         );
         snippet(&mut out, model, r.dir, width, '-', BLUE, paint);
+    }
+    if f.baseline == Some(crate::diagnostic::BaselineState::New) {
+        let _ = writeln!(out, "{pad} {gutter}");
+        let _ = writeln!(
+            out,
+            "{pad} = {}: new: not in the baseline",
+            paint.paint("note", GREEN)
+        );
     }
     if let Some(fix) = &f.fix {
         let _ = writeln!(out, "{pad} {gutter}");

@@ -130,6 +130,40 @@ pub fn registry() -> &'static [&'static Rule] {
 }
 
 /// Finds a rule by id.
+/// The error for a rule id that is not one: a "did you mean" when one
+/// is close, and the valid ids.
+pub fn unknown_rule(id: &str) -> String {
+    let ids: Vec<&str> = registry().iter().map(|r| r.id).collect();
+    if ids.is_empty() {
+        return format!("unknown rule \"{id}\" (no rules are registered)");
+    }
+    let guess = ids
+        .iter()
+        .map(|known| (edit_distance(id, known), *known))
+        .filter(|&(d, _)| d <= 3)
+        .min();
+    let hint = guess.map_or(String::new(), |(_, g)| format!(" (did you mean \"{g}\"?)"));
+    format!(
+        "unknown rule \"{id}\"{hint}; valid rules: {}",
+        ids.join(", ")
+    )
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 pub fn find(id: &str) -> Option<&'static Rule> {
     registry().iter().copied().find(|r| r.id == id)
 }
@@ -295,7 +329,14 @@ fn suppression_at(model: &Model, file: FileId, line: u32, rule: &str) -> Option<
 
 #[cfg(test)]
 mod tests {
-    use super::apply_order;
+    use super::{apply_order, edit_distance};
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("sni-of", "sni-off"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
 
     #[test]
     fn each_include_path_of_a_pass_gets_its_own_findings() {

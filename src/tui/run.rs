@@ -53,6 +53,8 @@ pub struct Options {
     /// Run `nginx -t` on test copies before a save here (when nginx is
     /// found); `--no-validate` turns it off.
     pub validate: bool,
+    /// The project file's settings: which findings are shown.
+    pub settings: Option<crate::settings::Settings>,
 }
 
 /// Fault injection for tests/tui_faults.rs, in debug builds only: with
@@ -345,6 +347,9 @@ impl Runner<'_> {
             }
             (_, Done::Loaded(Ok(model))) => {
                 let mut app = App::new(*model, self.opts.source.label());
+                if let Some(settings) = &self.opts.settings {
+                    app.set_settings(settings.clone());
+                }
                 app.server = self.opts.source.remote().map(|r| r.host.clone());
                 app.exec = self.opts.source.exec().map(crate::remote::Exec::label);
                 if self.opts.validate && app.server.is_none() {

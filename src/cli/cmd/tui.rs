@@ -23,6 +23,11 @@ pub fn run(cli: &Cli) -> ExitCode {
     let note = (!theme::no_color() && cli.theme.is_none())
         .then(|| theme::color_note(support, term.as_deref()))
         .flatten();
+    // The project file's nginx-version and root apply here too.
+    let settings = match cli.load.settings(crate::settings::Flags::default()) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
     let source = match cli.load.source() {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -49,12 +54,13 @@ pub fn run(cli: &Cli) -> ExitCode {
     };
     let opts = crate::tui::run::Options {
         source,
-        version: cli.load.nginx_version,
+        version: settings.nginx_version.value,
         theme,
         note,
         dump,
-        root: cli.load.root.clone(),
+        root: settings.root.value.clone(),
         validate: !cli.no_validate,
+        settings: settings.file.is_some().then(|| settings.for_view()),
     };
     match crate::tui::run::run(opts) {
         Ok(()) => ExitCode::SUCCESS,

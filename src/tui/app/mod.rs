@@ -121,6 +121,9 @@ pub struct App {
     /// The `--exec` command the configuration came from (as messages
     /// name it): nothing is written through it, and probes run here.
     pub exec: Option<String>,
+    /// The project file's settings (rules, severities, per-path ignores)
+    /// that decide which findings are shown; `None`: every finding.
+    pub settings: Option<crate::settings::Settings>,
 }
 
 impl App {
@@ -172,6 +175,7 @@ impl App {
             fix_probe_changes: Vec::new(),
             mark_index: 0,
             tour_step: 0,
+            settings: None,
         };
         app.analyse();
         if app.model.errors().next().is_some() {
@@ -206,8 +210,37 @@ impl App {
         self.fix_probe = None;
     }
 
+    /// Shows only the findings `settings` keeps (the project file's).
+    /// Says so on the status line (unless it holds something already):
+    /// the file is part of the tree and decides what is shown.
+    pub fn set_settings(&mut self, settings: crate::settings::Settings) {
+        let file = settings.file.clone();
+        self.settings = Some(settings);
+        self.analyse();
+        if let (Some(file), None) = (file, &self.status) {
+            let hidden = rules::check(&self.model)
+                .len()
+                .saturating_sub(self.findings.len());
+            let file = crate::visible::visible(&crate::settings::shown(&file)).into_owned();
+            self.set_status(
+                false,
+                format!(
+                    "project file {file}: {} hidden (--no-config shows every finding)",
+                    crate::report::labels::count(hidden, "finding")
+                ),
+            );
+        }
+    }
+
     fn analyse(&mut self) {
-        self.findings = rules::check(&self.model);
+        if let Some(s) = &self.settings {
+            s.label_version(&mut self.model);
+        }
+        let found = rules::check(&self.model);
+        self.findings = match &self.settings {
+            Some(s) => s.apply(&self.model, found),
+            None => found,
+        };
         self.by_hop = crate::diagnostic::by_hop(&self.model, &self.findings);
         self.hop_severity = self
             .by_hop
