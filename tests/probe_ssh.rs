@@ -461,6 +461,52 @@ fn probe_through_the_server_reaches_what_only_the_server_can() {
         "{said}"
     );
 
+    // check --probe over ssh: the evidence comes from the server too, so
+    // the hop without SNI is seen refused (from here nothing is reachable
+    // and the evidence would be inconclusive).
+    let checked = hopscope_run(
+        &[
+            "check",
+            "--ssh",
+            "web1",
+            "--ssh-config",
+            &ssh_config,
+            "--nginx",
+            &nginx,
+            "--nginx-conf",
+            &conf,
+            "--probe",
+            "--probe-timeout",
+            "2",
+            "--min-severity",
+            "info",
+            "--format",
+            "json",
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    assert!(
+        checked
+            .stderr
+            .contains("through web1 (from the server, over ssh)"),
+        "{}",
+        checked.stderr
+    );
+    let doc: Value = serde_json::from_str(&checked.stdout).expect("check json");
+    let verdicts: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["hop"] == nosni_id.as_str())
+        .filter_map(|f| f["evidence"]["verdict"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        verdicts.iter().any(|v| v == "confirmed"),
+        "{verdicts:?}: {}",
+        checked.stdout
+    );
+
     // The text says where it probed from.
     let text = hopscope_run(
         &[

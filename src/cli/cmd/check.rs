@@ -185,8 +185,11 @@ fn probe_first(
     if ids.is_empty() {
         return Ok(());
     }
-    let from = match (source.remote(), source.exec()) {
-        (Some(r), _) => format!(" from this machine, not from {}", r.host),
+    // With --ssh the peers are dialled from the server, as `probe --ssh`
+    // does; a command's network is not reachable, so --exec probes here.
+    let through = args.load.remote.target().map_err(crate::cli::error::fail)?;
+    let from = match (&through, source.exec()) {
+        (Some(r), _) => format!(" through {} (from the server, over ssh)", r.host),
         (None, Some(e)) => format!(" from this machine, not from where {} runs", e.label()),
         (None, None) => String::new(),
     };
@@ -198,7 +201,9 @@ fn probe_first(
         timeout: std::time::Duration::from_secs_f64(t),
         concurrency: 32,
     };
-    let results = crate::probe::prepare(model, &ids, source.local_files(model, false)).run(opts);
+    let results = crate::probe::prepare(model, &ids, source.local_files(model, false))
+        .through(through)
+        .run(opts);
     crate::evidence::attach(model, findings, &results);
     crate::evidence::weigh(findings);
     Ok(())
