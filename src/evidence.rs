@@ -124,13 +124,7 @@ fn sni_evidence(r: &PeerResult) -> (Verdict, String) {
                 format!("the upstream accepted {hello} but served a certificate for {names}{want}: verification fails"),
             );
         }
-        let why = r
-            .verification
-            .as_ref()
-            .and_then(|v| v.problems.first())
-            .map_or("verification fails".to_string(), |p| {
-                visible(p).into_owned()
-            });
+        let why = r.verification_problem();
         return (
             Verdict::Inconclusive,
             format!("the upstream accepted {hello} and served a certificate for {names}; the hop fails for another reason: {why}"),

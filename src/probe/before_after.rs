@@ -66,13 +66,7 @@ pub fn state(r: &PeerResult) -> String {
         return format!("ok ({sni}, {check})");
     }
     if r.connected {
-        let why = r
-            .verification
-            .as_ref()
-            .and_then(|v| v.problems.first())
-            .map_or("verification fails".to_string(), |p| {
-                visible(p).into_owned()
-            });
+        let why = r.verification_problem();
         return format!("fails ({sni}, {why})");
     }
     let error = r.error.as_deref().unwrap_or("no answer");

@@ -64,6 +64,17 @@ pub struct PeerResult {
 }
 
 impl PeerResult {
+    /// Why verification fails, as the first problem found says it
+    /// (escaped), or just that it fails.
+    pub fn verification_problem(&self) -> String {
+        self.verification
+            .as_ref()
+            .and_then(|v| v.problems.first())
+            .map_or("verification fails".to_string(), |p| {
+                visible(p).into_owned()
+            })
+    }
+
     pub(crate) fn new(hop: &Hop, peer: String) -> PeerResult {
         PeerResult::blank(hop.id.clone(), peer)
     }

@@ -186,16 +186,12 @@ pub(super) fn run_ssh(
     remote
         .validate()
         .map_err(|e| remote.error(ErrorKind::Ssh, e.to_string()))?;
-    run_bounded(remote.ssh_command(remote_command), stdin, remote.timeout).map_err(|f| {
-        run_failure(
-            f,
-            "ssh",
-            " (install the OpenSSH client: `ssh` must be on PATH)",
-            remote.timeout,
-            "--ssh-timeout",
-            |k, m| remote.error(k, m),
-        )
-    })
+    run_command(
+        remote,
+        remote.ssh_command(remote_command),
+        stdin,
+        MAX_OUTPUT,
+    )
 }
 
 /// Runs a prepared `ssh` command line (a channel of the probe's master

@@ -451,14 +451,7 @@ impl Runner<'_> {
             Effect::Validate(changed) => {
                 if let Some(nginx) = app.validate_with.clone() {
                     // The job gets its own copy of the loaded configuration.
-                    let texts: Vec<Vec<u8>> = app
-                        .model
-                        .config
-                        .files
-                        .iter()
-                        .map(|f| f.text.clone())
-                        .collect();
-                    let copy = crate::fix::engine::reanalyze(&app.model, &texts);
+                    let copy = crate::fix::engine::reanalyze(&app.model, &loaded_texts(app));
                     self.jobs.validate(copy, changed, nginx);
                 }
             }
@@ -479,7 +472,16 @@ impl Runner<'_> {
     }
 }
 
-/// What a key press asks of the app.
+/// The text of every loaded file, in file order.
+fn loaded_texts(app: &App) -> Vec<Vec<u8>> {
+    app.model
+        .config
+        .files
+        .iter()
+        .map(|f| f.text.clone())
+        .collect()
+}
+
 /// The what-if probe of the previewed fix (`P` on the diff): the peers of
 /// the hops `ids` (as loaded) in the fixed configuration. Each hop's id as
 /// loaded and as fixed is kept on `app`, so the results show each peer
@@ -489,13 +491,7 @@ pub fn fix_probe_work(
     ids: &[String],
     files: crate::probe::LocalFiles,
 ) -> crate::probe::Prepared {
-    let mut texts: Vec<Vec<u8>> = app
-        .model
-        .config
-        .files
-        .iter()
-        .map(|f| f.text.clone())
-        .collect();
+    let mut texts = loaded_texts(app);
     for (id, new) in &app.diff.changed {
         texts[id.0 as usize].clone_from(new);
     }
@@ -511,6 +507,7 @@ pub fn fix_probe_work(
     crate::probe::prepare(&after, &fixed, files)
 }
 
+/// What a key press asks of the app.
 fn key_effects(app: &mut App, k: event::KeyEvent) -> Vec<Effect> {
     let ctrl_c =
         k.code == event::KeyCode::Char('c') && k.modifiers.contains(event::KeyModifiers::CONTROL);
