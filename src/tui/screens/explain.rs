@@ -40,14 +40,8 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         .enumerate()
         .skip(top)
         .map(|(i, (kind, pieces))| {
-            let style = match kind {
-                ExplainRow::Heading => t.header,
-                ExplainRow::Code => t.syntax_directive,
-                ExplainRow::Text => t.base,
-                ExplainRow::Note => t.dim,
-                ExplainRow::Title => t.title,
-            };
-            searched(app, ui, Screen::Explain, i, marked_line(t, &pieces, style))
+            let line = marked_line(t, &pieces, row_style(t, kind));
+            searched(app, ui, Screen::Explain, i, line)
         })
         .collect();
     let title = format!("{} ({})", rule.id, rule.severity);
@@ -60,6 +54,17 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
 }
 
 /// A line of prose with its code pieces styled as code (no backticks).
+/// The style of a lesson's row of this kind (explain and tour).
+pub fn row_style(t: &crate::tui::theme::Theme, kind: ExplainRow) -> Style {
+    match kind {
+        ExplainRow::Heading => t.header,
+        ExplainRow::Code => t.syntax_directive,
+        ExplainRow::Text => t.base,
+        ExplainRow::Note => t.dim,
+        ExplainRow::Title => t.title,
+    }
+}
+
 pub fn marked_line(t: &crate::tui::theme::Theme, pieces: &[Piece], base: Style) -> Line<'static> {
     Line::from(
         pieces

@@ -15,8 +15,8 @@ use ratatui::Frame;
 use crate::tour::{self, Lesson, STEPS};
 use crate::tui::action::Screen;
 use crate::tui::app::App;
-use crate::tui::screens::explain::marked_line;
-use crate::tui::text::{tour_rows, ExplainRow};
+use crate::tui::screens::explain::{marked_line, row_style};
+use crate::tui::text::tour_rows;
 use crate::tui::ui::Ui;
 use crate::tui::widgets::*;
 
@@ -158,16 +158,7 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, body: Rect) {
     let lines: Vec<Line> = rows
         .into_iter()
         .skip(top)
-        .map(|(kind, pieces)| {
-            let style = match kind {
-                ExplainRow::Heading => t.header,
-                ExplainRow::Code => t.syntax_directive,
-                ExplainRow::Text => t.base,
-                ExplainRow::Note => t.dim,
-                ExplainRow::Title => t.title,
-            };
-            marked_line(t, &pieces, style)
-        })
+        .map(|(kind, pieces)| marked_line(t, &pieces, row_style(t, kind)))
         .collect();
     f.render_widget(
         Paragraph::new(lines)
