@@ -154,7 +154,9 @@ impl Model {
 
     /// The rewrite directives written directly in a block, in order.
     pub(super) fn rewrites_in(&self, ctx: CtxId) -> &[DirRef] {
-        self.rewrites.get(ctx as usize).map_or(&[], |v| v.as_slice())
+        self.rewrites
+            .get(ctx as usize)
+            .map_or(&[], |v| v.as_slice())
     }
 
     /// The specs of a module in this version, with names and name ids.

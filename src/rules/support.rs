@@ -459,4 +459,3 @@ fn address_reach(model: &Model, host: &str) -> Reach {
     }
     reach
 }
-
