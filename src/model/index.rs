@@ -167,3 +167,46 @@ impl Model {
             .map_or(&[], |(_, v)| v.as_slice())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::tree::Kind;
+    use crate::test_support::model;
+
+    #[test]
+    fn rewrites_keep_only_rewrite_directives_in_order() {
+        let m = model(&[(
+            "nginx.conf",
+            "events {}\nhttp { server {\n set $a 1;\n location /x { proxy_pass http://b; }\n \
+             if ($a) { return 404; }\n rewrite ^ /y last;\n location /y {}\n break;\n \
+             return 200;\n} }\n",
+        )]);
+        let server = (0..m.tree.ctxs.len())
+            .find(|&i| m.tree.ctxs[i].kind == Kind::Server)
+            .expect("a server") as u32;
+        let names: Vec<&str> = m
+            .rewrites_in(server)
+            .iter()
+            .map(|&r| m.dir(r).name())
+            .collect();
+        // The two `location` blocks are not there: a pass's variables are
+        // evaluated without reading them.
+        assert_eq!(names, ["set", "if", "rewrite", "break", "return"]);
+        assert!(m.rewrites_in(u32::MAX).is_empty());
+    }
+
+    #[test]
+    fn listen_hosts_are_the_addresses_of_server_listens() {
+        let m = model(&[(
+            "nginx.conf",
+            "events {}\nhttp {\n server { listen 10.0.0.7:8443 ssl; listen [::1]:443; listen 80; }\n \
+             server { listen unix:/run/a.sock; }\n}\nstream { server { listen 192.0.2.1:5000; } }\n",
+        )]);
+        for host in ["10.0.0.7", "[::1]", "192.0.2.1"] {
+            assert!(m.listens_on(host), "{host}");
+        }
+        for host in ["10.0.0.8", "unix", "/run/a.sock", ""] {
+            assert!(!m.listens_on(host), "{host}");
+        }
+    }
+}
