@@ -440,6 +440,25 @@ fn cases() -> Vec<Case> {
                 .hops(good),
         );
     }
+    // Files of /proc look regular; /proc/kmsg blocks a reader (as root)
+    // until the kernel logs. Neither is read, and the error says why.
+    for target in ["/proc/self/status", "/proc/kmsg"] {
+        if !Path::new(target).exists() {
+            continue;
+        }
+        let p = Prefix::new("bad");
+        let (good, l) = skeleton(&p, target);
+        let path = p.conf_path();
+        out.push(
+            Case::new(&format!("{target} as include target"), p, &path)
+                .errors(vec![line(
+                    "nginx.conf",
+                    l,
+                    "is a file of the kernel's proc (/proc) file system",
+                )])
+                .hops(good),
+        );
+    }
     {
         let p = Prefix::new("bad");
         let (good, l) = skeleton(&p, "/dev/zero");

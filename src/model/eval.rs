@@ -231,7 +231,7 @@ impl Run<'_> {
         let m = self.model;
         // Set when a `rewrite … last|break` may have ended this level.
         let mut may_stop: Option<String> = None;
-        for &r in &m.tree.ctx(ctx).directives {
+        for &r in m.rewrites_in(ctx) {
             let d = m.dir(r);
             match d.name() {
                 "set" => {

@@ -2,10 +2,11 @@
 //! name id, so that the merge (`inherit`) and the hop builder find a
 //! directive in a block without comparing names.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::directives::{self, Module, Spec};
-use super::tree::{CtxId, DirRef, Tree};
+use super::sni::strip_port;
+use super::tree::{CtxId, DirRef, Kind, Tree};
 use super::version::Version;
 use super::Model;
 use crate::conf::Config;
@@ -20,6 +21,14 @@ pub(super) type NameIds = FxHashMap<String, u16>;
 
 /// Per context: the indexed directives written there, with their name ids.
 pub(super) type Index = Vec<Vec<(u16, DirRef)>>;
+
+/// Per context: its rewrite directives (`set`, `if`, `break`, `return`,
+/// `rewrite`) in order, so that evaluating a pass's variables reads only
+/// these, not every `location` of a server with thousands.
+pub(super) type Rewrites = Vec<Vec<DirRef>>;
+
+/// Names of the rewrite directives [`Rewrites`] keeps.
+const REWRITE_NAMES: &[&str] = &["set", "if", "break", "return", "rewrite"];
 
 /// Directives looked up besides the `*_ssl_*` table.
 const EXTRA_NAMES: &[&str] = &[
@@ -54,6 +63,44 @@ pub(super) fn build(config: &Config, tree: &Tree) -> (Index, NameIds) {
         })
         .collect();
     (index, name_ids)
+}
+
+/// Each block's rewrite directives, in the order they are written.
+pub(super) fn rewrites(config: &Config, tree: &Tree) -> Rewrites {
+    tree.ctxs
+        .iter()
+        .map(|c| {
+            c.directives
+                .iter()
+                .copied()
+                .filter(|&r| REWRITE_NAMES.contains(&config.ast(r.file).node(r.node).name()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The hosts (port stripped) that some `listen` of an http or stream
+/// `server` binds, `unix:` sockets left out: one set for the whole
+/// configuration, so that asking about a hop's address does not scan every
+/// server again.
+pub(super) fn listen_hosts(config: &Config, tree: &Tree) -> FxHashSet<String> {
+    tree.ctxs
+        .iter()
+        .filter(|c| matches!(c.kind, Kind::Server | Kind::StreamServer))
+        .flat_map(|c| c.directives.iter())
+        .filter_map(|&r| {
+            let d = config.ast(r.file).node(r.node);
+            if d.name() != "listen" {
+                return None;
+            }
+            let addr = d.arg(0)?;
+            if addr.starts_with("unix:") {
+                return None;
+            }
+            let host = strip_port(addr);
+            (!host.is_empty()).then(|| host.to_string())
+        })
+        .collect()
 }
 
 /// Per module, the `*_ssl_*` directives of this version: spec, full name
@@ -99,11 +146,67 @@ impl Model {
             .collect()
     }
 
+    /// Whether some `listen` of an http or stream `server` binds `host`
+    /// (compared as written, port stripped).
+    pub fn listens_on(&self, host: &str) -> bool {
+        self.listen_hosts.contains(host)
+    }
+
+    /// The rewrite directives written directly in a block, in order.
+    pub(super) fn rewrites_in(&self, ctx: CtxId) -> &[DirRef] {
+        self.rewrites
+            .get(ctx as usize)
+            .map_or(&[], |v| v.as_slice())
+    }
+
     /// The specs of a module in this version, with names and name ids.
     pub(super) fn specs_of(&self, module: Module) -> &[SpecName] {
         self.spec_names
             .iter()
             .find(|(m, _)| *m == module)
             .map_or(&[], |(_, v)| v.as_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::tree::Kind;
+    use crate::test_support::model;
+
+    #[test]
+    fn rewrites_keep_only_rewrite_directives_in_order() {
+        let m = model(&[(
+            "nginx.conf",
+            "events {}\nhttp { server {\n set $a 1;\n location /x { proxy_pass http://b; }\n \
+             if ($a) { return 404; }\n rewrite ^ /y last;\n location /y {}\n break;\n \
+             return 200;\n} }\n",
+        )]);
+        let server = (0..m.tree.ctxs.len())
+            .find(|&i| m.tree.ctxs[i].kind == Kind::Server)
+            .expect("a server") as u32;
+        let names: Vec<&str> = m
+            .rewrites_in(server)
+            .iter()
+            .map(|&r| m.dir(r).name())
+            .collect();
+        // The two `location` blocks are not there: a pass's variables are
+        // evaluated without reading them.
+        assert_eq!(names, ["set", "if", "rewrite", "break", "return"]);
+        assert!(m.rewrites_in(u32::MAX).is_empty());
+    }
+
+    #[test]
+    fn listen_hosts_are_the_addresses_of_server_listens() {
+        let m = model(&[(
+            "nginx.conf",
+            "events {}\nhttp {\n server { listen 10.0.0.7:8443 ssl; listen [::1]:443; listen 80; }\n \
+             server { listen unix:/run/a.sock; }\n}\nstream { server { listen 192.0.2.1:5000; } }\n",
+        )]);
+        for host in ["10.0.0.7", "[::1]", "192.0.2.1"] {
+            assert!(m.listens_on(host), "{host}");
+        }
+        for host in ["10.0.0.8", "unix", "/run/a.sock", ""] {
+            assert!(!m.listens_on(host), "{host}");
+        }
     }
 }

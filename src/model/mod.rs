@@ -70,6 +70,10 @@ pub struct Model {
     /// Per context: the directives the model looks up, by name id.
     index: index::Index,
     name_ids: index::NameIds,
+    /// Per context: its rewrite directives, in order.
+    rewrites: index::Rewrites,
+    /// The hosts some `listen` of a server binds.
+    listen_hosts: rustc_hash::FxHashSet<String>,
     /// The first `upstream {}` block of each lower-cased name, [http, stream].
     upstream_ids: HashMap<String, [Option<usize>; 2]>,
     /// Per module, the `*_ssl_*` directives of this version: spec, full
@@ -92,6 +96,8 @@ impl Model {
         let tree = Tree::build(&config);
         let (index, name_ids) = index::build(&config, &tree);
         let spec_names = index::spec_names(&name_ids, version);
+        let rewrites = index::rewrites(&config, &tree);
+        let listen_hosts = index::listen_hosts(&config, &tree);
         let file_names = config
             .files
             .iter()
@@ -107,6 +113,8 @@ impl Model {
             upstreams: Vec::new(),
             index,
             name_ids,
+            rewrites,
+            listen_hosts,
             upstream_ids: HashMap::new(),
             spec_names,
             file_names,

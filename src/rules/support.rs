@@ -454,19 +454,8 @@ fn group_reach(model: &Model, hop: &Hop, up: &Upstream) -> Reach {
 /// on the same host, as hosting panels set up).
 fn address_reach(model: &Model, host: &str) -> Reach {
     let reach = host_reach(host);
-    if reach != Reach::Loopback && is_ip_literal(host) && listens_on(model, host) {
+    if reach != Reach::Loopback && is_ip_literal(host) && model.listens_on(host) {
         return Reach::Loopback;
     }
     reach
-}
-
-/// Whether a `listen` directive binds this address.
-fn listens_on(model: &Model, host: &str) -> bool {
-    model.tree.ctxs.iter().any(|c| {
-        matches!(c.kind, Kind::Server | Kind::StreamServer)
-            && c.directives.iter().any(|&r| {
-                let d = model.dir(r);
-                d.name() == "listen" && d.arg(0).and_then(server_host) == Some(host)
-            })
-    })
 }

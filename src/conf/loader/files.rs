@@ -20,6 +20,13 @@ pub enum FileError {
     /// A FIFO, a device or a socket: reading it could block or never end.
     #[error("not a regular file")]
     NotRegular,
+    /// A file of a kernel pseudo-file system (`/proc`, `/sys`, debugfs,
+    /// tracefs, securityfs): it looks regular, but reading some of them
+    /// (`/proc/kmsg`, `trace_pipe`) waits for the kernel forever.
+    #[error(
+        "is a file of the kernel's {0} file system, whose reads may wait forever: not read (nginx would read it)"
+    )]
+    PseudoFs(&'static str),
     /// Over [`MAX_FILE_BYTES`].
     #[error(
         "file is {} MiB; hopscope reads configuration files up to {} MiB",
@@ -46,6 +53,22 @@ pub trait Files {
     /// The identity of a file, so one file is loaded once.
     fn key(&self, path: &Path) -> PathBuf;
     fn on_disk(&self) -> bool;
+}
+
+/// An include pattern as nginx's glob(3) (flags 0) reads it: `**` is two
+/// `*`, each matching within one path component, so a run of stars is one
+/// star (the glob crate would read a `**` component as "any depth" and
+/// walk whole trees, and refuses `a**`). Inside `[...]` a star is a
+/// member of the class, where one or several are the same class.
+pub(super) fn nginx_pattern(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        if c == '*' && out.ends_with('*') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn glob_options() -> glob::MatchOptions {
@@ -77,10 +100,20 @@ impl Files for DiskFiles {
         if !meta.is_file() {
             return Err(FileError::NotRegular);
         }
+        // Opened without waiting (a FIFO put in the file's place since the
+        // check above would otherwise block the open until a writer came),
+        // then checked again on what was opened.
+        let f = open_nonblocking(path).map_err(FileError::Io)?;
+        let meta = f.metadata().map_err(FileError::Io)?;
+        if !meta.is_file() {
+            return Err(FileError::NotRegular);
+        }
+        if let Some(fs) = pseudo_fs(&f) {
+            return Err(FileError::PseudoFs(fs));
+        }
         if meta.len() > MAX_FILE_BYTES {
             return Err(FileError::TooLarge { size: meta.len() });
         }
-        let f = std::fs::File::open(path).map_err(FileError::Io)?;
         let mut buf = Vec::with_capacity(meta.len() as usize);
         f.take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut buf)
@@ -92,7 +125,7 @@ impl Files for DiskFiles {
     }
 
     fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, FileError> {
-        let pat = pattern.to_string_lossy();
+        let pat = nginx_pattern(&pattern.to_string_lossy());
         let paths = glob::glob_with(&pat, glob_options())?;
         let mut out: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
         out.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
@@ -106,6 +139,41 @@ impl Files for DiskFiles {
     fn on_disk(&self) -> bool {
         true
     }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+/// The kernel pseudo-file system an open file is on, if it is one whose
+/// files may block on read or never end.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(super) fn pseudo_fs(f: &std::fs::File) -> Option<&'static str> {
+    // Magic numbers of linux/magic.h.
+    const KINDS: &[(i64, &str)] = &[
+        (0x9fa0, "proc (/proc)"),
+        (0x6265_6572, "sysfs (/sys)"),
+        (0x6462_6720, "debugfs"),
+        (0x7472_6163, "tracefs"),
+        (0x7363_6673, "securityfs"),
+    ];
+    let kind = rustix::fs::fstatfs(f).ok()?.f_type as i64;
+    KINDS.iter().find(|(m, _)| *m == kind).map(|&(_, n)| n)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(super) fn pseudo_fs(_: &std::fs::File) -> Option<&'static str> {
+    None
 }
 
 /// Files held in memory, addressed by absolute path (a dump, the demo).
@@ -140,7 +208,7 @@ impl Files for MemFiles {
     }
 
     fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, FileError> {
-        let pat = glob::Pattern::new(&normalize(pattern).to_string_lossy())?;
+        let pat = glob::Pattern::new(&nginx_pattern(&normalize(pattern).to_string_lossy()))?;
         let mut out: Vec<PathBuf> = self
             .files
             .iter()

@@ -3,8 +3,11 @@
 //! Resolution follows nginx (`ngx_conf_include`, `ngx_conf_full_name`):
 //! a relative `include` is relative to the *prefix*, the directory of the
 //! main configuration file, wherever the include is written; a pattern with
-//! `*`, `?` or `[` is a glob whose matches are read in sorted order and may
-//! be empty; anything else must exist. Each file is read and parsed once,
+//! `*`, `?` or `[` is a glob (glob(3) with no flags, as `ngx_open_glob`:
+//! `**` is two stars within one path component, never a recursive walk)
+//! whose matches are read in sorted order and may be empty; anything else
+//! must exist. Only regular files are read, never a FIFO, a device or a
+//! file of /proc or /sys, whose reads may wait forever. Each file is read and parsed once,
 //! however often it is included. Include cycles are reported at the include
 //! that closes them and that edge is dropped, so the configuration graph is
 //! always acyclic.
