@@ -9,12 +9,11 @@ use crossterm::event::KeyCode;
 use hopscope::model::{Model, Version};
 use hopscope::tui::action::Screen;
 use hopscope::tui::app::App;
-use hopscope::tui::theme::Theme;
-use hopscope::tui::ui::{self, Ui};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 mod tui_support;
+use tui_support::render_plain as render;
 use tui_support::*;
 
 fn demo_app() -> App {
@@ -27,23 +26,6 @@ fn demo_app() -> App {
 
 fn chars(s: &str) -> Vec<KeyCode> {
     s.chars().map(KeyCode::Char).collect()
-}
-
-fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::default();
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| {
-        ui::draw(
-            f,
-            app,
-            &Ui {
-                theme: &theme,
-                highlighter: None,
-            },
-        )
-    })
-    .unwrap();
-    term
 }
 
 /// Everything inside full-width frames, row after row with nothing in

@@ -13,7 +13,6 @@ use hopscope::tui::app::App;
 use hopscope::tui::help::{self, Row};
 use hopscope::tui::keymap;
 use hopscope::tui::theme::Theme;
-use hopscope::tui::ui::{self, Ui};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -29,20 +28,7 @@ fn ctrl(app: &mut App, c: char) {
 fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
     // As the runner does: the app knows the terminal's size.
     app.area = (w, h);
-    let theme = Theme::default();
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| {
-        ui::draw(
-            f,
-            app,
-            &Ui {
-                theme: &theme,
-                highlighter: None,
-            },
-        )
-    })
-    .unwrap();
-    term
+    render_plain(app, w, h)
 }
 
 fn footer(app: &mut App, w: u16) -> String {

@@ -9,12 +9,12 @@ use hopscope::model::{Model, SniKind, Version};
 use hopscope::tui::action::Screen;
 use hopscope::tui::app::App;
 use hopscope::tui::theme::Theme;
-use hopscope::tui::ui::{self, Ui};
 use ratatui::backend::TestBackend;
 use ratatui::style::Style;
 use ratatui::Terminal;
 
 mod tui_support;
+use tui_support::render_plain as render;
 use tui_support::*;
 
 fn app_of(dir: &std::path::Path) -> App {
@@ -31,23 +31,6 @@ fn filter(app: &mut App, text: &str) {
         press(app, &[KeyCode::Char(c)]);
     }
     press(app, &[KeyCode::Enter]);
-}
-
-fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::default();
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| {
-        ui::draw(
-            f,
-            app,
-            &Ui {
-                theme: &theme,
-                highlighter: None,
-            },
-        )
-    })
-    .unwrap();
-    term
 }
 
 fn lines(term: &Terminal<TestBackend>) -> Vec<String> {

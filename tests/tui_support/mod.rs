@@ -53,8 +53,23 @@ pub fn type_text(app: &mut App, s: &str) {
 
 /// One frame at `w`×`h` with the default theme and the highlighter.
 pub fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let theme = Theme::default();
     let hl = hopscope::tui::highlight::Highlighter::new().ok();
+    frame(app, w, h, hl.as_ref())
+}
+
+/// One frame at `w`×`h` with the default theme, without highlighting
+/// (what a test of layout and colours checks does not depend on it).
+pub fn render_plain(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    frame(app, w, h, None)
+}
+
+fn frame(
+    app: &App,
+    w: u16,
+    h: u16,
+    highlighter: Option<&hopscope::tui::highlight::Highlighter>,
+) -> Terminal<TestBackend> {
+    let theme = Theme::default();
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     term.draw(|f| {
         ui::draw(
@@ -62,7 +77,7 @@ pub fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
             app,
             &Ui {
                 theme: &theme,
-                highlighter: hl.as_ref(),
+                highlighter,
             },
         )
     })
