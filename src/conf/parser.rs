@@ -11,6 +11,8 @@
 //! position, keeps every directive that was complete before it, and closes
 //! any open blocks, so the rest of the tree can still be analysed.
 
+use compact_str::CompactString;
+
 use super::lexer::{word_value, LexError, Lexer, TokenKind};
 use super::source::Range;
 
@@ -26,15 +28,17 @@ pub type NodeId = u32;
 pub struct Word {
     /// The raw token, quotes included.
     pub range: Range,
-    /// The value nginx sees (quotes removed, escapes applied).
-    pub value: Box<str>,
+    /// The value nginx sees (quotes removed, escapes applied); derefs to
+    /// `str`, and is held inline up to 24 bytes.
+    pub value: CompactString,
     pub quoted: bool,
 }
 
 #[derive(Clone, Debug)]
 pub struct Directive {
     pub name: Word,
-    pub args: Vec<Word>,
+    /// Exactly as long as the parameters: the tree is never edited in place.
+    pub args: Box<[Word]>,
     /// From the first byte of the name to the end of the `;` or the `}`.
     pub range: Range,
     /// Boxed: most directives have none, and the parse tree holds one
@@ -141,7 +145,7 @@ pub fn parse(src: &[u8]) -> Ast {
                 let raw = &src[tok.range.as_usize()];
                 pending.words.push(Word {
                     range: tok.range,
-                    value: word_value(raw, quoted).into_boxed_str(),
+                    value: word_value(raw, quoted),
                     quoted,
                 });
             }
@@ -261,7 +265,7 @@ fn push_directive(
     // arguments get one of their exact size.
     let mut words = pending.words.drain(..);
     let name = words.next().expect("caller checked that a name is pending");
-    let args: Vec<Word> = words.collect();
+    let args: Box<[Word]> = words.collect();
     let id = ast.nodes.len() as NodeId;
     let parent = stack.last().copied();
     ast.nodes.push(Directive {
