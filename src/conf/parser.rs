@@ -26,12 +26,12 @@ pub type NodeId = u32;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Word {
-    /// The raw token, quotes included.
+    /// The raw token, quotes included: the word was quoted when its first
+    /// byte is `"` or `'`.
     pub range: Range,
     /// The value nginx sees (quotes removed, escapes applied); derefs to
     /// `str`, and is held inline up to 24 bytes.
     pub value: CompactString,
-    pub quoted: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -146,7 +146,6 @@ pub fn parse(src: &[u8]) -> Ast {
                 pending.words.push(Word {
                     range: tok.range,
                     value: word_value(raw, quoted),
-                    quoted,
                 });
             }
             TokenKind::Comment => ast.comments.push(tok.range),
@@ -401,6 +400,15 @@ mod tests {
         );
         assert_eq!(parse(b"a { ; }").error.unwrap().message, "unexpected \";\"");
         assert_eq!(parse(b"a { b }").error.unwrap().message, "unexpected \"}\"");
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn tree_nodes_stay_small() {
+        // One `Directive` per line of configuration and one `Word` per
+        // parameter: their size is most of the parse tree's memory.
+        assert_eq!(std::mem::size_of::<Word>(), 32);
+        assert_eq!(std::mem::size_of::<Directive>(), 72);
     }
 
     #[test]
