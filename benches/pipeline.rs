@@ -1,6 +1,7 @@
 //! Criterion benchmarks of each stage on a generated 10^5-directive,
-//! 500-file tree held in memory (no disk I/O): lexer + parser, the include
-//! loader, `Model::build`, `rules::check` and the `hops --json` writer.
+//! 500-file tree held in memory (no disk I/O): the lexer alone, lexer +
+//! parser, the include loader, `Model::build`, `rules::check` and the
+//! `hops --json` writer.
 //! Results are freed outside the timing, as the CLI never frees them.
 //!
 //! ```sh
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use hopscope::conf::lexer::{Lexer, TokenKind};
 use hopscope::conf::loader::{load_tree, MemFiles};
 use hopscope::conf::{parser, Config, LoadedFrom};
 use hopscope::model::{Model, Version};
@@ -55,6 +57,22 @@ fn stages(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
     g.throughput(Throughput::Bytes(bytes as u64));
+
+    g.bench_function("lexer", |b| {
+        b.iter(|| {
+            let mut tokens = 0usize;
+            for (_, text) in &files {
+                let mut lx = Lexer::new(text);
+                while let Ok(t) = lx.next_token() {
+                    if t.kind == TokenKind::Eof {
+                        break;
+                    }
+                    tokens += 1;
+                }
+            }
+            black_box(tokens)
+        })
+    });
 
     g.bench_function("lexer+parser", |b| {
         b.iter_batched(

@@ -16,6 +16,8 @@
 //! The lexer works on bytes and never fails on non-UTF-8 input. A UTF-8
 //! byte order mark at the start of a file is treated as whitespace.
 
+use compact_str::CompactString;
+
 use super::source::Range;
 
 /// nginx's `NGX_CONF_BUFFER`: no parameter may reach this length.
@@ -53,9 +55,30 @@ pub struct Lexer<'a> {
     pos: usize,
 }
 
+/// Byte classes, one table lookup per byte in the scanning loops.
+const SPACE: u8 = 1;
+/// Ends a bare word: whitespace, `;` and `{`.
+const WORD_END: u8 = 2;
+/// Needs a look in a bare word: a word end, `\` (escape) or `$` (`${`).
+const BARE_STOP: u8 = 4;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 4 {
+        t[[b' ', b'\t', b'\r', b'\n'][i] as usize] = SPACE | WORD_END | BARE_STOP;
+        i += 1;
+    }
+    t[b';' as usize] = WORD_END | BARE_STOP;
+    t[b'{' as usize] = WORD_END | BARE_STOP;
+    t[b'\\' as usize] = BARE_STOP;
+    t[b'$' as usize] = BARE_STOP;
+    t
+};
+
 #[inline]
 fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+    CLASS[b as usize] & SPACE != 0
 }
 
 impl<'a> Lexer<'a> {
@@ -73,12 +96,16 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next token, skipping whitespace.
+    #[inline]
     pub fn next_token(&mut self) -> Result<Token, LexError> {
         let src = self.src;
-        while self.pos < src.len() && is_space(src[self.pos]) {
-            self.pos += 1;
+        let mut start = self.pos;
+        while let Some(&b) = src.get(start) {
+            if !is_space(b) {
+                break;
+            }
+            start += 1;
         }
-        let start = self.pos;
         let Some(&ch) = src.get(start) else {
             return Ok(self.token(TokenKind::Eof, start, start));
         };
@@ -100,6 +127,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    #[inline]
     fn token(&mut self, kind: TokenKind, start: usize, end: usize) -> Token {
         self.pos = end;
         Token {
@@ -108,45 +136,44 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// A quoted word. nginx checks the length at every byte it looks at
+    /// (the bytes after a backslash are skipped, not looked at), and once
+    /// more where the file ends; only a quote or a backslash changes the
+    /// scan (a `{` after `$` is part of the string either way).
+    #[cold]
     fn quoted(&mut self, start: usize, quote: u8) -> Result<Token, LexError> {
         let src = self.src;
         let mut i = start + 1;
-        let mut variable = false;
-        loop {
-            if i - start >= MAX_PARAMETER {
-                return Err(LexError {
-                    offset: start,
-                    message: format!(
-                        "too long parameter, probably missing terminating \"{}\" character",
-                        quote as char
-                    ),
-                });
+        // Where the closing quote is, or where the scan met the end of the file.
+        let (close, at_eof) = loop {
+            match memchr::memchr2(quote, b'\\', src.get(i..).unwrap_or_default()) {
+                None => break (src.len().max(i), true),
+                Some(k) if src[i + k] == b'\\' => i += k + 2,
+                Some(k) => break (i + k, false),
             }
-            let Some(&b) = src.get(i) else {
-                return Err(LexError {
-                    offset: start,
-                    message: format!(
-                        "unexpected end of file: the {} quote opened here is never closed",
-                        if quote == b'"' { "double" } else { "single" }
-                    ),
-                });
-            };
-            i += 1;
-            if b == b'{' && variable {
-                continue;
-            }
-            variable = false;
-            match b {
-                b'\\' => i += 1,
-                b'$' => variable = true,
-                _ if b == quote => break,
-                _ => {}
-            }
+        };
+        if close - start >= MAX_PARAMETER {
+            return Err(LexError {
+                offset: start,
+                message: format!(
+                    "too long parameter, probably missing terminating \"{}\" character",
+                    quote as char
+                ),
+            });
         }
-        let end = i.min(src.len());
+        if at_eof {
+            return Err(LexError {
+                offset: start,
+                message: format!(
+                    "unexpected end of file: the {} quote opened here is never closed",
+                    if quote == b'"' { "double" } else { "single" }
+                ),
+            });
+        }
+        let end = close + 1;
         match src.get(end) {
             None => {}
-            Some(&b) if is_space(b) || b == b';' || b == b'{' || b == b')' => {}
+            Some(&b) if CLASS[b as usize] & WORD_END != 0 || b == b')' => {}
             Some(&b) => {
                 return Err(LexError {
                     offset: end,
@@ -157,35 +184,50 @@ impl<'a> Lexer<'a> {
         Ok(self.token(TokenKind::Word { quoted: true }, start, end))
     }
 
+    /// A bare word: up to whitespace, `;` or `{`, where a backslash
+    /// protects the next byte and a `{` right after `$` stays in the word.
+    #[inline]
     fn bare(&mut self, start: usize) -> Result<Token, LexError> {
         let src = self.src;
         let mut i = start;
-        let mut variable = false;
-        while let Some(&b) = src.get(i) {
-            if i - start >= MAX_PARAMETER {
-                let shown = String::from_utf8_lossy(&src[start..start + 10]).into_owned();
-                return Err(LexError {
-                    offset: start,
-                    message: format!("too long parameter \"{shown}...\" started"),
-                });
-            }
-            if b == b'{' && variable {
-                i += 1;
-                continue;
-            }
-            variable = false;
-            match b {
-                b'\\' => {
-                    i += 2;
-                    continue;
+        // The last byte nginx looked at: its length check applies there.
+        let mut last = start;
+        loop {
+            let from = i;
+            while let Some(&b) = src.get(i) {
+                if CLASS[b as usize] & BARE_STOP != 0 {
+                    break;
                 }
-                b'$' => variable = true,
-                _ if is_space(b) || b == b';' || b == b'{' => break,
-                _ => {}
+                i += 1;
             }
-            i += 1;
+            if i > from {
+                last = i - 1;
+            }
+            let Some(&b) = src.get(i) else {
+                break;
+            };
+            last = i;
+            match b {
+                b'\\' => i += 2,
+                b'$' => {
+                    i += 1;
+                    while src.get(i) == Some(&b'{') {
+                        last = i;
+                        i += 1;
+                    }
+                }
+                // Whitespace, `;` or `{`.
+                _ => break,
+            }
         }
         let end = i.min(src.len());
+        if last - start >= MAX_PARAMETER {
+            let shown = String::from_utf8_lossy(&src[start..start + 10]).into_owned();
+            return Err(LexError {
+                offset: start,
+                message: format!("too long parameter \"{shown}...\" started"),
+            });
+        }
         Ok(self.token(TokenKind::Word { quoted: false }, start, end))
     }
 
@@ -279,18 +321,20 @@ fn char_for(b: u8) -> String {
 }
 
 /// The value nginx stores for a word: quotes removed, escapes applied as in
-/// `ngx_conf_read_token()`.
-pub fn word_value(raw: &[u8], quoted: bool) -> String {
+/// `ngx_conf_read_token()`. Up to 24 bytes it is held inline, and the
+/// longer directive names and variables of [`LONG_WORDS`] are shared, so
+/// nearly every word is stored without an allocation of its own.
+pub fn word_value(raw: &[u8], quoted: bool) -> CompactString {
     let inner = if quoted && raw.len() >= 2 {
         &raw[1..raw.len() - 1]
     } else {
         raw
     };
-    if !inner.contains(&b'\\') {
+    if memchr::memchr(b'\\', inner).is_none() {
         // Nearly every word: valid UTF-8 without escapes, copied as is.
         return match std::str::from_utf8(inner) {
-            Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(inner).into_owned(),
+            Ok(s) => shared(s).unwrap_or_else(|| CompactString::new(s)),
+            Err(_) => CompactString::from(String::from_utf8_lossy(inner)),
         };
     }
     let mut out = Vec::with_capacity(inner.len());
@@ -320,7 +364,40 @@ pub fn word_value(raw: &[u8], quoted: bool) -> String {
         out.push(inner[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    CompactString::from(String::from_utf8_lossy(&out))
+}
+
+/// Words too long to be held inline that configurations repeat on many
+/// lines: the long directive names and variables.
+pub const LONG_WORDS: &[&str] = &[
+    "$proxy_add_x_forwarded_for",
+    "client_header_buffer_size",
+    "grpc_ssl_trusted_certificate",
+    "large_client_header_buffers",
+    "proxy_headers_hash_bucket_size",
+    "proxy_headers_hash_max_size",
+    "proxy_next_upstream_timeout",
+    "proxy_next_upstream_tries",
+    "proxy_ssl_certificate_key",
+    "proxy_ssl_trusted_certificate",
+    "proxy_temp_file_write_size",
+    "server_names_hash_bucket_size",
+    "server_names_hash_max_size",
+    "ssl_prefer_server_ciphers",
+    "uwsgi_ssl_certificate_key",
+    "uwsgi_ssl_trusted_certificate",
+    "variables_hash_bucket_size",
+];
+
+/// The shared copy of a word of [`LONG_WORDS`].
+fn shared(s: &str) -> Option<CompactString> {
+    if s.len() <= 24 {
+        return None;
+    }
+    LONG_WORDS
+        .iter()
+        .find(|&&w| w == s)
+        .map(|&w| CompactString::const_new(w))
 }
 
 #[cfg(test)]
@@ -335,7 +412,7 @@ mod tests {
             let raw = &src.as_bytes()[t.range.as_usize()];
             match t.kind {
                 TokenKind::Eof => return out,
-                TokenKind::Word { quoted } => out.push(word_value(raw, quoted)),
+                TokenKind::Word { quoted } => out.push(word_value(raw, quoted).into()),
                 _ => out.push(format!("<{}>", String::from_utf8_lossy(raw))),
             }
         }
@@ -385,6 +462,26 @@ mod tests {
         let e = lx.next_token().unwrap_err();
         assert!(e.message.contains("missing terminating"), "{}", e.message);
         assert_eq!(words(&format!("a {};", "y".repeat(4095))).len(), 3);
+    }
+
+    #[test]
+    fn the_limit_applies_to_the_bytes_nginx_looks_at() {
+        let y = "y".repeat(4095);
+        // nginx skips the byte after a backslash without looking at it.
+        assert_eq!(words(&format!("{y}\\x")), [format!("{y}\\x")]);
+        assert_eq!(words(&format!("{y}y")).len(), 1);
+        for long in [format!("{y}y;"), format!("{y}yy"), format!("{y}${{{{")] {
+            let e = Lexer::new(long.as_bytes()).next_token().unwrap_err();
+            assert!(e.message.starts_with("too long parameter \"yyyy"), "{e:?}");
+        }
+        // In a quoted string the end of the file is looked at too.
+        let open = format!("'{}", &y[1..]);
+        let e = Lexer::new(open.as_bytes()).next_token().unwrap_err();
+        assert!(e.message.contains("never closed"), "{}", e.message);
+        let e = Lexer::new(format!("{open}y").as_bytes())
+            .next_token()
+            .unwrap_err();
+        assert!(e.message.contains("missing terminating"), "{}", e.message);
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! position, keeps every directive that was complete before it, and closes
 //! any open blocks, so the rest of the tree can still be analysed.
 
+use compact_str::CompactString;
+
 use super::lexer::{word_value, LexError, Lexer, TokenKind};
 use super::source::Range;
 
@@ -24,17 +26,19 @@ pub type NodeId = u32;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Word {
-    /// The raw token, quotes included.
+    /// The raw token, quotes included: the word was quoted when its first
+    /// byte is `"` or `'`.
     pub range: Range,
-    /// The value nginx sees (quotes removed, escapes applied).
-    pub value: Box<str>,
-    pub quoted: bool,
+    /// The value nginx sees (quotes removed, escapes applied); derefs to
+    /// `str`, and is held inline up to 24 bytes.
+    pub value: CompactString,
 }
 
 #[derive(Clone, Debug)]
 pub struct Directive {
     pub name: Word,
-    pub args: Vec<Word>,
+    /// Exactly as long as the parameters: the tree is never edited in place.
+    pub args: Box<[Word]>,
     /// From the first byte of the name to the end of the `;` or the `}`.
     pub range: Range,
     /// Boxed: most directives have none, and the parse tree holds one
@@ -141,8 +145,7 @@ pub fn parse(src: &[u8]) -> Ast {
                 let raw = &src[tok.range.as_usize()];
                 pending.words.push(Word {
                     range: tok.range,
-                    value: word_value(raw, quoted).into_boxed_str(),
-                    quoted,
+                    value: word_value(raw, quoted),
                 });
             }
             TokenKind::Comment => ast.comments.push(tok.range),
@@ -261,7 +264,7 @@ fn push_directive(
     // arguments get one of their exact size.
     let mut words = pending.words.drain(..);
     let name = words.next().expect("caller checked that a name is pending");
-    let args: Vec<Word> = words.collect();
+    let args: Box<[Word]> = words.collect();
     let id = ast.nodes.len() as NodeId;
     let parent = stack.last().copied();
     ast.nodes.push(Directive {
@@ -397,6 +400,15 @@ mod tests {
         );
         assert_eq!(parse(b"a { ; }").error.unwrap().message, "unexpected \";\"");
         assert_eq!(parse(b"a { b }").error.unwrap().message, "unexpected \"}\"");
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn tree_nodes_stay_small() {
+        // One `Directive` per line of configuration and one `Word` per
+        // parameter: their size is most of the parse tree's memory.
+        assert_eq!(std::mem::size_of::<Word>(), 32);
+        assert_eq!(std::mem::size_of::<Directive>(), 72);
     }
 
     #[test]
