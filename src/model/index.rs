@@ -122,7 +122,33 @@ pub(super) fn spec_names(name_ids: &NameIds, version: Version) -> Vec<(Module, V
         .collect()
 }
 
+/// Per context: one bit per module (in [`Module::ALL`] order) whose
+/// `*_ssl_*` directives (of this version) the block writes, so that the
+/// blocks whose settings reach a hop are found without reading them.
+pub(super) fn ssl_masks(index: &Index, spec_names: &[(Module, Vec<SpecName>)]) -> Vec<u8> {
+    let mut bit_of: FxHashMap<u16, u8> = FxHashMap::default();
+    for (m, specs) in spec_names {
+        for &(_, _, id) in specs {
+            *bit_of.entry(id).or_default() |= m.bit();
+        }
+    }
+    index
+        .iter()
+        .map(|dirs| {
+            dirs.iter()
+                .fold(0, |acc, (id, _)| acc | bit_of.get(id).copied().unwrap_or(0))
+        })
+        .collect()
+}
+
 impl Model {
+    /// Whether a block writes some `*_ssl_*` directive of a module.
+    pub(super) fn sets_ssl_of(&self, ctx: CtxId, module: Module) -> bool {
+        self.ssl_masks
+            .get(ctx as usize)
+            .is_some_and(|m| m & module.bit() != 0)
+    }
+
     /// Lines of a named directive written directly in a block.
     pub fn lines_in(&self, ctx: CtxId, name: &str) -> Vec<DirRef> {
         match self.name_ids.get(name) {
