@@ -29,7 +29,7 @@ pub struct Setting {
     /// Set explicitly in an outer block rather than in the hop's own block.
     pub inherited: bool,
     /// Every directive line that contributes (several for repeatable ones).
-    pub lines: Vec<DirRef>,
+    pub lines: Box<[DirRef]>,
 }
 
 impl Setting {

@@ -120,12 +120,14 @@ impl Model {
     /// The effective value of every directive of a module at any block, as
     /// for a hop there: nginx's merge, with provenance.
     pub fn settings_at(&self, ctx: CtxId, module: Module) -> Vec<Setting> {
+        self.settings_iter(ctx, module).collect()
+    }
+
+    /// Each setting of [`Model::settings_at`], in order.
+    fn settings_iter(&self, ctx: CtxId, module: Module) -> impl Iterator<Item = Setting> + '_ {
         let own = self.own_block(ctx);
-        let mut out = Vec::with_capacity(self.specs_of(module).len());
-        for (spec, name, found) in self.effective_all(ctx, module) {
-            out.push(self.setting(name, spec, own, module, found));
-        }
-        out
+        self.effective_all(ctx, module)
+            .map(move |(spec, name, found)| self.setting(name, spec, own, module, found))
     }
 
     /// What the settings of a hop at `ctx` depend on: the module, the
@@ -149,7 +151,7 @@ impl Model {
         let key = self.settings_key(ctx, module);
         Arc::clone(
             made.entry(key)
-                .or_insert_with(|| self.settings_at(ctx, module).into()),
+                .or_insert_with(|| self.settings_iter(ctx, module).collect()),
         )
     }
 
@@ -180,7 +182,7 @@ impl Model {
                     value: Some(Cow::Owned(value)),
                     origin: Origin::Explicit(Box::new(self.provenance(block, lines[0]))),
                     inherited: block != own,
-                    lines,
+                    lines: lines.into_boxed_slice(),
                 }
             }
             None => Setting {
@@ -189,7 +191,7 @@ impl Model {
                 spec,
                 origin: Origin::Default,
                 inherited: false,
-                lines: Vec::new(),
+                lines: Box::default(),
             },
         }
     }
