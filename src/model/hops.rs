@@ -95,7 +95,9 @@ impl Model {
         // Each pass is worked out on its own, reading the model only: two
         // threads share them on a large configuration.
         let this = &*self;
-        let work = |range: std::ops::Range<usize>| -> Vec<Result<Hop, PlainPass>> {
+        // A hop is boxed: most passes of a large configuration are plain,
+        // and each would otherwise take a hop's room until the end.
+        let work = |range: std::ops::Range<usize>| -> Vec<Result<Box<Hop>, PlainPass>> {
             let mut shared = Shared::default();
             passes[range.clone()]
                 .iter()
@@ -114,7 +116,15 @@ impl Model {
                     match target {
                         Some((t, eval)) => {
                             let upstreams = (&spellings, key.as_ref());
-                            Ok(this.hop(r, ctx, module, t, upstreams, eval, &mut shared))
+                            Ok(Box::new(this.hop(
+                                r,
+                                ctx,
+                                module,
+                                t,
+                                upstreams,
+                                eval,
+                                &mut shared,
+                            )))
                         }
                         None => Err(PlainPass {
                             pass: r,
@@ -144,7 +154,8 @@ impl Model {
         let mut plain = Vec::new();
         for (d, &(order, ..)) in done.into_iter().zip(&passes) {
             match d {
-                Ok(mut hop) => {
+                Ok(hop) => {
+                    let mut hop = *hop;
                     hop.via = via_of
                         .get(&order)
                         .map_or_else(Vec::new, |&v| self.tree.via_chain(v));
