@@ -32,8 +32,11 @@ pub struct PlainPass {
 #[derive(Default)]
 struct Shared {
     settings: SharedSettings,
-    servers: FxHashMap<CtxId, (Arc<[String]>, Arc<[String]>)>,
+    servers: FxHashMap<CtxId, ServerLines>,
 }
+
+/// A server's names and its `listen` lines.
+type ServerLines = (Arc<[String]>, Arc<[String]>);
 
 impl Model {
     /// The index in [`Model::hops`] of the hop with this id (`file:line`
@@ -248,7 +251,7 @@ impl Model {
     }
 
     /// A server's names and its `listen` lines (parameters joined).
-    fn server_lines(&self, server: CtxId) -> (Arc<[String]>, Arc<[String]>) {
+    fn server_lines(&self, server: CtxId) -> ServerLines {
         let names = self
             .lines_in(server, "server_name")
             .iter()
