@@ -58,6 +58,10 @@ impl Module {
     pub fn is_stream(self) -> bool {
         self == Module::Stream
     }
+    /// The module's bit in a set of modules (its place in [`Module::ALL`]).
+    pub(super) fn bit(self) -> u8 {
+        1 << self as u8
+    }
     /// The scheme that makes a pass directive open TLS (http modules).
     pub fn tls_scheme(self) -> Option<&'static str> {
         match self {

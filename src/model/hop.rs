@@ -7,6 +7,7 @@
 //! explanation, which the report does not build, write it.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use super::directives::{Spec, SslDirective};
 use super::inherit::Origin;
@@ -28,7 +29,7 @@ pub struct Setting {
     /// Set explicitly in an outer block rather than in the hop's own block.
     pub inherited: bool,
     /// Every directive line that contributes (several for repeatable ones).
-    pub lines: Vec<DirRef>,
+    pub lines: Box<[DirRef]>,
 }
 
 impl Setting {
@@ -75,8 +76,9 @@ pub struct Hop {
     pub column: u32,
     pub target: Target,
     pub server: Option<CtxId>,
-    pub server_names: Vec<String>,
-    pub listen: Vec<String>,
+    /// The server's names and `listen` lines (shared by its hops).
+    pub server_names: Arc<[String]>,
+    pub listen: Arc<[String]>,
     pub locations: Vec<String>,
     pub upstream: Option<usize>,
     pub proxy_host: String,
@@ -86,7 +88,8 @@ pub struct Hop {
     pub verify_name: Option<String>,
     /// Where the SNI/verify name comes from.
     pub name_source: NameSource,
-    pub settings: Vec<Setting>,
+    /// Shared by the hops whose settings come from the same blocks.
+    pub settings: Arc<[Setting]>,
     /// The effective `Host` header (proxy hops only).
     pub host_header: Option<Header>,
     /// Whether, and when, the pass opens TLS (its scheme may come from

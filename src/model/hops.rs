@@ -4,9 +4,13 @@
 //! name it sends and where it lives; the others are kept as plain passes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use super::directives::{Module, SslDirective};
 use super::hop::Hop;
+use super::inherit::SharedSettings;
 use super::target::Target;
 use super::tree::{CtxId, DirRef, Kind, ViaId};
 use super::upstreams::UpstreamKey;
@@ -21,6 +25,18 @@ pub struct PlainPass {
     pub ctx: CtxId,
     pub module: Module,
 }
+
+/// What hops of the same blocks share, made once (per thread) and
+/// handed to each: their settings, and their server's names and `listen`
+/// lines.
+#[derive(Default)]
+struct Shared {
+    settings: SharedSettings,
+    servers: FxHashMap<CtxId, ServerLines>,
+}
+
+/// A server's names and its `listen` lines.
+type ServerLines = (Arc<[String]>, Arc<[String]>);
 
 impl Model {
     /// The index in [`Model::hops`] of the hop with this id (`file:line`
@@ -82,7 +98,10 @@ impl Model {
         // Each pass is worked out on its own, reading the model only: two
         // threads share them on a large configuration.
         let this = &*self;
-        let work = |range: std::ops::Range<usize>| -> Vec<Result<Hop, PlainPass>> {
+        // A hop is boxed: most passes of a large configuration are plain,
+        // and each would otherwise take a hop's room until the end.
+        let work = |range: std::ops::Range<usize>| -> Vec<Result<Box<Hop>, PlainPass>> {
+            let mut shared = Shared::default();
             passes[range.clone()]
                 .iter()
                 .zip(&keys[range])
@@ -99,7 +118,16 @@ impl Model {
                     };
                     match target {
                         Some((t, eval)) => {
-                            Ok(this.hop(r, ctx, module, t, (&spellings, key.as_ref()), eval))
+                            let upstreams = (&spellings, key.as_ref());
+                            Ok(Box::new(this.hop(
+                                r,
+                                ctx,
+                                module,
+                                t,
+                                upstreams,
+                                eval,
+                                &mut shared,
+                            )))
                         }
                         None => Err(PlainPass {
                             pass: r,
@@ -129,7 +157,8 @@ impl Model {
         let mut plain = Vec::new();
         for (d, &(order, ..)) in done.into_iter().zip(&passes) {
             match d {
-                Ok(mut hop) => {
+                Ok(hop) => {
+                    let mut hop = *hop;
                     hop.via = via_of
                         .get(&order)
                         .map_or_else(Vec::new, |&v| self.tree.via_chain(v));
@@ -159,7 +188,9 @@ impl Model {
     }
 
     /// The hop of one TLS pass directive. `upstreams` holds the spelling
-    /// nginx keeps for each upstream and this pass's key among them.
+    /// nginx keeps for each upstream and this pass's key among them;
+    /// `shared` what hops made before it share with it.
+    #[allow(clippy::too_many_arguments)]
     fn hop(
         &self,
         pass: DirRef,
@@ -168,10 +199,11 @@ impl Model {
         target: Target,
         upstreams: Upstreams<'_>,
         eval: Option<PassEval>,
+        shared: &mut Shared,
     ) -> Hop {
         let (line, column) = self.line_col(pass);
         let own = self.own_block(ctx);
-        let settings = self.settings_at(ctx, module);
+        let settings = self.shared_settings(ctx, module, &mut shared.settings);
         let server = self
             .tree
             .enclosing(ctx, &[Kind::Server, Kind::StreamServer]);
@@ -183,17 +215,12 @@ impl Model {
             .then(|| self.header(ctx, "proxy_set_header", "host", "$proxy_host"));
 
         let (server_names, listen) = match server {
-            Some(s) => (
-                self.lines_in(s, "server_name")
-                    .iter()
-                    .flat_map(|&r| self.dir(r).args.iter().map(|a| a.value.to_string()))
-                    .collect(),
-                self.lines_in(s, "listen")
-                    .iter()
-                    .map(|&r| self.dir(r).args_joined())
-                    .collect(),
-            ),
-            None => (Vec::new(), Vec::new()),
+            Some(s) => shared
+                .servers
+                .entry(s)
+                .or_insert_with(|| self.server_lines(s))
+                .clone(),
+            None => (Arc::from([]), Arc::from([])),
         };
         let locations = self.location_chain(ctx);
         Hop {
@@ -221,6 +248,21 @@ impl Model {
             tls,
             variants,
         }
+    }
+
+    /// A server's names and its `listen` lines (parameters joined).
+    fn server_lines(&self, server: CtxId) -> ServerLines {
+        let names = self
+            .lines_in(server, "server_name")
+            .iter()
+            .flat_map(|&r| self.dir(r).args.iter().map(|a| a.value.to_string()))
+            .collect();
+        let listen = self
+            .lines_in(server, "listen")
+            .iter()
+            .map(|&r| self.dir(r).args_joined())
+            .collect();
+        (names, listen)
     }
 
     /// The enclosing blocks below the server, outermost first, as written.

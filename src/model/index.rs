@@ -20,12 +20,48 @@ pub(super) type SpecName = (&'static Spec, &'static str, u16);
 pub(super) type NameIds = FxHashMap<String, u16>;
 
 /// Per context: the indexed directives written there, with their name ids.
-pub(super) type Index = Vec<Vec<(u16, DirRef)>>;
+pub(super) type Index = PerCtx<(u16, DirRef)>;
 
 /// Per context: its rewrite directives (`set`, `if`, `break`, `return`,
 /// `rewrite`) in order, so that evaluating a pass's variables reads only
 /// these, not every `location` of a server with thousands.
-pub(super) type Rewrites = Vec<Vec<DirRef>>;
+pub(super) type Rewrites = PerCtx<DirRef>;
+
+/// A list per context, the lists kept end to end in one array: one
+/// allocation for the whole configuration rather than one per block (a
+/// server can have hundreds of thousands of locations).
+pub(super) struct PerCtx<T> {
+    /// Where each context's list starts in `items`; one more entry than
+    /// there are contexts, the last where the final list ends.
+    starts: Vec<usize>,
+    items: Vec<T>,
+}
+
+impl<T> PerCtx<T> {
+    fn collect<I: IntoIterator<Item = T>>(lists: impl Iterator<Item = I>) -> PerCtx<T> {
+        let mut starts = vec![0];
+        let mut items = Vec::new();
+        for list in lists {
+            items.extend(list);
+            starts.push(items.len());
+        }
+        items.shrink_to_fit();
+        PerCtx { starts, items }
+    }
+
+    /// The list of a context (empty for one the tree does not have).
+    pub(super) fn get(&self, ctx: usize) -> &[T] {
+        match (self.starts.get(ctx), self.starts.get(ctx.wrapping_add(1))) {
+            (Some(&a), Some(&b)) => self.items.get(a..b).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Each context's list, in context order.
+    fn lists(&self) -> impl Iterator<Item = &[T]> {
+        (0..self.starts.len().saturating_sub(1)).map(|c| self.get(c))
+    }
+}
 
 /// Names of the rewrite directives [`Rewrites`] keeps.
 const REWRITE_NAMES: &[&str] = &["set", "if", "break", "return", "rewrite"];
@@ -49,34 +85,23 @@ pub(super) fn build(config: &Config, tree: &Tree) -> (Index, NameIds) {
         .enumerate()
         .map(|(i, n)| (n, i as u16))
         .collect();
-    let index: Index = tree
-        .ctxs
-        .iter()
-        .map(|c| {
-            c.directives
-                .iter()
-                .filter_map(|&r| {
-                    let d = config.ast(r.file).node(r.node);
-                    name_ids.get(d.name()).map(|&id| (id, r))
-                })
-                .collect()
+    let index = PerCtx::collect(tree.ctxs.iter().map(|c| {
+        c.directives.iter().filter_map(|&r| {
+            let d = config.ast(r.file).node(r.node);
+            name_ids.get(d.name()).map(|&id| (id, r))
         })
-        .collect();
+    }));
     (index, name_ids)
 }
 
 /// Each block's rewrite directives, in the order they are written.
 pub(super) fn rewrites(config: &Config, tree: &Tree) -> Rewrites {
-    tree.ctxs
-        .iter()
-        .map(|c| {
-            c.directives
-                .iter()
-                .copied()
-                .filter(|&r| REWRITE_NAMES.contains(&config.ast(r.file).node(r.node).name()))
-                .collect()
-        })
-        .collect()
+    PerCtx::collect(tree.ctxs.iter().map(|c| {
+        c.directives
+            .iter()
+            .copied()
+            .filter(|&r| REWRITE_NAMES.contains(&config.ast(r.file).node(r.node).name()))
+    }))
 }
 
 /// The hosts (port stripped) that some `listen` of an http or stream
@@ -122,7 +147,33 @@ pub(super) fn spec_names(name_ids: &NameIds, version: Version) -> Vec<(Module, V
         .collect()
 }
 
+/// Per context: one bit per module (in [`Module::ALL`] order) whose
+/// `*_ssl_*` directives (of this version) the block writes, so that the
+/// blocks whose settings reach a hop are found without reading them.
+pub(super) fn ssl_masks(index: &Index, spec_names: &[(Module, Vec<SpecName>)]) -> Vec<u8> {
+    let mut bit_of: FxHashMap<u16, u8> = FxHashMap::default();
+    for (m, specs) in spec_names {
+        for &(_, _, id) in specs {
+            *bit_of.entry(id).or_default() |= m.bit();
+        }
+    }
+    index
+        .lists()
+        .map(|dirs| {
+            dirs.iter()
+                .fold(0, |acc, (id, _)| acc | bit_of.get(id).copied().unwrap_or(0))
+        })
+        .collect()
+}
+
 impl Model {
+    /// Whether a block writes some `*_ssl_*` directive of a module.
+    pub(super) fn sets_ssl_of(&self, ctx: CtxId, module: Module) -> bool {
+        self.ssl_masks
+            .get(ctx as usize)
+            .is_some_and(|m| m & module.bit() != 0)
+    }
+
     /// Lines of a named directive written directly in a block.
     pub fn lines_in(&self, ctx: CtxId, name: &str) -> Vec<DirRef> {
         match self.name_ids.get(name) {
@@ -139,7 +190,8 @@ impl Model {
     }
 
     pub(super) fn lines_with_id(&self, ctx: CtxId, id: u16) -> Vec<DirRef> {
-        self.index[ctx as usize]
+        self.index
+            .get(ctx as usize)
             .iter()
             .filter(|(n, _)| *n == id)
             .map(|&(_, r)| r)
@@ -154,9 +206,7 @@ impl Model {
 
     /// The rewrite directives written directly in a block, in order.
     pub(super) fn rewrites_in(&self, ctx: CtxId) -> &[DirRef] {
-        self.rewrites
-            .get(ctx as usize)
-            .map_or(&[], |v| v.as_slice())
+        self.rewrites.get(ctx as usize)
     }
 
     /// The specs of a module in this version, with names and name ids.

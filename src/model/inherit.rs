@@ -51,6 +51,12 @@ impl Provenance {
     }
 }
 
+/// See [`Model::settings_key`].
+pub(super) type SettingsKey = (Module, Option<CtxId>, bool);
+
+/// The settings made so far, by key.
+pub(super) type SharedSettings = rustc_hash::FxHashMap<SettingsKey, Arc<[Setting]>>;
+
 impl Model {
     /// The blocks whose `*_ssl_*` settings reach `ctx`, innermost first:
     /// `ctx` and its enclosing blocks that can hold such settings.
@@ -70,8 +76,13 @@ impl Model {
     /// directive, that sets it; with the lines there. This is nginx's merge
     /// for a scalar (first line) and for an array (all lines of that level).
     pub fn effective(&self, ctx: CtxId, name: &str) -> Option<(CtxId, Vec<DirRef>)> {
+        // The name's id, looked up once for the whole chain.
+        let id = self.name_ids.get(name).copied();
         self.merge_chain(ctx).find_map(|c| {
-            let lines = self.lines_in(c, name);
+            let lines = match id {
+                Some(id) => self.lines_with_id(c, id),
+                None => self.lines_in(c, name),
+            };
             (!lines.is_empty()).then_some((c, lines))
         })
     }
@@ -109,12 +120,39 @@ impl Model {
     /// The effective value of every directive of a module at any block, as
     /// for a hop there: nginx's merge, with provenance.
     pub fn settings_at(&self, ctx: CtxId, module: Module) -> Vec<Setting> {
+        self.settings_iter(ctx, module).collect()
+    }
+
+    /// Each setting of [`Model::settings_at`], in order.
+    fn settings_iter(&self, ctx: CtxId, module: Module) -> impl Iterator<Item = Setting> + '_ {
         let own = self.own_block(ctx);
-        let mut out = Vec::with_capacity(self.specs_of(module).len());
-        for (spec, name, found) in self.effective_all(ctx, module) {
-            out.push(self.setting(name, spec, own, module, found));
-        }
-        out
+        self.effective_all(ctx, module)
+            .map(move |(spec, name, found)| self.setting(name, spec, own, module, found))
+    }
+
+    /// What the settings of a hop at `ctx` depend on: the module, the
+    /// nearest block of its merge chain that writes one of the module's
+    /// directives, and whether that block is the hop's own. Hops with the
+    /// same key have the same settings, provenance included.
+    pub(super) fn settings_key(&self, ctx: CtxId, module: Module) -> SettingsKey {
+        let own = self.own_block(ctx);
+        let first = self.merge_chain(ctx).find(|&c| self.sets_ssl_of(c, module));
+        (module, first, first == Some(own))
+    }
+
+    /// [`Model::settings_at`], made once per [`SettingsKey`] and shared by
+    /// the hops that have it.
+    pub(super) fn shared_settings(
+        &self,
+        ctx: CtxId,
+        module: Module,
+        made: &mut SharedSettings,
+    ) -> Arc<[Setting]> {
+        let key = self.settings_key(ctx, module);
+        Arc::clone(
+            made.entry(key)
+                .or_insert_with(|| self.settings_iter(ctx, module).collect()),
+        )
     }
 
     /// One directive's effective value: its value where it is set (scalar:
@@ -144,7 +182,7 @@ impl Model {
                     value: Some(Cow::Owned(value)),
                     origin: Origin::Explicit(Box::new(self.provenance(block, lines[0]))),
                     inherited: block != own,
-                    lines,
+                    lines: lines.into_boxed_slice(),
                 }
             }
             None => Setting {
@@ -153,7 +191,7 @@ impl Model {
                 spec,
                 origin: Origin::Default,
                 inherited: false,
-                lines: Vec::new(),
+                lines: Box::default(),
             },
         }
     }
@@ -196,5 +234,57 @@ impl Model {
                 .file(dir.file)
                 .line_of(self.dir(dir).range.start),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::test_support::model;
+
+    #[test]
+    fn shared_settings_are_each_hops_own_merge() {
+        let m = model(&[(
+            "nginx.conf",
+            "events {}\nhttp {\n proxy_ssl_verify on;\n server {\n  proxy_ssl_name a;\n  \
+             location /a { proxy_pass https://a; }\n  location /b { proxy_pass https://b; }\n  \
+             location /c { proxy_ssl_verify off; proxy_pass https://c;\n   \
+             location /c/d { proxy_pass https://d; }\n   if ($x) { proxy_pass https://e; } }\n  \
+             location /g { grpc_pass grpcs://g; }\n }\n server { location /f { proxy_pass https://f; } }\n}\n",
+        )]);
+        assert_eq!(m.hops.len(), 7);
+        for h in &m.hops {
+            let alone = m.settings_at(h.ctx, h.module);
+            assert_eq!(
+                format!("{:?}", h.settings),
+                format!("{alone:?}"),
+                "{}",
+                h.id
+            );
+        }
+        let by = |host: &str| {
+            let h = m.hops.iter().find(|h| h.target.host == host).expect(host);
+            &h.settings
+        };
+        // Locations that set nothing share their server's settings; a
+        // block that sets one (and its `if`) has its own, and so does a
+        // block below it, where the values are inherited.
+        assert!(Arc::ptr_eq(by("a"), by("b")));
+        assert!(Arc::ptr_eq(by("c"), by("e")));
+        assert!(!Arc::ptr_eq(by("a"), by("c")));
+        assert!(!Arc::ptr_eq(by("c"), by("d")));
+        assert!(!Arc::ptr_eq(by("a"), by("f")));
+        assert!(!Arc::ptr_eq(by("a"), by("g")));
+        let verify = |host: &str| {
+            let s = by(host)
+                .iter()
+                .find(|s| s.name == "proxy_ssl_verify")
+                .unwrap();
+            (s.value.as_deref().map(str::to_string), s.inherited)
+        };
+        assert_eq!(verify("c"), (Some("off".into()), false));
+        assert_eq!(verify("d"), (Some("off".into()), true));
+        assert_eq!(verify("a"), (Some("on".into()), true));
     }
 }

@@ -70,6 +70,8 @@ pub struct Model {
     /// Per context: the directives the model looks up, by name id.
     index: index::Index,
     name_ids: index::NameIds,
+    /// Per context: the modules whose `*_ssl_*` directives it writes.
+    ssl_masks: Vec<u8>,
     /// Per context: its rewrite directives, in order.
     rewrites: index::Rewrites,
     /// The hosts some `listen` of a server binds.
@@ -96,6 +98,7 @@ impl Model {
         let tree = Tree::build(&config);
         let (index, name_ids) = index::build(&config, &tree);
         let spec_names = index::spec_names(&name_ids, version);
+        let ssl_masks = index::ssl_masks(&index, &spec_names);
         let rewrites = index::rewrites(&config, &tree);
         let listen_hosts = index::listen_hosts(&config, &tree);
         let file_names = config
@@ -113,6 +116,7 @@ impl Model {
             upstreams: Vec::new(),
             index,
             name_ids,
+            ssl_masks,
             rewrites,
             listen_hosts,
             upstream_ids: HashMap::new(),
