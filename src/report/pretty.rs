@@ -12,9 +12,12 @@
 
 use serde_json::Value;
 
-/// `,\n` and the indentation of the deepest level kept ready: a line break
-/// with its indentation is one slice of it.
-const BREAKS: &[u8; 2 + 2 * 24] = b",\n                                                ";
+/// `,\n` and spaces: a line break with its indentation is a slice of it.
+const BREAKS: &[u8; 2 + 126] = b",\n                                                                                                                              ";
+
+/// Line breaks are copied as a window of this many bytes (one copy of a
+/// fixed size, cheaper than one of a varying size) and cut to length.
+const WINDOW: usize = 64;
 
 /// A pretty-printed JSON writer into a buffer.
 pub(crate) struct Pretty<'a> {
@@ -40,12 +43,15 @@ impl<'a> Pretty<'a> {
 
     /// The line break (after a comma unless it is the first value) and the
     /// indentation before a value of the open array or object.
+    #[inline]
     fn line(&mut self) {
-        let from = if self.first { 1 } else { 0 };
+        let from = usize::from(self.first);
         self.first = false;
-        let need = 2 + 2 * self.depth;
-        if need <= BREAKS.len() {
-            self.buf.extend_from_slice(&BREAKS[from..need]);
+        let len = 2 + 2 * self.depth - from;
+        if len <= WINDOW {
+            let at = self.buf.len();
+            self.buf.extend_from_slice(&BREAKS[from..from + WINDOW]);
+            self.buf.truncate(at + len);
         } else {
             self.buf.extend_from_slice(&BREAKS[from..2]);
             self.buf.resize(self.buf.len() + 2 * self.depth, b' ');
@@ -88,7 +94,9 @@ impl<'a> Pretty<'a> {
     }
 
     /// The next key of the open object. Keys are the contract's own names:
-    /// plain ASCII that needs no escape.
+    /// plain ASCII that needs no escape (inlined, so that each is copied
+    /// with its length known).
+    #[inline(always)]
     pub fn key(&mut self, k: &str) {
         debug_assert!(!needs_escape(k.as_bytes()));
         self.line();
@@ -106,10 +114,12 @@ impl<'a> Pretty<'a> {
     }
 
     /// The next element of the open array.
+    #[inline]
     pub fn item(&mut self) {
         self.line();
     }
 
+    #[inline]
     pub fn str(&mut self, s: &str) {
         let b = s.as_bytes();
         if needs_escape(b) {
@@ -176,17 +186,12 @@ impl<'a> Pretty<'a> {
 }
 
 /// True when a string holds a byte JSON escapes: a quote, a backslash or a
-/// control character below U+0020 (16 bytes at a time without an early
-/// exit inside, so that the loop runs on vectors of bytes).
+/// control character below U+0020 (without an early exit, so that the
+/// loop runs on vectors of bytes).
 fn needs_escape(b: &[u8]) -> bool {
-    let escapes = |c: u8| u8::from(c < 0x20) | u8::from(c == b'"') | u8::from(c == b'\\');
-    let mut chunks = b.chunks_exact(16);
-    for chunk in &mut chunks {
-        if chunk.iter().fold(0, |acc, &c| acc | escapes(c)) != 0 {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&c| escapes(c) != 0)
+    b.iter().fold(0u8, |acc, &c| {
+        acc | u8::from(c < 0x20) | u8::from(c == b'"') | u8::from(c == b'\\')
+    }) != 0
 }
 
 /// A quoted string with serde_json's escapes: `\"`, `\\`, `\b`, `\f`,

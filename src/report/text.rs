@@ -50,11 +50,11 @@ impl Paint {
         Paint { color }
     }
 
-    fn paint(self, text: &str, code: &str) -> String {
+    fn paint<'a>(self, text: &'a str, code: &str) -> std::borrow::Cow<'a, str> {
         if self.color && !text.is_empty() {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("\x1b[{code}m{text}\x1b[0m").into()
         } else {
-            text.to_string()
+            text.into()
         }
     }
 
@@ -130,7 +130,11 @@ pub fn summary(model: &Model, findings: &[Finding], paint: Paint) -> String {
                 (Severity::Error, _) => "errors".to_string(),
                 _ => sev.as_str().to_string(),
             };
-            parts.push(paint.paint(&format!("{n} {word}"), Paint::severity_code(sev)));
+            parts.push(
+                paint
+                    .paint(&format!("{n} {word}"), Paint::severity_code(sev))
+                    .into_owned(),
+            );
         }
     }
     let mut line = if parts.is_empty() {
