@@ -83,20 +83,21 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                 std::io::stdout().is_terminal(),
                 std::env::var("NO_COLOR").ok().as_deref(),
             );
-            let mut out = String::new();
+            // The lines after the report: the project file and the baseline.
+            let mut after = String::new();
             if let Some(file) = &settings.file {
                 // The file is part of the tree: say it is in use, and what it hides.
                 let without = Settings::resolve(&args.flags(), None)
                     .apply(&model, rules::check(&model))
                     .len();
-                out.push_str(&project_line(file, without.saturating_sub(findings.len())));
+                after.push_str(&project_line(file, without.saturating_sub(findings.len())));
             }
             if let Some((path, fixed)) = &baseline {
-                out.push_str(&baseline_summary(path, &findings, fixed));
+                after.push_str(&baseline_summary(path, &findings, fixed));
             }
             emit_with(|w| {
                 report::text::write(&model, &findings, Paint::new(color), w)?;
-                w.write_all(out.as_bytes())
+                w.write_all(after.as_bytes())
             });
             if let Some(items) = &profile {
                 emit(&report::compliance::text(&model, items));
