@@ -1,11 +1,10 @@
 //! Findings as the contract's FINDING objects (in `hops --json` and
 //! `check --format json`), and the `hopscope.check/1` document.
 
-use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
 use serde_json::Value;
 
-use super::json::{to_value, write_pretty, ErrorsOut, Field, SeqMap, SeqOf};
+use super::chunks::write_chunked;
+use super::pretty::Pretty;
 use crate::diagnostic::{Change, Finding, Fix, FixValue};
 use crate::fix::plan::{self, Placement, Values};
 use crate::model::{DirRef, Model};
@@ -18,159 +17,182 @@ use crate::model::{DirRef, Model};
 /// when the fix needs a value a person must give (see
 /// [`crate::fix::needs`]) or is not about a hop.
 pub fn edits(model: &Model, finding: &Finding) -> Value {
-    let (Some(fix), Some(h)) = (&finding.fix, finding.hop) else {
-        return Value::Array(Vec::new());
+    parsed(|w| write_edits(w, model, finding))
+}
+
+/// A value of the contract as a `serde_json::Value`, read back from the
+/// text the document writers write: one definition of each object.
+fn parsed(write: impl FnOnce(&mut Pretty)) -> Value {
+    let mut buf = Vec::new();
+    write(&mut Pretty::new(&mut buf));
+    serde_json::from_slice(&buf).expect("the writers write JSON")
+}
+
+fn write_edits(w: &mut Pretty, model: &Model, finding: &Finding) {
+    w.open_array();
+    if let (Some(fix), Some(h)) = (&finding.fix, finding.hop) {
+        let edits = plan::edits(
+            model,
+            &model.hops[h],
+            fix,
+            Placement::Hop,
+            &Values::default(),
+        )
+        .unwrap_or_default();
+        for e in &edits {
+            let f = model.config.file(e.file);
+            let (line, column) = f.line_col(e.range.start);
+            w.item();
+            w.open_object();
+            w.key("column");
+            w.uint(u64::from(column));
+            w.key("delete");
+            w.str(&f.str(e.range));
+            w.key("end");
+            w.uint(u64::from(e.range.end));
+            w.key("file");
+            w.str(&f.name);
+            w.key("insert");
+            w.str(&e.text);
+            w.key("line");
+            w.uint(u64::from(line));
+            w.key("start");
+            w.uint(u64::from(e.range.start));
+            w.close_object();
+        }
+    }
+    w.close_array();
+}
+
+/// One finding as the contract's FINDING object (keys in sorted order).
+pub(crate) fn write_finding(w: &mut Pretty, model: &Model, f: &Finding) {
+    let (line, column) = model.line_col(f.dir);
+    let hop = f.hop.and_then(|i| model.hops.get(i)).map(|h| h.id.as_str());
+    w.open_object();
+    if let Some(state) = f.baseline {
+        w.key("baseline");
+        w.str(state.as_str());
+    }
+    w.key("column");
+    w.uint(u64::from(column));
+    // Only for a probed hop (`check --probe`): what the probe saw.
+    if let Some(e) = &f.evidence {
+        w.key("evidence");
+        w.value(&evidence_json(e));
+    }
+    w.key("file");
+    w.str(model.file_name(f.dir));
+    w.key("fix");
+    match &f.fix {
+        Some(fix) => write_fix(w, model, f, fix),
+        None => w.null(),
+    }
+    w.key("hop");
+    w.opt_str(hop);
+    w.key("line");
+    w.uint(u64::from(line));
+    w.key("message");
+    w.str(&f.message);
+    w.key("related");
+    w.open_array();
+    for r in &f.related {
+        w.item();
+        write_place(w, model, r.dir, &r.label);
+    }
+    w.close_array();
+    w.key("rule");
+    w.str(f.rule);
+    w.key("severity");
+    w.str(f.severity.as_str());
+    w.key("suppressed");
+    match f.suppressed.as_deref() {
+        Some(reason) => {
+            w.open_object();
+            w.key("reason");
+            w.str(reason);
+            w.close_object();
+        }
+        None => w.null(),
+    }
+    w.close_object();
+}
+
+fn write_place(w: &mut Pretty, model: &Model, dir: DirRef, label: &str) {
+    let (line, column) = model.line_col(dir);
+    w.open_object();
+    w.key("column");
+    w.uint(u64::from(column));
+    w.key("file");
+    w.str(model.file_name(dir));
+    w.key("label");
+    w.str(label);
+    w.key("line");
+    w.uint(u64::from(line));
+    w.close_object();
+}
+
+fn write_fix(w: &mut Pretty, model: &Model, f: &Finding, fix: &Fix) {
+    w.open_object();
+    w.key("applicability");
+    w.str(fix.applicability.as_str());
+    w.key("changes");
+    w.open_array();
+    for c in &fix.changes {
+        w.item();
+        write_change(w, c);
+    }
+    w.close_array();
+    w.key("edits");
+    write_edits(w, model, f);
+    w.key("summary");
+    w.str(&fix.summary);
+    w.close_object();
+}
+
+/// One proposed change: `value` is the literal value, or null when a
+/// person must supply it (`input` then says what is asked for).
+fn write_change(w: &mut Pretty, c: &Change) {
+    let (directive, header, value) = match c {
+        Change::Set { directive, value } => (directive, None, value),
+        Change::SetHeader {
+            directive,
+            header,
+            value,
+        } => (directive, Some(header), value),
     };
-    let edits = plan::edits(
-        model,
-        &model.hops[h],
-        fix,
-        Placement::Hop,
-        &Values::default(),
-    )
-    .unwrap_or_default();
-    Value::Array(
-        edits
-            .iter()
-            .map(|e| {
-                let f = model.config.file(e.file);
-                let (line, column) = f.line_col(e.range.start);
-                serde_json::json!({
-                    "file": f.name,
-                    "line": line,
-                    "column": column,
-                    "start": e.range.start,
-                    "end": e.range.end,
-                    "delete": f.str(e.range),
-                    "insert": e.text,
-                })
-            })
-            .collect(),
-    )
-}
-
-/// One finding as the contract's FINDING object (keys in sorted order;
-/// see `report::json`).
-pub(crate) struct FindingOut<'a> {
-    pub model: &'a Model,
-    pub f: &'a Finding,
-}
-
-impl Serialize for FindingOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (model, f) = (self.model, self.f);
-        let (line, column) = model.line_col(f.dir);
-        let hop = f.hop.and_then(|i| model.hops.get(i)).map(|h| h.id.as_str());
-        let mut m = s.serialize_map(None)?;
-        if let Some(state) = f.baseline {
-            m.serialize_entry("baseline", state.as_str())?;
+    w.open_object();
+    w.key("directive");
+    w.str(directive);
+    w.key("header");
+    w.opt_str(header.map(|h| &**h));
+    match value {
+        FixValue::Literal(v) => {
+            w.key("input");
+            w.null();
+            w.key("value");
+            w.str(v);
         }
-        m.serialize_entry("column", &column)?;
-        // Only for a probed hop (`check --probe`): what the probe saw.
-        if let Some(e) = &f.evidence {
-            m.serialize_entry("evidence", &evidence_json(e))?;
+        FixValue::Input {
+            key,
+            prompt,
+            proposal,
+        } => {
+            w.key("input");
+            w.open_object();
+            w.key("key");
+            w.str(key);
+            w.key("prompt");
+            w.str(prompt);
+            w.key("proposal");
+            w.opt_str(proposal.as_deref());
+            w.close_object();
+            w.key("value");
+            w.null();
         }
-        m.serialize_entry("file", model.file_name(f.dir))?;
-        let fix = f.fix.as_ref().map(|fix| FixOut { model, f, fix });
-        m.serialize_entry("fix", &fix)?;
-        m.serialize_entry("hop", &hop)?;
-        m.serialize_entry("line", &line)?;
-        m.serialize_entry("message", &f.message)?;
-        m.serialize_entry(
-            "related",
-            &SeqOf(|| f.related.iter().map(|r| PlaceOut(model, r.dir, &r.label))),
-        )?;
-        m.serialize_entry("rule", f.rule)?;
-        m.serialize_entry("severity", f.severity.as_str())?;
-        let suppressed = f
-            .suppressed
-            .as_deref()
-            .map(|reason| SeqMap([("reason", Field::Str(reason))]));
-        m.serialize_entry("suppressed", &suppressed)?;
-        m.end()
     }
+    w.close_object();
 }
 
-struct PlaceOut<'a>(&'a Model, DirRef, &'a str);
-
-impl Serialize for PlaceOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let PlaceOut(model, dir, label) = *self;
-        let (line, column) = model.line_col(dir);
-        SeqMap([
-            ("column", Field::U32(column)),
-            ("file", Field::Str(model.file_name(dir))),
-            ("label", Field::Str(label)),
-            ("line", Field::U32(line)),
-        ])
-        .serialize(s)
-    }
-}
-
-struct FixOut<'a> {
-    model: &'a Model,
-    f: &'a Finding,
-    fix: &'a Fix,
-}
-
-impl Serialize for FixOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let fix = self.fix;
-        let mut m = s.serialize_map(Some(4))?;
-        m.serialize_entry("applicability", fix.applicability.as_str())?;
-        m.serialize_entry("changes", &SeqOf(|| fix.changes.iter().map(ChangeOut)))?;
-        m.serialize_entry("edits", &edits(self.model, self.f))?;
-        m.serialize_entry("summary", &fix.summary)?;
-        m.end()
-    }
-}
-
-struct ChangeOut<'a>(&'a Change);
-
-impl Serialize for ChangeOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (directive, header, value) = match self.0 {
-            Change::Set { directive, value } => (directive, None, value),
-            Change::SetHeader {
-                directive,
-                header,
-                value,
-            } => (directive, Some(header), value),
-        };
-        let mut m = s.serialize_map(Some(4))?;
-        m.serialize_entry("directive", directive)?;
-        m.serialize_entry("header", &header)?;
-        match value {
-            FixValue::Literal(v) => {
-                m.serialize_entry("input", &())?;
-                m.serialize_entry("value", v)?;
-            }
-            FixValue::Input {
-                key,
-                prompt,
-                proposal,
-            } => {
-                m.serialize_entry("input", &InputOut(key, prompt, proposal.as_deref()))?;
-                m.serialize_entry("value", &())?;
-            }
-        }
-        m.end()
-    }
-}
-
-struct InputOut<'a>(&'a str, &'a str, Option<&'a str>);
-
-impl Serialize for InputOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry("key", self.0)?;
-        m.serialize_entry("prompt", self.1)?;
-        m.serialize_entry("proposal", &self.2)?;
-        m.end()
-    }
-}
-
-/// One finding as the contract's FINDING object.
 /// A finding's `evidence` object: the verdict, one line, each peer's
 /// part, and the severity change it made (null when none).
 pub fn evidence_json(e: &crate::diagnostic::Evidence) -> Value {
@@ -190,20 +212,36 @@ pub fn evidence_json(e: &crate::diagnostic::Evidence) -> Value {
     })
 }
 
+/// One finding as the contract's FINDING object.
 pub fn finding_json(model: &Model, f: &Finding) -> Value {
-    to_value(&FindingOut { model, f })
+    parsed(|w| write_finding(w, model, f))
 }
 
-/// The `fix` object of a finding.
-pub fn fix_json(model: &Model, f: &Finding, fix: &Fix) -> Value {
-    to_value(&FixOut { model, f, fix })
+/// Load errors as the contract's `errors` array.
+pub(crate) fn write_errors(w: &mut Pretty, model: &Model) {
+    w.open_array();
+    for e in model.errors() {
+        w.item();
+        w.open_object();
+        w.key("file");
+        w.str(&e.file);
+        w.key("line");
+        w.uint(u64::from(e.line));
+        w.key("message");
+        w.str(&e.message);
+        w.close_object();
+    }
+    w.close_array();
 }
 
-/// One proposed change: `value` is the literal value, or null when a
-/// person must supply it (`input` then says what is asked for).
-pub fn change_json(c: &Change) -> Value {
-    to_value(&ChangeOut(c))
+/// Load errors as the contract's `errors` array.
+pub fn errors_json(model: &Model) -> Value {
+    parsed(|w| write_errors(w, model))
 }
+
+/// Findings rendered per chunk: enough text that a chunk is worth a
+/// hand-over between threads, little enough that a few stay in memory.
+const FINDINGS_PER_CHUNK: usize = 256;
 
 /// Writes the `check --format json` document (`hopscope.check/1`),
 /// pretty-printed with a final newline, without building a JSON tree in
@@ -224,39 +262,39 @@ pub fn write_check_document_with<W: std::io::Write + ?Sized>(
     baseline: Option<&Value>,
     out: &mut W,
 ) -> std::io::Result<()> {
-    write_pretty(
-        &CheckOut {
-            model,
-            findings,
-            baseline,
-        },
-        out,
-    )
-}
-
-struct CheckOut<'a> {
-    model: &'a Model,
-    findings: &'a [Finding],
-    baseline: Option<&'a Value>,
-}
-
-impl Serialize for CheckOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let model = self.model;
-        let mut m = s.serialize_map(None)?;
-        if let Some(b) = self.baseline {
-            m.serialize_entry("baseline", b)?;
-        }
-        m.serialize_entry("errors", &ErrorsOut(model))?;
-        m.serialize_entry(
-            "findings",
-            &SeqOf(|| self.findings.iter().map(|f| FindingOut { model, f })),
-        )?;
-        m.serialize_entry("nginx_version", &model.version.to_string())?;
-        m.serialize_entry("nginx_version_source", model.version_choice.from.as_str())?;
-        m.serialize_entry("schema", "hopscope.check/1")?;
-        m.end()
+    let mut buf = Vec::new();
+    let mut w = Pretty::new(&mut buf);
+    w.open_object();
+    if let Some(b) = baseline {
+        w.key("baseline");
+        w.value(b);
     }
+    w.key("errors");
+    write_errors(&mut w, model);
+    w.key("findings");
+    w.open_array();
+    out.write_all(&buf)?;
+    // The findings, each an element of the array open at depth 2.
+    write_chunked(out, findings.len(), FINDINGS_PER_CHUNK, |range, buf| {
+        let first = range.start == 0;
+        let mut w = Pretty::resume(buf, 2, first);
+        for f in &findings[range] {
+            w.item();
+            write_finding(&mut w, model, f);
+        }
+    })?;
+    buf.clear();
+    let mut w = Pretty::resume(&mut buf, 2, findings.is_empty());
+    w.close_array();
+    w.key("nginx_version");
+    w.str(&model.version.to_string());
+    w.key("nginx_version_source");
+    w.str(model.version_choice.from.as_str());
+    w.key("schema");
+    w.str("hopscope.check/1");
+    w.close_object();
+    buf.push(b'\n');
+    out.write_all(&buf)
 }
 
 #[cfg(test)]

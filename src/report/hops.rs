@@ -1,232 +1,208 @@
 //! `hops`: every hop with its effective settings, as the JSON contract
 //! (`hopscope.hops/1`) and as a readable table.
 
-use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
-use serde_json::Value;
+pub use super::findings::errors_json;
 
-use super::findings::FindingOut;
-use super::json::{to_value, write_pretty, ErrorsOut, Field, SeqMap, SeqOf};
+use super::chunks::write_chunked;
+use super::findings::{write_errors, write_finding};
 use super::labels;
+use super::pretty::Pretty;
 use crate::diagnostic::{by_hop, Finding};
 use crate::model::{Hop, Model, Origin, Setting};
 
-/// One hop as the contract's HOP object, with its FINDING objects.
-pub(crate) struct HopOut<'a, F> {
-    pub model: &'a Model,
-    pub hop: &'a Hop,
-    pub findings: F,
+/// One hop as the contract's HOP object, with the FINDING objects of
+/// `findings` (indices into `all`).
+fn write_hop(w: &mut Pretty, model: &Model, hop: &Hop, findings: &[usize], all: &[Finding]) {
+    w.open_object();
+    w.key("column");
+    w.uint(u64::from(hop.column));
+    w.key("context");
+    w.str(hop.subsystem());
+    w.key("directive");
+    w.str(hop.module.pass_directive());
+    w.key("file");
+    w.str(&hop.file);
+    w.key("files_not_checked");
+    w.opt_str(labels::files_not_checked(model, hop).as_deref());
+    w.key("findings");
+    w.open_array();
+    for &k in findings {
+        w.item();
+        write_finding(w, model, &all[k]);
+    }
+    w.close_array();
+    w.key("id");
+    w.str(&hop.id);
+    w.key("line");
+    w.uint(u64::from(hop.line));
+    w.key("listen");
+    w.strs(&hop.listen);
+    w.key("locations");
+    w.strs(&hop.locations);
+    w.key("module");
+    w.str(hop.module.as_str());
+    w.key("proxy_host");
+    w.str(&hop.proxy_host);
+    w.key("server_names");
+    w.strs(&hop.server_names);
+    w.key("settings");
+    write_settings(w, &hop.settings);
+    w.key("sni");
+    write_sni(w, &hop.sni);
+    w.key("target");
+    w.str(&hop.target.raw);
+    w.key("tls_when");
+    w.opt_str(hop.tls.text());
+    w.key("upstream");
+    match hop.upstream.and_then(|u| model.upstreams.get(u)) {
+        Some(u) => write_upstream(w, u),
+        None => w.null(),
+    }
+    w.key("variants");
+    w.open_array();
+    for v in &hop.variants {
+        w.item();
+        write_variant(w, v);
+    }
+    w.close_array();
+    w.key("verify_name");
+    w.opt_str(hop.verify_name.as_deref());
+    // The include chain: `[{"file", "line"}]`, outermost first.
+    w.key("via");
+    w.open_array();
+    for &d in &hop.via {
+        w.item();
+        w.open_object();
+        w.key("file");
+        w.str(model.file_name(d));
+        w.key("line");
+        w.uint(u64::from(model.line_col(d).0));
+        w.close_object();
+    }
+    w.close_array();
+    w.close_object();
 }
 
-impl<F: Serialize> Serialize for HopOut<'_, F> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (model, hop) = (self.model, self.hop);
-        let mut m = s.serialize_map(Some(21))?;
-        m.serialize_entry("column", &hop.column)?;
-        m.serialize_entry("context", hop.subsystem())?;
-        m.serialize_entry("directive", hop.module.pass_directive())?;
-        m.serialize_entry("file", &hop.file)?;
-        m.serialize_entry("files_not_checked", &labels::files_not_checked(model, hop))?;
-        m.serialize_entry("findings", &self.findings)?;
-        m.serialize_entry("id", &hop.id)?;
-        m.serialize_entry("line", &hop.line)?;
-        m.serialize_entry("listen", &hop.listen)?;
-        m.serialize_entry("locations", &hop.locations)?;
-        m.serialize_entry("module", hop.module.as_str())?;
-        m.serialize_entry("proxy_host", &hop.proxy_host)?;
-        m.serialize_entry("server_names", &hop.server_names)?;
-        m.serialize_entry("settings", &Settings(&hop.settings))?;
-        m.serialize_entry("sni", &SniOut(&hop.sni))?;
-        m.serialize_entry("target", &hop.target.raw)?;
-        m.serialize_entry("tls_when", &hop.tls.text())?;
-        let upstream = hop.upstream.map(|u| UpstreamOut(&model.upstreams[u]));
-        m.serialize_entry("upstream", &upstream)?;
-        m.serialize_entry("variants", &SeqOf(|| hop.variants.iter().map(VariantOut)))?;
-        m.serialize_entry("verify_name", &hop.verify_name)?;
-        m.serialize_entry("via", &ViaOut(model, &hop.via))?;
-        m.end()
-    }
-}
-
-/// A hop's include chain: `[{"file", "line"}]`, outermost first.
-struct ViaOut<'a>(&'a Model, &'a [crate::model::DirRef]);
-
-impl Serialize for ViaOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let ViaOut(model, via) = *self;
-        s.collect_seq(via.iter().map(|&d| {
-            SeqMap([
-                ("file", Field::Str(model.file_name(d))),
-                ("line", Field::U32(model.line_col(d).0)),
-            ])
-        }))
-    }
-}
-
-struct UpstreamOut<'a>(&'a crate::model::Upstream);
-
-impl Serialize for UpstreamOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let u = self.0;
-        let mut m = s.serialize_map(Some(4))?;
-        m.serialize_entry("file", &u.file)?;
-        m.serialize_entry("line", &u.line)?;
-        m.serialize_entry("name", &u.name)?;
-        m.serialize_entry("servers", &u.servers)?;
-        m.end()
-    }
+fn write_upstream(w: &mut Pretty, u: &crate::model::Upstream) {
+    w.open_object();
+    w.key("file");
+    w.str(&u.file);
+    w.key("line");
+    w.uint(u64::from(u.line));
+    w.key("name");
+    w.str(&u.name);
+    w.key("servers");
+    w.strs(&u.servers);
+    w.close_object();
 }
 
 /// One value of a pass built from variables (`variants`).
-struct VariantOut<'a>(&'a crate::model::Variant);
-
-impl Serialize for VariantOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let v = self.0;
-        let mut m = s.serialize_map(Some(5))?;
-        m.serialize_entry("proxy_host", &v.proxy_host)?;
-        m.serialize_entry("sni", &SniOut(&v.sni))?;
-        m.serialize_entry("target", &v.target.raw)?;
-        m.serialize_entry("verify_name", &v.verify_name)?;
-        m.serialize_entry("when", &v.when)?;
-        m.end()
-    }
+fn write_variant(w: &mut Pretty, v: &crate::model::Variant) {
+    w.open_object();
+    w.key("proxy_host");
+    w.str(&v.proxy_host);
+    w.key("sni");
+    write_sni(w, &v.sni);
+    w.key("target");
+    w.str(&v.target.raw);
+    w.key("verify_name");
+    w.opt_str(v.verify_name.as_deref());
+    w.key("when");
+    w.str(&v.when);
+    w.close_object();
 }
 
-struct SniOut<'a>(&'a crate::model::Sni);
-
-impl Serialize for SniOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let sni = self.0;
-        let mut m = s.serialize_map(Some(4))?;
-        m.serialize_entry("dynamic", &sni.dynamic)?;
-        m.serialize_entry("name", &sni.name)?;
-        m.serialize_entry("sent", &sni.sent)?;
-        m.serialize_entry("why", &sni.why)?;
-        m.end()
-    }
+fn write_sni(w: &mut Pretty, sni: &crate::model::Sni) {
+    w.open_object();
+    w.key("dynamic");
+    w.bool(sni.dynamic);
+    w.key("name");
+    w.opt_str(sni.name.as_deref());
+    w.key("sent");
+    w.bool(sni.sent);
+    w.key("why");
+    w.str(&sni.why);
+    w.close_object();
 }
 
 /// The settings object: directive name → value and origin, by name.
-struct Settings<'a>(&'a [Setting]);
-
-impl Serialize for Settings<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut sorted: Vec<&Setting> = self.0.iter().collect();
+fn write_settings(w: &mut Pretty, settings: &[Setting]) {
+    w.open_object();
+    // Most hops list their settings by name already.
+    if settings.windows(2).all(|p| p[0].name <= p[1].name) {
+        settings.iter().for_each(|set| write_setting(w, set));
+    } else {
+        let mut sorted: Vec<&Setting> = settings.iter().collect();
         sorted.sort_by(|a, b| a.name.cmp(b.name));
-        let mut map = s.serialize_map(Some(sorted.len()))?;
-        for set in sorted {
-            map.serialize_entry(&set.name, &SettingOut(set))?;
-        }
-        map.end()
+        sorted.into_iter().for_each(|set| write_setting(w, set));
     }
+    w.close_object();
 }
 
-struct SettingOut<'a>(&'a Setting);
-
-impl Serialize for SettingOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let set = self.0;
-        match &set.origin {
-            Origin::Default => {
-                let mut m = s.serialize_map(Some(2))?;
-                m.serialize_entry("origin", "default")?;
-                m.serialize_entry("value", &set.value)?;
-                m.end()
-            }
-            Origin::Explicit(p) => {
-                let mut m = s.serialize_map(Some(5))?;
-                m.serialize_entry("file", &*p.file)?;
-                m.serialize_entry("level", p.level)?;
-                m.serialize_entry("line", &p.line)?;
-                m.serialize_entry("origin", "explicit")?;
-                m.serialize_entry("value", &set.value)?;
-                m.end()
-            }
-        }
+fn write_setting(w: &mut Pretty, set: &Setting) {
+    w.key_escaped(set.name);
+    w.open_object();
+    if let Origin::Explicit(p) = &set.origin {
+        w.key("file");
+        w.str(&p.file);
+        w.key("level");
+        w.str(p.level);
+        w.key("line");
+        w.uint(u64::from(p.line));
     }
+    w.key("origin");
+    w.str(match set.origin {
+        Origin::Default => "default",
+        Origin::Explicit(_) => "explicit",
+    });
+    w.key("value");
+    w.opt_str(set.value.as_deref());
+    w.close_object();
 }
 
-/// One hop as the contract's HOP object. `findings` is filled by the caller.
-pub fn hop_json(model: &Model, hop: &Hop, findings: Vec<Value>) -> Value {
-    to_value(&HopOut {
-        model,
-        hop,
-        findings,
-    })
-}
+/// Hops rendered per chunk (a hop with its findings is a few kilobytes).
+const HOPS_PER_CHUNK: usize = 64;
 
-/// Load errors as the contract's `errors` array.
-pub fn errors_json(model: &Model) -> Value {
-    to_value(&ErrorsOut(model))
-}
-
-/// The whole `hops --json` document.
-/// `findings_of(index, hop)` gives the FINDING objects of each hop.
-pub fn document(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<Value>) -> Value {
-    to_value(&DocOut {
-        model,
-        findings_of: |i: usize, h: &Hop| findings_of(i, h),
-    })
-}
-
-/// Writes the whole `hops --json` document, pretty-printed with a final
-/// newline, with every hop's findings: the same text as printing
-/// [`document`] with `{:#}`, without building it in memory.
+/// Writes the whole `hops --json` document (`hopscope.hops/1`),
+/// pretty-printed with a final newline, with every hop's findings, without
+/// building it in memory.
 pub fn write_document<W: std::io::Write + ?Sized>(
     model: &Model,
     findings: &[Finding],
     out: &mut W,
 ) -> std::io::Result<()> {
     let by_hop = by_hop(model, findings);
-    let doc = DocOut {
-        model,
-        findings_of: |i: usize, _: &Hop| {
+    let mut buf = Vec::new();
+    let mut w = Pretty::new(&mut buf);
+    w.open_object();
+    w.key("errors");
+    write_errors(&mut w, model);
+    w.key("files");
+    w.strs(model.config.files.iter().map(|f| f.name.as_str()));
+    w.key("hops");
+    w.open_array();
+    out.write_all(&buf)?;
+    // The hops, each an element of the array open at depth 2.
+    write_chunked(out, model.hops.len(), HOPS_PER_CHUNK, |range, buf| {
+        let mut w = Pretty::resume(buf, 2, range.start == 0);
+        for i in range {
             let list: &[usize] = by_hop.get(i).map_or(&[], Vec::as_slice);
-            SeqOf(move || {
-                list.iter().map(move |&k| FindingOut {
-                    model,
-                    f: &findings[k],
-                })
-            })
-        },
-    };
-    write_pretty(&doc, out)
-}
-
-struct DocOut<'a, F> {
-    model: &'a Model,
-    findings_of: F,
-}
-
-impl<'a, F, T> Serialize for DocOut<'a, F>
-where
-    F: Fn(usize, &'a Hop) -> T,
-    T: Serialize,
-{
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let model = self.model;
-        let mut m = s.serialize_map(Some(6))?;
-        m.serialize_entry("errors", &ErrorsOut(model))?;
-        m.serialize_entry(
-            "files",
-            &SeqOf(|| model.config.files.iter().map(|f| f.name.as_str())),
-        )?;
-        m.serialize_entry(
-            "hops",
-            &SeqOf(|| {
-                model.hops.iter().enumerate().map(|(i, hop)| HopOut {
-                    model,
-                    hop,
-                    findings: (self.findings_of)(i, hop),
-                })
-            }),
-        )?;
-        m.serialize_entry("nginx_version", &model.version.to_string())?;
-        m.serialize_entry("nginx_version_source", model.version_choice.from.as_str())?;
-        m.serialize_entry("schema", "hopscope.hops/1")?;
-        m.end()
-    }
+            w.item();
+            write_hop(&mut w, model, &model.hops[i], list, findings);
+        }
+    })?;
+    buf.clear();
+    let mut w = Pretty::resume(&mut buf, 2, model.hops.is_empty());
+    w.close_array();
+    w.key("nginx_version");
+    w.str(&model.version.to_string());
+    w.key("nginx_version_source");
+    w.str(model.version_choice.from.as_str());
+    w.key("schema");
+    w.str("hopscope.hops/1");
+    w.close_object();
+    buf.push(b'\n');
+    out.write_all(&buf)
 }
 
 /// The readable table: one block per hop. `findings_of(index, hop)` gives
@@ -300,4 +276,51 @@ pub fn table(model: &Model, findings_of: impl Fn(usize, &Hop) -> Vec<(String, St
         let _ = writeln!(out, "\nerror: {e}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::model;
+
+    /// A tree with more hops than a chunk holds, variables, an upstream,
+    /// strings JSON escapes, fixes with edits and a load error.
+    fn tree() -> String {
+        let mut conf = String::from(
+            "http {\n    include missing.conf;\n    upstream up { server 10.0.0.1:443; }\n    map $host $b { default \"https://a\\\"b\"; x https://up; }\n    server {\n        server_name \"tab\\there\";\n        location /v { proxy_pass $b; }\n",
+        );
+        for i in 0..150 {
+            conf.push_str(&format!(
+                "        location /l{i} {{ proxy_ssl_verify off; proxy_pass https://up/{i}; }}\n"
+            ));
+        }
+        conf.push_str("    }\n}\n");
+        conf
+    }
+
+    #[test]
+    fn the_document_prints_as_its_json_value_does() {
+        let m = model(&[("nginx.conf", &tree())]);
+        let findings = crate::rules::check(&m);
+        let mut out = Vec::new();
+        write_document(&m, &findings, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // Sorted keys, two-space indent, serde_json's escapes.
+        assert_eq!(format!("{v:#}\n"), text);
+        assert!(v["hops"].as_array().unwrap().len() > 2 * HOPS_PER_CHUNK);
+        assert!(!v["errors"].as_array().unwrap().is_empty());
+        assert!(text.contains("\\\""), "an escaped quote");
+        assert!(
+            text.contains("\"edits\": [\n"),
+            "a fix with edits: {}",
+            &text[..2000]
+        );
+        let mut check = Vec::new();
+        super::super::findings::write_check_document(&m, &findings, &mut check).unwrap();
+        let check = String::from_utf8(check).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&check).unwrap();
+        assert_eq!(format!("{v:#}\n"), check);
+        assert_eq!(v["findings"].as_array().unwrap().len(), findings.len());
+    }
 }

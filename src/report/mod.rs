@@ -1,6 +1,7 @@
 //! Rendering results for people and machines. Reports only read the model
 //! and the findings; they decide nothing.
 
+mod chunks;
 pub mod ci;
 pub mod compliance;
 pub mod findings;
@@ -8,6 +9,7 @@ pub mod fleet;
 pub mod hops;
 mod json;
 pub mod labels;
+mod pretty;
 pub mod probe;
 pub mod sarif;
 pub mod text;

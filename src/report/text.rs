@@ -20,7 +20,17 @@ use std::fmt::Write;
 use crate::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
 use crate::fix::plan::quote;
 use crate::model::{DirRef, Model};
-use crate::visible::visible;
+
+/// [`crate::visible::visible`], with printable ASCII (nearly every name
+/// and message) let through after one pass over its bytes.
+fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes()
+        .fold(true, |ok, b| ok & (b.wrapping_sub(0x20) < 0x5f))
+    {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    crate::visible::visible(s)
+}
 
 /// ANSI styling, or none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,11 +50,11 @@ impl Paint {
         Paint { color }
     }
 
-    fn paint(self, text: &str, code: &str) -> String {
+    fn paint<'a>(self, text: &'a str, code: &str) -> std::borrow::Cow<'a, str> {
         if self.color && !text.is_empty() {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("\x1b[{code}m{text}\x1b[0m").into()
         } else {
-            text.to_string()
+            text.into()
         }
     }
 
@@ -63,26 +73,45 @@ impl Paint {
 /// The whole report: load errors, one diagnostic per unsuppressed finding,
 /// and a summary line.
 pub fn render(model: &Model, findings: &[Finding], paint: Paint) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    // Writing to a `Vec` does not fail, and every part is a `String`.
+    let _ = write(model, findings, paint, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Diagnostics rendered per chunk of findings.
+const FINDINGS_PER_CHUNK: usize = 256;
+
+/// Writes the report [`render`] gives, the diagnostics rendered in chunks
+/// on every core, without holding the whole report in memory.
+pub fn write<W: std::io::Write + ?Sized>(
+    model: &Model,
+    findings: &[Finding],
+    paint: Paint,
+    out: &mut W,
+) -> std::io::Result<()> {
+    let mut head = String::new();
     for e in model.errors() {
         let e = e.to_string();
-        let _ = writeln!(out, "{}: {}", paint.paint("error", RED), visible(&e));
+        let _ = writeln!(head, "{}: {}", paint.paint("error", RED), visible(&e));
     }
     if model.errors().next().is_some() {
-        out.push('\n');
+        head.push('\n');
     }
-    for f in findings.iter().filter(|f| f.is_active()) {
-        out.push_str(&diagnostic(model, f, paint));
-        out.push('\n');
-    }
-    let _ = writeln!(
-        out,
-        "defaults: {}",
+    out.write_all(head.as_bytes())?;
+    super::chunks::write_chunked(out, findings.len(), FINDINGS_PER_CHUNK, |range, buf| {
+        for f in findings[range].iter().filter(|f| f.is_active()) {
+            buf.extend_from_slice(diagnostic(model, f, paint).as_bytes());
+            buf.push(b'\n');
+        }
+    })?;
+    let mut tail = format!(
+        "defaults: {}\n",
         super::labels::version(&model.version_choice)
     );
-    out.push_str(&summary(model, findings, paint));
-    out.push('\n');
-    out
+    tail.push_str(&summary(model, findings, paint));
+    tail.push('\n');
+    out.write_all(tail.as_bytes())
 }
 
 /// The closing line: counts by severity, hops, suppressed findings.
@@ -101,7 +130,11 @@ pub fn summary(model: &Model, findings: &[Finding], paint: Paint) -> String {
                 (Severity::Error, _) => "errors".to_string(),
                 _ => sev.as_str().to_string(),
             };
-            parts.push(paint.paint(&format!("{n} {word}"), Paint::severity_code(sev)));
+            parts.push(
+                paint
+                    .paint(&format!("{n} {word}"), Paint::severity_code(sev))
+                    .into_owned(),
+            );
         }
     }
     let mut line = if parts.is_empty() {
@@ -270,12 +303,29 @@ fn shown_char(c: char) -> std::borrow::Cow<'static, str> {
     }
 }
 
+/// True when a character shows as more than itself (a tab, an escape).
+fn expands(c: char) -> bool {
+    c == '\t' || crate::visible::is_unsafe(c)
+}
+
 fn expand_tabs(chars: &[char]) -> String {
+    if !chars.iter().any(|&c| expands(c)) {
+        return chars.iter().collect();
+    }
     chars.iter().map(|&c| shown_char(c)).collect()
 }
 
 fn display_width(chars: &[char]) -> usize {
-    chars.iter().map(|&c| shown_char(c).chars().count()).sum()
+    chars
+        .iter()
+        .map(|&c| {
+            if expands(c) {
+                shown_char(c).chars().count()
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 /// `= help: summary`, then the directive lines the fix would write.

@@ -4,7 +4,7 @@
 //! and, when one is given, only the findings that are not in the baseline
 //! fail the run.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -83,18 +83,22 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                 std::io::stdout().is_terminal(),
                 std::env::var("NO_COLOR").ok().as_deref(),
             );
-            let mut out = report::text::render(&model, &findings, Paint::new(color));
+            // The lines after the report: the project file and the baseline.
+            let mut after = String::new();
             if let Some(file) = &settings.file {
                 // The file is part of the tree: say it is in use, and what it hides.
                 let without = Settings::resolve(&args.flags(), None)
                     .apply(&model, rules::check(&model))
                     .len();
-                out.push_str(&project_line(file, without.saturating_sub(findings.len())));
+                after.push_str(&project_line(file, without.saturating_sub(findings.len())));
             }
             if let Some((path, fixed)) = &baseline {
-                out.push_str(&baseline_summary(path, &findings, fixed));
+                after.push_str(&baseline_summary(path, &findings, fixed));
             }
-            emit_raw(&out);
+            emit_with(|w| {
+                report::text::write(&model, &findings, Paint::new(color), w)?;
+                w.write_all(after.as_bytes())
+            });
             if let Some(items) = &profile {
                 emit(&report::compliance::text(&model, items));
             }
