@@ -81,12 +81,15 @@ pub struct Finding {
     /// where they come from.
     pub message: String,
     pub related: Vec<Related>,
-    pub fix: Option<Fix>,
+    /// Boxed: most findings carry one, but a finding is moved and sorted
+    /// as a whole, so it stays small.
+    pub fix: Option<Box<Fix>>,
     /// Set when an inline `# hopscope: ignore RULE reason` comment covers it.
     pub suppressed: Option<String>,
     /// What a probe of the hop saw about this finding (None: not probed,
-    /// or the rule is not one a handshake can back).
-    pub evidence: Option<Evidence>,
+    /// or the rule is not one a handshake can back). Boxed: only a probe
+    /// run sets it.
+    pub evidence: Option<Box<Evidence>>,
     /// Set when the run compares with a baseline (`check --baseline`).
     pub baseline: Option<BaselineState>,
 }
@@ -220,7 +223,7 @@ impl Finding {
         }
     }
     pub fn with_fix(mut self, fix: Option<Fix>) -> Finding {
-        self.fix = fix;
+        self.fix = fix.map(Box::new);
         self
     }
     /// Whether the finding fails the run: not suppressed inline, not

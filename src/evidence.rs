@@ -327,7 +327,7 @@ pub fn of_with(
 pub fn attach(model: &Model, findings: &mut [Finding], results: &[PeerResult]) {
     for f in findings.iter_mut() {
         if let Some(e) = of(model, f, results) {
-            f.evidence = Some(e);
+            f.evidence = Some(Box::new(e));
         }
     }
 }
@@ -465,10 +465,10 @@ mod tests {
             Finding::at_directive("sni-off", Severity::Info, dir, "m".into()),
             Finding::at_directive("sni-off", Severity::Medium, dir, "m".into()),
         ];
-        fs[0].evidence = Some(e(Verdict::Confirmed));
-        fs[1].evidence = Some(e(Verdict::Contradicted));
-        fs[2].evidence = Some(e(Verdict::Contradicted));
-        fs[3].evidence = Some(e(Verdict::Inconclusive));
+        fs[0].evidence = Some(Box::new(e(Verdict::Confirmed)));
+        fs[1].evidence = Some(Box::new(e(Verdict::Contradicted)));
+        fs[2].evidence = Some(Box::new(e(Verdict::Contradicted)));
+        fs[3].evidence = Some(Box::new(e(Verdict::Inconclusive)));
         weigh(&mut fs);
         let got: Vec<_> = fs.iter().map(|f| f.severity).collect();
         assert_eq!(

@@ -141,41 +141,45 @@ fn problem(path: &Path, bad: &Bad) -> String {
 }
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
-    let mut checked: HashMap<PathBuf, Option<Bad>> = HashMap::new();
+    // Many hops name the same few files: each name is resolved, looked up
+    // and described once (None: not looked up, or nothing wrong).
+    let mut checked: HashMap<String, Option<String>> = HashMap::new();
     for u in tls_uses(model) {
         let items = named_files(&u.settings, model.version);
         for (st, loaded) in items {
             let Some(value) = st.value.as_deref() else {
                 continue;
             };
-            let Some(path) = resolve(model, value) else {
+            if !checked.contains_key(value) {
+                let found = resolve(model, value)
+                    .and_then(|path| status(&path).map(|bad| problem(&path, &bad)));
+                checked.insert(value.to_string(), found);
+            }
+            let found = checked.get(value);
+            let Some(problem) = found.and_then(Option::as_deref) else {
                 continue;
             };
-            // Many hops name the same few files: look each up once.
-            let Some(bad) = *checked.entry(path.clone()).or_insert_with(|| status(&path)) else {
-                continue;
-            };
-            let (severity, tail) = if loaded {
-                (
-                    Severity::Error,
-                    "nginx -t fails when it loads it".to_string(),
+            let msg = if loaded {
+                format!(
+                    "{} ({}) for {}: {problem}; nginx -t fails when it loads it",
+                    st.name,
+                    st.origin_note(),
+                    u.label(),
                 )
             } else {
-                (
-                    Severity::Low,
-                    format!(
-                        "nginx does not load it while {} is off, but turning verification on will make nginx -t fail",
-                        u.module.directive(SslDirective::Verify)
-                    ),
+                format!(
+                    "{} ({}) for {}: {problem}; nginx does not load it while {} is off, but turning verification on will make nginx -t fail",
+                    st.name,
+                    st.origin_note(),
+                    u.label(),
+                    u.module.directive(SslDirective::Verify)
                 )
             };
-            let msg = format!(
-                "{} ({}) for {}: {}; {tail}",
-                st.name,
-                st.origin_note(),
-                u.label,
-                problem(&path, &bad)
-            );
+            let severity = if loaded {
+                Severity::Error
+            } else {
+                Severity::Low
+            };
             let f = u.finding(&RULE, severity, model, msg);
             out.push(relate(f, st, &format!("{} names it", st.name)));
         }

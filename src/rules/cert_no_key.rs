@@ -69,7 +69,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                     "{} is \"{value}\" ({}) for {} but no {} is set: nginx -t fails with 'no \"{}\" is defined for certificate \"{value}\"'",
                     cert.name,
                     cert.origin_note(),
-                    u.label,
+                    u.label(),
                     key.name,
                     key.name,
                 );
@@ -98,7 +98,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                     "{} is {k} ({}) for {} but {}: nginx ignores the key and presents no client certificate",
                     key.name,
                     key.origin_note(),
-                    u.label,
+                    u.label(),
                     match cert.value.as_deref() {
                         Some(_) => format!("{} is empty ({})", cert.name, cert.origin_note()),
                         None => format!("no {} is set", cert.name),

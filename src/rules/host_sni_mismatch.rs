@@ -4,7 +4,7 @@
 use crate::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
 use crate::model::{self, sni, Model, Module, Name, NameSource, Origin, SslDirective};
 
-use super::support::{hop_reach, name_origin, peer, Reach};
+use super::support::{name_origin, peer, Reach, Reaches};
 use super::{Doc, Rule};
 
 pub const RULE: Rule = Rule {
@@ -73,6 +73,7 @@ fn normalize(expr: &str) -> String {
 }
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
+    let mut reaches = Reaches::new(model);
     for (hop_index, hop) in model.hops.iter().enumerate() {
         if hop.module != Module::Proxy || !hop.sni.sent || hop.target.unix {
             continue;
@@ -102,9 +103,10 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             (Name::Static(h), false) => !sni::strip_port(h).eq_ignore_ascii_case(sni_name),
             (Name::Static(_), true) | (Name::Dynamic(_), false) => true,
             (Name::Dynamic(h), true) => {
-                let same_source = normalize(h) == "$proxy_host"
+                let h = normalize(h);
+                let same_source = h == "$proxy_host"
                     && matches!(hop.name_source, NameSource::PassHost | NameSource::Group);
-                !same_source && normalize(h) != normalize(sni_name)
+                !same_source && h != normalize(sni_name)
             }
         };
         if !differs {
@@ -131,13 +133,18 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         // design choice: reported for information, never rewritten by an
         // automatic fix. So is a Host under the SNI's domain (S3's
         // virtual-hosted buckets).
-        let deliberate = matches!(host.origin, Origin::Explicit(_))
-            && normalize(&host.value) != "$proxy_host"
-            && normalize(&host.value) != "${proxy_host}";
+        let deliberate = matches!(host.origin, Origin::Explicit(_)) && {
+            let value = normalize(&host.value);
+            value != "$proxy_host" && value != "${proxy_host}"
+        };
         let under_sni = match &host_name {
             Name::Static(h) if !hop.sni.dynamic => {
-                let h = sni::strip_port(h).to_ascii_lowercase();
-                h.ends_with(&format!(".{}", sni_name.to_ascii_lowercase()))
+                // `h` ends with "." and the SNI name, in any case.
+                let h = sni::strip_port(h).as_bytes();
+                let n = sni_name.as_bytes();
+                h.len() > n.len()
+                    && h[h.len() - n.len() - 1] == b'.'
+                    && h[h.len() - n.len()..].eq_ignore_ascii_case(n)
             }
             _ => false,
         };
@@ -153,7 +160,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
                 "the Host was set on purpose, which is right for a backend that serves that name; an upstream that picks its site by Host and knows only the SNI name answers from a different one (or with 421)",
                 Applicability::DisplayOnly,
             )
-        } else if hop_reach(model, hop) == Reach::Loopback {
+        } else if reaches.hop(hop) == Reach::Loopback {
             (
                 Severity::Low,
                 "nginx's default Host, on a hop to this machine: a local server that picks its site by Host answers from a different one",

@@ -8,6 +8,7 @@ mod cert_no_key;
 pub mod cis;
 mod host_sni_mismatch;
 mod pool_name_mismatch;
+mod reach;
 mod sni_dynamic;
 mod sni_ip_literal;
 mod sni_kind;
@@ -24,6 +25,8 @@ mod verify_no_ca;
 mod verify_off;
 mod weak_ciphers;
 mod weak_protocols;
+
+use std::collections::HashMap;
 
 use crate::conf::FileId;
 use crate::diagnostic::{Finding, Severity};
@@ -172,30 +175,47 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 /// by file, line, severity (highest first) and rule.
 pub fn check(model: &Model) -> Vec<Finding> {
     let mut out = run_all(model);
+    // Whether each block's enclosing blocks are all closed, and whether a
+    // file holds any `hopscope:` comment, asked once per block and file
+    // rather than once per finding.
+    let mut closed: Vec<Option<bool>> = vec![None; model.tree.ctxs.len()];
+    let mut marked: HashMap<FileId, bool> = HashMap::new();
+    // The line of each finding, looked up once for suppressions and the sort.
+    let mut lines = Vec::with_capacity(out.len());
     for f in &mut out {
         conditional(model, f);
-        f.suppressed = suppression(model, f);
+        let line = line_of(model, f.dir);
+        lines.push(line);
+        f.suppressed = suppression_marked(model, f, line, &mut marked);
         // No automatic fix inside blocks a syntax error left open: lines
         // placed by a tree that stops short of the file's real structure
         // could land inside a half-read directive (found by fuzzing).
-        if f.fix.is_some()
-            && f.hop
-                .is_some_and(|h| !model.blocks_closed(model.hops[h].ctx))
-        {
-            f.fix = None;
+        if f.fix.is_some() {
+            if let Some(h) = f.hop {
+                let ctx = model.hops[h].ctx;
+                let ok = match closed.get(ctx as usize).copied().flatten() {
+                    Some(ok) => ok,
+                    None => {
+                        let ok = model.blocks_closed(ctx);
+                        if let Some(slot) = closed.get_mut(ctx as usize) {
+                            *slot = Some(ok);
+                        }
+                        ok
+                    }
+                };
+                if !ok {
+                    f.fix = None;
+                }
+            }
         }
     }
-    // The line of each finding is looked up once, not per comparison, and
-    // the (large) findings are moved once, not by every step of the sort.
+    // The (large) findings are moved once, not by every step of the sort.
     // Findings on one pass directive reached through several include
     // paths follow the order of their hops.
     let keys: Vec<_> = out
         .iter()
-        .map(|f| {
-            let line = model
-                .config
-                .file(f.dir.file)
-                .line_of(model.dir(f.dir).range.start);
+        .zip(lines)
+        .map(|(f, line)| {
             (
                 f.dir.file,
                 line,
@@ -214,6 +234,11 @@ pub fn check(model: &Model) -> Vec<Finding> {
     let mut seen = std::collections::HashSet::new();
     out.retain(|f| f.hop.is_some() || seen.insert((f.rule, f.dir, f.message.clone())));
     out
+}
+
+/// The line of a directive.
+fn line_of(model: &Model, d: crate::model::DirRef) -> u32 {
+    model.config.file(d.file).line_of(model.dir(d).range.start)
 }
 
 /// Reorders `items` so that position k holds what was at `order[k]`
@@ -300,10 +325,40 @@ fn conditional(model: &Model, f: &mut Finding) {
 pub fn suppression(model: &Model, f: &Finding) -> Option<String> {
     std::iter::once(f.dir)
         .chain(f.related.iter().map(|r| r.dir))
-        .find_map(|d| {
-            let line = model.config.file(d.file).line_of(model.dir(d).range.start);
-            suppression_at(model, d.file, line, f.rule)
+        .find_map(|d| suppression_at(model, d.file, line_of(model, d), f.rule))
+}
+
+/// [`suppression`], given the line of the finding's directive, looking
+/// only in files that hold a `hopscope:` comment at all (`marked`
+/// remembers which do).
+fn suppression_marked(
+    model: &Model,
+    f: &Finding,
+    line: u32,
+    marked: &mut HashMap<FileId, bool>,
+) -> Option<String> {
+    let mut has_marker = |file: FileId| {
+        *marked.entry(file).or_insert_with(|| {
+            let src = model.config.file(file);
+            model
+                .config
+                .ast(file)
+                .comments
+                .iter()
+                .any(|c| src.str(*c).contains("hopscope:"))
         })
+    };
+    if has_marker(f.dir.file) {
+        if let Some(reason) = suppression_at(model, f.dir.file, line, f.rule) {
+            return Some(reason);
+        }
+    }
+    f.related.iter().find_map(|r| {
+        if !has_marker(r.dir.file) {
+            return None;
+        }
+        suppression_at(model, r.dir.file, line_of(model, r.dir), f.rule)
+    })
 }
 
 fn suppression_at(model: &Model, file: FileId, line: u32, rule: &str) -> Option<String> {

@@ -12,6 +12,8 @@ use crate::model::{
 
 use super::Rule;
 
+pub use super::reach::{hop_reach, host_reach, Reach, Reaches};
+
 /// The directive that defines an explicit setting.
 pub fn defined_at(s: &Setting) -> Option<DirRef> {
     match &s.origin {
@@ -184,11 +186,21 @@ pub struct TlsUse<'a> {
     pub hop: Option<usize>,
     /// The hop's own settings (borrowed), or those computed for the place.
     pub settings: Cow<'a, [Setting]>,
-    /// How messages name the place: `backend_pool` or `proxy_pass http://$u`.
-    pub label: Cow<'a, str>,
+    /// How messages name a place that is not a hop: `proxy_pass
+    /// http://$u` (a hop is named by [`peer`], when a message needs it).
+    place: Cow<'a, str>,
+    peer_of: Option<&'a Hop>,
 }
 
 impl TlsUse<'_> {
+    /// How messages name the place: `backend_pool` or `proxy_pass http://$u`.
+    pub fn label(&self) -> Cow<'_, str> {
+        match self.peer_of {
+            Some(h) => peer(h),
+            None => Cow::Borrowed(&self.place),
+        }
+    }
+
     /// A finding at this place.
     pub fn finding(&self, rule: &Rule, severity: Severity, model: &Model, msg: String) -> Finding {
         match self.hop.filter(|&i| i < model.hops.len()) {
@@ -209,7 +221,8 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse<'_>> {
             module: h.module,
             hop: Some(i),
             settings: Cow::Borrowed(&h.settings),
-            label: peer(h),
+            place: Cow::Borrowed(""),
+            peer_of: Some(h),
         })
         .collect();
     for p in &model.plain {
@@ -224,7 +237,8 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse<'_>> {
                 module: p.module,
                 hop: None,
                 settings: Cow::Owned(settings_at(model, p.ctx, p.module)),
-                label: Cow::Owned(format!("{} {}", d.name(), arg)),
+                place: Cow::Owned(format!("{} {}", d.name(), arg)),
+                peer_of: None,
             });
         }
     }
@@ -250,7 +264,8 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse<'_>> {
                 module: Module::Stream,
                 hop: None,
                 settings: Cow::Owned(settings_at(model, ctx, Module::Stream)),
-                label: Cow::Owned(format!("the stream server at {}", model.file_line(opener))),
+                place: Cow::Owned(format!("the stream server at {}", model.file_line(opener))),
+                peer_of: None,
             });
         }
     }
@@ -317,145 +332,4 @@ mod tests {
         assert!(is_ip_literal("[2001:db8::1]"));
         assert!(!is_ip_literal("255.255.255.255"));
     }
-}
-
-/// Where a hop's connections go, as far as the configuration says: the
-/// widest of its destinations (the pass target, or every server of its
-/// `upstream {}` group).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Reach {
-    /// This machine only: `localhost`, 127.0.0.0/8, `[::1]`, `unix:`.
-    Loopback,
-    /// One endpoint on a private network: a private address (RFC 1918,
-    /// RFC 6598, link-local, IPv6 ULA), a container or service name (a
-    /// single label, a Kubernetes `.svc`/`.cluster.local` name), a home or
-    /// mDNS name (`.local`, `.lan`, `.home`), or the peers an ingress
-    /// controller's Lua balancer picks among its pods. Such a peer serves
-    /// one site, usually with a certificate made for it alone.
-    Private,
-    /// Names in an internal DNS zone (`.internal`, `.corp`, `.intranet`,
-    /// or such a label inside the name, `api.internal.example.com`):
-    /// internal services behind shared load balancers and ingresses,
-    /// where the name picks the site.
-    Internal,
-    /// A public address, a public DNS name, or a destination not known
-    /// statically.
-    Public,
-}
-
-/// Labels that mark a name as one endpoint of a private network (a home
-/// or mDNS name, a Kubernetes service), wherever they appear.
-const ENDPOINT_LABELS: &[&str] = &["local", "localdomain", "lan", "home", "svc", "cluster"];
-
-/// Labels that mark a name as part of an internal zone, wherever they
-/// appear.
-const INTERNAL_LABELS: &[&str] = &[
-    "internal", "intranet", "corp", "private", "consul", "test", "invalid",
-];
-
-/// How far a single host (no port) is.
-pub fn host_reach(host: &str) -> Reach {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    if host.is_empty() || host.contains('$') {
-        return Reach::Public;
-    }
-    if host == "localhost" || host.ends_with(".localhost") {
-        return Reach::Loopback;
-    }
-    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return match v6.parse::<std::net::Ipv6Addr>() {
-            Ok(a) if a.is_loopback() => Reach::Loopback,
-            Ok(a)
-                if (a.segments()[0] & 0xfe00) == 0xfc00 || (a.segments()[0] & 0xffc0) == 0xfe80 =>
-            {
-                Reach::Private
-            }
-            Ok(a) => match a.to_ipv4_mapped() {
-                Some(v4) => host_reach(&v4.to_string()),
-                None => Reach::Public,
-            },
-            Err(_) => Reach::Public,
-        };
-    }
-    if let Ok(a) = host.parse::<std::net::Ipv4Addr>() {
-        let [o0, o1, ..] = a.octets();
-        return if a.is_loopback() {
-            Reach::Loopback
-        } else if a.is_private() || a.is_link_local() || (o0 == 100 && (64..128).contains(&o1)) {
-            Reach::Private
-        } else {
-            Reach::Public
-        };
-    }
-    if !host.contains('.') || host.split('.').any(|l| ENDPOINT_LABELS.contains(&l)) {
-        Reach::Private
-    } else if host.split('.').any(|l| INTERNAL_LABELS.contains(&l)) {
-        Reach::Internal
-    } else {
-        Reach::Public
-    }
-}
-
-/// How far a hop's connections go: the target's host, or the widest of
-/// its group's servers (`unix:` servers are on this machine); for a pass
-/// built from variables, the widest of its values. An address this
-/// configuration listens on is this machine.
-pub fn hop_reach(model: &Model, hop: &Hop) -> Reach {
-    if hop.target.unix {
-        return Reach::Loopback;
-    }
-    if !hop.variants.is_empty() {
-        return hop
-            .variants
-            .iter()
-            .map(|v| match v.upstream {
-                Some(u) => group_reach(model, hop, &model.upstreams[u]),
-                None if v.target.unix => Reach::Loopback,
-                None => address_reach(model, &v.target.host),
-            })
-            .max()
-            .unwrap_or(Reach::Public);
-    }
-    if hop.target.dynamic {
-        return Reach::Public;
-    }
-    match upstream(model, hop) {
-        Some(up) => group_reach(model, hop, up),
-        None => address_reach(model, &hop.target.host),
-    }
-}
-
-/// The widest of a group's servers. A group whose peers a Lua balancer
-/// picks at run time (ingress-nginx's `upstream_balancer`) reaches its
-/// cluster's endpoints, unless the hop names its peer in a literal
-/// `Host` header (an ExternalName service on another site).
-fn group_reach(model: &Model, hop: &Hop, up: &Upstream) -> Reach {
-    let lua = model.tree.ctx(up.ctx).directives.iter().any(|&r| {
-        matches!(
-            model.dir(r).name(),
-            "balancer_by_lua_block" | "balancer_by_lua_file"
-        )
-    });
-    if lua {
-        return match hop.host_header.as_ref().map(|h| h.value.as_str()) {
-            Some(host) if is_dns_name(host) => host_reach(host).max(Reach::Private),
-            _ => Reach::Private,
-        };
-    }
-    up.servers
-        .iter()
-        .map(|s| server_host(s).map_or(Reach::Loopback, |h| address_reach(model, h)))
-        .max()
-        .unwrap_or(Reach::Public)
-}
-
-/// How far one host is, counting an address some `listen` of this
-/// configuration binds as this machine (a proxy in front of a web server
-/// on the same host, as hosting panels set up).
-fn address_reach(model: &Model, host: &str) -> Reach {
-    let reach = host_reach(host);
-    if reach != Reach::Loopback && is_ip_literal(host) && model.listens_on(host) {
-        return Reach::Loopback;
-    }
-    reach
 }

@@ -75,18 +75,18 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             "{} is on ({}) for {} but {ca_state}: nginx -t fails with \"no {} for {}\"",
             verify.name,
             verify.origin_note(),
-            u.label,
+            u.label(),
             ca.name,
             verify.name
         );
         let fix = u.hop.map(|_| {
             Fix::new(
-                format!("add {} for {}", ca.name, u.label),
+                format!("add {} for {}", ca.name, u.label()),
                 Applicability::NeedsReview,
                 vec![diagnostic::set(
                     u.module,
                     SslDirective::TrustedCertificate,
-                    ca_file_input(&u.label, u.module),
+                    ca_file_input(&u.label(), u.module),
                 )],
             )
         });

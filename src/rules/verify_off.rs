@@ -4,8 +4,8 @@ use crate::diagnostic::{self, Applicability, Finding, Fix, FixValue, Severity};
 use crate::model::{Model, Setting, SslDirective};
 
 use super::support::{
-    ca_file_input, group_named, hop_reach, is_ip_literal, peer, real_host_changes, relate,
-    static_name, Reach,
+    ca_file_input, group_named, is_ip_literal, peer, real_host_changes, relate, static_name, Reach,
+    Reaches,
 };
 use super::{Doc, Rule};
 
@@ -74,6 +74,7 @@ the upstream is checked, and it is not.",
 };
 
 fn check(model: &Model, out: &mut Vec<Finding>) {
+    let mut reaches = Reaches::new(model);
     for (hop_index, hop) in model.hops.iter().enumerate() {
         let Some(verify) = hop.setting(SslDirective::Verify) else {
             continue;
@@ -86,7 +87,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
         let ca_unused = hop
             .setting(SslDirective::TrustedCertificate)
             .is_some_and(|s| !s.is_default() && s.value.as_deref().is_some_and(|v| !v.is_empty()));
-        let reach = hop_reach(model, hop);
+        let reach = reaches.hop(hop);
         let severity = match reach {
             // Nobody is on the path between nginx and its own loopback; a
             // private endpoint (a container, a pod, a LAN address) usually
@@ -102,11 +103,11 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             Reach::Private => "the hop stays on a private network, so only a host on it could impersonate it",
             _ => "so anyone on the network path can impersonate it",
         };
+        let peer = peer(hop);
         let msg = format!(
-            "{} is off ({}): nginx accepts any certificate from {}, {who}",
+            "{} is off ({}): nginx accepts any certificate from {peer}, {who}",
             verify.name,
             verify.origin_note(),
-            peer(hop)
         );
         let mut changes = vec![diagnostic::set(
             hop.module,
@@ -121,7 +122,7 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             changes.push(diagnostic::set(
                 hop.module,
                 SslDirective::TrustedCertificate,
-                ca_file_input(&peer(hop), hop.module),
+                ca_file_input(&peer, hop.module),
             ));
         }
         let depth = hop
