@@ -36,7 +36,7 @@ fn write_hop(w: &mut Pretty, model: &Model, hop: &Hop, findings: &[usize], all: 
     w.key("line");
     w.uint(u64::from(hop.line));
     w.key("listen");
-    w.strs(&hop.listen);
+    w.strs(&*hop.listen);
     w.key("locations");
     w.strs(&hop.locations);
     w.key("module");
@@ -44,7 +44,7 @@ fn write_hop(w: &mut Pretty, model: &Model, hop: &Hop, findings: &[usize], all: 
     w.key("proxy_host");
     w.str(&hop.proxy_host);
     w.key("server_names");
-    w.strs(&hop.server_names);
+    w.strs(&*hop.server_names);
     w.key("settings");
     write_settings(w, &hop.settings);
     w.key("sni");
