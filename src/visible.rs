@@ -52,15 +52,29 @@ fn escape_where(s: &str, unsafe_here: impl Fn(char) -> bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Printable ASCII (space to `~`): nothing to escape. Checked byte by byte
+/// first, since almost all text is ASCII and decoding characters costs more.
+fn printable_ascii(b: u8) -> bool {
+    (b' '..=b'~').contains(&b)
+}
+
 /// One line of text (a name, a value, a message) with every unsafe
 /// character escaped, line feeds and tabs included.
 pub fn visible(s: &str) -> Cow<'_, str> {
+    if s.bytes().all(printable_ascii) {
+        return Cow::Borrowed(s);
+    }
     escape_where(s, is_unsafe)
 }
 
 /// A block of text (a report, a diff, a snippet) with every unsafe
 /// character escaped except the line feeds and tabs that lay it out.
 pub fn visible_lines(s: &str) -> Cow<'_, str> {
+    if s.bytes()
+        .all(|b| printable_ascii(b) || b == b'\n' || b == b'\t')
+    {
+        return Cow::Borrowed(s);
+    }
     escape_where(s, |c| c != '\n' && c != '\t' && is_unsafe(c))
 }
 
@@ -73,6 +87,18 @@ pub fn visible_bytes(b: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_ascii_is_borrowed_and_del_or_c1_is_not() {
+        assert!(matches!(
+            visible("proxy_ssl_name api.example.com;"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(visible_lines("a\tb\nc ~"), Cow::Borrowed(_)));
+        assert_eq!(visible("a\x7fb"), "a\\x7fb");
+        assert_eq!(visible_lines("a\tb\x7f\n"), "a\tb\\x7f\n");
+        assert_eq!(visible("caf\u{e9}\u{85}"), "caf\u{e9}\\x85");
+    }
 
     #[test]
     fn escapes_terminal_controls_and_bidi() {
