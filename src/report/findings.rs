@@ -284,17 +284,25 @@ pub fn write_check_document_with<W: std::io::Write + ?Sized>(
         }
     })?;
     buf.clear();
-    let mut w = Pretty::resume(&mut buf, 2, findings.is_empty());
+    write_document_end(&mut buf, model, findings.is_empty(), "hopscope.check/1");
+    out.write_all(&buf)
+}
+
+/// The end of a streamed document once its last array (open at depth 2,
+/// `empty` when nothing was written into it) is complete: the array closed,
+/// the nginx version and where it came from, the schema, and the final
+/// newline.
+pub(crate) fn write_document_end(buf: &mut Vec<u8>, model: &Model, empty: bool, schema: &str) {
+    let mut w = Pretty::resume(buf, 2, empty);
     w.close_array();
     w.key("nginx_version");
     w.str(&model.version.to_string());
     w.key("nginx_version_source");
     w.str(model.version_choice.from.as_str());
     w.key("schema");
-    w.str("hopscope.check/1");
+    w.str(schema);
     w.close_object();
     buf.push(b'\n');
-    out.write_all(&buf)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 pub use super::findings::errors_json;
 
 use super::chunks::write_chunked;
-use super::findings::{write_errors, write_finding};
+use super::findings::{write_document_end, write_errors, write_finding};
 use super::labels;
 use super::pretty::Pretty;
 use crate::diagnostic::{by_hop, Finding};
@@ -192,16 +192,7 @@ pub fn write_document<W: std::io::Write + ?Sized>(
         }
     })?;
     buf.clear();
-    let mut w = Pretty::resume(&mut buf, 2, model.hops.is_empty());
-    w.close_array();
-    w.key("nginx_version");
-    w.str(&model.version.to_string());
-    w.key("nginx_version_source");
-    w.str(model.version_choice.from.as_str());
-    w.key("schema");
-    w.str("hopscope.hops/1");
-    w.close_object();
-    buf.push(b'\n');
+    write_document_end(&mut buf, model, model.hops.is_empty(), "hopscope.hops/1");
     out.write_all(&buf)
 }
 
