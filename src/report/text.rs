@@ -20,17 +20,7 @@ use std::fmt::Write;
 use crate::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
 use crate::fix::plan::quote;
 use crate::model::{DirRef, Model};
-
-/// [`crate::visible::visible`], with printable ASCII (nearly every name
-/// and message) let through after one pass over its bytes.
-fn visible(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.bytes()
-        .fold(true, |ok, b| ok & (b.wrapping_sub(0x20) < 0x5f))
-    {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    crate::visible::visible(s)
-}
+use crate::visible::visible;
 
 /// ANSI styling, or none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
