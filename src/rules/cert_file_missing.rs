@@ -159,27 +159,26 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
             let Some(problem) = found.and_then(Option::as_deref) else {
                 continue;
             };
-            let msg = if loaded {
-                format!(
-                    "{} ({}) for {}: {problem}; nginx -t fails when it loads it",
-                    st.name,
-                    st.origin_note(),
-                    u.label(),
+            let (severity, tail) = if loaded {
+                (
+                    Severity::Error,
+                    "nginx -t fails when it loads it".to_string(),
                 )
             } else {
-                format!(
-                    "{} ({}) for {}: {problem}; nginx does not load it while {} is off, but turning verification on will make nginx -t fail",
-                    st.name,
-                    st.origin_note(),
-                    u.label(),
-                    u.module.directive(SslDirective::Verify)
+                (
+                    Severity::Low,
+                    format!(
+                        "nginx does not load it while {} is off, but turning verification on will make nginx -t fail",
+                        u.module.directive(SslDirective::Verify)
+                    ),
                 )
             };
-            let severity = if loaded {
-                Severity::Error
-            } else {
-                Severity::Low
-            };
+            let msg = format!(
+                "{} ({}) for {}: {problem}; {tail}",
+                st.name,
+                st.origin_note(),
+                u.label(),
+            );
             let f = u.finding(&RULE, severity, model, msg);
             out.push(relate(f, st, &format!("{} names it", st.name)));
         }
