@@ -139,10 +139,22 @@ fn run_nginx_v(nginx: &Path, timeout: Duration) -> Result<String, String> {
             Err(e) => return Err(format!("waiting for `nginx -v`: {e}")),
         }
     }
-    // What it wrote before it ended is in the pipe already; a child it
-    // left behind may hold the pipe open, so the wait for its end is short.
+    // What it wrote before it ended is in the pipe, but on a busy machine
+    // the reader may not have run yet: wait for the pipe to close. A child
+    // it left behind may hold the pipe open, so a whole line read and a
+    // short grace also end the wait, and nothing waits past the deadline.
     let grace = Instant::now() + Duration::from_millis(200);
-    while !closed.load(Ordering::Acquire) && Instant::now() < grace {
+    let deadline = (started + timeout).max(grace);
+    while !closed.load(Ordering::Acquire) {
+        let now = Instant::now();
+        let has_line = || {
+            got.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .ends_with(b"\n")
+        };
+        if now >= deadline || (now >= grace && has_line()) {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(2));
     }
     let bytes = std::mem::take(&mut *got.lock().unwrap_or_else(|e| e.into_inner()));
@@ -181,6 +193,14 @@ mod tests {
         let out = run_nginx_v(&nginx, NGINX_V_TIMEOUT).unwrap();
         assert_eq!(out, "nginx version: nginx/1.24.0\n");
         assert!(started.elapsed() < Duration::from_secs(3));
+        // Output that reaches the reader late (a starved machine, or a
+        // child left behind that prints it) is still waited for.
+        let nginx = script(
+            dir.path(),
+            "(sleep 0.5; echo 'nginx version: nginx/1.26.2' >&2) & exit 0",
+        );
+        let out = run_nginx_v(&nginx, NGINX_V_TIMEOUT).unwrap();
+        assert_eq!(out, "nginx version: nginx/1.26.2\n");
         let nginx = script(dir.path(), "head -c 100000 /dev/zero | tr '\\0' x >&2");
         assert_eq!(
             run_nginx_v(&nginx, NGINX_V_TIMEOUT).unwrap().len(),
