@@ -1,5 +1,7 @@
-//! Bounded parallelism: the one way hopscope does "these, N at a time"
-//! (hosts of a fleet, peers of a probe).
+//! Bounded parallelism for "these, N at a time" when every result is
+//! wanted at the end (hosts of a fleet, peers of a probe). A document
+//! written while it is rendered, in order and in bounded memory, uses
+//! `report::chunks` instead.
 
 use std::sync::Mutex;
 
