@@ -5,19 +5,19 @@
 /// indentation written in one call (the stock one writes the indentation
 /// one level at a time, which dominates on large documents).
 #[derive(Default)]
-pub(crate) struct Pretty {
+pub(crate) struct ValueFormatter {
     depth: usize,
     has_value: bool,
     /// `,\n` and spaces for the deepest level reached so far.
     breaks: Vec<u8>,
 }
 
-impl Pretty {
+impl ValueFormatter {
     /// The formatter for a value written inside a document, at `depth`.
-    pub(crate) fn at_depth(depth: usize) -> Pretty {
-        Pretty {
+    pub(crate) fn at_depth(depth: usize) -> ValueFormatter {
+        ValueFormatter {
             depth,
-            ..Pretty::default()
+            ..ValueFormatter::default()
         }
     }
 
@@ -45,7 +45,7 @@ impl Pretty {
     }
 }
 
-impl serde_json::ser::Formatter for Pretty {
+impl serde_json::ser::Formatter for ValueFormatter {
     fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.open(w, b"[")
     }
@@ -105,7 +105,8 @@ mod tests {
         });
         for v in [v, deep] {
             let mut out = Vec::new();
-            let mut ser = serde_json::Serializer::with_formatter(&mut out, Pretty::default());
+            let mut ser =
+                serde_json::Serializer::with_formatter(&mut out, ValueFormatter::default());
             serde::Serialize::serialize(&v, &mut ser).unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), format!("{v:#}"));
         }

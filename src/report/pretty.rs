@@ -178,7 +178,7 @@ impl<'a> Pretty<'a> {
     pub fn value(&mut self, v: &Value) {
         let mut ser = serde_json::Serializer::with_formatter(
             &mut *self.buf,
-            super::json::Pretty::at_depth(self.depth),
+            super::json::ValueFormatter::at_depth(self.depth),
         );
         // Writing a `Value` into a `Vec` does not fail.
         let _ = serde::Serialize::serialize(v, &mut ser);
