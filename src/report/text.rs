@@ -48,6 +48,22 @@ impl Paint {
         }
     }
 
+    /// Starts text painted with `code` (nothing without colour); the
+    /// caller writes the text, which must not be empty, then [`Paint::close`].
+    fn open(self, out: &mut String, code: &str) {
+        if self.color {
+            out.push_str("\x1b[");
+            out.push_str(code);
+            out.push('m');
+        }
+    }
+
+    fn close(self, out: &mut String) {
+        if self.color {
+            out.push_str("\x1b[0m");
+        }
+    }
+
     /// The colour of a severity: error and high red, medium yellow, low
     /// cyan, info blue.
     pub fn severity_code(severity: Severity) -> &'static str {
@@ -90,10 +106,13 @@ pub fn write<W: std::io::Write + ?Sized>(
     }
     out.write_all(head.as_bytes())?;
     super::chunks::write_chunked(out, findings.len(), FINDINGS_PER_CHUNK, |range, buf| {
+        // One text per chunk, not one per finding.
+        let mut text = String::new();
         for f in findings[range].iter().filter(|f| f.is_active()) {
-            buf.extend_from_slice(diagnostic(model, f, paint).as_bytes());
-            buf.push(b'\n');
+            diagnostic_into(&mut text, model, f, paint);
+            text.push('\n');
         }
+        buf.extend_from_slice(text.as_bytes());
     })?;
     let mut tail = format!(
         "defaults: {}\n",
@@ -155,21 +174,30 @@ pub fn summary(model: &Model, findings: &[Finding], paint: Paint) -> String {
 /// One finding: header, primary snippet, notes with their snippets, help.
 pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
     let mut out = String::new();
+    diagnostic_into(&mut out, model, f, paint);
+    out
+}
+
+/// [`diagnostic`], appended to `out`.
+fn diagnostic_into(out: &mut String, model: &Model, f: &Finding, paint: Paint) {
     let lines = std::iter::once(f.dir)
         .chain(f.related.iter().map(|r| r.dir))
-        .map(|d| model.line_col(d).0);
-    let width = lines.max().unwrap_or(1).to_string().len();
-    let pad = " ".repeat(width);
+        .map(|d| model.config.file(d.file).line_of(model.dir(d).range.start));
+    let width = digits(lines.max().unwrap_or(1));
+    let pad = &SPACES[..width.min(SPACES.len())];
     let gutter = paint.paint("|", BLUE);
     let sev = Paint::severity_code(f.severity);
 
-    let _ = writeln!(
-        out,
-        "{}{}",
-        paint.paint(&format!("{}[{}]", f.severity, f.rule), sev),
-        paint.paint(&format!(": {}", visible(&f.message)), BOLD)
-    );
-    snippet(&mut out, model, f.dir, width, '^', sev, paint);
+    // The header's two parts are never empty, so each is painted.
+    paint.open(out, sev);
+    let _ = write!(out, "{}[{}]", f.severity, f.rule);
+    paint.close(out);
+    paint.open(out, BOLD);
+    out.push_str(": ");
+    out.push_str(&visible(&f.message));
+    paint.close(out);
+    out.push('\n');
+    snippet(out, model, f.dir, width, '^', sev, paint);
     if let Some(e) = &f.evidence {
         let _ = writeln!(
             out,
@@ -179,7 +207,7 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
         );
     }
     if let Some(h) = f.hop {
-        include_path(&mut out, model, h, &pad, paint);
+        include_path(out, model, h, pad, paint);
     }
     for r in &f.related {
         let _ = writeln!(out, "{pad} {gutter}");
@@ -189,7 +217,7 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
             paint.paint("note", GREEN),
             paint.paint(&visible(&r.label), BOLD)
         );
-        snippet(&mut out, model, r.dir, width, '-', BLUE, paint);
+        snippet(out, model, r.dir, width, '-', BLUE, paint);
     }
     if f.baseline == Some(crate::diagnostic::BaselineState::New) {
         let _ = writeln!(out, "{pad} {gutter}");
@@ -201,9 +229,8 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
     }
     if let Some(fix) = &f.fix {
         let _ = writeln!(out, "{pad} {gutter}");
-        help(&mut out, fix, &pad, paint);
+        help(out, fix, pad, paint);
     }
-    out
 }
 
 /// For a pass directive reached through several include paths: which
@@ -241,43 +268,87 @@ fn snippet(
     let range = model.dir(dir).range;
     let (line, col) = src.line_col(range.start);
     let (end_line, end_col) = src.line_col(range.end);
-    let pad = " ".repeat(width);
     let gutter = paint.paint("|", BLUE);
-    let _ = writeln!(
-        out,
-        "{pad}{} {}:{line}:{col}",
-        paint.paint("-->", BLUE),
-        visible(&src.name)
-    );
+    spaces(out, width);
+    paint.open(out, BLUE);
+    out.push_str("-->");
+    paint.close(out);
+    let _ = writeln!(out, " {}:{line}:{col}", visible(&src.name));
     let text = src.line_text(line);
-    let chars: Vec<char> = text.chars().collect();
-    let start = (col as usize).saturating_sub(1).min(chars.len());
+    let start = (col as usize).saturating_sub(1);
     let end = if end_line == line {
-        (end_col as usize).saturating_sub(1)
+        Some((end_col as usize).saturating_sub(1))
     } else {
-        chars.len()
+        None
     };
-    // Trailing blanks are not part of the span.
-    let mut end = end.clamp(start, chars.len());
-    while end > start && chars[end - 1].is_whitespace() {
-        end -= 1;
+    let (shown, lead, len) = if text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        // Printable ASCII: a character is a byte and shows as itself.
+        let n = text.len();
+        let start = start.min(n);
+        let mut end = end.unwrap_or(n).clamp(start, n);
+        // Trailing blanks are not part of the span.
+        while end > start && text.as_bytes()[end - 1] == b' ' {
+            end -= 1;
+        }
+        (
+            std::borrow::Cow::Borrowed(text.trim_end_matches(' ')),
+            start,
+            (end - start).max(1),
+        )
+    } else {
+        let chars: Vec<char> = text.chars().collect();
+        let start = start.min(chars.len());
+        let end = end.unwrap_or(chars.len());
+        // Trailing blanks are not part of the span.
+        let mut end = end.clamp(start, chars.len());
+        while end > start && chars[end - 1].is_whitespace() {
+            end -= 1;
+        }
+        let shown = expand_tabs(&chars);
+        let lead = display_width(&chars[..start]);
+        let len = display_width(&chars[start..end]).max(1);
+        (
+            std::borrow::Cow::Owned(shown.trim_end().to_string()),
+            lead,
+            len,
+        )
+    };
+    spaces(out, width);
+    let _ = writeln!(out, " {gutter}");
+    paint.open(out, BLUE);
+    let _ = write!(out, "{line:<width$}");
+    paint.close(out);
+    let _ = writeln!(out, " {gutter} {shown}");
+    spaces(out, width);
+    let _ = write!(out, " {gutter} ");
+    spaces(out, lead);
+    paint.open(out, code);
+    for _ in 0..len {
+        out.push(mark);
     }
-    let shown = expand_tabs(&chars);
-    let lead = display_width(&chars[..start]);
-    let len = display_width(&chars[start..end]).max(1);
-    let _ = writeln!(out, "{pad} {gutter}");
-    let _ = writeln!(
-        out,
-        "{} {gutter} {}",
-        paint.paint(&format!("{line:<width$}"), BLUE),
-        shown.trim_end()
-    );
-    let _ = writeln!(
-        out,
-        "{pad} {gutter} {}{}",
-        " ".repeat(lead),
-        paint.paint(&mark.to_string().repeat(len), code)
-    );
+    paint.close(out);
+    out.push('\n');
+}
+
+/// Blanks for padding, without a `String` of their own.
+const SPACES: &str = "                                                                ";
+
+fn spaces(out: &mut String, mut n: usize) {
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
+}
+
+/// How many decimal digits a line number has.
+fn digits(mut n: u32) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
 }
 
 const TAB: usize = 4;
