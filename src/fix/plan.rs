@@ -95,6 +95,10 @@ impl Values {
     /// The value for a hop: its own, else one for every hop. A `KEY=VALUE`
     /// not yet bound to its hop is never used.
     pub fn get(&self, hop: &str, key: &str) -> Option<&str> {
+        // No values at all (every report's edits): nothing to look up.
+        if self.map.is_empty() {
+            return None;
+        }
         self.map
             .get(&format!("{hop}:{key}"))
             .or_else(|| self.map.get(key))
@@ -368,12 +372,12 @@ fn line_ending(f: &SourceFile) -> &'static str {
 /// Leading whitespace of the line holding an offset.
 fn indent_at(f: &SourceFile, offset: u32) -> String {
     let start = f.line_start(f.line_of(offset));
-    let ws: Vec<u8> = f.text[start..]
+    let rest = &f.text[start..];
+    let n = rest
         .iter()
         .take_while(|b| **b == b' ' || **b == b'\t')
-        .copied()
-        .collect();
-    String::from_utf8_lossy(&ws).into_owned()
+        .count();
+    String::from_utf8_lossy(&rest[..n]).into_owned()
 }
 
 /// Inserts whole lines into a block, in the file holding its braces.
