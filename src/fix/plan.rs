@@ -160,23 +160,29 @@ pub fn params(value: &FixValue, v: &str) -> Vec<String> {
 }
 
 pub fn quote(value: &str) -> String {
+    let mut s = String::with_capacity(value.len() + 2);
+    push_quoted(&mut s, value);
+    s
+}
+
+/// [`quote`], appended to `out`.
+pub fn push_quoted(out: &mut String, value: &str) {
     let plain = !value.is_empty()
         && !value.bytes().any(|b| {
             b.is_ascii_whitespace() || matches!(b, b';' | b'{' | b'}' | b'"' | b'\'' | b'#' | b'\\')
         });
     if plain {
-        return value.to_string();
+        out.push_str(value);
+        return;
     }
-    let mut s = String::with_capacity(value.len() + 2);
-    s.push('"');
+    out.push('"');
     for c in value.chars() {
         if c == '"' || c == '\\' {
-            s.push('\\');
+            out.push('\\');
         }
-        s.push(c);
+        out.push(c);
     }
-    s.push('"');
-    s
+    out.push('"');
 }
 
 /// The edits that make a fix true for a hop.
@@ -405,7 +411,11 @@ fn insert_lines(model: &Model, ctx: CtxId, hop: &Hop, lines: &[String]) -> Edit 
     let nl = line_ending(f);
     let children = &block.children;
     let simple = |&&n: &&NodeId| ast.node(n).block.is_none() && ast.node(n).name() != "include";
-    let prefix = format!("{}_ssl", hop.module.prefix());
+    let prefix = hop.module.prefix();
+    let is_tls = |name: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with("_ssl"))
+    };
     // After the block's own TLS settings, else the pass directive, else the
     // last simple directive before any nested block. A pass directive that
     // opens a block (nginx rejects it) is no anchor: lines after it could
@@ -415,7 +425,8 @@ fn insert_lines(model: &Model, ctx: CtxId, hop: &Hop, lines: &[String]) -> Edit 
         .rev()
         .filter(simple)
         .find(|&&n| {
-            ast.node(n).name().starts_with(&prefix) || ast.node(n).name().ends_with("_set_header")
+            let name = ast.node(n).name();
+            is_tls(name) || name.ends_with("_set_header")
         })
         .or_else(|| {
             children
@@ -447,7 +458,11 @@ fn insert_lines(model: &Model, ctx: CtxId, hop: &Hop, lines: &[String]) -> Edit 
         rest.iter().all(|b| b.is_ascii_whitespace()) || rest.trim_ascii_start().starts_with(b"#")
     };
     if own_line_free {
-        let mut text = String::new();
+        let size = lines
+            .iter()
+            .map(|l| indent.len() + l.len() + nl.len())
+            .sum();
+        let mut text = String::with_capacity(size);
         for l in lines {
             text.push_str(&indent);
             text.push_str(l);

@@ -18,7 +18,7 @@
 use std::fmt::Write;
 
 use crate::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
-use crate::fix::plan::quote;
+use crate::fix::plan::push_quoted;
 use crate::model::{DirRef, Model};
 use crate::visible::visible;
 
@@ -273,7 +273,13 @@ fn snippet(
     paint.open(out, BLUE);
     out.push_str("-->");
     paint.close(out);
-    let _ = writeln!(out, " {}:{line}:{col}", visible(&src.name));
+    out.push(' ');
+    out.push_str(&visible(&src.name));
+    out.push(':');
+    let line_digits = push_number(out, line);
+    out.push(':');
+    push_number(out, col);
+    out.push('\n');
     let text = src.line_text(line);
     let start = (col as usize).saturating_sub(1);
     let end = if end_line == line {
@@ -314,13 +320,23 @@ fn snippet(
         )
     };
     spaces(out, width);
-    let _ = writeln!(out, " {gutter}");
+    out.push(' ');
+    out.push_str(&gutter);
+    out.push('\n');
+    // The line number, left-aligned in the gutter's width.
     paint.open(out, BLUE);
-    let _ = write!(out, "{line:<width$}");
+    push_number(out, line);
+    spaces(out, width.saturating_sub(line_digits));
     paint.close(out);
-    let _ = writeln!(out, " {gutter} {shown}");
+    out.push(' ');
+    out.push_str(&gutter);
+    out.push(' ');
+    out.push_str(&shown);
+    out.push('\n');
     spaces(out, width);
-    let _ = write!(out, " {gutter} ");
+    out.push(' ');
+    out.push_str(&gutter);
+    out.push(' ');
     spaces(out, lead);
     paint.open(out, code);
     for _ in 0..len {
@@ -339,6 +355,25 @@ fn spaces(out: &mut String, mut n: usize) {
         out.push_str(&SPACES[..k]);
         n -= k;
     }
+}
+
+/// Appends a number in decimal; returns how many digits it has.
+fn push_number(out: &mut String, n: u32) -> usize {
+    let mut buf = [0u8; 10];
+    let mut at = buf.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &buf[at..] {
+        out.push(char::from(d));
+    }
+    buf.len() - at
 }
 
 /// How many decimal digits a line number has.
@@ -417,35 +452,62 @@ fn help(out: &mut String, fix: &Fix, pad: &str, paint: Paint) {
     if !has_literal {
         return;
     }
-    let indent = " ".repeat(pad.len() + " = help: ".len());
+    let indent = pad.len() + " = help: ".len();
+    let mut line = String::new();
     for c in &fix.changes {
-        let line = directive_line(c);
-        let _ = writeln!(out, "{indent}{}", paint.paint(&visible(&line), GREEN));
+        line.clear();
+        push_directive_line(&mut line, c);
+        spaces(out, indent);
+        out.push_str(&paint.paint(&visible(&line), GREEN));
+        out.push('\n');
     }
 }
 
 /// The line a change writes; a value a person must supply shows as `<key>`.
 pub fn directive_line(c: &Change) -> String {
-    let value = |v: &FixValue| match v {
-        FixValue::Literal(s) => quote(s),
-        FixValue::Input { key, .. } => format!("<{key}>"),
-    };
-    match c {
-        // As the fix writes it: a literal is a list of parameters.
-        Change::Set {
-            directive,
-            value: v @ FixValue::Literal(s),
-        } => format!("{directive} {};", crate::fix::plan::params(v, s).join(" ")),
-        Change::Set {
-            directive,
-            value: v,
-        } => format!("{directive} {};", value(v)),
+    let mut out = String::new();
+    push_directive_line(&mut out, c);
+    out
+}
+
+/// [`directive_line`], appended to `out`.
+fn push_directive_line(out: &mut String, c: &Change) {
+    let (directive, header, value) = match c {
+        Change::Set { directive, value } => (directive, None, value),
         Change::SetHeader {
             directive,
             header,
-            value: v,
-        } => format!("{directive} {header} {};", value(v)),
+            value,
+        } => (directive, Some(header), value),
+    };
+    out.push_str(directive);
+    if let Some(h) = header {
+        out.push(' ');
+        out.push_str(h);
     }
+    match value {
+        // As the fix writes it: a rule's literal in a `Set` is a list of
+        // parameters.
+        FixValue::Literal(s) if header.is_none() => {
+            out.push(' ');
+            for (k, p) in s.split_whitespace().enumerate() {
+                if k > 0 {
+                    out.push(' ');
+                }
+                push_quoted(out, p);
+            }
+        }
+        FixValue::Literal(s) => {
+            out.push(' ');
+            push_quoted(out, s);
+        }
+        FixValue::Input { key, .. } => {
+            out.push_str(" <");
+            out.push_str(key);
+            out.push('>');
+        }
+    }
+    out.push(';');
 }
 
 /// `id  severity  summary`, one rule a line, for `explain --list`.
@@ -592,5 +654,15 @@ note: proxy_ssl_verify off is set here
             },
         };
         assert_eq!(directive_line(&c), "proxy_ssl_name <sni-name>;");
+        let set = |v: &str| Change::Set {
+            directive: "proxy_ssl_protocols".into(),
+            value: FixValue::literal(v),
+        };
+        assert_eq!(
+            directive_line(&set(" TLSv1.2\tTLSv1.3 ")),
+            "proxy_ssl_protocols TLSv1.2 TLSv1.3;"
+        );
+        // A literal of no parameters keeps the blank before the `;`.
+        assert_eq!(directive_line(&set("")), "proxy_ssl_protocols ;");
     }
 }
