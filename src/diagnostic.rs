@@ -188,6 +188,7 @@ impl Finding {
         hop: usize,
         message: String,
     ) -> Finding {
+        let message = fitted(message);
         Finding {
             rule,
             severity,
@@ -209,6 +210,7 @@ impl Finding {
         dir: DirRef,
         message: String,
     ) -> Finding {
+        let message = fitted(message);
         Finding {
             rule,
             severity,
@@ -234,7 +236,7 @@ impl Finding {
     pub fn with_related(mut self, dir: DirRef, label: impl Into<String>) -> Finding {
         self.related.push(Related {
             dir,
-            label: label.into(),
+            label: fitted(label.into()),
         });
         self
     }
@@ -326,11 +328,19 @@ impl Fix {
         changes: Vec<Change>,
     ) -> Fix {
         Fix {
-            summary: summary.into(),
+            summary: fitted(summary.into()),
             applicability,
             changes,
         }
     }
+}
+
+/// A text kept as long as its finding, without the spare room that
+/// building it left (`format!` reserves about twice its literal parts):
+/// a large configuration has tens of thousands of findings.
+fn fitted(mut s: String) -> String {
+    s.shrink_to_fit();
+    s
 }
 
 /// Convenience for rules: `set(Module::Proxy, SslDirective::ServerName, on)`.

@@ -95,6 +95,10 @@ impl Values {
     /// The value for a hop: its own, else one for every hop. A `KEY=VALUE`
     /// not yet bound to its hop is never used.
     pub fn get(&self, hop: &str, key: &str) -> Option<&str> {
+        // No values at all (every report's edits): nothing to look up.
+        if self.map.is_empty() {
+            return None;
+        }
         self.map
             .get(&format!("{hop}:{key}"))
             .or_else(|| self.map.get(key))
@@ -156,23 +160,29 @@ pub fn params(value: &FixValue, v: &str) -> Vec<String> {
 }
 
 pub fn quote(value: &str) -> String {
+    let mut s = String::with_capacity(value.len() + 2);
+    push_quoted(&mut s, value);
+    s
+}
+
+/// [`quote`], appended to `out`.
+pub fn push_quoted(out: &mut String, value: &str) {
     let plain = !value.is_empty()
         && !value.bytes().any(|b| {
             b.is_ascii_whitespace() || matches!(b, b';' | b'{' | b'}' | b'"' | b'\'' | b'#' | b'\\')
         });
     if plain {
-        return value.to_string();
+        out.push_str(value);
+        return;
     }
-    let mut s = String::with_capacity(value.len() + 2);
-    s.push('"');
+    out.push('"');
     for c in value.chars() {
         if c == '"' || c == '\\' {
-            s.push('\\');
+            out.push('\\');
         }
-        s.push(c);
+        out.push(c);
     }
-    s.push('"');
-    s
+    out.push('"');
 }
 
 /// The edits that make a fix true for a hop.
@@ -368,12 +378,12 @@ fn line_ending(f: &SourceFile) -> &'static str {
 /// Leading whitespace of the line holding an offset.
 fn indent_at(f: &SourceFile, offset: u32) -> String {
     let start = f.line_start(f.line_of(offset));
-    let ws: Vec<u8> = f.text[start..]
+    let rest = &f.text[start..];
+    let n = rest
         .iter()
         .take_while(|b| **b == b' ' || **b == b'\t')
-        .copied()
-        .collect();
-    String::from_utf8_lossy(&ws).into_owned()
+        .count();
+    String::from_utf8_lossy(&rest[..n]).into_owned()
 }
 
 /// Inserts whole lines into a block, in the file holding its braces.
@@ -401,7 +411,11 @@ fn insert_lines(model: &Model, ctx: CtxId, hop: &Hop, lines: &[String]) -> Edit 
     let nl = line_ending(f);
     let children = &block.children;
     let simple = |&&n: &&NodeId| ast.node(n).block.is_none() && ast.node(n).name() != "include";
-    let prefix = format!("{}_ssl", hop.module.prefix());
+    let prefix = hop.module.prefix();
+    let is_tls = |name: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with("_ssl"))
+    };
     // After the block's own TLS settings, else the pass directive, else the
     // last simple directive before any nested block. A pass directive that
     // opens a block (nginx rejects it) is no anchor: lines after it could
@@ -411,7 +425,8 @@ fn insert_lines(model: &Model, ctx: CtxId, hop: &Hop, lines: &[String]) -> Edit 
         .rev()
         .filter(simple)
         .find(|&&n| {
-            ast.node(n).name().starts_with(&prefix) || ast.node(n).name().ends_with("_set_header")
+            let name = ast.node(n).name();
+            is_tls(name) || name.ends_with("_set_header")
         })
         .or_else(|| {
             children
@@ -443,7 +458,11 @@ fn insert_lines(model: &Model, ctx: CtxId, hop: &Hop, lines: &[String]) -> Edit 
         rest.iter().all(|b| b.is_ascii_whitespace()) || rest.trim_ascii_start().starts_with(b"#")
     };
     if own_line_free {
-        let mut text = String::new();
+        let size = lines
+            .iter()
+            .map(|l| indent.len() + l.len() + nl.len())
+            .sum();
+        let mut text = String::with_capacity(size);
         for l in lines {
             text.push_str(&indent);
             text.push_str(l);

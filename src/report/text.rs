@@ -18,7 +18,7 @@
 use std::fmt::Write;
 
 use crate::diagnostic::{Applicability, Change, Finding, Fix, FixValue, Severity};
-use crate::fix::plan::quote;
+use crate::fix::plan::push_quoted;
 use crate::model::{DirRef, Model};
 use crate::visible::visible;
 
@@ -45,6 +45,22 @@ impl Paint {
             format!("\x1b[{code}m{text}\x1b[0m").into()
         } else {
             text.into()
+        }
+    }
+
+    /// Starts text painted with `code` (nothing without colour); the
+    /// caller writes the text, which must not be empty, then [`Paint::close`].
+    fn open(self, out: &mut String, code: &str) {
+        if self.color {
+            out.push_str("\x1b[");
+            out.push_str(code);
+            out.push('m');
+        }
+    }
+
+    fn close(self, out: &mut String) {
+        if self.color {
+            out.push_str("\x1b[0m");
         }
     }
 
@@ -90,10 +106,13 @@ pub fn write<W: std::io::Write + ?Sized>(
     }
     out.write_all(head.as_bytes())?;
     super::chunks::write_chunked(out, findings.len(), FINDINGS_PER_CHUNK, |range, buf| {
+        // One text per chunk, not one per finding.
+        let mut text = String::new();
         for f in findings[range].iter().filter(|f| f.is_active()) {
-            buf.extend_from_slice(diagnostic(model, f, paint).as_bytes());
-            buf.push(b'\n');
+            diagnostic_into(&mut text, model, f, paint);
+            text.push('\n');
         }
+        buf.extend_from_slice(text.as_bytes());
     })?;
     let mut tail = format!(
         "defaults: {}\n",
@@ -155,21 +174,30 @@ pub fn summary(model: &Model, findings: &[Finding], paint: Paint) -> String {
 /// One finding: header, primary snippet, notes with their snippets, help.
 pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
     let mut out = String::new();
+    diagnostic_into(&mut out, model, f, paint);
+    out
+}
+
+/// [`diagnostic`], appended to `out`.
+fn diagnostic_into(out: &mut String, model: &Model, f: &Finding, paint: Paint) {
     let lines = std::iter::once(f.dir)
         .chain(f.related.iter().map(|r| r.dir))
-        .map(|d| model.line_col(d).0);
-    let width = lines.max().unwrap_or(1).to_string().len();
-    let pad = " ".repeat(width);
+        .map(|d| model.config.file(d.file).line_of(model.dir(d).range.start));
+    let width = digits(lines.max().unwrap_or(1));
+    let pad = &SPACES[..width.min(SPACES.len())];
     let gutter = paint.paint("|", BLUE);
     let sev = Paint::severity_code(f.severity);
 
-    let _ = writeln!(
-        out,
-        "{}{}",
-        paint.paint(&format!("{}[{}]", f.severity, f.rule), sev),
-        paint.paint(&format!(": {}", visible(&f.message)), BOLD)
-    );
-    snippet(&mut out, model, f.dir, width, '^', sev, paint);
+    // The header's two parts are never empty, so each is painted.
+    paint.open(out, sev);
+    let _ = write!(out, "{}[{}]", f.severity, f.rule);
+    paint.close(out);
+    paint.open(out, BOLD);
+    out.push_str(": ");
+    out.push_str(&visible(&f.message));
+    paint.close(out);
+    out.push('\n');
+    snippet(out, model, f.dir, width, '^', sev, paint);
     if let Some(e) = &f.evidence {
         let _ = writeln!(
             out,
@@ -179,7 +207,7 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
         );
     }
     if let Some(h) = f.hop {
-        include_path(&mut out, model, h, &pad, paint);
+        include_path(out, model, h, pad, paint);
     }
     for r in &f.related {
         let _ = writeln!(out, "{pad} {gutter}");
@@ -189,7 +217,7 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
             paint.paint("note", GREEN),
             paint.paint(&visible(&r.label), BOLD)
         );
-        snippet(&mut out, model, r.dir, width, '-', BLUE, paint);
+        snippet(out, model, r.dir, width, '-', BLUE, paint);
     }
     if f.baseline == Some(crate::diagnostic::BaselineState::New) {
         let _ = writeln!(out, "{pad} {gutter}");
@@ -201,9 +229,8 @@ pub fn diagnostic(model: &Model, f: &Finding, paint: Paint) -> String {
     }
     if let Some(fix) = &f.fix {
         let _ = writeln!(out, "{pad} {gutter}");
-        help(&mut out, fix, &pad, paint);
+        help(out, fix, pad, paint);
     }
-    out
 }
 
 /// For a pass directive reached through several include paths: which
@@ -241,43 +268,122 @@ fn snippet(
     let range = model.dir(dir).range;
     let (line, col) = src.line_col(range.start);
     let (end_line, end_col) = src.line_col(range.end);
-    let pad = " ".repeat(width);
     let gutter = paint.paint("|", BLUE);
-    let _ = writeln!(
-        out,
-        "{pad}{} {}:{line}:{col}",
-        paint.paint("-->", BLUE),
-        visible(&src.name)
-    );
+    spaces(out, width);
+    paint.open(out, BLUE);
+    out.push_str("-->");
+    paint.close(out);
+    out.push(' ');
+    out.push_str(&visible(&src.name));
+    out.push(':');
+    let line_digits = push_number(out, line);
+    out.push(':');
+    push_number(out, col);
+    out.push('\n');
     let text = src.line_text(line);
-    let chars: Vec<char> = text.chars().collect();
-    let start = (col as usize).saturating_sub(1).min(chars.len());
+    let start = (col as usize).saturating_sub(1);
     let end = if end_line == line {
-        (end_col as usize).saturating_sub(1)
+        Some((end_col as usize).saturating_sub(1))
     } else {
-        chars.len()
+        None
     };
-    // Trailing blanks are not part of the span.
-    let mut end = end.clamp(start, chars.len());
-    while end > start && chars[end - 1].is_whitespace() {
-        end -= 1;
+    let (shown, lead, len) = if text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        // Printable ASCII: a character is a byte and shows as itself.
+        let n = text.len();
+        let start = start.min(n);
+        let mut end = end.unwrap_or(n).clamp(start, n);
+        // Trailing blanks are not part of the span.
+        while end > start && text.as_bytes()[end - 1] == b' ' {
+            end -= 1;
+        }
+        (
+            std::borrow::Cow::Borrowed(text.trim_end_matches(' ')),
+            start,
+            (end - start).max(1),
+        )
+    } else {
+        let chars: Vec<char> = text.chars().collect();
+        let start = start.min(chars.len());
+        let end = end.unwrap_or(chars.len());
+        // Trailing blanks are not part of the span.
+        let mut end = end.clamp(start, chars.len());
+        while end > start && chars[end - 1].is_whitespace() {
+            end -= 1;
+        }
+        let shown = expand_tabs(&chars);
+        let lead = display_width(&chars[..start]);
+        let len = display_width(&chars[start..end]).max(1);
+        (
+            std::borrow::Cow::Owned(shown.trim_end().to_string()),
+            lead,
+            len,
+        )
+    };
+    spaces(out, width);
+    out.push(' ');
+    out.push_str(&gutter);
+    out.push('\n');
+    // The line number, left-aligned in the gutter's width.
+    paint.open(out, BLUE);
+    push_number(out, line);
+    spaces(out, width.saturating_sub(line_digits));
+    paint.close(out);
+    out.push(' ');
+    out.push_str(&gutter);
+    out.push(' ');
+    out.push_str(&shown);
+    out.push('\n');
+    spaces(out, width);
+    out.push(' ');
+    out.push_str(&gutter);
+    out.push(' ');
+    spaces(out, lead);
+    paint.open(out, code);
+    for _ in 0..len {
+        out.push(mark);
     }
-    let shown = expand_tabs(&chars);
-    let lead = display_width(&chars[..start]);
-    let len = display_width(&chars[start..end]).max(1);
-    let _ = writeln!(out, "{pad} {gutter}");
-    let _ = writeln!(
-        out,
-        "{} {gutter} {}",
-        paint.paint(&format!("{line:<width$}"), BLUE),
-        shown.trim_end()
-    );
-    let _ = writeln!(
-        out,
-        "{pad} {gutter} {}{}",
-        " ".repeat(lead),
-        paint.paint(&mark.to_string().repeat(len), code)
-    );
+    paint.close(out);
+    out.push('\n');
+}
+
+/// Blanks for padding, without a `String` of their own.
+const SPACES: &str = "                                                                ";
+
+fn spaces(out: &mut String, mut n: usize) {
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
+}
+
+/// Appends a number in decimal; returns how many digits it has.
+fn push_number(out: &mut String, n: u32) -> usize {
+    let mut buf = [0u8; 10];
+    let mut at = buf.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &buf[at..] {
+        out.push(char::from(d));
+    }
+    buf.len() - at
+}
+
+/// How many decimal digits a line number has.
+fn digits(mut n: u32) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
 }
 
 const TAB: usize = 4;
@@ -346,35 +452,62 @@ fn help(out: &mut String, fix: &Fix, pad: &str, paint: Paint) {
     if !has_literal {
         return;
     }
-    let indent = " ".repeat(pad.len() + " = help: ".len());
+    let indent = pad.len() + " = help: ".len();
+    let mut line = String::new();
     for c in &fix.changes {
-        let line = directive_line(c);
-        let _ = writeln!(out, "{indent}{}", paint.paint(&visible(&line), GREEN));
+        line.clear();
+        push_directive_line(&mut line, c);
+        spaces(out, indent);
+        out.push_str(&paint.paint(&visible(&line), GREEN));
+        out.push('\n');
     }
 }
 
 /// The line a change writes; a value a person must supply shows as `<key>`.
 pub fn directive_line(c: &Change) -> String {
-    let value = |v: &FixValue| match v {
-        FixValue::Literal(s) => quote(s),
-        FixValue::Input { key, .. } => format!("<{key}>"),
-    };
-    match c {
-        // As the fix writes it: a literal is a list of parameters.
-        Change::Set {
-            directive,
-            value: v @ FixValue::Literal(s),
-        } => format!("{directive} {};", crate::fix::plan::params(v, s).join(" ")),
-        Change::Set {
-            directive,
-            value: v,
-        } => format!("{directive} {};", value(v)),
+    let mut out = String::new();
+    push_directive_line(&mut out, c);
+    out
+}
+
+/// [`directive_line`], appended to `out`.
+fn push_directive_line(out: &mut String, c: &Change) {
+    let (directive, header, value) = match c {
+        Change::Set { directive, value } => (directive, None, value),
         Change::SetHeader {
             directive,
             header,
-            value: v,
-        } => format!("{directive} {header} {};", value(v)),
+            value,
+        } => (directive, Some(header), value),
+    };
+    out.push_str(directive);
+    if let Some(h) = header {
+        out.push(' ');
+        out.push_str(h);
     }
+    match value {
+        // As the fix writes it: a rule's literal in a `Set` is a list of
+        // parameters.
+        FixValue::Literal(s) if header.is_none() => {
+            out.push(' ');
+            for (k, p) in s.split_whitespace().enumerate() {
+                if k > 0 {
+                    out.push(' ');
+                }
+                push_quoted(out, p);
+            }
+        }
+        FixValue::Literal(s) => {
+            out.push(' ');
+            push_quoted(out, s);
+        }
+        FixValue::Input { key, .. } => {
+            out.push_str(" <");
+            out.push_str(key);
+            out.push('>');
+        }
+    }
+    out.push(';');
 }
 
 /// `id  severity  summary`, one rule a line, for `explain --list`.
@@ -521,5 +654,15 @@ note: proxy_ssl_verify off is set here
             },
         };
         assert_eq!(directive_line(&c), "proxy_ssl_name <sni-name>;");
+        let set = |v: &str| Change::Set {
+            directive: "proxy_ssl_protocols".into(),
+            value: FixValue::literal(v),
+        };
+        assert_eq!(
+            directive_line(&set(" TLSv1.2\tTLSv1.3 ")),
+            "proxy_ssl_protocols TLSv1.2 TLSv1.3;"
+        );
+        // A literal of no parameters keeps the blank before the `;`.
+        assert_eq!(directive_line(&set("")), "proxy_ssl_protocols ;");
     }
 }
