@@ -189,7 +189,7 @@ impl Model {
     /// Every http socket some server declares with `ssl`.
     fn tls_sockets(&self) -> HashSet<String> {
         let mut out = HashSet::new();
-        for (i, c) in self.tree.ctxs.iter().enumerate() {
+        for (i, c) in self.tree.ctxs().enumerate() {
             if c.kind != Kind::Server {
                 continue;
             }

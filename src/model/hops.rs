@@ -54,7 +54,7 @@ impl Model {
         // The include chain of each pass reached through an include, by
         // its position in reading order.
         let mut via_of: HashMap<u32, ViaId> = HashMap::new();
-        for (ci, c) in self.tree.ctxs.iter().enumerate() {
+        for (ci, c) in self.tree.ctxs().enumerate() {
             let ctx = ci as CtxId;
             let in_http = matches!(
                 c.kind,
@@ -64,7 +64,7 @@ impl Model {
             if !in_http && !in_stream {
                 continue;
             }
-            for (i, (&r, &order)) in c.directives.iter().zip(&c.order).enumerate() {
+            for (i, (&r, &order)) in c.directives().iter().zip(c.order()).enumerate() {
                 let module = match (self.dir(r).name(), in_stream) {
                     ("proxy_pass", false) => Module::Proxy,
                     ("grpc_pass", false) => Module::Grpc,

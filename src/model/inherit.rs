@@ -107,11 +107,16 @@ impl Model {
     ) -> impl Iterator<Item = (&'static Spec, &'static str, Option<(CtxId, Vec<DirRef>)>)> + '_
     {
         // The blocks whose settings reach `ctx`, innermost first.
-        let chain: Vec<CtxId> = self.merge_chain(ctx).collect();
+        // Only those that write some directive of the module can set one.
+        let chain: Vec<CtxId> = self
+            .merge_chain(ctx)
+            .filter(|&c| self.sets_ssl_of(c, module))
+            .collect();
         self.specs_of(module).iter().map(move |(spec, name, id)| {
             let found = chain.iter().find_map(|&c| {
-                let lines = self.lines_with_id(c, *id);
-                (!lines.is_empty()).then_some((c, lines))
+                let mut lines = self.lines_iter(c, *id).peekable();
+                lines.peek()?;
+                Some((c, lines.collect()))
             });
             (*spec, *name, found)
         })

@@ -51,7 +51,7 @@ pub use hops::PlainPass;
 pub use inherit::{Origin, Provenance};
 pub use sni::{Name, NameSource, Sni, SniKind};
 pub use target::Target;
-pub use tree::{Ctx, CtxId, DirRef, Kind, Tree, Via, ViaId};
+pub use tree::{Ctx, CtxId, CtxRef, DirRef, Kind, Tree, Via, ViaId};
 pub use upstreams::Upstream;
 pub use variants::{TlsWhen, Variant};
 pub use vars::{eval_name, variable_at, variables};

@@ -34,8 +34,8 @@ impl Model {
         // by the parent too: a file included in two places puts the same
         // directive in two contexts.
         let mut opener_order: HashMap<(CtxId, DirRef), u32> = HashMap::new();
-        let mut indexed = vec![false; self.tree.ctxs.len()];
-        for c in &self.tree.ctxs {
+        let mut indexed = vec![false; self.tree.ctx_count()];
+        for c in self.tree.ctxs() {
             if !matches!(c.kind, Kind::Upstream | Kind::StreamUpstream) {
                 continue;
             }
@@ -44,11 +44,11 @@ impl Model {
                 continue;
             }
             let parent = self.tree.ctx(p);
-            for (&d, &o) in parent.directives.iter().zip(&parent.order) {
+            for (&d, &o) in parent.directives().iter().zip(parent.order()) {
                 opener_order.entry((p, d)).or_insert(o);
             }
         }
-        for (i, c) in self.tree.ctxs.iter().enumerate() {
+        for (i, c) in self.tree.ctxs().enumerate() {
             if !matches!(c.kind, Kind::Upstream | Kind::StreamUpstream) {
                 continue;
             }
@@ -56,7 +56,7 @@ impl Model {
             let d = self.dir(opener);
             let Some(name) = d.arg(0) else { continue };
             let servers = c
-                .directives
+                .directives()
                 .iter()
                 .filter(|&&r| self.dir(r).name() == "server")
                 .filter_map(|&r| self.dir(r).arg(0).map(str::to_string))
