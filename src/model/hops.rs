@@ -13,7 +13,6 @@ use super::hop::Hop;
 use super::inherit::SharedSettings;
 use super::target::Target;
 use super::tree::{CtxId, DirRef, Kind, ViaId};
-use super::upstreams::UpstreamKey;
 use super::variants::{PassEval, Upstreams};
 use super::Model;
 
@@ -85,15 +84,7 @@ impl Model {
         }
         passes.sort_by_key(|p| p.0);
         // The upstream each pass names, worked out once per pass.
-        let keys: Vec<Option<(UpstreamKey, String)>> = passes
-            .iter()
-            .map(|&(_, r, _, module)| {
-                self.dir(r)
-                    .arg(0)
-                    .and_then(|a| self.upstream_key(module.is_stream(), a))
-            })
-            .collect();
-        let spellings = self.spellings(&passes, &keys);
+        let (spellings, keys) = self.spellings(&passes);
 
         // Each pass is worked out on its own, reading the model only: two
         // threads share them on a large configuration.
@@ -118,7 +109,7 @@ impl Model {
                     };
                     match target {
                         Some((t, eval)) => {
-                            let upstreams = (&spellings, key.as_ref());
+                            let upstreams = (&spellings, *key);
                             Ok(Box::new(this.hop(
                                 r,
                                 ctx,

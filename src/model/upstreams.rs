@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use super::directives::Module;
 use super::target::Target;
 use super::tree::{CtxId, DirRef, Kind};
@@ -131,29 +133,63 @@ impl Model {
 
     /// The spelling nginx keeps for each upstream: the first it reads, from
     /// an `upstream {}` block or a pass directive naming it.
+    /// The spelling nginx keeps for each upstream (the host as first read,
+    /// by an `upstream {}` block or a pass), and the key of each pass
+    /// among them. A pass keeps only its key's number: a server with
+    /// hundreds of thousands of passes names a handful of upstreams.
     pub(super) fn spellings(
         &self,
         passes: &[(u32, DirRef, CtxId, Module)],
-        keys: &[Option<(UpstreamKey, String)>],
-    ) -> HashMap<UpstreamKey, String> {
-        let mut seen: Vec<(u32, UpstreamKey, String)> = Vec::new();
-        for u in &self.upstreams {
-            seen.push((
-                u.order,
-                (u.stream, u.name.to_ascii_lowercase(), None),
-                u.name.clone(),
-            ));
-        }
-        for (&(order, ..), key) in passes.iter().zip(keys) {
-            if let Some((key, host)) = key {
-                seen.push((order, key.clone(), host.clone()));
+    ) -> (Spellings, Vec<Option<u32>>) {
+        let mut ids: FxHashMap<UpstreamKey, u32> = FxHashMap::default();
+        // Per key: the reading order and host of its first spelling.
+        let mut first: Vec<(u32, String)> = Vec::new();
+        let mut note = |key: UpstreamKey, order: u32, host: &str| -> u32 {
+            let next = first.len() as u32;
+            let id = *ids.entry(key).or_insert(next);
+            match first.get_mut(id as usize) {
+                Some(f) if order < f.0 => *f = (order, host.to_string()),
+                Some(_) => {}
+                None => first.push((order, host.to_string())),
             }
+            id
+        };
+        for u in &self.upstreams {
+            note(
+                (u.stream, u.name.to_ascii_lowercase(), None),
+                u.order,
+                &u.name,
+            );
         }
-        seen.sort_by_key(|e| e.0);
-        let mut out: HashMap<UpstreamKey, String> = HashMap::new();
-        for (_, key, host) in seen {
-            out.entry(key).or_insert(host);
-        }
-        out
+        let keys = passes
+            .iter()
+            .map(|&(order, r, _, module)| {
+                let (key, host) = self
+                    .dir(r)
+                    .arg(0)
+                    .and_then(|a| self.upstream_key(module.is_stream(), a))?;
+                Some(note(key, order, &host))
+            })
+            .collect();
+        let names = first.into_iter().map(|(_, host)| host).collect();
+        (Spellings { ids, names }, keys)
+    }
+}
+
+/// The spelling nginx keeps for each upstream key.
+pub(super) struct Spellings {
+    ids: FxHashMap<UpstreamKey, u32>,
+    names: Vec<String>,
+}
+
+impl Spellings {
+    /// The spelling of a key.
+    pub(super) fn get(&self, key: &UpstreamKey) -> Option<&String> {
+        self.ids.get(key).and_then(|&id| self.by_id(id))
+    }
+
+    /// The spelling of a key, by the number [`Model::spellings`] gave it.
+    pub(super) fn by_id(&self, id: u32) -> Option<&String> {
+        self.names.get(id as usize)
     }
 }
