@@ -83,6 +83,7 @@ impl Model {
             }
         }
         passes.sort_by_key(|p| p.0);
+        passes.shrink_to_fit();
         // The upstream each pass names, worked out once per pass.
         let (spellings, keys) = self.spellings(&passes);
 
@@ -130,23 +131,28 @@ impl Model {
                 .collect()
         };
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let done = if threads < 2 || passes.len() < 256 {
-            work(0..passes.len())
+        // The outcomes in pass order, in one or two parts (not joined: a
+        // server with 256k passes would copy them for nothing).
+        let parts: [Vec<Result<Box<Hop>, PlainPass>>; 2] = if threads < 2 || passes.len() < 256 {
+            [work(0..passes.len()), Vec::new()]
         } else {
             let half = passes.len() / 2;
             std::thread::scope(|s| {
                 let second = s.spawn(|| work(half..passes.len()));
-                let mut done = work(0..half);
+                let first = work(0..half);
                 match second.join() {
-                    Ok(rest) => done.extend(rest),
+                    Ok(rest) => [first, rest],
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
-                done
             })
         };
-        let mut hops = Vec::new();
-        let mut plain = Vec::new();
-        for (d, &(order, ..)) in done.into_iter().zip(&passes) {
+        drop((keys, spellings));
+        // Each list made to its final size: a large one grown by doubling
+        // would take up to twice its room while every outcome is held.
+        let tls = parts.iter().flatten().filter(|d| d.is_ok()).count();
+        let mut hops = Vec::with_capacity(tls);
+        let mut plain = Vec::with_capacity(passes.len() - tls);
+        for (d, &(order, ..)) in parts.into_iter().flatten().zip(&passes) {
             match d {
                 Ok(hop) => {
                     let mut hop = *hop;

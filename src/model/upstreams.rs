@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use rustc_hash::FxHashMap;
 
 use super::directives::Module;
-use super::target::Target;
 use super::tree::{CtxId, DirRef, Kind};
 use super::Model;
 
@@ -108,27 +107,42 @@ impl Model {
             return None;
         }
         let (scheme, rest) = match raw.find("://") {
-            Some(i) => (raw[..i].to_ascii_lowercase(), &raw[i + 3..]),
-            None => (String::new(), raw),
+            Some(i) => (&raw[..i], &raw[i + 3..]),
+            None => ("", raw),
         };
         if rest.starts_with("unix:") {
             return None;
         }
-        let t = Target::parse_stream(rest.split('/').next().unwrap_or(rest));
-        if t.host.is_empty() {
+        // Host and port as `Target::parse_stream` splits them.
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let host_end = if authority.starts_with('[') {
+            authority.find(']').map_or(authority.len(), |i| i + 1)
+        } else {
+            authority.find(':').unwrap_or(authority.len())
+        };
+        let host = &authority[..host_end];
+        if host.is_empty() {
             return None;
         }
-        let lower = t.host.to_ascii_lowercase();
-        if self.find_upstream(&t.host, stream).is_some() {
-            return Some(((stream, lower, None), t.host));
+        let lower = host.to_ascii_lowercase();
+        if self.find_upstream(host, stream).is_some() {
+            return Some(((stream, lower, None), host.to_string()));
         }
-        let default_port = match scheme.as_str() {
-            "http" | "grpc" => Some("80"),
-            "https" | "grpcs" => Some("443"),
-            _ => None,
-        };
-        let port = t.port.clone().or(default_port.map(str::to_string));
-        Some(((stream, lower, port), t.host))
+        let default_port = ["http", "grpc"]
+            .iter()
+            .any(|s| scheme.eq_ignore_ascii_case(s))
+            .then_some("80")
+            .or_else(|| {
+                ["https", "grpcs"]
+                    .iter()
+                    .any(|s| scheme.eq_ignore_ascii_case(s))
+                    .then_some("443")
+            });
+        let port = authority[host_end..]
+            .strip_prefix(':')
+            .or(default_port)
+            .map(str::to_string);
+        Some(((stream, lower, port), host.to_string()))
     }
 
     /// The spelling nginx keeps for each upstream: the first it reads, from
@@ -161,14 +175,20 @@ impl Model {
                 &u.name,
             );
         }
+        // The key depends on the address alone: passes written alike (a
+        // server's thousands of locations pass to one group) work it out
+        // once. The first of them comes first in reading order, so a later
+        // one never brings an earlier spelling.
+        let mut by_raw: FxHashMap<(bool, &str), Option<u32>> = FxHashMap::default();
         let keys = passes
             .iter()
             .map(|&(order, r, _, module)| {
-                let (key, host) = self
-                    .dir(r)
-                    .arg(0)
-                    .and_then(|a| self.upstream_key(module.is_stream(), a))?;
-                Some(note(key, order, &host))
+                let raw = self.dir(r).arg(0)?;
+                let stream = module.is_stream();
+                *by_raw.entry((stream, raw)).or_insert_with(|| {
+                    let (key, host) = self.upstream_key(stream, raw)?;
+                    Some(note(key, order, &host))
+                })
             })
             .collect();
         let names = first.into_iter().map(|(_, host)| host).collect();
