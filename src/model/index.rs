@@ -39,16 +39,19 @@ pub(super) struct PerCtx<T> {
 }
 
 impl<T> PerCtx<T> {
-    fn collect<I: IntoIterator<Item = T>>(lists: impl ExactSizeIterator<Item = I>) -> PerCtx<T> {
-        let mut starts = Vec::with_capacity(lists.len() + 1);
+    /// Empty, with room for the starts of `lists` lists.
+    fn with_lists(lists: usize) -> PerCtx<T> {
+        let mut starts = Vec::with_capacity(lists + 1);
         starts.push(0);
-        let mut items = Vec::new();
-        for list in lists {
-            items.extend(list);
-            starts.push(items.len() as u32);
+        PerCtx {
+            starts,
+            items: Vec::new(),
         }
-        items.shrink_to_fit();
-        PerCtx { starts, items }
+    }
+
+    /// Ends the list being filled (the items pushed since the last end).
+    fn end_list(&mut self) {
+        self.starts.push(self.items.len() as u32);
     }
 
     /// The list of a context (empty for one the tree does not have).
@@ -78,8 +81,10 @@ const EXTRA_NAMES: &[&str] = &[
     "js_var",
 ];
 
-/// The name ids, and each block's indexed directives.
-pub(super) fn build(config: &Config, tree: &Tree) -> (Index, NameIds) {
+/// The name ids, each block's indexed directives, and each block's
+/// rewrite directives in the order they are written: one pass over the
+/// directives for both lists.
+pub(super) fn build(config: &Config, tree: &Tree) -> (Index, NameIds, Rewrites) {
     let mut names = directives::all_names();
     names.extend(EXTRA_NAMES.iter().map(|s| s.to_string()));
     let name_ids: NameIds = names
@@ -87,23 +92,24 @@ pub(super) fn build(config: &Config, tree: &Tree) -> (Index, NameIds) {
         .enumerate()
         .map(|(i, n)| (n, i as u16))
         .collect();
-    let index = PerCtx::collect(tree.ctxs().map(|c| {
-        c.directives().iter().filter_map(|&r| {
-            let d = config.ast(r.file).node(r.node);
-            name_ids.get(d.name()).map(|&id| (id, r))
-        })
-    }));
-    (index, name_ids)
-}
-
-/// Each block's rewrite directives, in the order they are written.
-pub(super) fn rewrites(config: &Config, tree: &Tree) -> Rewrites {
-    PerCtx::collect(tree.ctxs().map(|c| {
-        c.directives()
-            .iter()
-            .copied()
-            .filter(|&r| REWRITE_NAMES.contains(&config.ast(r.file).node(r.node).name()))
-    }))
+    let mut index = PerCtx::with_lists(tree.ctx_count());
+    let mut rewrites = PerCtx::with_lists(tree.ctx_count());
+    for c in tree.ctxs() {
+        for &r in c.directives() {
+            let name = config.ast(r.file).node(r.node).name();
+            if let Some(&id) = name_ids.get(name) {
+                index.items.push((id, r));
+            }
+            if REWRITE_NAMES.contains(&name) {
+                rewrites.items.push(r);
+            }
+        }
+        index.end_list();
+        rewrites.end_list();
+    }
+    index.items.shrink_to_fit();
+    rewrites.items.shrink_to_fit();
+    (index, name_ids, rewrites)
 }
 
 /// The hosts (port stripped) that some `listen` of an http or stream
