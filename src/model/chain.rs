@@ -43,7 +43,7 @@ impl Model {
     /// is in the main file's own tree (or not in `ctx`).
     pub fn via_of(&self, ctx: CtxId, dir: DirRef) -> ViaId {
         let c = self.tree.ctx(ctx);
-        c.directives
+        c.directives()
             .iter()
             .position(|&d| d == dir)
             .map_or(0, |i| c.via_at(i))
@@ -122,8 +122,8 @@ impl Model {
                 .iter()
                 .filter(|(sc, _, _)| *sc == c)
                 .filter_map(|(_, d, step)| {
-                    let i = ctx.directives.iter().position(|x| x == d)?;
-                    Some((ctx.order[i], *d, step.clone()))
+                    let i = ctx.directives().iter().position(|x| x == d)?;
+                    Some((ctx.order()[i], *d, step.clone()))
                 })
                 .collect();
             here.sort_by_key(|(order, _, _)| *order);

@@ -46,7 +46,13 @@ impl Defs {
                 match d.name() {
                     "set" => {
                         if let Some(v) = d.arg(0).and_then(|a| a.strip_prefix('$')) {
-                            defs.set_anywhere.insert(v.to_ascii_lowercase());
+                            // Thousands of locations set the same few
+                            // variables: a name already known costs no copy.
+                            if v.bytes().any(|b| b.is_ascii_uppercase()) {
+                                defs.set_anywhere.insert(v.to_ascii_lowercase());
+                            } else if !defs.set_anywhere.contains(v) {
+                                defs.set_anywhere.insert(v.to_string());
+                            }
                         }
                     }
                     "map" | "geo" if d.block.is_some() => {
@@ -189,7 +195,7 @@ impl Model {
     /// Every http socket some server declares with `ssl`.
     fn tls_sockets(&self) -> HashSet<String> {
         let mut out = HashSet::new();
-        for (i, c) in self.tree.ctxs.iter().enumerate() {
+        for (i, c) in self.tree.ctxs().enumerate() {
             if c.kind != Kind::Server {
                 continue;
             }

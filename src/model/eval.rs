@@ -284,7 +284,7 @@ impl Run<'_> {
     /// (a `return`, or a `rewrite` that redirects or restarts the search).
     fn always_leaves(&self, block: CtxId) -> bool {
         let m = self.model;
-        m.tree.ctx(block).directives.iter().any(|&r| {
+        m.tree.ctx(block).directives().iter().any(|&r| {
             let d = m.dir(r);
             match d.name() {
                 "return" => true,

@@ -13,7 +13,6 @@ use super::hop::Hop;
 use super::inherit::SharedSettings;
 use super::target::Target;
 use super::tree::{CtxId, DirRef, Kind, ViaId};
-use super::upstreams::UpstreamKey;
 use super::variants::{PassEval, Upstreams};
 use super::Model;
 
@@ -54,7 +53,7 @@ impl Model {
         // The include chain of each pass reached through an include, by
         // its position in reading order.
         let mut via_of: HashMap<u32, ViaId> = HashMap::new();
-        for (ci, c) in self.tree.ctxs.iter().enumerate() {
+        for (ci, c) in self.tree.ctxs().enumerate() {
             let ctx = ci as CtxId;
             let in_http = matches!(
                 c.kind,
@@ -64,7 +63,7 @@ impl Model {
             if !in_http && !in_stream {
                 continue;
             }
-            for (i, (&r, &order)) in c.directives.iter().zip(&c.order).enumerate() {
+            for (i, (&r, &order)) in c.directives().iter().zip(c.order()).enumerate() {
                 let module = match (self.dir(r).name(), in_stream) {
                     ("proxy_pass", false) => Module::Proxy,
                     ("grpc_pass", false) => Module::Grpc,
@@ -84,16 +83,9 @@ impl Model {
             }
         }
         passes.sort_by_key(|p| p.0);
+        passes.shrink_to_fit();
         // The upstream each pass names, worked out once per pass.
-        let keys: Vec<Option<(UpstreamKey, String)>> = passes
-            .iter()
-            .map(|&(_, r, _, module)| {
-                self.dir(r)
-                    .arg(0)
-                    .and_then(|a| self.upstream_key(module.is_stream(), a))
-            })
-            .collect();
-        let spellings = self.spellings(&passes, &keys);
+        let (spellings, keys) = self.spellings(&passes);
 
         // Each pass is worked out on its own, reading the model only: two
         // threads share them on a large configuration.
@@ -118,7 +110,7 @@ impl Model {
                     };
                     match target {
                         Some((t, eval)) => {
-                            let upstreams = (&spellings, key.as_ref());
+                            let upstreams = (&spellings, *key);
                             Ok(Box::new(this.hop(
                                 r,
                                 ctx,
@@ -139,23 +131,28 @@ impl Model {
                 .collect()
         };
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let done = if threads < 2 || passes.len() < 256 {
-            work(0..passes.len())
+        // The outcomes in pass order, in one or two parts (not joined: a
+        // server with 256k passes would copy them for nothing).
+        let parts: [Vec<Result<Box<Hop>, PlainPass>>; 2] = if threads < 2 || passes.len() < 256 {
+            [work(0..passes.len()), Vec::new()]
         } else {
             let half = passes.len() / 2;
             std::thread::scope(|s| {
                 let second = s.spawn(|| work(half..passes.len()));
-                let mut done = work(0..half);
+                let first = work(0..half);
                 match second.join() {
-                    Ok(rest) => done.extend(rest),
+                    Ok(rest) => [first, rest],
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
-                done
             })
         };
-        let mut hops = Vec::new();
-        let mut plain = Vec::new();
-        for (d, &(order, ..)) in done.into_iter().zip(&passes) {
+        drop((keys, spellings));
+        // Each list made to its final size: a large one grown by doubling
+        // would take up to twice its room while every outcome is held.
+        let tls = parts.iter().flatten().filter(|d| d.is_ok()).count();
+        let mut hops = Vec::with_capacity(tls);
+        let mut plain = Vec::with_capacity(passes.len() - tls);
+        for (d, &(order, ..)) in parts.into_iter().flatten().zip(&passes) {
             match d {
                 Ok(hop) => {
                     let mut hop = *hop;

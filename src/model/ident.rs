@@ -39,13 +39,21 @@ impl Model {
             }
             self.hops[i].id = id;
         }
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        for hop in &mut self.hops {
-            let n = seen.entry(hop.id.clone()).or_insert(0);
+        // Ids still alike are numbered in order (`#2`, `#3`, …): counted
+        // on the ids as they are, then renamed, so no id is copied.
+        let mut seen: rustc_hash::FxHashMap<&str, usize> = Default::default();
+        let mut renames = Vec::new();
+        for (i, hop) in self.hops.iter().enumerate() {
+            let n = seen.entry(hop.id.as_str()).or_insert(0);
             *n += 1;
             if *n > 1 {
-                hop.id = format!("{}#{n}", hop.id);
+                renames.push((i, *n));
             }
+        }
+        drop(seen);
+        for (i, n) in renames {
+            let hop = &mut self.hops[i];
+            hop.id = format!("{}#{n}", hop.id);
         }
     }
 

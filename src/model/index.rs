@@ -33,26 +33,31 @@ pub(super) type Rewrites = PerCtx<DirRef>;
 pub(super) struct PerCtx<T> {
     /// Where each context's list starts in `items`; one more entry than
     /// there are contexts, the last where the final list ends.
-    starts: Vec<usize>,
+    /// (The tree has fewer than `u32::MAX` directives: see `MAX_VISITS`.)
+    starts: Vec<u32>,
     items: Vec<T>,
 }
 
 impl<T> PerCtx<T> {
-    fn collect<I: IntoIterator<Item = T>>(lists: impl Iterator<Item = I>) -> PerCtx<T> {
-        let mut starts = vec![0];
-        let mut items = Vec::new();
-        for list in lists {
-            items.extend(list);
-            starts.push(items.len());
+    /// Empty, with room for the starts of `lists` lists.
+    fn with_lists(lists: usize) -> PerCtx<T> {
+        let mut starts = Vec::with_capacity(lists + 1);
+        starts.push(0);
+        PerCtx {
+            starts,
+            items: Vec::new(),
         }
-        items.shrink_to_fit();
-        PerCtx { starts, items }
+    }
+
+    /// Ends the list being filled (the items pushed since the last end).
+    fn end_list(&mut self) {
+        self.starts.push(self.items.len() as u32);
     }
 
     /// The list of a context (empty for one the tree does not have).
     pub(super) fn get(&self, ctx: usize) -> &[T] {
         match (self.starts.get(ctx), self.starts.get(ctx.wrapping_add(1))) {
-            (Some(&a), Some(&b)) => self.items.get(a..b).unwrap_or(&[]),
+            (Some(&a), Some(&b)) => self.items.get(a as usize..b as usize).unwrap_or(&[]),
             _ => &[],
         }
     }
@@ -76,8 +81,10 @@ const EXTRA_NAMES: &[&str] = &[
     "js_var",
 ];
 
-/// The name ids, and each block's indexed directives.
-pub(super) fn build(config: &Config, tree: &Tree) -> (Index, NameIds) {
+/// The name ids, each block's indexed directives, and each block's
+/// rewrite directives in the order they are written: one pass over the
+/// directives for both lists.
+pub(super) fn build(config: &Config, tree: &Tree) -> (Index, NameIds, Rewrites) {
     let mut names = directives::all_names();
     names.extend(EXTRA_NAMES.iter().map(|s| s.to_string()));
     let name_ids: NameIds = names
@@ -85,23 +92,24 @@ pub(super) fn build(config: &Config, tree: &Tree) -> (Index, NameIds) {
         .enumerate()
         .map(|(i, n)| (n, i as u16))
         .collect();
-    let index = PerCtx::collect(tree.ctxs.iter().map(|c| {
-        c.directives.iter().filter_map(|&r| {
-            let d = config.ast(r.file).node(r.node);
-            name_ids.get(d.name()).map(|&id| (id, r))
-        })
-    }));
-    (index, name_ids)
-}
-
-/// Each block's rewrite directives, in the order they are written.
-pub(super) fn rewrites(config: &Config, tree: &Tree) -> Rewrites {
-    PerCtx::collect(tree.ctxs.iter().map(|c| {
-        c.directives
-            .iter()
-            .copied()
-            .filter(|&r| REWRITE_NAMES.contains(&config.ast(r.file).node(r.node).name()))
-    }))
+    let mut index = PerCtx::with_lists(tree.ctx_count());
+    let mut rewrites = PerCtx::with_lists(tree.ctx_count());
+    for c in tree.ctxs() {
+        for &r in c.directives() {
+            let name = config.ast(r.file).node(r.node).name();
+            if let Some(&id) = name_ids.get(name) {
+                index.items.push((id, r));
+            }
+            if REWRITE_NAMES.contains(&name) {
+                rewrites.items.push(r);
+            }
+        }
+        index.end_list();
+        rewrites.end_list();
+    }
+    index.items.shrink_to_fit();
+    rewrites.items.shrink_to_fit();
+    (index, name_ids, rewrites)
 }
 
 /// The hosts (port stripped) that some `listen` of an http or stream
@@ -109,10 +117,9 @@ pub(super) fn rewrites(config: &Config, tree: &Tree) -> Rewrites {
 /// configuration, so that asking about a hop's address does not scan every
 /// server again.
 pub(super) fn listen_hosts(config: &Config, tree: &Tree) -> FxHashSet<String> {
-    tree.ctxs
-        .iter()
+    tree.ctxs()
         .filter(|c| matches!(c.kind, Kind::Server | Kind::StreamServer))
-        .flat_map(|c| c.directives.iter())
+        .flat_map(|c| c.directives().iter())
         .filter_map(|&r| {
             let d = config.ast(r.file).node(r.node);
             if d.name() != "listen" {
@@ -181,7 +188,7 @@ impl Model {
             None => self
                 .tree
                 .ctx(ctx)
-                .directives
+                .directives()
                 .iter()
                 .copied()
                 .filter(|&r| self.dir(r).name() == name)
@@ -190,12 +197,16 @@ impl Model {
     }
 
     pub(super) fn lines_with_id(&self, ctx: CtxId, id: u16) -> Vec<DirRef> {
+        self.lines_iter(ctx, id).collect()
+    }
+
+    /// [`Model::lines_with_id`], without making a list.
+    pub(super) fn lines_iter(&self, ctx: CtxId, id: u16) -> impl Iterator<Item = DirRef> + '_ {
         self.index
             .get(ctx as usize)
             .iter()
-            .filter(|(n, _)| *n == id)
+            .filter(move |(n, _)| *n == id)
             .map(|&(_, r)| r)
-            .collect()
     }
 
     /// Whether some `listen` of an http or stream `server` binds `host`
@@ -231,8 +242,8 @@ mod tests {
              if ($a) { return 404; }\n rewrite ^ /y last;\n location /y {}\n break;\n \
              return 200;\n} }\n",
         )]);
-        let server = (0..m.tree.ctxs.len())
-            .find(|&i| m.tree.ctxs[i].kind == Kind::Server)
+        let server = (0..m.tree.ctx_count())
+            .find(|&i| m.tree.ctx(i as u32).kind == Kind::Server)
             .expect("a server") as u32;
         let names: Vec<&str> = m
             .rewrites_in(server)

@@ -107,11 +107,21 @@ impl Model {
     ) -> impl Iterator<Item = (&'static Spec, &'static str, Option<(CtxId, Vec<DirRef>)>)> + '_
     {
         // The blocks whose settings reach `ctx`, innermost first.
-        let chain: Vec<CtxId> = self.merge_chain(ctx).collect();
+        // Only those that write some directive of the module can set one.
+        let chain: Vec<CtxId> = self
+            .merge_chain(ctx)
+            .filter(|&c| self.sets_ssl_of(c, module))
+            .collect();
         self.specs_of(module).iter().map(move |(spec, name, id)| {
             let found = chain.iter().find_map(|&c| {
-                let lines = self.lines_with_id(c, *id);
-                (!lines.is_empty()).then_some((c, lines))
+                // Counted first: the list is kept (boxed) in the setting,
+                // and one made to size is not copied again.
+                let count = self.lines_iter(c, *id).count();
+                (count > 0).then(|| {
+                    let mut lines = Vec::with_capacity(count);
+                    lines.extend(self.lines_iter(c, *id));
+                    (c, lines)
+                })
             });
             (*spec, *name, found)
         })
@@ -169,17 +179,23 @@ impl Model {
         match found {
             Some((block, lines)) => {
                 let value = match spec.shape {
-                    Shape::Scalar => self.dir(lines[0]).args_joined(),
+                    Shape::Scalar => match &*self.dir(lines[0]).args {
+                        // Most values are a flag: no text of their own.
+                        [one] if one.value == "on" => Cow::Borrowed("on"),
+                        [one] if one.value == "off" => Cow::Borrowed("off"),
+                        _ => Cow::Owned(self.dir(lines[0]).args_joined()),
+                    },
                     Shape::Array => lines
                         .iter()
                         .map(|&l| self.dir(l).args_joined())
                         .collect::<Vec<_>>()
-                        .join("; "),
+                        .join("; ")
+                        .into(),
                 };
                 Setting {
                     name,
                     spec,
-                    value: Some(Cow::Owned(value)),
+                    value: Some(value),
                     origin: Origin::Explicit(Box::new(self.provenance(block, lines[0]))),
                     inherited: block != own,
                     lines: lines.into_boxed_slice(),

@@ -51,7 +51,7 @@ pub use hops::PlainPass;
 pub use inherit::{Origin, Provenance};
 pub use sni::{Name, NameSource, Sni, SniKind};
 pub use target::Target;
-pub use tree::{Ctx, CtxId, DirRef, Kind, Tree, Via, ViaId};
+pub use tree::{Ctx, CtxId, CtxRef, DirRef, Kind, Tree, Via, ViaId};
 pub use upstreams::Upstream;
 pub use variants::{TlsWhen, Variant};
 pub use vars::{eval_name, variable_at, variables};
@@ -96,10 +96,9 @@ impl Model {
     pub fn build_for(config: Config, choice: VersionChoice) -> Model {
         let version = choice.version;
         let tree = Tree::build(&config);
-        let (index, name_ids) = index::build(&config, &tree);
+        let (index, name_ids, rewrites) = index::build(&config, &tree);
         let spec_names = index::spec_names(&name_ids, version);
         let ssl_masks = index::ssl_masks(&index, &spec_names);
-        let rewrites = index::rewrites(&config, &tree);
         let listen_hosts = index::listen_hosts(&config, &tree);
         let file_names = config
             .files

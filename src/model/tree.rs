@@ -103,23 +103,23 @@ fn child_kind(parent: Kind, name: &str) -> Kind {
     }
 }
 
+/// A block of the context tree. Its lists (directives, reading order,
+/// include chains, child blocks) live end to end in [`Tree`]'s arrays, one
+/// allocation each for the whole configuration rather than four per block
+/// (a server can have hundreds of thousands of locations); read them
+/// through [`CtxRef`], which [`Tree::ctx`] gives.
 #[derive(Clone, Debug)]
 pub struct Ctx {
     pub kind: Kind,
     pub parent: Option<CtxId>,
     /// The directive that opened the block (None for the main context).
     pub opener: Option<DirRef>,
-    /// Directives directly in this block (includes spliced, `include`
-    /// directives themselves left out), in nginx's reading order.
-    pub directives: Vec<DirRef>,
-    /// The position of each directive in nginx's reading order over the
-    /// whole configuration (parallel to `directives`).
-    pub order: Vec<u32>,
-    /// The include chain of the directives, run-length coded: from index
-    /// `start` of `directives` on (to the next run), they were reached
-    /// through chain `via`. See [`Ctx::via_at`].
-    pub via_runs: Vec<(u32, ViaId)>,
-    pub children: Vec<CtxId>,
+    /// This block's range in `Tree::dirs` and `Tree::orders`.
+    dirs: (u32, u32),
+    /// This block's range in `Tree::via_runs`.
+    runs: (u32, u32),
+    /// This block's range in `Tree::kids`.
+    kids: (u32, u32),
 }
 
 impl Ctx {
@@ -128,37 +128,83 @@ impl Ctx {
             kind,
             parent,
             opener,
-            directives: Vec::new(),
-            order: Vec::new(),
-            via_runs: Vec::new(),
-            children: Vec::new(),
+            dirs: (0, 0),
+            runs: (0, 0),
+            kids: (0, 0),
         }
     }
+}
 
-    /// The include chain through which `directives[index]` was reached.
+/// A block with the tree it is in: its fields, and its lists as slices.
+#[derive(Clone, Copy, Debug)]
+pub struct CtxRef<'a> {
+    tree: &'a Tree,
+    ctx: &'a Ctx,
+}
+
+impl std::ops::Deref for CtxRef<'_> {
+    type Target = Ctx;
+    fn deref(&self) -> &Ctx {
+        self.ctx
+    }
+}
+
+fn span<T>(items: &[T], (start, end): (u32, u32)) -> &[T] {
+    items.get(start as usize..end as usize).unwrap_or(&[])
+}
+
+impl<'a> CtxRef<'a> {
+    /// Directives directly in this block (includes spliced, `include`
+    /// directives themselves left out), in nginx's reading order.
+    pub fn directives(&self) -> &'a [DirRef] {
+        span(&self.tree.dirs, self.ctx.dirs)
+    }
+
+    /// The position of each directive in nginx's reading order over the
+    /// whole configuration (parallel to [`CtxRef::directives`]).
+    pub fn order(&self) -> &'a [u32] {
+        span(&self.tree.orders, self.ctx.dirs)
+    }
+
+    /// The blocks directly inside this one, in reading order.
+    pub fn children(&self) -> &'a [CtxId] {
+        span(&self.tree.kids, self.ctx.kids)
+    }
+
+    /// The include chain through which `directives()[index]` was reached.
+    /// The chains are run-length coded: from index `start` of the
+    /// directives on (to the next run), they were reached through `via`.
     pub fn via_at(&self, index: usize) -> ViaId {
-        let i = self
-            .via_runs
-            .partition_point(|&(start, _)| start as usize <= index);
-        i.checked_sub(1).map_or(0, |i| self.via_runs[i].1)
-    }
-
-    fn push(&mut self, dir: DirRef, order: u32, via: ViaId) {
-        if self.via_runs.last().map_or(0, |r| r.1) != via {
-            self.via_runs.push((self.directives.len() as u32, via));
-        }
-        self.directives.push(dir);
-        self.order.push(order);
+        let runs = span(&self.tree.via_runs, self.ctx.runs);
+        let i = runs.partition_point(|&(start, _)| start as usize <= index);
+        i.checked_sub(1).map_or(0, |i| runs[i].1)
     }
 }
 
 /// The whole context tree of a configuration.
 #[derive(Clone, Debug, Default)]
 pub struct Tree {
-    pub ctxs: Vec<Ctx>,
+    ctxs: Vec<Ctx>,
+    /// Every block's directives, block after block.
+    dirs: Vec<DirRef>,
+    /// The reading order of each directive (parallel to `dirs`).
+    orders: Vec<u32>,
+    /// Every block's include-chain runs, block after block: (index in the
+    /// block's directives where the run starts, chain).
+    via_runs: Vec<(u32, ViaId)>,
+    /// Every block's child blocks, block after block.
+    kids: Vec<CtxId>,
     /// Every include chain walked ([`ViaId`] `n` is `vias[n - 1]`).
     pub vias: Vec<Via>,
     pub errors: Vec<LoadError>,
+}
+
+/// One directive placed in a block, as the walk meets it.
+struct Placed {
+    ctx: CtxId,
+    dir: DirRef,
+    order: u32,
+    via: ViaId,
 }
 
 /// How many directive visits a configuration may cost (include diamonds
@@ -176,6 +222,11 @@ impl Tree {
         if cfg.files.is_empty() {
             return tree;
         }
+        // The walk meets a block's directives in pieces (a child block's
+        // come between them): they are placed in blocks once it is done.
+        // Each file's directives, once: enough room unless includes repeat.
+        let nodes: usize = cfg.asts.iter().map(|a| a.nodes.len()).sum();
+        let mut placed: Vec<Placed> = Vec::with_capacity(nodes.min(MAX_VISITS));
         // A work stack of directive lists still to visit: (context, file,
         // list of nodes, next index). Included files push their roots.
         struct Frame<'a> {
@@ -241,7 +292,12 @@ impl Tree {
                 }
                 continue;
             }
-            tree.ctxs[ctx as usize].push(here, visits as u32, via);
+            placed.push(Placed {
+                ctx,
+                dir: here,
+                order: visits as u32,
+                via,
+            });
             // `http`, `stream`, `events` and `mail` exist only at the top
             // level: nginx stops with this message anywhere else (a site
             // file with its own `http {` included inside Debian's `http`).
@@ -280,7 +336,6 @@ impl Tree {
             }
             let id = tree.ctxs.len() as CtxId;
             tree.ctxs.push(Ctx::new(kind, Some(ctx), Some(here)));
-            tree.ctxs[ctx as usize].children.push(id);
             stack.push(Frame {
                 ctx: id,
                 depth: depth + 1,
@@ -290,11 +345,93 @@ impl Tree {
                 next: 0,
             });
         }
+        drop(stack);
+        tree.place(placed);
         tree
     }
 
-    pub fn ctx(&self, id: CtxId) -> &Ctx {
-        &self.ctxs[id as usize]
+    /// Lays the directives the walk met out block after block, each
+    /// block's in reading order, and each block's children likewise.
+    fn place(&mut self, placed: Vec<Placed>) {
+        // Where each block's list starts: counts, then running sums.
+        let n = self.ctxs.len();
+        let mut next = vec![0u32; n + 1];
+        for p in &placed {
+            next[p.ctx as usize + 1] += 1;
+        }
+        for i in 0..n {
+            next[i + 1] += next[i];
+            self.ctxs[i].dirs = (next[i], next[i + 1]);
+        }
+        let total = placed.len();
+        let none = DirRef {
+            file: Config::MAIN,
+            node: 0,
+        };
+        self.dirs = vec![none; total];
+        self.orders = vec![0; total];
+        let mut vias: Vec<ViaId> = vec![0; total];
+        for p in placed {
+            let at = &mut next[p.ctx as usize];
+            let i = *at as usize;
+            *at += 1;
+            self.dirs[i] = p.dir;
+            self.orders[i] = p.order;
+            vias[i] = p.via;
+        }
+        for c in &mut self.ctxs {
+            let start = self.via_runs.len() as u32;
+            let mut last = 0;
+            let list = span(&vias, c.dirs);
+            for (i, &via) in list.iter().enumerate() {
+                if via != last {
+                    self.via_runs.push((i as u32, via));
+                    last = via;
+                }
+            }
+            c.runs = (start, self.via_runs.len() as u32);
+        }
+        drop(vias);
+        self.via_runs.shrink_to_fit();
+        // Children: every block but the main one, by parent, in the order
+        // they were opened (their ids).
+        let mut next = vec![0u32; n + 1];
+        for c in &self.ctxs {
+            if let Some(p) = c.parent {
+                next[p as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            next[i + 1] += next[i];
+            self.ctxs[i].kids = (next[i], next[i + 1]);
+        }
+        self.kids = vec![0; next[n] as usize];
+        for (id, c) in self.ctxs.iter().enumerate() {
+            if let Some(p) = c.parent {
+                let at = &mut next[p as usize];
+                self.kids[*at as usize] = id as CtxId;
+                *at += 1;
+            }
+        }
+        self.ctxs.shrink_to_fit();
+    }
+
+    /// A block, with its lists.
+    pub fn ctx(&self, id: CtxId) -> CtxRef<'_> {
+        CtxRef {
+            tree: self,
+            ctx: &self.ctxs[id as usize],
+        }
+    }
+
+    /// Every block, in the order they were opened (by id).
+    pub fn ctxs(&self) -> impl ExactSizeIterator<Item = CtxRef<'_>> + Clone + '_ {
+        self.ctxs.iter().map(move |ctx| CtxRef { tree: self, ctx })
+    }
+
+    /// How many blocks there are (ids run from 0 to this, exclusive).
+    pub fn ctx_count(&self) -> usize {
+        self.ctxs.len()
     }
 
     /// The context and its ancestors, innermost first.
@@ -319,7 +456,7 @@ impl Tree {
     /// include path: a file included twice opens one block per path).
     pub fn child_opened_by(&self, parent: CtxId, opener: DirRef) -> Option<CtxId> {
         self.ctx(parent)
-            .children
+            .children()
             .iter()
             .copied()
             .find(|&c| self.ctx(c).opener == Some(opener))

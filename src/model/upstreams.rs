@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use super::directives::Module;
-use super::target::Target;
 use super::tree::{CtxId, DirRef, Kind};
 use super::Model;
 
@@ -34,8 +35,8 @@ impl Model {
         // by the parent too: a file included in two places puts the same
         // directive in two contexts.
         let mut opener_order: HashMap<(CtxId, DirRef), u32> = HashMap::new();
-        let mut indexed = vec![false; self.tree.ctxs.len()];
-        for c in &self.tree.ctxs {
+        let mut indexed = vec![false; self.tree.ctx_count()];
+        for c in self.tree.ctxs() {
             if !matches!(c.kind, Kind::Upstream | Kind::StreamUpstream) {
                 continue;
             }
@@ -44,11 +45,11 @@ impl Model {
                 continue;
             }
             let parent = self.tree.ctx(p);
-            for (&d, &o) in parent.directives.iter().zip(&parent.order) {
+            for (&d, &o) in parent.directives().iter().zip(parent.order()) {
                 opener_order.entry((p, d)).or_insert(o);
             }
         }
-        for (i, c) in self.tree.ctxs.iter().enumerate() {
+        for (i, c) in self.tree.ctxs().enumerate() {
             if !matches!(c.kind, Kind::Upstream | Kind::StreamUpstream) {
                 continue;
             }
@@ -56,7 +57,7 @@ impl Model {
             let d = self.dir(opener);
             let Some(name) = d.arg(0) else { continue };
             let servers = c
-                .directives
+                .directives()
                 .iter()
                 .filter(|&&r| self.dir(r).name() == "server")
                 .filter_map(|&r| self.dir(r).arg(0).map(str::to_string))
@@ -106,54 +107,109 @@ impl Model {
             return None;
         }
         let (scheme, rest) = match raw.find("://") {
-            Some(i) => (raw[..i].to_ascii_lowercase(), &raw[i + 3..]),
-            None => (String::new(), raw),
+            Some(i) => (&raw[..i], &raw[i + 3..]),
+            None => ("", raw),
         };
         if rest.starts_with("unix:") {
             return None;
         }
-        let t = Target::parse_stream(rest.split('/').next().unwrap_or(rest));
-        if t.host.is_empty() {
+        // Host and port as `Target::parse_stream` splits them.
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let host_end = if authority.starts_with('[') {
+            authority.find(']').map_or(authority.len(), |i| i + 1)
+        } else {
+            authority.find(':').unwrap_or(authority.len())
+        };
+        let host = &authority[..host_end];
+        if host.is_empty() {
             return None;
         }
-        let lower = t.host.to_ascii_lowercase();
-        if self.find_upstream(&t.host, stream).is_some() {
-            return Some(((stream, lower, None), t.host));
+        let lower = host.to_ascii_lowercase();
+        if self.find_upstream(host, stream).is_some() {
+            return Some(((stream, lower, None), host.to_string()));
         }
-        let default_port = match scheme.as_str() {
-            "http" | "grpc" => Some("80"),
-            "https" | "grpcs" => Some("443"),
-            _ => None,
-        };
-        let port = t.port.clone().or(default_port.map(str::to_string));
-        Some(((stream, lower, port), t.host))
+        let default_port = ["http", "grpc"]
+            .iter()
+            .any(|s| scheme.eq_ignore_ascii_case(s))
+            .then_some("80")
+            .or_else(|| {
+                ["https", "grpcs"]
+                    .iter()
+                    .any(|s| scheme.eq_ignore_ascii_case(s))
+                    .then_some("443")
+            });
+        let port = authority[host_end..]
+            .strip_prefix(':')
+            .or(default_port)
+            .map(str::to_string);
+        Some(((stream, lower, port), host.to_string()))
     }
 
     /// The spelling nginx keeps for each upstream: the first it reads, from
     /// an `upstream {}` block or a pass directive naming it.
+    /// The spelling nginx keeps for each upstream (the host as first read,
+    /// by an `upstream {}` block or a pass), and the key of each pass
+    /// among them. A pass keeps only its key's number: a server with
+    /// hundreds of thousands of passes names a handful of upstreams.
     pub(super) fn spellings(
         &self,
         passes: &[(u32, DirRef, CtxId, Module)],
-        keys: &[Option<(UpstreamKey, String)>],
-    ) -> HashMap<UpstreamKey, String> {
-        let mut seen: Vec<(u32, UpstreamKey, String)> = Vec::new();
-        for u in &self.upstreams {
-            seen.push((
-                u.order,
-                (u.stream, u.name.to_ascii_lowercase(), None),
-                u.name.clone(),
-            ));
-        }
-        for (&(order, ..), key) in passes.iter().zip(keys) {
-            if let Some((key, host)) = key {
-                seen.push((order, key.clone(), host.clone()));
+    ) -> (Spellings, Vec<Option<u32>>) {
+        let mut ids: FxHashMap<UpstreamKey, u32> = FxHashMap::default();
+        // Per key: the reading order and host of its first spelling.
+        let mut first: Vec<(u32, String)> = Vec::new();
+        let mut note = |key: UpstreamKey, order: u32, host: &str| -> u32 {
+            let next = first.len() as u32;
+            let id = *ids.entry(key).or_insert(next);
+            match first.get_mut(id as usize) {
+                Some(f) if order < f.0 => *f = (order, host.to_string()),
+                Some(_) => {}
+                None => first.push((order, host.to_string())),
             }
+            id
+        };
+        for u in &self.upstreams {
+            note(
+                (u.stream, u.name.to_ascii_lowercase(), None),
+                u.order,
+                &u.name,
+            );
         }
-        seen.sort_by_key(|e| e.0);
-        let mut out: HashMap<UpstreamKey, String> = HashMap::new();
-        for (_, key, host) in seen {
-            out.entry(key).or_insert(host);
-        }
-        out
+        // The key depends on the address alone: passes written alike (a
+        // server's thousands of locations pass to one group) work it out
+        // once. The first of them comes first in reading order, so a later
+        // one never brings an earlier spelling.
+        let mut by_raw: FxHashMap<(bool, &str), Option<u32>> = FxHashMap::default();
+        let keys = passes
+            .iter()
+            .map(|&(order, r, _, module)| {
+                let raw = self.dir(r).arg(0)?;
+                let stream = module.is_stream();
+                *by_raw.entry((stream, raw)).or_insert_with(|| {
+                    let (key, host) = self.upstream_key(stream, raw)?;
+                    Some(note(key, order, &host))
+                })
+            })
+            .collect();
+        let names = first.into_iter().map(|(_, host)| host).collect();
+        (Spellings { ids, names }, keys)
+    }
+}
+
+/// The spelling nginx keeps for each upstream key.
+pub(super) struct Spellings {
+    ids: FxHashMap<UpstreamKey, u32>,
+    names: Vec<String>,
+}
+
+impl Spellings {
+    /// The spelling of a key.
+    pub(super) fn get(&self, key: &UpstreamKey) -> Option<&String> {
+        self.ids.get(key).and_then(|&id| self.by_id(id))
+    }
+
+    /// The spelling of a key, by the number [`Model::spellings`] gave it.
+    pub(super) fn by_id(&self, id: u32) -> Option<&String> {
+        self.names.get(id as usize)
     }
 }

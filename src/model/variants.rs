@@ -11,8 +11,6 @@
 //! `resolver`. The SNI name is then the group's host as nginx keeps it, or
 //! the host of the URL (`ngx_http_upstream_init_request`: `u->ssl_name`).
 
-use std::collections::HashMap;
-
 use super::defs::OVER_TLS;
 use super::directives::{Module, SslDirective};
 use super::eval::{render, Alt, Env, Seg};
@@ -20,7 +18,7 @@ use super::hop::Setting;
 use super::sni::{self, Name, NameSource, Sni};
 use super::target::{authority_len, Target};
 use super::tree::CtxId;
-use super::upstreams::UpstreamKey;
+use super::upstreams::Spellings;
 use super::vars::eval_name;
 use super::Model;
 
@@ -269,7 +267,7 @@ impl Model {
     pub(super) fn runtime_upstream(
         &self,
         t: &Target,
-        spellings: &HashMap<UpstreamKey, String>,
+        spellings: &Spellings,
     ) -> (Option<usize>, Option<String>) {
         if t.dynamic || t.unix || t.host.is_empty() {
             return (None, None);
@@ -484,10 +482,7 @@ fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// The spelling nginx keeps for each upstream, and one pass's key among them.
-pub(super) type Upstreams<'a> = (
-    &'a HashMap<UpstreamKey, String>,
-    Option<&'a (UpstreamKey, String)>,
-);
+pub(super) type Upstreams<'a> = (&'a Spellings, Option<u32>);
 
 impl Model {
     /// What a TLS pass talks to and the names it uses: its target (the
@@ -523,7 +518,7 @@ impl Model {
                     .then(|| self.find_upstream(&t.host, module.is_stream()))
                     .flatten();
                 // The upstream's host as nginx keeps it (first spelling read).
-                (upstream, key.and_then(|(k, _)| spellings.get(k).cloned()))
+                (upstream, key.and_then(|k| spellings.by_id(k).cloned()))
             };
             self.look(ctx, module, settings, env.as_ref(), t, upstream, canonical)
         };

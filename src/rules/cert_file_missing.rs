@@ -185,8 +185,8 @@ fn check(model: &Model, out: &mut Vec<Finding>) {
     }
     // Password files are read while nginx parses the directive.
     let mut seen = HashSet::new();
-    for c in &model.tree.ctxs {
-        for &r in &c.directives {
+    for c in model.tree.ctxs() {
+        for &r in c.directives() {
             let d = model.dir(r);
             let password_file = Module::ALL
                 .iter()

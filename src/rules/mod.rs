@@ -178,7 +178,7 @@ pub fn check(model: &Model) -> Vec<Finding> {
     // Whether each block's enclosing blocks are all closed, and whether a
     // file holds any `hopscope:` comment, asked once per block and file
     // rather than once per finding.
-    let mut closed: Vec<Option<bool>> = vec![None; model.tree.ctxs.len()];
+    let mut closed: Vec<Option<bool>> = vec![None; model.tree.ctx_count()];
     let mut marked: HashMap<FileId, bool> = HashMap::new();
     // The line of each finding, looked up once for suppressions and the sort.
     let mut lines = Vec::with_capacity(out.len());

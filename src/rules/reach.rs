@@ -158,7 +158,7 @@ impl<'m> Reaches<'m> {
 /// Whether a Lua balancer picks the group's peers at run time
 /// (ingress-nginx's `upstream_balancer`).
 fn lua_balanced(model: &Model, up: &Upstream) -> bool {
-    model.tree.ctx(up.ctx).directives.iter().any(|&r| {
+    model.tree.ctx(up.ctx).directives().iter().any(|&r| {
         matches!(
             model.dir(r).name(),
             "balancer_by_lua_block" | "balancer_by_lua_file"

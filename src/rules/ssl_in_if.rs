@@ -55,19 +55,19 @@ location of its own.",
 fn check(model: &Model, out: &mut Vec<Finding>) {
     // The stream-only `proxy_ssl` is an unknown directive in http unless the
     // stream module is loaded; then it is merely not allowed there.
-    let stream_loaded = model.tree.ctxs.iter().any(|c| c.kind == Kind::Stream)
+    let stream_loaded = model.tree.ctxs().any(|c| c.kind == Kind::Stream)
         || model
             .lines_in(0, "load_module")
             .iter()
             .any(|&r| model.dir(r).arg(0).is_some_and(|a| a.contains("stream")));
-    for c in &model.tree.ctxs {
+    for c in model.tree.ctxs() {
         let block = match c.kind {
             Kind::If => "if",
             Kind::LimitExcept => "limit_except",
             Kind::Upstream | Kind::StreamUpstream => "upstream",
             _ => continue,
         };
-        for &r in &c.directives {
+        for &r in c.directives() {
             let d = model.dir(r);
             let name = d.name();
             let http_ssl = ["proxy_ssl_", "grpc_ssl_", "uwsgi_ssl_"]

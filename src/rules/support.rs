@@ -242,13 +242,13 @@ pub fn tls_uses(model: &Model) -> Vec<TlsUse<'_>> {
             });
         }
     }
-    for (i, c) in model.tree.ctxs.iter().enumerate() {
+    for (i, c) in model.tree.ctxs().enumerate() {
         let ctx = i as CtxId;
         if c.kind != Kind::StreamServer {
             continue;
         }
         let Some(opener) = c.opener else { continue };
-        if c.directives
+        if c.directives()
             .iter()
             .any(|&r| model.dir(r).name() == "proxy_pass")
         {

@@ -349,11 +349,11 @@ pub fn config_invariants(cfg: &Config) {
 
 fn model_invariants(model: &Model) {
     let tree = &model.tree;
-    for (i, c) in tree.ctxs.iter().enumerate() {
+    for (i, c) in tree.ctxs().enumerate() {
         if let Some(p) = c.parent {
             assert!((p as usize) < i, "a context's parent comes first");
         }
-        assert_eq!(c.directives.len(), c.order.len());
+        assert_eq!(c.directives().len(), c.order().len());
         let depth = tree.ancestors(i as u32).count();
         assert!(
             depth <= hopscope::model::tree::MAX_DEPTH + 1,
@@ -363,7 +363,7 @@ fn model_invariants(model: &Model) {
     let mut ids = std::collections::HashSet::new();
     for (i, h) in model.hops.iter().enumerate() {
         let _ = model.dir(h.pass);
-        assert!((h.ctx as usize) < tree.ctxs.len());
+        assert!((h.ctx as usize) < tree.ctx_count());
         assert!(h.upstream.map_or(true, |u| u < model.upstreams.len()));
         assert!(!h.id.is_empty(), "hop {i} has no id");
         assert!(ids.insert(h.id.as_str()), "two hops with id {}", h.id);
