@@ -46,7 +46,8 @@ pub enum FileError {
 }
 
 /// A file system nginx reads from: the real one, or the files of a dump.
-pub trait Files {
+/// Shared between threads: the files of one include set are read at once.
+pub trait Files: Sync {
     fn read(&self, path: &Path) -> Result<Vec<u8>, FileError>;
     /// Paths matching an nginx include glob, in nginx's (byte-wise) order.
     fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, FileError>;
