@@ -167,13 +167,23 @@ fn read_ahead(
         .take(room)
         .map(|(p, key)| (p.as_path(), key))
         .collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if new.len() < PARALLEL_FROM || threads < 2 {
+    if new.len() < PARALLEL_FROM {
+        return HashMap::new();
+    }
+    let threads = cores();
+    if threads < 2 {
         return HashMap::new();
     }
     let loaded =
         crate::parallel::map_bounded(new, threads, |(p, key)| (key.clone(), load_one(cfg, fs, p)));
     loaded.into_iter().collect()
+}
+
+/// The cores this process may use, asked once: the answer reads the
+/// process's cgroup files, which costs more than parsing a small file.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 fn load_one(cfg: &Config, fs: &dyn Files, path: &Path) -> Result<Prepared, FileError> {
