@@ -114,16 +114,40 @@ pub fn is_lua_block(name: &str) -> bool {
     name.ends_with("_by_lua_block") || name == "lua_block"
 }
 
+/// What the parser holds while it reads: the words of the directive being
+/// read, and the children of every open block (and the roots) gathered in
+/// one list, so that each block gets its children in one allocation of the
+/// exact size when it closes instead of a list grown one child at a time.
 struct Pending {
     words: Vec<Word>,
+    /// Children of the open blocks, innermost last; the roots first.
+    kids: Vec<NodeId>,
+}
+
+/// Room for the directives and comments of `src`: a directive ends at a
+/// `;` or opens a block at a `{` and a comment starts with `#`, so these
+/// counts bound what the tree holds (quoted ones make them a little high).
+fn capacities(src: &[u8]) -> (usize, usize) {
+    let ends = memchr::memchr2_iter(b';', b'{', src).count();
+    let comments = memchr::memchr_iter(b'#', src).count();
+    (ends, comments)
 }
 
 pub fn parse(src: &[u8]) -> Ast {
-    let mut ast = Ast::default();
+    let (nodes, comments) = capacities(src);
+    let mut ast = Ast {
+        nodes: Vec::with_capacity(nodes),
+        comments: Vec::with_capacity(comments),
+        ..Ast::default()
+    };
     let mut lexer = Lexer::new(src);
-    // Open blocks: the directive that opened each.
-    let mut stack: Vec<NodeId> = Vec::new();
-    let mut pending = Pending { words: Vec::new() };
+    // Open blocks: the directive that opened each, and where its children
+    // start in `pending.kids`.
+    let mut stack: Vec<(NodeId, usize)> = Vec::new();
+    let mut pending = Pending {
+        words: Vec::new(),
+        kids: Vec::new(),
+    };
 
     let fail = |ast: &mut Ast, offset: usize, message: String| {
         ast.error = Some(SyntaxError {
@@ -201,7 +225,7 @@ pub fn parse(src: &[u8]) -> Ast {
                         }
                     }
                 } else {
-                    stack.push(id);
+                    stack.push((id, pending.kids.len()));
                 }
             }
             TokenKind::CloseBrace => {
@@ -214,7 +238,10 @@ pub fn parse(src: &[u8]) -> Ast {
                     break;
                 }
                 match stack.pop() {
-                    Some(id) => close_block(&mut ast, id, tok.range.start),
+                    Some((id, from)) => {
+                        adopt(&mut ast, id, &mut pending.kids, from);
+                        close_block(&mut ast, id, tok.range.start);
+                    }
                     None => {
                         fail(
                             &mut ast,
@@ -244,10 +271,13 @@ pub fn parse(src: &[u8]) -> Ast {
         }
     }
     // Blocks left open by an error or a truncated file end at the end of the file.
-    for id in stack {
+    while let Some((id, from)) = stack.pop() {
+        adopt(&mut ast, id, &mut pending.kids, from);
         ast.nodes[id as usize].range.end = src.len() as u32;
     }
-    // A configuration is loaded whole: return what growing the lists left over.
+    ast.roots = pending.kids;
+    ast.roots.shrink_to_fit();
+    // A configuration is loaded whole: return what the estimates left over.
     ast.nodes.shrink_to_fit();
     ast.comments.shrink_to_fit();
     ast
@@ -255,7 +285,7 @@ pub fn parse(src: &[u8]) -> Ast {
 
 fn push_directive(
     ast: &mut Ast,
-    stack: &[NodeId],
+    stack: &[(NodeId, usize)],
     pending: &mut Pending,
     end: u32,
     block: Option<Box<Block>>,
@@ -266,7 +296,7 @@ fn push_directive(
     let name = words.next().expect("caller checked that a name is pending");
     let args: Box<[Word]> = words.collect();
     let id = ast.nodes.len() as NodeId;
-    let parent = stack.last().copied();
+    let parent = stack.last().map(|&(p, _)| p);
     ast.nodes.push(Directive {
         range: Range {
             start: name.range.start,
@@ -277,16 +307,15 @@ fn push_directive(
         block,
         parent,
     });
-    match parent {
-        Some(p) => ast.nodes[p as usize]
-            .block
-            .as_mut()
-            .expect("parents on the stack have blocks")
-            .children
-            .push(id),
-        None => ast.roots.push(id),
-    }
+    pending.kids.push(id);
     id
+}
+
+/// Gives the block of `id` the children gathered since `from`, exactly.
+fn adopt(ast: &mut Ast, id: NodeId, kids: &mut Vec<NodeId>, from: usize) {
+    if let Some(b) = ast.nodes[id as usize].block.as_mut() {
+        b.children = kids.drain(from..).collect();
+    }
 }
 
 fn close_block(ast: &mut Ast, id: NodeId, close: u32) {
@@ -295,7 +324,6 @@ fn close_block(ast: &mut Ast, id: NodeId, close: u32) {
     if let Some(b) = node.block.as_mut() {
         b.close = close;
         b.closed = true;
-        b.children.shrink_to_fit();
     }
 }
 

@@ -58,7 +58,9 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(name: String, path: PathBuf, on_disk: bool, text: Vec<u8>) -> SourceFile {
-        let mut line_starts = Vec::with_capacity(text.len() / 32 + 1);
+        // Counted first: the index is kept as long as the file, at its exact size.
+        let breaks = memchr::memchr_iter(b'\n', &text).count();
+        let mut line_starts = Vec::with_capacity(breaks + 1);
         line_starts.push(0);
         line_starts.extend(memchr::memchr_iter(b'\n', &text).map(|i| i as u32 + 1));
         let non_ascii_lines = if text.is_ascii() {

@@ -46,7 +46,8 @@ pub enum FileError {
 }
 
 /// A file system nginx reads from: the real one, or the files of a dump.
-pub trait Files {
+/// Shared between threads: the files of one include set are read at once.
+pub trait Files: Sync {
     fn read(&self, path: &Path) -> Result<Vec<u8>, FileError>;
     /// Paths matching an nginx include glob, in nginx's (byte-wise) order.
     fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, FileError>;
@@ -179,6 +180,9 @@ pub(super) fn pseudo_fs(_: &std::fs::File) -> Option<&'static str> {
 /// Files held in memory, addressed by absolute path (a dump, the demo).
 pub struct MemFiles {
     files: Vec<(PathBuf, Vec<u8>)>,
+    /// Where each path is in `files`: a tree of many files is read
+    /// without a search through all of them for every file.
+    index: std::collections::HashMap<PathBuf, usize>,
 }
 
 impl MemFiles {
@@ -187,23 +191,30 @@ impl MemFiles {
     /// the first is kept, as [`Files::read`] would find it, so that a glob
     /// matches it once.
     pub fn new(files: Vec<(PathBuf, Vec<u8>)>) -> MemFiles {
-        let mut seen = std::collections::HashSet::new();
-        let files = files
+        let mut index = std::collections::HashMap::with_capacity(files.len());
+        let files: Vec<(PathBuf, Vec<u8>)> = files
             .into_iter()
             .map(|(p, t)| (normalize(&p), t))
-            .filter(|(p, _)| seen.insert(p.clone()))
+            .filter(|(p, _)| {
+                let next = index.len();
+                match index.entry(p.clone()) {
+                    std::collections::hash_map::Entry::Occupied(_) => false,
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(next);
+                        true
+                    }
+                }
+            })
             .collect();
-        MemFiles { files }
+        MemFiles { files, index }
     }
 }
 
 impl Files for MemFiles {
     fn read(&self, path: &Path) -> Result<Vec<u8>, FileError> {
-        let key = normalize(path);
-        self.files
-            .iter()
-            .find(|(p, _)| *p == key)
-            .map(|(_, t)| t.clone())
+        self.index
+            .get(&normalize(path))
+            .map(|&i| self.files[i].1.clone())
             .ok_or(FileError::NotInDump)
     }
 

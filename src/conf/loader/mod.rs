@@ -118,6 +118,7 @@ pub enum Input {
 }
 
 mod files;
+mod includes;
 
 use files::io_message;
 pub use files::{DiskFiles, FileError, Files, MemFiles};
@@ -318,96 +319,48 @@ fn load_tree_with_main(
     // Breadth-first over files; each file is parsed once.
     let mut next = 0usize;
     while next < cfg.files.len() {
-        let fid = FileId(next as u32);
+        includes::follow(&mut cfg, fs, &mut by_key, FileId(next as u32));
         next += 1;
-        let includes: Vec<(NodeId, Vec<String>, u32)> = cfg.asts[fid.0 as usize]
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.name() == "include")
-            .map(|(i, d)| {
-                (
-                    i as NodeId,
-                    d.args.iter().map(|a| a.value.to_string()).collect(),
-                    d.range.start,
-                )
-            })
-            .collect();
-        for (node, args, offset) in includes {
-            let line = cfg.files[fid.0 as usize].line_of(offset);
-            let fname = cfg.files[fid.0 as usize].name.clone();
-            let at = |message: String| LoadError {
-                file: fname.clone(),
-                line,
-                message,
-            };
-            if args.len() != 1 {
-                let e = at("invalid number of arguments in \"include\" directive".into());
-                cfg.errors.push(e);
-                continue;
-            }
-            let arg = &args[0];
-            let target = if Path::new(arg).is_absolute() {
-                PathBuf::from(arg)
-            } else {
-                prefix.join(arg)
-            };
-            let paths = if arg.contains(['*', '?', '[']) {
-                match fs.glob(&target) {
-                    Ok(p) => p,
-                    Err(m) => {
-                        let e = at(format!("invalid include pattern \"{arg}\": {m}"));
-                        cfg.errors.push(e);
-                        continue;
-                    }
-                }
-            } else {
-                vec![target]
-            };
-            let mut ids = Vec::with_capacity(paths.len());
-            for p in paths {
-                let key = fs.key(&p);
-                if let Some(&id) = by_key.get(&key) {
-                    ids.push(id);
-                    continue;
-                }
-                if cfg.files.len() >= MAX_FILES {
-                    let e = at(format!(
-                        "more than {MAX_FILES} files are included; the rest is not loaded"
-                    ));
-                    cfg.errors.push(e);
-                    break;
-                }
-                match fs.read(&p) {
-                    Ok(text) => {
-                        let id = add_file(&mut cfg, fs, &p, text);
-                        by_key.insert(key, id);
-                        ids.push(id);
-                    }
-                    Err(m) => {
-                        let e = at(format!("cannot include \"{}\": {m}", p.display()));
-                        cfg.errors.push(e);
-                    }
-                }
-            }
-            cfg.includes.insert((fid, node), ids);
-        }
     }
     break_cycles(&mut cfg);
     cfg
 }
 
 fn add_file(cfg: &mut Config, fs: &dyn Files, path: &Path, text: Vec<u8>) -> FileId {
-    let id = FileId(cfg.files.len() as u32);
+    let prepared = prepare(&cfg.prefix, cfg.loaded_from, fs.on_disk(), path, text);
+    add_prepared(cfg, prepared)
+}
+
+/// A file read and parsed, not yet part of a configuration.
+struct Prepared {
+    file: SourceFile,
+    ast: Ast,
+}
+
+/// Parses a file and indexes its lines: the work that does not depend on
+/// the rest of the configuration, so that files can be prepared at once.
+fn prepare(
+    prefix: &Path,
+    loaded_from: LoadedFrom,
+    on_disk: bool,
+    path: &Path,
+    text: Vec<u8>,
+) -> Prepared {
     // nginx -T input keeps the names of the dump (contract: "as named in
     // the dump"); files on disk and the demo are named from the prefix.
-    let name = if cfg.loaded_from == LoadedFrom::Dump {
+    let name = if loaded_from == LoadedFrom::Dump {
         normalize(path).to_string_lossy().into_owned()
     } else {
-        display_name(&cfg.prefix, path)
+        display_name(prefix, path)
     };
     let ast = parse(&text);
-    let file = SourceFile::new(name, normalize(path), fs.on_disk(), text);
+    let file = SourceFile::new(name, normalize(path), on_disk, text);
+    Prepared { file, ast }
+}
+
+/// Adds a prepared file with the next id, recording its syntax error.
+fn add_prepared(cfg: &mut Config, Prepared { file, ast }: Prepared) -> FileId {
+    let id = FileId(cfg.files.len() as u32);
     if let Some(e) = &ast.error {
         cfg.errors.push(LoadError {
             file: file.name.clone(),

@@ -213,3 +213,71 @@ fn in_thread(load: impl FnOnce() -> Config + Send + 'static) -> Config {
     rx.recv_timeout(std::time::Duration::from_secs(20))
         .expect("the load blocked")
 }
+
+#[cfg(unix)]
+#[test]
+fn a_glob_read_at_once_loads_and_fails_in_nginx_order() {
+    // Enough matches for the files to be read several at a time: ids,
+    // names and errors still come in the order of the includes.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("conf.d/c.conf")).expect("mkdir");
+    for (name, text) in [
+        ("conf.d/a.conf", "a;\ninclude z.conf;\n"),
+        ("conf.d/b.conf", "b {\n"),
+        ("conf.d/e.conf", "e;"),
+        ("conf.d/f.conf", "include nginx.conf;\n"),
+        ("conf.d/g.conf", "g }"),
+        ("z.conf", "z;"),
+    ] {
+        std::fs::write(d.join(name), text).expect("write");
+    }
+    std::os::unix::fs::symlink(d.join("conf.d/a.conf"), d.join("conf.d/d.conf")).expect("link");
+    std::os::unix::fs::symlink(d.join("nope"), d.join("conf.d/h.conf")).expect("link");
+    let main = d.join("nginx.conf");
+    let text = "include z.conf;\ninclude conf.d/*.conf;\ninclude conf.d/h.conf;\n";
+    std::fs::write(&main, text).expect("write");
+    let cfg = in_thread(move || load_tree(&DiskFiles, &main, LoadedFrom::Disk));
+    assert_eq!(
+        names(&cfg),
+        [
+            "nginx.conf",
+            "z.conf",
+            "conf.d/a.conf",
+            "conf.d/b.conf",
+            "conf.d/e.conf",
+            "conf.d/f.conf",
+            "conf.d/g.conf"
+        ]
+    );
+    let shown: Vec<String> = cfg.errors.iter().map(|e| e.to_string()).collect();
+    let h = d.join("conf.d/h.conf");
+    assert_eq!(
+        shown,
+        [
+            "conf.d/b.conf:2: unexpected end of file, expecting \"}\"".to_string(),
+            format!(
+                "nginx.conf:2: cannot include \"{}\": is a directory",
+                d.join("conf.d/c.conf").display()
+            ),
+            "conf.d/g.conf:1: unexpected \"}\"".to_string(),
+            format!(
+                "nginx.conf:2: cannot include \"{}\": No such file or directory",
+                h.display()
+            ),
+            format!(
+                "nginx.conf:3: cannot include \"{}\": No such file or directory",
+                h.display()
+            ),
+            "conf.d/f.conf:1: include cycle: nginx.conf -> conf.d/f.conf -> nginx.conf".to_string(),
+        ]
+    );
+    // The link to a.conf is the same file, loaded once.
+    let node = cfg.ast(Config::MAIN).roots[1];
+    let ids: Vec<u32> = cfg
+        .included(Config::MAIN, node)
+        .iter()
+        .map(|f| f.0)
+        .collect();
+    assert_eq!(ids, [2, 3, 2, 4, 5, 6]);
+}
