@@ -220,10 +220,11 @@ impl App {
     pub(super) fn say_checked(&mut self) {
         let after = self.shown_findings();
         match self.check_note.take() {
-            Some(CheckNote::Hidden { file, shown }) => {
-                if self.status.as_ref().is_some_and(|s| s.text == shown) {
-                    self.say_hidden(&file);
-                }
+            // Only while what was said meanwhile still stands.
+            Some(CheckNote::Hidden { file, shown })
+                if self.status.as_ref().is_some_and(|s| s.text == shown) =>
+            {
+                self.say_hidden(&file);
             }
             Some(CheckNote::Reloaded { head, before }) => {
                 let change = match before {
@@ -232,7 +233,7 @@ impl App {
                 };
                 self.set_status(false, format!("{head}; findings: {change}"));
             }
-            None => {}
+            Some(CheckNote::Hidden { .. }) | None => {}
         }
     }
 
