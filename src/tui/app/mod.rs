@@ -238,6 +238,8 @@ impl App {
         let selected = self.selected_hop().map(|h| self.model.hops[h].id.clone());
         self.model = Arc::new(model);
         self.check_note = None;
+        // A key that waited for the old findings is not for the new ones.
+        self.deferred = None;
         self.analyse();
         if let Some(id) = selected {
             if let Some(pos) = self.rows.iter().position(|&h| self.model.hops[h].id == id) {
