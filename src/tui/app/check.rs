@@ -12,7 +12,7 @@ use super::App;
 use crate::jobs::Checked;
 use crate::model::Model;
 use crate::rules;
-use crate::tui::action::Screen;
+use crate::tui::action::{Action, Screen};
 
 /// Where the findings of the loaded model stand.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -257,6 +257,22 @@ impl App {
         );
     }
 
+    /// Keeps `action` for when the findings arrive if it needs them and
+    /// the rules still run (then it says so); any other key drops a kept
+    /// one. Whether it was kept.
+    pub(super) fn defer(&mut self, screen: Screen, action: Action) -> bool {
+        self.deferred = None;
+        if self.help || self.check != CheckState::Checking || !needs_findings(screen, action) {
+            return false;
+        }
+        self.deferred = Some(action);
+        self.set_status(
+            false,
+            "waiting for the findings: the rules are still checking the configuration…",
+        );
+        true
+    }
+
     /// A person asked for something that needs the findings: whether they
     /// are known; if not, the status line says why nothing happens.
     pub(crate) fn need_findings(&mut self) -> bool {
@@ -275,5 +291,15 @@ impl App {
                 false
             }
         }
+    }
+}
+
+/// Whether `action` on `screen` works on the findings (fixes, the lesson
+/// of a finding, the tour's steps), so that it must wait for them.
+fn needs_findings(screen: Screen, action: Action) -> bool {
+    match action {
+        Action::StartFix | Action::StartFixAll | Action::Explain => true,
+        Action::Open | Action::GoSource => screen == Screen::Tour,
+        _ => false,
     }
 }

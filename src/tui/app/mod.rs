@@ -347,15 +347,7 @@ impl App {
         // footer shows the keys again instead of stale news.
         self.status = None;
         let screen = self.screen();
-        // A key that needs the findings while the rules still run waits
-        // for them; any other key instead drops it.
-        self.deferred = None;
-        if !self.help && self.check == CheckState::Checking && needs_findings(screen, action) {
-            self.deferred = Some(action);
-            self.set_status(
-                false,
-                "waiting for the findings: the rules are still checking the configuration…",
-            );
+        if self.defer(screen, action) {
             return Vec::new();
         }
         let effects = self.apply(action);
@@ -518,16 +510,6 @@ impl App {
             Action::TourPrev => self.tour_move(-1),
         }
         Vec::new()
-    }
-}
-
-/// Whether `action` on `screen` works on the findings (fixes, the
-/// lesson of a finding, the tour's steps), so that it must wait for them.
-fn needs_findings(screen: Screen, action: Action) -> bool {
-    match action {
-        Action::StartFix | Action::StartFixAll | Action::Explain => true,
-        Action::Open | Action::GoSource => screen == Screen::Tour,
-        _ => false,
     }
 }
 
