@@ -3,9 +3,13 @@
 //! 10^5-directive tree and on the demo; keystroke to frame < 16 ms on
 //! 10^6 directives).
 //!
-//! - first frame: `App::new` (which runs the rules) and one draw, from a
-//!   built model; `startup` adds loading and `Model::build`, i.e. all the
-//!   work between starting hopscope and its first screen;
+//! - first frame: `App::pending` (the hops, without the rules, as the
+//!   terminal UI starts) and one draw, from a built model; `startup` adds
+//!   loading and `Model::build`, i.e. all the work between starting
+//!   hopscope and its first screen; `findings ready` goes on until the
+//!   rules, run on their own thread as the terminal UI runs them, are
+//!   applied and drawn; the `rules first` rows time the same with the
+//!   rules before the first frame (`App::new`), for comparison;
 //! - keystroke to frame: `update(Action::Down)` and one draw, on the demo,
 //!   10^5 and 10^6 directives;
 //! - highlighting 50 lines of a 100,000-line file: at the top, far down
@@ -28,6 +32,7 @@ use hopscope::conf::{Config, LoadedFrom};
 use hopscope::model::{Model, Version};
 use hopscope::tui::action::Action;
 use hopscope::tui::app::App;
+use hopscope::tui::app::CheckState;
 use hopscope::tui::highlight::Highlighter;
 use hopscope::tui::theme::Theme;
 use hopscope::tui::ui::{self, Ui};
@@ -81,7 +86,18 @@ fn first_frame(c: &mut Criterion, label: &str, load_cfg: &dyn Fn() -> Config) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
     let mut screen = Screen::new();
-    g.bench_function("first frame (App::new + draw)", |b| {
+    g.bench_function("first frame (App::pending + draw)", |b| {
+        b.iter_batched(
+            || Model::build(load_cfg(), Version::NEWEST_STABLE),
+            |model| {
+                let app = App::pending(model, label.into(), None);
+                screen.draw(&app);
+                app
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("first frame, rules first (App::new + draw)", |b| {
         b.iter_batched(
             || Model::build(load_cfg(), Version::NEWEST_STABLE),
             |model| {
@@ -92,14 +108,22 @@ fn first_frame(c: &mut Criterion, label: &str, load_cfg: &dyn Fn() -> Config) {
             BatchSize::LargeInput,
         )
     });
-    g.bench_function("startup (load + Model::build + App::new + draw)", |b| {
+    g.bench_function("load + Model::build", |b| {
+        b.iter_batched(
+            || (),
+            |()| Model::build(load_cfg(), Version::NEWEST_STABLE),
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("startup (load + Model::build + App::pending + draw)", |b| {
         // Batched so that freeing the app is not timed (the TUI keeps it).
         b.iter_batched(
             || (),
             |()| {
-                let app = App::new(
+                let app = App::pending(
                     Model::build(load_cfg(), Version::NEWEST_STABLE),
                     label.into(),
+                    None,
                 );
                 screen.draw(&app);
                 app
@@ -107,6 +131,48 @@ fn first_frame(c: &mut Criterion, label: &str, load_cfg: &dyn Fn() -> Config) {
             BatchSize::LargeInput,
         )
     });
+    g.bench_function(
+        "findings ready (startup + rules on a thread + apply + draw)",
+        |b| {
+            b.iter_batched(
+                || (),
+                |()| {
+                    let mut app = App::pending(
+                        Model::build(load_cfg(), Version::NEWEST_STABLE),
+                        label.into(),
+                        None,
+                    );
+                    let work = app.take_check().expect("the rules' work");
+                    let generation = work.generation;
+                    let rules = std::thread::spawn(move || work.run());
+                    screen.draw(&app);
+                    let checked = rules.join().expect("the rules finish");
+                    app.on_checked(generation, Ok(checked));
+                    assert_eq!(app.check, CheckState::Ready);
+                    screen.draw(&app);
+                    app
+                },
+                BatchSize::LargeInput,
+            )
+        },
+    );
+    g.bench_function(
+        "startup, rules first (load + Model::build + App::new + draw)",
+        |b| {
+            b.iter_batched(
+                || (),
+                |()| {
+                    let app = App::new(
+                        Model::build(load_cfg(), Version::NEWEST_STABLE),
+                        label.into(),
+                    );
+                    screen.draw(&app);
+                    app
+                },
+                BatchSize::LargeInput,
+            )
+        },
+    );
     keystroke(&mut g, &mut screen, label, load_cfg);
     g.finish();
 }

@@ -111,3 +111,31 @@ fn ignored_rules_leave_the_detail_and_severities_follow_the_file() {
         Some(hopscope::diagnostic::Severity::High)
     );
 }
+
+/// As the terminal UI starts: the rules run after the first frame, and the
+/// project file's note says how many findings it hides once they have.
+#[test]
+fn the_project_file_note_waits_for_the_rules() {
+    let model = hopscope::jobs::Source::Demo.load(None).unwrap();
+    let mut app = App::pending(
+        model,
+        "demo (built-in)".into(),
+        Some(settings("ignore = [\"weak-protocols\"]\n")),
+    );
+    let said = |app: &App| app.status.as_ref().map(|s| s.text.clone());
+    assert_eq!(
+        said(&app).as_deref(),
+        Some("project file /repo/hopscope.toml: checking which findings it hides…")
+    );
+    let work = app.take_check().unwrap();
+    let generation = work.generation;
+    app.on_checked(generation, Ok(work.run()));
+    assert_eq!(
+        said(&app).as_deref(),
+        Some(
+            "project file /repo/hopscope.toml: 1 finding hidden (--no-config shows every finding)"
+        )
+    );
+    assert!(app.findings.iter().all(|f| f.rule != "weak-protocols"));
+    assert!(!app.findings.is_empty());
+}

@@ -1,5 +1,6 @@
 //! Work that takes time, away from the terminal: loading a source (and
-//! loading it again), probing peers, saving files here or on a server.
+//! loading it again), running the rules on what was loaded, probing peers,
+//! saving files here or on a server.
 //!
 //! [`Source`] is the one way to load a configuration, for the command line
 //! (which waits for it) and the terminal UI (which does not). The UI starts
@@ -46,6 +47,21 @@ pub enum Done {
     /// `nginx -t` before a save here: what it said, or why it could not
     /// test.
     Validated(Result<crate::fix::validate::Verdict, String>),
+    /// The rules on a loaded model: the generation they were asked for
+    /// (a newer model makes older results stale) and what they found, or
+    /// why not.
+    Checked {
+        generation: u64,
+        result: Result<Checked, String>,
+    },
+}
+
+/// What the rules found on a model, after the project file's settings.
+pub struct Checked {
+    /// The findings shown (suppressed ones included, marked).
+    pub findings: Vec<crate::diagnostic::Finding>,
+    /// How many findings the project file hides.
+    pub hidden: usize,
 }
 
 /// What to load.
@@ -123,6 +139,15 @@ impl Jobs {
             },
             |r| Done::Loaded(r.unwrap_or_else(|what| Err(LoadFailure::Crashed(what)))),
         );
+    }
+
+    /// Runs the rules (`work`) away from the terminal, so the hops show
+    /// while they run; `generation` comes back with what they found.
+    pub fn check(&self, generation: u64, work: impl FnOnce() -> Checked + Send + 'static) {
+        self.spawn(work, move |r| Done::Checked {
+            generation,
+            result: r.map_err(|what| format!("the rules stopped unexpectedly: {what}")),
+        });
     }
 
     /// Probes a prepared set of peers; `asked` comes back with the results.

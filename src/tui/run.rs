@@ -1,8 +1,8 @@
 //! The runner: owns the terminal, turns events into actions and performs
-//! the effects the app asks for. Loading, probing and saving run as jobs
-//! (`crate::jobs`); the loop waits on the one channel where their reports
-//! arrive with the terminal's keys, mouse, resizes and signals, and draws
-//! after each.
+//! the effects the app asks for. Loading, the rules, probing and saving
+//! run as jobs (`crate::jobs`); the loop waits on the one channel where
+//! their reports arrive with the terminal's keys, mouse, resizes and
+//! signals, and draws after each.
 //!
 //! The terminal is restored on every way out: normal exit, error, panic
 //! (a hook restores it before the panic message), SIGTERM, SIGINT and
@@ -219,6 +219,11 @@ impl Runner<'_> {
             if let State::Ready(app) = &mut state {
                 app.page = size.height.saturating_sub(6) as usize;
                 app.area = (size.width, size.height);
+                // A new model (the first, or a reload): its rules run
+                // while its hops show and the keys work.
+                if let Some(work) = app.take_check() {
+                    self.jobs.check(work.generation, move || work.run());
+                }
             }
             let panic_now = frames > 0 && fault == Some("draw");
             frames += 1;
@@ -346,10 +351,8 @@ impl Runner<'_> {
                 State::Ready(app)
             }
             (_, Done::Loaded(Ok(model))) => {
-                let mut app = App::new(*model, self.opts.source.label());
-                if let Some(settings) = &self.opts.settings {
-                    app.set_settings(settings.clone());
-                }
+                let mut app =
+                    App::pending(*model, self.opts.source.label(), self.opts.settings.clone());
                 app.server = self.opts.source.remote().map(|r| r.host.clone());
                 app.exec = self.opts.source.exec().map(crate::remote::Exec::label);
                 if self.opts.validate && app.server.is_none() {
@@ -368,6 +371,10 @@ impl Runner<'_> {
                         self.reload();
                     }
                 }
+                State::Ready(app)
+            }
+            (State::Ready(mut app), Done::Checked { generation, result }) => {
+                app.on_checked(generation, result);
                 State::Ready(app)
             }
             (State::Ready(mut app), Done::Validated(result)) => {

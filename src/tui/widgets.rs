@@ -9,7 +9,7 @@ use ratatui::Frame;
 use unicode_width::UnicodeWidthStr;
 
 use super::action::Screen;
-use super::app::App;
+use super::app::{App, CheckState, CHECKING};
 use super::clip::clip_line;
 use super::text::wrap;
 use super::theme::Theme;
@@ -35,6 +35,15 @@ pub fn badge(s: Option<Severity>) -> &'static str {
         Some(Severity::Low) => "LOW",
         Some(Severity::Info) => "INFO",
         None => "ok",
+    }
+}
+
+/// A hop's badge while the rules have not spoken: being checked, or
+/// unknown (they stopped).
+pub fn pending_badge(check: &CheckState) -> &'static str {
+    match check {
+        CheckState::Failed(_) => "?",
+        _ => "…",
     }
 }
 
@@ -143,7 +152,11 @@ pub(crate) fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         format!("│ {}", labels::count(app.model.hops.len(), "hop")),
         t.base,
     ));
-    let counts = app.hop_counts();
+    // Until the rules have run, no hop counts as ok.
+    let counts = match &app.check {
+        CheckState::Ready => app.hop_counts(),
+        _ => Vec::new(),
+    };
     for (i, (s, n)) in counts.iter().enumerate() {
         spans.push(Span::styled(if i == 0 { ": " } else { " · " }, t.base));
         let (word, style) = match s {
@@ -172,14 +185,14 @@ pub(crate) fn header(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         .count();
     parts.push((
         1,
-        vec![Span::styled(
-            if findings == 0 {
-                "│ no findings ".to_string()
-            } else {
-                format!("│ {} ", labels::count(findings, "finding"))
-            },
-            t.dim,
-        )],
+        vec![match &app.check {
+            CheckState::Checking => Span::styled(format!("│ findings: {CHECKING} "), t.title),
+            CheckState::Failed(_) => Span::styled("│ findings unknown ", t.status_error),
+            CheckState::Ready if findings == 0 => Span::styled("│ no findings ", t.dim),
+            CheckState::Ready => {
+                Span::styled(format!("│ {} ", labels::count(findings, "finding")), t.dim)
+            }
+        }],
     ));
     if app.screen() != Screen::List {
         parts.push((

@@ -7,14 +7,17 @@
 //! fix engine do.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::conf::FileId;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::{DirRef, Model};
-use crate::rules;
 
 pub mod basket;
+mod check;
 pub mod search;
+
+pub use check::{CheckState, CheckWork, CHECKING};
 
 use super::action::{Action, Effect, Screen};
 use super::screens::diff::DiffView;
@@ -39,8 +42,27 @@ pub struct Logged {
 pub const LOG_KEEP: usize = 500;
 
 pub struct App {
-    pub model: Model,
+    /// Shared with the rules while they run on it (see [`App::take_check`]).
+    pub model: Arc<Model>,
+    /// Empty until the rules have run: see `check`.
     pub findings: Vec<Finding>,
+    /// Whether `findings` (and `by_hop`, `hop_severity`) say what the
+    /// rules found, or are still empty because they have not yet.
+    pub check: CheckState,
+    /// Counts the models analysed, so that findings of one reloaded since
+    /// are dropped.
+    generation: u64,
+    /// The rules' work for this generation waits to be handed out.
+    check_queued: bool,
+    /// The rules run away from the terminal (the runner's app) instead of
+    /// at once (see `check`).
+    background: bool,
+    /// How many findings the project file hides.
+    hidden: usize,
+    /// What the status line says once the findings arrive.
+    check_note: Option<check::CheckNote>,
+    /// A key that waits for the findings (see [`App::update`]).
+    deferred: Option<Action>,
     /// Findings of each hop (indices into `findings`).
     pub by_hop: Vec<Vec<usize>>,
     /// Highest unsuppressed severity of each hop.
@@ -127,10 +149,27 @@ pub struct App {
 }
 
 impl App {
+    /// The app with the findings worked out at once (the rules run before
+    /// this returns). The terminal UI uses [`App::pending`] instead.
     pub fn new(model: Model, label: String) -> App {
-        let mut app = App {
-            model,
+        let mut app = App::blank(model, label);
+        app.analyse();
+        app.say_load_errors();
+        app
+    }
+
+    /// The state before anything is analysed.
+    fn blank(model: Model, label: String) -> App {
+        App {
+            model: Arc::new(model),
             findings: Vec::new(),
+            check: CheckState::Checking,
+            generation: 0,
+            check_queued: false,
+            background: false,
+            hidden: 0,
+            check_note: None,
+            deferred: None,
             by_hop: Vec::new(),
             hop_severity: Vec::new(),
             sni_kinds: Vec::new(),
@@ -176,11 +215,14 @@ impl App {
             mark_index: 0,
             tour_step: 0,
             settings: None,
-        };
-        app.analyse();
-        if app.model.errors().next().is_some() {
-            let n = app.model.errors().count();
-            app.set_status(
+        }
+    }
+
+    /// Says on the status line that some files did not load.
+    fn say_load_errors(&mut self) {
+        if self.model.errors().next().is_some() {
+            let n = self.model.errors().count();
+            self.set_status(
                 true,
                 format!(
                     "{}: press E to see them; the rest is analysed",
@@ -188,14 +230,16 @@ impl App {
                 ),
             );
         }
-        app
     }
 
     /// Replaces the model (after a reload), keeping the selected hop when
     /// it still exists.
     pub fn replace_model(&mut self, model: Model) {
         let selected = self.selected_hop().map(|h| self.model.hops[h].id.clone());
-        self.model = model;
+        self.model = Arc::new(model);
+        self.check_note = None;
+        // A key that waited for the old findings is not for the new ones.
+        self.deferred = None;
         self.analyse();
         if let Some(id) = selected {
             if let Some(pos) = self.rows.iter().position(|&h| self.model.hops[h].id == id) {
@@ -217,45 +261,9 @@ impl App {
         let file = settings.file.clone();
         self.settings = Some(settings);
         self.analyse();
-        if let (Some(file), None) = (file, &self.status) {
-            let hidden = rules::check(&self.model)
-                .len()
-                .saturating_sub(self.findings.len());
-            let file = crate::visible::visible(&crate::settings::shown(&file)).into_owned();
-            self.set_status(
-                false,
-                format!(
-                    "project file {file}: {} hidden (--no-config shows every finding)",
-                    crate::report::labels::count(hidden, "finding")
-                ),
-            );
+        if let Some(file) = file {
+            self.announce_settings(&file);
         }
-    }
-
-    fn analyse(&mut self) {
-        if let Some(s) = &self.settings {
-            s.label_version(&mut self.model);
-        }
-        let found = rules::check(&self.model);
-        self.findings = match &self.settings {
-            Some(s) => s.apply(&self.model, found),
-            None => found,
-        };
-        self.by_hop = crate::diagnostic::by_hop(&self.model, &self.findings);
-        self.hop_severity = self
-            .by_hop
-            .iter()
-            .map(|fs| {
-                fs.iter()
-                    .filter(|&&i| self.findings[i].suppressed.is_none())
-                    .map(|&i| self.findings[i].severity)
-                    .max()
-            })
-            .collect();
-        self.sni_kinds = (0..self.model.hops.len())
-            .map(|h| rules::sni_kind(&self.model, h))
-            .collect();
-        self.refresh_rows();
     }
 
     /// Whether the configuration is the built-in demo (whose hosts and
@@ -339,6 +347,9 @@ impl App {
         // footer shows the keys again instead of stale news.
         self.status = None;
         let screen = self.screen();
+        if self.defer(screen, action) {
+            return Vec::new();
+        }
         let effects = self.apply(action);
         if self.screen() != screen {
             // A search belongs to the view it was typed in.

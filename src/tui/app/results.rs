@@ -1,6 +1,6 @@
 //! What the runner reports back: probes, reloads.
 
-use super::App;
+use super::{App, CHECKING};
 use crate::model::Model;
 use crate::tui::action::Effect;
 
@@ -108,18 +108,9 @@ impl App {
     pub fn on_reloaded(&mut self, result: Result<Model, String>) {
         match result {
             Ok(model) => {
-                let before = self
-                    .findings
-                    .iter()
-                    .filter(|f| f.suppressed.is_none())
-                    .count();
+                let before = self.findings_ready().then(|| self.shown_findings());
                 let keep = self.status.clone();
                 self.replace_model(model);
-                let after = self
-                    .findings
-                    .iter()
-                    .filter(|f| f.suppressed.is_none())
-                    .count();
                 // After a save, say both: what was written, then what changed.
                 let prefix = keep
                     .and_then(|s| s.text.strip_suffix("; reloading").map(str::to_string))
@@ -129,7 +120,16 @@ impl App {
                 } else {
                     prefix
                 };
-                self.set_status(false, format!("{head}; findings: {before} → {after}"));
+                // The change in findings is said once the rules have run.
+                self.check_note = Some(super::check::CheckNote::Reloaded { head, before });
+                if self.findings_ready() {
+                    self.say_checked();
+                } else if let Some(super::check::CheckNote::Reloaded { head, .. }) =
+                    &self.check_note
+                {
+                    let text = format!("{head}; findings: {CHECKING}");
+                    self.set_status(false, text);
+                }
             }
             Err(e) => self.set_status(true, format!("reload failed: {e}")),
         }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::model::Version;
+use crate::rules;
 use crossterm::event::{KeyCode, KeyEvent};
 
 fn demo() -> App {
@@ -112,4 +113,144 @@ fn the_save_question_waits_for_nginx_t_and_a_broken_fix_is_never_asked() {
         app.save_check.as_deref(),
         Some("nginx -t accepts the fixed configuration")
     );
+}
+
+/// The demo as the terminal UI starts it: the hops, the rules not yet run.
+fn demo_pending() -> App {
+    let cfg = crate::jobs::Source::Demo.config().unwrap();
+    App::pending(
+        Model::build(cfg, Version::NEWEST_STABLE),
+        "demo".into(),
+        None,
+    )
+}
+
+/// One frame's text, a line per row.
+fn frame(app: &App) -> String {
+    use ratatui::{backend::TestBackend, Terminal};
+    let theme = crate::tui::theme::Theme::default();
+    let ui = crate::tui::ui::Ui {
+        theme: &theme,
+        highlighter: None,
+    };
+    let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    term.draw(|f| crate::tui::ui::draw(f, app, &ui)).unwrap();
+    let buf = term.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The rules' work, run here and delivered as the runner would.
+fn deliver(app: &mut App) {
+    let work = app.take_check().expect("the rules' work is waiting");
+    let generation = work.generation;
+    app.on_checked(generation, Ok(work.run()));
+}
+
+#[test]
+fn the_first_frame_shows_the_findings_as_being_checked() {
+    let mut app = demo_pending();
+    assert_eq!(app.check, CheckState::Checking);
+    let text = frame(&app);
+    assert!(text.contains("findings: checking…"), "{text}");
+    assert!(!text.contains("no findings"), "{text}");
+    for word in ["ERROR", "HIGH", "MED", "LOW", "INFO", " ok"] {
+        assert!(!text.contains(word), "{word} before the rules ran:\n{text}");
+    }
+    // Every hop's badge says it is being checked.
+    let rows = text
+        .lines()
+        .filter(|l| l.starts_with("│▶ … ") || l.starts_with("│  … "))
+        .count();
+    assert_eq!(rows, app.model.hops.len(), "{text}");
+
+    app.update(Action::Open);
+    let text = frame(&app);
+    assert!(text.contains("Findings: being checked…"), "{text}");
+    assert!(!text.contains("No findings"), "{text}");
+}
+
+#[test]
+fn the_findings_fill_in_once_delivered() {
+    let mut app = demo_pending();
+    deliver(&mut app);
+    assert!(app.findings_ready());
+    assert!(app.take_check().is_none(), "the rules run once per model");
+    let now = demo();
+    assert_eq!(app.findings.len(), now.findings.len());
+    assert!(!app.findings.is_empty());
+    assert_eq!(app.hop_severity, now.hop_severity);
+    // The same screen as an app whose rules ran before its first frame.
+    assert_eq!(frame(&app), frame(&now));
+    assert!(!frame(&app).contains("checking…"));
+}
+
+#[test]
+fn a_key_that_needs_the_findings_waits_for_them() {
+    let mut app = demo_pending();
+    app.update(Action::StartFixAll);
+    assert_eq!(app.screen(), Screen::List);
+    let said = app.status.clone().unwrap().text;
+    assert!(said.starts_with("waiting for the findings"), "{said}");
+    deliver(&mut app);
+    assert_eq!(app.screen(), Screen::Fix, "the fix screen opens with them");
+    assert!(!app.fix.items.is_empty());
+
+    // Another key meanwhile drops the one that waited.
+    let mut app = demo_pending();
+    app.update(Action::StartFixAll);
+    app.update(Action::Down);
+    deliver(&mut app);
+    assert_eq!(app.screen(), Screen::List);
+}
+
+#[test]
+fn findings_of_a_model_reloaded_since_are_dropped() {
+    let mut app = demo_pending();
+    let old = app.take_check().unwrap();
+    let model = Model::build(
+        crate::jobs::Source::Demo.config().unwrap(),
+        Version::NEWEST_STABLE,
+    );
+    app.on_reloaded(Ok(model));
+    let said = app.status.clone().unwrap().text;
+    assert_eq!(said, "reloaded; findings: checking…");
+    let generation = old.generation;
+    app.on_checked(generation, Ok(old.run()));
+    assert_eq!(
+        app.check,
+        CheckState::Checking,
+        "stale findings are not shown"
+    );
+    deliver(&mut app);
+    let n = demo().findings.len();
+    assert_eq!(
+        app.status.clone().unwrap().text,
+        format!("reloaded; findings: {n}")
+    );
+}
+
+#[test]
+fn rules_that_stop_leave_the_findings_unknown() {
+    let mut app = demo_pending();
+    let work = app.take_check().unwrap();
+    app.on_checked(
+        work.generation,
+        Err("the rules stopped unexpectedly: boom".into()),
+    );
+    assert!(matches!(app.check, CheckState::Failed(_)));
+    let text = frame(&app);
+    assert!(text.contains("findings unknown"), "{text}");
+    assert!(!text.contains("no findings"), "{text}");
+    app.update(Action::StartFixAll);
+    assert_eq!(app.screen(), Screen::List);
+    assert!(app.status.clone().unwrap().error);
 }

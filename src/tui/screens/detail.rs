@@ -13,7 +13,7 @@ use crate::model::{Origin, SslDirective};
 use crate::report::labels;
 use crate::rules;
 use crate::tui::action::Screen;
-use crate::tui::app::{App, ProbeView};
+use crate::tui::app::{App, CheckState, ProbeView};
 use crate::tui::clip::clip_line;
 use crate::tui::text::wrap;
 use crate::tui::theme::Theme;
@@ -314,14 +314,20 @@ pub fn detail_lines(
     }
     lines.push(Line::default());
     let fs = &app.by_hop[h];
-    lines.push(Line::from(Span::styled(
-        if fs.is_empty() {
-            "No findings: this hop is configured well.".to_string()
-        } else {
-            format!("Findings ({})", fs.len())
-        },
-        if fs.is_empty() { t.ok } else { t.header },
-    )));
+    lines.push(Line::from(match &app.check {
+        CheckState::Checking => Span::styled(
+            "Findings: being checked… (they show here once the rules have run)".to_string(),
+            t.dim,
+        ),
+        CheckState::Failed(e) => {
+            Span::styled(format!("Findings unknown: {}", v(e)), t.status_error)
+        }
+        CheckState::Ready if fs.is_empty() => Span::styled(
+            "No findings: this hop is configured well.".to_string(),
+            t.ok,
+        ),
+        CheckState::Ready => Span::styled(format!("Findings ({})", fs.len()), t.header),
+    }));
     let selected = app.selected_detail();
     for &fi in fs {
         let finding = &app.findings[fi];

@@ -72,6 +72,10 @@ pub struct FixFlow {
 
 impl App {
     pub(crate) fn start_fix(&mut self, hop: Option<usize>) {
+        // Fixes are those of the findings: none before the rules have run.
+        if !self.need_findings() {
+            return;
+        }
         // All fixes (`F`) are those of the hops the list shows: with a
         // filter kept, only the matching hops'.
         let scoped = hop.is_none() && !self.filter.is_empty();

@@ -11,7 +11,7 @@ use crate::model::SniKind;
 use crate::report::labels;
 use crate::rules;
 use crate::tui::action::Screen;
-use crate::tui::app::App;
+use crate::tui::app::{App, CheckState};
 use crate::tui::clip::{by_priority, clip, clip_line, clip_path, clip_start, path_tail_width};
 use crate::tui::text::natural_cmp;
 use crate::tui::theme::Theme;
@@ -189,10 +189,14 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         .map(|&h| {
             let hop = &app.model.hops[h];
             let sev = app.hop_severity[h];
-            let sev_style = sev.map_or(t.ok, |s| severity_style(t, s));
+            let sev_cell = if app.findings_ready() {
+                Span::styled(badge(sev), sev.map_or(t.ok, |s| severity_style(t, s)))
+            } else {
+                Span::styled(pending_badge(&app.check), t.dim)
+            };
             let kind = app.sni_kinds.get(h).copied().unwrap_or(SniKind::NotSent);
             let mut cells = vec![
-                Cell::from(Span::styled(badge(sev), sev_style)),
+                Cell::from(sev_cell),
                 Cell::from(Span::styled(
                     clip(&labels::sni(hop), sni_w).into_owned(),
                     sni_style(t, kind),
@@ -269,6 +273,9 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
         let inner = Rect::new(r.x + 2, r.y + 2, r.width.saturating_sub(4), 1);
         let msg = if app.model.hops.is_empty() {
             "No upstream TLS hops in this configuration."
+        } else if !app.findings_ready() {
+            // Rule names match once the findings are known.
+            "No hop matches the filter so far: the findings are being checked (Esc clears it)."
         } else {
             "No hop matches the filter (Esc clears it)."
         };
@@ -396,6 +403,19 @@ pub fn draw_strip(f: &mut Frame, app: &App, ui: &Ui, r: Rect) {
             ),
             Span::styled(format!(" {}: ", finding.rule), t.title),
             Span::styled(v(app.model.shown(&finding.message)), t.dim),
+        ]);
+        lines.push(clip_line(line, width));
+    } else if lines.len() < r.height as usize && !app.findings_ready() {
+        let line = Line::from(vec![
+            Span::raw(" "),
+            Span::styled(pending_badge(&app.check), t.dim),
+            Span::styled(
+                match app.check {
+                    CheckState::Failed(_) => " findings unknown: the rules stopped",
+                    _ => " findings: being checked…",
+                },
+                t.dim,
+            ),
         ]);
         lines.push(clip_line(line, width));
     }

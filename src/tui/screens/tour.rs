@@ -14,7 +14,7 @@ use ratatui::Frame;
 
 use crate::tour::{self, Lesson, STEPS};
 use crate::tui::action::Screen;
-use crate::tui::app::App;
+use crate::tui::app::{App, CheckState};
 use crate::tui::screens::explain::{marked_line, row_style};
 use crate::tui::text::tour_rows;
 use crate::tui::ui::Ui;
@@ -37,8 +37,12 @@ impl App {
         self.push(Screen::Tour);
     }
 
-    /// The current step worked out on the loaded model.
+    /// The current step worked out on the loaded model; none before the
+    /// findings are known (a lesson shows what was found).
     pub fn tour_lesson(&self) -> Option<Lesson> {
+        if !self.findings_ready() {
+            return None;
+        }
         tour::lesson(&self.model, &self.findings, self.tour_step)
     }
 
@@ -64,6 +68,9 @@ impl App {
     /// Selects the step's hop in the list (clearing a filter that hides
     /// it), for the screens that show the selected hop.
     fn tour_select(&mut self) -> Option<usize> {
+        if !self.need_findings() {
+            return None;
+        }
         let Some(h) = self.tour_lesson().map(|l| l.hop) else {
             self.set_status(true, ONLY_ON_DEMO);
             return None;
@@ -144,8 +151,13 @@ pub fn draw(f: &mut Frame, app: &App, ui: &Ui, body: Rect) {
         STEPS.len()
     );
     let Some(lesson) = app.tour_lesson() else {
+        let why = match &app.check {
+            CheckState::Ready => ONLY_ON_DEMO,
+            CheckState::Checking => "The findings are being checked: the step shows once they are.",
+            CheckState::Failed(_) => "The findings are unknown: the rules stopped.",
+        };
         f.render_widget(
-            Paragraph::new(Line::from(Span::styled(ONLY_ON_DEMO, t.dim)))
+            Paragraph::new(Line::from(Span::styled(why, t.dim)))
                 .block(framed(ui, title, true))
                 .style(t.base),
             body,
