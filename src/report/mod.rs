@@ -12,6 +12,7 @@ pub mod labels;
 mod pretty;
 pub mod probe;
 pub mod sarif;
+mod snippet;
 pub mod text;
 
 use crate::rules::Rule;

@@ -150,17 +150,7 @@ impl<'a> Pretty<'a> {
 
     pub fn uint(&mut self, n: u64) {
         let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut n = n;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.buf.extend_from_slice(&digits[at..]);
+        self.buf.extend_from_slice(decimal(n, &mut digits));
     }
 
     /// An array of strings.
@@ -225,6 +215,22 @@ fn escape_into(out: &mut Vec<u8>, b: &[u8]) {
     }
     out.extend_from_slice(&b[start..]);
     out.push(b'"');
+}
+
+/// `n` in decimal, written at the end of `digits` (the writers' numbers,
+/// without a formatter per number).
+pub(crate) fn decimal(n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &digits[at..]
 }
 
 #[cfg(test)]
