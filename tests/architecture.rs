@@ -14,7 +14,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("parallel", &[]),
     ("config", &[]),
     ("demo", &[]),
-    ("conf", &["visible"]),
+    ("conf", &["visible", "parallel"]),
     ("model", &["conf", "visible"]),
     ("diagnostic", &["model", "conf"]),
     ("rules", &["diagnostic", "model", "conf", "visible"]),
